@@ -13,6 +13,7 @@ export type OobErrorCode =
   | 'BAD_XML'
   | 'HTTP_STATUS'
   | 'WSMAN_FAULT'
+  | 'DEVICE_REFUSED'
   | 'CLOSED';
 
 export class OobError extends Error {
@@ -113,6 +114,15 @@ export class WsmanFaultError extends OobError {
   }
 }
 
+/** A method ran but returned a non-zero ReturnValue. */
+export class DeviceRefusedError extends OobError {
+  readonly returnValue: number;
+  constructor(what: string, returnValue: number, meaning: string) {
+    super('DEVICE_REFUSED', `${what} refused by the device: ReturnValue ${returnValue} (${meaning})`);
+    this.returnValue = returnValue;
+  }
+}
+
 export class ClosedError extends OobError {
   constructor(message = 'client closed') {
     super('CLOSED', message);
@@ -147,6 +157,8 @@ export function shortReason(e: unknown): string {
       return 'not supported';
     case 'BAD_INPUT':
       return 'bad input';
+    case 'DEVICE_REFUSED':
+      return 'refused';
     case 'CLOSED':
       return 'closed';
   }

@@ -1,0 +1,143 @@
+/**
+ * AMT power: read the state (CIM_AssociatedPowerManagementService, plus the OS power-saving state
+ * of IPS_PowerManagementService where the firmware has it) and change it by name through
+ * CIM_PowerManagementService.RequestPowerStateChange.
+ */
+import { DeviceRefusedError, InputError, OobError, UnsupportedError } from '../errors';
+import type { WsmanClient } from '../wsman/client';
+import { ANONYMOUS, resourceUri } from '../wsman/namespaces';
+import type { EndpointReference } from '../wsman/xml';
+
+/** CIM PowerState values as names. */
+export const POWER_STATE_NAMES: Readonly<Record<number, string>> = {
+  1: 'other',
+  2: 'on',
+  3: 'sleep-light',
+  4: 'sleep',
+  5: 'cycle',
+  6: 'off-hard',
+  7: 'hibernate',
+  8: 'off',
+  9: 'cycle-hard',
+  10: 'reset',
+  11: 'nmi',
+  12: 'soft-off',
+  13: 'graceful-off-hard',
+  14: 'graceful-reset',
+  15: 'graceful-cycle',
+  16: 'graceful-cycle-hard',
+  17: 'init',
+};
+
+/**
+ * Action names a user types, and the PowerState each requests. "off" is AMT's power down (CIM 8):
+ * immediate, the OS is not asked. "soft-off"/"graceful-off" (12) and "graceful-reset" (14) ask
+ * the OS to shut down or restart and need the OS and its agent running.
+ */
+export const POWER_ACTIONS: Readonly<Record<string, number>> = {
+  on: 2,
+  'sleep-light': 3,
+  sleep: 4,
+  cycle: 5,
+  'off-hard': 6,
+  hibernate: 7,
+  off: 8,
+  'cycle-hard': 9,
+  reset: 10,
+  nmi: 11,
+  'soft-off': 12,
+  'graceful-off': 12,
+  'graceful-off-hard': 13,
+  'graceful-reset': 14,
+  'soft-reset': 14,
+  'graceful-cycle': 15,
+};
+
+/** States a device can be in and still count as "off" for a user (no OS running). */
+export const OFF_STATES = new Set(['off', 'off-hard', 'hibernate']);
+
+const OS_POWER_SAVING: Readonly<Record<number, string>> = { 0: 'unknown', 1: 'unsupported', 2: 'full-power', 3: 'power-saving' };
+
+const RETURN_VALUES: Readonly<Record<number, string>> = {
+  1: 'not supported',
+  2: 'unknown or unspecified error',
+  3: 'cannot complete within timeout',
+  4: 'failed',
+  5: 'invalid parameter',
+  6: 'in use',
+};
+
+export interface PowerStatus {
+  /** Name of the state: on, off, sleep, hibernate, ... */
+  state: string;
+  /** CIM PowerState value as the device reported it. */
+  code: number;
+  /** Action names the device accepts in this state. */
+  available: string[];
+  /** OS power-saving state (AMT 10+), when the device reports one. */
+  osPowerSaving?: string;
+}
+
+export function powerStateName(code: number): string {
+  return POWER_STATE_NAMES[code] ?? `state-${code}`;
+}
+
+/** Action names for a list of PowerState codes (aliases included: "soft-off" and "graceful-off"). */
+export function actionsFor(codes: number[]): string[] {
+  return Object.entries(POWER_ACTIONS)
+    .filter(([, code]) => codes.includes(code))
+    .map(([name]) => name);
+}
+
+export function powerActionCode(action: string): number {
+  const code = POWER_ACTIONS[String(action).trim().toLowerCase()];
+  if (code === undefined) {
+    throw new InputError(`unknown power action "${action}"; use one of: ${Object.keys(POWER_ACTIONS).join(', ')}`);
+  }
+  return code;
+}
+
+export async function readPowerStatus(client: WsmanClient, o: { osPowerSaving?: boolean } = {}): Promise<PowerStatus> {
+  const { props } = await client.get('CIM_AssociatedPowerManagementService');
+  const code = Number(props.PowerState);
+  if (!Number.isInteger(code)) throw new OobError('BAD_XML', `${client.label} reported no PowerState`);
+  const availableCodes = (Array.isArray(props.AvailableRequestedPowerStates) ? props.AvailableRequestedPowerStates : []).map(Number);
+  const status: PowerStatus = { state: powerStateName(code), code, available: actionsFor(availableCodes) };
+  if (o.osPowerSaving !== false && status.state === 'on') {
+    try {
+      const ips = await client.get('IPS_PowerManagementService');
+      const v = Number(ips.props.OSPowerSavingState);
+      if (Number.isInteger(v)) status.osPowerSaving = OS_POWER_SAVING[v] ?? `state-${v}`;
+    } catch (e) {
+      // Firmware before AMT 10 has no IPS_PowerManagementService: the state is simply not known.
+      if (!(e instanceof OobError && e.code === 'WSMAN_FAULT')) throw e;
+    }
+  }
+  return status;
+}
+
+/** The managed host, as CIM_PowerManagementService wants it named. */
+export const MANAGED_SYSTEM: EndpointReference = {
+  address: ANONYMOUS,
+  resourceUri: resourceUri('CIM_ComputerSystem'),
+  selectors: { CreationClassName: 'CIM_ComputerSystem', Name: 'ManagedSystem' },
+};
+
+/**
+ * Ask for a power action by name. Refuses, before sending anything, an action the device does not
+ * list in its AvailableRequestedPowerStates right now. Returns the state read before acting.
+ */
+export async function requestPowerAction(client: WsmanClient, action: string): Promise<PowerStatus> {
+  const code = powerActionCode(action);
+  const before = await readPowerStatus(client, { osPowerSaving: false });
+  if (!before.available.includes(action.trim().toLowerCase())) {
+    throw new UnsupportedError(
+      `${client.label} does not offer "${action}" while ${before.state}` +
+        (before.available.length ? ` (it offers: ${before.available.join(', ')})` : ' (it offers no power action now)'),
+    );
+  }
+  const out = await client.invoke('CIM_PowerManagementService', 'RequestPowerStateChange', { PowerState: code, ManagedElement: MANAGED_SYSTEM });
+  const rv = Number(out.ReturnValue);
+  if (rv !== 0) throw new DeviceRefusedError(`power action "${action}"`, rv, RETURN_VALUES[rv] ?? 'vendor specific');
+  return before;
+}

@@ -1,0 +1,35 @@
+import type { ClassSchema } from '../../wsman/typing';
+
+export const IDENTITY_SCHEMAS: Record<string, ClassSchema> = {
+  CIM_SoftwareIdentity: { IsEntity: 'bool' },
+  AMT_GeneralSettings: {
+    AMTNetworkEnabled: 'int',
+    DDNSPeriodicUpdateInterval: 'int',
+    DDNSTTL: 'int',
+    DDNSUpdateByDHCPServerEnabled: 'bool',
+    DDNSUpdateEnabled: 'bool',
+    DHCPv6ConfigurationTimeout: 'int',
+    IdleWakeTimeout: 'int',
+    NetworkInterfaceEnabled: 'bool',
+    PingResponseEnabled: 'bool',
+    PowerSource: 'int',
+    PreferredAddressFamily: 'int',
+    PresenceNotificationInterval: 'int',
+    PrivacyLevel: 'int',
+    RmcpPingResponseEnabled: 'bool',
+    SharedFQDN: 'bool',
+    ThunderboltDockEnabled: 'int',
+    WsmanOnlyMode: 'bool',
+  },
+  CIM_ComputerSystemPackage: { Antecedent: 'ref', Dependent: 'ref' },
+  CIM_Chassis: { PackageType: 'int', ChassisPackageType: 'int', OperationalStatus: 'int[]', CanBeFRUed: 'bool' },
+  CIM_Card: { PackageType: 'int', OperationalStatus: 'int[]', CanBeFRUed: 'bool' },
+  AMT_SetupAndConfigurationService: {
+    EnabledState: 'int',
+    RequestedState: 'int',
+    PasswordModel: 'int',
+    ProvisioningMode: 'int',
+    ProvisioningState: 'int',
+    ZeroTouchConfigurationEnabled: 'bool',
+  },
+};

@@ -1,0 +1,107 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as fc from 'fast-check';
+import { XmlError } from '../errors';
+import { decodeEntities, escapeXml, parseXml, toPlain } from './xml';
+import { readEnvelope, readFault, readInstance, readPullResponse } from './envelope';
+
+const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '../../test/fixtures/amt', name), 'utf8');
+
+describe('XML reading', () => {
+  it('refuses DOCTYPE and entity declarations (billion laughs, XXE)', () => {
+    expect(() => parseXml('<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><x>&b;</x>')).toThrow(XmlError);
+    expect(() => parseXml('<!DOCTYPE x SYSTEM "file:///etc/passwd"><x/>')).toThrow(/DOCTYPE/);
+    expect(() => parseXml('<x>&nbsp;</x>')).toThrow(/not allowed/);
+  });
+
+  it('decodes the five XML entities and character references', () => {
+    expect(parseXml('<x>a&amp;b&lt;c&gt;&quot;&apos;&#65;&#x42;</x>').text).toBe('a&b<c>"\'AB');
+    expect(decodeEntities(escapeXml('<&>"\''))).toBe('<&>"\'');
+  });
+
+  it('refuses malformed XML, too many bytes and too deep nesting', () => {
+    expect(() => parseXml('<x><y></x>')).toThrow(/malformed/);
+    expect(() => parseXml('<x>' + 'a'.repeat(100) + '</x>', { maxBytes: 50 })).toThrow(/larger/);
+    expect(() => parseXml('<a>'.repeat(100) + '</a>'.repeat(100))).toThrow(/deeper/);
+    expect(() => parseXml('<p:x/>')).toThrow(/undeclared/);
+  });
+
+  it('resolves prefixes through xmlns, not by letter', () => {
+    const a = parseXml('<a:E xmlns:a="urn:one" xmlns:b="urn:two"><b:X>1</b:X></a:E>');
+    const b = parseXml('<q:E xmlns:q="urn:one"><E2 xmlns="urn:two"><X>1</X></E2></q:E>');
+    expect(a.ns).toBe('urn:one');
+    expect(a.children[0]).toMatchObject({ ns: 'urn:two', name: 'X', text: '1' });
+    expect(b.children[0].children[0]).toMatchObject({ ns: 'urn:two', name: 'X' });
+  });
+
+  it('makes repeated elements arrays and unwraps CIM datetimes', () => {
+    const x = parseXml('<x xmlns:h="urn:h"><A>1</A><A>2</A><A>3</A><B></B><C><h:Datetime>2024-01-01T00:00:00Z</h:Datetime></C></x>');
+    expect(toPlain(x)).toEqual({ A: ['1', '2', '3'], B: '', C: '2024-01-01T00:00:00Z' });
+  });
+
+  it('never throws anything but XmlError on arbitrary input', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => {
+        try {
+          readEnvelope(s);
+        } catch (e) {
+          if (!(e instanceof XmlError)) throw e;
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('real AMT answers', () => {
+  it('reads a Get with prefixes and every property', () => {
+    const env = readEnvelope(fixture('AMT_GeneralSettings-Get.xml'));
+    expect(env.header.action).toBe('http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse');
+    const inst = readInstance(env);
+    expect(inst.className).toBe('AMT_GeneralSettings');
+    expect(inst.props.DigestRealm).toBe('Digest:62FFAC181B3F3457C5B3894ED21F3E6E');
+    expect(inst.props.DomainName).toBe('');
+  });
+
+  it('reads the chunked HTTP capture once de-chunked', () => {
+    const raw = fixture('http/AMT_GeneralSettings-Get.http');
+    const [, chunked] = raw.split('\r\n\r\n');
+    let body = '';
+    let rest = chunked;
+    for (;;) {
+      const nl = rest.indexOf('\r\n');
+      const size = parseInt(rest.slice(0, nl), 16);
+      if (!size) break;
+      body += rest.slice(nl + 2, nl + 2 + size);
+      rest = rest.slice(nl + 2 + size + 2);
+    }
+    expect(readInstance(readEnvelope(body)).props).toEqual(readInstance(readEnvelope(fixture('AMT_GeneralSettings-Get.xml'))).props);
+  });
+
+  it('reads faults whose prefixes are reassigned', () => {
+    const f = readFault(readEnvelope(fixture('Fault-AlreadyExists.xml')), 400);
+    expect(f).toMatchObject({ code: 'WSMAN_FAULT', faultCode: 'Sender', subcode: 'AlreadyExists', httpStatus: 400 });
+    expect(f?.reason).toMatch(/already exists/);
+    const g = readFault(readEnvelope(fixture('Fault-DestinationUnreachable.xml')), 400);
+    expect(g?.subcode).toBe('DestinationUnreachable');
+  });
+
+  it('reads partial and final Pull answers', () => {
+    const partial = readPullResponse(readEnvelope(fixture('CIM_BootSourceSetting-Pull.xml')));
+    expect(partial).toMatchObject({ end: false, context: '01000000-0000-0000-0000-000000000000' });
+    expect(partial.items[0].props.InstanceID).toBe('Intel(r) AMT: Force Hard-drive Boot');
+    const last = readPullResponse(readEnvelope(fixture('CIM_BootSourceSetting-Pull-EndOfSequence.xml')));
+    expect(last).toMatchObject({ end: true, context: undefined });
+    const empty = readPullResponse(readEnvelope(fixture('AMT_PublicKeyCertificate-Pull.xml')));
+    expect(empty).toEqual({ items: [], end: true, context: undefined });
+  });
+
+  it('reads references as endpoint references with selectors', () => {
+    const inst = readInstance(readEnvelope(fixture('CIM_AssociatedPowerManagementService-Get.xml')));
+    expect(inst.props.ServiceProvided).toEqual({
+      address: 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous',
+      resourceUri: 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_PowerManagementService',
+      selectors: { CreationClassName: 'CIM_PowerManagementService', Name: 'Intel(r) AMT Power Management Service', SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'Intel(r) AMT' },
+    });
+  });
+});
