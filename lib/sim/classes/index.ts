@@ -1,0 +1,24 @@
+/**
+ * Every simulated class. To add an area (system defense, inventory, events...): write
+ * lib/sim/classes/<area>.ts exporting a ClassHandler[] and add one line below.
+ */
+import { bootClasses } from './boot';
+import { inventoryClasses } from './inventory';
+import { logClasses } from './logs';
+import { powerClasses } from './power';
+import { remoteAccessClasses } from './remote-access';
+import { settingsClasses } from './settings';
+import { setupClasses } from './setup';
+import type { ClassHandler } from './types';
+
+export const defaultClasses: ClassHandler[] = [
+  ...powerClasses,
+  ...inventoryClasses,
+  ...settingsClasses,
+  ...setupClasses,
+  ...bootClasses,
+  ...logClasses,
+  ...remoteAccessClasses,
+];
+
+export type { ClassHandler, MethodContext, MethodResult } from './types';

@@ -1,0 +1,200 @@
+/**
+ * Provisioning and user consent: AMT_SetupAndConfigurationService, IPS_HostBasedSetupService,
+ * IPS_OptInService, AMT_RedirectionService, AMT_UserInitiatedConnectionService.
+ * A simulated device is provisioned in admin control mode (ProvisioningState 2, CurrentControlMode 2).
+ */
+import { createHash, randomInt } from 'node:crypto';
+import type { SimDevice } from '../device';
+import { SimProps } from '../values';
+import { applyWritable, ClassHandler, inputInt, inputText } from './types';
+
+const SYSTEM = { SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'Intel(r) AMT' };
+
+interface SetupState {
+  provisioningState: number;
+}
+
+function setupState(d: SimDevice): SetupState {
+  return d.classState<SetupState>('AMT_SetupAndConfigurationService', () => ({ provisioningState: 2 }));
+}
+
+export const setupAndConfigurationService: ClassHandler = {
+  className: 'AMT_SetupAndConfigurationService',
+  commonNs: true,
+  instances: (d) => [
+    {
+      CreationClassName: 'AMT_SetupAndConfigurationService',
+      ElementName: 'Intel(r) AMT Setup and Configuration Service',
+      EnabledState: 5,
+      Name: 'Intel(r) AMT Setup and Configuration Service',
+      PasswordModel: 1,
+      ProvisioningMode: 1,
+      ProvisioningServerOTP: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+      ProvisioningState: d.classState<SetupState>('AMT_SetupAndConfigurationService')?.provisioningState ?? 2,
+      RequestedState: 12,
+      ...SYSTEM,
+      ZeroTouchConfigurationEnabled: true,
+    },
+  ],
+  methods: {
+    /**
+     * Marks the device unprovisioned (ProvisioningState 0). Unlike real firmware the simulator
+     * keeps accepting the same credentials afterwards, so a test can still read the state.
+     */
+    Unprovision: ({ device }) => {
+      setupState(device).provisioningState = 0;
+      return { returnValue: 0 };
+    },
+    /** The system UUID as 16 bytes in base64. */
+    GetUuid: ({ device }) => ({ out: { UUID: Buffer.from(device.uuid.replace(/-/g, ''), 'hex').toString('base64') }, returnValue: 0 }),
+    CommitChanges: () => ({ returnValue: 0 }),
+  },
+};
+
+export const hostBasedSetupService: ClassHandler = {
+  className: 'IPS_HostBasedSetupService',
+  commonNs: true,
+  instances: (d) => [
+    {
+      AllowedControlModes: [2, 1],
+      CertChainStatus: 0,
+      ConfigurationNonce: createHash('sha1').update(`nonce:${d.uuid}`).digest('base64'),
+      CreationClassName: 'IPS_HostBasedSetupService',
+      CurrentControlMode: (d.classState<SetupState>('AMT_SetupAndConfigurationService')?.provisioningState ?? 2) === 2 ? 2 : 0,
+      ElementName: 'Intel(r) AMT Host Based Setup Service',
+      Name: 'Intel(r) AMT Host Based Setup Service',
+      ...SYSTEM,
+    },
+  ],
+};
+
+export interface OptInState {
+  required: number;
+  state: number;
+  /** The six-digit code shown on the PC's screen while a session waits for consent. */
+  code?: string;
+}
+
+/** User consent state of a device (tests read `code` the way a person reads the screen). */
+export function optInState(d: SimDevice): OptInState {
+  return d.classState<OptInState>('IPS_OptInService', () => ({ required: 0, state: 0 }));
+}
+
+export const optInService: ClassHandler = {
+  className: 'IPS_OptInService',
+  commonNs: true,
+  instances: (d) => {
+    const s = d.classState<OptInState>('IPS_OptInService') ?? { required: 0, state: 0 };
+    return [
+      {
+        CanModifyOptInPolicy: 1,
+        CreationClassName: 'IPS_OptInService',
+        ElementName: 'Intel(r) AMT OptIn Service',
+        Name: 'Intel(r) AMT OptIn Service',
+        OptInCodeTimeout: 120,
+        OptInDisplayTimeout: 300,
+        OptInRequired: s.required,
+        OptInState: s.state,
+        ...SYSTEM,
+      },
+    ];
+  },
+  put: (d, current, input) => {
+    const next = applyWritable(current, input, ['OptInRequired', 'OptInDisplayTimeout']);
+    optInState(d).required = Number(next.OptInRequired);
+    return { ...next, OptInRequired: optInState(d).required };
+  },
+  methods: {
+    /** 0: code displayed (OptInState 2); 2: a session is already waiting or in progress. */
+    StartOptIn: ({ device }) => {
+      const s = optInState(device);
+      if (s.state !== 0) return { returnValue: 2 };
+      s.code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+      s.state = 2;
+      return { returnValue: 0 };
+    },
+    CancelOptIn: ({ device }) => {
+      const s = optInState(device);
+      s.state = 0;
+      s.code = undefined;
+      return { returnValue: 0 };
+    },
+    /** 0: right code (OptInState 3, received); 2066: wrong code. */
+    SendOptInCode: ({ device, input }) => {
+      const s = optInState(device);
+      if (s.state !== 2 || !s.code) return { returnValue: 2 };
+      if (inputText(input, 'OptInCode')?.trim().padStart(6, '0') !== s.code) return { returnValue: 2066 };
+      s.state = 3;
+      return { returnValue: 0 };
+    },
+  },
+};
+
+interface Stateful {
+  enabledState: number;
+  listenerEnabled: boolean;
+}
+
+/** 32768 none, 32769 IDE-R, 32770 SOL, 32771 IDE-R and SOL. */
+const REDIRECTION_STATES = [32768, 32769, 32770, 32771];
+
+export function redirectionState(d: SimDevice): Stateful {
+  return d.classState<Stateful>('AMT_RedirectionService', () => ({ enabledState: 32771, listenerEnabled: true }));
+}
+
+export const redirectionService: ClassHandler = {
+  className: 'AMT_RedirectionService',
+  commonNs: true,
+  instances: (d) => {
+    const s = d.classState<Stateful>('AMT_RedirectionService') ?? { enabledState: 32771, listenerEnabled: true };
+    return [
+      {
+        CreationClassName: 'AMT_RedirectionService',
+        ElementName: 'Intel(r) AMT Redirection Service',
+        EnabledState: s.enabledState,
+        ListenerEnabled: s.listenerEnabled,
+        Name: 'Intel(r) AMT Redirection Service',
+        ...SYSTEM,
+      } satisfies SimProps,
+    ];
+  },
+  put: (d, current, input) => {
+    const next = applyWritable(current, input, ['ListenerEnabled']);
+    redirectionState(d).listenerEnabled = String(next.ListenerEnabled) === 'true';
+    return { ...next, ListenerEnabled: redirectionState(d).listenerEnabled };
+  },
+  methods: {
+    /** ReturnValue 5 (invalid parameter) for a state other than 32768..32771. */
+    RequestStateChange: ({ device, input }) => {
+      const v = inputInt(input, 'RequestedState');
+      if (v === undefined || !REDIRECTION_STATES.includes(v)) return { returnValue: 5 };
+      redirectionState(device).enabledState = v;
+      return { returnValue: 0 };
+    },
+  },
+};
+
+/** 32768 disabled, 32769 BIOS only, 32770 OS only, 32771 BIOS and OS. */
+export const userInitiatedConnectionService: ClassHandler = {
+  className: 'AMT_UserInitiatedConnectionService',
+  commonNs: true,
+  instances: (d) => [
+    {
+      CreationClassName: 'AMT_UserInitiatedConnectionService',
+      ElementName: 'Intel(r) AMT User Initiated Connection Service',
+      EnabledState: d.classState<{ enabledState: number }>('AMT_UserInitiatedConnectionService')?.enabledState ?? 32768,
+      Name: 'Intel(r) AMT User Initiated Connection Service',
+      ...SYSTEM,
+    },
+  ],
+  methods: {
+    RequestStateChange: ({ device, input }) => {
+      const v = inputInt(input, 'RequestedState');
+      if (v === undefined || !REDIRECTION_STATES.includes(v)) return { returnValue: 5 };
+      device.classState('AMT_UserInitiatedConnectionService', () => ({ enabledState: 32768 })).enabledState = v;
+      return { returnValue: 0 };
+    },
+  },
+};
+
+export const setupClasses = [setupAndConfigurationService, hostBasedSetupService, optInService, redirectionService, userInitiatedConnectionService];

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/**
+ * oob-sim: simulated Intel AMT PCs for demos, tests and benchmarks.
+ *
+ *   oob-sim --devices N --port P --user U --password W [--tls] [--latency MS]
+ *
+ * Device i listens on P+i (P = 0: ephemeral ports). One JSON line per device on stdout; runs until
+ * SIGINT/SIGTERM, then closes every listener and exits 0.
+ */
+import { parseArgs } from 'node:util';
+import { describeDevice, Fleet, FleetOptions, startFleet } from './fleet';
+
+export const USAGE = `Usage: oob-sim --devices N --port P [options]
+
+Starts N simulated Intel AMT PCs (WS-Management over HTTP Digest) in one process.
+Device i listens on port P+i; --port 0 picks free ports.
+
+Options:
+  --devices N        number of PCs (1..5000), required
+  --port P           first port (0..65535), required
+  --host H           address to listen on (default 127.0.0.1)
+  --user U           Digest user (default admin)
+  --password W       Digest password (default P@ssw0rd)
+  --tls              serve HTTPS with a self-signed certificate per device
+  --latency MS       delay before every answer (default 0)
+  --auth-int         offer qop="auth-int, auth" like newer firmware
+  --nonce-ttl MS     Digest nonce lifetime (default 300000)
+  --boot-time MS     time from power-on to a running OS (default 3000)
+  --power on|off     initial power state (default on)
+  -h, --help         show this text
+
+Prints one JSON line per device: name, host, port, url, mac, uuid, realm, tls, fingerprint256.`;
+
+export class UsageError extends Error {}
+
+function int(name: string, v: string | undefined, min: number, max: number, dflt?: number): number {
+  if (v === undefined) {
+    if (dflt === undefined) throw new UsageError(`--${name} is required`);
+    return dflt;
+  }
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number, got "${v}"`);
+  const n = Number(v);
+  if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/** Parse argv (without node and the script); throws UsageError with a clear message. */
+export function parseCli(argv: string[]): FleetOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        devices: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        user: { type: 'string' },
+        password: { type: 'string' },
+        tls: { type: 'boolean' },
+        latency: { type: 'string' },
+        'auth-int': { type: 'boolean' },
+        'nonce-ttl': { type: 'string' },
+        'boot-time': { type: 'string' },
+        power: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const devices = int('devices', v.devices, 1, 5000);
+  const port = int('port', v.port, 0, 65535);
+  if (port > 0 && port + devices - 1 > 65535) throw new UsageError(`--port ${port} with ${devices} devices runs past port 65535`);
+  if (v.power !== undefined && v.power !== 'on' && v.power !== 'off') throw new UsageError(`--power must be on or off, got "${v.power}"`);
+  if (v.user !== undefined && (v.user === '' || /[:"]/.test(v.user))) throw new UsageError('--user must be non-empty and contain no ":" or \'"\'');
+  if (v.password !== undefined && v.password === '') throw new UsageError('--password must not be empty');
+  return {
+    devices,
+    port,
+    host: v.host ?? '127.0.0.1',
+    user: v.user ?? 'admin',
+    password: v.password ?? 'P@ssw0rd',
+    tls: v.tls ?? false,
+    latencyMs: int('latency', v.latency, 0, 600_000, 0),
+    authInt: v['auth-int'] ?? false,
+    nonceTtlMs: int('nonce-ttl', v['nonce-ttl'], 1, 86_400_000, 300_000),
+    timings: { bootTimeMs: int('boot-time', v['boot-time'], 0, 600_000, 3000) },
+    power: (v.power as 'on' | 'off' | undefined) ?? 'on',
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let opts: FleetOptions | 'help';
+  try {
+    opts = parseCli(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`oob-sim: ${e.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let fleet: Fleet;
+  try {
+    fleet = await startFleet(opts);
+  } catch (e) {
+    process.stderr.write(`oob-sim: cannot start: ${(e as Error).message}\n`);
+    return 1;
+  }
+  for (const d of fleet.devices) process.stdout.write(`${JSON.stringify(describeDevice(d))}\n`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      fleet.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`oob-sim: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

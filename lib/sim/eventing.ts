@@ -1,0 +1,88 @@
+/**
+ * WS-Eventing Subscribe / Unsubscribe on a simulated device. No capture of AMT's SubscribeResponse
+ * exists (see test/fixtures/SOURCES.md), so the answer is modelled on the WS-Eventing spec
+ * (2004/08) and DSP0226: SubscribeResponse with a SubscriptionManager endpoint reference whose
+ * ReferenceParameters carry the ResourceURI and an eventing Identifier, plus Expires when the
+ * subscriber asked for one. Subscriptions are stored per device with the NotifyTo address, its
+ * ReferenceParameters (copied into every push), the delivery mode and the push credentials from
+ * the IssuedTokens header; a later event emitter reads `device.subscriptions`.
+ */
+import { randomUUID } from 'node:crypto';
+import { WsmanEnvelope } from '../wsman/envelope';
+import { NS } from '../wsman/namespaces';
+import { child, escapeXml, parseXml, XmlNode } from '../wsman/xml';
+import type { Routed } from './dispatch';
+import type { SimDevice } from './device';
+import { SimFault, faults } from './sim-fault';
+
+export const DELIVERY_PUSH = `${NS.eventing}/DeliveryModes/Push`;
+export const DELIVERY_PUSH_WITH_ACK = 'http://schemas.dmtf.org/wbem/wsman/1/wsman/PushWithAck';
+const SUBSCRIPTION_URI = 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_IndicationSubscription';
+const MAX_SUBSCRIPTIONS = 32;
+
+/** Serialize an element again, each element declaring its own namespace (good enough to copy ReferenceParameters). */
+export function serialize(n: XmlNode, depth = 0): string {
+  const p = `r${depth}`;
+  const attrs = Object.entries(n.attrs)
+    .map(([k, v]) => ` ${k}="${escapeXml(v)}"`)
+    .join('');
+  const decl = n.ns ? ` xmlns:${p}="${escapeXml(n.ns)}"` : '';
+  const q = n.ns ? `${p}:${n.name}` : n.name;
+  const inner = n.children.length ? n.children.map((c) => serialize(c, depth + 1)).join('') : escapeXml(n.text);
+  return `<${q}${decl}${attrs}>${inner}</${q}>`;
+}
+
+function pushCredentials(xml: string): { username: string; password: string } | undefined {
+  const root = parseXml(xml, { maxDepth: 32 });
+  const tokens = child(child(root, 'Header', NS.soap), 'IssuedTokens', NS.trust);
+  if (!tokens) return undefined;
+  const ut = child(child(child(tokens, 'RequestSecurityTokenResponse', NS.trust), 'RequestedSecurityToken', NS.trust), 'UsernameToken', NS.wssecurity);
+  const username = child(ut, 'Username', NS.wssecurity)?.text;
+  const password = child(ut, 'Password', NS.wssecurity)?.text;
+  if (username === undefined || password === undefined) throw faults.invalidParameter('IssuedTokens without a UsernameToken.');
+  return { username, password };
+}
+
+export function handleSubscribe(device: SimDevice, env: WsmanEnvelope, xml: string): Routed {
+  const p = env.payload;
+  if (!p || p.name !== 'Subscribe' || p.ns !== NS.eventing) throw faults.schemaValidation('Expected <Subscribe> in the Body.');
+  const delivery = child(p, 'Delivery', NS.eventing);
+  const mode = delivery?.attrs.Mode ?? DELIVERY_PUSH;
+  if (mode !== DELIVERY_PUSH && mode !== DELIVERY_PUSH_WITH_ACK) {
+    throw new SimFault(NS.eventing, 'DeliveryModeRequestedUnavailable', `The requested delivery mode is not supported: ${mode}`);
+  }
+  const notifyTo = child(delivery, 'NotifyTo', NS.eventing);
+  const address = child(notifyTo, 'Address', NS.addressing)?.text.trim() ?? '';
+  if (!/^https?:\/\/[^\s]+$/.test(address)) throw faults.invalidParameter(`NotifyTo address "${address}" is not an http(s) URL.`);
+  const params = child(notifyTo, 'ReferenceParameters', NS.addressing);
+  const expires = child(p, 'Expires', NS.eventing)?.text.trim();
+  for (const s of device.subscriptions.values()) {
+    if (s.notifyTo === address && s.resourceUri === env.header.resourceUri) throw faults.alreadyExists();
+  }
+  if (device.subscriptions.size >= MAX_SUBSCRIPTIONS) throw new SimFault(NS.wsman, 'QuotaLimit', 'The service is busy servicing other requests.');
+  const id = `uuid:${randomUUID()}`;
+  device.subscriptions.set(id, {
+    id,
+    resourceUri: env.header.resourceUri ?? '',
+    notifyTo: address,
+    deliveryMode: mode,
+    referenceParametersXml: params ? params.children.map((c) => serialize(c)).join('') : '',
+    expires,
+    pushAuth: pushCredentials(xml),
+    created: Date.now(),
+  });
+  const body =
+    '<g:SubscribeResponse><g:SubscriptionManager>' +
+    `<b:Address>${escapeXml('http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous')}</b:Address>` +
+    `<b:ReferenceParameters><c:ResourceURI>${SUBSCRIPTION_URI}</c:ResourceURI><g:Identifier>${id}</g:Identifier></b:ReferenceParameters>` +
+    '</g:SubscriptionManager>' +
+    (expires ? `<g:Expires>${escapeXml(expires)}</g:Expires>` : '') +
+    '</g:SubscribeResponse>';
+  return { ns: [NS.eventing], body };
+}
+
+export function handleUnsubscribe(device: SimDevice, env: WsmanEnvelope): Routed {
+  const id = env.header.extra.Identifier ?? env.header.selectors.Identifier ?? '';
+  if (!device.subscriptions.delete(id.trim())) throw faults.destinationUnreachable();
+  return { ns: [], body: '' };
+}

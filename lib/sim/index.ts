@@ -1,0 +1,27 @@
+/**
+ * Simulated Intel AMT PCs: importable for tests and benchmarks, and behind the oob-sim CLI.
+ *
+ *   const fleet = await startFleet({ devices: 3, port: 0, user: 'admin', password: 'P@ssw0rd' });
+ *   fleet.devices[0].url; fleet.devices[0].on('power', (e) => ...); await fleet.stop();
+ */
+export { SimDevice, realmFor } from './device';
+export type { SimDeviceOptions, TlsMaterial, FaultKind, InjectedFault, FirmwareInfo, Subscription, Enumeration } from './device';
+export { startFleet, deviceName, deviceMac, deviceUuid, describeDevice } from './fleet';
+export type { Fleet, FleetOptions } from './fleet';
+export { PowerMachine, PowerState, PowerRequest, REQUEST_NAMES } from './power';
+export type { PowerEvent, BootEvent, BootDetails, OsEvent, OsState, PowerTimings, PowerStateValue } from './power';
+export { DigestAuthenticator, parseDigestHeader } from './digest-server';
+export { dispatch } from './dispatch';
+export type { SimAnswer } from './dispatch';
+export { SimFault, faults } from './sim-fault';
+export { defaultClasses } from './classes';
+export type { ClassHandler, MethodContext, MethodResult } from './classes';
+export { applyWritable, inputInt, inputText } from './classes/types';
+export { addEventLogRecord, encodeEventRecord } from './classes/logs';
+export type { EventLogRecord } from './classes/logs';
+export { optInState, redirectionState } from './classes/setup';
+export { bootState, BOOT_SOURCES } from './classes/boot';
+export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
+export type { SimProps, SimValue, SimRef, SimDate } from './values';
+export { writeEvent } from './response-writer';
+export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
