@@ -39,7 +39,7 @@ export function parseDigestHeader(h: string | undefined): Record<string, string>
   const m = /^\s*Digest\s+/i.exec(h);
   if (!m) return undefined;
   const out: Record<string, string> = {};
-  const re = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*(?:,|$)/y;
+  const re = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)/y;
   const rest = h.slice(m[0].length).trim();
   while (re.lastIndex < rest.length) {
     const g = re.exec(rest);
