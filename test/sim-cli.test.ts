@@ -1,0 +1,102 @@
+/** The oob-sim CLI as a user runs it: JSON lines per device, a working device, clean SIGTERM/SIGINT, clear usage errors. */
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { buildGet } from '../lib/wsman/messages';
+import { readEnvelope, readInstance } from '../lib/wsman/envelope';
+import { SimDevice } from '../lib/sim';
+import { wsmanCall } from './sim-helpers';
+
+const ROOT = join(__dirname, '..');
+const CLI = join(ROOT, 'lib', 'sim', 'cli.ts');
+
+function start(args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function lines(p: ChildProcess, n: number): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    p.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    p.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const got = buf.split('\n').filter(Boolean);
+      if (got.length >= n) resolve(got.slice(0, n).map((l) => JSON.parse(l) as Record<string, unknown>));
+    });
+    p.on('exit', (code) => reject(new Error(`exited ${code} before printing ${n} lines: ${err}`)));
+  });
+}
+
+function exited(p: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    let stdout = '';
+    p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.on('exit', (code, signal) => resolve({ code, signal, stderr, stdout }));
+  });
+}
+
+/** Just enough of a SimDevice for the test Digest client: port and TLS flag. */
+function remote(port: number): SimDevice {
+  return { port, tls: undefined } as unknown as SimDevice;
+}
+
+describe('oob-sim CLI', () => {
+  it('starts N devices, prints one JSON line each, serves WS-Man, stops cleanly on SIGTERM', async () => {
+    const p = start(['--devices', '3', '--port', '0', '--user', 'ops', '--password', 'S3cret!']);
+    const done = exited(p);
+    const devs = await lines(p, 3);
+    expect(devs.map((d) => d.name)).toEqual(['pc-01', 'pc-02', 'pc-03']);
+    for (const d of devs) {
+      expect(d.port).toEqual(expect.any(Number));
+      expect(d.mac).toMatch(/^02:00:86:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/);
+      expect(d.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(d.tls).toBe(false);
+      expect(d.fingerprint256).toBeNull();
+    }
+    expect(new Set(devs.map((d) => d.port)).size).toBe(3);
+    const r = await wsmanCall(remote(devs[1].port as number), buildGet('AMT_GeneralSettings').xml, { user: 'ops', password: 'S3cret!' });
+    expect(r.status).toBe(200);
+    expect(readInstance(readEnvelope(r.body.toString())).props.HostName).toBe('pc-02');
+    const wrong = await wsmanCall(remote(devs[1].port as number), buildGet('AMT_GeneralSettings').xml, { user: 'ops', password: 'nope' });
+    expect(wrong.status).toBe(401);
+    p.kill('SIGTERM');
+    const res = await done;
+    expect(res.code).toBe(0);
+  });
+
+  it('with --tls prints each certificate fingerprint; SIGINT stops it', async () => {
+    const p = start(['--devices', '2', '--port', '0', '--user', 'u', '--password', 'p', '--tls', '--latency', '5']);
+    const done = exited(p);
+    const devs = await lines(p, 2);
+    for (const d of devs) {
+      expect(d.tls).toBe(true);
+      expect(d.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+      expect(d.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/wsman$/);
+    }
+    expect(devs[0].fingerprint256).not.toBe(devs[1].fingerprint256);
+    p.kill('SIGINT');
+    expect((await done).code).toBe(0);
+  });
+
+  it.each([
+    [['--port', '0'], /--devices is required/],
+    [['--devices', '0', '--port', '0'], /--devices must be between 1 and 5000/],
+    [['--devices', 'three', '--port', '0'], /--devices must be a whole number/],
+    [['--devices', '2', '--port', '65535'], /runs past port 65535/],
+    [['--devices', '1', '--port', '0', '--bogus'], /Unknown option '--bogus'/],
+    [['--devices', '1', '--port', '0', '--power', 'maybe'], /--power must be on or off/],
+  ])('refuses %j with a clear message and a non-zero exit', async (args, message) => {
+    const res = await exited(start(args));
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(message);
+    expect(res.stderr).toContain('Usage: oob-sim');
+  });
+
+  it('--help prints the usage and exits 0', async () => {
+    const res = await exited(start(['--help']));
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('--devices N');
+  });
+});
