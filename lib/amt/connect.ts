@@ -39,7 +39,11 @@ export function openAmt(e: AmtEndpoint): WsmanClient {
 interface PoolEntry {
   client: WsmanClient;
   users: number;
+  idleTimer?: NodeJS.Timeout;
 }
+
+/** How long an unused shared client stays open, keeping its socket and nonce warm. */
+const IDLE_CLOSE_MS = 60_000;
 
 const pool = new Map<string, PoolEntry>();
 
@@ -57,6 +61,7 @@ export function acquireAmt(e: AmtEndpoint): { client: WsmanClient; release: () =
     pool.set(key, entry);
   }
   entry.users++;
+  clearTimeout(entry.idleTimer);
   const held = entry;
   let released = false;
   return {
@@ -66,9 +71,23 @@ export function acquireAmt(e: AmtEndpoint): { client: WsmanClient; release: () =
       released = true;
       held.users--;
       if (held.users === 0 && pool.get(key) === held) {
-        pool.delete(key);
-        held.client.close();
+        held.idleTimer = setTimeout(() => {
+          if (held.users === 0 && pool.get(key) === held) {
+            pool.delete(key);
+            held.client.close();
+          }
+        }, IDLE_CLOSE_MS);
+        held.idleTimer.unref();
       }
     },
   };
+}
+
+/** Close every shared client now (tests, shutdown). */
+export function closeAllAmt(): void {
+  for (const [key, entry] of pool) {
+    clearTimeout(entry.idleTimer);
+    entry.client.close();
+    pool.delete(key);
+  }
 }

@@ -46,11 +46,19 @@ export const POWER_ACTIONS: Readonly<Record<string, number>> = {
   reset: 10,
   nmi: 11,
   'soft-off': 12,
-  'graceful-off': 12,
   'graceful-off-hard': 13,
   'graceful-reset': 14,
-  'soft-reset': 14,
   'graceful-cycle': 15,
+};
+
+/** Other names people use for the same actions. */
+export const POWER_ACTION_ALIASES: Readonly<Record<string, string>> = {
+  'graceful-off': 'soft-off',
+  'soft-reset': 'graceful-reset',
+  'power-on': 'on',
+  'power-off': 'off',
+  restart: 'graceful-reset',
+  shutdown: 'soft-off',
 };
 
 /** States a device can be in and still count as "off" for a user (no OS running). */
@@ -82,19 +90,25 @@ export function powerStateName(code: number): string {
   return POWER_STATE_NAMES[code] ?? `state-${code}`;
 }
 
-/** Action names for a list of PowerState codes (aliases included: "soft-off" and "graceful-off"). */
+/** Action names for a list of PowerState codes. */
 export function actionsFor(codes: number[]): string[] {
   return Object.entries(POWER_ACTIONS)
     .filter(([, code]) => codes.includes(code))
     .map(([name]) => name);
 }
 
-export function powerActionCode(action: string): number {
-  const code = POWER_ACTIONS[String(action).trim().toLowerCase()];
-  if (code === undefined) {
+/** The canonical name of an action ("shutdown" -> "soft-off"); an InputError for unknown names. */
+export function canonicalPowerAction(action: string): string {
+  const name = String(action).trim().toLowerCase();
+  const canonical = POWER_ACTION_ALIASES[name] ?? name;
+  if (POWER_ACTIONS[canonical] === undefined) {
     throw new InputError(`unknown power action "${action}"; use one of: ${Object.keys(POWER_ACTIONS).join(', ')}`);
   }
-  return code;
+  return canonical;
+}
+
+export function powerActionCode(action: string): number {
+  return POWER_ACTIONS[canonicalPowerAction(action)];
 }
 
 export async function readPowerStatus(client: WsmanClient, o: { osPowerSaving?: boolean } = {}): Promise<PowerStatus> {
@@ -128,9 +142,10 @@ export const MANAGED_SYSTEM: EndpointReference = {
  * list in its AvailableRequestedPowerStates right now. Returns the state read before acting.
  */
 export async function requestPowerAction(client: WsmanClient, action: string): Promise<PowerStatus> {
-  const code = powerActionCode(action);
+  const canonical = canonicalPowerAction(action);
+  const code = POWER_ACTIONS[canonical];
   const before = await readPowerStatus(client, { osPowerSaving: false });
-  if (!before.available.includes(action.trim().toLowerCase())) {
+  if (!before.available.includes(canonical)) {
     throw new UnsupportedError(
       `${client.label} does not offer "${action}" while ${before.state}` +
         (before.available.length ? ` (it offers: ${before.available.join(', ')})` : ' (it offers no power action now)'),

@@ -175,3 +175,35 @@ export class HttpTransport {
     this.agent.destroy();
   }
 }
+
+/**
+ * The SHA-256 fingerprint a TLS server presents, read during the handshake; nothing is sent.
+ * For showing a user what to pin, never for deciding trust by itself.
+ */
+export function fetchFingerprint(host: string, port: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host,
+      port,
+      servername: net.isIP(host) ? undefined : host,
+      // Only reading the certificate to show it: no data is exchanged on this socket.
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1',
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TimeoutError(`${host}:${port} did not complete a TLS handshake within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const fp = socket.getPeerCertificate()?.fingerprint256;
+      socket.destroy();
+      if (fp) resolve(fp.toUpperCase());
+      else reject(new ConnectionError(`${host}:${port} presented no certificate`));
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new ConnectionError(`cannot read the certificate of ${host}:${port}: ${e.code ?? e.message}`, e));
+    });
+  });
+}

@@ -1,0 +1,86 @@
+import type { NodeAPI, NodeDef } from 'node-red';
+import { checkHost, checkPort, ManagedDevice } from '../../lib/device';
+import { InputError } from '../../lib/errors';
+import { fetchFingerprint, normalizeFingerprint } from '../../lib/wsman/transport';
+import type { OobDeviceNode } from '../shared/types';
+
+interface DeviceDef extends NodeDef {
+  host: string;
+  mac?: string;
+  site?: string;
+  amtPort?: string | number;
+  amtTls?: boolean;
+  fingerprint?: string;
+  tofu?: boolean;
+  /** Seconds to wait for an answer. */
+  timeout?: string | number;
+}
+
+interface DeviceCredentials {
+  username?: string;
+  password?: string;
+}
+
+const LEARNED_KEY = 'learnedFingerprint';
+
+export = function (RED: NodeAPI) {
+  function OobDevice(this: OobDeviceNode & { credentials: DeviceCredentials }, def: DeviceDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const name = def.name || undefined;
+
+    // A fingerprint recorded by trust-on-first-use survives restarts in the node's context
+    // (persistent when a file context store is configured).
+    const context = node.context();
+    let learned = def.tofu ? (context.get(LEARNED_KEY) as string | undefined) : undefined;
+
+    node.device = (): ManagedDevice => {
+      const host = checkHost(def.host, `device "${name ?? node.id}" host`);
+      const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined };
+      const { username, password } = node.credentials ?? {};
+      if (username && password) {
+        const tls = def.amtTls === true;
+        let fingerprint = def.fingerprint?.trim() || learned;
+        if (fingerprint) {
+          try {
+            fingerprint = normalizeFingerprint(fingerprint);
+          } catch (e) {
+            throw new InputError(`device "${name ?? host}": ${(e as Error).message}`);
+          }
+        }
+        d.amt = {
+          host,
+          port: def.amtPort === undefined || def.amtPort === '' ? undefined : checkPort(def.amtPort, 'AMT port'),
+          tls,
+          username,
+          password,
+          fingerprint,
+          trustOnFirstUse: def.tofu === true,
+          timeoutMs: Number(def.timeout) > 0 ? Number(def.timeout) * 1000 : undefined,
+          onFingerprintTrusted: (fp) => {
+            learned = fp;
+            context.set(LEARNED_KEY, fp);
+            node.warn(`trusted the TLS certificate of ${host} on first use: SHA-256 ${fp}; pin it in the device settings`);
+          },
+        };
+      }
+      return d;
+    };
+  }
+
+  RED.nodes.registerType('oob-device', OobDevice as never, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+
+  // The editor's "read from device" button: the SHA-256 fingerprint the device presents now.
+  RED.httpAdmin.post('/oobkit/fingerprint', RED.auth.needsPermission('oob-device.write'), async (req, res) => {
+    try {
+      const body = (req.body ?? {}) as { host?: unknown; port?: unknown };
+      const host = checkHost(body.host);
+      const port = body.port === undefined || body.port === '' ? 16993 : checkPort(body.port);
+      res.json({ fingerprint: await fetchFingerprint(host, port, 5000) });
+    } catch (e) {
+      res.status(400).json({ error: (e as Error).message });
+    }
+  });
+};

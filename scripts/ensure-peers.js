@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// The test suite checks our code against real peers (curl's Digest, Mosquitto, net-snmp's tools,
+// tshark, OpenIPMI, FreeIPMI, Chromium, ...). This installs the Debian packages that provide them
+// when they are missing, or stops with a message naming them when it cannot.
+'use strict';
+const { execFileSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+
+/** command the tests run -> Debian package that provides it */
+const PEERS = {
+  curl: 'curl',
+  openssl: 'openssl',
+  chromium: 'chromium',
+  mosquitto: 'mosquitto',
+  snmptrap: 'snmp',
+  snmptrapd: 'snmptrapd',
+  wakeonlan: 'wakeonlan',
+  etherwake: 'etherwake',
+  tshark: 'tshark',
+  ipmi_sim: 'openipmi',
+  ipmipower: 'freeipmi-tools',
+  rmcpping: 'freeipmi-tools',
+  ipmitool: 'ipmitool',
+  xorriso: 'xorriso',
+  ip: 'iproute2',
+};
+
+function has(cmd) {
+  const dirs = (process.env.PATH || '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin']);
+  return dirs.some((d) => {
+    try {
+      fs.accessSync(`${d}/${cmd}`, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const missing = Object.keys(PEERS).filter((c) => !has(c));
+if (missing.length === 0) process.exit(0);
+const packages = [...new Set(missing.map((c) => PEERS[c]))];
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+
+if (!isRoot || !hasApt) {
+  console.error(
+    `The tests need these commands: ${missing.join(', ')}.\n` +
+      `Install them with: sudo apt-get install -y ${packages.join(' ')}\n` +
+      (hasApt ? '(not root, so not installing them myself)' : '(no apt-get on this machine)'),
+  );
+  process.exit(1);
+}
+
+console.log(`Installing test peers: ${packages.join(' ')}`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+try {
+  execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
+} catch (e) {
+  console.error(`Installing ${packages.join(' ')} failed: ${e.message}`);
+  process.exit(1);
+}
+const still = missing.filter((c) => !has(c));
+if (still.length) {
+  console.error(`Still missing after install: ${still.join(', ')}`);
+  process.exit(1);
+}
