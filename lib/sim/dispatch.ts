@@ -69,7 +69,7 @@ export interface Routed {
   /** Namespaces for g, h, i... */
   ns: string[];
   body: string;
-  /** The ResourceURI header of the answer (omitted in a few answers? AMT always writes it). */
+  /** ResourceURI header of the answer when it differs from the request's (AMT echoes the request's). */
   resourceUri?: string;
 }
 
