@@ -20,6 +20,16 @@ export default tseslint.config(
     },
   },
   {
+    // Node-RED's own convention: `const node = this` inside a node constructor.
+    files: ['nodes/**/*.ts'],
+    rules: { '@typescript-eslint/no-this-alias': 'off' },
+  },
+  {
+    // Tests load node modules the way Node-RED does, with require().
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -65,11 +65,14 @@ export interface DigestAuthorization {
 export class DigestSession {
   private challenge?: DigestChallenge;
   private nc = 0;
+  /** MD5(user:realm:password), fixed for a challenge's realm. */
+  private ha1 = '';
+  private ha2Cache = new Map<string, string>();
 
   constructor(
     private readonly username: string,
     private readonly password: string,
-    private readonly makeCnonce: () => string = () => randomBytes(12).toString('hex'),
+    private readonly makeCnonce: () => string = cnonceSource(),
   ) {}
 
   get realm(): string | undefined {
@@ -84,6 +87,7 @@ export class DigestSession {
     if (challenge.algorithm !== 'MD5' && challenge.algorithm !== 'MD5-SESS') {
       throw new Error(`digest algorithm ${challenge.algorithm} is not supported`);
     }
+    if (challenge.realm !== this.challenge?.realm || !this.ha1) this.ha1 = md5(`${this.username}:${challenge.realm}:${this.password}`);
     this.challenge = challenge;
     this.nc = 0;
   }
@@ -91,6 +95,17 @@ export class DigestSession {
   forget(): void {
     this.challenge = undefined;
     this.nc = 0;
+    this.ha1 = '';
+  }
+
+  private plainHa2(method: string, uri: string): string {
+    const key = `${method}:${uri}`;
+    let v = this.ha2Cache.get(key);
+    if (v === undefined) {
+      v = md5(key);
+      if (this.ha2Cache.size < 16) this.ha2Cache.set(key, v);
+    }
+    return v;
   }
 
   authorize(method: string, uri: string, body: string | Buffer): DigestAuthorization | undefined {
@@ -99,10 +114,9 @@ export class DigestSession {
     const nc = ++this.nc;
     const ncHex = nc.toString(16).padStart(8, '0');
     const cnonce = this.makeCnonce();
-    let ha1 = md5(`${this.username}:${c.realm}:${this.password}`);
-    if (c.algorithm === 'MD5-SESS') ha1 = md5(`${ha1}:${c.nonce}:${cnonce}`);
+    const ha1 = c.algorithm === 'MD5-SESS' ? md5(`${this.ha1}:${c.nonce}:${cnonce}`) : this.ha1;
     const qop = c.qop.includes('auth') ? 'auth' : c.qop.includes('auth-int') ? 'auth-int' : undefined;
-    const ha2 = qop === 'auth-int' ? md5(`${method}:${uri}:${md5(body)}`) : md5(`${method}:${uri}`);
+    const ha2 = qop === 'auth-int' ? md5(`${method}:${uri}:${md5(body)}`) : this.plainHa2(method, uri);
     const response = qop ? md5(`${ha1}:${c.nonce}:${ncHex}:${cnonce}:${qop}:${ha2}`) : md5(`${ha1}:${c.nonce}:${ha2}`);
     const parts = [
       `username="${quote(this.username)}"`,
@@ -116,6 +130,13 @@ export class DigestSession {
     if (c.opaque !== undefined) parts.push(`opaque="${quote(c.opaque)}"`);
     return { header: `Digest ${parts.join(', ')}`, nc };
   }
+}
+
+/** Client nonces: a random prefix per session and a counter, unique without a syscall per request. */
+function cnonceSource(): () => string {
+  const prefix = randomBytes(8).toString('hex');
+  let n = 0;
+  return () => `${prefix}${(n++).toString(16).padStart(8, '0')}`;
 }
 
 function quote(s: string): string {

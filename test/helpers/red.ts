@@ -2,7 +2,6 @@
  * Loads our nodes into a real Node-RED runtime (node-red-node-test-helper) and gives tests small
  * helpers to send a message and collect what comes out.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
 import * as path from 'node:path';
 

@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { Fleet, startFleet } from '../../lib/sim';
+import { defaultClasses, Fleet, startFleet } from '../../lib/sim';
 import { catchNode, deviceNode, getNode, load, nextMessage, powerStateNode, recordStatuses, startServer, stopServer } from '../helpers/red';
 
 const USER = 'admin';
@@ -144,7 +144,7 @@ describe('oob-power-state in a real Node-RED runtime', () => {
       user: USER,
       password: PASSWORD,
       seed: 'no-power-class',
-      configure: (_i, o) => ({ ...o, classes: (o.classes ?? require('../../lib/sim').defaultClasses).filter((c: { className: string }) => c.className !== 'CIM_AssociatedPowerManagementService') }),
+      configure: (_i, o) => ({ ...o, classes: (o.classes ?? defaultClasses).filter((c: { className: string }) => c.className !== 'CIM_AssociatedPowerManagementService') }),
     });
     try {
       await load(NODES, [{ id: 'dev', type: 'oob-device', name: 'old', host: '127.0.0.1', amtPort: broken.devices[0].port, amtTls: false, timeout: 2 }, ...flow().slice(1)], creds());

@@ -1,0 +1,5 @@
+/** Every benchmark `npm run bench` knows, in the order it runs them. Add yours here. */
+import type { Bench } from './types';
+import { fleetPowerRead, warmCalls } from './wsman';
+
+export const BENCHES: Bench[] = [warmCalls, fleetPowerRead];
