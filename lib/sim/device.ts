@@ -92,6 +92,8 @@ export interface Subscription {
   /** ReferenceParameters of NotifyTo, as written by the subscriber (copied into each push). */
   referenceParametersXml: string;
   expires?: string;
+  /** When the subscription ends (ms since 1970); undefined = never. */
+  expiresAt?: number;
   /** Push credentials from the IssuedTokens header, when given. */
   pushAuth?: { username: string; password: string };
   created: number;

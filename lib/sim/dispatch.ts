@@ -23,7 +23,7 @@ import {
   writeFault,
 } from './response-writer';
 import { faults, SimFault } from './sim-fault';
-import { handleSubscribe, handleUnsubscribe } from './eventing';
+import { handleRenew, handleSubscribe, handleUnsubscribe } from './eventing';
 import { isRef, ref, SimProps, SimRef } from './values';
 
 export interface SimAnswer {
@@ -54,6 +54,7 @@ export function dispatch(device: SimDevice, xml: string): SimAnswer {
     if (!h.action) throw faults.headerRequired('Action');
     if (!h.resourceUri) throw faults.destinationUnreachable();
     if (h.action === ACTION.subscribe) return ok(device, relatesTo, h.action, h.resourceUri, handleSubscribe(device, env, xml));
+    if (h.action === ACTION.renew) return ok(device, relatesTo, h.action, h.resourceUri, handleRenew(device, env));
     if (h.action === ACTION.unsubscribe) return ok(device, relatesTo, h.action, h.resourceUri, handleUnsubscribe(device, env));
     const handler = handlerFor(device, h.resourceUri);
     const answer = route(device, handler, env);

@@ -25,3 +25,6 @@ export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
 export type { SimProps, SimValue, SimRef, SimDate } from './values';
 export { writeEvent } from './response-writer';
 export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
+// --- alerts (issue 6): PET traps, WS-Eventing pushes, event-log scenarios, heartbeats ----------
+export { SCENARIOS, runScenario, clearScenario, sendPetTrap, petBytes, pushEvent, alertIndicationXml, startHeartbeats, goSilent, comeBack, forwardWatchdogEvents } from './alerts';
+export type { Scenario, SensorEventSpec, PetTarget, PushResult, ScenarioTargets } from './alerts';
