@@ -135,8 +135,8 @@ export = function (RED: NodeAPI) {
         wsevent: def.wsevent
           ? { port: eventPort, address: def.eventAddress || undefined, publicUrl: def.publicUrl || guessPublicUrl(eventPort, Boolean(tls)), auth: def.eventAuth ?? 'digest', tls }
           : undefined,
-        eventLog: def.eventlog ? { intervalSeconds: Math.max(5, num(def.eventlogSeconds, 60)) } : undefined,
-        heartbeat: def.heartbeat ? { intervalSeconds: Math.max(1, num(def.heartbeatSeconds, 60)), misses: Math.max(1, num(def.heartbeatMisses, 2)), check: def.heartbeatCheck || 'amt' } : undefined,
+        eventLog: def.eventlog ? { intervalSeconds: Math.max(0.5, num(def.eventlogSeconds, 60)) } : undefined,
+        heartbeat: def.heartbeat ? { intervalSeconds: Math.max(0.5, num(def.heartbeatSeconds, 60)), misses: Math.max(1, num(def.heartbeatMisses, 2)), check: def.heartbeatCheck || 'amt' } : undefined,
         emit: ({ output, alert }) => {
           const shaped = shapeAlert(alert, shape);
           const msg: Record<string, unknown> = { topic: alert.device.name ?? alert.device.host ?? '', payload: shaped.payload, alert };

@@ -65,3 +65,7 @@ export function recordStatuses(id: string): Array<{ fill?: string; shape?: strin
   };
   return seen;
 }
+
+// --- alerts (issue 6) ----------------------------------------------------------------------------
+export const alertInNode = require('../../nodes/oob-alert-in/oob-alert-in');
+export const alertPolicyNode = require('../../nodes/oob-alert-policy/oob-alert-policy');
