@@ -109,6 +109,7 @@ class CheckedSocket extends EventEmitter {
   constructor(
     readonly real: dgram.Socket,
     admit: (msg: Buffer, rinfo: dgram.RemoteInfo) => boolean,
+    private readonly port: number,
   ) {
     super();
     real.on('message', (msg, rinfo) => {
@@ -116,8 +117,9 @@ class CheckedSocket extends EventEmitter {
     });
     real.on('error', (e) => this.emit('error', e));
   }
-  bind(port: number, address?: string): void {
-    this.real.bind(port, address ?? undefined);
+  /** net-snmp turns port 0 into 162; we bind the port we were asked for. */
+  bind(_port: number, address?: string): void {
+    this.real.bind(this.port, address ?? undefined);
   }
   address(): net.AddressInfo {
     return this.real.address();
@@ -192,7 +194,7 @@ export class TrapReceiver {
       const dgramModule = {
         createSocket: () => {
           const real = dgram.createSocket({ type: family });
-          this.socket = new CheckedSocket(real, (m, r) => this.admit(m, r));
+          this.socket = new CheckedSocket(real, (m, r) => this.admit(m, r), this.o.port ?? 162);
           real.once('listening', () => {
             listening = true;
             this.port = real.address().port;
