@@ -28,6 +28,6 @@ export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
 // inventory and audit log (issue 9)
 export { hardwareFor, HARDWARE_MODELS } from './hardware';
 export type { HardwareProfile, SimCpu, SimDimm, SimDisk } from './hardware';
-export { addAuditRecord, auditAction, clearAuditLog, MAX_AUDIT_RECORDS } from './classes/logs';
+export { addAuditRecord, addRawAuditRecord, auditAction, clearAuditLog, MAX_AUDIT_RECORDS } from './classes/logs';
 export { kvmState, setActiveDefensePolicies } from './classes/inventory';
 export type { SimPeer } from './classes/types';

@@ -145,6 +145,11 @@ export function addAuditRecord(d: SimDevice, r: Omit<AuditRecordInput, 'time'> &
   if (log.length > MAX_AUDIT_RECORDS) log.splice(0, log.length - MAX_AUDIT_RECORDS);
 }
 
+/** Append a record exactly as given (base64), well-formed or not: for tests of firmware quirks. */
+export function addRawAuditRecord(d: SimDevice, base64: string): void {
+  auditLog(d).records.push(base64);
+}
+
 /** Record an action a console took (by its audit action slug: "reset", "boot-options-set"...). */
 export function auditAction(d: SimDevice, action: string, peer: SimPeer | undefined, extended?: Buffer): void {
   addAuditRecord(d, {
