@@ -50,7 +50,9 @@ function listen(server: net.Server, port: number): Promise<number> {
 function linkPackage(): void {
   const modules = path.join(userDir, 'node_modules');
   fs.mkdirSync(modules, { recursive: true });
-  const link = path.join(modules, 'node-red-contrib-oobkit');
+  const name = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string }).name;
+  const link = path.join(modules, name);
+  fs.mkdirSync(path.dirname(link), { recursive: true });
   try {
     fs.rmSync(link, { recursive: true, force: true });
   } catch {
@@ -58,7 +60,7 @@ function linkPackage(): void {
   }
   fs.symlinkSync(root, link, 'dir');
   const pkg = path.join(userDir, 'package.json');
-  if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, JSON.stringify({ name: 'oobkit-demo', private: true, dependencies: { 'node-red-contrib-oobkit': 'file:..' } }, null, 2));
+  if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, JSON.stringify({ name: 'oobkit-demo', private: true, dependencies: { [name]: 'file:..' } }, null, 2));
 }
 
 async function main(): Promise<void> {
