@@ -110,18 +110,7 @@ async function main(): Promise<void> {
   });
   await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
 
-  log('');
-  log('OOBKit demo');
-  log(`  Node-RED editor:  http://${HOST}:${editorPort}/`);
-  log(`  fleet states:     http://${HOST}:${editorPort}/api/fleet`);
-  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort}`);
-  log(`  simulated PCs (AMT user ${USERNAME}, password ${PASSWORD}):`);
-  for (const d of fleet.devices) {
-    const x = describeDevice(d);
-    log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
-  }
-  log('Press Ctrl-C to stop.');
-
+  // Handlers before the banner: whoever reads it may press Ctrl-C at once.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -143,6 +132,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  log('');
+  log('OOBKit demo');
+  log(`  Node-RED editor:  http://${HOST}:${editorPort}/`);
+  log(`  fleet states:     http://${HOST}:${editorPort}/api/fleet`);
+  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort}`);
+  log(`  simulated PCs (AMT user ${USERNAME}, password ${PASSWORD}):`);
+  for (const d of fleet.devices) {
+    const x = describeDevice(d);
+    log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
+  }
+  log('Press Ctrl-C to stop.');
+
 }
 
 main().catch((e) => {
