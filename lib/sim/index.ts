@@ -25,3 +25,9 @@ export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
 export type { SimProps, SimValue, SimRef, SimDate } from './values';
 export { writeEvent } from './response-writer';
 export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
+// --- boot from media (issue 4) ---
+export { setBootCapabilities, bootCapabilityValue } from './classes/boot';
+export { firmwareState, lastBoot, httpsBootUrl } from './firmware';
+export type { BootRecord, FirmwareOptions, FirmwareState, FirmwareTarget } from './firmware';
+export { SimIderSession } from './redirection';
+export type { SimRedirectionOptions, AtapiResult, IderWireStats } from './redirection';
