@@ -5,10 +5,14 @@
 import type { ClassSchema } from '../../wsman/typing';
 import { IDENTITY_SCHEMAS } from './identity';
 import { POWER_SCHEMAS } from './power';
+// --- boot from media (issue 4) ---
+import { BOOT_SCHEMAS } from './boot';
 
 const SCHEMAS: Record<string, ClassSchema> = {
   ...POWER_SCHEMAS,
   ...IDENTITY_SCHEMAS,
+  // --- boot from media (issue 4) ---
+  ...BOOT_SCHEMAS,
 };
 
 /** Schema of a class ("CIM_Chassis") or of a method's output ("CIM_BootService.SetBootConfigRole"). */
