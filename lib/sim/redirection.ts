@@ -22,7 +22,7 @@ import { bootCapabilityValue } from './classes/boot';
 export interface SimRedirectionOptions {
   /** IDE-R read buffer the device reports (largest DATA_TO_HOST payload). Default 8192. */
   readBufferSize: number;
-  /** Close the connection after this many bytes came from the console (a device dropping mid-transfer). */
+  /** Close the connection once this many image bytes came from the console (a device dropping mid-transfer). */
   dropAfterBytes?: number;
 }
 
@@ -195,7 +195,6 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
   let stage: 'start' | 'auth' | 'ider' = 'start';
   let nonce = '';
   let session: SimIderSession | undefined;
-  let received = 0;
   const drop = () => socket.destroy();
   socket.on('error', () => undefined);
   socket.on('close', () => {
@@ -205,9 +204,7 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
     }
   });
   socket.on('data', (chunk: Buffer) => {
-    received += chunk.length;
     if (session) session.stats.bytesFromConsole += chunk.length;
-    if (o.dropAfterBytes !== undefined && received >= o.dropAfterBytes) return drop();
     let frames: Buffer[];
     try {
       frames = reader.push(chunk);
@@ -260,6 +257,7 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
       } else if (session && !session.onMessage(m)) {
         return drop();
       }
+      if (session && o.dropAfterBytes !== undefined && session.stats.dataBytes >= o.dropAfterBytes) return drop();
     }
   });
 }
