@@ -14,7 +14,7 @@ import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
 import { ISO_SECTOR } from '../lib/amt/redirection/el-torito';
 import { checkBootable, ImageMedium } from '../lib/amt/redirection/medium';
 import { bootState, Fleet, SimDevice, startFleet } from '../lib/sim';
-import { buildIso, xorrisoBootReport } from './helpers/iso';
+import { buildIso, IsoOptions, xorrisoBootReport } from './helpers/iso';
 
 const run = promisify(execFile);
 const USER = 'admin';
@@ -104,7 +104,8 @@ describe('El Torito, as xorriso sees it', () => {
     ['a small boot file', { bootBytes: 2048 }],
     ['a 24 kB boot file and a payload', { bootBytes: 24 * 1024, payloadBytes: 1024 * 1024 }],
     ['an odd-sized boot file', { bootBytes: 10_001, volumeId: 'ODD_SIZE' }],
-  ])('%s', async (_what, o) => {
+  ])('%s', async (_what, opts) => {
+    const o: IsoOptions = opts;
     const iso = buildIso(dir, { ...o, name: `x-${n++}.iso` });
     const report = xorrisoBootReport(iso);
     const m = await ImageMedium.open(iso, 'cd');

@@ -125,7 +125,8 @@ export class MediaBoot extends EventEmitter {
         if (!this.o.redirection) throw new OobError('BAD_INPUT', 'IDE-R needs the redirection port and credentials of the device');
         this.phase('connecting');
         savedRedirection = await enableIder(this.client);
-        const channel = await openRedirection(this.o.redirection, 'IDER');
+        // Same certificate as on the WS-Man port: pinned, or learned there on first use.
+        const channel = await openRedirection({ ...this.o.redirection, fingerprint: this.o.redirection.fingerprint ?? this.client.fingerprint }, 'IDER');
         const bootRange = image.iso
           ? { offset: image.iso.entry.loadRba * 2048, length: image.iso.infoTable?.fileLength ?? image.iso.loadBytes }
           : { offset: 0, length: 512 };
