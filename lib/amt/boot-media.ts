@@ -70,7 +70,8 @@ export class MediaBoot extends EventEmitter {
     private readonly o: MediaBootOptions,
   ) {
     super();
-    const run = this.run();
+    // Started on the next tick, so that listeners attached right after construction see every phase.
+    const run = Promise.resolve().then(() => this.run());
     this.outcome = run.then((r) => r.outcome);
     this.final = run.then(
       (r) => r.final,
