@@ -143,11 +143,11 @@ async function bootFromIder(d: SimDevice, rec: BootRecord, drive: 'cd' | 'floppy
   const session: SimIderSession | undefined = d.iderSession;
   if (!session || !session.enabled) throw new Error('no IDE-R session has a drive attached (no bootable media)');
   const o = firmwareState(d).options;
-  const atapi = async (name: string, cdb: number[], allowAttention = false) => {
+  const atapi = async (name: string, cdb: number[], allowAttention = false, keep = true) => {
     if (o.commandDelayMs > 0) await delay(o.commandDelayMs);
-    rec.commands?.push(name);
-    const r = await session.command(drive, Buffer.from(cdb), o.commandTimeoutMs);
-    rec.bytesRead = (rec.bytesRead ?? 0) + r.data.length;
+    if (rec.commands && rec.commands.length < 1000) rec.commands.push(name);
+    const r = await session.command(drive, Buffer.from(cdb), o.commandTimeoutMs, keep);
+    rec.bytesRead = (rec.bytesRead ?? 0) + r.length;
     if (!r.ok && !(allowAttention && r.sense?.key === 6)) {
       throw new Error(`${name} failed with sense ${r.sense?.key}/${r.sense?.asc.toString(16)}/${r.sense?.ascq.toString(16)}`);
     }
@@ -165,7 +165,8 @@ async function bootFromIder(d: SimDevice, rec: BootRecord, drive: 'cd' | 'floppy
   const blocks = capacity.readUInt32BE(0) + 1;
   const blockSize = capacity.readUInt32BE(4);
   if (blockSize !== (drive === 'cd' ? ISO_SECTOR : 512)) throw new Error(`READ CAPACITY answered ${blockSize}-byte blocks`);
-  const read = async (lba: number, count: number): Promise<Buffer> => {
+  /** Reads blocks; with `keep` false the data is checked for length and dropped (a live system loading itself). */
+  const read = async (lba: number, count: number, keep = true): Promise<Buffer> => {
     if (lba + count > blocks) throw new Error(`read past the end of the medium (block ${lba + count} of ${blocks})`);
     const parts: Buffer[] = [];
     for (let at = lba; at < lba + count; ) {
@@ -174,9 +175,9 @@ async function bootFromIder(d: SimDevice, rec: BootRecord, drive: 'cd' | 'floppy
       c[0] = 0x28;
       c.writeUInt32BE(at, 2);
       c.writeUInt16BE(n, 7);
-      const r = await atapi('READ(10)', [...c]);
-      if (r.data.length !== n * blockSize) throw new Error(`READ(10) of ${n} blocks answered ${r.data.length} bytes`);
-      parts.push(r.data);
+      const r = await atapi('READ(10)', [...c], false, keep);
+      if (r.length !== n * blockSize) throw new Error(`READ(10) of ${n} blocks answered ${r.length} bytes`);
+      if (keep) parts.push(r.data);
       at += n;
     }
     return Buffer.concat(parts);
@@ -190,6 +191,6 @@ async function bootFromIder(d: SimDevice, rec: BootRecord, drive: 'cd' | 'floppy
   } else {
     label = inspectFloppy(await read(0, 1)).label;
   }
-  if (o.loadWholeMedium) await read(0, blocks);
+  if (o.loadWholeMedium) await read(0, blocks, false);
   return label;
 }

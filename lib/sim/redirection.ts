@@ -29,7 +29,10 @@ export interface SimRedirectionOptions {
 export interface AtapiResult {
   ok: boolean;
   sense?: Sense;
+  /** The data, unless the command was sent with keep = false. */
   data: Buffer;
+  /** Data bytes received. */
+  length: number;
 }
 
 /** Wire counts of one IDE-R session, for tests and benchmarks. */
@@ -46,7 +49,7 @@ export class SimIderSession extends EventEmitter {
   readonly stats: IderWireStats = { commands: 0, bytesFromConsole: 0, dataBytes: 0 };
   private outSeq = 0;
   private inSeq = 0;
-  private pending?: { resolve: (r: AtapiResult) => void; reject: (e: Error) => void; chunks: Buffer[] };
+  private pending?: { resolve: (r: AtapiResult) => void; reject: (e: Error) => void; chunks: Buffer[]; keep: boolean; bytes: number };
   private resetWaiter?: () => void;
   private heartbeat?: NodeJS.Timeout;
   closed = false;
@@ -107,14 +110,15 @@ export class SimIderSession extends EventEmitter {
         const d = readDataToHost(m);
         if (!this.pending) return false;
         this.stats.dataBytes += d.data.length;
-        this.pending.chunks.push(Buffer.from(d.data));
-        if (d.last) this.complete({ ok: true, data: Buffer.concat(this.pending.chunks) });
+        this.pending.bytes += d.data.length;
+        if (this.pending.keep) this.pending.chunks.push(d.data);
+        if (d.last) this.complete({ ok: true, data: this.pending.keep ? Buffer.concat(this.pending.chunks) : Buffer.alloc(0), length: this.pending.bytes });
         return true;
       }
       case MSG.iderCommandEnd: {
         if (!this.pending) return false;
         const e = readCommandEnd(m);
-        this.complete({ ok: e.ok, sense: e.ok ? undefined : e.sense, data: Buffer.concat(this.pending.chunks) });
+        this.complete({ ok: e.ok, sense: e.ok ? undefined : e.sense, data: Buffer.concat(this.pending.chunks), length: this.pending.bytes });
         return true;
       }
       default:
@@ -142,8 +146,8 @@ export class SimIderSession extends EventEmitter {
     });
   }
 
-  /** An ATAPI PACKET command from the host to one of the drives; resolves with its data and status. */
-  command(drive: 'cd' | 'floppy', cdb: Buffer, timeoutMs = 10000): Promise<AtapiResult> {
+  /** An ATAPI PACKET command from the host to one of the drives; resolves with its data (unless `keep` is false) and status. */
+  command(drive: 'cd' | 'floppy', cdb: Buffer, timeoutMs = 10000, keep = true): Promise<AtapiResult> {
     if (this.closed) return Promise.reject(new Error('the IDE-R session is closed'));
     if (this.pending) return Promise.reject(new Error('an ATAPI command is already outstanding'));
     this.stats.commands++;
@@ -162,6 +166,8 @@ export class SimIderSession extends EventEmitter {
           reject(e);
         },
         chunks: [],
+        keep,
+        bytes: 0,
       };
       const padded = Buffer.alloc(12);
       cdb.copy(padded);

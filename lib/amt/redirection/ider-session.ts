@@ -43,7 +43,7 @@ export interface IderOptions {
   timeoutMs?: number;
   /** Byte range whose complete read means the device has loaded its boot image. */
   bootRange?: { offset: number; length: number };
-  /** Bytes per socket write batch before waiting for the socket to drain. Default 1 MiB. */
+  /** Bytes read from the image and queued per batch; above 4 batches queued we wait for the socket to drain. Default 1 MiB. */
   highWaterBytes?: number;
 }
 
@@ -121,6 +121,11 @@ export class IderSession extends EventEmitter {
 
   get label(): string {
     return this.channel.label;
+  }
+
+  /** Bytes this console sent on the connection, headers included. */
+  get wireBytesOut(): number {
+    return this.channel.bytesOut;
   }
 
   /** Open IDE-R on an authenticated channel and attach the drive. */
@@ -274,17 +279,17 @@ export class IderSession extends EventEmitter {
       const n = Math.min(batch, length - sent);
       const data = await this.medium.read(offset + sent, n);
       socket.cork();
-      let ok = true;
       for (let at = 0; at < n; at += this.chunk) {
         const piece = data.subarray(at, Math.min(n, at + this.chunk));
         const last = sent + at + piece.length >= length;
-        ok = this.send(dataToHostHeader(this.seq(), drive, piece.length, last, dma), piece);
+        this.send(dataToHostHeader(this.seq(), drive, piece.length, last, dma), piece);
       }
       socket.uncork();
       sent += n;
       this.bytesServed += n;
       this.progress(false);
-      if (!ok) await this.channel.drained();
+      // The socket's queue is the window; only a reader slower than the link makes it grow this far.
+      if (socket.writableLength > 4 * batch) await this.channel.drained();
     }
   }
 

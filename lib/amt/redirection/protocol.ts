@@ -116,26 +116,61 @@ export function frameLength(buf: Buffer, at = 0): number | undefined {
 }
 
 /**
- * Splits a byte stream into whole messages; `push` returns the complete ones. Bounded: a peer that
- * sends more than `maxPending` bytes of an unfinished message is a protocol error.
+ * Splits a byte stream into whole messages; `push` returns the complete ones. A message inside one
+ * received chunk is returned as a view of it (no copy); only a message split across chunks is
+ * copied together. Bounded: more than `maxPending` bytes of an unfinished message is an error.
  */
 export class FrameReader {
-  private pending: Buffer = Buffer.alloc(0);
+  private parts: Buffer[] = [];
+  private pendingBytes = 0;
   constructor(private readonly maxPending = 256 * 1024) {}
 
   push(chunk: Buffer): Buffer[] {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     const out: Buffer[] = [];
+    let buf = chunk;
+    if (this.pendingBytes > 0) {
+      // Complete the split message first, copying only what it needs.
+      this.parts.push(chunk);
+      const joined = Buffer.concat(this.parts, this.pendingBytes + chunk.length);
+      let n: number | undefined;
+      try {
+        n = frameLength(joined);
+      } catch (e) {
+        this.reset();
+        throw e;
+      }
+      if (n === undefined) {
+        this.parts = [joined];
+        this.pendingBytes = joined.length;
+        this.check();
+        return out;
+      }
+      out.push(joined.subarray(0, n));
+      buf = joined.subarray(n);
+      this.reset();
+    }
     let at = 0;
     for (;;) {
-      const n = frameLength(this.pending, at);
+      const n = frameLength(buf, at);
       if (n === undefined) break;
-      out.push(this.pending.subarray(at, at + n));
+      out.push(buf.subarray(at, at + n));
       at += n;
     }
-    this.pending = at === this.pending.length ? Buffer.alloc(0) : this.pending.subarray(at);
-    if (this.pending.length > this.maxPending) throw new ProtocolError(`incomplete message over ${this.maxPending} bytes`);
+    if (at < buf.length) {
+      this.parts = [buf.subarray(at)];
+      this.pendingBytes = buf.length - at;
+      this.check();
+    }
     return out;
+  }
+
+  private reset(): void {
+    this.parts = [];
+    this.pendingBytes = 0;
+  }
+
+  private check(): void {
+    if (this.pendingBytes > this.maxPending) throw new ProtocolError(`incomplete message over ${this.maxPending} bytes`);
   }
 }
 
