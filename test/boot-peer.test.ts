@@ -13,7 +13,7 @@ import { armBoot, BootTarget, httpsBootParameters, readBootSupport } from '../li
 import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
 import { ISO_SECTOR } from '../lib/amt/redirection/el-torito';
 import { checkBootable, ImageMedium } from '../lib/amt/redirection/medium';
-import { bootState, Fleet, SimDevice, startFleet } from '../lib/sim';
+import { bootState, Fleet, SimDevice, startFleet, writeDemoIso } from '../lib/sim';
 import { buildIso, IsoOptions, xorrisoBootReport } from './helpers/iso';
 
 const run = promisify(execFile);
@@ -100,6 +100,20 @@ describe("Intel's wsman-messages and ours arm the same boot", () => {
 });
 
 describe('El Torito, as xorriso sees it', () => {
+  it('the demo image written without tools', async () => {
+    const iso = join(dir, 'demo.iso');
+    writeDemoIso(iso, 'DEMO_RESCUE', 1024 * 1024);
+    const report = xorrisoBootReport(iso);
+    const m = await ImageMedium.open(iso, 'cd');
+    try {
+      const b = await checkBootable(m);
+      expect(b.label).toBe('DEMO_RESCUE');
+      expect([b.iso?.entry.loadRba, b.iso?.entry.sectorCount]).toEqual([report.loadRba, report.loadSectors]);
+    } finally {
+      await m.close();
+    }
+  });
+
   it.each([
     ['a small boot file', { bootBytes: 2048 }],
     ['a 24 kB boot file and a payload', { bootBytes: 24 * 1024, payloadBytes: 1024 * 1024 }],

@@ -31,3 +31,4 @@ export { firmwareState, lastBoot, httpsBootUrl } from './firmware';
 export type { BootRecord, FirmwareOptions, FirmwareState, FirmwareTarget } from './firmware';
 export { SimIderSession } from './redirection';
 export type { SimRedirectionOptions, AtapiResult, IderWireStats } from './redirection';
+export { demoIso, writeDemoIso } from './demo-media';
