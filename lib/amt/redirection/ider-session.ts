@@ -277,7 +277,7 @@ export class IderSession extends EventEmitter {
     while (sent < length) {
       if (this.resetPending || this.finished) return;
       const n = Math.min(batch, length - sent);
-      const data = await this.medium.read(offset + sent, n);
+      const data = this.medium.readCached(offset + sent, n) ?? (await this.medium.read(offset + sent, n));
       socket.cork();
       for (let at = 0; at < n; at += this.chunk) {
         const piece = data.subarray(at, Math.min(n, at + this.chunk));

@@ -55,6 +55,8 @@ export class ImageMedium {
   private readonly segment: number;
   private readonly ahead: number;
   private readonly cache = new Map<number, Promise<Buffer>>();
+  /** Segments whose read has completed, for answers without waiting a turn of the event loop. */
+  private readonly ready = new Map<number, Buffer>();
   private lastEnd = -1;
   /** Bytes read from the file: with a good read-ahead, close to the bytes served. */
   fileBytesRead = 0;
@@ -97,6 +99,7 @@ export class ImageMedium {
         got += bytesRead;
       }
       this.fileBytesRead += got;
+      if (this.cache.get(index) === p) this.ready.set(index, buf);
       return buf; // beyond the end of the file: zeros
     })();
     p.catch(() => this.cache.delete(index));
@@ -104,8 +107,23 @@ export class ImageMedium {
     while (this.cache.size > this.ahead + 4) {
       const oldest = this.cache.keys().next().value as number;
       this.cache.delete(oldest);
+      this.ready.delete(oldest);
     }
     return p;
+  }
+
+  /** The bytes at once when they are in the cache (and the read-ahead moves on), else undefined. */
+  readCached(offset: number, length: number): Buffer | undefined {
+    const index = Math.floor(offset / this.segment);
+    if (Math.floor((offset + length - 1) / this.segment) !== index) return undefined;
+    const buf = this.ready.get(index);
+    if (!buf) return undefined;
+    if (offset === this.lastEnd) {
+      const maxSegment = Math.floor((this.size - 1) / this.segment);
+      for (let i = index + 1; i <= Math.min(index + this.ahead, maxSegment); i++) if (!this.cache.has(i)) void this.fetch(i).catch(() => undefined);
+    }
+    this.lastEnd = offset + length;
+    return buf.subarray(offset - index * this.segment, offset - index * this.segment + length);
   }
 
   /** `length` bytes from `offset`; past the end of the file reads zeros. */
@@ -135,6 +153,7 @@ export class ImageMedium {
 
   async close(): Promise<void> {
     this.cache.clear();
+    this.ready.clear();
     await this.file.close().catch(() => undefined);
   }
 }
