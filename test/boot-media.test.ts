@@ -215,6 +215,22 @@ describe('bad input: clear errors, nothing changed on the device', () => {
   });
 });
 
+describe('keep-alives', () => {
+  it('pings an idle device, and gives up on one that goes silent', async () => {
+    const d = fleet.devices[2];
+    const medium = await ImageMedium.open(join(images, 'rescue.iso'), 'cd');
+    const channel = await openRedirection({ host: '127.0.0.1', port: d.redirectionPort, username: USER, password: PASSWORD });
+    const session = await IderSession.open(channel, { medium, heartbeatMs: 100, silenceMs: 600 });
+    // Heartbeats and pongs keep it alive well past the silence limit.
+    await new Promise((r) => setTimeout(r, 900));
+    expect(channel.isClosed).toBe(false);
+    d.iderSession?.hang();
+    const end = await session.ended;
+    expect(end.reason).toBe('error');
+    expect(end.reason === 'error' && end.error.message).toMatch(/sent nothing on the IDE-R session for 1 s/);
+  });
+});
+
 describe('the simulated BIOS', () => {
   it('refuses a corrupted boot file served as is, and falls back to the disk', async () => {
     const d = (await startFleet({ devices: 1, port: 0, user: USER, password: PASSWORD, seed: 'corrupt' })).devices[0];

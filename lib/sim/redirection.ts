@@ -66,8 +66,17 @@ export class SimIderSession extends EventEmitter {
     return this.outSeq++;
   }
 
+  /** Stop heartbeats and answers from now on (fault injection: a hung device). */
+  hang(): void {
+    this.hung = true;
+    clearInterval(this.heartbeat);
+  }
+
+  private hung = false;
+
   /** Handles one IDE-R message from the console; returns false to drop the connection. */
   onMessage(m: Buffer): boolean {
+    if (this.hung) return true;
     if (sequenceOf(m) !== this.inSeq++) return false;
     switch (m[0]) {
       case MSG.iderOpen: {

@@ -73,6 +73,11 @@ describe('oob-boot-from-media in a real Node-RED runtime', () => {
     expect(statuses.some((s) => /^IDE-R \d{1,3}% \d+\.\d MB\/s$/.test(s.text ?? ''))).toBe(true);
     expect(redirectionState(d).enabledState).toBe(32769);
 
+    // One boot from media per PC at a time.
+    const refused = nextMessage('caught');
+    getNode('boot').receive({ payload: 'go' });
+    expect((await refused).error.message).toMatch(/a boot from media is already running for pc-01 \(127\.0\.0\.1\); send "stop" first/);
+
     const stopped = nextMessage('out', 500).catch(() => 'no message');
     getNode('boot').receive({ payload: 'stop' });
     expect(await stopped).toBe('no message');
