@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lastOwnAction } from '../lib/activity';
 import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
 import { bootFromMedia, MediaBootOptions } from '../lib/amt/boot-media';
 import { openRedirection } from '../lib/amt/redirection/connection';
@@ -143,6 +144,8 @@ describe('IDE-R floppy, PXE, HTTPS and BIOS setup', () => {
     const booted = firmwareDone(d);
     const outcome = await run(d, { target, ...extra }).outcome;
     expect(outcome).toMatchObject({ target, result: 'requested', power: 'on' });
+    // Recorded as our own action, so alerts caused by this boot can be suppressed.
+    expect(lastOwnAction('127.0.0.1', 5000)).toMatchObject({ kind: 'boot', action: target });
     expect(await booted).toBe(status);
   });
 
