@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { AtapiDrive, SENSE } from './atapi';
 import { FrameReader, iderCommand, readCommand, DRIVE, dataToHostHeader, readDataToHost, commandEnd, readCommandEnd } from './protocol';
 
@@ -80,6 +81,30 @@ describe('IDE-R framing', () => {
     expect(readCommand(frames[0])).toMatchObject({ seq: 7, drive: DRIVE.cd, dma: true, ataCommand: 0xa0 });
     expect(readDataToHost(frames[1])).toMatchObject({ last: true, dma: false, drive: DRIVE.cd, data: Buffer.from('hello') });
     expect(readCommandEnd(frames[2])).toEqual({ drive: DRIVE.floppy, ok: false, sense: SENSE.notReady });
+  });
+
+  it('returns the same messages however the stream is cut', () => {
+    const message = fc.oneof(
+      fc.integer({ min: 0, max: 9000 }).map((n) => Buffer.concat([dataToHostHeader(1, DRIVE.cd, n, n % 2 === 0, false), Buffer.alloc(n, n & 0xff)])),
+      fc.constant(commandEnd(2, DRIVE.cd, SENSE.outOfRange)),
+      fc.uint8Array({ maxLength: 12 }).map((c) => iderCommand(3, { drive: DRIVE.floppy, dma: false, byteCountLimit: 512, ataCommand: 0xa0, cdb: Buffer.from(c) })),
+    );
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 20000 }), { maxLength: 30 }), (msgs, cuts) => {
+        const stream = Buffer.concat(msgs);
+        const r = new FrameReader();
+        const got: Buffer[] = [];
+        let at = 0;
+        for (const c of cuts) {
+          if (at >= stream.length) break;
+          got.push(...r.push(stream.subarray(at, Math.min(stream.length, at + c))));
+          at += c;
+        }
+        if (at < stream.length) got.push(...r.push(stream.subarray(at)));
+        expect(got.map((b) => b.toString('hex'))).toEqual(msgs.map((b) => b.toString('hex')));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses an unknown message type and an oversized incomplete one', () => {

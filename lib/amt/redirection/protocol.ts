@@ -129,24 +129,26 @@ export class FrameReader {
     const out: Buffer[] = [];
     let buf = chunk;
     if (this.pendingBytes > 0) {
-      // Complete the split message first, copying only what it needs.
-      this.parts.push(chunk);
-      const joined = Buffer.concat(this.parts, this.pendingBytes + chunk.length);
+      // Complete the split message, copying only its own bytes. Its length is known from its first
+      // bytes (34 cover every header: DATA_TO_HOST's is the longest).
+      const head = Buffer.concat([...this.parts, chunk.subarray(0, Math.max(0, 34 - this.pendingBytes))]);
+      const fromChunk = head.length - this.pendingBytes;
+      const total = this.pendingBytes + chunk.length;
       let n: number | undefined;
       try {
-        n = frameLength(joined);
+        n = frameLength(head) ?? this.lengthFromHeader(head);
       } catch (e) {
         this.reset();
         throw e;
       }
-      if (n === undefined) {
-        this.parts = [joined];
-        this.pendingBytes = joined.length;
+      if (n === undefined || total < n) {
+        this.parts = [head, chunk.subarray(fromChunk)];
+        this.pendingBytes = total;
         this.check();
         return out;
       }
-      out.push(joined.subarray(0, n));
-      buf = joined.subarray(n);
+      out.push(Buffer.concat([...this.parts, chunk.subarray(0, n - this.pendingBytes)], n));
+      buf = chunk.subarray(n - this.pendingBytes);
       this.reset();
     }
     let at = 0;
@@ -162,6 +164,21 @@ export class FrameReader {
       this.check();
     }
     return out;
+  }
+
+  /** Total length of a message from its first bytes, when they say it (even if incomplete). */
+  private lengthFromHeader(b: Buffer): number | undefined {
+    switch (b[0]) {
+      case MSG.iderDataToHost:
+        return b.length >= 11 ? DATA_TO_HOST_HEADER + b.readUInt16LE(9) : undefined;
+      case MSG.iderDataFromHost:
+        return b.length >= 11 ? 14 + b.readUInt16LE(9) : undefined;
+      case MSG.authenticate:
+      case MSG.authenticateReply:
+        return b.length >= 9 ? 9 + b.readUInt32LE(5) : undefined;
+      default:
+        return undefined;
+    }
   }
 
   private reset(): void {
