@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
-import { describeDevice, startFleet } from '../lib/sim';
+import { describeDevice, startFleet, writeDemoIso } from '../lib/sim';
 import { demoFlows, readExamples } from './demo-flows';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -102,8 +102,14 @@ async function main(): Promise<void> {
   const editorPort = await listen(server, Number(process.env.PORT || 1880));
   await RED.start();
 
+  // --- boot from media (issue 4): a bootable image the example serves to the simulated PCs ---
+  const bootImageDir = path.join(userDir, 'boot-images');
+  fs.mkdirSync(bootImageDir, { recursive: true });
+  writeDemoIso(path.join(bootImageDir, 'rescue.iso'));
+
   const { nodes, credentials } = demoFlows(readExamples(path.join(root, 'examples')), {
-    devices: fleet.devices.map((d) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac })),
+    devices: fleet.devices.map((d) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, redirectionPort: d.redirectionPort })),
+    bootImageDir,
     username: USERNAME,
     password: PASSWORD,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,

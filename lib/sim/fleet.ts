@@ -30,6 +30,8 @@ export interface FleetOptions {
   firmware?: SimDeviceOptions['firmware'];
   /** Changes every generated UUID/MAC/realm; the default gives the same fleet every time. */
   seed?: string;
+  /** First redirection (IDE-R) port; device i gets redirectionPort + i. 0 or unset = ephemeral ports. */
+  redirectionPort?: number;
   /** Last word on each device's options. */
   configure?: (index: number, o: SimDeviceOptions) => SimDeviceOptions;
 }
@@ -99,6 +101,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       const d = new SimDevice(deviceOptions(i, o, shared));
       devices.push(d);
       await d.listen(base === 0 ? 0 : base + i, host);
+      await d.listenRedirection(o.redirectionPort ? o.redirectionPort + i : 0, host);
     }
   } catch (e) {
     await stop();
@@ -119,5 +122,6 @@ export function describeDevice(d: SimDevice): Record<string, unknown> {
     realm: d.realm,
     tls: Boolean(d.tls),
     fingerprint256: d.tls?.fingerprint256 ?? null,
+    redirectionPort: d.redirectionPort,
   };
 }

@@ -11,6 +11,8 @@ const core = (f: string) => require(path.join(path.dirname(require.resolve('@nod
 
 export const deviceNode = require('../../nodes/oob-device/oob-device');
 export const powerStateNode = require('../../nodes/oob-power-state/oob-power-state');
+// --- boot from media (issue 4) ---
+export const bootFromMediaNode = require('../../nodes/oob-boot-from-media/oob-boot-from-media');
 export const catchNode = core('25-catch.js');
 export const helperNode = helper;
 
