@@ -1,5 +1,16 @@
 /** Every benchmark `npm run bench` knows, in the order it runs them. Add yours here. */
 import type { Bench } from './types';
 import { fleetPowerRead, warmCalls } from './wsman';
+// inventory and audit log (issue 9)
+import { fleetInventory } from './inventory';
+// --- boot from media (issue 4) ---
+import { iderThroughput } from './boot';
 
-export const BENCHES: Bench[] = [warmCalls, fleetPowerRead];
+export const BENCHES: Bench[] = [
+  warmCalls,
+  fleetPowerRead,
+  // inventory and audit log (issue 9)
+  fleetInventory,
+  // --- boot from media (issue 4) ---
+  iderThroughput,
+];
