@@ -5,6 +5,8 @@ import { fleetPowerRead, warmCalls } from './wsman';
 import { fleetInventory } from './inventory';
 // --- boot from media (issue 4) ---
 import { iderThroughput } from './boot';
+// --- alerts (issue 6) ---
+import { dedupMemory, petThroughput } from './alerts';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -13,4 +15,7 @@ export const BENCHES: Bench[] = [
   fleetInventory,
   // --- boot from media (issue 4) ---
   iderThroughput,
+  // --- alerts (issue 6) ---
+  petThroughput,
+  dedupMemory,
 ];

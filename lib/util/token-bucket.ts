@@ -1,7 +1,9 @@
 /**
  * Rate limits for listeners: one token bucket per sender plus one overall, each refilled at its
- * rate per second and holding at most one second's worth. The per-sender table is bounded: when
- * it is full, senders that have been quiet longest are forgotten (they start again full).
+ * rate per second and holding at most one second's worth. The per-sender table is bounded by two
+ * generations: when the current one is full it becomes the previous one and the one before is
+ * forgotten (its senders start again full). O(1) per datagram even when every datagram claims
+ * another source address (a spoofed flood), where evicting the oldest entry of one big Map is not.
  */
 interface Bucket {
   tokens: number;
@@ -9,7 +11,8 @@ interface Bucket {
 }
 
 export class TokenBuckets {
-  private readonly perSender = new Map<string, Bucket>();
+  private current = new Map<string, Bucket>();
+  private previous = new Map<string, Bucket>();
   private readonly global: Bucket;
 
   constructor(
@@ -29,15 +32,15 @@ export class TokenBuckets {
   /** True when `sender` may send one more now (and the token is taken). */
   take(sender: string): boolean {
     const t = this.now();
-    let b = this.perSender.get(sender);
+    let b = this.current.get(sender);
     if (!b) {
-      if (this.perSender.size >= this.maxSenders) {
-        const oldest = this.perSender.keys().next().value;
-        if (oldest !== undefined) this.perSender.delete(oldest);
+      b = this.previous.get(sender) ?? { tokens: this.senderRate, at: t };
+      if (this.current.size >= this.maxSenders / 2) {
+        this.previous = this.current;
+        this.current = new Map();
       }
-      b = { tokens: this.senderRate, at: t };
-    } else this.perSender.delete(sender);
-    this.perSender.set(sender, b);
+      this.current.set(sender, b);
+    }
     this.refill(b, this.senderRate, t);
     this.refill(this.global, this.globalRate, t);
     if (b.tokens < 1 || this.global.tokens < 1) return false;
