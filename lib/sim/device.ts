@@ -11,6 +11,12 @@
  *   'os'      { from, to, cause }            host OS state: off, booting, running, stopping, sleeping, hibernated
  *   'nmi'     { cause }
  *   'request' { action, resourceUri, status } every answered WS-Man request (after auth)
+ *   'packet'  { ...PacketSpec, verdict, policy?, filter?, reason }   every sendPacket() (defense.ts)
+ *   'defense' { kind, port, policy, filter?, cause? }  System Defense: policy-activated/-deactivated,
+ *                                            filter-match and default-match events (defense.ts)
+ *   'watchdog' { agentId, from, to, cause }  every agent-presence watchdog transition
+ *   'agent-presence' { agentId, from, to, policy?, ... }  a transition whose action raises an
+ *                                            event: the alert AMT would send (agent-presence.ts)
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -23,6 +29,8 @@ import type { ClassHandler } from './classes/types';
 import { defaultClasses } from './classes';
 import { startWsmanServer } from './wsman-server';
 import type { SimProps } from './values';
+import { PacketResult, PacketSpec, sendPacket, SimDefenseOptions } from './defense';
+import { SimAgent, simAgent } from './agent-presence';
 
 export interface FirmwareInfo {
   /** e.g. "15.0.23" */
@@ -73,6 +81,10 @@ export interface SimDeviceOptions {
   maxBodyBytes?: number;
   /** Class handlers (default: every class in lib/sim/classes). */
   classes?: ClassHandler[];
+  /** Provisioned in admin (default) or client control mode; System Defense needs admin. */
+  controlMode?: 'admin' | 'client';
+  /** System Defense and Agent Presence limits and timing. */
+  defense?: SimDefenseOptions;
 }
 
 export interface Enumeration {
@@ -117,6 +129,10 @@ export class SimDevice extends EventEmitter {
   private readonly faultQueue: FaultKind[] = [];
   private messageCounter = 0;
   private enumCounter = 0;
+  /** Control mode reported by IPS_HostBasedSetupService; tests may change it at any time. */
+  controlMode: 'admin' | 'client';
+  readonly defenseOptions: SimDefenseOptions;
+  private readonly closers: Array<() => void> = [];
   server?: Server | HttpsServer;
   port = 0;
   host = '127.0.0.1';
@@ -135,6 +151,8 @@ export class SimDevice extends EventEmitter {
     this.power = new PowerMachine(this, o.power ?? 'on', o.timings);
     if (o.osInstalled === false) this.power.osInstalled = false;
     this.classes = new Map((o.classes ?? defaultClasses).map((h) => [h.className, h]));
+    this.controlMode = o.controlMode ?? 'admin';
+    this.defenseOptions = { ...o.defense };
   }
 
   /** `Intel(R) Active Management Technology 15.0.23.1706` */
@@ -185,6 +203,23 @@ export class SimDevice extends EventEmitter {
   /** PowerHost hook: the one-time boot settings, consumed by this boot. */
   bootDetails(): BootDetails {
     return takeBootRequest(this);
+  }
+
+  // --- network traffic and agents, for System Defense and Agent Presence ----------------------
+
+  /** A packet from ('out') or to ('in') the PC through the System Defense policy in force. */
+  sendPacket(p: PacketSpec): PacketResult {
+    return sendPacket(this, p);
+  }
+
+  /** The agent software (antivirus, firewall...) with this GUID, as it runs in the simulated OS. */
+  agent(agentId: string): SimAgent {
+    return simAgent(this, agentId);
+  }
+
+  /** Run `fn` when the device stops (handlers with timers clean up here). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
   }
 
   // --- per-class state --------------------------------------------------------------------------
@@ -255,6 +290,7 @@ export class SimDevice extends EventEmitter {
 
   async close(): Promise<void> {
     this.power.cancelTimers();
+    for (const fn of this.closers.splice(0)) fn();
     const s = this.server;
     this.server = undefined;
     if (!s) return;

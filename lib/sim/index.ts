@@ -25,3 +25,7 @@ export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
 export type { SimProps, SimValue, SimRef, SimDate } from './values';
 export { writeEvent } from './response-writer';
 export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
+// System Defense and Agent Presence (issue 5)
+export { sendPacket, hostAddresses, policyInForce, defenseState } from './defense';
+export type { PacketSpec, PacketResult, SimDefenseOptions } from './defense';
+export { SimAgent, guidToDeviceId, deviceIdToGuid, WATCHDOG_STATES, watchdogByAgent } from './agent-presence';

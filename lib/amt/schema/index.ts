@@ -3,12 +3,15 @@
  * Each feature area keeps its classes in a file of its own here.
  */
 import type { ClassSchema } from '../../wsman/typing';
+import { DEFENSE_SCHEMAS } from './defense';
 import { IDENTITY_SCHEMAS } from './identity';
 import { POWER_SCHEMAS } from './power';
 
 const SCHEMAS: Record<string, ClassSchema> = {
   ...POWER_SCHEMAS,
   ...IDENTITY_SCHEMAS,
+  // System Defense and Agent Presence (issue 5)
+  ...DEFENSE_SCHEMAS,
 };
 
 /** Schema of a class ("CIM_Chassis") or of a method's output ("CIM_BootService.SetBootConfigRole"). */
