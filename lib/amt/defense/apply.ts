@@ -20,6 +20,7 @@ import type { WsmanClient } from '../../wsman/client';
 import { ensureDefenseAvailable } from './availability';
 import { createFilter, deleteFilter, DeviceFilter, sameFilter } from './filters';
 import { Journal } from './journal';
+import { exclusive } from './lock';
 import { createPolicy, deletePolicy, DevicePolicy, MAX_PRECEDENCE } from './policies';
 import { disablePolicy, enablePolicy, InterfaceName } from './ports';
 import { DefenseSnapshot, inForce, isOwnFilter, OwnedPolicy, ownedPolicies, ownFilterName, ownPolicyName, readSnapshot } from './state';
@@ -113,6 +114,10 @@ async function cleanUp(client: WsmanClient, s: DefenseSnapshot, policies: Device
 
 export async function applyTemplate(client: WsmanClient, template: unknown, params: Record<string, unknown> = {}, o: ApplyOptions = {}): Promise<DefenseChange> {
   const plan = buildPlan(template, params);
+  return exclusive(client, () => apply(client, plan, o));
+}
+
+async function apply(client: WsmanClient, plan: TemplatePlan, o: ApplyOptions): Promise<DefenseChange> {
   await ensureDefenseAvailable(client);
   const snap = await readSnapshot(client);
   const interfaces = plan.interfaces ?? snap.interfaces;
@@ -189,7 +194,11 @@ export async function applyTemplate(client: WsmanClient, template: unknown, para
   return result;
 }
 
-export async function releaseTemplate(client: WsmanClient): Promise<DefenseChange> {
+export function releaseTemplate(client: WsmanClient): Promise<DefenseChange> {
+  return exclusive(client, () => release(client));
+}
+
+async function release(client: WsmanClient): Promise<DefenseChange> {
   await ensureDefenseAvailable(client);
   const snap = await readSnapshot(client);
   const owned = ownedPolicies(snap);

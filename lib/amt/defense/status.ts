@@ -4,6 +4,7 @@
  */
 import type { WsmanClient } from '../../wsman/client';
 import { ensureDefenseAvailable } from './availability';
+import { exclusive } from './lock';
 import { DevicePolicy } from './policies';
 import { InterfaceName } from './ports';
 import { DefenseSnapshot, inForce, ownedPolicies, PolicySummary, readSnapshot, summarizePolicy } from './state';
@@ -47,7 +48,11 @@ function isolating(s: DefenseSnapshot, p: DevicePolicy): { isolated: boolean; te
   return { isolated: p.in.drop && p.out.drop };
 }
 
-export async function readStatus(client: WsmanClient, o: StatusOptions = {}): Promise<DefenseStatus> {
+export function readStatus(client: WsmanClient, o: StatusOptions = {}): Promise<DefenseStatus> {
+  return exclusive(client, () => read(client, o));
+}
+
+async function read(client: WsmanClient, o: StatusOptions): Promise<DefenseStatus> {
   await ensureDefenseAvailable(client);
   const snap = await readSnapshot(client);
   const presence = snap.agentPresence.length || o.watchdogs ? await readAgentPresence(client) : undefined;

@@ -15,6 +15,7 @@ import { InputError, OobError } from '../../errors';
 import type { WsmanClient } from '../../wsman/client';
 import { ensureDefenseAvailable } from './availability';
 import { Journal } from './journal';
+import { exclusive } from './lock';
 import { bind, Binding, InterfaceName, listBindings, parseInterfaces, unbind } from './ports';
 import { readSnapshot } from './state';
 
@@ -142,8 +143,9 @@ export function actionsFor(spec: WatchdogSpec): Array<{ OldState: number; NewSta
   add(BIT.notStarted | BIT.running, BIT.expired, spec.onExpire);
   add(BIT.running, BIT.stopped, spec.onStop);
   if (spec.onExpire.policy || spec.onStop.policy) {
-    // Back to running (also after a reboot): switch the policy off again, and say so.
-    out.push({ OldState: BIT.notStarted | BIT.stopped | BIT.expired, NewState: BIT.running, EventOnTransition: spec.onExpire.event || spec.onStop.event, ActionSd: 1 });
+    // Back to running: switch the policy off again and say so; after a reboot, quietly.
+    out.push({ OldState: BIT.stopped | BIT.expired, NewState: BIT.running, EventOnTransition: spec.onExpire.event || spec.onStop.event, ActionSd: 1 });
+    out.push({ OldState: BIT.notStarted, NewState: BIT.running, EventOnTransition: false, ActionSd: 1 });
   }
   return out;
 }
@@ -220,6 +222,10 @@ function sameWatchdog(info: WatchdogInfo, spec: WatchdogSpec): boolean {
 
 export async function addWatchdog(client: WsmanClient, raw: unknown): Promise<WatchdogChange> {
   const spec = parseWatchdog(raw);
+  return exclusive(client, () => add(client, spec));
+}
+
+async function add(client: WsmanClient, spec: WatchdogSpec): Promise<WatchdogChange> {
   await ensureDefenseAvailable(client, 'Agent Presence');
   const deviceId = agentDeviceId(spec.agentId);
   const change: WatchdogChange = { action: 'watchdog-add', changed: false, agentId: spec.agentId, steps: [], warnings: [] };
@@ -282,6 +288,10 @@ export async function addWatchdog(client: WsmanClient, raw: unknown): Promise<Wa
 export async function removeWatchdog(client: WsmanClient, agentIdValue: unknown): Promise<WatchdogChange> {
   if (typeof agentIdValue !== 'string') throw new InputError('the agent id of the watchdog to remove must be its GUID');
   const deviceId = agentDeviceId(agentIdValue);
+  return exclusive(client, () => remove(client, deviceId));
+}
+
+async function remove(client: WsmanClient, deviceId: string): Promise<WatchdogChange> {
   const agentId = agentIdOf(deviceId) as string;
   await ensureDefenseAvailable(client, 'Agent Presence');
   const change: WatchdogChange = { action: 'watchdog-remove', changed: false, agentId, steps: [], warnings: [] };
