@@ -64,6 +64,18 @@ function filtersOf(s: DefenseSnapshot, p: DevicePolicy): DeviceFilter[] {
   return p.filterHandles.map((h) => byHandle.get(h)).filter((f): f is DeviceFilter => f !== undefined);
 }
 
+/** The snapshot with some policies gone and, optionally, one added and enabled on interfaces. */
+function without(s: DefenseSnapshot, removed: string[], added?: DevicePolicy, on: InterfaceName[] = []): DefenseSnapshot {
+  const gone = new Set(removed);
+  const policies = s.policies.filter((p) => !gone.has(p.instanceId));
+  const enabled = s.enabled.filter((b) => !gone.has(b.policyInstanceId));
+  if (added) {
+    policies.push(added);
+    for (const i of on) enabled.push({ interface: i, policyInstanceId: added.instanceId });
+  }
+  return { ...s, policies, enabled };
+}
+
 /** The device already holds exactly this plan, in force on exactly these interfaces. */
 function alreadyApplied(s: DefenseSnapshot, own: OwnedPolicy, plan: TemplatePlan, interfaces: InterfaceName[]): boolean {
   const p = own.policy;
@@ -189,8 +201,7 @@ async function apply(client: WsmanClient, plan: TemplatePlan, o: ApplyOptions): 
   await cleanUp(client, { ...snap, filters: snap.filters.filter((f) => !stale.includes(f)) }, owned.map((x) => x.policy), result.steps, result.warnings);
   result.changed = true;
   result.policy = policyName;
-  result.after = { ...before };
-  for (const i of interfaces) result.after[i] = policyName;
+  result.after = inForceNames(without(snap, owned.map((x) => x.policy.instanceId), policy, interfaces));
   return result;
 }
 
@@ -220,8 +231,7 @@ async function release(client: WsmanClient): Promise<DefenseChange> {
   }
   result.steps = journal.steps;
   await cleanUp(client, snap, owned.map((x) => x.policy), result.steps, result.warnings);
-  const rest: DefenseSnapshot = { ...snap, policies: snap.policies.filter((p) => !ownedIds.has(p.instanceId)), enabled: snap.enabled.filter((b) => !ownedIds.has(b.policyInstanceId)) };
-  result.after = inForceNames(rest);
+  result.after = inForceNames(without(snap, [...ownedIds]));
   result.changed = true;
   return result;
 }
