@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
-import { describeDevice, startFleet } from '../lib/sim';
+import { describeDevice, startBackgroundTraffic, startFleet } from '../lib/sim';
 import { demoFlows, readExamples } from './demo-flows';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -74,6 +74,9 @@ async function main(): Promise<void> {
     timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
     configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on' }),
   });
+
+  // System Defense (issue 5): made-up traffic through each simulated PC, so filter counters move.
+  const traffic = startBackgroundTraffic(fleet.devices);
 
   const broker = await Aedes.createBroker();
   const mqttServer = net.createServer(broker.handle);
@@ -138,6 +141,7 @@ async function main(): Promise<void> {
     server.closeAllConnections?.();
     await new Promise((r) => mqttServer.close(r));
     await new Promise<void>((r) => broker.close(() => r()));
+    traffic.stop();
     await fleet.stop();
     process.exit(0);
   };

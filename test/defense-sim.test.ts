@@ -28,7 +28,7 @@ import {
 } from '../lib/amt/defense';
 import { OobError } from '../lib/errors';
 import type { WsmanClient } from '../lib/wsman/client';
-import { Fleet, SimDevice, startFleet } from '../lib/sim';
+import { Fleet, SimDevice, startBackgroundTraffic, startFleet } from '../lib/sim';
 
 const USER = 'admin';
 const PASS = 'Sim-P@ss1';
@@ -40,17 +40,17 @@ let next = 0;
 
 beforeAll(async () => {
   fleet = await startFleet({
-    devices: 12,
+    devices: 16,
     port: 0,
     user: USER,
     password: PASS,
     timings: { bootTimeMs: 20, offDwellMs: 10 },
-    configure: (i, o) => ({ ...o, defense: { secondMs: 20, maxFilters: i === 10 ? 10 : undefined, wireless: i === 11 } }),
+    configure: (i, o) => ({ ...o, defense: { secondMs: 20, maxFilters: i === 14 ? 10 : undefined, wireless: i === 15 } }),
   });
 });
 afterAll(() => fleet.stop());
 
-/** A fresh simulated PC and a client for it. */
+/** A fresh simulated PC and a client for it (14 and 15 are kept for the tests that need them). */
 function pc(index?: number): { sim: SimDevice; c: WsmanClient } {
   const sim = fleet.devices[index ?? next++];
   const c = openAmt({ host: '127.0.0.1', port: sim.port, username: USER, password: PASS });
@@ -161,7 +161,7 @@ describe('System Defense building blocks against the simulator', () => {
   });
 
   it('refuses a template that needs more filters than the PC has room for, before sending any', async () => {
-    const { sim, c } = pc(10);
+    const { sim, c } = pc(14);
     let creates = 0;
     sim.on('request', (r: { action?: string }) => r.action?.endsWith('/Create') && creates++);
     await expect(applyTemplate(c, 'allow-only', { allow: ['192.0.2.1', '192.0.2.2', '192.0.2.3'] })).rejects.toThrow(/needs 12 filters and .* has room for 10 \(it holds 0 of 10\)/);
@@ -170,7 +170,7 @@ describe('System Defense building blocks against the simulator', () => {
   });
 
   it('covers the wireless interface too when the PC has one, or only the one asked for', async () => {
-    const { sim, c } = pc(11);
+    const { sim, c } = pc(15);
     let r = await applyTemplate(c, 'isolate', {});
     expect(r.interfaces).toEqual(['wired', 'wireless']);
     expect(sim.sendPacket({ direction: 'out', remote: '203.0.113.3', interface: 'wireless' }).verdict).toBe('dropped');
@@ -186,6 +186,23 @@ describe('System Defense building blocks against the simulator', () => {
     expect(results.map((r) => r.changed)).toEqual([true, true, true]);
     expect((await readStatus(c)).label).toBe('policy: block-inbound-port');
     expect(sim.sendPacket({ direction: 'in', remote: '203.0.113.4', localPort: 22 }).verdict).toBe('dropped');
+  });
+
+  it('the demo background traffic moves the counters of a PC that is on, and leaves a PC that is off alone', async () => {
+    const { sim, c } = pc();
+    const off = fleet.devices[next++];
+    off.powerOff('test');
+    await applyTemplate(c, 'isolate', { managementHosts: '192.168.1.10' });
+    const seen: string[] = [];
+    off.on('packet', (p: { verdict: string }) => seen.push(p.verdict));
+    const traffic = startBackgroundTraffic([sim, off], 10);
+    await new Promise((r) => setTimeout(r, 80));
+    traffic.stop();
+    const counts = Object.fromEntries((await readStatus(c, { counters: true })).counters!.map((x) => [x.filter, x.count]));
+    expect(counts['oobkit-a-1']).toBeGreaterThan(0); // to the management host
+    expect(counts['oobkit-a-5']).toBeGreaterThan(0); // dropped on its way out
+    expect(counts['oobkit-a-6']).toBeGreaterThan(0); // dropped on its way in
+    expect(seen).toEqual([]);
   });
 
   it('says AccessDenied in client control mode, and ensureDefenseAvailable explains it', async () => {

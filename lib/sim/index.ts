@@ -29,3 +29,4 @@ export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
 export { sendPacket, hostAddresses, policyInForce, defenseState } from './defense';
 export type { PacketSpec, PacketResult, SimDefenseOptions } from './defense';
 export { SimAgent, guidToDeviceId, deviceIdToGuid, WATCHDOG_STATES, watchdogByAgent } from './agent-presence';
+export { startBackgroundTraffic } from './background-traffic';
