@@ -133,8 +133,10 @@ describe('oob-system-defense in a real Node-RED flow', () => {
 
     // The same template again: nothing to do, nothing sent but reads.
     const creates: string[] = [];
-    sim.on('request', (r: { action?: string }) => r.action?.endsWith('/Create') && creates.push(r.action));
+    const record = (r: { action?: string }) => r.action?.endsWith('/Create') && creates.push(r.action);
+    sim.on('request', record);
     s = await send({ payload: 'isolate' });
+    sim.off('request', record);
     expect(s).toMatchObject({ changed: false, state: 'isolated', steps: [] });
     expect(creates).toEqual([]);
 
@@ -227,8 +229,10 @@ describe('oob-system-defense in a real Node-RED flow', () => {
     await load(NODES, flow(sim), creds);
     const statuses = recordStatuses('sd');
     const requests: unknown[] = [];
-    sim.on('request', (r) => requests.push(r));
+    const record = (r: unknown) => requests.push(r);
+    sim.on('request', record);
     const err = await fail({ ...msg, marker: 7 });
+    sim.off('request', record);
     expect(err.marker).toBe(7);
     expect(err.error.message).toMatch(message);
     expect(statuses.at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: 'bad input' });
