@@ -130,7 +130,7 @@ export async function applyTemplate(client: WsmanClient, template: unknown, para
 }
 
 async function apply(client: WsmanClient, plan: TemplatePlan, o: ApplyOptions): Promise<DefenseChange> {
-  await ensureDefenseAvailable(client);
+  await ensureDefenseAvailable(client, 'System Defense', { classCheck: false });
   const snap = await readSnapshot(client);
   const interfaces = plan.interfaces ?? snap.interfaces;
   const missing = interfaces.filter((i) => !snap.interfaces.includes(i));
@@ -210,7 +210,7 @@ export function releaseTemplate(client: WsmanClient): Promise<DefenseChange> {
 }
 
 async function release(client: WsmanClient): Promise<DefenseChange> {
-  await ensureDefenseAvailable(client);
+  await ensureDefenseAvailable(client, 'System Defense', { classCheck: false });
   const snap = await readSnapshot(client);
   const owned = ownedPolicies(snap);
   const ownedIds = new Set(owned.map((x) => x.policy.instanceId));

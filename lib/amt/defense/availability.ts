@@ -9,11 +9,21 @@ import type { WsmanClient } from '../../wsman/client';
 
 const CONTROL_MODES: Readonly<Record<number, string>> = { 0: 'not provisioned', 1: 'client control mode', 2: 'admin control mode' };
 
-function isFault(e: unknown): e is WsmanFaultError {
+/** The error for a device whose System Defense classes answer with a fault. */
+export function noDefense(client: WsmanClient, e: WsmanFaultError): UnsupportedError {
+  const why = e.subcode === 'AccessDenied' ? 'refuses System Defense (is it in admin control mode?)' : 'has no System Defense';
+  return new UnsupportedError(`${client.label} ${why}: ${e.subcode || e.message}`);
+}
+
+export function isFault(e: unknown): e is WsmanFaultError {
   return e instanceof OobError && e.code === 'WSMAN_FAULT';
 }
 
-export async function ensureDefenseAvailable(client: WsmanClient, feature = 'System Defense'): Promise<void> {
+/**
+ * Refuse, with a clear error, a device that cannot do System Defense. `classCheck: false` leaves
+ * the class check to the caller's own first read (readSnapshot does it), saving a round trip.
+ */
+export async function ensureDefenseAvailable(client: WsmanClient, feature = 'System Defense', o: { classCheck?: boolean } = {}): Promise<void> {
   try {
     const setup = await client.get('IPS_HostBasedSetupService');
     const mode = setup.props.CurrentControlMode;
@@ -23,11 +33,11 @@ export async function ensureDefenseAvailable(client: WsmanClient, feature = 'Sys
   } catch (e) {
     if (!isFault(e)) throw e;
   }
+  if (o.classCheck === false) return;
   try {
     await client.enumerate('AMT_SystemDefensePolicy');
   } catch (e) {
     if (!isFault(e)) throw e;
-    const why = e.subcode === 'AccessDenied' ? 'refuses System Defense (is it in admin control mode?)' : 'has no System Defense';
-    throw new UnsupportedError(`${client.label} ${why}: ${e.subcode || e.message}`);
+    throw noDefense(client, e);
   }
 }

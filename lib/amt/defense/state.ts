@@ -7,6 +7,7 @@
  * whatever policy was in force before: OOBKit only ever adds its own on top.
  */
 import { OobError } from '../../errors';
+import { isFault, noDefense } from './availability';
 import type { WsmanClient } from '../../wsman/client';
 import { formatAddress, formatPort } from './address';
 import { DeviceFilter, FilterSpec, listFilters } from './filters';
@@ -78,8 +79,13 @@ async function optionalBindings(client: WsmanClient, className: Parameters<typeo
 }
 
 export async function readSnapshot(client: WsmanClient): Promise<DefenseSnapshot> {
+  let policies: DevicePolicy[];
+  try {
+    policies = await listPolicies(client);
+  } catch (e) {
+    throw isFault(e) ? noDefense(client, e) : e;
+  }
   const interfaces = await listInterfaces(client);
-  const policies = await listPolicies(client);
   const filters = await listFilters(client);
   const enabled = await listBindings(client, 'AMT_NetworkPortSystemDefensePolicy');
   const defaults = await optionalBindings(client, 'AMT_NetworkPortDefaultSystemDefensePolicy');

@@ -53,7 +53,7 @@ export function readStatus(client: WsmanClient, o: StatusOptions = {}): Promise<
 }
 
 async function read(client: WsmanClient, o: StatusOptions): Promise<DefenseStatus> {
-  await ensureDefenseAvailable(client);
+  await ensureDefenseAvailable(client, 'System Defense', { classCheck: false });
   const snap = await readSnapshot(client);
   const presence = snap.agentPresence.length || o.watchdogs ? await readAgentPresence(client) : undefined;
   const names = new Map(snap.policies.map((p) => [p.instanceId, p.name]));
