@@ -2,10 +2,18 @@
 import type { Bench } from './types';
 import { fleetIsolate } from './defense';
 import { fleetPowerRead, warmCalls } from './wsman';
+// inventory and audit log (issue 9)
+import { fleetInventory } from './inventory';
+// --- boot from media (issue 4) ---
+import { iderThroughput } from './boot';
 
 export const BENCHES: Bench[] = [
   warmCalls,
   fleetPowerRead,
+  // inventory and audit log (issue 9)
+  fleetInventory,
+  // --- boot from media (issue 4) ---
+  iderThroughput,
   // System Defense (issue 5)
   fleetIsolate,
 ];

@@ -11,6 +11,8 @@ export interface SimTarget {
   port: number;
   fingerprint?: string;
   mac: string;
+  /** Redirection (IDE-R) port of the simulated PC (boot from media). */
+  redirectionPort?: number;
 }
 
 export interface DemoSettings {
@@ -19,6 +21,8 @@ export interface DemoSettings {
   password: string;
   /** mqtt://host:port of the embedded broker, for example flows that use one. */
   mqttUrl?: string;
+  /** Folder with the demo's boot images, for boot-from-media example nodes. */
+  bootImageDir?: string;
 }
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -55,6 +59,7 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
     fingerprint: target.fingerprint ?? '',
     tofu: false,
     timeout: 10,
+    redirPort: target.redirectionPort ?? '',
   };
 }
 
@@ -91,6 +96,8 @@ export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, 
         const u = new URL(s.mqttUrl);
         Object.assign(n, { broker: u.hostname, port: u.port });
       }
+      // --- boot from media (issue 4): images from the demo's folder ---
+      if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
       ids.add(n.id);
       nodes.push(n);
     }

@@ -205,10 +205,11 @@ describe('System Defense building blocks against the simulator', () => {
     expect(seen).toEqual([]);
   });
 
-  it('says AccessDenied in client control mode, and ensureDefenseAvailable explains it', async () => {
+  it('refuses changes with AccessDenied in client control mode, and ensureDefenseAvailable explains it', async () => {
     const { sim, c } = pc();
     sim.controlMode = 'client';
-    expect(await faultOf(c.enumerate('AMT_SystemDefensePolicy'))).toMatch(/AccessDenied/);
+    expect(await c.enumerate('AMT_SystemDefensePolicy')).toEqual([]);
+    expect(await faultOf(c.create('AMT_Hdr8021Filter', { Name: 'arp', FilterDirection: 0, FilterProfile: 3, ActionEventOnMatch: false, HdrProtocolID8021: 2054 }))).toMatch(/AccessDenied/);
     await expect(ensureDefenseAvailable(c)).rejects.toThrow(/client control mode; System Defense needs admin control mode/);
     sim.controlMode = 'admin';
     await expect(ensureDefenseAvailable(c)).resolves.toBeUndefined();

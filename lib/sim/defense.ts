@@ -101,7 +101,7 @@ export function maxPolicies(d: SimDevice): number {
   return d.defenseOptions.maxPolicies ?? 8;
 }
 
-/** System Defense and Agent Presence answer only in admin control mode (modelled fault). */
+/** System Defense and Agent Presence change only in admin control mode (modelled fault). */
 export function requireAdminControlMode(d: SimDevice): void {
   if (d.controlMode !== 'admin') {
     throw new SimFault(NS.wsman, 'AccessDenied', 'The sender was not authorized to access the resource. System Defense and Agent Presence need admin control mode.');
@@ -446,4 +446,25 @@ function decide(d: SimDevice, port: PortIndex, p: Packet): PacketResult {
     d.emit('defense', { kind: 'default-match', port: portName(port), policy: policyName, direction: p.tx ? 'out' : 'in' });
   }
   return { verdict: drop ? 'dropped' : 'passed', policy: policyName, reason: `${p.tx ? 'Tx' : 'Rx'} default of ${policyName}` };
+}
+
+/**
+ * Exactly these policies (by InstanceID) enabled on the wired interface, for tests (the inventory
+ * tests use it to show System Defense as on). A policy the device does not hold is made empty.
+ */
+export function setActiveDefensePolicies(d: SimDevice, policyIds: string[]): void {
+  const s = defenseState(d);
+  const enabled = new Set<number>();
+  for (const id of policyIds) {
+    let p = policyByInstanceId(d, id);
+    if (!p) {
+      const handle = s.nextPolicy++;
+      const flags = Object.fromEntries(['TxDefaultDrop', 'TxDefaultMatchEvent', 'TxDefaultCount', 'RxDefaultDrop', 'RxDefaultMatchEvent', 'RxDefaultCount'].map((f) => [f, false]));
+      p = { handle, props: { ElementName: 'Intel(r) AMT System Defense Policy', InstanceID: id, PolicyName: `policy ${handle}`, PolicyPrecedence: 0, ...flags }, filterHandles: [] };
+      s.policies.set(handle, p);
+    }
+    enabled.add(p.handle);
+  }
+  s.enabled.set(0, enabled);
+  refreshPolicies(d, 'test');
 }

@@ -17,6 +17,9 @@
  *   'watchdog' { agentId, from, to, cause }  every agent-presence watchdog transition
  *   'agent-presence' { agentId, from, to, policy?, ... }  a transition whose action raises an
  *                                            event: the alert AMT would send (agent-presence.ts)
+ *   'firmware' BootRecord                    what the simulated BIOS did at a boot (firmware.ts), once final
+ *
+ * The redirection port (IDE-R, redirection.ts) starts with `listenRedirection()`.
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -31,6 +34,10 @@ import { startWsmanServer } from './wsman-server';
 import type { SimProps } from './values';
 import { PacketResult, PacketSpec, sendPacket, SimDefenseOptions } from './defense';
 import { SimAgent, simAgent } from './agent-presence';
+import { hardwareFor, HardwareProfile } from './hardware';
+// --- boot from media (issue 4): redirection port and simulated BIOS ---
+import { onFirmwareBoot } from './firmware';
+import { RedirectionListener, SimIderSession, SimRedirectionOptions, startRedirectionServer } from './redirection';
 
 export interface FirmwareInfo {
   /** e.g. "15.0.23" */
@@ -81,8 +88,12 @@ export interface SimDeviceOptions {
   maxBodyBytes?: number;
   /** Class handlers (default: every class in lib/sim/classes). */
   classes?: ClassHandler[];
-  /** Provisioned in admin (default) or client control mode; System Defense needs admin. */
+  /** What the PC is made of (inventory classes); default: the first model, serials from the UUID. */
+  hardware?: HardwareProfile;
+  /** AMT control mode the PC was provisioned in (default admin). */
   controlMode?: 'admin' | 'client';
+  /** Redirection port behaviour (IDE-R read buffer, a drop after N bytes). */
+  redirection?: Partial<SimRedirectionOptions>;
   /** System Defense and Agent Presence limits and timing. */
   defense?: SimDefenseOptions;
 }
@@ -117,6 +128,7 @@ export class SimDevice extends EventEmitter {
   readonly mac: string;
   readonly realm: string;
   readonly firmware: FirmwareInfo;
+  readonly hardware: HardwareProfile;
   readonly digest: DigestAuthenticator;
   readonly tls?: TlsMaterial;
   readonly power: PowerMachine;
@@ -136,6 +148,12 @@ export class SimDevice extends EventEmitter {
   server?: Server | HttpsServer;
   port = 0;
   host = '127.0.0.1';
+  /** Redirection port, once listenRedirection() ran. */
+  redirectionPort = 0;
+  readonly redirection: SimRedirectionOptions;
+  /** The IDE-R session of the console that is connected, if any. */
+  iderSession?: SimIderSession;
+  private redirectionListener?: RedirectionListener;
 
   constructor(o: SimDeviceOptions) {
     super();
@@ -144,6 +162,8 @@ export class SimDevice extends EventEmitter {
     this.mac = o.mac.toLowerCase();
     this.realm = o.realm ?? realmFor(this.uuid);
     this.firmware = { version: '15.0.23', build: '1706', sku: '16392', ...o.firmware };
+    this.hardware = o.hardware ?? hardwareFor(0, this.uuid);
+    this.controlMode = o.controlMode ?? 'admin';
     this.digest = new DigestAuthenticator({ realm: this.realm, user: o.user, password: o.password, authInt: o.authInt, nonceTtlMs: o.nonceTtlMs });
     this.tls = o.tls;
     this.latencyMs = o.latencyMs ?? 0;
@@ -151,8 +171,9 @@ export class SimDevice extends EventEmitter {
     this.power = new PowerMachine(this, o.power ?? 'on', o.timings);
     if (o.osInstalled === false) this.power.osInstalled = false;
     this.classes = new Map((o.classes ?? defaultClasses).map((h) => [h.className, h]));
-    this.controlMode = o.controlMode ?? 'admin';
     this.defenseOptions = { ...o.defense };
+    this.redirection = { readBufferSize: 8192, ...o.redirection };
+    this.on('boot', (e) => onFirmwareBoot(this, e));
   }
 
   /** `Intel(R) Active Management Technology 15.0.23.1706` */
@@ -288,7 +309,16 @@ export class SimDevice extends EventEmitter {
     return bound;
   }
 
+  /** Start the redirection port (AMT's 16994/16995); TLS when the device has a certificate. */
+  async listenRedirection(port = 0, host = this.host): Promise<number> {
+    this.redirectionListener = await startRedirectionServer(this, port, host, this.redirection);
+    this.redirectionPort = this.redirectionListener.port;
+    return this.redirectionPort;
+  }
+
   async close(): Promise<void> {
+    await this.redirectionListener?.close();
+    this.redirectionListener = undefined;
     this.power.cancelTimers();
     for (const fn of this.closers.splice(0)) fn();
     const s = this.server;

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { generateKeyPair, makeCertificate, SimKeyPair } from './cert';
 import { SimDevice, SimDeviceOptions } from './device';
 import type { PowerTimings } from './power';
+import { hardwareFor } from './hardware';
 
 export interface FleetOptions {
   devices: number;
@@ -29,6 +30,8 @@ export interface FleetOptions {
   firmware?: SimDeviceOptions['firmware'];
   /** Changes every generated UUID/MAC/realm; the default gives the same fleet every time. */
   seed?: string;
+  /** First redirection (IDE-R) port; device i gets redirectionPort + i. 0 or unset = ephemeral ports. */
+  redirectionPort?: number;
   /** Last word on each device's options. */
   configure?: (index: number, o: SimDeviceOptions) => SimDeviceOptions;
 }
@@ -59,9 +62,12 @@ export function deviceUuid(index: number, seed = 'oobkit-sim'): string {
 
 export function deviceOptions(index: number, o: FleetOptions, keyPair?: SimKeyPair): SimDeviceOptions {
   const name = deviceName(index, o.devices);
+  const uuid = deviceUuid(index, o.seed);
   const opts: SimDeviceOptions = {
     name,
-    uuid: deviceUuid(index, o.seed),
+    uuid,
+    // Hardware models in turn (desktop, notebook, NUC, mini PC...), serials from the UUID.
+    hardware: hardwareFor(index, uuid),
     mac: deviceMac(index),
     user: o.user ?? 'admin',
     password: o.password ?? 'P@ssw0rd',
@@ -95,6 +101,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       const d = new SimDevice(deviceOptions(i, o, shared));
       devices.push(d);
       await d.listen(base === 0 ? 0 : base + i, host);
+      await d.listenRedirection(o.redirectionPort ? o.redirectionPort + i : 0, host);
     }
   } catch (e) {
     await stop();
@@ -115,5 +122,6 @@ export function describeDevice(d: SimDevice): Record<string, unknown> {
     realm: d.realm,
     tls: Boolean(d.tls),
     fingerprint256: d.tls?.fingerprint256 ?? null,
+    redirectionPort: d.redirectionPort,
   };
 }

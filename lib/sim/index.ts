@@ -25,6 +25,19 @@ export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
 export type { SimProps, SimValue, SimRef, SimDate } from './values';
 export { writeEvent } from './response-writer';
 export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
+// inventory and audit log (issue 9)
+export { hardwareFor, HARDWARE_MODELS } from './hardware';
+export type { HardwareProfile, SimCpu, SimDimm, SimDisk } from './hardware';
+export { addAuditRecord, addRawAuditRecord, auditAction, clearAuditLog, MAX_AUDIT_RECORDS } from './classes/logs';
+export { kvmState, setActiveDefensePolicies } from './classes/inventory';
+export type { SimPeer } from './classes/types';
+// --- boot from media (issue 4) ---
+export { setBootCapabilities, bootCapabilityValue } from './classes/boot';
+export { firmwareState, lastBoot, httpsBootUrl } from './firmware';
+export type { BootRecord, FirmwareOptions, FirmwareState, FirmwareTarget } from './firmware';
+export { SimIderSession } from './redirection';
+export type { SimRedirectionOptions, AtapiResult, IderWireStats } from './redirection';
+export { demoIso, writeDemoIso } from './demo-media';
 // System Defense and Agent Presence (issue 5)
 export { sendPacket, hostAddresses, policyInForce, defenseState } from './defense';
 export type { PacketSpec, PacketResult, SimDefenseOptions } from './defense';

@@ -7,7 +7,7 @@
  *
  * Modelled, not captured: no real answers for these classes exist in permissive sources (see
  * test/fixtures/SOURCES.md). Property names follow Intel's class reference; instance IDs,
- * limits and faults are our choices, each noted where it is made. Everything answers AccessDenied
+ * limits and faults are our choices, each noted where it is made. Changes answer AccessDenied
  * unless the device is in admin control mode. Enforcement lives in lib/sim/defense.ts.
  */
 import type { SimDevice } from '../device';
@@ -39,15 +39,13 @@ import { NS } from '../../wsman/namespaces';
 import type { PlainObject } from '../../wsman/xml';
 import { ClassHandler, inputInt, inputText } from './types';
 
-/** Every hook of a handler first checks the control mode. */
+/**
+ * Every change (Put, Create, Delete, method) first checks the control mode; reads answer in any
+ * mode, showing what is there (modelled: how client-control-mode firmware answers reads is not
+ * documented, and OOBKit checks the control mode before it reads anyway).
+ */
 export function adminOnly(h: ClassHandler): ClassHandler {
-  const wrapped: ClassHandler = {
-    ...h,
-    instances: (d) => {
-      requireAdminControlMode(d);
-      return h.instances(d);
-    },
-  };
+  const wrapped: ClassHandler = { ...h };
   if (h.put) wrapped.put = (d, c, i) => (requireAdminControlMode(d), h.put!(d, c, i));
   if (h.create) wrapped.create = (d, i) => (requireAdminControlMode(d), h.create!(d, i));
   if (h.delete) wrapped.delete = (d, c) => (requireAdminControlMode(d), h.delete!(d, c));

@@ -29,7 +29,8 @@ export const setupAndConfigurationService: ClassHandler = {
       EnabledState: 5,
       Name: 'Intel(r) AMT Setup and Configuration Service',
       PasswordModel: 1,
-      ProvisioningMode: 1,
+      // 1 admin control mode, 4 client control mode.
+      ProvisioningMode: d.controlMode === 'client' ? 4 : 1,
       ProvisioningServerOTP: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
       ProvisioningState: d.classState<SetupState>('AMT_SetupAndConfigurationService')?.provisioningState ?? 2,
       RequestedState: 12,
