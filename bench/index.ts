@@ -1,5 +1,6 @@
 /** Every benchmark `npm run bench` knows, in the order it runs them. Add yours here. */
 import type { Bench } from './types';
+import { fleetIsolate } from './defense';
 import { fleetPowerRead, warmCalls } from './wsman';
 // inventory and audit log (issue 9)
 import { fleetInventory } from './inventory';
@@ -18,4 +19,6 @@ export const BENCHES: Bench[] = [
   // --- alerts (issue 6) ---
   petThroughput,
   dedupMemory,
+  // System Defense (issue 5)
+  fleetIsolate,
 ];

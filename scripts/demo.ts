@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
-import { describeDevice, startFleet, writeDemoIso } from '../lib/sim';
+import { describeDevice, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
 import { demoFlows, readExamples } from './demo-flows';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -75,6 +75,9 @@ async function main(): Promise<void> {
     configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on' }),
   });
 
+  // System Defense (issue 5): made-up traffic through each simulated PC, so filter counters move.
+  const traffic = startBackgroundTraffic(fleet.devices);
+
   const broker = await Aedes.createBroker();
   const mqttServer = net.createServer(broker.handle);
   const mqttPort = await listen(mqttServer, Number(process.env.MQTT_PORT || 1883));
@@ -133,6 +136,7 @@ async function main(): Promise<void> {
     server.closeAllConnections?.();
     await new Promise((r) => mqttServer.close(r));
     await new Promise<void>((r) => broker.close(() => r()));
+    traffic.stop();
     await fleet.stop();
     process.exit(0);
   };

@@ -11,6 +11,12 @@
  *   'os'      { from, to, cause }            host OS state: off, booting, running, stopping, sleeping, hibernated
  *   'nmi'     { cause }
  *   'request' { action, resourceUri, status } every answered WS-Man request (after auth)
+ *   'packet'  { ...PacketSpec, verdict, policy?, filter?, reason }   every sendPacket() (defense.ts)
+ *   'defense' { kind, port, policy, filter?, cause? }  System Defense: policy-activated/-deactivated,
+ *                                            filter-match and default-match events (defense.ts)
+ *   'watchdog' { agentId, from, to, cause }  every agent-presence watchdog transition
+ *   'agent-presence' { agentId, from, to, policy?, ... }  a transition whose action raises an
+ *                                            event: the alert AMT would send (agent-presence.ts)
  *   'firmware' BootRecord                    what the simulated BIOS did at a boot (firmware.ts), once final
  *
  * The redirection port (IDE-R, redirection.ts) starts with `listenRedirection()`.
@@ -26,6 +32,8 @@ import type { ClassHandler } from './classes/types';
 import { defaultClasses } from './classes';
 import { startWsmanServer } from './wsman-server';
 import type { SimProps } from './values';
+import { PacketResult, PacketSpec, sendPacket, SimDefenseOptions } from './defense';
+import { SimAgent, simAgent } from './agent-presence';
 import { hardwareFor, HardwareProfile } from './hardware';
 // --- boot from media (issue 4): redirection port and simulated BIOS ---
 import { onFirmwareBoot } from './firmware';
@@ -86,6 +94,8 @@ export interface SimDeviceOptions {
   controlMode?: 'admin' | 'client';
   /** Redirection port behaviour (IDE-R read buffer, a drop after N bytes). */
   redirection?: Partial<SimRedirectionOptions>;
+  /** System Defense and Agent Presence limits and timing. */
+  defense?: SimDefenseOptions;
 }
 
 export interface Enumeration {
@@ -121,7 +131,6 @@ export class SimDevice extends EventEmitter {
   readonly realm: string;
   readonly firmware: FirmwareInfo;
   readonly hardware: HardwareProfile;
-  readonly controlMode: 'admin' | 'client';
   readonly digest: DigestAuthenticator;
   readonly tls?: TlsMaterial;
   readonly power: PowerMachine;
@@ -134,6 +143,10 @@ export class SimDevice extends EventEmitter {
   private readonly faultQueue: FaultKind[] = [];
   private messageCounter = 0;
   private enumCounter = 0;
+  /** Control mode reported by IPS_HostBasedSetupService; tests may change it at any time. */
+  controlMode: 'admin' | 'client';
+  readonly defenseOptions: SimDefenseOptions;
+  private readonly closers: Array<() => void> = [];
   server?: Server | HttpsServer;
   port = 0;
   host = '127.0.0.1';
@@ -160,6 +173,7 @@ export class SimDevice extends EventEmitter {
     this.power = new PowerMachine(this, o.power ?? 'on', o.timings);
     if (o.osInstalled === false) this.power.osInstalled = false;
     this.classes = new Map((o.classes ?? defaultClasses).map((h) => [h.className, h]));
+    this.defenseOptions = { ...o.defense };
     this.redirection = { readBufferSize: 8192, ...o.redirection };
     this.on('boot', (e) => onFirmwareBoot(this, e));
   }
@@ -212,6 +226,23 @@ export class SimDevice extends EventEmitter {
   /** PowerHost hook: the one-time boot settings, consumed by this boot. */
   bootDetails(): BootDetails {
     return takeBootRequest(this);
+  }
+
+  // --- network traffic and agents, for System Defense and Agent Presence ----------------------
+
+  /** A packet from ('out') or to ('in') the PC through the System Defense policy in force. */
+  sendPacket(p: PacketSpec): PacketResult {
+    return sendPacket(this, p);
+  }
+
+  /** The agent software (antivirus, firewall...) with this GUID, as it runs in the simulated OS. */
+  agent(agentId: string): SimAgent {
+    return simAgent(this, agentId);
+  }
+
+  /** Run `fn` when the device stops (handlers with timers clean up here). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
   }
 
   // --- per-class state --------------------------------------------------------------------------
@@ -291,6 +322,7 @@ export class SimDevice extends EventEmitter {
     await this.redirectionListener?.close();
     this.redirectionListener = undefined;
     this.power.cancelTimers();
+    for (const fn of this.closers.splice(0)) fn();
     const s = this.server;
     this.server = undefined;
     if (!s) return;

@@ -41,3 +41,8 @@ export { demoIso, writeDemoIso } from './demo-media';
 // --- alerts (issue 6): PET traps, WS-Eventing pushes, event-log scenarios, heartbeats ----------
 export { SCENARIOS, runScenario, clearScenario, sendPetTrap, petBytes, pushEvent, alertIndicationXml, startHeartbeats, goSilent, comeBack, forwardWatchdogEvents } from './alerts';
 export type { Scenario, SensorEventSpec, PetTarget, PushResult, ScenarioTargets } from './alerts';
+// System Defense and Agent Presence (issue 5)
+export { sendPacket, hostAddresses, policyInForce, defenseState } from './defense';
+export type { PacketSpec, PacketResult, SimDefenseOptions } from './defense';
+export { SimAgent, guidToDeviceId, deviceIdToGuid, WATCHDOG_STATES, watchdogByAgent } from './agent-presence';
+export { startBackgroundTraffic } from './background-traffic';

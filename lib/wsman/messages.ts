@@ -10,7 +10,8 @@ import { WSManMessageCreator } from '@device-management-toolkit/wsman-messages/W
 import { ACTION, ANONYMOUS, familyOf, methodAction, NS, resourceUri, SCHEMA_BASE, SchemaFamily, WSMAN_PATH } from './namespaces';
 import { EndpointReference, escapeXml, isEndpointReference } from './xml';
 
-export type Selectors = Record<string, string | number>;
+/** Selector values: text, or an endpoint reference (association keys such as Antecedent/Dependent). */
+export type Selectors = Record<string, string | number | EndpointReference>;
 
 /** A value for Put/Create/Invoke input: scalars, arrays of scalars, references, nested objects. */
 export type InputValue = string | number | boolean | EndpointReference | InputValue[] | { [k: string]: InputValue };
@@ -37,8 +38,17 @@ function selectorSetXml(selectors: Selectors | undefined): string {
   const entries = Object.entries(selectors ?? {});
   if (entries.length === 0) return '';
   return `<w:SelectorSet>${entries
-    .map(([k, v]) => `<w:Selector Name="${escapeXml(k)}">${escapeXml(String(v))}</w:Selector>`)
+    .map(([k, v]) => `<w:Selector Name="${escapeXml(k)}">${isEndpointReference(v) ? endpointReferenceXml(v) : escapeXml(String(v))}</w:Selector>`)
     .join('')}</w:SelectorSet>`;
+}
+
+/** `<a:EndpointReference>` inside a selector, as DSP0226 writes a reference-valued key. */
+function endpointReferenceXml(r: EndpointReference): string {
+  return (
+    `<a:EndpointReference><a:Address>${escapeXml(r.address)}</a:Address><a:ReferenceParameters>` +
+    `<w:ResourceURI>${escapeXml(r.resourceUri)}</w:ResourceURI>${selectorSetXml(r.selectors)}` +
+    '</a:ReferenceParameters></a:EndpointReference>'
+  );
 }
 
 export interface HeaderOptions {

@@ -13,6 +13,7 @@ export const deviceNode = require('../../nodes/oob-device/oob-device');
 export const powerStateNode = require('../../nodes/oob-power-state/oob-power-state');
 // --- boot from media (issue 4) ---
 export const bootFromMediaNode = require('../../nodes/oob-boot-from-media/oob-boot-from-media');
+export const systemDefenseNode = require('../../nodes/oob-system-defense/oob-system-defense');
 export const catchNode = core('25-catch.js');
 export const helperNode = helper;
 
