@@ -23,6 +23,7 @@ import type { ClassHandler } from './classes/types';
 import { defaultClasses } from './classes';
 import { startWsmanServer } from './wsman-server';
 import type { SimProps } from './values';
+import { parseSecureOn } from '../wol/magic-packet';
 
 export interface FirmwareInfo {
   /** e.g. "15.0.23" */
@@ -73,6 +74,8 @@ export interface SimDeviceOptions {
   maxBodyBytes?: number;
   /** Class handlers (default: every class in lib/sim/classes). */
   classes?: ClassHandler[];
+  /** SecureOn password the NIC wants with a magic packet (4 or 6 bytes; see wol-listener.ts). */
+  wolPassword?: string;
 }
 
 export interface Enumeration {
@@ -111,6 +114,8 @@ export class SimDevice extends EventEmitter {
   readonly maxBodyBytes: number;
   latencyMs: number;
   readonly classes: Map<string, ClassHandler>;
+  /** SecureOn password, when the NIC wants one with a magic packet. */
+  secureOn?: Buffer;
   readonly enumerations = new Map<string, Enumeration>();
   readonly subscriptions = new Map<string, Subscription>();
   private readonly state = new Map<string, unknown>();
@@ -135,6 +140,7 @@ export class SimDevice extends EventEmitter {
     this.power = new PowerMachine(this, o.power ?? 'on', o.timings);
     if (o.osInstalled === false) this.power.osInstalled = false;
     this.classes = new Map((o.classes ?? defaultClasses).map((h) => [h.className, h]));
+    if (o.wolPassword) this.secureOn = parseSecureOn(o.wolPassword);
   }
 
   /** `Intel(R) Active Management Technology 15.0.23.1706` */
