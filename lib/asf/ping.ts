@@ -169,19 +169,18 @@ export class Pinger {
     const tag = this.allocateTag();
     if (tag === undefined) throw new InputError('more than 255 presence pings outstanding on one socket');
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const onAbort = () => finish(undefined, signal?.reason ?? new Error('aborted'));
       const finish = (r: { rttMs: number; from: string; pong: PongInfo } | undefined, err?: unknown) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        if (this.pending.get(tag)?.done === entry.done) this.pending.delete(tag);
+        if (this.pending.get(tag) === entry) this.pending.delete(tag);
         if (err) reject(err);
         else resolve(r);
       };
       const entry: Pending = { address, port, sentAt: performance.now(), done: (r) => finish(r) };
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
       this.pending.set(tag, entry);
       signal?.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(() => finish(undefined), timeoutMs);
       this.stats.sent++;
       sock.send(buildPresencePing(tag), port, address, (e) => {
         // A send error (no route, refused by a firewall) is "no answer" for this attempt.
