@@ -65,3 +65,8 @@ export function recordStatuses(id: string): Array<{ fill?: string; shape?: strin
   };
   return seen;
 }
+
+/** supertest against the runtime's admin HTTP API (routes our nodes add, /flows...). */
+export function adminRequest(): any {
+  return helper.request();
+}

@@ -1,0 +1,140 @@
+/**
+ * The flows `npm start` deploys: every example in examples/, with its oob-device config nodes
+ * pointed at simulated PCs (credentials given separately, for Node-RED's credential store), plus
+ * a "Fleet" tab that watches every simulated PC and serves their states at GET /api/fleet.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface SimTarget {
+  name: string;
+  port: number;
+  fingerprint?: string;
+  mac: string;
+}
+
+export interface DemoSettings {
+  devices: SimTarget[];
+  username: string;
+  password: string;
+  /** mqtt://host:port of the embedded broker, for example flows that use one. */
+  mqttUrl?: string;
+}
+
+type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+export function readExamples(dir: string): Array<{ file: string; nodes: FlowNode[] }> {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => ({ file, nodes: JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as FlowNode[] }));
+}
+
+/** Replace every property equal to `from` (or array element) with `to`, on every node. */
+function renameReferences(nodes: FlowNode[], from: string, to: string): void {
+  for (const n of nodes) {
+    for (const [k, v] of Object.entries(n)) {
+      if (k === 'id') continue;
+      if (v === from) n[k] = to;
+      else if (Array.isArray(v)) n[k] = v.map((x) => (x === from ? to : Array.isArray(x) ? x.map((y) => (y === from ? to : y)) : x));
+    }
+  }
+}
+
+function deviceNode(id: string, name: string, target: SimTarget, site: string | undefined): FlowNode {
+  return {
+    id,
+    type: 'oob-device',
+    name,
+    host: '127.0.0.1',
+    mac: target.mac,
+    site: site ?? 'demo',
+    amtPort: target.port,
+    amtTls: Boolean(target.fingerprint),
+    fingerprint: target.fingerprint ?? '',
+    tofu: false,
+    timeout: 10,
+  };
+}
+
+/** Nodes and credentials for the whole demo. */
+export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, s: DemoSettings): { nodes: FlowNode[]; credentials: Record<string, unknown> } {
+  const nodes: FlowNode[] = [];
+  const credentials: Record<string, unknown> = {};
+  const ids = new Set<string>();
+  const deviceByName = new Map<string, string>();
+  let nextDevice = 0;
+
+  for (const { file, nodes: exampleNodes } of examples) {
+    for (const n of exampleNodes) {
+      if (ids.has(n.id)) throw new Error(`examples/${file}: node id ${n.id} is used by another example; ids must be unique across examples`);
+    }
+    for (const n of exampleNodes) {
+      if (n.type !== 'oob-device') continue;
+      const name = String(n.name || n.id);
+      const existing = deviceByName.get(name);
+      if (existing) {
+        // The same device in several examples: one config node in the demo.
+        renameReferences(exampleNodes, n.id, existing);
+        n.type = '__drop__';
+        continue;
+      }
+      const target = s.devices[nextDevice++ % s.devices.length];
+      Object.assign(n, deviceNode(n.id, name, target, n.site as string | undefined));
+      credentials[n.id] = { username: s.username, password: s.password };
+      deviceByName.set(name, n.id);
+    }
+    for (const n of exampleNodes) {
+      if (n.type === '__drop__') continue;
+      if (n.type === 'mqtt-broker' && s.mqttUrl) {
+        const u = new URL(s.mqttUrl);
+        Object.assign(n, { broker: u.hostname, port: u.port });
+      }
+      ids.add(n.id);
+      nodes.push(n);
+    }
+  }
+  nodes.push(...fleetTab(s, credentials));
+  return { nodes, credentials };
+}
+
+/** One watcher per simulated PC, the latest states in flow context, GET /api/fleet to read them. */
+function fleetTab(s: DemoSettings, credentials: Record<string, unknown>): FlowNode[] {
+  const tab = 'demo-fleet-tab';
+  const out: FlowNode[] = [
+    { id: tab, type: 'tab', label: 'Fleet', info: 'Every simulated PC, watched every 5 s. GET /api/fleet returns their latest states.' },
+    {
+      id: 'demo-fleet-comment',
+      type: 'comment',
+      z: tab,
+      name: 'The simulated fleet: one power-state watcher per PC',
+      info: 'Each watcher polls its PC every 5 seconds and sends only changes. Try the inject nodes on the other tabs, or `npx oob-sim` for your own fleet.',
+      x: 240,
+      y: 40,
+      wires: [],
+    },
+    {
+      id: 'demo-fleet-record',
+      type: 'function',
+      z: tab,
+      name: 'remember state',
+      func: "const fleet = flow.get('fleet') || {};\nfleet[msg.topic] = { state: msg.payload.state, previous: msg.payload.previous || null, at: new Date().toISOString() };\nflow.set('fleet', fleet);\nreturn msg;",
+      outputs: 1,
+      x: 470,
+      y: 160,
+      wires: [['demo-fleet-debug']],
+    },
+    { id: 'demo-fleet-debug', type: 'debug', z: tab, name: 'fleet changes', active: true, tosidebar: true, console: false, complete: 'payload', targetType: 'msg', x: 680, y: 160, wires: [] },
+    { id: 'demo-fleet-http', type: 'http in', z: tab, name: '', url: '/fleet', method: 'get', upload: false, x: 170, y: 420, wires: [['demo-fleet-read']] },
+    { id: 'demo-fleet-read', type: 'function', z: tab, name: 'fleet states', func: "msg.payload = flow.get('fleet') || {};\nreturn msg;", outputs: 1, x: 360, y: 420, wires: [['demo-fleet-response']] },
+    { id: 'demo-fleet-response', type: 'http response', z: tab, name: '', statusCode: '', headers: {}, x: 550, y: 420, wires: [] },
+  ];
+  s.devices.forEach((d, i) => {
+    const dev = `demo-fleet-device-${i}`;
+    out.push(deviceNode(dev, d.name, d, 'demo'));
+    credentials[dev] = { username: s.username, password: s.password };
+    out.push({ id: `demo-fleet-watch-${i}`, type: 'oob-power-state', z: tab, name: `watch ${d.name}`, device: dev, action: 'status', poll: 5, x: 220, y: 100 + i * 40, wires: [['demo-fleet-record']] });
+  });
+  return out;
+}

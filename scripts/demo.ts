@@ -1,0 +1,151 @@
+/**
+ * npm start: a real Node-RED runtime with OOBKit and its example flows, a simulated fleet of AMT
+ * PCs and an embedded MQTT broker, all on loopback. Prints the editor URL; Ctrl-C stops it all.
+ *
+ * Environment: PORT (editor, default 1880), MQTT_PORT (default 1883), DEMO_DEVICES (default 5),
+ * HOST (listen address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default
+ * .demo/). A busy port falls back to a free one.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import express from 'express';
+import { Aedes } from 'aedes';
+import { describeDevice, startFleet } from '../lib/sim';
+import { demoFlows, readExamples } from './demo-flows';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const RED = require('node-red');
+
+const root = path.resolve(__dirname, '..', '..');
+const userDir = process.env.OOBKIT_DEMO_DIR ? path.resolve(process.env.OOBKIT_DEMO_DIR) : path.join(root, '.demo');
+const HOST = process.env.HOST || '127.0.0.1';
+const USERNAME = 'admin';
+const PASSWORD = 'Demo-P@ssw0rd';
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Listen on the wanted port, or on a free one if it is taken. */
+function listen(server: net.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE' && port !== 0) {
+        log(`port ${port} is busy; using a free one`);
+        server.listen(0, HOST);
+      } else reject(e);
+    };
+    server.on('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+    server.listen(port, HOST);
+  });
+}
+
+/** Make this checkout a Node-RED module of the demo's user directory. */
+function linkPackage(): void {
+  const modules = path.join(userDir, 'node_modules');
+  fs.mkdirSync(modules, { recursive: true });
+  const name = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string }).name;
+  const link = path.join(modules, name);
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  try {
+    fs.rmSync(link, { recursive: true, force: true });
+  } catch {
+    /* nothing there */
+  }
+  fs.symlinkSync(root, link, 'dir');
+  const pkg = path.join(userDir, 'package.json');
+  if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, JSON.stringify({ name: 'oobkit-demo', private: true, dependencies: { [name]: 'file:..' } }, null, 2));
+}
+
+async function main(): Promise<void> {
+  const deviceCount = Number(process.env.DEMO_DEVICES || 5);
+  const fleet = await startFleet({
+    devices: deviceCount,
+    port: 0,
+    tls: true,
+    user: USERNAME,
+    password: PASSWORD,
+    timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
+    configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on' }),
+  });
+
+  const broker = await Aedes.createBroker();
+  const mqttServer = net.createServer(broker.handle);
+  const mqttPort = await listen(mqttServer, Number(process.env.MQTT_PORT || 1883));
+
+  linkPackage();
+  const app = express();
+  const server = http.createServer(app);
+  const settings = {
+    userDir,
+    flowFile: 'flows.json',
+    credentialSecret: 'oobkit-demo-only',
+    httpAdminRoot: '/',
+    httpNodeRoot: '/api',
+    uiHost: HOST,
+    functionGlobalContext: {},
+    contextStorage: { default: { module: 'localfilesystem' } },
+    // Self-contained: no palette catalogue download, so the demo sends nothing off this machine.
+    editorTheme: { projects: { enabled: false }, tours: false, palette: { catalogues: [] } },
+    telemetry: { enabled: false, updateNotification: false },
+    logging: { console: { level: process.env.LOG_LEVEL || 'warn', metrics: false, audit: false } },
+  };
+  RED.init(server, settings);
+  app.use(settings.httpAdminRoot, RED.httpAdmin);
+  app.use(settings.httpNodeRoot, RED.httpNode);
+  const editorPort = await listen(server, Number(process.env.PORT || 1880));
+  await RED.start();
+
+  const { nodes, credentials } = demoFlows(readExamples(path.join(root, 'examples')), {
+    devices: fleet.devices.map((d) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac })),
+    username: USERNAME,
+    password: PASSWORD,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+  });
+  await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
+
+  log('');
+  log('OOBKit demo');
+  log(`  Node-RED editor:  http://${HOST}:${editorPort}/`);
+  log(`  fleet states:     http://${HOST}:${editorPort}/api/fleet`);
+  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort}`);
+  log(`  simulated PCs (AMT user ${USERNAME}, password ${PASSWORD}):`);
+  for (const d of fleet.devices) {
+    const x = describeDevice(d);
+    log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
+  }
+  log('Press Ctrl-C to stop.');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`\n${signal}: stopping`);
+    const force = setTimeout(() => process.exit(1), 10000);
+    force.unref();
+    try {
+      await RED.stop();
+    } catch {
+      /* already stopped */
+    }
+    await new Promise((r) => server.close(r));
+    server.closeAllConnections?.();
+    await new Promise((r) => mqttServer.close(r));
+    await new Promise<void>((r) => broker.close(() => r()));
+    await fleet.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((e) => {
+  console.error(`demo failed to start: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});

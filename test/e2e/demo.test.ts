@@ -1,0 +1,67 @@
+/**
+ * `npm start` as a user runs it: the editor answers, our nodes are loaded, the fleet's states
+ * reach the flow, credentials stay out of the flow JSON, and Ctrl-C stops everything cleanly.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RunningDemo, startDemo } from '../helpers/demo';
+
+const PASSWORD = 'Demo-P@ssw0rd';
+let demo: RunningDemo;
+
+beforeAll(async () => {
+  demo = await startDemo();
+}, 90000);
+
+afterAll(async () => {
+  if (demo) await demo.stop();
+});
+
+async function get(url: string, accept = 'application/json'): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { headers: { Accept: accept, 'Node-RED-API-Version': 'v2' } });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('npm start', () => {
+  it('serves the Node-RED editor', async () => {
+    const res = await get(demo.editorUrl, 'text/html');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Node-RED');
+  });
+
+  it('loads our nodes into the out-of-band category', async () => {
+    const res = await get(new URL('nodes', demo.editorUrl).href);
+    const sets = JSON.parse(res.text) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
+    const ours = sets.filter((s) => s.module === pkg.name);
+    expect(ours.flatMap((s) => s.types).sort()).toEqual(Object.keys(pkg['node-red'].nodes).sort());
+    for (const s of ours) expect(s.err).toBeUndefined();
+  });
+
+  it("reports the simulated fleet's power states through the flow", async () => {
+    const printed = [...demo.output().matchAll(/^\s+(pc-\d+)\s+127\.0\.0\.1:\d+\s+\S+\s+(on|off)$/gm)].map((m) => [m[1], m[2]]);
+    expect(printed.length).toBeGreaterThanOrEqual(5);
+    let fleet: Record<string, { state: string }> = {};
+    for (let i = 0; i < 40 && Object.keys(fleet).length < printed.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      fleet = JSON.parse((await get(new URL('api/fleet', demo.editorUrl).href)).text);
+    }
+    for (const [name, state] of printed) expect(fleet[name]?.state).toBe(state);
+  });
+
+  it('keeps AMT passwords out of the flow JSON and out of the flow file', async () => {
+    const flows = await get(new URL('flows', demo.editorUrl).href);
+    expect(flows.status).toBe(200);
+    expect(flows.text).toContain('"type":"oob-device"');
+    expect(flows.text).not.toContain(PASSWORD);
+    const files = fs.readdirSync(demo.userDir).filter((f) => f.startsWith('flows'));
+    expect(files).toEqual(expect.arrayContaining(['flows.json', 'flows_cred.json']));
+    for (const f of files) expect(fs.readFileSync(path.join(demo.userDir, f), 'utf8')).not.toContain(PASSWORD);
+  });
+
+  it('stops cleanly on Ctrl-C', async () => {
+    const code = await demo.stop('SIGINT');
+    expect(code).toBe(0);
+    expect(demo.output()).toContain('SIGINT: stopping');
+  });
+});
