@@ -42,6 +42,8 @@ export interface FleetOptions {
   rmcpPort?: number;
   /** First IPv4 address for RMCP: device i answers on rmcpHosts + i, all on rmcpPort (which must then be > 0). */
   rmcpHosts?: string;
+  /** False: the RMCP responder is silent while the PC is off (default: answers, like AMT on standby power). */
+  rmcpWhileOff?: boolean;
   /** Who may send to the WOL and RMCP sockets (IPv4 CIDR blocks); default loopback when bound to loopback. */
   udpAllowFrom?: string[];
 }
@@ -140,6 +142,7 @@ async function startUdpListeners(fleet: Fleet, o: FleetOptions, host: string): P
         port: first !== undefined || o.rmcpPort === 0 ? o.rmcpPort : o.rmcpPort + i,
         host: first !== undefined ? intToIpv4(first + i) : host,
         allowFrom: o.udpAllowFrom,
+        whileOff: o.rmcpWhileOff,
       });
       fleet.rmcp.push(r);
       await r.listen();

@@ -19,11 +19,18 @@ export interface RmcpResponderOptions {
   host?: string;
   allowFrom?: string[];
   ratePerSecond?: number;
+  /**
+   * Answer while the PC is off (default true, as AMT with its engine on standby power). False
+   * models an engine that sleeps with the host (power policy "on in S0 only").
+   */
+  whileOff?: boolean;
 }
 
 export interface RmcpStats extends UdpGuardStats {
   pings: number;
   garbage: number;
+  /** Pings left unanswered because the PC was off and whileOff is false. */
+  silentWhileOff: number;
 }
 
 /** A ping is 12 bytes; nothing much larger is worth reading. */
@@ -54,7 +61,7 @@ export class RmcpResponder {
   ) {
     this.host = o.host ?? '127.0.0.1';
     this.guard = new UdpGuard({ maxBytes: MAX_RMCP_DATAGRAM, ratePerSecond: o.ratePerSecond, allowFrom: o.allowFrom, boundTo: this.host });
-    this.stats = Object.assign(this.guard.stats as RmcpStats, { pings: 0, garbage: 0 });
+    this.stats = Object.assign(this.guard.stats as RmcpStats, { pings: 0, garbage: 0, silentWhileOff: 0 });
   }
 
   listen(): Promise<number> {
@@ -80,6 +87,10 @@ export class RmcpResponder {
       return;
     }
     this.stats.pings++;
+    if (this.o.whileOff === false && this.device.powerState !== 2) {
+      this.stats.silentWhileOff++;
+      return;
+    }
     if (ping.seq !== RMCP_NO_ACK) s.send(buildRmcpAck(ping.seq), rinfo.port, rinfo.address);
     s.send(amtPong(this.device, ping.tag), rinfo.port, rinfo.address);
   }
