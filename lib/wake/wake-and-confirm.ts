@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { recordOwnAction } from '../activity';
 import { acquireAmt } from '../amt/connect';
 import { readPowerStatus, requestPowerAction } from '../amt/power';
-import type { ManagedDevice } from '../device';
+import { checkPort, ManagedDevice } from '../device';
 import { InputError } from '../errors';
 import { planWake, sendPlan, WakePlan } from '../wol/send';
 import { amtProbe, ConfirmMethod, presenceProbe, Probe, tcpProbe } from './probes';
@@ -24,16 +24,16 @@ export interface WakeAndConfirmOptions {
   macs?: string[];
   /** Magic-packet options; the device's own wake settings win over these. */
   address?: string;
-  port?: number;
+  port?: number | string;
   interface?: string;
   secureOn?: string;
-  repeat?: number;
+  repeat?: number | string;
   spacingMs?: number;
   packetsPerSecond?: number;
   /** How to confirm (default auto: AMT when configured, else presence ping). */
   confirm?: ConfirmChoice;
   /** TCP port for confirm 'tcp' when the device has none. */
-  confirmPort?: number;
+  confirmPort?: number | string;
   /** Give up after this long (default 60 s). */
   timeoutMs?: number;
   /** Time between checks (default 1 s). */
@@ -86,8 +86,8 @@ function makeProbe(method: ConfirmMethod, o: WakeAndConfirmOptions): Probe {
   if (method === 'amt') return amtProbe(d);
   if (method === 'presence') return presenceProbe(d.host, d.wake?.presencePort);
   const port = d.wake?.confirmPort ?? o.confirmPort;
-  if (!port) throw new InputError('confirming over TCP needs a port the OS listens on (22, 3389, 445...)');
-  return tcpProbe(d.host, port);
+  if (port === undefined || port === '') throw new InputError('confirming over TCP needs a port the OS listens on (22, 3389, 445...)');
+  return tcpProbe(d.host, checkPort(port, 'confirm port'));
 }
 
 function checkDurations(o: WakeAndConfirmOptions): { timeoutMs: number; pollMs: number; fallbackAfterMs: number } {

@@ -35,7 +35,7 @@ export interface WakeOptions {
   /** Interface name (eth0) or local address to send from. */
   interface?: string;
   /** Packets per MAC, in rounds (default 3). */
-  repeat?: number;
+  repeat?: number | string;
   /** Pause between rounds (default 100 ms). */
   spacingMs?: number;
   /** Pacing within a round (default 1000/s); 0 sends as fast as the socket takes them. */
