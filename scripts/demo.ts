@@ -73,6 +73,9 @@ async function main(): Promise<void> {
     password: PASSWORD,
     timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
     configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on' }),
+    // Wake-on-LAN and RMCP presence on loopback ports (issue 3).
+    wolPort: 0,
+    rmcpPort: 0,
   });
 
   const broker = await Aedes.createBroker();
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
   await RED.start();
 
   const { nodes, credentials } = demoFlows(readExamples(path.join(root, 'examples')), {
-    devices: fleet.devices.map((d) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac })),
+    devices: fleet.devices.map((d, i) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, wolPort: fleet.wol?.port, rmcpPort: fleet.rmcp?.[i].port })),
     username: USERNAME,
     password: PASSWORD,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
