@@ -66,10 +66,16 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
   };
 }
 
-/** Wake nodes in examples send to real networks' broadcast addresses: point them at the simulator (issue 3). */
+/**
+ * Wake and discover nodes in examples address real networks (broadcasts, a /24): point them at the
+ * simulator instead, so the demo sends nothing off this machine (issue 3).
+ */
 function keepWakeOnLoopback(n: FlowNode, s: DemoSettings): void {
-  if (n.type !== 'oob-wake') return;
-  Object.assign(n, { address: '127.0.0.1', port: s.devices[0]?.wolPort ?? '', interface: '' });
+  if (n.type === 'oob-wake') Object.assign(n, { address: '127.0.0.1', port: s.devices[0]?.wolPort ?? '', interface: '' });
+  if (n.type === 'oob-discover') {
+    const targets = s.devices.filter((d) => d.rmcpPort).map((d) => `127.0.0.1:${d.rmcpPort}`);
+    Object.assign(n, { targets: targets.join(' ') || '127.0.0.1' });
+  }
 }
 
 /** Nodes and credentials for the whole demo. */

@@ -12,6 +12,7 @@ const core = (f: string) => require(path.join(path.dirname(require.resolve('@nod
 export const deviceNode = require('../../nodes/oob-device/oob-device');
 export const powerStateNode = require('../../nodes/oob-power-state/oob-power-state');
 export const wakeNode = require('../../nodes/oob-wake/oob-wake'); // issue 3
+export const discoverNode = require('../../nodes/oob-discover/oob-discover'); // issue 3
 export const catchNode = core('25-catch.js');
 export const helperNode = helper;
 
