@@ -171,6 +171,21 @@ describe('sending', () => {
     expect(parseMagicPacket(got[0].data)?.secureOn?.toString('hex')).toBe('010203040506');
   });
 
+  it('sends over IPv6 to an IPv6 address', async () => {
+    const r6 = dgram.createSocket('udp6');
+    const got6: Buffer[] = [];
+    r6.on('message', (m) => got6.push(m));
+    await new Promise<void>((resolve) => r6.bind(0, '::1', () => resolve()));
+    try {
+      const r = await wake({ macs: '00:11:22:33:44:55', address: '[::1]', port: r6.address().port, repeat: 1 });
+      await settle();
+      expect(r.address).toBe('::1');
+      expect(parseMagicPacket(got6[0])?.mac).toBe('00:11:22:33:44:55');
+    } finally {
+      r6.close();
+    }
+  });
+
   it('stops when aborted', async () => {
     const ac = new AbortController();
     const macs = Array.from({ length: 200 }, (_, i) => `02:00:00:00:01:${i.toString(16).padStart(2, '0')}`);
