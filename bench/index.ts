@@ -2,6 +2,10 @@
 import type { Bench } from './types';
 import { fleetPowerRead, warmCalls } from './wsman';
 import { discoverySweep, wolSendRate } from './wake'; // issue 3
+// inventory and audit log (issue 9)
+import { fleetInventory } from './inventory';
+// --- boot from media (issue 4) ---
+import { iderThroughput } from './boot';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -9,4 +13,8 @@ export const BENCHES: Bench[] = [
   // Wake-on-LAN and discovery (issue 3)
   wolSendRate,
   discoverySweep,
+  // inventory and audit log (issue 9)
+  fleetInventory,
+  // --- boot from media (issue 4) ---
+  iderThroughput,
 ];

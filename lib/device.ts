@@ -96,7 +96,7 @@ function optionalString(o: Record<string, unknown>, key: string): string | undef
 
 /**
  * An inline device from a message: `{ host, name?, mac?, site?, username?, password?, port?, tls?,
- * fingerprint?, trustOnFirstUse?, wake? }`. AMT access is set when username and password are given.
+ * fingerprint?, trustOnFirstUse?, redirectionPort?, wake? }`. AMT access is set when username and password are given.
  */
 export function deviceFromObject(value: unknown): ManagedDevice {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError('msg.device must be a device name or an object with a host');
@@ -126,6 +126,7 @@ export function deviceFromObject(value: unknown): ManagedDevice {
       password,
       fingerprint,
       trustOnFirstUse: o.trustOnFirstUse === true,
+      redirectionPort: o.redirectionPort === undefined || o.redirectionPort === '' ? undefined : checkPort(o.redirectionPort, 'device.redirectionPort'),
     };
   }
   return d;

@@ -14,6 +14,8 @@ export interface SimTarget {
   /** The fleet's shared magic-packet port and this PC's RMCP presence port (issue 3). */
   wolPort?: number;
   rmcpPort?: number;
+  /** Redirection (IDE-R) port of the simulated PC (boot from media). */
+  redirectionPort?: number;
 }
 
 export interface DemoSettings {
@@ -22,6 +24,8 @@ export interface DemoSettings {
   password: string;
   /** mqtt://host:port of the embedded broker, for example flows that use one. */
   mqttUrl?: string;
+  /** Folder with the demo's boot images, for boot-from-media example nodes. */
+  bootImageDir?: string;
 }
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -63,6 +67,7 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
     wolPort: target.wolPort ?? '',
     wolInterface: '',
     presencePort: target.rmcpPort ?? '',
+    redirPort: target.redirectionPort ?? '',
   };
 }
 
@@ -112,6 +117,8 @@ export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, 
         const u = new URL(s.mqttUrl);
         Object.assign(n, { broker: u.hostname, port: u.port });
       }
+      // --- boot from media (issue 4): images from the demo's folder ---
+      if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
       ids.add(n.id);
       nodes.push(n);
     }

@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
-import { describeDevice, startFleet } from '../lib/sim';
+import { describeDevice, startFleet, writeDemoIso } from '../lib/sim';
 import { demoFlows, readExamples } from './demo-flows';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -105,26 +105,21 @@ async function main(): Promise<void> {
   const editorPort = await listen(server, Number(process.env.PORT || 1880));
   await RED.start();
 
+  // --- boot from media (issue 4): a bootable image the example serves to the simulated PCs ---
+  const bootImageDir = path.join(userDir, 'boot-images');
+  fs.mkdirSync(bootImageDir, { recursive: true });
+  writeDemoIso(path.join(bootImageDir, 'rescue.iso'));
+
   const { nodes, credentials } = demoFlows(readExamples(path.join(root, 'examples')), {
-    devices: fleet.devices.map((d, i) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, wolPort: fleet.wol?.port, rmcpPort: fleet.rmcp?.[i].port })),
+    devices: fleet.devices.map((d, i) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, redirectionPort: d.redirectionPort, wolPort: fleet.wol?.port, rmcpPort: fleet.rmcp?.[i].port })),
+    bootImageDir,
     username: USERNAME,
     password: PASSWORD,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
   });
   await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
 
-  log('');
-  log('OOBKit demo');
-  log(`  Node-RED editor:  http://${HOST}:${editorPort}/`);
-  log(`  fleet states:     http://${HOST}:${editorPort}/api/fleet`);
-  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort}`);
-  log(`  simulated PCs (AMT user ${USERNAME}, password ${PASSWORD}):`);
-  for (const d of fleet.devices) {
-    const x = describeDevice(d);
-    log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
-  }
-  log('Press Ctrl-C to stop.');
-
+  // Handlers before the banner: whoever reads it may press Ctrl-C at once.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -146,6 +141,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  log('');
+  log('OOBKit demo');
+  log(`  Node-RED editor:  http://${HOST}:${editorPort}/`);
+  log(`  fleet states:     http://${HOST}:${editorPort}/api/fleet`);
+  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort}`);
+  log(`  simulated PCs (AMT user ${USERNAME}, password ${PASSWORD}):`);
+  for (const d of fleet.devices) {
+    const x = describeDevice(d);
+    log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
+  }
+  log('Press Ctrl-C to stop.');
+
 }
 
 main().catch((e) => {

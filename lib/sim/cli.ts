@@ -28,6 +28,7 @@ Options:
   --nonce-ttl MS     Digest nonce lifetime (default 300000)
   --boot-time MS     time from power-on to a running OS (default 3000)
   --power on|off     initial power state (default on)
+  --redir-port R     first redirection (IDE-R) port; device i listens on R+i (default 0: free ports)
   --wol-port P       listen for Wake-on-LAN magic packets on UDP port P (0: a free port); the
                      whole fleet shares it and each PC wakes on its own MAC
   --wol-host H       address of the WOL socket (default --host; 0.0.0.0 also receives broadcasts)
@@ -38,7 +39,7 @@ Options:
   -h, --help         show this text
 
 Prints one JSON line per device: name, host, port, url, mac, uuid, realm, tls, fingerprint256,
-and wolHost/wolPort, rmcpHost/rmcpPort when asked for.`;
+redirectionPort, and wolHost/wolPort, rmcpHost/rmcpPort when asked for.`;
 
 export class UsageError extends Error {}
 
@@ -73,6 +74,7 @@ export function parseCli(argv: string[]): FleetOptions | 'help' {
         'nonce-ttl': { type: 'string' },
         'boot-time': { type: 'string' },
         power: { type: 'string' },
+        'redir-port': { type: 'string' },
         'wol-port': { type: 'string' },
         'wol-host': { type: 'string' },
         'rmcp-port': { type: 'string' },
@@ -88,6 +90,8 @@ export function parseCli(argv: string[]): FleetOptions | 'help' {
   const devices = int('devices', v.devices, 1, 5000);
   const port = int('port', v.port, 0, 65535);
   if (port > 0 && port + devices - 1 > 65535) throw new UsageError(`--port ${port} with ${devices} devices runs past port 65535`);
+  const redirectionPort = int('redir-port', v['redir-port'], 0, 65535, 0);
+  if (redirectionPort > 0 && redirectionPort + devices - 1 > 65535) throw new UsageError(`--redir-port ${redirectionPort} with ${devices} devices runs past port 65535`);
   if (v.power !== undefined && v.power !== 'on' && v.power !== 'off') throw new UsageError(`--power must be on or off, got "${v.power}"`);
   if (v.user !== undefined && (v.user === '' || /[:"]/.test(v.user))) throw new UsageError('--user must be non-empty and contain no ":" or \'"\'');
   if (v.password !== undefined && v.password === '') throw new UsageError('--password must not be empty');
@@ -105,6 +109,7 @@ export function parseCli(argv: string[]): FleetOptions | 'help' {
     nonceTtlMs: int('nonce-ttl', v['nonce-ttl'], 1, 86_400_000, 300_000),
     timings: { bootTimeMs: int('boot-time', v['boot-time'], 0, 600_000, 3000) },
     power: (v.power as 'on' | 'off' | undefined) ?? 'on',
+    redirectionPort,
   };
 }
 
@@ -152,8 +157,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`oob-sim: cannot start: ${(e as Error).message}\n`);
     return 1;
   }
-  for (const d of fleet.devices) process.stdout.write(`${JSON.stringify(describeDevice(d, fleet))}\n`);
-  return new Promise<number>((resolve) => {
+  // Handlers first: whoever reads our lines may signal us at once, and a signal that arrives
+  // before a handler exists kills the process outright.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
@@ -163,9 +169,11 @@ export async function main(argv: string[]): Promise<number> {
         () => resolve(1),
       );
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  for (const d of fleet.devices) process.stdout.write(`${JSON.stringify(describeDevice(d, fleet))}\n`);
+  return stopped;
 }
 
 if (require.main === module) {

@@ -11,6 +11,9 @@
  *   'os'      { from, to, cause }            host OS state: off, booting, running, stopping, sleeping, hibernated
  *   'nmi'     { cause }
  *   'request' { action, resourceUri, status } every answered WS-Man request (after auth)
+ *   'firmware' BootRecord                    what the simulated BIOS did at a boot (firmware.ts), once final
+ *
+ * The redirection port (IDE-R, redirection.ts) starts with `listenRedirection()`.
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -23,6 +26,10 @@ import type { ClassHandler } from './classes/types';
 import { defaultClasses } from './classes';
 import { startWsmanServer } from './wsman-server';
 import type { SimProps } from './values';
+import { hardwareFor, HardwareProfile } from './hardware';
+// --- boot from media (issue 4): redirection port and simulated BIOS ---
+import { onFirmwareBoot } from './firmware';
+import { RedirectionListener, SimIderSession, SimRedirectionOptions, startRedirectionServer } from './redirection';
 import { parseSecureOn } from '../wol/magic-packet';
 
 export interface FirmwareInfo {
@@ -74,6 +81,12 @@ export interface SimDeviceOptions {
   maxBodyBytes?: number;
   /** Class handlers (default: every class in lib/sim/classes). */
   classes?: ClassHandler[];
+  /** What the PC is made of (inventory classes); default: the first model, serials from the UUID. */
+  hardware?: HardwareProfile;
+  /** AMT control mode the PC was provisioned in (default admin). */
+  controlMode?: 'admin' | 'client';
+  /** Redirection port behaviour (IDE-R read buffer, a drop after N bytes). */
+  redirection?: Partial<SimRedirectionOptions>;
   /** SecureOn password the NIC wants with a magic packet (4 or 6 bytes; see wol-listener.ts). */
   wolPassword?: string;
 }
@@ -108,6 +121,8 @@ export class SimDevice extends EventEmitter {
   readonly mac: string;
   readonly realm: string;
   readonly firmware: FirmwareInfo;
+  readonly hardware: HardwareProfile;
+  readonly controlMode: 'admin' | 'client';
   readonly digest: DigestAuthenticator;
   readonly tls?: TlsMaterial;
   readonly power: PowerMachine;
@@ -125,6 +140,12 @@ export class SimDevice extends EventEmitter {
   server?: Server | HttpsServer;
   port = 0;
   host = '127.0.0.1';
+  /** Redirection port, once listenRedirection() ran. */
+  redirectionPort = 0;
+  readonly redirection: SimRedirectionOptions;
+  /** The IDE-R session of the console that is connected, if any. */
+  iderSession?: SimIderSession;
+  private redirectionListener?: RedirectionListener;
 
   constructor(o: SimDeviceOptions) {
     super();
@@ -133,6 +154,8 @@ export class SimDevice extends EventEmitter {
     this.mac = o.mac.toLowerCase();
     this.realm = o.realm ?? realmFor(this.uuid);
     this.firmware = { version: '15.0.23', build: '1706', sku: '16392', ...o.firmware };
+    this.hardware = o.hardware ?? hardwareFor(0, this.uuid);
+    this.controlMode = o.controlMode ?? 'admin';
     this.digest = new DigestAuthenticator({ realm: this.realm, user: o.user, password: o.password, authInt: o.authInt, nonceTtlMs: o.nonceTtlMs });
     this.tls = o.tls;
     this.latencyMs = o.latencyMs ?? 0;
@@ -140,6 +163,8 @@ export class SimDevice extends EventEmitter {
     this.power = new PowerMachine(this, o.power ?? 'on', o.timings);
     if (o.osInstalled === false) this.power.osInstalled = false;
     this.classes = new Map((o.classes ?? defaultClasses).map((h) => [h.className, h]));
+    this.redirection = { readBufferSize: 8192, ...o.redirection };
+    this.on('boot', (e) => onFirmwareBoot(this, e));
     if (o.wolPassword) this.secureOn = parseSecureOn(o.wolPassword);
   }
 
@@ -259,7 +284,16 @@ export class SimDevice extends EventEmitter {
     return bound;
   }
 
+  /** Start the redirection port (AMT's 16994/16995); TLS when the device has a certificate. */
+  async listenRedirection(port = 0, host = this.host): Promise<number> {
+    this.redirectionListener = await startRedirectionServer(this, port, host, this.redirection);
+    this.redirectionPort = this.redirectionListener.port;
+    return this.redirectionPort;
+  }
+
   async close(): Promise<void> {
+    await this.redirectionListener?.close();
+    this.redirectionListener = undefined;
     this.power.cancelTimers();
     const s = this.server;
     this.server = undefined;

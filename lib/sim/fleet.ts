@@ -11,6 +11,7 @@ import { SimDevice, SimDeviceOptions } from './device';
 import type { PowerTimings } from './power';
 import { RmcpResponder } from './rmcp-responder';
 import { WolListener } from './wol-listener';
+import { hardwareFor } from './hardware';
 
 export interface FleetOptions {
   devices: number;
@@ -31,6 +32,8 @@ export interface FleetOptions {
   firmware?: SimDeviceOptions['firmware'];
   /** Changes every generated UUID/MAC/realm; the default gives the same fleet every time. */
   seed?: string;
+  /** First redirection (IDE-R) port; device i gets redirectionPort + i. 0 or unset = ephemeral ports. */
+  redirectionPort?: number;
   /** Last word on each device's options. */
   configure?: (index: number, o: SimDeviceOptions) => SimDeviceOptions;
   // --- Wake-on-LAN and RMCP presence (issue 3) ---
@@ -78,9 +81,12 @@ export function deviceUuid(index: number, seed = 'oobkit-sim'): string {
 
 export function deviceOptions(index: number, o: FleetOptions, keyPair?: SimKeyPair): SimDeviceOptions {
   const name = deviceName(index, o.devices);
+  const uuid = deviceUuid(index, o.seed);
   const opts: SimDeviceOptions = {
     name,
-    uuid: deviceUuid(index, o.seed),
+    uuid,
+    // Hardware models in turn (desktop, notebook, NUC, mini PC...), serials from the UUID.
+    hardware: hardwareFor(index, uuid),
     mac: deviceMac(index),
     user: o.user ?? 'admin',
     password: o.password ?? 'P@ssw0rd',
@@ -115,6 +121,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       const d = new SimDevice(deviceOptions(i, o, shared));
       devices.push(d);
       await d.listen(base === 0 ? 0 : base + i, host);
+      await d.listenRedirection(o.redirectionPort ? o.redirectionPort + i : 0, host);
     }
     await startUdpListeners(fleet, o, host);
   } catch (e) {
@@ -175,5 +182,6 @@ export function describeDevice(d: SimDevice, fleet?: Fleet): Record<string, unkn
     fingerprint256: d.tls?.fingerprint256 ?? null,
     ...(fleet?.wol ? { wolHost: fleet.wol.host, wolPort: fleet.wol.port } : {}),
     ...(rmcp ? { rmcpHost: rmcp.host, rmcpPort: rmcp.port } : {}),
+    redirectionPort: d.redirectionPort,
   };
 }

@@ -31,3 +31,16 @@ export type { WolListenerOptions, WolStats, WolEvent } from './wol-listener';
 export { RmcpResponder, amtPong } from './rmcp-responder';
 export type { RmcpResponderOptions, RmcpStats } from './rmcp-responder';
 export { UdpGuard, isLoopback } from './udp-guard';
+// inventory and audit log (issue 9)
+export { hardwareFor, HARDWARE_MODELS } from './hardware';
+export type { HardwareProfile, SimCpu, SimDimm, SimDisk } from './hardware';
+export { addAuditRecord, addRawAuditRecord, auditAction, clearAuditLog, MAX_AUDIT_RECORDS } from './classes/logs';
+export { kvmState, setActiveDefensePolicies } from './classes/inventory';
+export type { SimPeer } from './classes/types';
+// --- boot from media (issue 4) ---
+export { setBootCapabilities, bootCapabilityValue } from './classes/boot';
+export { firmwareState, lastBoot, httpsBootUrl } from './firmware';
+export type { BootRecord, FirmwareOptions, FirmwareState, FirmwareTarget } from './firmware';
+export { SimIderSession } from './redirection';
+export type { SimRedirectionOptions, AtapiResult, IderWireStats } from './redirection';
+export { demoIso, writeDemoIso } from './demo-media';

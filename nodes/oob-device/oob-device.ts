@@ -15,6 +15,8 @@ interface DeviceDef extends NodeDef, WakeDef {
   tofu?: boolean;
   /** Seconds to wait for an answer. */
   timeout?: string | number;
+  /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
+  redirPort?: string | number;
 }
 
 interface DeviceCredentials extends WakeCredentials {
@@ -60,6 +62,7 @@ export = function (RED: NodeAPI) {
           fingerprint,
           trustOnFirstUse: def.tofu === true,
           timeoutMs: Number(def.timeout) > 0 ? Number(def.timeout) * 1000 : undefined,
+          redirectionPort: def.redirPort === undefined || def.redirPort === '' ? undefined : checkPort(def.redirPort, 'IDE-R port'),
           onFingerprintTrusted: (fp) => {
             learned = fp;
             context.set(LEARNED_KEY, fp);

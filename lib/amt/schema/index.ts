@@ -4,11 +4,19 @@
  */
 import type { ClassSchema } from '../../wsman/typing';
 import { IDENTITY_SCHEMAS } from './identity';
+// inventory and audit log (issue 9)
+import { INVENTORY_SCHEMAS } from './inventory';
 import { POWER_SCHEMAS } from './power';
+// --- boot from media (issue 4) ---
+import { BOOT_SCHEMAS } from './boot';
 
 const SCHEMAS: Record<string, ClassSchema> = {
   ...POWER_SCHEMAS,
   ...IDENTITY_SCHEMAS,
+  // inventory and audit log (issue 9)
+  ...INVENTORY_SCHEMAS,
+  // --- boot from media (issue 4) ---
+  ...BOOT_SCHEMAS,
 };
 
 /** Schema of a class ("CIM_Chassis") or of a method's output ("CIM_BootService.SetBootConfigRole"). */
