@@ -198,6 +198,17 @@ describe('discovery sweep', () => {
     }
   });
 
+  it('lists host names that do not resolve, and goes on', async () => {
+    const r = await responder('127.0.0.1');
+    try {
+      const res = await discover({ targets: [`127.0.0.1:${r.port}`, 'no-such-host.invalid'], timeoutMs: 300, retries: 0 });
+      expect(res.found.map((f) => f.host)).toEqual([`127.0.0.1:${r.port}`]);
+      expect(res.unresolved).toEqual(['no-such-host.invalid']);
+    } finally {
+      r.close();
+    }
+  });
+
   it('refuses bad sweeps before sending', async () => {
     await expect(discover({ targets: '10.0.0.0/8' })).rejects.toThrow(/more than the limit/);
     await expect(discover({ targets: '127.0.0.1', concurrency: 0 })).rejects.toThrow(/concurrency 0/);

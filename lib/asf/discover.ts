@@ -38,6 +38,8 @@ export interface DiscoverResult {
   /** The targets that answered, in sweep order. */
   found: PresenceResult[];
   scanned: number;
+  /** Host names that did not resolve (not pinged). */
+  unresolved: string[];
   pingsSent: number;
   durationMs: number;
   /** What arrived on our socket that was not an expected pong. */
@@ -147,6 +149,7 @@ export async function discover(o: DiscoverOptions): Promise<DiscoverResult> {
   const pacer = new Pacer(rate > 0 ? 1000 / rate : 0);
   const pinger = new Pinger({ source: o.source });
   const results: Array<PresenceResult | undefined> = [];
+  const unresolved: string[] = [];
   const iterator = targets.items()[Symbol.iterator]();
   let index = 0;
 
@@ -161,7 +164,8 @@ export async function discover(o: DiscoverOptions): Promise<DiscoverResult> {
       try {
         address = await resolveHost(t.host);
       } catch {
-        continue; // a name that does not resolve is a host that does not answer
+        unresolved.push(t.host);
+        continue;
       }
       const port = t.port ?? checked.port;
       let r: PresenceResult | undefined;
@@ -186,6 +190,7 @@ export async function discover(o: DiscoverOptions): Promise<DiscoverResult> {
   return {
     found: results.filter((r): r is PresenceResult => r !== undefined),
     scanned: targets.count,
+    unresolved,
     pingsSent: pinger.stats.sent,
     durationMs: Math.round(performance.now() - started),
     ignored: { acks, garbage, unexpected },

@@ -66,7 +66,7 @@ export interface WakePlan {
   packetsPerSecond: number;
 }
 
-function integerIn(v: unknown, min: number, max: number, what: string, dflt: number): number {
+function numberIn(v: unknown, min: number, max: number, what: string, dflt: number): number {
   if (v === undefined || v === null || v === '') return dflt;
   const n = typeof v === 'string' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) throw new InputError(`${what} "${String(v)}" must be a number from ${min} to ${max}`);
@@ -121,10 +121,10 @@ export async function planWake(o: WakeOptions): Promise<WakePlan> {
   const macs = list.map((m, i) => parseMac(m, list.length > 1 ? `MAC address #${i + 1}` : 'MAC address'));
   const password = o.secureOn === undefined || o.secureOn === '' ? undefined : parseSecureOn(o.secureOn);
   const port = o.port === undefined || o.port === '' ? WOL_DEFAULT_PORT : checkPort(o.port, 'WOL port');
-  const repeat = integerIn(o.repeat, 1, 100, 'repeat', DEFAULTS.repeat);
+  const repeat = numberIn(o.repeat, 1, 100, 'repeat', DEFAULTS.repeat);
   if (!Number.isInteger(repeat)) throw new InputError(`repeat "${String(o.repeat)}" must be a whole number`);
-  const spacingMs = integerIn(o.spacingMs, 0, 60_000, 'spacing (ms)', DEFAULTS.spacingMs);
-  const packetsPerSecond = integerIn(o.packetsPerSecond, 0, 1_000_000, 'packets per second', DEFAULTS.packetsPerSecond);
+  const spacingMs = numberIn(o.spacingMs, 0, 60_000, 'spacing (ms)', DEFAULTS.spacingMs);
+  const packetsPerSecond = numberIn(o.packetsPerSecond, 0, 1_000_000, 'packets per second', DEFAULTS.packetsPerSecond);
   const { address, family } = await resolveWakeAddress(o.address);
   const source = o.interface ? sourceAddressFor(o.interface, family) : undefined;
   return {

@@ -194,6 +194,15 @@ describe('oob-wake in a real Node-RED runtime', () => {
     expect(JSON.stringify(msg)).not.toMatch(/c0.?ff.?ee/i);
   });
 
+  it('sends the node\'s SecureOn password with MACs given in msg.mac', async () => {
+    await load(NODES, flow(undefined, { address: '127.0.0.1', port: fleet.wol!.port, repeat: 1 }), { wake: { secureOn: 'c0:ff:ee:00:00:01' } });
+    const out = nextMessage('out');
+    getNode('wake').receive({ mac: fleet.devices[3].mac });
+    await out;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fleet.devices[3].powerState).toBe(2);
+  });
+
   it('does not wake a SecureOn PC without its password', async () => {
     await load(NODES, flow(deviceConfig(3), { confirm: 'amt', fallback: false, timeout: 1.2 }), amtCreds());
     const out = nextMessage('out', 15000);
