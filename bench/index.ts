@@ -2,6 +2,7 @@
 import type { Bench } from './types';
 import { fleetIsolate } from './defense';
 import { fleetPowerRead, warmCalls } from './wsman';
+import { discoverySweep, wolSendRate } from './wake'; // issue 3
 // inventory and audit log (issue 9)
 import { fleetInventory } from './inventory';
 // --- boot from media (issue 4) ---
@@ -12,6 +13,9 @@ import { dedupMemory, petThroughput } from './alerts';
 export const BENCHES: Bench[] = [
   warmCalls,
   fleetPowerRead,
+  // Wake-on-LAN and discovery (issue 3)
+  wolSendRate,
+  discoverySweep,
   // inventory and audit log (issue 9)
   fleetInventory,
   // --- boot from media (issue 4) ---

@@ -73,6 +73,9 @@ async function main(): Promise<void> {
     password: PASSWORD,
     timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
     configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on' }),
+    // Wake-on-LAN and RMCP presence on loopback ports (issue 3).
+    wolPort: 0,
+    rmcpPort: 0,
   });
 
   // System Defense (issue 5): made-up traffic through each simulated PC, so filter counters move.
@@ -111,7 +114,7 @@ async function main(): Promise<void> {
   writeDemoIso(path.join(bootImageDir, 'rescue.iso'));
 
   const { nodes, credentials } = demoFlows(readExamples(path.join(root, 'examples')), {
-    devices: fleet.devices.map((d) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, redirectionPort: d.redirectionPort })),
+    devices: fleet.devices.map((d, i) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, redirectionPort: d.redirectionPort, wolPort: fleet.wol?.port, rmcpPort: fleet.rmcp?.[i].port })),
     bootImageDir,
     username: USERNAME,
     password: PASSWORD,

@@ -38,6 +38,7 @@ import { hardwareFor, HardwareProfile } from './hardware';
 // --- boot from media (issue 4): redirection port and simulated BIOS ---
 import { onFirmwareBoot } from './firmware';
 import { RedirectionListener, SimIderSession, SimRedirectionOptions, startRedirectionServer } from './redirection';
+import { parseSecureOn } from '../wol/magic-packet';
 
 export interface FirmwareInfo {
   /** e.g. "15.0.23" */
@@ -96,6 +97,8 @@ export interface SimDeviceOptions {
   redirection?: Partial<SimRedirectionOptions>;
   /** System Defense and Agent Presence limits and timing. */
   defense?: SimDefenseOptions;
+  /** SecureOn password the NIC wants with a magic packet (4 or 6 bytes; see wol-listener.ts). */
+  wolPassword?: string;
 }
 
 export interface Enumeration {
@@ -137,6 +140,8 @@ export class SimDevice extends EventEmitter {
   readonly maxBodyBytes: number;
   latencyMs: number;
   readonly classes: Map<string, ClassHandler>;
+  /** SecureOn password, when the NIC wants one with a magic packet. */
+  secureOn?: Buffer;
   readonly enumerations = new Map<string, Enumeration>();
   readonly subscriptions = new Map<string, Subscription>();
   private readonly state = new Map<string, unknown>();
@@ -176,6 +181,7 @@ export class SimDevice extends EventEmitter {
     this.defenseOptions = { ...o.defense };
     this.redirection = { readBufferSize: 8192, ...o.redirection };
     this.on('boot', (e) => onFirmwareBoot(this, e));
+    if (o.wolPassword) this.secureOn = parseSecureOn(o.wolPassword);
   }
 
   /** `Intel(R) Active Management Technology 15.0.23.1706` */

@@ -25,6 +25,12 @@ export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
 export type { SimProps, SimValue, SimRef, SimDate } from './values';
 export { writeEvent } from './response-writer';
 export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
+// Wake-on-LAN listener and RMCP presence responder (issue 3)
+export { WolListener } from './wol-listener';
+export type { WolListenerOptions, WolStats, WolEvent } from './wol-listener';
+export { RmcpResponder, amtPong } from './rmcp-responder';
+export type { RmcpResponderOptions, RmcpStats } from './rmcp-responder';
+export { UdpGuard, isLoopback } from './udp-guard';
 // inventory and audit log (issue 9)
 export { hardwareFor, HARDWARE_MODELS } from './hardware';
 export type { HardwareProfile, SimCpu, SimDimm, SimDisk } from './hardware';

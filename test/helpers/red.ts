@@ -11,6 +11,8 @@ const core = (f: string) => require(path.join(path.dirname(require.resolve('@nod
 
 export const deviceNode = require('../../nodes/oob-device/oob-device');
 export const powerStateNode = require('../../nodes/oob-power-state/oob-power-state');
+export const wakeNode = require('../../nodes/oob-wake/oob-wake'); // issue 3
+export const discoverNode = require('../../nodes/oob-discover/oob-discover'); // issue 3
 // --- boot from media (issue 4) ---
 export const bootFromMediaNode = require('../../nodes/oob-boot-from-media/oob-boot-from-media');
 export const systemDefenseNode = require('../../nodes/oob-system-defense/oob-system-defense');
