@@ -60,7 +60,6 @@ export async function startDemo(env: Record<string, string> = {}): Promise<Runni
 
 /** What the editor's sidebar would show: debug messages and node statuses, over Node-RED's comms socket. */
 export async function watchComms(editorUrl: string): Promise<{ messages: Array<{ topic: string; data: any }>; close: () => void }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const WebSocket = require('ws');
   const url = new URL('comms', editorUrl.replace(/^http/, 'ws')).href;
   const socket = new WebSocket(url);
