@@ -91,16 +91,21 @@ export class ImageMedium {
     const start = index * this.segment;
     const length = Math.max(0, Math.min(this.segment, this.size - start));
     p = (async () => {
-      const buf = Buffer.alloc(this.segment);
+      // Not zeroed first: every byte is either read from the file or filled with zeros below.
+      const buf = Buffer.allocUnsafe(this.segment);
       let got = 0;
-      while (got < length) {
-        const { bytesRead } = await this.file.read(buf, got, length - got, start + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
+      try {
+        while (got < length) {
+          const { bytesRead } = await this.file.read(buf, got, length - got, start + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+      } finally {
+        buf.fill(0, got); // beyond the end of the file (or of what could be read): zeros
       }
       this.fileBytesRead += got;
       if (this.cache.get(index) === p) this.ready.set(index, buf);
-      return buf; // beyond the end of the file: zeros
+      return buf;
     })();
     p.catch(() => this.cache.delete(index));
     this.cache.set(index, p);
@@ -112,18 +117,31 @@ export class ImageMedium {
     return p;
   }
 
-  /** The bytes at once when they are in the cache (and the read-ahead moves on), else undefined. */
-  readCached(offset: number, length: number): Buffer | undefined {
-    const index = Math.floor(offset / this.segment);
-    if (Math.floor((offset + length - 1) / this.segment) !== index) return undefined;
-    const buf = this.ready.get(index);
-    if (!buf) return undefined;
-    if (offset === this.lastEnd) {
-      const maxSegment = Math.floor((this.size - 1) / this.segment);
-      for (let i = index + 1; i <= Math.min(index + this.ahead, maxSegment); i++) if (!this.cache.has(i)) void this.fetch(i).catch(() => undefined);
+  /**
+   * The bytes at once, as views of the cached segments they span (one view unless the range
+   * crosses a segment boundary), when all of them are in the cache; else undefined. Either way a
+   * sequential reader moves the read-ahead on.
+   */
+  readCached(offset: number, length: number): Buffer[] | undefined {
+    const first = Math.floor(offset / this.segment);
+    const last = Math.floor((offset + length - 1) / this.segment);
+    const parts: Buffer[] = [];
+    for (let i = first; i <= last; i++) {
+      const buf = this.ready.get(i);
+      if (!buf) return undefined;
+      const from = i === first ? offset - i * this.segment : 0;
+      const to = i === last ? offset + length - i * this.segment : this.segment;
+      parts.push(buf.subarray(from, to));
     }
+    if (offset === this.lastEnd) this.readAhead(last);
     this.lastEnd = offset + length;
-    return buf.subarray(offset - index * this.segment, offset - index * this.segment + length);
+    return parts;
+  }
+
+  /** Starts fetching the segments after `index` that are not cached or on their way. */
+  private readAhead(index: number): void {
+    const maxSegment = Math.floor((this.size - 1) / this.segment);
+    for (let i = index + 1; i <= Math.min(index + this.ahead, maxSegment); i++) if (!this.cache.has(i)) void this.fetch(i).catch(() => undefined);
   }
 
   /** `length` bytes from `offset`; past the end of the file reads zeros. */
@@ -134,10 +152,7 @@ export class ImageMedium {
     this.lastEnd = offset + length;
     const parts: Promise<Buffer>[] = [];
     for (let i = first; i <= last; i++) parts.push(this.fetch(i));
-    if (sequential) {
-      const maxSegment = Math.floor((this.size - 1) / this.segment);
-      for (let i = last + 1; i <= Math.min(last + this.ahead, maxSegment); i++) if (!this.cache.has(i)) void this.fetch(i).catch(() => undefined);
-    }
+    if (sequential) this.readAhead(last);
     const segs = await Promise.all(parts);
     if (segs.length === 1) return segs[0].subarray(offset - first * this.segment, offset - first * this.segment + length);
     const out = Buffer.allocUnsafe(length);
