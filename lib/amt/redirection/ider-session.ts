@@ -127,6 +127,8 @@ export class IderSession extends EventEmitter {
       [DRIVE.floppy]: new AtapiDrive('floppy', kind === 'floppy' ? o.medium : undefined),
     } as Record<DriveSelect, AtapiDrive>;
     this.seen = new Uint8Array(Math.ceil(o.medium.blocks / 8));
+    // The cache's views we send are done with once the socket has handed them all to the kernel.
+    o.medium.viewsReleased = () => channel.socket.writableLength === 0;
     const bs = o.medium.blockSize;
     if (o.bootRange && o.bootRange.length > 0) {
       this.bootFirst = Math.floor(o.bootRange.offset / bs);

@@ -60,6 +60,18 @@ export class ImageMedium {
   private lastEnd = -1;
   /** Bytes read from the file: with a good read-ahead, close to the bytes served. */
   fileBytesRead = 0;
+  /** Segment buffers allocated (the others reused evicted ones). */
+  segmentsAllocated = 0;
+  /**
+   * Set by the one consumer of readCached's views (the IDE-R session): true when none of them is
+   * still in use (nothing queued on its socket). Only then is an evicted segment's memory reused;
+   * without it every segment gets new memory (page faults, zeroing by the kernel, GC pressure).
+   */
+  viewsReleased?: () => boolean;
+  /** Evicted segment buffers ready for reuse. */
+  private readonly spare: Buffer[] = [];
+  /** Segments whose views read() handed out: a caller may keep those, so their memory is never reused. */
+  private readonly pinned = new Set<number>();
 
   private constructor(
     private readonly file: fs.FileHandle,
@@ -92,7 +104,7 @@ export class ImageMedium {
     const length = Math.max(0, Math.min(this.segment, this.size - start));
     p = (async () => {
       // Not zeroed first: every byte is either read from the file or filled with zeros below.
-      const buf = Buffer.allocUnsafe(this.segment);
+      const buf = this.spare.pop() ?? this.allocate();
       let got = 0;
       try {
         while (got < length) {
@@ -111,10 +123,28 @@ export class ImageMedium {
     this.cache.set(index, p);
     while (this.cache.size > this.ahead + 4) {
       const oldest = this.cache.keys().next().value as number;
+      const buf = this.ready.get(oldest);
       this.cache.delete(oldest);
       this.ready.delete(oldest);
+      if (buf && !this.pinned.has(oldest) && this.spare.length < 2 && this.viewsReleased?.()) this.spare.push(buf);
+      this.pinned.delete(oldest);
     }
     return p;
+  }
+
+  private allocate(): Buffer {
+    this.segmentsAllocated++;
+    return Buffer.allocUnsafe(this.segment);
+  }
+
+  /** Marks segments as most recently used, so that the read-ahead cannot evict what is being read. */
+  private touch(first: number, last: number): void {
+    for (let i = first; i <= last; i++) {
+      const p = this.cache.get(i);
+      if (!p) continue;
+      this.cache.delete(i);
+      this.cache.set(i, p);
+    }
   }
 
   /**
@@ -133,6 +163,7 @@ export class ImageMedium {
       const to = i === last ? offset + length - i * this.segment : this.segment;
       parts.push(buf.subarray(from, to));
     }
+    this.touch(first, last);
     if (offset === this.lastEnd) this.readAhead(last);
     this.lastEnd = offset + length;
     return parts;
@@ -154,7 +185,10 @@ export class ImageMedium {
     for (let i = first; i <= last; i++) parts.push(this.fetch(i));
     if (sequential) this.readAhead(last);
     const segs = await Promise.all(parts);
-    if (segs.length === 1) return segs[0].subarray(offset - first * this.segment, offset - first * this.segment + length);
+    if (segs.length === 1) {
+      this.pinned.add(first);
+      return segs[0].subarray(offset - first * this.segment, offset - first * this.segment + length);
+    }
     const out = Buffer.allocUnsafe(length);
     let at = 0;
     for (let i = 0; i < segs.length; i++) {
@@ -169,6 +203,8 @@ export class ImageMedium {
   async close(): Promise<void> {
     this.cache.clear();
     this.ready.clear();
+    this.spare.length = 0;
+    this.viewsReleased = undefined;
     await this.file.close().catch(() => undefined);
   }
 }
