@@ -36,7 +36,10 @@ export interface BootRecord {
 }
 
 export interface FirmwareOptions {
-  /** Blocks per READ(10) the BIOS and the OS loader ask for. Default 64 (128 KiB of CD). */
+  /**
+   * Blocks per READ(10) the BIOS and the OS loader ask for. Default 64 (128 KiB of CD: the most
+   * Linux libata asks of an ATAPI drive in one command). One command at a time, as on an IDE channel.
+   */
   readBlocks: number;
   /** After the boot file, read every block of the medium as a live system loading itself would. */
   loadWholeMedium: boolean;

@@ -8,7 +8,9 @@
  * Refused like AMT does: the port closes at once while AMT_RedirectionService.ListenerEnabled is
  * false; StartRedirectionSession answers a non-zero status when IDE-R is not enabled in its
  * EnabledState, when the device has no IDE-R capability, or when another IDE-R session is open.
- * Messages are bounded (FrameReader); a console that breaks the sequence numbering is dropped.
+ * Messages are bounded (StreamingFrameReader); a console that breaks the sequence numbering is
+ * dropped. Image data is taken in as it arrives, without being copied together, and counted
+ * (IderWireStats) so that tests and benchmarks can see what went over the wire.
  */
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';

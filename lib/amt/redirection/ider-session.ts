@@ -3,11 +3,20 @@
  * attach the drive on its next boot (or now), then answer the ATAPI commands its BIOS and OS send,
  * reading from one image (CD or floppy; the other drive reports no medium).
  *
- * Throughput: the device sends one command and waits for its data, so the cost of each command is
- * one round trip plus the bytes. Every answer comes from the image's read-ahead cache, all its
- * chunks leave in one corked write with no per-chunk wait, Nagle is off, and the socket's own
- * buffer is the window (we wait for 'drain' only above its high-water mark, which bounds memory
- * against a slow reader).
+ * Throughput. The device cannot pipeline: AMT presents an IDE channel, which carries one command at
+ * a time, so the host writes the next command only after the last DATA_TO_HOST of the one before
+ * (a Linux host asks 128 KiB per READ(10), libata's limit for an ATAPI drive). Each command thus
+ * costs one round trip plus its bytes, and what is ours to make small is the time between a
+ * command arriving and its bytes leaving:
+ *  - the answer is sent in the same turn of the event loop that received the command, from the
+ *    image's read-ahead cache (no promise, no timer, no copy: views of the cached segments);
+ *  - its bytes go in DATA_TO_HOST pieces of the full read buffer the device reported (8 KiB on AMT;
+ *    only a command's last piece is shorter), all headers in one allocation, all pieces in one
+ *    writev, with no wait between pieces;
+ *  - the socket's own buffer is the window: we wait for 'drain' only above a few batches queued,
+ *    which bounds memory against a slow reader;
+ *  - a command that arrives while an answer waits (for the disk, or for a slow reader) is queued
+ *    and answered in order.
  */
 import { EventEmitter } from 'node:events';
 import { ConnectionError, TimeoutError } from '../../errors';
