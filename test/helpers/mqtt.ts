@@ -46,6 +46,8 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<TestBrok
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = o.port ?? (await freePort());
     const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'max_queued_messages 100000', 'log_dest stdout', 'log_type error', 'log_type warning', 'log_type notice'];
+    // Run as whoever runs the tests (as root Mosquitto would switch to its own user and lose access to our files).
+    lines.push(`user ${os.userInfo().username}`);
     if (o.users) {
       const pw = path.join(dir, 'passwd');
       fs.writeFileSync(pw, '');
