@@ -247,7 +247,7 @@ describe.each([
       await c.publish('homeassistant/status', 'offline');
       await c.publish('homeassistant/status', 'garbage \u0000\u00ff');
       await new Promise((r) => setTimeout(r, 400));
-      expect(c.messages.slice(mark2).filter((m) => m.topic.endsWith('/config'))).toEqual([]);
+      expect(c.messages.slice(mark2).filter((m) => m.topic.endsWith('/config') && m.payload)).toEqual([]);
     } finally {
       await c.end();
     }

@@ -147,6 +147,10 @@ export class HaBridge extends EventEmitter {
   private readonly maxQueued: number;
   private birthTimer?: NodeJS.Timeout;
   private scan?: { seen: Set<string>; timer: NodeJS.Timeout };
+  /** Our retained device topics (`<base>/<site>/<device>/<leaf>`), seen while scanning on connect. */
+  private get deviceLeaves(): string {
+    return `${this.topics.base}/${this.topics.site}/+/+`;
+  }
   private linkStatus: LinkStatus = { state: 'connecting' };
   private closed = false;
   private readonly reportedUnknown = new Map<string, number>();
@@ -304,7 +308,7 @@ export class HaBridge extends EventEmitter {
     const seen = new Set<string>();
     this.scan = { seen, timer: setTimeout(() => void this.clearStale(seen), this.scanMs) };
     try {
-      await this.link.subscribe([commandSubscription(this.topics), birthTopic(this.ctx), ownConfigSubscription(this.ctx)]);
+      await this.link.subscribe([commandSubscription(this.topics), birthTopic(this.ctx), ownConfigSubscription(this.ctx), this.deviceLeaves]);
     } catch (e) {
       this.emit('problem', e);
     }
@@ -358,18 +362,24 @@ export class HaBridge extends EventEmitter {
     return this.link.publish(topic, payload, { retain, qos: 1 });
   }
 
-  /** Empty the retained configs under our node_id that no current device (or the gateway) owns. */
+  /**
+   * Empty the retained messages that no current device owns: configs under our node_id, and the
+   * state, availability and alert topics of devices no longer in the flows.
+   */
   private async clearStale(seen: Set<string>): Promise<void> {
     if (this.scan?.seen === seen) this.scan = undefined;
-    await this.link.unsubscribe([ownConfigSubscription(this.ctx)]).catch(() => undefined);
+    await this.link.unsubscribe([ownConfigSubscription(this.ctx), this.deviceLeaves]).catch(() => undefined);
     if (this.closed || !this.link.connected) return;
-    const current = new Set<string>([gatewayDiscovery(this.ctx, '').topic]);
-    for (const e of this.entries.values()) for (const t of deviceConfigTopics(this.ctx, e.desc, e.entities)) current.add(t);
+    const current = new Set<string>([gatewayDiscovery(this.ctx, '').topic, gatewayAvailabilityTopic(this.topics)]);
+    for (const e of this.entries.values()) {
+      for (const t of deviceConfigTopics(this.ctx, e.desc, e.entities)) current.add(t);
+      for (const leaf of ['state', 'alert', 'availability'] as const) current.add(deviceTopic(this.topics, e.desc.slug, leaf));
+    }
     for (const topic of seen) if (!current.has(topic)) await this.send(topic, '', true);
   }
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    if (this.scan && topic.endsWith('/config') && topic.startsWith(`${this.ctx.prefix}/`)) {
+    if (this.scan && ((topic.endsWith('/config') && topic.startsWith(`${this.ctx.prefix}/`)) || isDeviceLeaf(this.topics, topic))) {
       if (payload.length) this.scan.seen.add(topic);
       return;
     }
@@ -591,6 +601,13 @@ export class HaBridge extends EventEmitter {
     }
     await this.link.close({ topic: gatewayAvailabilityTopic(this.topics), payload: OFFLINE });
   }
+}
+
+function isDeviceLeaf(t: SiteTopics, topic: string): boolean {
+  const prefix = `${t.base}/${t.site}/`;
+  if (!topic.startsWith(prefix)) return false;
+  const rest = topic.slice(prefix.length).split('/');
+  return rest.length === 2 && ['state', 'alert', 'availability'].includes(rest[1]);
 }
 
 function normalizeMac(mac: string): string {

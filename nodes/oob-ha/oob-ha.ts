@@ -52,9 +52,14 @@ export = function (RED: NodeAPI) {
     let bridge: HaBridge | undefined;
     let restoreTimer: NodeJS.Timeout | undefined;
 
-    const showStatus = () => bridge && node.status(linkStatus(bridge.status));
+    // An input error shows for a few seconds before the connection status comes back.
+    let errorShownUntil = 0;
+    const showStatus = () => {
+      if (bridge && Date.now() >= errorShownUntil) node.status(linkStatus(bridge.status));
+    };
     const flashError = (e: unknown) => {
       node.status(errorStatus(e));
+      errorShownUntil = Date.now() + 5000;
       clearTimeout(restoreTimer);
       restoreTimer = setTimeout(showStatus, 5000);
     };
