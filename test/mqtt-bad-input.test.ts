@@ -213,7 +213,7 @@ describe('brokers that refuse or drop the connection', () => {
     expect(statuses.find((s) => s.link.state === 'disconnected')!.link.reason).toMatch(/ECONNREFUSED|connection closed|ECONNRESET|EPIPE/);
     // Changes while the broker is away are published once it is back.
     fleet.devices[1].powerOff('test');
-    await b.poll((b as any).entries.get('pc-02'));
+    await b.refresh('pc-02');
     flaky = await startMosquitto({ port });
     try {
       c = await Consumer.connect(flaky.url, ['oobkit/bad-input/#', 'homeassistant/#']);

@@ -408,8 +408,14 @@ export class HaBridge extends EventEmitter {
     entry.pollTimer = setTimeout(() => void this.poll(entry).finally(() => !entry.removed && this.pollMs > 0 && this.schedulePoll(entry, this.pollMs)), delayMs);
   }
 
+  /** Poll one device (by topic segment) or every device now, and publish what changed. */
+  async refresh(slug?: string): Promise<void> {
+    const targets = slug === undefined ? [...this.entries.values()] : [this.entries.get(slug)].filter((e): e is Entry => e !== undefined);
+    await Promise.all(targets.map((e) => this.poll(e)));
+  }
+
   /** Read the device now and publish what changed. */
-  async poll(entry: Entry): Promise<void> {
+  private async poll(entry: Entry): Promise<void> {
     if (!entry.control.poll || entry.removed) return;
     try {
       const r = await entry.control.poll();
