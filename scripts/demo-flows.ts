@@ -11,6 +11,11 @@ export interface SimTarget {
   port: number;
   fingerprint?: string;
   mac: string;
+  /** The fleet's shared magic-packet port and this PC's RMCP presence port (issue 3). */
+  wolPort?: number;
+  rmcpPort?: number;
+  /** Redirection (IDE-R) port of the simulated PC (boot from media). */
+  redirectionPort?: number;
 }
 
 export interface DemoSettings {
@@ -19,6 +24,10 @@ export interface DemoSettings {
   password: string;
   /** mqtt://host:port of the embedded broker, for example flows that use one. */
   mqttUrl?: string;
+  /** Folder with the demo's boot images, for boot-from-media example nodes. */
+  bootImageDir?: string;
+  /** Free loopback ports for each alert-in node in turn: PET traps (UDP) and event pushes (TCP). */
+  alertPorts?: Array<{ pet: number; event: number }>;
 }
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -55,12 +64,35 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
     fingerprint: target.fingerprint ?? '',
     tofu: false,
     timeout: 10,
+    // Wake-on-LAN (issue 3): magic packets to the simulator on loopback, never a real broadcast.
+    wolAddress: '127.0.0.1',
+    wolPort: target.wolPort ?? '',
+    wolInterface: '',
+    presencePort: target.rmcpPort ?? '',
+    redirPort: target.redirectionPort ?? '',
   };
 }
 
+/**
+ * Wake and discover nodes in examples address real networks (broadcasts, a /24): point them at the
+ * simulator instead, so the demo sends nothing off this machine (issue 3).
+ */
+function keepWakeOnLoopback(n: FlowNode, s: DemoSettings): void {
+  if (n.type === 'oob-wake') Object.assign(n, { address: '127.0.0.1', port: s.devices[0]?.wolPort ?? '', interface: '' });
+  if (n.type === 'oob-discover') {
+    const targets = s.devices.filter((d) => d.rmcpPort).map((d) => `127.0.0.1:${d.rmcpPort}`);
+    Object.assign(n, { targets: targets.join(' ') || '127.0.0.1' });
+  }
+}
+
 /** Nodes and credentials for the whole demo. */
-export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, s: DemoSettings): { nodes: FlowNode[]; credentials: Record<string, unknown> } {
+export function demoFlows(
+  examples: Array<{ file: string; nodes: FlowNode[] }>,
+  s: DemoSettings,
+): { nodes: FlowNode[]; credentials: Record<string, unknown>; petPorts: number[] } {
   const nodes: FlowNode[] = [];
+  const petPorts: number[] = [];
+  let nextAlertPorts = 0;
   const credentials: Record<string, unknown> = {};
   const ids = new Set<string>();
   const deviceByName = new Map<string, string>();
@@ -87,16 +119,25 @@ export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, 
     }
     for (const n of exampleNodes) {
       if (n.type === '__drop__') continue;
+      keepWakeOnLoopback(n, s);
       if (n.type === 'mqtt-broker' && s.mqttUrl) {
         const u = new URL(s.mqttUrl);
         Object.assign(n, { broker: u.hostname, port: u.port });
+      }
+      // --- boot from media (issue 4): images from the demo's folder ---
+      if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
+      // Alert listeners on free loopback ports (162 needs root, and two nodes cannot share one).
+      if (n.type === 'oob-alert-in' && s.alertPorts?.[nextAlertPorts]) {
+        const ports = s.alertPorts[nextAlertPorts++];
+        Object.assign(n, { petPort: ports.pet, petAddress: '127.0.0.1', eventPort: ports.event, eventAddress: '127.0.0.1' });
+        if (n.pet) petPorts.push(ports.pet);
       }
       ids.add(n.id);
       nodes.push(n);
     }
   }
   nodes.push(...fleetTab(s, credentials));
-  return { nodes, credentials };
+  return { nodes, credentials, petPorts };
 }
 
 /** One watcher per simulated PC, the latest states in flow context, GET /api/fleet to read them. */

@@ -3,8 +3,9 @@ import { checkHost, checkPort, ManagedDevice } from '../../lib/device';
 import { InputError } from '../../lib/errors';
 import { fetchFingerprint, normalizeFingerprint } from '../../lib/wsman/transport';
 import type { OobDeviceNode } from '../shared/types';
+import { WAKE_CREDENTIALS, WakeCredentials, WakeDef, wakeSettingsFromConfig } from './wake-settings';
 
-interface DeviceDef extends NodeDef {
+interface DeviceDef extends NodeDef, WakeDef {
   host: string;
   mac?: string;
   site?: string;
@@ -14,9 +15,11 @@ interface DeviceDef extends NodeDef {
   tofu?: boolean;
   /** Seconds to wait for an answer. */
   timeout?: string | number;
+  /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
+  redirPort?: string | number;
 }
 
-interface DeviceCredentials {
+interface DeviceCredentials extends WakeCredentials {
   username?: string;
   password?: string;
 }
@@ -37,6 +40,8 @@ export = function (RED: NodeAPI) {
     node.device = (): ManagedDevice => {
       const host = checkHost(def.host, `device "${name ?? node.id}" host`);
       const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined };
+      const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host); // Wake-on-LAN (issue 3)
+      if (wake) d.wake = wake;
       const { username, password } = node.credentials ?? {};
       if (username && password) {
         const tls = def.amtTls === true;
@@ -57,6 +62,7 @@ export = function (RED: NodeAPI) {
           fingerprint,
           trustOnFirstUse: def.tofu === true,
           timeoutMs: Number(def.timeout) > 0 ? Number(def.timeout) * 1000 : undefined,
+          redirectionPort: def.redirPort === undefined || def.redirPort === '' ? undefined : checkPort(def.redirPort, 'IDE-R port'),
           onFingerprintTrusted: (fp) => {
             learned = fp;
             context.set(LEARNED_KEY, fp);
@@ -69,7 +75,7 @@ export = function (RED: NodeAPI) {
   }
 
   RED.nodes.registerType('oob-device', OobDevice as never, {
-    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+    credentials: { username: { type: 'text' }, password: { type: 'password' }, ...WAKE_CREDENTIALS },
   });
 
   // The editor's "read from device" button: the SHA-256 fingerprint the device presents now.

@@ -11,8 +11,22 @@ const core = (f: string) => require(path.join(path.dirname(require.resolve('@nod
 
 export const deviceNode = require('../../nodes/oob-device/oob-device');
 export const powerStateNode = require('../../nodes/oob-power-state/oob-power-state');
+export const wakeNode = require('../../nodes/oob-wake/oob-wake'); // issue 3
+export const discoverNode = require('../../nodes/oob-discover/oob-discover'); // issue 3
+// --- boot from media (issue 4) ---
+export const bootFromMediaNode = require('../../nodes/oob-boot-from-media/oob-boot-from-media');
+export const systemDefenseNode = require('../../nodes/oob-system-defense/oob-system-defense');
 export const catchNode = core('25-catch.js');
 export const helperNode = helper;
+
+// inventory and audit log (issue 9)
+export const inventoryNode = require('../../nodes/oob-inventory/oob-inventory');
+const coreParser = (f: string) => require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'parsers', f));
+export const csvNode = coreParser('70-CSV.js');
+/** Runtime settings for the next load (userDir, say); merged with Node-RED's defaults. */
+export function runtimeSettings(s: Record<string, unknown>): void {
+  helper.settings(s);
+}
 
 export interface TestNode {
   id: string;
@@ -70,3 +84,7 @@ export function recordStatuses(id: string): Array<{ fill?: string; shape?: strin
 export function adminRequest(): any {
   return helper.request();
 }
+
+// --- alerts (issue 6) ----------------------------------------------------------------------------
+export const alertInNode = require('../../nodes/oob-alert-in/oob-alert-in');
+export const alertPolicyNode = require('../../nodes/oob-alert-policy/oob-alert-policy');
