@@ -2,7 +2,8 @@
  * IDE-R benchmark (issue: boot from media): a simulated PC in another process boots a 64 MB ISO
  * (made by xorriso) over IDE-R and reads all of it, as a live system does. In alternate rounds of
  * the same run, the order rotating each round, the same link carries:
- *  - a raw TCP stream of the same bytes from memory (the link limit: the headline ratio);
+ *  - a raw TCP stream of the same bytes from memory (the link limit: the headline ratio), and the
+ *    ISO file piped into a socket (the first version's baseline, kept to compare with it);
  *  - a bare request/answer loop with IDE-R's round trips: a 28-byte request, then the bytes one
  *    READ(10) answer puts on the wire (128 KiB and its headers), the next request only after the
  *    whole answer. That is the limit of any console serving a requester that, like a real IDE
@@ -20,7 +21,7 @@
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -167,6 +168,22 @@ async function rawRound(dev: DeviceProcess, bytes: Buffer): Promise<number> {
   return now() - t0;
 }
 
+/** Seconds to stream the ISO file into a bare TCP connection (read stream piped to the socket, as the first version of this benchmark did). */
+async function rawFileRound(dev: DeviceProcess, file: string): Promise<number> {
+  const done = dev.next('sink');
+  const t0 = now();
+  await new Promise<void>((resolve, reject) => {
+    const s = net.connect(dev.ready.sinkPort, dev.host, () => {
+      createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(s).on('error', reject);
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve());
+    s.resume();
+  });
+  await done;
+  return now() - t0;
+}
+
 /** Seconds (and this process's CPU ms) for the bare request/answer loop: `count` answers of `size` bytes, each sent when its 28-byte request arrives. */
 async function floorRound(dev: DeviceProcess, bytes: Buffer, size: number, count: number): Promise<{ seconds: number; cpuMs: number }> {
   const done = dev.next('pingpong');
@@ -202,6 +219,8 @@ interface LinkResult {
   requestAnswerFloorMBps: number;
   ratioToRequestAnswerFloor: number;
   floorToRawTcp: number;
+  rawTcpFromFileMBps: number;
+  ratioToRawTcpFromFile: number;
   last: IderRound;
   consoleCpuMsPerMB: number;
   floorAnswerCpuMsPerMB: number;
@@ -209,6 +228,7 @@ interface LinkResult {
 
 /** Alternate rounds of IDE-R, raw TCP and the request/answer floor on one link; medians. */
 async function measure(dev: DeviceProcess, dir: string, bytes: Buffer, warmup: number, rounds: number): Promise<LinkResult> {
+  const file = path.join(dir, 'bench.iso');
   // Each round trip of the floor carries what one READ(10) answer carries on the wire.
   const payload = READ_BLOCKS * 2048;
   const answer = payload + Math.ceil(payload / READ_BUFFER) * DATA_TO_HOST_HEADER;
@@ -216,6 +236,7 @@ async function measure(dev: DeviceProcess, dir: string, bytes: Buffer, warmup: n
   for (let w = 0; w < warmup; w++) {
     await iderRound(dev, dir); // also warms the page cache and the JIT of both processes
     await rawRound(dev, bytes);
+    await rawFileRound(dev, file);
     await floorRound(dev, bytes, answer, count);
   }
   const ider: number[] = [];
@@ -224,15 +245,23 @@ async function measure(dev: DeviceProcess, dir: string, bytes: Buffer, warmup: n
   const ratios: number[] = [];
   const floorRatios: number[] = [];
   const floorToRaw: number[] = [];
+  const rawFile: number[] = [];
+  const fileRatios: number[] = [];
   const iderCpu: number[] = [];
   const floorCpu: number[] = [];
   let last: IderRound | undefined;
   for (let r = 0; r < rounds; r++) {
     let i: IderRound | undefined;
     let rawSeconds = 0;
+    let rawFileSeconds = 0;
     let f = { seconds: 0, cpuMs: 0 };
     // Rotate the order, so that neither side always follows the same one.
-    const steps = [async () => (i = await iderRound(dev, dir)), async () => (rawSeconds = await rawRound(dev, bytes)), async () => (f = await floorRound(dev, bytes, answer, count))];
+    const steps = [
+      async () => (i = await iderRound(dev, dir)),
+      async () => (rawSeconds = await rawRound(dev, bytes)),
+      async () => (f = await floorRound(dev, bytes, answer, count)),
+      async () => (rawFileSeconds = await rawFileRound(dev, file)),
+    ];
     for (let k = 0; k < steps.length; k++) await steps[(k + r) % steps.length]();
     last = i!;
     const iderMBps = last.dataBytes / 1e6 / last.seconds;
@@ -244,6 +273,8 @@ async function measure(dev: DeviceProcess, dir: string, bytes: Buffer, warmup: n
     ratios.push(iderMBps / rawMBps);
     floorRatios.push(iderMBps / floorMBps);
     floorToRaw.push(floorMBps / rawMBps);
+    rawFile.push(bytes.length / 1e6 / rawFileSeconds);
+    fileRatios.push((iderMBps * rawFileSeconds) / (bytes.length / 1e6));
     iderCpu.push(last.cpuMs / (last.dataBytes / 1e6));
     floorCpu.push(f.cpuMs / ((count * payload) / 1e6));
   }
@@ -256,6 +287,8 @@ async function measure(dev: DeviceProcess, dir: string, bytes: Buffer, warmup: n
     requestAnswerFloorMBps: round(median(floor), 1),
     ratioToRequestAnswerFloor: round(median(floorRatios), 3),
     floorToRawTcp: round(median(floorToRaw), 3),
+    rawTcpFromFileMBps: round(median(rawFile), 1),
+    ratioToRawTcpFromFile: round(median(fileRatios), 3),
     last: last!,
     consoleCpuMsPerMB: round(median(iderCpu), 3),
     floorAnswerCpuMsPerMB: round(median(floorCpu), 3),
@@ -274,6 +307,8 @@ function summary(r: LinkResult) {
     requestAnswerFloorMBps: r.requestAnswerFloorMBps,
     ratioToRequestAnswerFloor: r.ratioToRequestAnswerFloor,
     floorToRawTcp: r.floorToRawTcp,
+    rawTcpFromFileMBps: r.rawTcpFromFileMBps,
+    ratioToRawTcpFromFile: r.ratioToRawTcpFromFile,
     consoleCpuMsPerMB: r.consoleCpuMsPerMB,
     floorAnswerCpuMsPerMB: r.floorAnswerCpuMsPerMB,
     wireBytesPerMB: Math.round(r.last.wireBytes / mb),
@@ -370,6 +405,7 @@ export const iderThroughput: Bench = {
         veth1Gbit: shaped,
         notes: [
           'ratio: IDE-R / raw TCP stream of the same bytes from memory, median of alternate rounds (the headline)',
+          'rawTcpFromFile: the ISO file piped into a socket (the baseline of the first version of this benchmark; slower than the link, as it reads 1 MiB and waits for the socket to drain before the next)',
           'requestAnswerFloor: a bare TCP loop with the same round trips and wire bytes (28-byte request, one READ(10) answer): the most any console can do for a requester with one command outstanding; floorToRawTcp is what that costs against raw TCP',
           'wire bytes: console to device, IDE-R headers included; round trips: ATAPI commands (one each); shortDataMessages: DATA_TO_HOST pieces below the read buffer that did not end their command (should be 0)',
           'diskWaits: transfers of the last round that waited for the image file (the read-ahead was behind)',
