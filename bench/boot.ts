@@ -390,7 +390,7 @@ export const iderThroughput: Bench = {
       const shaped = await withShapedLink('1gbit', async (prefix, host) => {
         const dev = await startDevice(host, prefix);
         try {
-          return summary(await measure(dev, dir, bytes, 1, 3));
+          return summary(await measure(dev, dir, bytes, 1, 5));
         } finally {
           await dev.stop();
         }

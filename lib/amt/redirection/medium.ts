@@ -182,13 +182,14 @@ export class ImageMedium {
     const sequential = offset === this.lastEnd;
     this.lastEnd = offset + length;
     const parts: Promise<Buffer>[] = [];
-    for (let i = first; i <= last; i++) parts.push(this.fetch(i));
+    for (let i = first; i <= last; i++) {
+      parts.push(this.fetch(i));
+      // Pinned before the wait: the caller gets views of these (or copies from them after it).
+      this.pinned.add(i);
+    }
     if (sequential) this.readAhead(last);
     const segs = await Promise.all(parts);
-    if (segs.length === 1) {
-      this.pinned.add(first);
-      return segs[0].subarray(offset - first * this.segment, offset - first * this.segment + length);
-    }
+    if (segs.length === 1) return segs[0].subarray(offset - first * this.segment, offset - first * this.segment + length);
     const out = Buffer.allocUnsafe(length);
     let at = 0;
     for (let i = 0; i < segs.length; i++) {
