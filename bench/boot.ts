@@ -322,7 +322,8 @@ function summary(r: LinkResult) {
 
 /**
  * A veth pair from this namespace into a new one, both ends shaped to `rate` by tc (tbf), with
- * the device process run inside; undefined (and why) when this machine does not allow it.
+ * the device process run inside; `{ skipped: why }` when this machine does not allow it (not root,
+ * no iproute2). Everything it made is removed afterwards.
  */
 async function withShapedLink<T>(rate: string, fn: (prefix: string[], host: string) => Promise<T>): Promise<T | { skipped: string }> {
   const ns = `oob-bench-ider-${process.pid}`;
@@ -346,17 +347,20 @@ async function withShapedLink<T>(rate: string, fn: (prefix: string[], host: stri
     return { skipped: `cannot create a network namespace (${String((e as { stderr?: Buffer }).stderr ?? e).trim()}): needs root and iproute2` };
   }
   try {
-    const inNs = ['ip', 'netns', 'exec', ns];
-    ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
-    ip('link', 'set', inner, 'netns', ns);
-    ip('addr', 'add', `${a}/30`, 'dev', outer);
-    ip('link', 'set', outer, 'up');
-    ip('-n', ns, 'addr', 'add', `${b}/30`, 'dev', inner);
-    ip('-n', ns, 'link', 'set', inner, 'up');
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    shape(outer, false);
-    shape(inner, true);
-    return await fn(inNs, b);
+    try {
+      ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
+      ip('link', 'set', inner, 'netns', ns);
+      ip('addr', 'add', `${a}/30`, 'dev', outer);
+      ip('link', 'set', outer, 'up');
+      ip('-n', ns, 'addr', 'add', `${b}/30`, 'dev', inner);
+      ip('-n', ns, 'link', 'set', inner, 'up');
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      shape(outer, false);
+      shape(inner, true);
+    } catch (e) {
+      return { skipped: `cannot set up the shaped veth link (${String((e as { stderr?: Buffer }).stderr ?? e).trim()})` };
+    }
+    return await fn(['ip', 'netns', 'exec', ns], b);
   } finally {
     try {
       ip('link', 'del', outer);
