@@ -80,6 +80,8 @@ interface Session {
 
 /** After this long without an answer in a session, open a fresh one before the next command. */
 const SESSION_IDLE_REOPEN_MS = 25_000;
+/** Tries per handshake step before starting the handshake over. */
+const HANDSHAKE_STEP_TRIES = 3;
 
 function kgBytes(kg: string | undefined): Buffer | undefined {
   if (!kg) return undefined;
@@ -294,7 +296,7 @@ export class IpmiClient {
       };
       const send = () => {
         if (maxTries !== undefined && tries >= maxTries) {
-          const e = new TimeoutError(`${this.label} did not answer ${what} in its session`);
+          const e = new TimeoutError(`${this.label} did not answer ${what} after ${tries} tries`);
           return finish(Object.assign(e, { stale: true }));
         }
         tries++;
@@ -391,7 +393,7 @@ export class IpmiClient {
     let lastRefusal: OobError | undefined;
     for (const id of wanted) {
       try {
-        const s = await this.rakp(CIPHER_SUITES[id], privilege, deadline);
+        const s = await this.handshake(CIPHER_SUITES[id], privilege, deadline);
         if (this.e.cipherSuite === 'auto') this.settledSuite = id;
         this.session = s;
         if (privilege > PRIVILEGE.user) {
@@ -437,7 +439,23 @@ export class IpmiClient {
     }
   }
 
-  private async rakp(suite: CipherSuite, privilege: number, deadline: number): Promise<Session> {
+  /**
+   * The RAKP handshake, started over (with a new console session ID) when a step goes unanswered
+   * a few times: a lost RAKP 4 leaves the BMC with a session we cannot finish, so resending RAKP 3
+   * does not help.
+   */
+  private async handshake(suite: CipherSuite, privilege: number, deadline: number): Promise<Session> {
+    for (;;) {
+      try {
+        return await this.rakp(suite, privilege, deadline, HANDSHAKE_STEP_TRIES);
+      } catch (e) {
+        if (e instanceof TimeoutError && (e as TimeoutError & { stale?: boolean }).stale && Date.now() < deadline) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async rakp(suite: CipherSuite, privilege: number, deadline: number, stepTries: number): Promise<Session> {
     const consoleSessionId = randomInt(1, 0xffffffff);
     const openTag = this.nextTag();
     const open = await this.exchange(
@@ -455,6 +473,7 @@ export class IpmiClient {
         return r.tag === openTag ? r : undefined;
       },
       deadline,
+      stepTries,
     );
     if (open.status !== 0) throw this.statusError('Open Session', suite, open.status);
     if (open.consoleSessionId !== consoleSessionId) throw new OobError('DEVICE_REFUSED', `${this.label} answered the Open Session of another console`);
@@ -476,6 +495,7 @@ export class IpmiClient {
         return r.tag === tag1 ? r : undefined;
       },
       deadline,
+      stepTries,
     );
     if (rakp2.status !== 0) throw this.statusError('RAKP 1', suite, rakp2.status);
     const fields: RakpFields = { consoleSessionId, bmcSessionId: open.bmcSessionId, consoleRandom, bmcRandom: rakp2.bmcRandom, bmcGuid: rakp2.bmcGuid, role, username };
@@ -498,6 +518,7 @@ export class IpmiClient {
         return r.tag === tag3 ? r : undefined;
       },
       deadline,
+      stepTries,
     );
     if (rakp4.status !== 0) throw this.statusError('RAKP 3', suite, rakp4.status);
     if (!sameBytes(rakp4CheckValue(suite, sik, fields), rakp4.checkValue)) {
