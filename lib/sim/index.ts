@@ -25,3 +25,6 @@ export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
 export type { SimProps, SimValue, SimRef, SimDate } from './values';
 export { writeEvent } from './response-writer';
 export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
+// --- IPMI (issue 8): a simulated server BMC ---
+export { SimBmc, BmcState, defaultSensors } from './ipmi';
+export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';

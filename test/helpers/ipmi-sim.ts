@@ -21,6 +21,28 @@ export const SIM_USERS = {
 
 export const SIM_GUID = 'a123456789abcdefa123456789abcdef';
 
+/**
+ * ipmi_sim answers an Open Session that asks for "the highest privilege" with a maximum privilege
+ * of 0, which FreeIPMI refuses; with this workaround FreeIPMI asks for its privilege by name.
+ */
+const OPENSESSPRIV = ['-W', 'opensesspriv'];
+
+/** FreeIPMI's ipmipower over IPMI v2.0 (RMCP+; without -D it would speak IPMI v1.5). */
+export async function ipmipower(host: string, port: number, user: string, password: string, cipher: number, args: string[]): Promise<string> {
+  requirePeer('ipmipower', 'freeipmi-tools');
+  const { stdout } = await run('ipmipower', ['-D', 'LAN_2_0', '-h', `${host}:${port}`, '-u', user, '-p', password, '-I', String(cipher), ...args], { timeout: 30_000 });
+  return stdout;
+}
+
+/** ipmitool over lanplus (RMCP+); resolves what it printed (stdout and stderr). */
+export async function ipmitool(host: string, port: number, user: string, password: string, args: string[], o: { cipher?: number; kg?: string } = {}): Promise<string> {
+  requirePeer('ipmitool', 'ipmitool');
+  const cipher = o.cipher === undefined ? [] : ['-C', String(o.cipher)];
+  const kg = o.kg === undefined ? [] : ['-k', o.kg];
+  const { stdout, stderr } = await run('ipmitool', ['-I', 'lanplus', '-H', host, '-p', String(port), '-U', user, '-P', password, ...cipher, ...kg, '-N', '2', '-R', '2', ...args], { timeout: 30_000 });
+  return stdout + stderr;
+}
+
 export function requirePeer(cmd: string, pkg: string): void {
   const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin']);
   const found = dirs.some((d) => {
@@ -288,18 +310,14 @@ export class IpmiSim {
 
   /** ipmitool lanplus against this BMC as the admin user; resolves what it printed (stdout and stderr). */
   async ipmitool(args: string[], o: { cipher?: number; user?: keyof typeof SIM_USERS } = {}): Promise<string> {
-    requirePeer('ipmitool', 'ipmitool');
     const u = SIM_USERS[o.user ?? 'admin'];
-    const { stdout, stderr } = await run('ipmitool', ['-I', 'lanplus', '-H', this.host, '-p', String(this.port), '-U', u.name, '-P', u.password, '-C', String(o.cipher ?? 3), '-N', '2', '-R', '2', ...args], { timeout: 30_000 });
-    return stdout + stderr;
+    return ipmitool(this.host, this.port, u.name, u.password, args, { cipher: o.cipher ?? 3 });
   }
 
-  /** FreeIPMI's ipmipower against this BMC. */
+  /** FreeIPMI's ipmipower against this BMC, over IPMI v2.0 (RMCP+). */
   async ipmipower(args: string[], o: { cipher?: number } = {}): Promise<string> {
-    requirePeer('ipmipower', 'freeipmi-tools');
     const u = SIM_USERS.admin;
-    const { stdout } = await run('ipmipower', ['-h', `${this.host}:${this.port}`, '-u', u.name, '-p', u.password, '-I', String(o.cipher ?? 3), ...args], { timeout: 30_000 });
-    return stdout;
+    return ipmipower(this.host, this.port, u.name, u.password, o.cipher ?? 3, [...OPENSESSPRIV, ...args]);
   }
 
   /** A FreeIPMI tool (ipmi-sensors, ipmi-sel...) against this BMC, with a private SDR cache. */
@@ -309,7 +327,7 @@ export class IpmiSim {
     fs.mkdirSync(path.join(this.dir, 'sdr-cache'), { recursive: true, mode: 0o700 });
     const { stdout } = await run(
       tool,
-      ['-h', `${this.host}:${this.port}`, '-u', u.name, '-p', u.password, '-l', 'admin', '-I', '3', '--sdr-cache-directory', path.join(this.dir, 'sdr-cache'), ...args],
+      ['-D', 'LAN_2_0', ...OPENSESSPRIV, '-h', `${this.host}:${this.port}`, '-u', u.name, '-p', u.password, '-l', 'admin', '-I', '3', '--sdr-cache-directory', path.join(this.dir, 'sdr-cache'), ...args],
       { timeout: 30_000 },
     );
     return stdout;
