@@ -22,7 +22,7 @@ import {
   REMOTE_SWID,
   RMCPPLUS_STATUS,
 } from './constants';
-import { deriveKeys, MAX_KEY_BYTES, rakp2AuthCode, rakp3AuthCode, rakp4CheckValue, RakpFields, sameBytes, sessionIntegrityKey, userKey } from './crypto';
+import { deriveKeys, MAX_KEY_BYTES, parseKg, rakp2AuthCode, rakp3AuthCode, rakp4CheckValue, RakpFields, sameBytes, sessionIntegrityKey, userKey } from './crypto';
 import { IpmiCompletionError } from './errors';
 import { decodeDatagram, decodeMessage, encodeMessage, encodeV15, encodeV2, IpmiMessage, PacketError, SessionKeys, SessionPacket } from './packet';
 import {
@@ -84,10 +84,11 @@ const SESSION_IDLE_REOPEN_MS = 25_000;
 const HANDSHAKE_STEP_TRIES = 3;
 
 function kgBytes(kg: string | undefined): Buffer | undefined {
-  if (!kg) return undefined;
-  const b = /^0x[0-9a-f]+$/i.test(kg) && kg.length % 2 === 0 ? Buffer.from(kg.slice(2), 'hex') : Buffer.from(kg, 'utf8');
-  if (b.length > MAX_KEY_BYTES) throw new InputError(`the BMC key (Kg) is at most ${MAX_KEY_BYTES} bytes`);
-  return b;
+  try {
+    return parseKg(kg);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
 }
 
 /** Checks an endpoint's settings and fills in the defaults. */

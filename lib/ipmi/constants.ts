@@ -58,6 +58,7 @@ export const CMD = {
   setSystemBootOptions: 0x08,
   getSystemBootOptions: 0x09,
   // Sensor/Event
+  getSensorThresholds: 0x27,
   getSensorReading: 0x2d,
   // Storage
   getSdrRepositoryInfo: 0x20,

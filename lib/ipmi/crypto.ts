@@ -22,6 +22,14 @@ export function userKey(password: string): Buffer {
   return k;
 }
 
+/** The BMC key Kg: text, or hex with a 0x prefix; undefined when empty (one-key login). */
+export function parseKg(kg: string | undefined): Buffer | undefined {
+  if (!kg) return undefined;
+  const b = /^0x([0-9a-f]{2})+$/i.test(kg) ? Buffer.from(kg.slice(2), 'hex') : Buffer.from(kg, 'utf8');
+  if (b.length > MAX_KEY_BYTES) throw new RangeError(`the BMC key (Kg) is at most ${MAX_KEY_BYTES} bytes`);
+  return b;
+}
+
 export interface RakpFields {
   /** Remote console session ID (SIDm). */
   consoleSessionId: number;
