@@ -1,5 +1,12 @@
 /** Every benchmark `npm run bench` knows, in the order it runs them. Add yours here. */
 import type { Bench } from './types';
 import { fleetPowerRead, warmCalls } from './wsman';
+// inventory and audit log (issue 9)
+import { fleetInventory } from './inventory';
 
-export const BENCHES: Bench[] = [warmCalls, fleetPowerRead];
+export const BENCHES: Bench[] = [
+  warmCalls,
+  fleetPowerRead,
+  // inventory and audit log (issue 9)
+  fleetInventory,
+];

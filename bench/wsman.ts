@@ -158,12 +158,12 @@ async function fetchReplyChunks(port: number, xml: string): Promise<Buffer[]> {
   return chunks;
 }
 
-function round(n: number, digits = 1): number {
+export function round(n: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
 
-function startSimProcess(devices: number, latencyMs: number): Promise<{ child: ChildProcess; ports: number[] }> {
+export function startSimProcess(devices: number, latencyMs: number): Promise<{ child: ChildProcess; ports: number[] }> {
   return new Promise((resolve, reject) => {
     const cli = path.join(__dirname, '..', 'lib', 'sim', 'cli.js');
     const child = spawn(process.execPath, [cli, '--devices', String(devices), '--port', '0', '--user', USER, '--password', PASSWORD, '--latency', String(latencyMs)], {

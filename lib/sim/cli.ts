@@ -113,8 +113,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`oob-sim: cannot start: ${(e as Error).message}\n`);
     return 1;
   }
-  for (const d of fleet.devices) process.stdout.write(`${JSON.stringify(describeDevice(d))}\n`);
-  return new Promise<number>((resolve) => {
+  // Handlers first: whoever reads our lines may signal us at once, and a signal that arrives
+  // before a handler exists kills the process outright.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
@@ -124,9 +125,11 @@ export async function main(argv: string[]): Promise<number> {
         () => resolve(1),
       );
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  for (const d of fleet.devices) process.stdout.write(`${JSON.stringify(describeDevice(d))}\n`);
+  return stopped;
 }
 
 if (require.main === module) {

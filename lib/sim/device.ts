@@ -23,6 +23,7 @@ import type { ClassHandler } from './classes/types';
 import { defaultClasses } from './classes';
 import { startWsmanServer } from './wsman-server';
 import type { SimProps } from './values';
+import { hardwareFor, HardwareProfile } from './hardware';
 
 export interface FirmwareInfo {
   /** e.g. "15.0.23" */
@@ -73,6 +74,10 @@ export interface SimDeviceOptions {
   maxBodyBytes?: number;
   /** Class handlers (default: every class in lib/sim/classes). */
   classes?: ClassHandler[];
+  /** What the PC is made of (inventory classes); default: the first model, serials from the UUID. */
+  hardware?: HardwareProfile;
+  /** AMT control mode the PC was provisioned in (default admin). */
+  controlMode?: 'admin' | 'client';
 }
 
 export interface Enumeration {
@@ -105,6 +110,8 @@ export class SimDevice extends EventEmitter {
   readonly mac: string;
   readonly realm: string;
   readonly firmware: FirmwareInfo;
+  readonly hardware: HardwareProfile;
+  readonly controlMode: 'admin' | 'client';
   readonly digest: DigestAuthenticator;
   readonly tls?: TlsMaterial;
   readonly power: PowerMachine;
@@ -128,6 +135,8 @@ export class SimDevice extends EventEmitter {
     this.mac = o.mac.toLowerCase();
     this.realm = o.realm ?? realmFor(this.uuid);
     this.firmware = { version: '15.0.23', build: '1706', sku: '16392', ...o.firmware };
+    this.hardware = o.hardware ?? hardwareFor(0, this.uuid);
+    this.controlMode = o.controlMode ?? 'admin';
     this.digest = new DigestAuthenticator({ realm: this.realm, user: o.user, password: o.password, authInt: o.authInt, nonceTtlMs: o.nonceTtlMs });
     this.tls = o.tls;
     this.latencyMs = o.latencyMs ?? 0;

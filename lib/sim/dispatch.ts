@@ -9,7 +9,7 @@ import { XmlError } from '../errors';
 import { readEnvelope, WsmanEnvelope } from '../wsman/envelope';
 import { ACTION, classNameOf, NS, responseAction, resourceUri } from '../wsman/namespaces';
 import { child, PlainObject, toPlain, XmlNode } from '../wsman/xml';
-import type { ClassHandler } from './classes/types';
+import type { ClassHandler, SimPeer } from './classes/types';
 import type { SimDevice } from './device';
 import {
   enumerateResponseXml,
@@ -39,7 +39,7 @@ const SERVICE_KEYS = ['CreationClassName', 'Name', 'SystemCreationClassName', 'S
 /** Request limits: AMT refuses deep or huge documents; the HTTP layer already bounds the size. */
 const REQUEST_LIMITS = { maxDepth: 32 };
 
-export function dispatch(device: SimDevice, xml: string): SimAnswer {
+export function dispatch(device: SimDevice, xml: string, peer?: SimPeer): SimAnswer {
   let env: WsmanEnvelope;
   try {
     env = readEnvelope(xml, REQUEST_LIMITS);
@@ -56,7 +56,7 @@ export function dispatch(device: SimDevice, xml: string): SimAnswer {
     if (h.action === ACTION.subscribe) return ok(device, relatesTo, h.action, h.resourceUri, handleSubscribe(device, env, xml));
     if (h.action === ACTION.unsubscribe) return ok(device, relatesTo, h.action, h.resourceUri, handleUnsubscribe(device, env));
     const handler = handlerFor(device, h.resourceUri);
-    const answer = route(device, handler, env);
+    const answer = route(device, handler, env, peer);
     return ok(device, relatesTo, h.action, h.resourceUri, answer);
   } catch (e) {
     if (e instanceof SimFault) return faultAnswer(device, relatesTo, e, h.action, h.resourceUri);
@@ -100,7 +100,7 @@ function handlerFor(device: SimDevice, uri: string): ClassHandler {
   return handler;
 }
 
-function route(device: SimDevice, handler: ClassHandler, env: WsmanEnvelope): Routed {
+function route(device: SimDevice, handler: ClassHandler, env: WsmanEnvelope, peer?: SimPeer): Routed {
   const action = env.header.action as string;
   const uri = resourceUri(handler.className);
   switch (action) {
@@ -137,15 +137,20 @@ function route(device: SimDevice, handler: ClassHandler, env: WsmanEnvelope): Ro
       const fn = method ? handler.methods?.[method] : undefined;
       if (!fn) throw faults.actionNotSupported(action);
       const input = methodInput(env, method, uri);
-      const result = fn({ device, input, selectors: env.header.selectors });
+      const result = fn({ device, input, selectors: env.header.selectors, peer });
       return { ns: [uri], body: methodOutputXml(method, result.out ?? {}, result.returnValue ?? 0) };
     }
   }
 }
 
+function itemClass(handler: ClassHandler, props: SimProps): string {
+  return handler.itemClassName?.(props) ?? handler.className;
+}
+
 function instanceAnswer(handler: ClassHandler, props: SimProps): Routed {
   const common = handler.commonNs || hasDate(props);
-  return { ns: common ? [resourceUri(handler.className), NS.common] : [resourceUri(handler.className)], body: instanceXml('g', handler.className, props, 'h') };
+  const cls = itemClass(handler, props);
+  return { ns: common ? [resourceUri(cls), NS.common] : [resourceUri(cls)], body: instanceXml('g', cls, props, 'h') };
 }
 
 export function keysOf(handler: ClassHandler, sample: SimProps | undefined): string[] {
@@ -237,6 +242,11 @@ function pull(device: SimDevice, handler: ClassHandler, env: WsmanEnvelope): Rou
   if (e.eprs) return { ns: [NS.enumeration], body: pullResponseXml(page.map((i) => eprItemXml(eprOf(handler, i))).join(''), done ? undefined : ctxId) };
   if (page.length === 0) return { ns: [NS.enumeration], body: pullResponseXml('', done ? undefined : ctxId) };
   const common = handler.commonNs || page.some(hasDate);
-  const items = page.map((i) => instanceXml('h', handler.className, i, 'i')).join('');
-  return { ns: common ? [NS.enumeration, uri, NS.common] : [NS.enumeration, uri], body: pullResponseXml(items, done ? undefined : ctxId) };
+  // Each item class of the page gets a letter after g (h, i...), then the common namespace.
+  const classes = [...new Set(page.map((i) => itemClass(handler, i)))];
+  const letter = (cls: string) => String.fromCharCode(0x68 + classes.indexOf(cls));
+  const commonLetter = String.fromCharCode(0x68 + classes.length);
+  const items = page.map((i) => instanceXml(letter(itemClass(handler, i)), itemClass(handler, i), i, commonLetter)).join('');
+  const ns = [NS.enumeration, ...classes.map((c) => (c === handler.className ? uri : resourceUri(c)))];
+  return { ns: common ? [...ns, NS.common] : ns, body: pullResponseXml(items, done ? undefined : ctxId) };
 }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { generateKeyPair, makeCertificate, SimKeyPair } from './cert';
 import { SimDevice, SimDeviceOptions } from './device';
 import type { PowerTimings } from './power';
+import { hardwareFor } from './hardware';
 
 export interface FleetOptions {
   devices: number;
@@ -59,9 +60,12 @@ export function deviceUuid(index: number, seed = 'oobkit-sim'): string {
 
 export function deviceOptions(index: number, o: FleetOptions, keyPair?: SimKeyPair): SimDeviceOptions {
   const name = deviceName(index, o.devices);
+  const uuid = deviceUuid(index, o.seed);
   const opts: SimDeviceOptions = {
     name,
-    uuid: deviceUuid(index, o.seed),
+    uuid,
+    // Hardware models in turn (desktop, notebook, NUC, mini PC...), serials from the UUID.
+    hardware: hardwareFor(index, uuid),
     mac: deviceMac(index),
     user: o.user ?? 'admin',
     password: o.password ?? 'P@ssw0rd',

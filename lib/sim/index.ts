@@ -25,6 +25,12 @@ export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
 export type { SimProps, SimValue, SimRef, SimDate } from './values';
 export { writeEvent } from './response-writer';
 export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
+// inventory and audit log (issue 9)
+export { hardwareFor, HARDWARE_MODELS } from './hardware';
+export type { HardwareProfile, SimCpu, SimDimm, SimDisk } from './hardware';
+export { addAuditRecord, addRawAuditRecord, auditAction, clearAuditLog, MAX_AUDIT_RECORDS } from './classes/logs';
+export { kvmState, setActiveDefensePolicies } from './classes/inventory';
+export type { SimPeer } from './classes/types';
 // --- IPMI (issue 8): a simulated server BMC ---
 export { SimBmc, BmcState, defaultSensors } from './ipmi';
 export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';

@@ -126,7 +126,7 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
     else if (!type.startsWith('application/soap+xml')) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
     else {
       try {
-        answer = dispatch(device, body.toString('utf8'));
+        answer = dispatch(device, body.toString('utf8'), { user: verdict.user, address: req.socket.remoteAddress?.replace(/^::ffff:/, '') });
       } catch (e) {
         const f = new SimFault(NS.wsman, 'InternalError', `The service cannot comply with the request due to internal processing errors: ${(e as Error).message}`, 'Receiver', 500);
         answer = { status: 500, xml: writeFault('', device.nextMessageId(), f) };

@@ -1,4 +1,5 @@
 /** WS-Management namespaces, action URIs and resource URIs: the one place these strings live. */
+import { InputError } from '../errors';
 
 export const NS = {
   soap: 'http://www.w3.org/2003/05/soap-envelope',
@@ -49,7 +50,7 @@ export function responseAction(requestAction: string): string {
 export function familyOf(className: string): SchemaFamily {
   const prefix = className.split('_')[0];
   if (prefix === 'AMT' || prefix === 'CIM' || prefix === 'IPS') return prefix;
-  throw new Error(`not an AMT, CIM or IPS class name: ${className}`);
+  throw new InputError(`not an AMT, CIM or IPS class name: ${className}`);
 }
 
 export function resourceUri(className: string): string {

@@ -32,8 +32,8 @@ describe('npm start', () => {
   it('loads our nodes into the out-of-band category', async () => {
     const res = await get(new URL('nodes', demo.editorUrl).href);
     const sets = JSON.parse(res.text) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
-    const ours = sets.filter((s) => s.module === 'node-red-contrib-oobkit');
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
+    const ours = sets.filter((s) => s.module === pkg.name);
     expect(ours.flatMap((s) => s.types).sort()).toEqual(Object.keys(pkg['node-red'].nodes).sort());
     for (const s of ours) expect(s.err).toBeUndefined();
   });

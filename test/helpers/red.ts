@@ -14,6 +14,15 @@ export const powerStateNode = require('../../nodes/oob-power-state/oob-power-sta
 export const catchNode = core('25-catch.js');
 export const helperNode = helper;
 
+// inventory and audit log (issue 9)
+export const inventoryNode = require('../../nodes/oob-inventory/oob-inventory');
+const coreParser = (f: string) => require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'parsers', f));
+export const csvNode = coreParser('70-CSV.js');
+/** Runtime settings for the next load (userDir, say); merged with Node-RED's defaults. */
+export function runtimeSettings(s: Record<string, unknown>): void {
+  helper.settings(s);
+}
+
 export interface TestNode {
   id: string;
   receive(msg: Record<string, unknown>): void;
@@ -64,4 +73,9 @@ export function recordStatuses(id: string): Array<{ fill?: string; shape?: strin
     return original(s);
   };
   return seen;
+}
+
+/** supertest against the runtime's admin HTTP API (routes our nodes add, /flows...). */
+export function adminRequest(): any {
+  return helper.request();
 }

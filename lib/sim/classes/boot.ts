@@ -11,6 +11,7 @@ import type { SimDevice } from '../device';
 import type { BootDetails } from '../power';
 import { faults } from '../sim-fault';
 import { SimProps } from '../values';
+import { auditAction } from './logs';
 import { applyWritable, ClassHandler, inputInt } from './types';
 
 const BOOT_CONFIG_ID = 'Intel(r) AMT: Boot Configuration 0';
@@ -204,13 +205,14 @@ export const bootService: ClassHandler = {
   ],
   methods: {
     /** Role 1 (IsNext) or 32768 (IsNotNext) for the one CIM_BootConfigSetting. */
-    SetBootConfigRole: ({ device, input }) => {
+    SetBootConfigRole: ({ device, input, peer }) => {
       const role = inputInt(input, 'Role');
       const cfg = input.BootConfigSetting;
       const id = typeof cfg === 'object' && cfg !== null && 'selectors' in cfg ? (cfg as { selectors: Record<string, string> }).selectors.InstanceID : undefined;
       if (id !== BOOT_CONFIG_ID) throw faults.invalidParameter('BootConfigSetting must reference the CIM_BootConfigSetting instance.');
       if (role !== 1 && role !== 32768) throw faults.invalidParameter('Role must be 1 or 32768.');
       bootState(device).role = role;
+      if (role === 1) auditAction(device, 'boot-options-set', peer);
       return { returnValue: 0 };
     },
   },

@@ -1,17 +1,21 @@
-/** Platform and firmware identity: CIM_SoftwareIdentity, CIM_ComputerSystemPackage, CIM_Chassis, CIM_Card, CIM_BIOSElement. */
+/**
+ * Platform, firmware and hardware: CIM_SoftwareIdentity, CIM_ComputerSystemPackage, CIM_Chassis,
+ * CIM_Card, CIM_BIOSElement, CIM_PhysicalPackage, CIM_Chip, CIM_PhysicalMemory, CIM_Processor,
+ * CIM_MediaAccessDevice and CIM_KVMRedirectionSAP, from the device's HardwareProfile
+ * (lib/sim/hardware.ts). Property names, order and value shapes follow real firmware: the
+ * captures in test/fixtures/amt and the hardware answers published with Intel's MPS.
+ */
 import type { SimDevice } from '../device';
+import type { HardwareProfile } from '../hardware';
+import { faults } from '../sim-fault';
 import { datetime, managedSystemRef, ref, SimProps } from '../values';
-import { ClassHandler } from './types';
+import { ClassHandler, inputInt } from './types';
 
 /** SMBIOS-style GUID as AMT reports it: the first three UUID fields byte-swapped, uppercase, no dashes. */
 export function platformGuid(uuid: string): string {
   const hex = uuid.replace(/-/g, '').toUpperCase();
   const swap = (s: string): string => (s.match(/../g) ?? []).reverse().join('');
   return swap(hex.slice(0, 8)) + swap(hex.slice(8, 12)) + swap(hex.slice(12, 16)) + hex.slice(16);
-}
-
-function serial(d: SimDevice): string {
-  return `SIM${d.uuid.replace(/-/g, '').slice(-9).toUpperCase()}`;
 }
 
 function softwareIdentities(d: SimDevice): SimProps[] {
@@ -50,64 +54,255 @@ export const computerSystemPackage: ClassHandler = {
   ],
 };
 
+function chassisOf(h: HardwareProfile): SimProps {
+  return {
+    ChassisPackageType: 0,
+    CreationClassName: 'CIM_Chassis',
+    ElementName: 'Managed System Chassis',
+    Manufacturer: h.manufacturer,
+    Model: h.model,
+    OperationalStatus: 0,
+    PackageType: 3,
+    SerialNumber: h.serial,
+    Tag: 'CIM_Chassis',
+    Version: h.version,
+  };
+}
+
+function cardOf(h: HardwareProfile): SimProps {
+  return {
+    CanBeFRUed: true,
+    CreationClassName: 'CIM_Card',
+    ElementName: 'Managed System Base Board',
+    Manufacturer: h.board.manufacturer,
+    Model: h.board.model,
+    OperationalStatus: 0,
+    PackageType: 9,
+    SerialNumber: h.board.serial,
+    Tag: 'CIM_Card',
+    Version: h.board.version,
+  };
+}
+
+/** Disks as physical packages: model and serial number, padded as the drive reports them. */
+function mediaPackagesOf(h: HardwareProfile): SimProps[] {
+  return h.disks.map((d, i) => ({
+    CreationClassName: 'CIM_PhysicalPackage',
+    ElementName: 'Managed System Storage Media Package',
+    Model: d.model,
+    OperationalStatus: 0,
+    PackageType: 15,
+    SerialNumber: d.serial,
+    Tag: `Storage Media Package ${i}`,
+  }));
+}
+
+const PACKAGE_KEYS = ['CreationClassName', 'Tag'];
+const DEVICE_KEYS = ['CreationClassName', 'DeviceID', 'SystemCreationClassName', 'SystemName'];
+const HOST = { SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'ManagedSystem' };
+
 export const chassis: ClassHandler = {
   className: 'CIM_Chassis',
   commonNs: true,
-  keys: ['CreationClassName', 'Tag'],
-  instances: (d) => [
-    {
-      ChassisPackageType: 0,
-      CreationClassName: 'CIM_Chassis',
-      ElementName: 'Managed System Chassis',
-      Manufacturer: 'OOBKit Simulated Systems',
-      Model: 'SIM-PC-1',
-      OperationalStatus: 0,
-      PackageType: 3,
-      SerialNumber: serial(d),
-      Tag: 'CIM_Chassis',
-      Version: '1.0',
-    },
-  ],
+  keys: PACKAGE_KEYS,
+  instances: (d) => [chassisOf(d.hardware)],
 };
 
 export const card: ClassHandler = {
   className: 'CIM_Card',
   commonNs: true,
-  keys: ['CreationClassName', 'Tag'],
-  instances: (d) => [
-    {
-      CanBeFRUed: true,
-      CreationClassName: 'CIM_Card',
-      ElementName: 'Managed System Base Board',
-      Manufacturer: 'OOBKit Simulated Systems',
-      Model: 'SIMBOARD',
-      OperationalStatus: 0,
-      PackageType: 9,
-      SerialNumber: `/${serial(d)}/`,
-      Tag: 'CIM_Card',
-      Version: 'A00',
-    },
-  ],
+  keys: PACKAGE_KEYS,
+  instances: (d) => [cardOf(d.hardware)],
+};
+
+/** The base board, the disks' packages and the chassis, in that order (as firmware lists them). */
+export const physicalPackage: ClassHandler = {
+  className: 'CIM_PhysicalPackage',
+  commonNs: true,
+  keys: PACKAGE_KEYS,
+  itemClassName: (i) => String(i.CreationClassName),
+  instances: (d) => [cardOf(d.hardware), ...mediaPackagesOf(d.hardware), chassisOf(d.hardware)],
 };
 
 export const biosElement: ClassHandler = {
   className: 'CIM_BIOSElement',
   commonNs: true,
   keys: ['Name', 'SoftwareElementID', 'SoftwareElementState', 'TargetOperatingSystem', 'Version'],
-  instances: () => [
+  instances: (d) => [
     {
       ElementName: 'Primary BIOS',
-      Manufacturer: 'OOBKit',
+      Manufacturer: d.hardware.bios.vendor,
       Name: 'Primary BIOS',
       OperationalStatus: 0,
       PrimaryBIOS: true,
-      ReleaseDate: datetime('2024-03-15T00:00:00Z'),
-      SoftwareElementID: 'SIMBIOS.0100.2024.0315.1200',
+      ReleaseDate: datetime(`${d.hardware.bios.releaseDate}T00:00:00Z`),
+      SoftwareElementID: d.hardware.bios.version,
       SoftwareElementState: 2,
       TargetOperatingSystem: 66,
-      Version: 'SIMBIOS.0100.2024.0315.1200',
+      Version: d.hardware.bios.version,
     },
   ],
 };
 
-export const inventoryClasses = [softwareIdentity, computerSystemPackage, chassis, card, biosElement];
+function processorChipsOf(h: HardwareProfile): SimProps[] {
+  return h.cpus.map((c, i) => ({
+    CanBeFRUed: true,
+    CreationClassName: 'CIM_Chip',
+    ElementName: 'Managed System Processor Chip',
+    Manufacturer: c.manufacturer,
+    OperationalStatus: 0,
+    Tag: `CPU ${i}`,
+    Version: c.model,
+  }));
+}
+
+/** Memory modules. AMT reports Speed 0 and the clock in ConfiguredMemoryClockSpeed; Tags as firmware numbers them. */
+function memoryOf(h: HardwareProfile): SimProps[] {
+  return h.memory.map((m, i) => ({
+    BankLabel: m.bank,
+    Capacity: m.sizeBytes,
+    ConfiguredMemoryClockSpeed: m.mhz,
+    CreationClassName: 'CIM_PhysicalMemory',
+    ElementName: 'Managed System Memory Chip',
+    FormFactor: m.formFactor,
+    IsSpeedInMhz: true,
+    Manufacturer: m.manufacturer,
+    MaxMemorySpeed: m.mhz,
+    MemoryType: m.type,
+    PartNumber: m.partNumber,
+    SerialNumber: m.serial,
+    Speed: 0,
+    Tag: i === 0 ? '9876543210' : `9876543210 (#${i})`,
+  }));
+}
+
+/** Processor chips first, then the memory modules (CIM_PhysicalMemory is a CIM_Chip). */
+export const chip: ClassHandler = {
+  className: 'CIM_Chip',
+  commonNs: true,
+  keys: PACKAGE_KEYS,
+  itemClassName: (i) => String(i.CreationClassName),
+  instances: (d) => [...processorChipsOf(d.hardware), ...memoryOf(d.hardware)],
+};
+
+export const physicalMemory: ClassHandler = {
+  className: 'CIM_PhysicalMemory',
+  commonNs: true,
+  keys: PACKAGE_KEYS,
+  instances: (d) => memoryOf(d.hardware),
+};
+
+export const processor: ClassHandler = {
+  className: 'CIM_Processor',
+  commonNs: true,
+  keys: DEVICE_KEYS,
+  instances: (d) =>
+    d.hardware.cpus.map((c, i) => ({
+      CPUStatus: 1,
+      CreationClassName: 'CIM_Processor',
+      CurrentClockSpeed: c.currentMHz,
+      DeviceID: `CPU ${i}`,
+      ElementName: 'Managed System CPU',
+      EnabledState: 2,
+      ExternalBusClockSpeed: c.busMHz,
+      Family: c.family,
+      HealthState: 0,
+      MaxClockSpeed: c.maxMHz,
+      OperationalStatus: 0,
+      OtherFamilyDescription: '',
+      RequestedState: 12,
+      Role: 'Central',
+      Stepping: c.stepping,
+      ...HOST,
+      UpgradeMethod: 2,
+    })),
+};
+
+export const mediaAccessDevice: ClassHandler = {
+  className: 'CIM_MediaAccessDevice',
+  commonNs: true,
+  keys: DEVICE_KEYS,
+  instances: (d) =>
+    d.hardware.disks.map((disk, i) => ({
+      Capabilities: [4, 10],
+      CreationClassName: 'CIM_MediaAccessDevice',
+      DeviceID: `MEDIA DEV ${i}`,
+      ElementName: 'Managed System Media Access Device',
+      EnabledDefault: 2,
+      EnabledState: 0,
+      MaxMediaSize: disk.sizeKB,
+      OperationalStatus: 0,
+      RequestedState: 12,
+      Security: 2,
+      ...HOST,
+    })),
+};
+
+/** KVM state: 6 enabled (no session), 2 enabled with a session, 3 disabled. */
+export function kvmState(d: SimDevice): { enabledState: number } {
+  return d.classState('CIM_KVMRedirectionSAP', () => ({ enabledState: 6 }));
+}
+
+/** Present only on PCs with KVM (vPro Enterprise); others answer DestinationUnreachable like real firmware. */
+export const kvmRedirectionSAP: ClassHandler = {
+  className: 'CIM_KVMRedirectionSAP',
+  keys: ['CreationClassName', 'Name', 'SystemCreationClassName', 'SystemName'],
+  instances: (d) => {
+    if (!d.hardware.kvm) throw faults.destinationUnreachable();
+    return [
+      {
+        CreationClassName: 'CIM_KVMRedirectionSAP',
+        ElementName: 'KVM Redirection Service Access Point',
+        EnabledState: kvmState(d).enabledState,
+        KVMProtocol: 4,
+        Name: 'KVM Redirection Service Access Point',
+        RequestedState: 2,
+        ...HOST,
+      },
+    ];
+  },
+  methods: {
+    /** 2 enable, 3 disable; ReturnValue 5 for anything else. */
+    RequestStateChange: ({ device, input }) => {
+      if (!device.hardware.kvm) throw faults.destinationUnreachable();
+      const v = inputInt(input, 'RequestedState');
+      if (v !== 2 && v !== 3) return { returnValue: 5 };
+      kvmState(device).enabledState = v === 2 ? 6 : 3;
+      return { returnValue: 0 };
+    },
+  },
+};
+
+/**
+ * Which System Defense policies are active (bound to a network port). A minimal stand-in so the
+ * inventory can say whether System Defense is on: empty (off) unless a test or the System
+ * Defense simulation binds a policy with setActiveDefensePolicies.
+ */
+export function setActiveDefensePolicies(d: SimDevice, policyIds: string[]): void {
+  d.classState<{ policies: string[] }>('AMT_NetworkPortSystemDefensePolicy', () => ({ policies: [] })).policies = [...policyIds];
+}
+
+export const networkPortSystemDefensePolicy: ClassHandler = {
+  className: 'AMT_NetworkPortSystemDefensePolicy',
+  keys: ['Antecedent', 'Dependent'],
+  instances: (d) =>
+    (d.classState<{ policies: string[] }>('AMT_NetworkPortSystemDefensePolicy')?.policies ?? []).map((id) => ({
+      Antecedent: ref('CIM_EthernetPort', { CreationClassName: 'CIM_EthernetPort', DeviceID: 'Intel(r) AMT Ethernet Port 0', SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'Intel(r) AMT' }),
+      Dependent: ref('AMT_SystemDefensePolicy', { InstanceID: id }),
+    })),
+};
+
+export const inventoryClasses = [
+  softwareIdentity,
+  computerSystemPackage,
+  chassis,
+  card,
+  biosElement,
+  physicalPackage,
+  chip,
+  physicalMemory,
+  processor,
+  mediaAccessDevice,
+  kvmRedirectionSAP,
+  networkPortSystemDefensePolicy,
+];

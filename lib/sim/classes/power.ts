@@ -2,6 +2,7 @@
 import { isEndpointReference } from '../../wsman/xml';
 import { faults } from '../sim-fault';
 import { managedSystemRef, ref, serviceSelectors, SimProps } from '../values';
+import { auditPowerAction } from './logs';
 import { ClassHandler, inputInt, inputText } from './types';
 
 const PMS_NAME = 'Intel(r) AMT Power Management Service';
@@ -35,7 +36,7 @@ export const powerManagementService: ClassHandler = {
     },
   ],
   methods: {
-    RequestPowerStateChange: ({ device, input }) => {
+    RequestPowerStateChange: ({ device, input, peer }) => {
       const ps = inputInt(input, 'PowerState');
       if (ps === undefined) throw faults.invalidParameter(`PowerState "${inputText(input, 'PowerState') ?? ''}" is missing or not a number.`);
       const me = input.ManagedElement;
@@ -45,6 +46,7 @@ export const powerManagementService: ClassHandler = {
         }
       }
       device.requestPowerStateChange(ps);
+      auditPowerAction(device, ps, peer);
       return { returnValue: 0 };
     },
   },

@@ -93,15 +93,40 @@ function ethernetDefaults(d: SimDevice): SimProps {
   };
 }
 
+/** The wireless LAN port AMT manages on notebooks: not associated, so no link and no address. */
+function wirelessDefaults(mac: string): SimProps {
+  return {
+    DHCPEnabled: true,
+    ElementName: 'Intel(r) AMT Ethernet Port Settings',
+    InstanceID: 'Intel(r) AMT Ethernet Port Settings 1',
+    LinkIsUp: false,
+    LinkPolicy: [1, 14],
+    MACAddress: mac.replace(/:/g, '-'),
+    PhysicalConnectionType: 3,
+    SharedDynamicIP: true,
+    SharedMAC: true,
+    SharedStaticIp: false,
+  };
+}
+
 const ETHERNET_WRITABLE = ['DHCPEnabled', 'DefaultGateway', 'IPAddress', 'IpSyncEnabled', 'LinkPolicy', 'PrimaryDNS', 'SecondaryDNS', 'SharedStaticIp', 'SubnetMask'];
+
+/** Port 0 (wired) always; port 1 (wireless) on PCs whose hardware has one. Each stored apart once Put. */
+function ethernetPorts(d: SimDevice): SimProps[] {
+  const stored = d.classState<{ ports: Record<string, SimProps> }>('AMT_EthernetPortSettings')?.ports ?? {};
+  const ports = [ethernetDefaults(d)];
+  if (d.hardware.wirelessMac) ports.push(wirelessDefaults(d.hardware.wirelessMac));
+  return ports.map((p) => stored[String(p.InstanceID)] ?? p);
+}
 
 export const ethernetPortSettings: ClassHandler = {
   className: 'AMT_EthernetPortSettings',
-  instances: (d) => [d.classState<{ props: SimProps }>('AMT_EthernetPortSettings')?.props ?? ethernetDefaults(d)],
+  instances: ethernetPorts,
   put: (d, current, input) => {
-    const s = stored(d, 'AMT_EthernetPortSettings', ethernetDefaults);
-    s.props = applyWritable(current, input, ETHERNET_WRITABLE);
-    return s.props;
+    const s = d.classState<{ ports: Record<string, SimProps> }>('AMT_EthernetPortSettings', () => ({ ports: {} }));
+    const next = applyWritable(current, input, ETHERNET_WRITABLE);
+    s.ports[String(current.InstanceID)] = next;
+    return next;
   },
 };
 

@@ -28,7 +28,8 @@ export const setupAndConfigurationService: ClassHandler = {
       EnabledState: 5,
       Name: 'Intel(r) AMT Setup and Configuration Service',
       PasswordModel: 1,
-      ProvisioningMode: 1,
+      // 1 admin control mode, 4 client control mode.
+      ProvisioningMode: d.controlMode === 'client' ? 4 : 1,
       ProvisioningServerOTP: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
       ProvisioningState: d.classState<SetupState>('AMT_SetupAndConfigurationService')?.provisioningState ?? 2,
       RequestedState: 12,
@@ -60,7 +61,7 @@ export const hostBasedSetupService: ClassHandler = {
       CertChainStatus: 0,
       ConfigurationNonce: createHash('sha1').update(`nonce:${d.uuid}`).digest('base64'),
       CreationClassName: 'IPS_HostBasedSetupService',
-      CurrentControlMode: (d.classState<SetupState>('AMT_SetupAndConfigurationService')?.provisioningState ?? 2) === 2 ? 2 : 0,
+      CurrentControlMode: (d.classState<SetupState>('AMT_SetupAndConfigurationService')?.provisioningState ?? 2) === 2 ? (d.controlMode === 'client' ? 1 : 2) : 0,
       ElementName: 'Intel(r) AMT Host Based Setup Service',
       Name: 'Intel(r) AMT Host Based Setup Service',
       ...SYSTEM,

@@ -11,8 +11,16 @@ import type { PlainObject } from '../../wsman/xml';
 import type { SimDevice } from '../device';
 import type { SimProps, SimRef } from '../values';
 
+/** Who sent a request: the Digest user and the client's address (for the audit log). */
+export interface SimPeer {
+  user: string;
+  address?: string;
+}
+
 export interface MethodContext {
   device: SimDevice;
+  /** The authenticated sender, when the request came over HTTP. */
+  peer?: SimPeer;
   /** The `<Method_INPUT>` parameters as read by lib/wsman/xml.ts toPlain (strings, arrays, references). */
   input: PlainObject;
   /** Header selectors of the request (often empty: AMT's services are singletons). */
@@ -36,6 +44,11 @@ export interface ClassHandler {
   keys?: string[];
   /** Every instance, in enumeration order, built from the device's state. */
   instances(device: SimDevice): SimProps[];
+  /**
+   * The class an instance really is, when an enumeration returns subclasses (CIM_Chip returns
+   * CIM_PhysicalMemory items, CIM_PhysicalPackage returns CIM_Card and CIM_Chassis). Default: className.
+   */
+  itemClassName?(instance: SimProps): string;
   /** Put: apply `input` (the body's properties) to `current`; return the instance as it now is. */
   put?(device: SimDevice, current: SimProps, input: PlainObject): SimProps;
   /** Create: add an instance, return its reference (throw faults.alreadyExists() on a duplicate). */

@@ -1,0 +1,124 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { acquireAmt } from '../../lib/amt/connect';
+import { AuditPosition, readAuditLog } from '../../lib/amt/audit-log';
+import { inventoryRow, readInventory, ROW_COLUMNS } from '../../lib/amt/inventory';
+import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
+import { InputError, UnsupportedError } from '../../lib/errors';
+import { StateFile } from '../../lib/util/state-file';
+import { resolveDevice } from '../shared/resolve-device';
+import { busyStatus, errorStatus } from '../shared/status';
+import type { OobDeviceNode, OobMessage } from '../shared/types';
+
+interface InventoryDef extends NodeDef {
+  device?: string;
+  action?: string;
+  format?: string;
+  auditMode?: string;
+}
+
+const ACTIONS = ['inventory', 'audit', 'audit-new', 'audit-all'];
+
+/** The action a message asks for: msg.action, else a text msg.payload, else the node's setting. */
+function actionOf(msg: OobMessage, configured: string): string {
+  const given = typeof msg.action === 'string' && msg.action.trim() ? msg.action : typeof msg.payload === 'string' && msg.payload.trim() ? msg.payload : undefined;
+  if (given === undefined) return configured;
+  const a = given.trim().toLowerCase();
+  if (!ACTIONS.includes(a)) throw new InputError(`unknown action "${given}"; use one of: ${ACTIONS.join(', ')}`);
+  return a;
+}
+
+/** One position file per Node-RED user directory, shared by every oob-inventory node. */
+const stores = new Map<string, StateFile<AuditPosition>>();
+
+export = function (RED: NodeAPI) {
+  function OobInventory(this: Node, def: InventoryDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const configured = def.device ? ((RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined) : undefined;
+    const defaultAction = ACTIONS.includes(def.action ?? '') ? (def.action as string) : 'inventory';
+    const format = def.format === 'row' ? 'row' : 'object';
+    const auditMode = def.auditMode === 'all' ? 'all' : 'new';
+
+    const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), '.node-red');
+    const file = path.join(userDir, 'oobkit', 'audit-positions.json');
+    let store = stores.get(file);
+    if (!store) {
+      store = new StateFile<AuditPosition>(file, { onCorrupt: (m) => node.warn(m) });
+      stores.set(file, store);
+    }
+    const positions = store;
+
+    async function withAmt<T>(device: ManagedDevice, fn: (c: ReturnType<typeof acquireAmt>['client']) => Promise<T>): Promise<T> {
+      if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT credentials`);
+      const lease = acquireAmt(device.amt);
+      try {
+        return await fn(lease.client);
+      } finally {
+        lease.release();
+      }
+    }
+
+    async function inventory(msg: OobMessage, device: ManagedDevice): Promise<NodeMessage> {
+      const info = deviceInfo(device);
+      node.status(busyStatus('reading…'));
+      const inv = await withAmt(device, (c) => readInventory(c));
+      node.status(inv.partial ? { fill: 'yellow', shape: 'ring', text: `partial: ${inv.missing.length} missing` } : { fill: 'green', shape: 'dot', text: inv.platform.model ?? 'read' });
+      const out: Record<string, unknown> = { topic: msg.topic ?? info.name ?? info.host, partial: inv.partial, missing: inv.missing };
+      if (format === 'row') {
+        out.payload = inventoryRow(inv, info);
+        out.columns = ROW_COLUMNS.join(',');
+      } else {
+        out.payload = { device: info, ...inv };
+      }
+      return Object.assign(msg, out) as NodeMessage;
+    }
+
+    async function audit(msg: OobMessage, device: ManagedDevice, mode: 'new' | 'all'): Promise<NodeMessage> {
+      const info = deviceInfo(device);
+      const amt = device.amt;
+      const key = `${node.id}|${device.host}:${amt?.port ?? (amt?.tls ? 16993 : 16992)}`;
+      node.status(busyStatus('reading log…'));
+      const res = await withAmt(device, (c) => readAuditLog(c, { mode, after: positions.get(key) }));
+      if (res.position) positions.set(key, res.position);
+      const text = `${res.records.length} ${mode === 'new' ? 'new' : 'records'}`;
+      node.status(res.partial ? { fill: 'yellow', shape: 'ring', text: `${text}, partial` } : { fill: 'green', shape: 'dot', text });
+      const meta: Record<string, unknown> = { device: info, mode, total: res.total };
+      if (res.restarted) meta.restarted = res.restarted;
+      return Object.assign(msg, {
+        topic: msg.topic ?? info.name ?? info.host,
+        payload: res.records.map((r) => ({ ...r, device: info.name ?? info.host })),
+        audit: meta,
+        partial: res.partial,
+        missing: res.missing,
+      }) as NodeMessage;
+    }
+
+    // One read at a time per node, so two audit reads never race for the same position.
+    let queue: Promise<unknown> = Promise.resolve();
+
+    node.on('input', (msg, send, done) => {
+      const run = async (): Promise<NodeMessage> => {
+        const action = actionOf(msg as OobMessage, defaultAction);
+        const device = resolveDevice(RED, configured, msg as OobMessage);
+        if (action === 'inventory') return inventory(msg as OobMessage, device);
+        return audit(msg as OobMessage, device, action === 'audit-all' ? 'all' : action === 'audit-new' ? 'new' : auditMode);
+      };
+      const job = queue.then(run);
+      queue = job.catch(() => undefined);
+      job.then(
+        (out) => {
+          send(out);
+          done();
+        },
+        (e: Error) => {
+          node.status(errorStatus(e));
+          done(e);
+        },
+      );
+    });
+  }
+
+  RED.nodes.registerType('oob-inventory', OobInventory as never);
+};
