@@ -1,0 +1,202 @@
+/**
+ * Servers in a real Node-RED runtime: the power-state node driving an IPMI-only device, and the
+ * oob-ipmi node (status, sensors, event log, identify, boot), both against OpenIPMI's ipmi_sim,
+ * with ipmitool reading back what the nodes set.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { closeAllIpmi } from '../../lib/ipmi';
+import { IpmiSim, SIM_USERS } from '../helpers/ipmi-sim';
+import { catchNode, deviceNode, getNode, ipmiNode, load, nextMessage, powerStateNode, recordStatuses, runtimeSettings, startServer, stopServer } from '../helpers/red';
+
+let sim: IpmiSim;
+const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-ipmi-nodes-'));
+const U = SIM_USERS.admin;
+
+beforeAll(async () => {
+  sim = await IpmiSim.start({ powerOn: true });
+});
+afterAll(async () => {
+  await sim.stop();
+  fs.rmSync(userDir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  runtimeSettings({ userDir });
+  await startServer();
+});
+afterEach(async () => {
+  await closeAllIpmi();
+  await stopServer();
+  sim.resume();
+});
+
+function device(extra: Record<string, unknown> = {}) {
+  return { id: 'dev', type: 'oob-device', name: 'db-server', host: '127.0.0.1', ipmiPort: sim.port, ipmiCipher: '3', ipmiPrivilege: 'admin', timeout: 2, ...extra };
+}
+
+function flow(node: Record<string, unknown>, deviceExtra: Record<string, unknown> = {}) {
+  return [
+    device(deviceExtra),
+    { id: 'f1', type: 'tab', label: 'test' },
+    { id: 'n', z: 'f1', device: 'dev', wires: [['out']], ...node },
+    { id: 'out', z: 'f1', type: 'helper' },
+    { id: 'catcher', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', z: 'f1', type: 'helper' },
+  ];
+}
+
+const creds = (password: string = U.password) => ({ dev: { ipmiUsername: U.name, ipmiPassword: password } });
+const NODES = [deviceNode, powerStateNode, ipmiNode, catchNode];
+const POWER = { type: 'oob-power-state', action: 'status', poll: 0 };
+const IPMI = { type: 'oob-ipmi', action: 'status', watch: 0 };
+
+async function send(msg: Record<string, unknown>): Promise<Record<string, any>> {
+  const out = nextMessage('out');
+  getNode('n').receive(msg);
+  return out;
+}
+
+async function fails(msg: Record<string, unknown>): Promise<Record<string, any>> {
+  const caught = nextMessage('caught');
+  getNode('n').receive(msg);
+  return caught;
+}
+
+describe('power state of a server without AMT', () => {
+  it('reads and changes power over IPMI, with the same output as for AMT, and no credentials in it', async () => {
+    sim.setPower(true);
+    await load(NODES, flow(POWER), creds());
+    const statuses = recordStatuses('n');
+    let msg = await send({ payload: 'status' });
+    expect(msg.payload).toMatchObject({ state: 'on', code: 2, protocol: 'ipmi', available: ['off', 'soft-off', 'reset', 'cycle', 'nmi'], device: { name: 'db-server', host: '127.0.0.1' } });
+    expect(JSON.stringify(msg)).not.toContain(U.password);
+    expect(statuses.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'on' });
+
+    msg = await send({ payload: 'off' });
+    expect(msg.payload).toMatchObject({ action: 'off', previous: 'on', state: 'off', protocol: 'ipmi' });
+    expect(await sim.ipmitool(['chassis', 'power', 'status'])).toMatch(/Chassis Power is off/);
+    expect(await sim.ipmipower(['--stat'])).toMatch(/: off/);
+
+    msg = await send({ action: 'power-on' });
+    expect(msg.payload).toMatchObject({ action: 'on', previous: 'off', state: 'on' });
+    expect(sim.chassis('power')).toBe('1');
+  });
+
+  it('refuses what a BMC cannot do, through a Catch node', async () => {
+    await load(NODES, flow(POWER), creds());
+    const err = await fails({ payload: 'hibernate', marker: 7 });
+    expect(err.marker).toBe(7);
+    expect(err.error.message).toMatch(/is an IPMI BMC and has no "hibernate"/);
+  });
+
+  it.each([
+    ['a wrong password', {}, 'not-it', /rejected the password for "admin"/, 'auth failed'],
+    ['a cipher suite the BMC refuses', { ipmiCipher: '17' }, undefined, /refuses cipher suite 17/, 'not supported'],
+  ])('gives a clear error and a red status for %s', async (_what, extra, password, message, text) => {
+    await load(NODES, flow(POWER, extra), creds(password));
+    const statuses = recordStatuses('n');
+    const err = await fails({ payload: 'status' });
+    expect(err.error.message).toMatch(message);
+    expect(statuses.at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text });
+  });
+
+  it('says so when the BMC stops answering, and works when it is back', async () => {
+    await load(NODES, flow(POWER), creds());
+    const statuses = recordStatuses('n');
+    await send({ payload: 'status' });
+    sim.pause();
+    const err = await fails({ payload: 'status' });
+    expect(err.error.message).toMatch(/127\.0\.0\.1:\d+ did not answer/);
+    expect(statuses.at(-1)).toMatchObject({ fill: 'red', text: 'timeout' });
+    sim.resume();
+    expect((await send({ payload: 'status' })).payload.state).toMatch(/on|off/);
+  });
+
+  it('takes an inline server from msg.device', async () => {
+    sim.setPower(false);
+    await load(NODES, flow(POWER), {});
+    const msg = await send({ payload: 'status', device: { host: '127.0.0.1', name: 'inline', ipmi: { username: U.name, password: U.password, port: sim.port, cipherSuite: 3 } } });
+    expect(msg.payload).toMatchObject({ state: 'off', protocol: 'ipmi', device: { name: 'inline' } });
+  });
+
+  it('names a device with neither AMT nor IPMI', async () => {
+    await load(NODES, flow(POWER), {});
+    const err = await fails({ payload: 'status' });
+    expect(err.error.message).toMatch(/db-server \(127\.0\.0\.1\) has no AMT or IPMI credentials/);
+  });
+});
+
+describe('oob-ipmi', () => {
+  it('reads the chassis status and the sensors', async () => {
+    sim.setPower(true);
+    await load(NODES, flow(IPMI), creds());
+    let msg = await send({ payload: 'status' });
+    expect(msg.payload).toMatchObject({ power: 'on', chassis: { powerOn: true, intrusion: false }, session: { cipherSuite: 3, privilege: 'admin' }, device: { name: 'db-server' } });
+    msg = await send({ payload: 'sensors' });
+    expect(msg.payload.sensors.map((s: { name: string; value: number }) => [s.name, s.value])).toEqual([
+      ['CPU Temp', 45],
+      ['FAN1', 3000],
+      ['12V', 12],
+    ]);
+    msg = await send({ payload: 'sensors', types: 'fan' });
+    expect(msg.payload.sensors.map((s: { name: string }) => s.name)).toEqual(['FAN1']);
+  });
+
+  it('reads the event log as alerts, then only what is new, then clears it', async () => {
+    await load(NODES, flow(IPMI), creds());
+    await send({ payload: 'sel-clear' });
+    await sim.addSelEvent({ sensorType: 0x05, sensorNumber: 4, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
+    let msg = await send({ payload: 'sel' });
+    expect(msg.payload.count).toBe(1);
+    expect(msg.payload.alerts[0]).toMatchObject({ source: 'eventlog', kind: 'chassis-intrusion', severity: 'major', state: 'trigger', device: { name: 'db-server' } });
+    msg = await send({ payload: 'sel-new' });
+    expect(msg.payload.count).toBe(1);
+    msg = await send({ payload: 'sel-new' });
+    expect(msg.payload.count).toBe(0);
+    await sim.addSelEvent({ sensorType: 0x08, sensorNumber: 9, eventDirType: 0x6f, data: [0x01, 0xff, 0xff] });
+    msg = await send({ payload: 'sel-new' });
+    expect(msg.payload.alerts.map((a: { kind: string }) => a.kind)).toEqual(['power-supply-failure']);
+    await send({ payload: 'sel-clear' });
+    expect(await sim.ipmitool(['sel', 'list'])).toMatch(/SEL has no entries/);
+  });
+
+  it('blinks the identify light and sets the next boot device, as ipmitool reads it', async () => {
+    await load(NODES, flow({ ...IPMI, bootDevice: 'disk' }), creds());
+    const statuses = recordStatuses('n');
+    await send({ payload: 'identify', seconds: 40 });
+    expect(sim.chassisSets().at(-1)).toBe('identify 40 0');
+    await send({ payload: 'boot' });
+    expect(await sim.ipmitool(['chassis', 'bootparam', 'get', '5'])).toMatch(/Force Boot from default Hard-Drive/);
+    const msg = await send({ payload: 'boot', bootDevice: 'pxe' });
+    expect(msg.payload.bootOverride).toEqual({ device: 'pxe', persistent: false, efi: false });
+    expect(await sim.ipmitool(['chassis', 'bootparam', 'get', '5'])).toMatch(/Force PXE/);
+    expect(statuses.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'next boot: pxe' });
+  });
+
+  it.each([
+    ['an unknown action', { payload: 'reboot-everything' }, /unknown IPMI action "reboot-everything"/, 'bad input'],
+    ['an unknown boot device', { payload: 'boot', bootDevice: 'usb' }, /boot device "usb" is not one of/, 'bad input'],
+    ['an identify time out of range', { payload: 'identify', seconds: 999 }, /identify time "999" is not 1-255 seconds/, 'bad input'],
+  ])('refuses %s before talking to the BMC', async (_what, msg, message, text) => {
+    await load(NODES, flow(IPMI), creds());
+    const statuses = recordStatuses('n');
+    const err = await fails(msg);
+    expect(err.error.message).toMatch(message);
+    expect(statuses.at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text });
+  });
+
+  it('watches the event log and sends each new entry as an alert', async () => {
+    await load(NODES, flow({ ...IPMI, watch: 0.3 }), creds());
+    // Entries already there when watching starts are not news.
+    await sim.addSelEvent({ sensorType: 0x05, sensorNumber: 4, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
+    const seen: Array<Record<string, any>> = [];
+    getNode('out').on('input', (m: Record<string, any>) => seen.push(m));
+    await new Promise((r) => setTimeout(r, 800));
+    expect(seen).toHaveLength(0);
+    await sim.addSelEvent({ sensorType: 0x01, sensorNumber: 1, eventDirType: 0x01, data: [0x59, 90, 85] });
+    await new Promise((r) => setTimeout(r, 900));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ topic: 'db-server', payload: { kind: 'temperature-high', severity: 'major', summary: 'db-server: CPU Temp: upper critical going high (reading 90 °C, threshold 85 °C)' } });
+  });
+});
