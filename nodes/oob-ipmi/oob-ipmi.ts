@@ -82,7 +82,8 @@ export = function (RED: NodeAPI) {
       stores.set(file, store);
     }
     const cursors = store;
-    const cursorKey = (d: ManagedDevice) => `${d.ipmi!.host}:${d.ipmi!.port ?? 623}`;
+    // Per node and BMC: two nodes reading the same log each see every entry.
+    const cursorKey = (d: ManagedDevice) => `${node.id}|${d.ipmi!.host}:${d.ipmi!.port ?? 623}`;
 
     async function handle(msg: OobMessage): Promise<NodeMessage> {
       const action = actionOf(msg, defaultAction);

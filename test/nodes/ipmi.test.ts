@@ -11,7 +11,7 @@ import { IpmiSim, SIM_USERS } from '../helpers/ipmi-sim';
 import { catchNode, deviceNode, getNode, ipmiNode, load, nextMessage, powerStateNode, recordStatuses, runtimeSettings, startServer, stopServer } from '../helpers/red';
 
 let sim: IpmiSim;
-const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-ipmi-nodes-'));
+const userDirs = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-ipmi-nodes-'));
 const U = SIM_USERS.admin;
 
 beforeAll(async () => {
@@ -19,10 +19,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sim.stop();
-  fs.rmSync(userDir, { recursive: true, force: true });
+  fs.rmSync(userDirs, { recursive: true, force: true });
 });
 beforeEach(async () => {
-  runtimeSettings({ userDir });
+  // A user directory per test: event log positions start afresh.
+  runtimeSettings({ userDir: fs.mkdtempSync(path.join(userDirs, 'u-')) });
   await startServer();
 });
 afterEach(async () => {
@@ -187,16 +188,18 @@ describe('oob-ipmi', () => {
   });
 
   it('watches the event log and sends each new entry as an alert', async () => {
-    await load(NODES, flow({ ...IPMI, watch: 0.3 }), creds());
-    // Entries already there when watching starts are not news.
     await sim.addSelEvent({ sensorType: 0x05, sensorNumber: 4, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
+    await load(NODES, flow({ ...IPMI, watch: 0.3 }), creds());
+    const statuses = recordStatuses('n');
     const seen: Array<Record<string, any>> = [];
     getNode('out').on('input', (m: Record<string, any>) => seen.push(m));
-    await new Promise((r) => setTimeout(r, 800));
+    // Entries already there when watching starts are not news.
+    const deadline = Date.now() + 10_000;
+    while (!statuses.some((s) => s.text === 'watching: 0 new') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(seen).toHaveLength(0);
+    const next = nextMessage('out', 10_000);
     await sim.addSelEvent({ sensorType: 0x01, sensorNumber: 1, eventDirType: 0x01, data: [0x59, 90, 85] });
-    await new Promise((r) => setTimeout(r, 900));
+    expect(await next).toMatchObject({ topic: 'db-server', payload: { kind: 'temperature-high', severity: 'major', summary: 'db-server: CPU Temp: upper critical going high (reading 90 °C, threshold 85 °C)' } });
     expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ topic: 'db-server', payload: { kind: 'temperature-high', severity: 'major', summary: 'db-server: CPU Temp: upper critical going high (reading 90 °C, threshold 85 °C)' } });
   });
 });
