@@ -3,10 +3,14 @@ import type { Bench } from './types';
 import { fleetPowerRead, warmCalls } from './wsman';
 // inventory and audit log (issue 9)
 import { fleetInventory } from './inventory';
+// IPMI (issue 8)
+import { ipmiPowerStatusReads } from './ipmi';
 
 export const BENCHES: Bench[] = [
   warmCalls,
   fleetPowerRead,
   // inventory and audit log (issue 9)
   fleetInventory,
+  // IPMI (issue 8)
+  ipmiPowerStatusReads,
 ];
