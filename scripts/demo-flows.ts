@@ -19,6 +19,9 @@ export interface DemoSettings {
   password: string;
   /** mqtt://host:port of the embedded broker, for example flows that use one. */
   mqttUrl?: string;
+  // --- IPMI (issue 8) ---
+  /** Simulated server BMCs, for example devices that are servers (they have IPMI settings). */
+  servers?: Array<{ name: string; port: number }>;
 }
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -58,6 +61,16 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
   };
 }
 
+// --- IPMI (issue 8) ---
+/** An example device is a server when it carries IPMI settings. */
+function isServer(n: FlowNode): boolean {
+  return ['ipmiHost', 'ipmiPort', 'ipmiCipher', 'ipmiPrivilege'].some((k) => n[k] !== undefined);
+}
+
+function serverNode(id: string, name: string, port: number, site: string | undefined): FlowNode {
+  return { id, type: 'oob-device', name, host: '127.0.0.1', mac: '', site: site ?? 'demo', ipmiHost: '', ipmiPort: port, ipmiCipher: 'auto', ipmiPrivilege: 'admin', timeout: 10 };
+}
+
 /** Nodes and credentials for the whole demo. */
 export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, s: DemoSettings): { nodes: FlowNode[]; credentials: Record<string, unknown> } {
   const nodes: FlowNode[] = [];
@@ -65,6 +78,7 @@ export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, 
   const ids = new Set<string>();
   const deviceByName = new Map<string, string>();
   let nextDevice = 0;
+  let nextServer = 0;
 
   for (const { file, nodes: exampleNodes } of examples) {
     for (const n of exampleNodes) {
@@ -78,6 +92,14 @@ export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, 
         // The same device in several examples: one config node in the demo.
         renameReferences(exampleNodes, n.id, existing);
         n.type = '__drop__';
+        continue;
+      }
+      // --- IPMI (issue 8): a server (a device with IPMI settings) gets a simulated BMC ---
+      if (isServer(n) && s.servers?.length) {
+        const bmc = s.servers[nextServer++ % s.servers.length];
+        Object.assign(n, serverNode(n.id, name, bmc.port, n.site as string | undefined));
+        credentials[n.id] = { ipmiUsername: s.username, ipmiPassword: s.password };
+        deviceByName.set(name, n.id);
         continue;
       }
       const target = s.devices[nextDevice++ % s.devices.length];

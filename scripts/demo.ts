@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
 import { describeDevice, startFleet } from '../lib/sim';
+import { SimBmc } from '../lib/sim/ipmi';
 import { demoFlows, readExamples } from './demo-flows';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -75,6 +76,14 @@ async function main(): Promise<void> {
     configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on' }),
   });
 
+  // --- IPMI (issue 8): two simulated servers with BMCs, one on, one off ---
+  const servers = await Promise.all(
+    ['srv-01', 'srv-02'].map((name, i) => SimBmc.start({ users: [{ name: USERNAME, password: PASSWORD }], power: i === 0 ? 'on' : 'off', cycleMs: 3000, softOffMs: 3000 }).then((bmc) => ({ name, bmc }))),
+  );
+  // Something for the event log to show: the lid of srv-01 was opened, and a fan ran slow.
+  servers[0].bmc.state.addSelEvent({ sensorType: 0x05, sensorNumber: 0x31, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
+  servers[0].bmc.state.addSelEvent({ sensorType: 0x04, sensorNumber: 0x10, eventDirType: 0x01, data: [0x50, 9, 10] });
+
   const broker = await Aedes.createBroker();
   const mqttServer = net.createServer(broker.handle);
   const mqttPort = await listen(mqttServer, Number(process.env.MQTT_PORT || 1883));
@@ -107,6 +116,8 @@ async function main(): Promise<void> {
     username: USERNAME,
     password: PASSWORD,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    // IPMI (issue 8)
+    servers: servers.map((x) => ({ name: x.name, port: x.bmc.port })),
   });
   await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
 
@@ -128,6 +139,7 @@ async function main(): Promise<void> {
     await new Promise((r) => mqttServer.close(r));
     await new Promise<void>((r) => broker.close(() => r()));
     await fleet.stop();
+    await Promise.all(servers.map((x) => x.bmc.stop())); // IPMI (issue 8)
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -143,6 +155,9 @@ async function main(): Promise<void> {
     const x = describeDevice(d);
     log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
   }
+  // IPMI (issue 8)
+  log(`  simulated servers (IPMI v2.0 over UDP, user ${USERNAME}, same password):`);
+  for (const x of servers) log(`    ${x.name}  127.0.0.1:${x.bmc.port}  ${x.bmc.state.powerOn ? 'on' : 'off'}`);
   log('Press Ctrl-C to stop.');
 
 }
