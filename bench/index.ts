@@ -1,16 +1,32 @@
 /** Every benchmark `npm run bench` knows, in the order it runs them. Add yours here. */
 import type { Bench } from './types';
+import { fleetIsolate } from './defense';
 import { fleetPowerRead, warmCalls } from './wsman';
+import { discoverySweep, wolSendRate } from './wake'; // issue 3
 // inventory and audit log (issue 9)
 import { fleetInventory } from './inventory';
+// --- boot from media (issue 4) ---
+import { iderThroughput } from './boot';
+// --- alerts (issue 6) ---
+import { dedupMemory, petThroughput } from './alerts';
 // IPMI (issue 8)
 import { ipmiPowerStatusReads } from './ipmi';
 
 export const BENCHES: Bench[] = [
   warmCalls,
   fleetPowerRead,
+  // Wake-on-LAN and discovery (issue 3)
+  wolSendRate,
+  discoverySweep,
   // inventory and audit log (issue 9)
   fleetInventory,
+  // --- boot from media (issue 4) ---
+  iderThroughput,
+  // --- alerts (issue 6) ---
+  petThroughput,
+  dedupMemory,
+  // System Defense (issue 5)
+  fleetIsolate,
   // IPMI (issue 8)
   ipmiPowerStatusReads,
 ];

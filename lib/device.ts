@@ -14,9 +14,48 @@ export interface ManagedDevice {
   site?: string;
   /** AMT access, when the device has AMT and credentials are known. */
   amt?: AmtEndpoint;
+  /** Wake-on-LAN settings (issue 3). */
+  wake?: WakeSettings;
   /** IPMI v2.0 access to the server's BMC, when it has one and credentials are known. */
   ipmi?: IpmiEndpoint;
 }
+
+// --- Wake-on-LAN settings of a device (issue 3) ---------------------------------------------------
+
+/** How to wake a device and confirm it woke; every field optional (defaults live in lib/wol, lib/wake). */
+export interface WakeSettings {
+  /** Where magic packets go: 255.255.255.255, a directed broadcast (192.168.1.255) or a unicast address. */
+  address?: string;
+  /** UDP port for magic packets (9 when unset). */
+  port?: number;
+  /** Interface name or local address to send from. */
+  interface?: string;
+  /** SecureOn password (a credential: never shown, logged or sent on). */
+  secureOn?: string;
+  /** UDP port of the device's RMCP presence responder (623 when unset). */
+  presencePort?: number;
+  /** A TCP port the OS listens on (22, 3389...), to confirm a wake without AMT. */
+  confirmPort?: number;
+}
+
+/** Wake settings from an inline `msg.device.wake` object. */
+export function wakeSettingsFromObject(value: unknown): WakeSettings | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new InputError('device.wake must be an object');
+  const o = value as Record<string, unknown>;
+  const port = (k: string) => (o[k] === undefined || o[k] === '' ? undefined : checkPort(o[k], `device.wake.${k}`));
+  const w: WakeSettings = {
+    address: optionalString(o, 'address'),
+    port: port('port'),
+    interface: optionalString(o, 'interface'),
+    secureOn: optionalString(o, 'secureOn'),
+    presencePort: port('presencePort'),
+    confirmPort: port('confirmPort'),
+  };
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 /** What may be shown, logged or sent on: no credentials. */
 export interface DeviceInfo {
@@ -60,14 +99,16 @@ function optionalString(o: Record<string, unknown>, key: string): string | undef
 
 /**
  * An inline device from a message: `{ host, name?, mac?, site?, username?, password?, port?, tls?,
- * fingerprint?, trustOnFirstUse?, ipmi? }`. AMT access is set when username and password are
- * given; IPMI access when `ipmi` is (see ipmiFromObject).
+ * fingerprint?, trustOnFirstUse?, redirectionPort?, wake?, ipmi? }`. AMT access is set when username and password are given;
+ * IPMI access when `ipmi` is (see ipmiFromObject).
  */
 export function deviceFromObject(value: unknown): ManagedDevice {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError('msg.device must be a device name or an object with a host');
   const o = value as Record<string, unknown>;
   const host = checkHost(o.host, 'device.host');
   const d: ManagedDevice = { host, name: optionalString(o, 'name'), mac: optionalString(o, 'mac'), site: optionalString(o, 'site') };
+  const wake = wakeSettingsFromObject(o.wake); // issue 3
+  if (wake) d.wake = wake;
   const username = optionalString(o, 'username');
   const password = optionalString(o, 'password');
   if ((username === undefined) !== (password === undefined)) throw new InputError('device.username and device.password go together');
@@ -89,6 +130,7 @@ export function deviceFromObject(value: unknown): ManagedDevice {
       password,
       fingerprint,
       trustOnFirstUse: o.trustOnFirstUse === true,
+      redirectionPort: o.redirectionPort === undefined || o.redirectionPort === '' ? undefined : checkPort(o.redirectionPort, 'device.redirectionPort'),
     };
   }
   if (o.ipmi !== undefined && o.ipmi !== null) d.ipmi = ipmiFromObject(o.ipmi, host);

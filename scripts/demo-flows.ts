@@ -11,6 +11,11 @@ export interface SimTarget {
   port: number;
   fingerprint?: string;
   mac: string;
+  /** The fleet's shared magic-packet port and this PC's RMCP presence port (issue 3). */
+  wolPort?: number;
+  rmcpPort?: number;
+  /** Redirection (IDE-R) port of the simulated PC (boot from media). */
+  redirectionPort?: number;
 }
 
 export interface DemoSettings {
@@ -19,6 +24,8 @@ export interface DemoSettings {
   password: string;
   /** mqtt://host:port of the embedded broker, for example flows that use one. */
   mqttUrl?: string;
+  /** Folder with the demo's boot images, for boot-from-media example nodes. */
+  bootImageDir?: string;
   // --- IPMI (issue 8) ---
   /** Simulated server BMCs, for example devices that are servers (they have IPMI settings). */
   servers?: Array<{ name: string; port: number }>;
@@ -58,7 +65,25 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
     fingerprint: target.fingerprint ?? '',
     tofu: false,
     timeout: 10,
+    // Wake-on-LAN (issue 3): magic packets to the simulator on loopback, never a real broadcast.
+    wolAddress: '127.0.0.1',
+    wolPort: target.wolPort ?? '',
+    wolInterface: '',
+    presencePort: target.rmcpPort ?? '',
+    redirPort: target.redirectionPort ?? '',
   };
+}
+
+/**
+ * Wake and discover nodes in examples address real networks (broadcasts, a /24): point them at the
+ * simulator instead, so the demo sends nothing off this machine (issue 3).
+ */
+function keepWakeOnLoopback(n: FlowNode, s: DemoSettings): void {
+  if (n.type === 'oob-wake') Object.assign(n, { address: '127.0.0.1', port: s.devices[0]?.wolPort ?? '', interface: '' });
+  if (n.type === 'oob-discover') {
+    const targets = s.devices.filter((d) => d.rmcpPort).map((d) => `127.0.0.1:${d.rmcpPort}`);
+    Object.assign(n, { targets: targets.join(' ') || '127.0.0.1' });
+  }
 }
 
 // --- IPMI (issue 8) ---
@@ -109,10 +134,13 @@ export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, 
     }
     for (const n of exampleNodes) {
       if (n.type === '__drop__') continue;
+      keepWakeOnLoopback(n, s);
       if (n.type === 'mqtt-broker' && s.mqttUrl) {
         const u = new URL(s.mqttUrl);
         Object.assign(n, { broker: u.hostname, port: u.port });
       }
+      // --- boot from media (issue 4): images from the demo's folder ---
+      if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
       ids.add(n.id);
       nodes.push(n);
     }

@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
-import { describeDevice, startFleet } from '../lib/sim';
+import { describeDevice, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
 import { SimBmc } from '../lib/sim/ipmi';
 import { demoFlows, readExamples } from './demo-flows';
 
@@ -74,8 +74,13 @@ async function main(): Promise<void> {
     password: PASSWORD,
     timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
     configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on' }),
+    // Wake-on-LAN and RMCP presence on loopback ports (issue 3).
+    wolPort: 0,
+    rmcpPort: 0,
   });
 
+  // System Defense (issue 5): made-up traffic through each simulated PC, so filter counters move.
+  const traffic = startBackgroundTraffic(fleet.devices);
   // --- IPMI (issue 8): two simulated servers with BMCs, one on, one off ---
   const servers = await Promise.all(
     ['srv-01', 'srv-02'].map((name, i) => SimBmc.start({ users: [{ name: USERNAME, password: PASSWORD }], power: i === 0 ? 'on' : 'off', cycleMs: 3000, softOffMs: 3000 }).then((bmc) => ({ name, bmc }))),
@@ -111,8 +116,14 @@ async function main(): Promise<void> {
   const editorPort = await listen(server, Number(process.env.PORT || 1880));
   await RED.start();
 
+  // --- boot from media (issue 4): a bootable image the example serves to the simulated PCs ---
+  const bootImageDir = path.join(userDir, 'boot-images');
+  fs.mkdirSync(bootImageDir, { recursive: true });
+  writeDemoIso(path.join(bootImageDir, 'rescue.iso'));
+
   const { nodes, credentials } = demoFlows(readExamples(path.join(root, 'examples')), {
-    devices: fleet.devices.map((d) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac })),
+    devices: fleet.devices.map((d, i) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, redirectionPort: d.redirectionPort, wolPort: fleet.wol?.port, rmcpPort: fleet.rmcp?.[i].port })),
+    bootImageDir,
     username: USERNAME,
     password: PASSWORD,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
@@ -138,6 +149,7 @@ async function main(): Promise<void> {
     server.closeAllConnections?.();
     await new Promise((r) => mqttServer.close(r));
     await new Promise<void>((r) => broker.close(() => r()));
+    traffic.stop();
     await fleet.stop();
     await Promise.all(servers.map((x) => x.bmc.stop())); // IPMI (issue 8)
     process.exit(0);

@@ -1,6 +1,7 @@
 /** The oob-sim CLI as a user runs it: JSON lines per device, a working device, clean SIGTERM/SIGINT, clear usage errors. */
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { AddressInfo, connect, createServer } from 'node:net';
 import { buildGet } from '../lib/wsman/messages';
 import { readEnvelope, readInstance } from '../lib/wsman/envelope';
 import { SimDevice } from '../lib/sim';
@@ -80,7 +81,33 @@ describe('oob-sim CLI', () => {
     expect((await done).code).toBe(0);
   });
 
+  // --- boot from media (issue 4): the redirection port ---
+  it('--redir-port sets the redirection port and prints it; the port speaks the redirection protocol', async () => {
+    const free = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as AddressInfo).port;
+        s.close(() => resolve(port));
+      });
+    });
+    const p = start(['--devices', '1', '--port', '0', '--redir-port', String(free)]);
+    const done = exited(p);
+    const devs = await lines(p, 1);
+    expect(devs[0].redirectionPort).toBe(free);
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const c = connect(free, '127.0.0.1', () => c.write(Buffer.from([0x10, 0, 0, 0, 0x49, 0x44, 0x45, 0x52])));
+      c.once('data', (d: Buffer) => {
+        c.destroy();
+        resolve(d);
+      });
+      c.on('error', reject);
+    });
+    expect([reply[0], reply[1]]).toEqual([0x11, 0]); // StartRedirectionSessionReply, success
+    p.kill('SIGTERM');
+    expect((await done).code).toBe(0);
+  });
+
   it.each([
+    [['--devices', '2', '--port', '0', '--redir-port', '65535'], /--redir-port 65535 with 2 devices runs past port 65535/],
     [['--port', '0'], /--devices is required/],
     [['--devices', '0', '--port', '0'], /--devices must be between 1 and 5000/],
     [['--devices', 'three', '--port', '0'], /--devices must be a whole number/],

@@ -20,6 +20,8 @@ export interface AmtEndpoint {
   trustOnFirstUse?: boolean;
   onFingerprintTrusted?: (fingerprint: string) => void;
   timeoutMs?: number;
+  /** Redirection (IDE-R) port; default 16995 with TLS, 16994 without. */
+  redirectionPort?: number;
 }
 
 export function openAmt(e: AmtEndpoint): WsmanClient {

@@ -3,6 +3,7 @@
  * oob-sim: simulated Intel AMT PCs for demos, tests and benchmarks.
  *
  *   oob-sim --devices N --port P --user U --password W [--tls] [--latency MS]
+ *           [--wol-port P] [--rmcp-port R [--rmcp-hosts FIRST]]
  *
  * Device i listens on P+i (P = 0: ephemeral ports). One JSON line per device on stdout; runs until
  * SIGINT/SIGTERM, then closes every listener and exits 0.
@@ -27,9 +28,18 @@ Options:
   --nonce-ttl MS     Digest nonce lifetime (default 300000)
   --boot-time MS     time from power-on to a running OS (default 3000)
   --power on|off     initial power state (default on)
+  --redir-port R     first redirection (IDE-R) port; device i listens on R+i (default 0: free ports)
+  --wol-port P       listen for Wake-on-LAN magic packets on UDP port P (0: a free port); the
+                     whole fleet shares it and each PC wakes on its own MAC
+  --wol-host H       address of the WOL socket (default --host; 0.0.0.0 also receives broadcasts)
+  --rmcp-port R      answer RMCP presence pings like AMT (also while off): device i on UDP R+i
+                     (0: free ports)
+  --rmcp-hosts A     with --rmcp-port R: device i answers on IPv4 address A+i, all on port R
+                     (e.g. 127.1.0.1, for sweeping many loopback addresses)
   -h, --help         show this text
 
-Prints one JSON line per device: name, host, port, url, mac, uuid, realm, tls, fingerprint256.`;
+Prints one JSON line per device: name, host, port, url, mac, uuid, realm, tls, fingerprint256,
+redirectionPort, and wolHost/wolPort, rmcpHost/rmcpPort when asked for.`;
 
 export class UsageError extends Error {}
 
@@ -64,6 +74,11 @@ export function parseCli(argv: string[]): FleetOptions | 'help' {
         'nonce-ttl': { type: 'string' },
         'boot-time': { type: 'string' },
         power: { type: 'string' },
+        'redir-port': { type: 'string' },
+        'wol-port': { type: 'string' },
+        'wol-host': { type: 'string' },
+        'rmcp-port': { type: 'string' },
+        'rmcp-hosts': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -75,10 +90,14 @@ export function parseCli(argv: string[]): FleetOptions | 'help' {
   const devices = int('devices', v.devices, 1, 5000);
   const port = int('port', v.port, 0, 65535);
   if (port > 0 && port + devices - 1 > 65535) throw new UsageError(`--port ${port} with ${devices} devices runs past port 65535`);
+  const redirectionPort = int('redir-port', v['redir-port'], 0, 65535, 0);
+  if (redirectionPort > 0 && redirectionPort + devices - 1 > 65535) throw new UsageError(`--redir-port ${redirectionPort} with ${devices} devices runs past port 65535`);
   if (v.power !== undefined && v.power !== 'on' && v.power !== 'off') throw new UsageError(`--power must be on or off, got "${v.power}"`);
   if (v.user !== undefined && (v.user === '' || /[:"]/.test(v.user))) throw new UsageError('--user must be non-empty and contain no ":" or \'"\'');
   if (v.password !== undefined && v.password === '') throw new UsageError('--password must not be empty');
+  const udp = parseUdpOptions(v, devices);
   return {
+    ...udp,
     devices,
     port,
     host: v.host ?? '127.0.0.1',
@@ -90,7 +109,32 @@ export function parseCli(argv: string[]): FleetOptions | 'help' {
     nonceTtlMs: int('nonce-ttl', v['nonce-ttl'], 1, 86_400_000, 300_000),
     timings: { bootTimeMs: int('boot-time', v['boot-time'], 0, 600_000, 3000) },
     power: (v.power as 'on' | 'off' | undefined) ?? 'on',
+    redirectionPort,
   };
+}
+
+/** --wol-port, --wol-host, --rmcp-port, --rmcp-hosts (issue 3). */
+function parseUdpOptions(v: Record<string, string | boolean | undefined>, devices: number): Partial<FleetOptions> {
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const out: Partial<FleetOptions> = {};
+  if (str('wol-port') !== undefined) out.wolPort = int('wol-port', str('wol-port'), 0, 65535);
+  if (str('wol-host') !== undefined) {
+    if (out.wolPort === undefined) throw new UsageError('--wol-host needs --wol-port');
+    out.wolHost = str('wol-host');
+  }
+  if (str('rmcp-port') !== undefined) {
+    out.rmcpPort = int('rmcp-port', str('rmcp-port'), 0, 65535);
+    if (out.rmcpPort > 0 && str('rmcp-hosts') === undefined && out.rmcpPort + devices - 1 > 65535) {
+      throw new UsageError(`--rmcp-port ${out.rmcpPort} with ${devices} devices runs past port 65535`);
+    }
+  }
+  const hosts = str('rmcp-hosts');
+  if (hosts !== undefined) {
+    if (!out.rmcpPort) throw new UsageError('--rmcp-hosts needs a non-zero --rmcp-port');
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(hosts) || hosts.split('.').some((x) => Number(x) > 255)) throw new UsageError(`--rmcp-hosts must be an IPv4 address, got "${hosts}"`);
+    out.rmcpHosts = hosts;
+  }
+  return out;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -128,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  for (const d of fleet.devices) process.stdout.write(`${JSON.stringify(describeDevice(d))}\n`);
+  for (const d of fleet.devices) process.stdout.write(`${JSON.stringify(describeDevice(d, fleet))}\n`);
   return stopped;
 }
 

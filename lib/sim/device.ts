@@ -11,6 +11,15 @@
  *   'os'      { from, to, cause }            host OS state: off, booting, running, stopping, sleeping, hibernated
  *   'nmi'     { cause }
  *   'request' { action, resourceUri, status } every answered WS-Man request (after auth)
+ *   'packet'  { ...PacketSpec, verdict, policy?, filter?, reason }   every sendPacket() (defense.ts)
+ *   'defense' { kind, port, policy, filter?, cause? }  System Defense: policy-activated/-deactivated,
+ *                                            filter-match and default-match events (defense.ts)
+ *   'watchdog' { agentId, from, to, cause }  every agent-presence watchdog transition
+ *   'agent-presence' { agentId, from, to, policy?, ... }  a transition whose action raises an
+ *                                            event: the alert AMT would send (agent-presence.ts)
+ *   'firmware' BootRecord                    what the simulated BIOS did at a boot (firmware.ts), once final
+ *
+ * The redirection port (IDE-R, redirection.ts) starts with `listenRedirection()`.
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -23,7 +32,13 @@ import type { ClassHandler } from './classes/types';
 import { defaultClasses } from './classes';
 import { startWsmanServer } from './wsman-server';
 import type { SimProps } from './values';
+import { PacketResult, PacketSpec, sendPacket, SimDefenseOptions } from './defense';
+import { SimAgent, simAgent } from './agent-presence';
 import { hardwareFor, HardwareProfile } from './hardware';
+// --- boot from media (issue 4): redirection port and simulated BIOS ---
+import { onFirmwareBoot } from './firmware';
+import { RedirectionListener, SimIderSession, SimRedirectionOptions, startRedirectionServer } from './redirection';
+import { parseSecureOn } from '../wol/magic-packet';
 
 export interface FirmwareInfo {
   /** e.g. "15.0.23" */
@@ -78,6 +93,12 @@ export interface SimDeviceOptions {
   hardware?: HardwareProfile;
   /** AMT control mode the PC was provisioned in (default admin). */
   controlMode?: 'admin' | 'client';
+  /** Redirection port behaviour (IDE-R read buffer, a drop after N bytes). */
+  redirection?: Partial<SimRedirectionOptions>;
+  /** System Defense and Agent Presence limits and timing. */
+  defense?: SimDefenseOptions;
+  /** SecureOn password the NIC wants with a magic packet (4 or 6 bytes; see wol-listener.ts). */
+  wolPassword?: string;
 }
 
 export interface Enumeration {
@@ -97,6 +118,8 @@ export interface Subscription {
   /** ReferenceParameters of NotifyTo, as written by the subscriber (copied into each push). */
   referenceParametersXml: string;
   expires?: string;
+  /** When the subscription ends (ms since 1970); undefined = never. */
+  expiresAt?: number;
   /** Push credentials from the IssuedTokens header, when given. */
   pushAuth?: { username: string; password: string };
   created: number;
@@ -111,22 +134,33 @@ export class SimDevice extends EventEmitter {
   readonly realm: string;
   readonly firmware: FirmwareInfo;
   readonly hardware: HardwareProfile;
-  readonly controlMode: 'admin' | 'client';
   readonly digest: DigestAuthenticator;
   readonly tls?: TlsMaterial;
   readonly power: PowerMachine;
   readonly maxBodyBytes: number;
   latencyMs: number;
   readonly classes: Map<string, ClassHandler>;
+  /** SecureOn password, when the NIC wants one with a magic packet. */
+  secureOn?: Buffer;
   readonly enumerations = new Map<string, Enumeration>();
   readonly subscriptions = new Map<string, Subscription>();
   private readonly state = new Map<string, unknown>();
   private readonly faultQueue: FaultKind[] = [];
   private messageCounter = 0;
   private enumCounter = 0;
+  /** Control mode reported by IPS_HostBasedSetupService; tests may change it at any time. */
+  controlMode: 'admin' | 'client';
+  readonly defenseOptions: SimDefenseOptions;
+  private readonly closers: Array<() => void> = [];
   server?: Server | HttpsServer;
   port = 0;
   host = '127.0.0.1';
+  /** Redirection port, once listenRedirection() ran. */
+  redirectionPort = 0;
+  readonly redirection: SimRedirectionOptions;
+  /** The IDE-R session of the console that is connected, if any. */
+  iderSession?: SimIderSession;
+  private redirectionListener?: RedirectionListener;
 
   constructor(o: SimDeviceOptions) {
     super();
@@ -144,6 +178,10 @@ export class SimDevice extends EventEmitter {
     this.power = new PowerMachine(this, o.power ?? 'on', o.timings);
     if (o.osInstalled === false) this.power.osInstalled = false;
     this.classes = new Map((o.classes ?? defaultClasses).map((h) => [h.className, h]));
+    this.defenseOptions = { ...o.defense };
+    this.redirection = { readBufferSize: 8192, ...o.redirection };
+    this.on('boot', (e) => onFirmwareBoot(this, e));
+    if (o.wolPassword) this.secureOn = parseSecureOn(o.wolPassword);
   }
 
   /** `Intel(R) Active Management Technology 15.0.23.1706` */
@@ -194,6 +232,23 @@ export class SimDevice extends EventEmitter {
   /** PowerHost hook: the one-time boot settings, consumed by this boot. */
   bootDetails(): BootDetails {
     return takeBootRequest(this);
+  }
+
+  // --- network traffic and agents, for System Defense and Agent Presence ----------------------
+
+  /** A packet from ('out') or to ('in') the PC through the System Defense policy in force. */
+  sendPacket(p: PacketSpec): PacketResult {
+    return sendPacket(this, p);
+  }
+
+  /** The agent software (antivirus, firewall...) with this GUID, as it runs in the simulated OS. */
+  agent(agentId: string): SimAgent {
+    return simAgent(this, agentId);
+  }
+
+  /** Run `fn` when the device stops (handlers with timers clean up here). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
   }
 
   // --- per-class state --------------------------------------------------------------------------
@@ -262,8 +317,18 @@ export class SimDevice extends EventEmitter {
     return bound;
   }
 
+  /** Start the redirection port (AMT's 16994/16995); TLS when the device has a certificate. */
+  async listenRedirection(port = 0, host = this.host): Promise<number> {
+    this.redirectionListener = await startRedirectionServer(this, port, host, this.redirection);
+    this.redirectionPort = this.redirectionListener.port;
+    return this.redirectionPort;
+  }
+
   async close(): Promise<void> {
+    await this.redirectionListener?.close();
+    this.redirectionListener = undefined;
     this.power.cancelTimers();
+    for (const fn of this.closers.splice(0)) fn();
     const s = this.server;
     this.server = undefined;
     if (!s) return;

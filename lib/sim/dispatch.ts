@@ -23,7 +23,7 @@ import {
   writeFault,
 } from './response-writer';
 import { faults, SimFault } from './sim-fault';
-import { handleSubscribe, handleUnsubscribe } from './eventing';
+import { handleRenew, handleSubscribe, handleUnsubscribe } from './eventing';
 import { isRef, ref, SimProps, SimRef } from './values';
 
 export interface SimAnswer {
@@ -54,6 +54,7 @@ export function dispatch(device: SimDevice, xml: string, peer?: SimPeer): SimAns
     if (!h.action) throw faults.headerRequired('Action');
     if (!h.resourceUri) throw faults.destinationUnreachable();
     if (h.action === ACTION.subscribe) return ok(device, relatesTo, h.action, h.resourceUri, handleSubscribe(device, env, xml));
+    if (h.action === ACTION.renew) return ok(device, relatesTo, h.action, h.resourceUri, handleRenew(device, env));
     if (h.action === ACTION.unsubscribe) return ok(device, relatesTo, h.action, h.resourceUri, handleUnsubscribe(device, env));
     const handler = handlerFor(device, h.resourceUri);
     const answer = route(device, handler, env, peer);
@@ -179,12 +180,34 @@ function select(device: SimDevice, handler: ClassHandler, selectors: Record<stri
   const found = all.find((inst) =>
     names.every((n) => {
       const v = inst[n];
-      if (isRef(v)) return true; // association keys: a reference selector is accepted as is
+      if (isRef(v)) return refSelectorMatches(v, selectors[n]);
       return selectorValue(v) === selectors[n];
     }),
   );
   if (!found) throw faults.invalidSelectors('No instance matches the selectors.');
   return found;
+}
+
+/**
+ * An association key given as an endpoint reference (the header reader hands it over as JSON) names
+ * the instance whose reference has the same resource URI and selectors. A plain-text value for a
+ * reference key is accepted as is, as before.
+ */
+function refSelectorMatches(v: SimRef, given: string): boolean {
+  let epr: { resourceUri?: unknown; selectors?: unknown };
+  try {
+    epr = JSON.parse(given) as typeof epr;
+  } catch {
+    return true;
+  }
+  if (typeof epr !== 'object' || epr === null || typeof epr.resourceUri !== 'string') return true;
+  if (epr.resourceUri !== v.resourceUri) return false;
+  const want = (epr.selectors ?? {}) as Record<string, string>;
+  const have = new Map(v.selectors);
+  return Object.entries(want).every(([k, x]) => {
+    const h = have.get(k);
+    return typeof h === 'string' ? h === x : h !== undefined && typeof x === 'string' && x.startsWith('{') && refSelectorMatches(h, x);
+  });
 }
 
 function bodyInstance(env: WsmanEnvelope, className: string): PlainObject {
@@ -206,9 +229,10 @@ function methodInput(env: WsmanEnvelope, method: string, uri: string): PlainObje
 }
 
 function eprOf(handler: ClassHandler, inst: SimProps): SimRef {
-  const sel: Record<string, string> = {};
+  const sel: Record<string, string | SimRef> = {};
   for (const k of keysOf(handler, inst)) {
-    const v = selectorValue(inst[k]);
+    const key = inst[k];
+    const v = isRef(key) ? key : selectorValue(key);
     if (v !== undefined) sel[k] = v;
   }
   return ref(handler.className, sel);

@@ -12,7 +12,7 @@ import { WsmanEnvelope } from '../wsman/envelope';
 import { NS } from '../wsman/namespaces';
 import { child, escapeXml, parseXml, XmlNode } from '../wsman/xml';
 import type { Routed } from './dispatch';
-import type { SimDevice } from './device';
+import type { SimDevice, Subscription } from './device';
 import { SimFault, faults } from './sim-fault';
 
 export const DELIVERY_PUSH = `${NS.eventing}/DeliveryModes/Push`;
@@ -56,7 +56,7 @@ export function handleSubscribe(device: SimDevice, env: WsmanEnvelope, xml: stri
   if (!/^https?:\/\/[^\s]+$/.test(address)) throw faults.invalidParameter(`NotifyTo address "${address}" is not an http(s) URL.`);
   const params = child(notifyTo, 'ReferenceParameters', NS.addressing);
   const expires = child(p, 'Expires', NS.eventing)?.text.trim();
-  for (const s of device.subscriptions.values()) {
+  for (const s of liveSubscriptions(device)) {
     if (s.notifyTo === address && s.resourceUri === env.header.resourceUri) throw faults.alreadyExists();
   }
   if (device.subscriptions.size >= MAX_SUBSCRIPTIONS) throw new SimFault(NS.wsman, 'QuotaLimit', 'The service is busy servicing other requests.');
@@ -68,6 +68,7 @@ export function handleSubscribe(device: SimDevice, env: WsmanEnvelope, xml: stri
     deliveryMode: mode,
     referenceParametersXml: params ? params.children.map((c) => serialize(c)).join('') : '',
     expires,
+    expiresAt: expiresAt(expires),
     pushAuth: pushCredentials(xml),
     created: Date.now(),
   });
@@ -79,6 +80,32 @@ export function handleSubscribe(device: SimDevice, env: WsmanEnvelope, xml: stri
     (expires ? `<g:Expires>${escapeXml(expires)}</g:Expires>` : '') +
     '</g:SubscribeResponse>';
   return { ns: [NS.eventing], body };
+}
+
+/** Absolute expiry of an xs:duration ("PT3600S") from now; undefined = never. */
+export function expiresAt(expires: string | undefined, now = Date.now()): number | undefined {
+  const m = expires ? /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(expires) : null;
+  if (!m) return undefined;
+  const s = Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
+  return s > 0 ? now + s * 1000 : undefined;
+}
+
+/** Subscriptions that have not expired; expired ones are forgotten. */
+export function liveSubscriptions(device: SimDevice, now = Date.now()): Subscription[] {
+  for (const [id, s] of device.subscriptions) if (s.expiresAt !== undefined && s.expiresAt <= now) device.subscriptions.delete(id);
+  return [...device.subscriptions.values()];
+}
+
+/** WS-Eventing Renew: a new lifetime for a live subscription; an unknown or expired one faults. */
+export function handleRenew(device: SimDevice, env: WsmanEnvelope): Routed {
+  liveSubscriptions(device);
+  const id = (env.header.extra.Identifier ?? env.header.selectors.Identifier ?? '').trim();
+  const sub = device.subscriptions.get(id);
+  if (!sub) throw new SimFault(NS.eventing, 'UnableToRenew', 'The subscription is not known or has expired.');
+  const expires = child(env.payload, 'Expires', NS.eventing)?.text.trim();
+  sub.expires = expires;
+  sub.expiresAt = expiresAt(expires);
+  return { ns: [NS.eventing], body: `<g:RenewResponse>${expires ? `<g:Expires>${escapeXml(expires)}</g:Expires>` : ''}</g:RenewResponse>` };
 }
 
 export function handleUnsubscribe(device: SimDevice, env: WsmanEnvelope): Routed {

@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import { generateKeyPair, makeCertificate, SimKeyPair } from './cert';
 import { SimDevice, SimDeviceOptions } from './device';
 import type { PowerTimings } from './power';
+import { RmcpResponder } from './rmcp-responder';
+import { WolListener } from './wol-listener';
 import { hardwareFor } from './hardware';
 
 export interface FleetOptions {
@@ -30,12 +32,31 @@ export interface FleetOptions {
   firmware?: SimDeviceOptions['firmware'];
   /** Changes every generated UUID/MAC/realm; the default gives the same fleet every time. */
   seed?: string;
+  /** First redirection (IDE-R) port; device i gets redirectionPort + i. 0 or unset = ephemeral ports. */
+  redirectionPort?: number;
   /** Last word on each device's options. */
   configure?: (index: number, o: SimDeviceOptions) => SimDeviceOptions;
+  // --- Wake-on-LAN and RMCP presence (issue 3) ---
+  /** One UDP port the whole fleet listens on for magic packets (0 = ephemeral); none when unset. */
+  wolPort?: number;
+  /** Address of the WOL socket (default: host). 0.0.0.0 receives broadcasts. */
+  wolHost?: string;
+  /** Device i answers RMCP presence pings on rmcpPort + i (0 = ephemeral ports); none when unset. */
+  rmcpPort?: number;
+  /** First IPv4 address for RMCP: device i answers on rmcpHosts + i, all on rmcpPort (which must then be > 0). */
+  rmcpHosts?: string;
+  /** False: the RMCP responder is silent while the PC is off (default: answers, like AMT on standby power). */
+  rmcpWhileOff?: boolean;
+  /** Who may send to the WOL and RMCP sockets (IPv4 CIDR blocks); default loopback when bound to loopback. */
+  udpAllowFrom?: string[];
 }
 
 export interface Fleet {
   devices: SimDevice[];
+  /** The shared magic-packet listener, when wolPort was given. */
+  wol?: WolListener;
+  /** Presence responders, device i at index i, when rmcpPort was given. */
+  rmcp?: RmcpResponder[];
   stop(): Promise<void>;
 }
 
@@ -91,24 +112,64 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const host = o.host ?? '127.0.0.1';
   const shared = o.tls && !o.keyPerDevice ? generateKeyPair() : undefined;
   const devices: SimDevice[] = [];
-  const stop = async (): Promise<void> => {
-    await Promise.all(devices.map((d) => d.close()));
+  const fleet: Fleet = { devices, stop: async () => undefined };
+  fleet.stop = async (): Promise<void> => {
+    await Promise.all([...devices.map((d) => d.close()), fleet.wol?.close(), ...(fleet.rmcp ?? []).map((r) => r.close())]);
   };
   try {
     for (let i = 0; i < o.devices; i++) {
       const d = new SimDevice(deviceOptions(i, o, shared));
       devices.push(d);
       await d.listen(base === 0 ? 0 : base + i, host);
+      await d.listenRedirection(o.redirectionPort ? o.redirectionPort + i : 0, host);
     }
+    await startUdpListeners(fleet, o, host);
   } catch (e) {
-    await stop();
+    await fleet.stop();
     throw e;
   }
-  return { devices, stop };
+  return fleet;
 }
 
-/** The line the CLI prints for a device. */
-export function describeDevice(d: SimDevice): Record<string, unknown> {
+/** The WOL listener and RMCP responders asked for in the options. */
+async function startUdpListeners(fleet: Fleet, o: FleetOptions, host: string): Promise<void> {
+  if (o.wolPort !== undefined) {
+    const wol = new WolListener(fleet.devices, { port: o.wolPort, host: o.wolHost ?? host, allowFrom: o.udpAllowFrom });
+    fleet.wol = wol;
+    await wol.listen();
+  }
+  if (o.rmcpPort !== undefined) {
+    if (o.rmcpHosts && o.rmcpPort === 0) throw new Error('rmcpHosts needs a fixed rmcpPort');
+    const first = o.rmcpHosts ? ipv4ToInt(o.rmcpHosts) : undefined;
+    if (o.rmcpHosts && (first === undefined || first + fleet.devices.length - 1 > 0xffffffff)) throw new Error(`rmcpHosts "${o.rmcpHosts}" is not an IPv4 address with room for the fleet`);
+    if (first === undefined && o.rmcpPort > 0 && o.rmcpPort + fleet.devices.length - 1 > 65535) throw new Error('RMCP port range outside 1..65535');
+    fleet.rmcp = [];
+    for (let i = 0; i < fleet.devices.length; i++) {
+      const r = new RmcpResponder(fleet.devices[i], {
+        port: first !== undefined || o.rmcpPort === 0 ? o.rmcpPort : o.rmcpPort + i,
+        host: first !== undefined ? intToIpv4(first + i) : host,
+        allowFrom: o.udpAllowFrom,
+        whileOff: o.rmcpWhileOff,
+      });
+      fleet.rmcp.push(r);
+      await r.listen();
+    }
+  }
+}
+
+function ipv4ToInt(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m || m.slice(1).some((x) => Number(x) > 255)) return undefined;
+  return m.slice(1).reduce((n, x) => n * 256 + Number(x), 0);
+}
+
+function intToIpv4(n: number): string {
+  return [Math.floor(n / 2 ** 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** The line the CLI prints for a device (with its WOL and RMCP endpoints when the fleet has them). */
+export function describeDevice(d: SimDevice, fleet?: Fleet): Record<string, unknown> {
+  const rmcp = fleet?.rmcp?.find((r) => r.device === d);
   return {
     name: d.name,
     host: d.host,
@@ -119,5 +180,8 @@ export function describeDevice(d: SimDevice): Record<string, unknown> {
     realm: d.realm,
     tls: Boolean(d.tls),
     fingerprint256: d.tls?.fingerprint256 ?? null,
+    ...(fleet?.wol ? { wolHost: fleet.wol.host, wolPort: fleet.wol.port } : {}),
+    ...(rmcp ? { rmcpHost: rmcp.host, rmcpPort: rmcp.port } : {}),
+    redirectionPort: d.redirectionPort,
   };
 }

@@ -74,7 +74,9 @@ function refXml(prefix: string, name: string, r: SimRef): string {
 
 /** Address + ReferenceParameters, as inside a reference property or an EndpointReference. */
 export function eprInner(r: SimRef): string {
-  const sels = r.selectors.map(([k, v]) => `<c:Selector Name="${escapeXml(k)}">${escapeXml(v)}</c:Selector>`).join('');
+  const sels = r.selectors
+    .map(([k, v]) => `<c:Selector Name="${escapeXml(k)}">${typeof v === 'string' ? escapeXml(v) : `<b:EndpointReference>${eprInner(v)}</b:EndpointReference>`}</c:Selector>`)
+    .join('');
   return (
     `<b:Address>${escapeXml(r.address ?? ANONYMOUS)}</b:Address><b:ReferenceParameters>` +
     `<c:ResourceURI>${escapeXml(r.resourceUri)}</c:ResourceURI>` +

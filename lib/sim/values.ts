@@ -4,11 +4,14 @@
  */
 import { ANONYMOUS, resourceUri } from '../wsman/namespaces';
 
-/** A reference property: written as Address + ReferenceParameters (ResourceURI + SelectorSet). */
+/**
+ * A reference property: written as Address + ReferenceParameters (ResourceURI + SelectorSet). A
+ * selector's value is text, or itself a reference (the keys of an association instance).
+ */
 export interface SimRef {
   kind: 'ref';
   resourceUri: string;
-  selectors: Array<[string, string]>;
+  selectors: Array<[string, string | SimRef]>;
   address?: string;
 }
 
@@ -23,11 +26,11 @@ export type SimScalar = string | number | boolean | SimRef | SimDate;
 export type SimValue = SimScalar | SimScalar[] | null | undefined;
 export type SimProps = Record<string, SimValue>;
 
-export function ref(className: string, selectors: Record<string, string | number>, address = ANONYMOUS): SimRef {
+export function ref(className: string, selectors: Record<string, string | number | SimRef>, address = ANONYMOUS): SimRef {
   return {
     kind: 'ref',
     resourceUri: /^https?:/.test(className) ? className : resourceUri(className),
-    selectors: Object.entries(selectors).map(([k, v]) => [k, String(v)]),
+    selectors: Object.entries(selectors).map(([k, v]) => [k, typeof v === 'object' ? v : String(v)]),
     address,
   };
 }

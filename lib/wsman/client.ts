@@ -14,6 +14,7 @@ import {
   readInstance,
   readMethodOutput,
   readPullResponse,
+  readRenewResponse,
   readSubscribeResponse,
   SubscriptionHandle,
   WsmanEnvelope,
@@ -28,6 +29,7 @@ import {
   buildPull,
   buildPut,
   buildRelease,
+  buildRenew,
   buildSubscribe,
   buildUnsubscribe,
   EnumerateOptions,
@@ -169,6 +171,12 @@ export class WsmanClient {
 
   async subscribe(target: string, o: SubscribeOptions): Promise<SubscriptionHandle> {
     return readSubscribeResponse(await this.call(buildSubscribe(target, o)));
+  }
+
+  /** Extends a subscription; the device answers with the new expiry (when it gives one). */
+  async renew(target: string, handle: SubscriptionHandle, expiresSeconds: number, selectors?: Selectors): Promise<string | undefined> {
+    const env = await this.call(buildRenew(target, handle.identifier, expiresSeconds, selectors ?? handle.manager.selectors));
+    return readRenewResponse(env);
   }
 
   async unsubscribe(target: string, handle: SubscriptionHandle, selectors?: Selectors): Promise<void> {

@@ -200,3 +200,10 @@ export function readSubscribeResponse(env: WsmanEnvelope): SubscriptionHandle {
     expires: child(p, 'Expires', NS.eventing)?.text,
   };
 }
+
+/** RenewResponse: the new Expires, when the device gives one. */
+export function readRenewResponse(env: WsmanEnvelope): string | undefined {
+  const p = env.payload;
+  if (p && p.name !== 'RenewResponse') throw new XmlError(`reply has <${p.name}> where <RenewResponse> was expected`);
+  return child(p, 'Expires', NS.eventing)?.text;
+}

@@ -1,6 +1,6 @@
 import { CIM } from '@device-management-toolkit/wsman-messages';
 import { readEnvelope } from './envelope';
-import { buildGet, buildInvoke, buildPut, buildSubscribe } from './messages';
+import { buildDelete, buildGet, buildInvoke, buildPut, buildSubscribe } from './messages';
 import { applySchema } from './typing';
 import { child, parseXml, toPlain } from './xml';
 import { MANAGED_SYSTEM } from '../amt/power';
@@ -14,6 +14,14 @@ describe('request envelopes', () => {
     expect(env.header.messageId).toMatch(/^uuid:[0-9a-f-]{36}$/);
     expect(env.header.messageId).not.toBe(readEnvelope(b.xml).header.messageId);
     expect(env.header.resourceUri).toBe('http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Chassis');
+  });
+
+  it('writes an endpoint reference as a selector value (association keys), escaped', () => {
+    const port = { address: 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous', resourceUri: 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPort', selectors: { DeviceID: 'Intel(r) AMT Ethernet Port 0' } };
+    const policy = { ...port, resourceUri: 'http://intel.com/wbem/wscim/1/amt-schema/1/AMT_SystemDefensePolicy', selectors: { InstanceID: 'a<b&c' } };
+    const env = readEnvelope(buildDelete('AMT_NetworkPortSystemDefensePolicy', { Antecedent: port, Dependent: policy }).xml);
+    expect(JSON.parse(env.header.selectors.Antecedent)).toEqual(port);
+    expect(JSON.parse(env.header.selectors.Dependent)).toEqual(policy);
   });
 
   it('builds the same RequestPowerStateChange body as Intel wsman-messages', () => {

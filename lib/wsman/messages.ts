@@ -10,7 +10,8 @@ import { WSManMessageCreator } from '@device-management-toolkit/wsman-messages/W
 import { ACTION, ANONYMOUS, familyOf, methodAction, NS, resourceUri, SCHEMA_BASE, SchemaFamily, WSMAN_PATH } from './namespaces';
 import { EndpointReference, escapeXml, isEndpointReference } from './xml';
 
-export type Selectors = Record<string, string | number>;
+/** Selector values: text, or an endpoint reference (association keys such as Antecedent/Dependent). */
+export type Selectors = Record<string, string | number | EndpointReference>;
 
 /** A value for Put/Create/Invoke input: scalars, arrays of scalars, references, nested objects. */
 export type InputValue = string | number | boolean | EndpointReference | InputValue[] | { [k: string]: InputValue };
@@ -37,8 +38,17 @@ function selectorSetXml(selectors: Selectors | undefined): string {
   const entries = Object.entries(selectors ?? {});
   if (entries.length === 0) return '';
   return `<w:SelectorSet>${entries
-    .map(([k, v]) => `<w:Selector Name="${escapeXml(k)}">${escapeXml(String(v))}</w:Selector>`)
+    .map(([k, v]) => `<w:Selector Name="${escapeXml(k)}">${isEndpointReference(v) ? endpointReferenceXml(v) : escapeXml(String(v))}</w:Selector>`)
     .join('')}</w:SelectorSet>`;
+}
+
+/** `<a:EndpointReference>` inside a selector, as DSP0226 writes a reference-valued key. */
+function endpointReferenceXml(r: EndpointReference): string {
+  return (
+    `<a:EndpointReference><a:Address>${escapeXml(r.address)}</a:Address><a:ReferenceParameters>` +
+    `<w:ResourceURI>${escapeXml(r.resourceUri)}</w:ResourceURI>${selectorSetXml(r.selectors)}` +
+    '</a:ReferenceParameters></a:EndpointReference>'
+  );
 }
 
 export interface HeaderOptions {
@@ -184,18 +194,31 @@ const DELIVERY_MODES = {
   Push: `${NS.eventing}/DeliveryModes/Push`,
 };
 const DIGEST_PROFILE = 'http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/digest';
-const USER_TOKEN = 'http://schemas.dmtf.org/wbem/wsman/1/wsman/token/userToken';
+/*
+ * The push credentials ride in a WS-Trust IssuedTokens header. The token type and the Password
+ * Type below are the URIs MeshCommander sends to real AMT firmware when it subscribes with Digest
+ * (amt-wsman.js, ExecSubscribe); the values written here before ("...wsman/token/userToken" and
+ * a "#PasswordText" under the WS-Trust namespace) were never seen working against a device.
+ */
+const USERNAME_TOKEN_TYPE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#UsernameToken';
+const PASSWORD_TEXT = `${NS.wssecurity}#PasswordText`;
+/*
+ * Namespace of the reference parameter the device copies into every push header. AMT copies the
+ * element as given whatever its namespace (MeshCentral reads back its own placeholder namespace
+ * from real pushes), so we use a URN of ours instead of a placeholder domain we do not own.
+ */
+export const REFERENCE_NS = 'urn:oobkit:wsevent';
 
 /** WS-Eventing Subscribe; the library has no builder for it. */
 export function buildSubscribe(target: string, o: SubscribeOptions): BuiltRequest {
   const tokens = o.pushAuth
     ? `<t:IssuedTokens xmlns:t="${NS.trust}" xmlns:se="${NS.wssecurity}"><t:RequestSecurityTokenResponse>` +
-      `<t:TokenType>${USER_TOKEN}</t:TokenType><t:RequestedSecurityToken><se:UsernameToken>` +
+      `<t:TokenType>${USERNAME_TOKEN_TYPE}</t:TokenType><t:RequestedSecurityToken><se:UsernameToken>` +
       `<se:Username>${escapeXml(o.pushAuth.username)}</se:Username>` +
-      `<se:Password Type="${NS.trust}#PasswordText">${escapeXml(o.pushAuth.password)}</se:Password>` +
+      `<se:Password Type="${PASSWORD_TEXT}">${escapeXml(o.pushAuth.password)}</se:Password>` +
       '</se:UsernameToken></t:RequestedSecurityToken></t:RequestSecurityTokenResponse></t:IssuedTokens>'
     : '';
-  const reference = o.reference !== undefined ? `<a:ReferenceParameters><m:arg xmlns:m="http://x.com">${escapeXml(o.reference)}</m:arg></a:ReferenceParameters>` : '';
+  const reference = o.reference !== undefined ? `<a:ReferenceParameters><m:arg xmlns:m="${REFERENCE_NS}">${escapeXml(o.reference)}</m:arg></a:ReferenceParameters>` : '';
   const body =
     `<Body><e:Subscribe xmlns:e="${NS.eventing}">` +
     `<e:Delivery Mode="${DELIVERY_MODES[o.mode ?? 'PushWithAck']}"><e:NotifyTo><a:Address>${escapeXml(o.notifyTo)}</a:Address>${reference}</e:NotifyTo>` +
@@ -204,6 +227,15 @@ export function buildSubscribe(target: string, o: SubscribeOptions): BuiltReques
     (o.expiresSeconds ? `<e:Expires>PT${Math.floor(o.expiresSeconds)}S</e:Expires>` : '') +
     '</e:Subscribe></Body>';
   return envelope({ action: ACTION.subscribe, resourceUri: uriOf(target), selectors: o.selectors, extra: tokens }, body);
+}
+
+/** WS-Eventing Renew of a subscription, asking for a new lifetime. */
+export function buildRenew(target: string, identifier: string | undefined, expiresSeconds: number, selectors?: Selectors): BuiltRequest {
+  const id = identifier ? `<e:Identifier xmlns:e="${NS.eventing}">${escapeXml(identifier)}</e:Identifier>` : '';
+  return envelope(
+    { action: ACTION.renew, resourceUri: uriOf(target), selectors, extra: id },
+    `<Body><e:Renew xmlns:e="${NS.eventing}"><e:Expires>PT${Math.floor(expiresSeconds)}S</e:Expires></e:Renew></Body>`,
+  );
 }
 
 export function buildUnsubscribe(target: string, identifier: string | undefined, selectors?: Selectors): BuiltRequest {

@@ -40,6 +40,8 @@ export const ACTION = {
   fault: `${NS.addressing}/fault`,
   wsmanFault: 'http://schemas.dmtf.org/wbem/wsman/1/wsman/fault',
   event: 'http://schemas.dmtf.org/wbem/wsman/1/wsman/Event',
+  /** The answer to a PushWithAck event (DSP0226). */
+  ack: 'http://schemas.dmtf.org/wbem/wsman/1/wsman/Ack',
 } as const;
 
 /** Action URI the device answers with for a request action. */

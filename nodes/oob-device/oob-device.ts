@@ -3,8 +3,9 @@ import { checkCipherSuite, checkHost, checkPort, checkPrivilege, ManagedDevice }
 import { InputError } from '../../lib/errors';
 import { fetchFingerprint, normalizeFingerprint } from '../../lib/wsman/transport';
 import type { OobDeviceNode } from '../shared/types';
+import { WAKE_CREDENTIALS, WakeCredentials, WakeDef, wakeSettingsFromConfig } from './wake-settings';
 
-interface DeviceDef extends NodeDef {
+interface DeviceDef extends NodeDef, WakeDef {
   host: string;
   mac?: string;
   site?: string;
@@ -14,6 +15,8 @@ interface DeviceDef extends NodeDef {
   tofu?: boolean;
   /** Seconds to wait for an answer. */
   timeout?: string | number;
+  /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
+  redirPort?: string | number;
   // --- IPMI (issue 8) ---
   /** BMC address when it differs from the host (a dedicated management port). */
   ipmiHost?: string;
@@ -23,7 +26,7 @@ interface DeviceDef extends NodeDef {
   ipmiPrivilege?: string;
 }
 
-interface DeviceCredentials {
+interface DeviceCredentials extends WakeCredentials {
   username?: string;
   password?: string;
   // --- IPMI (issue 8) ---
@@ -48,6 +51,8 @@ export = function (RED: NodeAPI) {
     node.device = (): ManagedDevice => {
       const host = checkHost(def.host, `device "${name ?? node.id}" host`);
       const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined };
+      const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host); // Wake-on-LAN (issue 3)
+      if (wake) d.wake = wake;
       const { username, password } = node.credentials ?? {};
       if (username && password) {
         const tls = def.amtTls === true;
@@ -68,6 +73,7 @@ export = function (RED: NodeAPI) {
           fingerprint,
           trustOnFirstUse: def.tofu === true,
           timeoutMs: Number(def.timeout) > 0 ? Number(def.timeout) * 1000 : undefined,
+          redirectionPort: def.redirPort === undefined || def.redirPort === '' ? undefined : checkPort(def.redirPort, 'IDE-R port'),
           onFingerprintTrusted: (fp) => {
             learned = fp;
             context.set(LEARNED_KEY, fp);
@@ -97,6 +103,7 @@ export = function (RED: NodeAPI) {
     credentials: {
       username: { type: 'text' },
       password: { type: 'password' },
+      ...WAKE_CREDENTIALS,
       // --- IPMI (issue 8) ---
       ipmiUsername: { type: 'text' },
       ipmiPassword: { type: 'password' },

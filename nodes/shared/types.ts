@@ -1,4 +1,5 @@
 import type { Node } from 'node-red';
+import type { Policy } from '../../lib/alerts/policy';
 import type { ManagedDevice } from '../../lib/device';
 
 /** The runtime side of an oob-device config node, as other nodes use it. */
@@ -14,4 +15,10 @@ export interface OobMessage {
   device?: unknown;
   topic?: string;
   [key: string]: unknown;
+}
+
+/** The runtime side of an oob-alert-policy config node. */
+export interface OobAlertPolicyNode extends Node {
+  /** The checked policy; throws an InputError naming what is wrong. */
+  policy(): Policy;
 }

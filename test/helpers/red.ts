@@ -11,6 +11,11 @@ const core = (f: string) => require(path.join(path.dirname(require.resolve('@nod
 
 export const deviceNode = require('../../nodes/oob-device/oob-device');
 export const powerStateNode = require('../../nodes/oob-power-state/oob-power-state');
+export const wakeNode = require('../../nodes/oob-wake/oob-wake'); // issue 3
+export const discoverNode = require('../../nodes/oob-discover/oob-discover'); // issue 3
+// --- boot from media (issue 4) ---
+export const bootFromMediaNode = require('../../nodes/oob-boot-from-media/oob-boot-from-media');
+export const systemDefenseNode = require('../../nodes/oob-system-defense/oob-system-defense');
 export const catchNode = core('25-catch.js');
 export const helperNode = helper;
 
@@ -82,3 +87,7 @@ export function recordStatuses(id: string): Array<{ fill?: string; shape?: strin
 export function adminRequest(): any {
   return helper.request();
 }
+
+// --- alerts (issue 6) ----------------------------------------------------------------------------
+export const alertInNode = require('../../nodes/oob-alert-in/oob-alert-in');
+export const alertPolicyNode = require('../../nodes/oob-alert-policy/oob-alert-policy');

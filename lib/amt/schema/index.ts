@@ -3,16 +3,23 @@
  * Each feature area keeps its classes in a file of its own here.
  */
 import type { ClassSchema } from '../../wsman/typing';
+import { DEFENSE_SCHEMAS } from './defense';
 import { IDENTITY_SCHEMAS } from './identity';
 // inventory and audit log (issue 9)
 import { INVENTORY_SCHEMAS } from './inventory';
 import { POWER_SCHEMAS } from './power';
+// --- boot from media (issue 4) ---
+import { BOOT_SCHEMAS } from './boot';
 
 const SCHEMAS: Record<string, ClassSchema> = {
   ...POWER_SCHEMAS,
   ...IDENTITY_SCHEMAS,
   // inventory and audit log (issue 9)
   ...INVENTORY_SCHEMAS,
+  // --- boot from media (issue 4) ---
+  ...BOOT_SCHEMAS,
+  // System Defense and Agent Presence (issue 5)
+  ...DEFENSE_SCHEMAS,
 };
 
 /** Schema of a class ("CIM_Chassis") or of a method's output ("CIM_BootService.SetBootConfigRole"). */

@@ -114,10 +114,40 @@ export function takeBootRequest(d: SimDevice): BootDetails {
   return out;
 }
 
+/** Capabilities AMT 16 added (UEFI HTTPS, PBA and WinRE boot...); absent on older firmware. */
+const AMT16_CAPABILITIES: SimProps = {
+  AMTSecureBootControl: true,
+  ForceUEFIHTTPSBoot: true,
+  ForceUEFILocalPBABoot: true,
+  ForceWinREBoot: true,
+  PlatformErase: 0,
+  UEFIWiFiCoExistenceAndProfileShare: false,
+};
+
+/** Make a device report (and act on) other boot capabilities, e.g. `{ IDER: false }`. */
+export function setBootCapabilities(d: SimDevice, overrides: SimProps): void {
+  Object.assign(d.classState<SimProps>('AMT_BootCapabilities', () => ({})), overrides);
+}
+
+function capabilities(d: SimDevice): SimProps {
+  const major = Number(d.firmware.version.split('.')[0]);
+  const all: SimProps = { ...baseCapabilities(), ...(major >= 16 ? AMT16_CAPABILITIES : {}), ...d.classState<SimProps>('AMT_BootCapabilities') };
+  // AMT writes properties in byte order of their names.
+  return Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** One capability as the device reports it now. */
+export function bootCapabilityValue(d: SimDevice, name: string): SimProps[string] {
+  return capabilities(d)[name];
+}
+
 export const bootCapabilities: ClassHandler = {
   className: 'AMT_BootCapabilities',
-  instances: () => [
-    {
+  instances: (d) => [capabilities(d)],
+};
+
+function baseCapabilities(): SimProps {
+  return {
       BIOSPause: false,
       BIOSReflash: true,
       BIOSSecureBoot: true,
@@ -142,9 +172,8 @@ export const bootCapabilities: ClassHandler = {
       VerbosityQuiet: false,
       VerbosityScreenBlank: false,
       VerbosityVerbose: false,
-    },
-  ],
-};
+  };
+}
 
 export const bootSettingData: ClassHandler = {
   className: 'AMT_BootSettingData',

@@ -2,7 +2,9 @@
  * Every simulated class. To add an area (system defense, inventory, events...): write
  * lib/sim/classes/<area>.ts exporting a ClassHandler[] and add one line below.
  */
+import { agentPresenceClasses } from './agent-presence';
 import { bootClasses } from './boot';
+import { defenseClasses } from './defense';
 import { inventoryClasses } from './inventory';
 import { logClasses } from './logs';
 import { powerClasses } from './power';
@@ -19,6 +21,9 @@ export const defaultClasses: ClassHandler[] = [
   ...bootClasses,
   ...logClasses,
   ...remoteAccessClasses,
+  // System Defense and Agent Presence (issue 5)
+  ...defenseClasses,
+  ...agentPresenceClasses,
 ];
 
 export type { ClassHandler, MethodContext, MethodResult } from './types';

@@ -273,24 +273,9 @@ export const kvmRedirectionSAP: ClassHandler = {
   },
 };
 
-/**
- * Which System Defense policies are active (bound to a network port). A minimal stand-in so the
- * inventory can say whether System Defense is on: empty (off) unless a test or the System
- * Defense simulation binds a policy with setActiveDefensePolicies.
- */
-export function setActiveDefensePolicies(d: SimDevice, policyIds: string[]): void {
-  d.classState<{ policies: string[] }>('AMT_NetworkPortSystemDefensePolicy', () => ({ policies: [] })).policies = [...policyIds];
-}
-
-export const networkPortSystemDefensePolicy: ClassHandler = {
-  className: 'AMT_NetworkPortSystemDefensePolicy',
-  keys: ['Antecedent', 'Dependent'],
-  instances: (d) =>
-    (d.classState<{ policies: string[] }>('AMT_NetworkPortSystemDefensePolicy')?.policies ?? []).map((id) => ({
-      Antecedent: ref('CIM_EthernetPort', { CreationClassName: 'CIM_EthernetPort', DeviceID: 'Intel(r) AMT Ethernet Port 0', SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'Intel(r) AMT' }),
-      Dependent: ref('AMT_SystemDefensePolicy', { InstanceID: id }),
-    })),
-};
+// Which System Defense policies are bound to a port now lives with the System Defense simulation
+// (lib/sim/defense.ts, issue 5), which serves AMT_NetworkPortSystemDefensePolicy itself.
+export { setActiveDefensePolicies } from '../defense';
 
 export const inventoryClasses = [
   softwareIdentity,
@@ -304,5 +289,4 @@ export const inventoryClasses = [
   processor,
   mediaAccessDevice,
   kvmRedirectionSAP,
-  networkPortSystemDefensePolicy,
 ];

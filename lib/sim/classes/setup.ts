@@ -1,7 +1,8 @@
 /**
  * Provisioning and user consent: AMT_SetupAndConfigurationService, IPS_HostBasedSetupService,
  * IPS_OptInService, AMT_RedirectionService, AMT_UserInitiatedConnectionService.
- * A simulated device is provisioned in admin control mode (ProvisioningState 2, CurrentControlMode 2).
+ * A simulated device is provisioned (ProvisioningState 2) in admin control mode (CurrentControlMode 2)
+ * unless it was made with `controlMode: 'client'` (CurrentControlMode 1).
  */
 import { createHash, randomInt } from 'node:crypto';
 import type { SimDevice } from '../device';
@@ -61,6 +62,7 @@ export const hostBasedSetupService: ClassHandler = {
       CertChainStatus: 0,
       ConfigurationNonce: createHash('sha1').update(`nonce:${d.uuid}`).digest('base64'),
       CreationClassName: 'IPS_HostBasedSetupService',
+      // 0 not provisioned, 1 client control mode, 2 admin control mode (SimDevice.controlMode).
       CurrentControlMode: (d.classState<SetupState>('AMT_SetupAndConfigurationService')?.provisioningState ?? 2) === 2 ? (d.controlMode === 'client' ? 1 : 2) : 0,
       ElementName: 'Intel(r) AMT Host Based Setup Service',
       Name: 'Intel(r) AMT Host Based Setup Service',

@@ -1,0 +1,120 @@
+/**
+ * The Alert: one shape for every source (PET traps, AMT WS-Eventing, the AMT event log,
+ * presence and heartbeats, system defense, power). It is what oob-alert-in emits and what
+ * integrators wire to chat, PagerDuty, Opsgenie or a ticket system.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+
+export const ALERT_SOURCES = ['pet', 'wsevent', 'eventlog', 'presence', 'heartbeat', 'defense', 'power'] as const;
+export type AlertSource = (typeof ALERT_SOURCES)[number];
+
+/** Most severe first. */
+export const SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info', 'ok'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export interface AlertDevice {
+  name?: string;
+  host?: string;
+  mac?: string;
+  guid?: string;
+  site?: string;
+}
+
+export interface Alert {
+  /** Stable per event instance. */
+  id: string;
+  /** Same condition on the same device => same key (PagerDuty dedup_key, Opsgenie alias). */
+  dedupKey: string;
+  /** ISO 8601, from the device where it carries one. */
+  time: string;
+  device: AlertDevice;
+  source: AlertSource;
+  /** e.g. 'chassis-intrusion', 'heartbeat-missed', 'agent-stopped'. */
+  kind: string;
+  severity: Severity;
+  state: 'trigger' | 'resolve';
+  /** One line a person reads in chat. */
+  summary: string;
+  /** Decoded fields; raw bytes/XML under details.raw. */
+  details: Record<string, unknown>;
+}
+
+export function isSeverity(v: unknown): v is Severity {
+  return typeof v === 'string' && (SEVERITIES as readonly string[]).includes(v);
+}
+
+export function isSource(v: unknown): v is AlertSource {
+  return typeof v === 'string' && (ALERT_SOURCES as readonly string[]).includes(v);
+}
+
+/** 0 = critical ... 5 = ok; lower is more severe. */
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+export function moreSevere(a: Severity, b: Severity): Severity {
+  return severityRank(a) <= severityRank(b) ? a : b;
+}
+
+/** The name a person knows the device by: name, else host, else MAC or GUID. */
+export function deviceLabel(d: AlertDevice): string {
+  return d.name ?? d.host ?? d.mac ?? d.guid ?? 'unknown device';
+}
+
+/** The part of the device that identifies it in a dedup key. */
+function deviceKey(d: AlertDevice): string {
+  return (d.name ?? d.host ?? d.guid ?? d.mac ?? 'unknown').toLowerCase();
+}
+
+/**
+ * `<device>/<source>/<kind>[/<qualifier>]`: readable in PagerDuty's and Opsgenie's UIs, and the
+ * same for a trigger and its resolve.
+ */
+export function makeDedupKey(device: AlertDevice, source: AlertSource, kind: string, qualifier?: string): string {
+  return [deviceKey(device), source, kind, qualifier].filter((x) => x !== undefined && x !== '').join('/');
+}
+
+/** A stable id from fields that identify one event instance (so a re-delivery keeps its id). */
+export function stableId(...parts: Array<string | number | undefined>): string {
+  return createHash('sha256')
+    .update(parts.map((p) => String(p ?? '')).join('\0'))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+export function newId(): string {
+  return randomUUID();
+}
+
+export interface AlertInit {
+  id?: string;
+  dedupKey?: string;
+  qualifier?: string;
+  time?: Date | string;
+  device: AlertDevice;
+  source: AlertSource;
+  kind: string;
+  severity: Severity;
+  state?: 'trigger' | 'resolve';
+  summary: string;
+  details?: Record<string, unknown>;
+}
+
+/** Build an Alert with the defaults filled in; the device keeps only its non-empty fields. */
+export function makeAlert(a: AlertInit): Alert {
+  const device: AlertDevice = {};
+  for (const k of ['name', 'host', 'mac', 'guid', 'site'] as const) if (a.device[k]) device[k] = a.device[k];
+  const time = a.time === undefined ? new Date() : typeof a.time === 'string' ? new Date(a.time) : a.time;
+  return {
+    id: a.id ?? newId(),
+    dedupKey: a.dedupKey ?? makeDedupKey(device, a.source, a.kind, a.qualifier),
+    time: Number.isNaN(time.getTime()) ? new Date().toISOString() : time.toISOString(),
+    device,
+    source: a.source,
+    kind: a.kind,
+    severity: a.severity,
+    state: a.state ?? 'trigger',
+    summary: a.summary,
+    details: a.details ?? {},
+  };
+}

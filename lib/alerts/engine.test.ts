@@ -1,0 +1,155 @@
+import { recordOwnAction } from '../activity';
+import { Alert, makeAlert } from './alert';
+import { AlertEngine, Emission, SuppressReason } from './engine';
+import { Policy, PolicyConfig } from './policy';
+
+function setup(policy: Partial<PolicyConfig> = {}, state?: ReturnType<AlertEngine['snapshot']>) {
+  let now = Date.now();
+  const out: Emission[] = [];
+  const held: Array<[string, SuppressReason]> = [];
+  const engine = new AlertEngine(new Policy(policy), { emit: (e) => out.push(e), onSuppressed: (a, r) => held.push([a.kind, r]), now: () => now, timer: false, state });
+  return { engine, out, held, advance: (ms: number) => ((now += ms), engine.tick(now)), at: () => now };
+}
+
+const alert = (o: Partial<Alert> & { kind?: string } = {}) =>
+  makeAlert({ device: { name: 'pc-01', host: '10.0.0.1', site: 'hq' }, source: 'pet', kind: 'fan-failure', severity: 'critical', summary: 'Fan failed', ...o } as never);
+
+describe('policy rules', () => {
+  it('route, drop and severity rules apply in order; the default takes the rest', () => {
+    const { engine, out, held } = setup({
+      outputs: ['chat', 'ticket'],
+      defaultOutput: 1,
+      rules: [
+        { match: { severity: '<=info' }, action: 'drop' },
+        { match: { kind: 'chassis-*' }, action: 'severity', severity: 'critical' },
+        { match: { severity: '>=major', site: 'hq' }, action: 'route', output: 2 },
+      ],
+    });
+    engine.process(alert({ kind: 'firmware-progress', severity: 'info' }));
+    engine.process(alert({ kind: 'chassis-intrusion', severity: 'warning' }));
+    engine.process(alert({ kind: 'temperature-high', severity: 'warning' }));
+    expect(held).toEqual([['firmware-progress', 'policy']]);
+    expect(out.map((e) => [e.alert.kind, e.output, e.alert.severity])).toEqual([
+      ['chassis-intrusion', 2, 'critical'],
+      ['temperature-high', 1, 'warning'],
+    ]);
+    expect(out[0].alert.details.originalSeverity).toBe('warning');
+  });
+
+  it('refuses a rule that routes to an output that does not exist, naming it', () => {
+    expect(() => new Policy({ outputs: ['a'], rules: [{ match: {}, action: 'route', output: 3 }] })).toThrow(/rule 1: output 3 does not exist \(1-1\)/);
+    expect(() => new Policy({ rules: [{ match: { severity: '>=loud' }, action: 'drop' }] })).toThrow(/severity "loud"/);
+    expect(() => new Policy({ rules: [{ match: { source: 'smtp' }, action: 'drop' }] })).toThrow(/source "smtp"/);
+  });
+});
+
+describe('dedup, resolve and escalation', () => {
+  it('sends the first trigger, counts repeats, and reports the count when the window ends', () => {
+    const { engine, out, held, advance } = setup({ dedupSeconds: 60, rateLimitPerKey: undefined });
+    for (let i = 0; i < 5; i++) engine.process(alert());
+    expect(out).toHaveLength(1);
+    expect(held.filter(([, r]) => r === 'duplicate')).toHaveLength(4);
+    advance(61_000);
+    expect(out).toHaveLength(2);
+    expect(out[1].alert.summary).toBe('Fan failed (repeated 4 more times in 1 min)');
+    expect(out[1].alert.details).toMatchObject({ count: 5, repeats: 4 });
+  });
+
+  it('a resolve clears the trigger, says how long it lasted, and a second resolve is held back', () => {
+    const { engine, out, held, advance } = setup();
+    engine.process(alert());
+    advance(90_000);
+    engine.process(alert({ state: 'resolve', severity: 'ok', summary: 'Cleared: Fan failed' }));
+    expect(out[1].alert).toMatchObject({ state: 'resolve', details: { openSeconds: 90, count: 1 } });
+    engine.process(alert({ state: 'resolve', severity: 'ok' }));
+    expect(held.at(-1)).toEqual(['fan-failure', 'nothing-to-resolve']);
+    engine.process(alert());
+    expect(out).toHaveLength(3);
+  });
+
+  it('escalates an unresolved trigger once, to the output a rule picks for escalations', () => {
+    const { engine, out, advance } = setup({ outputs: ['chat', 'pager'], escalateMinutes: 10, rules: [{ match: { escalated: true }, action: 'route', output: 2 }] });
+    engine.process(alert());
+    advance(9 * 60_000);
+    expect(out).toHaveLength(1);
+    advance(61_000);
+    expect(out).toHaveLength(2);
+    expect(out[1]).toMatchObject({ output: 2, alert: { details: { escalated: true } } });
+    expect(out[1].alert.summary).toBe('Escalated, unresolved for 10 min: Fan failed');
+    advance(60 * 60_000);
+    expect(out).toHaveLength(2);
+  });
+});
+
+describe('rate limits', () => {
+  it('holds back past the per-key and global limits and summarizes what it held', () => {
+    const { engine, out, held, advance } = setup({ dedupSeconds: 0, rateLimitPerKey: { count: 2, seconds: 60 }, rateLimitGlobal: { count: 5, seconds: 60 } });
+    for (let i = 0; i < 4; i++) engine.process(alert({ device: { name: 'pc-01' } }));
+    for (let d = 2; d <= 6; d++) engine.process(alert({ kind: 'temperature-high', device: { name: `pc-0${d}` } }));
+    expect(out).toHaveLength(5);
+    expect(held.filter(([, r]) => r === 'rate-limit')).toHaveLength(4);
+    advance(61_000);
+    const summary = out.at(-1)!.alert;
+    expect(summary).toMatchObject({ kind: 'held-back', severity: 'critical', details: { held: 4, byKind: { 'fan-failure': 2, 'temperature-high': 2 } } });
+    expect(summary.summary).toBe('Rate limit held back 4 alerts: 2 fan-failure, 2 temperature-high (pc-01, pc-05, pc-06)');
+  });
+});
+
+describe('maintenance and own actions', () => {
+  it('holds back alerts of a device in a window set at run time, and after it ends lets them through', () => {
+    const { engine, out, held, at, advance } = setup();
+    engine.addMaintenance({ device: 'pc-01', until: new Date(at() + 30 * 60_000).toISOString() });
+    engine.process(alert());
+    engine.process(alert({ device: { name: 'pc-02' } }));
+    expect(held).toEqual([['fan-failure', 'maintenance']]);
+    expect(out).toHaveLength(1);
+    advance(31 * 60_000);
+    engine.process(alert());
+    expect(out).toHaveLength(2);
+    expect(engine.maintenanceWindows).toEqual([]);
+  });
+
+  it('holds back alerts during a recurring cron window', () => {
+    // 12:00 on a Monday (2025-01-06) in the local zone of this machine.
+    const local = new Date(2025, 0, 6, 12, 10).getTime();
+    const out: Emission[] = [];
+    const engine = new AlertEngine(new Policy({ maintenance: [{ site: 'hq', cron: '0 12 * * 1', minutes: 30 }] }), { emit: (e) => out.push(e), now: () => local, timer: false });
+    engine.process(alert());
+    expect(out).toHaveLength(0);
+    const later = new AlertEngine(new Policy({ maintenance: [{ site: 'hq', cron: '0 12 * * 1', minutes: 5 }] }), { emit: (e) => out.push(e), now: () => local, timer: false });
+    later.process(alert());
+    expect(out).toHaveLength(1);
+  });
+
+  it('holds back a heartbeat lost right after our own reset of that device, not of another', () => {
+    const { engine, out, held } = setup();
+    recordOwnAction('10.0.0.77', 'power', 'reset');
+    engine.process(alert({ kind: 'heartbeat-missed', source: 'heartbeat', device: { name: 'pc-77', host: '10.0.0.77' } }));
+    engine.process(alert({ kind: 'heartbeat-missed', source: 'heartbeat', device: { name: 'pc-78', host: '10.0.0.78' } }));
+    engine.process(alert({ kind: 'chassis-intrusion', device: { name: 'pc-77', host: '10.0.0.77' } }));
+    expect(held).toEqual([['heartbeat-missed', 'own-action']]);
+    expect(out.map((e) => e.alert.device.name)).toEqual(['pc-78', 'pc-77']);
+  });
+});
+
+describe('state across restarts', () => {
+  it('a restored engine still knows the open trigger: no new page, and the resolve goes out', () => {
+    const first = setup();
+    first.engine.process(alert());
+    const saved = JSON.parse(JSON.stringify(first.engine.snapshot()));
+    const second = setup({}, saved);
+    second.engine.process(alert());
+    expect(second.out).toHaveLength(0);
+    second.engine.process(alert({ state: 'resolve', severity: 'ok' }));
+    expect(second.out).toHaveLength(1);
+  });
+
+  it('keeps at most maxKeys open keys, forgetting the oldest (counted)', () => {
+    const out: Emission[] = [];
+    const held: SuppressReason[] = [];
+    const engine = new AlertEngine(new Policy({ rateLimitGlobal: undefined }), { emit: (e) => out.push(e), onSuppressed: (_a, r) => held.push(r), timer: false, maxKeys: 3 });
+    for (let i = 0; i < 5; i++) engine.process(alert({ device: { name: `pc-${i}` } }));
+    expect(engine.openKeys).toBe(3);
+    expect(held).toEqual(['capacity', 'capacity']);
+  });
+});

@@ -1,0 +1,377 @@
+/**
+ * The alert engine: every alert from every source goes through `process()`, which applies the
+ * policy and decides, synchronously, whether it is emitted (on which output) or suppressed (and
+ * why). Time-driven work (the count after a dedup window, escalations, the summary of what a
+ * rate limit held back, expired maintenance) happens in `tick()`, which the engine runs once a
+ * second on its own timer.
+ *
+ * Nothing is dropped silently: each suppression is counted by reason and reported to
+ * `onSuppressed`, and what a rate limit holds back is summarized in one alert per output when
+ * the limit's window ends.
+ *
+ *  - Dedup: the first trigger of a dedupKey is emitted at once. Repeats inside the window are
+ *    counted, and when the window closes one follow-up carries the count ("repeated 14 times").
+ *  - Resolve: clears the open trigger of its key (and its escalation) and is emitted with how
+ *    long the condition lasted; a resolve with nothing open is suppressed.
+ *  - Escalation: a trigger still open after `escalateMinutes` is emitted once more, marked
+ *    escalated (rules can route escalations elsewhere with `match.escalated`).
+ *  - Own actions: a trigger of a kind that OOBKit's own power/wake/boot action explains
+ *    (heartbeat lost during our reset...) within `ownActionSeconds` is suppressed.
+ *  - State (open keys, maintenance windows set by message) is exported by `snapshot()` and
+ *    restored by the constructor, so a restart does not re-page for what was already sent.
+ */
+import { lastOwnAction } from '../activity';
+import { Alert, deviceLabel, moreSevere, Severity } from './alert';
+import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
+import { Policy } from './policy';
+
+/** Kinds that OOBKit's own power, wake, boot or fencing actions cause on a device. */
+export const OWN_ACTION_KINDS = new Set([
+  'heartbeat-missed',
+  'presence-lost',
+  'agent-stopped',
+  'agent-expired',
+  'os-shutdown',
+  'os-stop',
+  'system-restart',
+  'power-change',
+  'firmware-progress',
+  'redirection-session',
+  'network-isolated',
+]);
+
+export type SuppressReason = 'policy' | 'maintenance' | 'own-action' | 'duplicate' | 'rate-limit' | 'nothing-to-resolve' | 'capacity';
+
+export interface Emission {
+  /** 1-based output. */
+  output: number;
+  alert: Alert;
+}
+
+export interface EngineCounts {
+  received: number;
+  emitted: number;
+  suppressed: number;
+  byReason: Record<SuppressReason, number>;
+}
+
+interface OpenKey {
+  alert: Alert;
+  output: number;
+  firstAt: number;
+  lastAt: number;
+  /** Occurrences since the key opened. */
+  count: number;
+  /** Repeats not yet reported. */
+  held: number;
+  windowEnd: number;
+  escalateAt?: number;
+  escalated?: boolean;
+}
+
+interface RateWindow {
+  start: number;
+  n: number;
+}
+
+interface Held {
+  count: number;
+  severity: Severity;
+  byKind: Record<string, number>;
+  devices: Set<string>;
+  first: Alert;
+}
+
+export interface EngineState {
+  version: 1;
+  keys: Array<[string, OpenKey]>;
+  maintenance: MaintenanceWindow[];
+}
+
+export interface EngineOptions {
+  emit: (e: Emission) => void;
+  onSuppressed?: (alert: Alert, reason: SuppressReason) => void;
+  /** Called after anything that snapshot() would show changed. */
+  onStateChange?: () => void;
+  state?: EngineState;
+  now?: () => number;
+  /** Open keys kept at most (oldest forgotten first). Default 50,000. */
+  maxKeys?: number;
+  /** An open trigger with no news for this long is forgotten. Default 7 days. */
+  maxKeyAgeMs?: number;
+  /** Run tick() on a timer (default true; tests drive it by hand). */
+  timer?: boolean;
+}
+
+const EMPTY_REASONS = (): Record<SuppressReason, number> => ({
+  policy: 0,
+  maintenance: 0,
+  'own-action': 0,
+  duplicate: 0,
+  'rate-limit': 0,
+  'nothing-to-resolve': 0,
+  capacity: 0,
+});
+
+export class AlertEngine {
+  readonly counts: EngineCounts = { received: 0, emitted: 0, suppressed: 0, byReason: EMPTY_REASONS() };
+  private policy: Policy;
+  private readonly keys = new Map<string, OpenKey>();
+  private readonly keyRates = new Map<string, RateWindow>();
+  private globalRate: RateWindow = { start: 0, n: 0 };
+  private readonly held = new Map<number, Held>();
+  private heldWindowEnd = 0;
+  private readonly schedule: MaintenanceSchedule;
+  private readonly runtimeWindows: MaintenanceSchedule;
+  private readonly now: () => number;
+  private readonly maxKeys: number;
+  private readonly maxKeyAgeMs: number;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    policy: Policy,
+    private readonly o: EngineOptions,
+  ) {
+    this.policy = policy;
+    this.now = o.now ?? Date.now;
+    this.maxKeys = o.maxKeys ?? 50_000;
+    this.maxKeyAgeMs = o.maxKeyAgeMs ?? 7 * 24 * 3600_000;
+    this.schedule = new MaintenanceSchedule(policy.config.maintenance);
+    this.runtimeWindows = new MaintenanceSchedule([]);
+    if (o.state && o.state.version === 1) {
+      for (const [k, v] of o.state.keys ?? []) if (v && v.alert) this.keys.set(k, v);
+      for (const w of o.state.maintenance ?? []) {
+        try {
+          this.runtimeWindows.add(w);
+        } catch {
+          // a window that no longer parses is simply not restored
+        }
+      }
+    }
+    if (o.timer !== false) {
+      this.timer = setInterval(() => this.tick(), 1000);
+      this.timer.unref();
+    }
+  }
+
+  get openKeys(): number {
+    return this.keys.size;
+  }
+
+  setPolicy(p: Policy): void {
+    this.policy = p;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  snapshot(): EngineState {
+    return { version: 1, keys: [...this.keys.entries()], maintenance: this.runtimeWindows.windows };
+  }
+
+  /** A window set at run time (from a message); kept across restarts until it ends. */
+  addMaintenance(w: MaintenanceWindow): void {
+    this.runtimeWindows.add(w);
+    this.changed();
+  }
+
+  /** Ends run-time windows for a device/site (all of them when neither is given). */
+  clearMaintenance(device?: string, site?: string): number {
+    const n = this.runtimeWindows.clear((w) => (device === undefined || w.device === device) && (site === undefined || w.site === site));
+    if (n) this.changed();
+    return n;
+  }
+
+  get maintenanceWindows(): MaintenanceWindow[] {
+    return [...this.schedule.windows, ...this.runtimeWindows.windows];
+  }
+
+  private changed(): void {
+    this.o.onStateChange?.();
+  }
+
+  private suppress(a: Alert, reason: SuppressReason): void {
+    this.counts.suppressed++;
+    this.counts.byReason[reason]++;
+    this.o.onSuppressed?.(a, reason);
+  }
+
+  private send(output: number, alert: Alert): void {
+    this.counts.emitted++;
+    this.o.emit({ output, alert });
+  }
+
+  /** One alert in; zero or one emission out, synchronously. */
+  process(input: Alert): void {
+    this.counts.received++;
+    const t = this.now();
+    const cfg = this.policy.config;
+    const decision = this.policy.decide(input);
+    const alert = decision.severity === input.severity ? input : { ...input, severity: decision.severity, details: { ...input.details, originalSeverity: input.severity } };
+    if (decision.output === 0) return this.suppress(alert, 'policy');
+    const open = this.keys.get(alert.dedupKey);
+
+    if (alert.state === 'resolve') {
+      if (!open) return this.suppress(alert, 'nothing-to-resolve');
+      this.keys.delete(alert.dedupKey);
+      this.keyRates.delete(alert.dedupKey);
+      this.changed();
+      const details = { ...alert.details, count: open.count, openSeconds: Math.round((t - open.firstAt) / 1000), triggerId: open.alert.id };
+      return this.send(decision.output, { ...alert, details });
+    }
+
+    const window = this.schedule.covering(alert.device, t) ?? this.runtimeWindows.covering(alert.device, t);
+    if (window) return this.suppress({ ...alert, details: { ...alert.details, maintenance: window.name ?? true } }, 'maintenance');
+
+    if (cfg.ownActionSeconds > 0 && alert.device.host && OWN_ACTION_KINDS.has(alert.kind)) {
+      const own = lastOwnAction(alert.device.host, cfg.ownActionSeconds * 1000, t);
+      if (own) return this.suppress({ ...alert, details: { ...alert.details, ownAction: { kind: own.kind, action: own.action, at: new Date(own.at).toISOString() } } }, 'own-action');
+    }
+
+    if (open && t < open.windowEnd) {
+      open.count++;
+      open.held++;
+      open.lastAt = t;
+      open.alert = alert;
+      this.touch(alert.dedupKey, open);
+      this.changed();
+      return this.suppress(alert, 'duplicate');
+    }
+
+    if (!this.allowedByRate(alert, decision.output, t)) return this.suppress(alert, 'rate-limit');
+
+    const count = (open?.count ?? 0) + 1;
+    const key: OpenKey = {
+      alert,
+      output: decision.output,
+      firstAt: open?.firstAt ?? t,
+      lastAt: t,
+      count,
+      held: 0,
+      windowEnd: t + cfg.dedupSeconds * 1000,
+      escalateAt: cfg.escalateMinutes > 0 ? (open?.escalateAt ?? t + cfg.escalateMinutes * 60_000) : undefined,
+      escalated: open?.escalated,
+    };
+    if (!open && this.keys.size >= this.maxKeys) this.evictOldest();
+    this.keys.delete(alert.dedupKey);
+    this.keys.set(alert.dedupKey, key);
+    this.changed();
+    this.send(decision.output, count > 1 ? { ...alert, details: { ...alert.details, count } } : alert);
+  }
+
+  private touch(k: string, v: OpenKey): void {
+    // Map order = least recently seen first, for eviction.
+    this.keys.delete(k);
+    this.keys.set(k, v);
+  }
+
+  private evictOldest(): void {
+    const oldest = this.keys.keys().next();
+    if (!oldest.done) {
+      const v = this.keys.get(oldest.value)!;
+      this.keys.delete(oldest.value);
+      this.suppress(v.alert, 'capacity');
+    }
+  }
+
+  private allowedByRate(alert: Alert, output: number, t: number): boolean {
+    const cfg = this.policy.config;
+    const perKey = cfg.rateLimitPerKey;
+    const global = cfg.rateLimitGlobal;
+    let keyWin: RateWindow | undefined;
+    if (perKey) {
+      keyWin = this.keyRates.get(alert.dedupKey);
+      if (!keyWin || t - keyWin.start >= perKey.seconds * 1000) {
+        keyWin = { start: t, n: 0 };
+        this.keyRates.set(alert.dedupKey, keyWin);
+      }
+      if (keyWin.n >= perKey.count) return this.hold(alert, output, t, perKey.seconds);
+    }
+    if (global) {
+      if (t - this.globalRate.start >= global.seconds * 1000) this.globalRate = { start: t, n: 0 };
+      if (this.globalRate.n >= global.count) return this.hold(alert, output, t, global.seconds);
+      this.globalRate.n++;
+    }
+    if (keyWin) keyWin.n++;
+    return true;
+  }
+
+  private hold(alert: Alert, output: number, t: number, seconds: number): false {
+    let h = this.held.get(output);
+    if (!h) {
+      h = { count: 0, severity: alert.severity, byKind: {}, devices: new Set(), first: alert };
+      this.held.set(output, h);
+    }
+    h.count++;
+    h.severity = moreSevere(h.severity, alert.severity);
+    h.byKind[alert.kind] = (h.byKind[alert.kind] ?? 0) + 1;
+    if (h.devices.size < 1000) h.devices.add(deviceLabel(alert.device));
+    if (this.heldWindowEnd === 0) this.heldWindowEnd = t + seconds * 1000;
+    return false;
+  }
+
+  /** Time-driven work; safe to call at any rate. */
+  tick(t = this.now()): void {
+    const cfg = this.policy.config;
+    let changed = false;
+    for (const [k, v] of this.keys) {
+      if (v.held > 0 && t >= v.windowEnd) {
+        const repeats = v.held;
+        const minutes = Math.max(1, Math.round(cfg.dedupSeconds / 60));
+        v.held = 0;
+        v.windowEnd = t + cfg.dedupSeconds * 1000;
+        changed = true;
+        this.send(v.output, {
+          ...v.alert,
+          summary: `${v.alert.summary} (repeated ${repeats} more time${repeats === 1 ? '' : 's'} in ${minutes} min)`,
+          details: { ...v.alert.details, count: v.count, repeats },
+        });
+      }
+      if (v.escalateAt !== undefined && !v.escalated && t >= v.escalateAt) {
+        v.escalated = true;
+        changed = true;
+        const minutes = Math.round((t - v.firstAt) / 60000);
+        const escalated: Alert = { ...v.alert, summary: `Escalated, unresolved for ${minutes} min: ${v.alert.summary}`, details: { ...v.alert.details, escalated: true, count: v.count } };
+        const d = this.policy.decide(escalated);
+        if (d.output > 0) this.send(d.output, { ...escalated, severity: d.severity });
+      }
+      if (t - v.lastAt > this.maxKeyAgeMs && v.held === 0) {
+        this.keys.delete(k);
+        changed = true;
+      }
+    }
+    if (this.heldWindowEnd !== 0 && t >= this.heldWindowEnd) this.flushHeld(t);
+    for (const [k, w] of this.keyRates) {
+      if (t - w.start > 3600_000) this.keyRates.delete(k);
+    }
+    const before = this.runtimeWindows.windows.length;
+    if (this.runtimeWindows.prune(t).length !== before) changed = true;
+    if (changed) this.changed();
+  }
+
+  private flushHeld(t: number): void {
+    this.heldWindowEnd = 0;
+    for (const [output, h] of this.held) {
+      const kinds = Object.entries(h.byKind)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${n} ${k}`);
+      const devices = [...h.devices];
+      const shown = devices.slice(0, 3).join(', ') + (devices.length > 3 ? ` +${devices.length - 3} more` : '');
+      this.send(output, {
+        id: `held-${t}-${output}`,
+        dedupKey: `oobkit/held-back/${output}`,
+        time: new Date(t).toISOString(),
+        device: devices.length === 1 ? h.first.device : {},
+        source: h.first.source,
+        kind: 'held-back',
+        severity: h.severity,
+        state: 'trigger',
+        summary: `Rate limit held back ${h.count} alert${h.count === 1 ? '' : 's'}: ${kinds.join(', ')} (${shown})`,
+        details: { held: h.count, byKind: h.byKind, devices },
+      });
+    }
+    this.held.clear();
+  }
+}

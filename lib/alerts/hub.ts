@@ -1,0 +1,321 @@
+/**
+ * What oob-alert-in runs, without Node-RED: the receivers a user turned on (PET traps, AMT
+ * WS-Eventing pushes, event-log polls, heartbeats) feeding one AlertEngine, with its state and
+ * journal in files under `stateDir`. Every alert from every source goes through `engine.process`;
+ * what comes out goes to `emit`.
+ *
+ * Durability: a WS-Eventing push is journaled (fsync) before it is acknowledged and replayed
+ * after a restart if it never got through the engine; event-log positions and the engine's open
+ * keys are saved (debounced) and flushed on close. PET traps are UDP and not acknowledged.
+ */
+import { promises as dns } from 'node:dns';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { acquireAmt } from '../amt/connect';
+import { EventListener, newRegistration, PushRegistration, PushRejection } from '../amt/event-listener';
+import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
+import { DeviceSubscription, SubscriptionRecord } from '../amt/event-subscription';
+import { petToAlert } from '../asf/pet';
+import { petFromTrap } from '../asf/pet-trap';
+import { DropReason, TrapReceiver } from '../asf/trap-receiver';
+import { deviceInfo, ManagedDevice } from '../device';
+import { InputError } from '../errors';
+import { Alert, AlertDevice } from './alert';
+import { AlertEngine, Emission, EngineState, SuppressReason } from './engine';
+import { HeartbeatWatch, presenceCheck } from './heartbeat';
+import { MaintenanceWindow } from './maintenance';
+import { Policy } from './policy';
+import { Journal, StateFile } from './store';
+
+export interface PetSourceOptions {
+  port: number;
+  address?: string;
+  communities: string[];
+  /** Extra allowed senders (addresses/subnets); the watched devices are always allowed. */
+  allow: string[];
+  /** Accept traps from anyone (not recommended). */
+  allowAny?: boolean;
+}
+
+export interface WsEventSourceOptions {
+  port: number;
+  address?: string;
+  /** http(s)://<address the devices reach us at>:<port>; required to subscribe. */
+  publicUrl: string;
+  auth?: 'digest' | 'basic' | 'none';
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  expiresSeconds?: number;
+}
+
+export interface AlertHubOptions {
+  id: string;
+  stateDir: string;
+  devices: ManagedDevice[];
+  policy: Policy;
+  pet?: PetSourceOptions;
+  wsevent?: WsEventSourceOptions;
+  eventLog?: { intervalSeconds: number; initial?: 'skip' | 'all' };
+  heartbeat?: { intervalSeconds: number; misses?: number; check: string };
+  emit(e: Emission): void;
+  onSuppressed?(a: Alert, reason: SuppressReason): void;
+  /** Something went wrong that is not about one alert (a device we cannot subscribe...). */
+  onProblem?(what: string, e?: Error): void;
+  /** Input refused before it became an alert (garbage datagram, wrong community...). */
+  onDropped?(source: 'pet' | 'wsevent', reason: string, from: string, detail?: string): void;
+}
+
+interface HubState {
+  engine?: EngineState;
+  eventLog?: Record<string, EventLogPosition>;
+  subscriptions?: Record<string, { reg: Omit<PushRegistration, 'device'>; record?: SubscriptionRecord }>;
+}
+
+export function deviceKey(d: ManagedDevice): string {
+  return (d.name ?? d.host).toLowerCase();
+}
+
+function alertDevice(d: ManagedDevice): AlertDevice {
+  const i = deviceInfo(d);
+  return { name: i.name, host: i.host, mac: i.mac, site: i.site };
+}
+
+export class AlertHub {
+  readonly engine: AlertEngine;
+  pet?: TrapReceiver;
+  listener?: EventListener;
+  heartbeat?: HeartbeatWatch;
+  readonly dropped: Record<string, number> = {};
+  private readonly state: StateFile<HubState>;
+  private readonly stored: HubState;
+  private readonly journal: Journal;
+  private readonly byAddress = new Map<string, ManagedDevice>();
+  private readonly subscriptions: DeviceSubscription[] = [];
+  private readonly leases: Array<() => void> = [];
+  private readonly eventLogPositions: Record<string, EventLogPosition>;
+  private readonly subs: NonNullable<HubState['subscriptions']>;
+  private pollTimer?: NodeJS.Timeout;
+  private polling = false;
+  private closed = false;
+
+  constructor(private readonly o: AlertHubOptions) {
+    const safeId = o.id.replace(/[^A-Za-z0-9._-]/g, '_');
+    this.state = new StateFile<HubState>(path.join(o.stateDir, `alert-in-${safeId}.json`), 1000);
+    this.stored = this.state.load() ?? {};
+    this.journal = new Journal(path.join(o.stateDir, `alert-in-${safeId}.journal`));
+    this.eventLogPositions = { ...(this.stored.eventLog ?? {}) };
+    this.subs = { ...(this.stored.subscriptions ?? {}) };
+    this.engine = new AlertEngine(o.policy, {
+      emit: o.emit,
+      onSuppressed: o.onSuppressed,
+      onStateChange: () => this.save(),
+      state: this.stored.engine,
+    });
+  }
+
+  private save(): void {
+    this.state.save(() => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, subscriptions: this.subs }));
+  }
+
+  private drop(source: 'pet' | 'wsevent', reason: DropReason | PushRejection | string, from: string, detail?: string): void {
+    const k = `${source}:${reason}`;
+    this.dropped[k] = (this.dropped[k] ?? 0) + 1;
+    this.o.onDropped?.(source, reason, from, detail);
+  }
+
+  /** Any alert, from any source: through the engine. */
+  process(a: Alert): void {
+    this.engine.process(a);
+  }
+
+  /** Binds the listeners and starts the pollers; rejects (and closes) when a listener cannot bind. */
+  async start(): Promise<void> {
+    // Replay what was acknowledged but not processed before a crash.
+    for (const a of this.journal.start()) {
+      this.engine.process(a);
+      this.journal.done(a.id);
+    }
+    await this.resolveAddresses();
+    try {
+      if (this.o.pet) await this.startPet(this.o.pet);
+      if (this.o.wsevent) await this.startWsEvent(this.o.wsevent);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    if (this.o.eventLog) this.startEventLog(this.o.eventLog.intervalSeconds);
+    if (this.o.heartbeat) this.startHeartbeat(this.o.heartbeat);
+  }
+
+  private async resolveAddresses(): Promise<void> {
+    for (const d of this.o.devices) {
+      if (net.isIP(d.host)) {
+        this.byAddress.set(d.host, d);
+        continue;
+      }
+      try {
+        for (const a of await dns.lookup(d.host, { all: true })) this.byAddress.set(a.address, d);
+      } catch (e) {
+        this.o.onProblem?.(`cannot resolve ${d.host}`, e as Error);
+      }
+    }
+  }
+
+  deviceFor(address: string): ManagedDevice | undefined {
+    return this.byAddress.get(address.replace(/^::ffff:/i, ''));
+  }
+
+  private async startPet(p: PetSourceOptions): Promise<void> {
+    const allow = p.allowAny ? [] : [...p.allow, ...this.byAddress.keys()];
+    if (!p.allowAny && allow.length === 0) throw new InputError('PET: no device address and no allowed sender: nobody could send traps');
+    const receiver = new TrapReceiver({
+      port: p.port,
+      address: p.address,
+      communities: p.communities,
+      allow,
+      onDrop: (reason, from, detail) => this.drop('pet', reason, from, detail),
+      onTrap: (t) => {
+        const ev = petFromTrap(t);
+        if (!ev) return this.drop('pet', 'not-pet', t.from, t.enterprise ?? t.trapOid);
+        const d = this.deviceFor(t.from);
+        const alert = petToAlert(ev, { device: d ? alertDevice(d) : { host: t.from }, from: t.from, receivedAt: t.receivedAt, raw: t.raw });
+        if (alert.kind === 'lan-heartbeat' && d) {
+          // A heartbeat trap is a sign of life, not an alert.
+          if (this.heartbeat?.beat(deviceKey(d))) return;
+        }
+        this.engine.process(alert);
+      },
+    });
+    try {
+      await receiver.start();
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new InputError(`PET: cannot listen on UDP ${p.address ?? '0.0.0.0'}:${p.port} (${err.code ?? err.message})${err.code === 'EACCES' ? '; ports below 1024 need privileges' : ''}`);
+    }
+    this.pet = receiver;
+  }
+
+  private async startWsEvent(w: WsEventSourceOptions): Promise<void> {
+    const listener = new EventListener({
+      port: w.port,
+      address: w.address,
+      auth: w.auth,
+      tls: w.tls,
+      onReject: (reason, from, detail) => this.drop('wsevent', reason, from, detail),
+      onAlert: (alert) => {
+        this.journal.append(alert);
+        this.engine.process(alert);
+        this.journal.done(alert.id);
+      },
+    });
+    try {
+      await listener.start();
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new InputError(`AMT events: cannot listen on TCP ${w.address ?? '0.0.0.0'}:${w.port} (${err.code ?? err.message})`);
+    }
+    this.listener = listener;
+    const base = w.publicUrl.replace(/:0(?=\/|$)/, `:${listener.port}`);
+    for (const d of this.o.devices) {
+      if (!d.amt) continue;
+      const key = deviceKey(d);
+      const kept = this.subs[key];
+      const reg: PushRegistration = kept ? { ...kept.reg, device: alertDevice(d) } : newRegistration(alertDevice(d));
+      this.subs[key] = { reg: { path: reg.path, username: reg.username, password: reg.password }, record: kept?.record };
+      listener.register(reg);
+      const lease = acquireAmt(d.amt);
+      const sub = new DeviceSubscription({
+        client: lease.client,
+        notifyBase: base,
+        reg,
+        record: kept?.record,
+        expiresSeconds: w.expiresSeconds,
+        onRecord: (r) => {
+          this.subs[key] = { ...this.subs[key], record: r };
+          this.save();
+        },
+        onError: (e) => this.o.onProblem?.(`cannot subscribe ${d.name ?? d.host} to AMT events`, e),
+      });
+      this.subscriptions.push(sub);
+      this.leases.push(lease.release);
+      void sub.start();
+    }
+    this.save();
+  }
+
+  private startEventLog(intervalSeconds: number): void {
+    const poll = async () => {
+      if (this.closed || this.polling) return;
+      this.polling = true;
+      try {
+        for (const d of this.o.devices) {
+          if (!d.amt || this.closed) continue;
+          await this.pollEventLog(d).catch((e) => this.o.onProblem?.(`cannot read the event log of ${d.name ?? d.host}`, e as Error));
+        }
+      } finally {
+        this.polling = false;
+        if (!this.closed) {
+          this.pollTimer = setTimeout(poll, intervalSeconds * 1000);
+          this.pollTimer.unref();
+        }
+      }
+    };
+    this.pollTimer = setTimeout(poll, 50);
+    this.pollTimer.unref();
+  }
+
+  /** One event-log poll of one device; exported for tests through the hub. */
+  async pollEventLog(d: ManagedDevice): Promise<number> {
+    if (!d.amt) return 0;
+    const key = deviceKey(d);
+    const lease = acquireAmt(d.amt);
+    try {
+      const before = this.eventLogPositions[key];
+      const { records } = await readEventLog(lease.client, before?.newest ?? 0);
+      const { records: fresh, position } = newSince(records, before, this.o.eventLog?.initial ?? 'skip');
+      for (const r of fresh) this.engine.process(eventRecordToAlert(r, alertDevice(d)));
+      this.eventLogPositions[key] = position;
+      this.save();
+      return fresh.length;
+    } finally {
+      lease.release();
+    }
+  }
+
+  private startHeartbeat(h: { intervalSeconds: number; misses?: number; check: string }): void {
+    const watch = new HeartbeatWatch({ intervalMs: h.intervalSeconds * 1000, misses: h.misses, onAlert: (a) => this.engine.process(a) });
+    const check = presenceCheck(h.check);
+    for (const d of this.o.devices) {
+      const fn = check && (h.check !== 'amt' || d.amt) ? () => check(d, Math.min(10_000, h.intervalSeconds * 1000)) : undefined;
+      watch.watch({ key: deviceKey(d), device: alertDevice(d), check: fn });
+    }
+    this.heartbeat = watch;
+  }
+
+  /** A heartbeat pushed from a flow (device name or host); false when that device is not watched. */
+  beat(name: string): boolean {
+    if (!this.heartbeat) return false;
+    const k = name.toLowerCase();
+    if (this.heartbeat.beat(k)) return true;
+    const d = this.o.devices.find((x) => x.host.toLowerCase() === k);
+    return d ? this.heartbeat.beat(deviceKey(d)) : false;
+  }
+
+  addMaintenance(w: MaintenanceWindow): void {
+    this.engine.addMaintenance(w);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.pollTimer);
+    this.heartbeat?.close();
+    this.engine.close();
+    await Promise.all(this.subscriptions.map((s) => s.stop(true)));
+    for (const release of this.leases) release();
+    await this.pet?.close();
+    await this.listener?.close();
+    this.state.save(() => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, subscriptions: this.subs }));
+    this.state.flush();
+    this.journal.close();
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The alert policy: ordered rules that match an alert on source, kind, severity, device and site
+ * (and state, escalation) and decide what happens to it: route it to an output, drop it, or change
+ * its severity and go on to the next rule. The first `route` or `drop` rule that matches decides;
+ * an alert no rule decides goes to the default route.
+ *
+ * Matching values are written the way a person types them in the editor: comma-separated
+ * alternatives with `*` wildcards ("fan-*, temperature-*"), "!" to negate ("!info"), and for
+ * severity also ">=major" (major or worse) and "<=warning" (warning or milder).
+ */
+import { InputError } from '../errors';
+import { Alert, isSeverity, isSource, Severity, severityRank, SEVERITIES } from './alert';
+import { MaintenanceWindow, parseWindows } from './maintenance';
+
+export interface RuleMatch {
+  source?: string;
+  kind?: string;
+  severity?: string;
+  device?: string;
+  site?: string;
+  state?: 'trigger' | 'resolve' | '';
+  /** true: only escalations; false: never escalations. */
+  escalated?: boolean;
+}
+
+export interface Rule {
+  name?: string;
+  match: RuleMatch;
+  action: 'route' | 'drop' | 'severity';
+  /** For route: 1-based output number. */
+  output?: number;
+  /** For severity: the new severity. */
+  severity?: Severity;
+}
+
+export interface RateLimit {
+  count: number;
+  seconds: number;
+}
+
+export interface PolicyConfig {
+  rules: Rule[];
+  /** Names of the outputs, in order; one output each. */
+  outputs: string[];
+  /** 1-based output for alerts no rule decides; 0 drops them. */
+  defaultOutput: number;
+  /** Same dedupKey inside this many seconds: emitted once, counted. 0 = off. */
+  dedupSeconds: number;
+  /** Per dedupKey. */
+  rateLimitPerKey?: RateLimit;
+  /** Across all alerts of this policy. */
+  rateLimitGlobal?: RateLimit;
+  /** Unresolved after this many minutes: emitted again, escalated. 0 = off. */
+  escalateMinutes: number;
+  maintenance: MaintenanceWindow[];
+  /** Alerts OOBKit's own power/wake/boot actions cause are suppressed for this long. 0 = off. */
+  ownActionSeconds: number;
+}
+
+export const DEFAULT_POLICY: PolicyConfig = {
+  rules: [],
+  outputs: ['alerts'],
+  defaultOutput: 1,
+  dedupSeconds: 300,
+  rateLimitPerKey: { count: 5, seconds: 60 },
+  rateLimitGlobal: { count: 200, seconds: 60 },
+  escalateMinutes: 0,
+  maintenance: [],
+  ownActionSeconds: 180,
+};
+
+type Matcher = (value: string | undefined) => boolean;
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .split('*')
+    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+/** "a, b*, !c" -> matches a or b-anything, and never c. Empty -> matches everything. */
+export function compileList(pattern: string | undefined, what: string): Matcher {
+  const parts = (pattern ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length === 0) return () => true;
+  const include: RegExp[] = [];
+  const exclude: RegExp[] = [];
+  for (const p of parts) {
+    const neg = p.startsWith('!');
+    const g = neg ? p.slice(1).trim() : p;
+    if (!g) throw new InputError(`${what}: "!" needs a value after it`);
+    (neg ? exclude : include).push(globToRegExp(g));
+  }
+  return (value) => {
+    const v = value ?? '';
+    if (exclude.some((r) => r.test(v))) return false;
+    return include.length === 0 || include.some((r) => r.test(v));
+  };
+}
+
+function compileSeverity(pattern: string | undefined): Matcher {
+  const p = (pattern ?? '').trim();
+  const m = /^(>=|<=|>|<)\s*([a-z]+)$/.exec(p);
+  if (!m) {
+    for (const part of p.split(',').map((x) => x.trim().replace(/^!/, ''))) {
+      if (part && !part.includes('*') && !isSeverity(part)) throw new InputError(`severity "${part}" is not one of ${SEVERITIES.join(', ')}`);
+    }
+    return compileList(p, 'severity');
+  }
+  const [, op, name] = m;
+  if (!isSeverity(name)) throw new InputError(`severity "${name}" is not one of ${SEVERITIES.join(', ')}`);
+  const r = severityRank(name);
+  // Lower rank = more severe; ">=major" means major or more severe.
+  const test = { '>=': (x: number) => x <= r, '>': (x: number) => x < r, '<=': (x: number) => x >= r, '<': (x: number) => x > r }[op as '>='];
+  return (value) => isSeverity(value) && test(severityRank(value));
+}
+
+interface CompiledRule {
+  rule: Rule;
+  index: number;
+  test(a: Alert): boolean;
+}
+
+export interface Decision {
+  /** 1-based output, or 0 when dropped. */
+  output: number;
+  severity: Severity;
+  /** The rule that decided (index in the policy), or -1 for the default. */
+  ruleIndex: number;
+  ruleName?: string;
+}
+
+export class Policy {
+  readonly config: PolicyConfig;
+  private readonly compiled: CompiledRule[];
+
+  constructor(config: Partial<PolicyConfig> = {}) {
+    this.config = checkPolicy({ ...DEFAULT_POLICY, ...config });
+    this.compiled = this.config.rules.map((rule, index) => compileRule(rule, index));
+  }
+
+  get outputCount(): number {
+    return this.config.outputs.length;
+  }
+
+  /** Walks the rules; the alert is not changed (the severity to use is in the decision). */
+  decide(alert: Alert): Decision {
+    let severity = alert.severity;
+    let view = alert;
+    for (const c of this.compiled) {
+      if (!c.test(view)) continue;
+      const r = c.rule;
+      if (r.action === 'severity' && r.severity) {
+        severity = r.severity;
+        view = { ...view, severity };
+        continue;
+      }
+      return { output: r.action === 'drop' ? 0 : (r.output ?? 1), severity, ruleIndex: c.index, ruleName: r.name };
+    }
+    return { output: this.config.defaultOutput, severity, ruleIndex: -1 };
+  }
+}
+
+function compileRule(rule: Rule, index: number): CompiledRule {
+  const what = `rule ${index + 1}${rule.name ? ` (${rule.name})` : ''}`;
+  const m = rule.match ?? {};
+  for (const s of (m.source ?? '').split(',').map((x) => x.trim().replace(/^!/, ''))) {
+    if (s && !s.includes('*') && !isSource(s)) throw new InputError(`${what}: source "${s}" is not one of pet, wsevent, eventlog, presence, heartbeat, defense, power`);
+  }
+  const source = compileList(m.source, `${what} source`);
+  const kind = compileList(m.kind, `${what} kind`);
+  const device = compileList(m.device, `${what} device`);
+  const site = compileList(m.site, `${what} site`);
+  let severity: Matcher;
+  try {
+    severity = compileSeverity(m.severity);
+  } catch (e) {
+    throw new InputError(`${what}: ${(e as Error).message}`);
+  }
+  const state = m.state || undefined;
+  const escalated = typeof m.escalated === 'boolean' ? m.escalated : undefined;
+  return {
+    rule,
+    index,
+    test: (a) =>
+      source(a.source) &&
+      kind(a.kind) &&
+      severity(a.severity) &&
+      (device(a.device.name) || device(a.device.host)) &&
+      site(a.device.site) &&
+      (state === undefined || a.state === state) &&
+      (escalated === undefined || (a.details.escalated === true) === escalated),
+  };
+}
+
+function positiveOrZero(v: unknown, what: string): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new InputError(`${what} must be a number of 0 or more, got "${String(v)}"`);
+  return n;
+}
+
+function checkRate(r: RateLimit | undefined, what: string): RateLimit | undefined {
+  if (!r) return undefined;
+  const count = positiveOrZero(r.count, `${what} count`);
+  const seconds = positiveOrZero(r.seconds, `${what} seconds`);
+  if (count === 0 || seconds === 0) return undefined;
+  return { count: Math.floor(count), seconds };
+}
+
+/** Validates and normalizes a policy; throws an InputError a person can act on. */
+export function checkPolicy(c: PolicyConfig): PolicyConfig {
+  if (!Array.isArray(c.outputs) || c.outputs.length < 1 || c.outputs.length > 10) throw new InputError('a policy needs 1 to 10 outputs');
+  const outputs = c.outputs.map((o, i) => (typeof o === 'string' && o.trim() ? o.trim() : `output ${i + 1}`));
+  if (!Array.isArray(c.rules)) throw new InputError('policy rules must be a list');
+  if (c.rules.length > 500) throw new InputError('a policy holds at most 500 rules');
+  const rules: Rule[] = c.rules.map((r, i) => {
+    const what = `rule ${i + 1}`;
+    if (typeof r !== 'object' || r === null) throw new InputError(`${what} is not an object`);
+    if (!['route', 'drop', 'severity'].includes(r.action)) throw new InputError(`${what}: action must be route, drop or severity, got "${String(r.action)}"`);
+    if (r.action === 'route') {
+      const o = Number(r.output ?? 1);
+      if (!Number.isInteger(o) || o < 1 || o > outputs.length) throw new InputError(`${what}: output ${String(r.output)} does not exist (1-${outputs.length})`);
+      return { ...r, output: o, match: r.match ?? {} };
+    }
+    if (r.action === 'severity' && !isSeverity(r.severity)) throw new InputError(`${what}: severity "${String(r.severity)}" is not one of ${SEVERITIES.join(', ')}`);
+    return { ...r, match: r.match ?? {} };
+  });
+  const defaultOutput = Number(c.defaultOutput);
+  if (!Number.isInteger(defaultOutput) || defaultOutput < 0 || defaultOutput > outputs.length) {
+    throw new InputError(`default output ${String(c.defaultOutput)} does not exist (0 to drop, or 1-${outputs.length})`);
+  }
+  return {
+    rules,
+    outputs,
+    defaultOutput,
+    dedupSeconds: positiveOrZero(c.dedupSeconds, 'dedup window'),
+    rateLimitPerKey: checkRate(c.rateLimitPerKey, 'rate limit per key'),
+    rateLimitGlobal: checkRate(c.rateLimitGlobal, 'global rate limit'),
+    escalateMinutes: positiveOrZero(c.escalateMinutes, 'escalation'),
+    maintenance: parseWindows(c.maintenance ?? []),
+    ownActionSeconds: positiveOrZero(c.ownActionSeconds, 'own-action suppression'),
+  };
+}

@@ -1,0 +1,225 @@
+/**
+ * Boot a PC once from media: check what it can do, arm the boot (boot.ts), power it on or reset it,
+ * and for IDE-R serve the image (redirection/) until it has loaded its boot image, then keep serving
+ * until the device or the caller ends the session. Whatever fails, the boot settings and the
+ * redirection service are put back the way they were, and the error says what happened.
+ */
+import { EventEmitter } from 'node:events';
+import { recordOwnAction } from '../activity';
+import { OobError, TimeoutError } from '../errors';
+import type { WsmanClient } from '../wsman/client';
+import type { TypedObject } from '../wsman/typing';
+import { armBoot, BootTarget, canonicalBootTarget, checkBootTarget, enableIder, HttpsBootOptions, isIderTarget, readBootSupport, RedirectionState, restoreBoot, restoreRedirection } from './boot';
+import { OFF_STATES, readPowerStatus, requestPowerAction } from './power';
+import { openRedirection, RedirectionEndpoint } from './redirection/connection';
+import { IderEnd, IderProgress, IderSession } from './redirection/ider-session';
+import { BootableImage, checkBootable, ImageMedium, resolveImage } from './redirection/medium';
+
+export interface MediaBootOptions {
+  target: BootTarget | string;
+  /** IDE-R: the folder images must be in, and the image's name (or path) inside it. */
+  imageDirectory?: string;
+  image?: string;
+  https?: HttpsBootOptions;
+  /** 'auto': power on when off, reset when on. 'none': arm the next boot only. */
+  power?: 'auto' | 'none';
+  /** Limit from the start to the device loading its boot image (IDE-R). Default 5 minutes. */
+  timeoutMs?: number;
+  /** Close the IDE-R session as soon as the device has loaded its boot image. */
+  stopAfterBoot?: boolean;
+  /** Where the redirection port is and how to authenticate (IDE-R). */
+  redirection?: RedirectionEndpoint;
+  heartbeatMs?: number;
+}
+
+export type MediaBootResult = 'booted' | 'requested' | 'stopped';
+
+export interface MediaBootOutcome {
+  target: BootTarget;
+  result: MediaBootResult;
+  power: 'on' | 'reset' | 'none';
+  bytesServed: number;
+  seconds: number;
+  image?: string;
+  /** Volume id (CD) or label (floppy) of the image. */
+  label?: string;
+}
+
+export interface MediaBootFinal {
+  bytesServed: number;
+  seconds: number;
+  end: IderEnd['reason'] | 'none';
+  error?: Error;
+}
+
+/**
+ * A boot in progress. Events: 'phase' (text), 'progress' (IderProgress), 'booted'.
+ * `outcome` settles once (booted, requested, stopped, or the error); `final` when everything is
+ * closed and restored (for IDE-R, when the session has ended).
+ */
+export class MediaBoot extends EventEmitter {
+  readonly outcome: Promise<MediaBootOutcome>;
+  readonly final: Promise<MediaBootFinal>;
+  session?: IderSession;
+  private stopRequested = false;
+  private wake?: () => void;
+
+  constructor(
+    private readonly client: WsmanClient,
+    private readonly host: string,
+    private readonly o: MediaBootOptions,
+  ) {
+    super();
+    // Started on the next tick, so that listeners attached right after construction see every phase.
+    const run = Promise.resolve().then(() => this.run());
+    this.outcome = run.then((r) => r.outcome);
+    this.final = run.then(
+      (r) => r.final,
+      (error: Error) => ({ bytesServed: this.session?.bytesServed ?? 0, seconds: this.elapsed(), end: 'none' as const, error }),
+    );
+    this.outcome.catch(() => undefined);
+  }
+
+  private readonly started = Date.now();
+  private elapsed(): number {
+    return Math.round((Date.now() - this.started) / 100) / 10;
+  }
+
+  /** Ask to end: before boot the outcome is 'stopped'; after boot the session closes cleanly. */
+  async stop(): Promise<MediaBootFinal> {
+    this.stopRequested = true;
+    this.wake?.();
+    await this.session?.stop();
+    return this.final;
+  }
+
+  private phase(text: string): void {
+    this.emit('phase', text);
+  }
+
+  private async run(): Promise<{ outcome: MediaBootOutcome; final: Promise<MediaBootFinal> }> {
+    const target = canonicalBootTarget(this.o.target);
+    const label = this.client.label;
+    let medium: ImageMedium | undefined;
+    let image: BootableImage | undefined;
+    let savedSettings: TypedObject | undefined;
+    let savedRedirection: RedirectionState | undefined;
+    let armed = false;
+    const undo = async (e: Error): Promise<never> => {
+      const problems: string[] = [];
+      if (this.session) await this.session.stop().catch(() => undefined);
+      else await medium?.close();
+      if (armed && savedSettings) await restoreBoot(this.client, savedSettings).catch((x: Error) => problems.push(`restoring the boot settings failed: ${x.message}`));
+      if (savedRedirection) await restoreRedirection(this.client, savedRedirection).catch((x: Error) => problems.push(`restoring the redirection service failed: ${x.message}`));
+      if (problems.length) e.message += `; ${problems.join('; ')}`;
+      throw e;
+    };
+    try {
+      this.phase('checking');
+      const support = await readBootSupport(this.client);
+      checkBootTarget(label, target, support);
+      savedSettings = support.settings;
+      if (isIderTarget(target)) {
+        const path = await resolveImage(this.o.imageDirectory, this.o.image);
+        medium = await ImageMedium.open(path, target === 'ide-r-cd' ? 'cd' : 'floppy');
+        image = await checkBootable(medium);
+        if (!this.o.redirection) throw new OobError('BAD_INPUT', 'IDE-R needs the redirection port and credentials of the device');
+        this.phase('connecting');
+        savedRedirection = await enableIder(this.client);
+        // Same certificate as on the WS-Man port: pinned, or learned there on first use.
+        const channel = await openRedirection({ ...this.o.redirection, fingerprint: this.o.redirection.fingerprint ?? this.client.fingerprint }, 'IDER');
+        const bootRange = image.iso
+          ? { offset: image.iso.entry.loadRba * 2048, length: image.iso.infoTable?.fileLength ?? image.iso.loadBytes }
+          : { offset: 0, length: 512 };
+        this.session = await IderSession.open(channel, { medium, start: 'reboot', heartbeatMs: this.o.heartbeatMs, bootRange });
+        this.session.on('progress', (p: IderProgress) => this.emit('progress', p));
+      } else if (target === 'https' && !this.o.https?.url) {
+        throw new OobError('BAD_INPUT', 'an HTTPS boot needs a URL (set it in the node or in msg.url)');
+      }
+      this.phase('arming');
+      armed = true;
+      await armBoot(this.client, target, support.settings, target === 'https' ? this.o.https : undefined);
+      let power: MediaBootOutcome['power'] = 'none';
+      if ((this.o.power ?? 'auto') === 'auto') {
+        const state = await readPowerStatus(this.client, { osPowerSaving: false });
+        power = OFF_STATES.has(state.state) ? 'on' : 'reset';
+        this.phase(power === 'on' ? 'powering on' : 'resetting');
+        await requestPowerAction(this.client, power);
+        recordOwnAction(this.host, 'boot', target);
+      }
+      if (!this.session) {
+        const outcome: MediaBootOutcome = { target, result: 'requested', power, bytesServed: 0, seconds: this.elapsed() };
+        return { outcome, final: Promise.resolve({ bytesServed: 0, seconds: outcome.seconds, end: 'none' }) };
+      }
+      this.phase('waiting for the device');
+      const result = await this.waitForBoot(this.session);
+      const outcome: MediaBootOutcome = {
+        target,
+        result,
+        power,
+        bytesServed: this.session.bytesServed,
+        seconds: this.elapsed(),
+        image: medium?.name,
+        label: image?.label,
+      };
+      if (result === 'stopped') await restoreBoot(this.client, support.settings).catch(() => undefined);
+      if (result === 'booted') this.emit('booted', outcome);
+      if (this.o.stopAfterBoot || result === 'stopped') await this.session.stop();
+      const final = this.session.ended.then(async (end): Promise<MediaBootFinal> => {
+        let error = end.reason === 'error' ? end.error : undefined;
+        if (savedRedirection) {
+          await restoreRedirection(this.client, savedRedirection).catch((x: Error) => {
+            error = new OobError('DEVICE_REFUSED', `restoring the redirection service failed: ${x.message}`);
+          });
+        }
+        return { bytesServed: this.session?.bytesServed ?? 0, seconds: this.elapsed(), end: end.reason, error };
+      });
+      return { outcome, final };
+    } catch (e) {
+      return undo(e as Error);
+    }
+  }
+
+  /** Until the boot image has been read, the session ends, the caller stops, or the time is up. */
+  private waitForBoot(s: IderSession): Promise<MediaBootResult> {
+    const timeoutMs = this.o.timeoutMs ?? 300_000;
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        s.off('booted', onBooted);
+        this.wake = undefined;
+      };
+      const onBooted = () => {
+        cleanup();
+        resolve('booted');
+      };
+      const describe = () => {
+        const p = s.snapshot();
+        return `after ${(p.bytesServed / 1e6).toFixed(1)} MB, ${Math.round(p.fraction * 100)}% of the image`;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new TimeoutError(`${s.label} did not load the boot image within ${Math.round(timeoutMs / 1000)} s (${describe()}${s.commands === 0 ? ', no disk command at all: did it boot from IDE-R?' : ''})`));
+      }, timeoutMs);
+      s.on('booted', onBooted);
+      if (s.booted) return onBooted();
+      this.wake = () => {
+        cleanup();
+        resolve('stopped');
+      };
+      if (this.stopRequested) return this.wake();
+      void s.ended.then((end) => {
+        if (s.booted || this.stopRequested) return;
+        cleanup();
+        if (end.reason === 'error') {
+          end.error.message = `${end.error.message} (${describe()})`;
+          reject(end.error);
+        } else reject(new OobError('UNREACHABLE', `${s.label} closed the IDE-R session before loading the boot image (${describe()})`));
+      });
+    });
+  }
+}
+
+export function bootFromMedia(client: WsmanClient, host: string, o: MediaBootOptions): MediaBoot {
+  return new MediaBoot(client, host, o);
+}

@@ -1,0 +1,227 @@
+/**
+ * The console side of an AMT redirection connection: TCP to 16994 or pinned TLS to 16995,
+ * StartRedirectionSession for a protocol ("IDER"), then authentication. AMT offers its methods in
+ * answer to a query; we use HTTP Digest with qop (type 4, URI /RedirectionService, method POST) and
+ * refuse to send a plain password. After that the channel carries the protocol's own messages.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { AuthError, ConnectionError, OobError, TimeoutError, TlsPinError, TlsUnpinnedError } from '../../errors';
+import { normalizeFingerprint } from '../../wsman/transport';
+import {
+  AUTH,
+  AUTH_URI,
+  authenticate,
+  FrameReader,
+  lengthPrefixed,
+  MSG,
+  ProtocolError,
+  readAuth,
+  readLengthPrefixed,
+  startSession,
+} from './protocol';
+
+export interface RedirectionEndpoint {
+  host: string;
+  /** Default 16995 with TLS, 16994 without. */
+  port?: number;
+  tls?: boolean;
+  username: string;
+  password: string;
+  /** Pinned SHA-256 fingerprint (the same certificate AMT shows on 16993). */
+  fingerprint?: string;
+  trustOnFirstUse?: boolean;
+  onFingerprintTrusted?: (fingerprint: string) => void;
+  /** Connect and handshake limit. Default 15 s. */
+  timeoutMs?: number;
+}
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+
+/** An authenticated redirection connection; emits 'message' (one whole message), 'close' (error?). */
+export class RedirectionChannel extends EventEmitter {
+  private readonly reader = new FrameReader();
+  private closed = false;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly label: string,
+  ) {
+    super();
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => {
+      this.bytesIn += d.length;
+      let frames: Buffer[];
+      try {
+        frames = this.reader.push(d);
+      } catch (e) {
+        this.destroy(e as Error);
+        return;
+      }
+      for (const f of frames) {
+        if (this.closed) return;
+        this.emit('message', f);
+      }
+    });
+    socket.on('error', (e) => this.destroy(e));
+    socket.on('close', () => this.destroy());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** False when the socket buffer is over its high-water mark: wait for drained() before more. */
+  send(...parts: Buffer[]): boolean {
+    if (this.closed) return false;
+    let ok = true;
+    for (const p of parts) {
+      this.bytesOut += p.length;
+      ok = this.socket.write(p);
+    }
+    return ok;
+  }
+
+  drained(): Promise<void> {
+    if (this.closed || this.socket.writableLength === 0 || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.on('close', done);
+    });
+  }
+
+  /** Flush what is queued, then close the socket. */
+  end(): void {
+    if (this.closed) return;
+    this.socket.end();
+    setTimeout(() => this.destroy(), 2000).unref();
+  }
+
+  destroy(error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.emit('close', error);
+  }
+
+  /** The next message, for the request/answer steps of a handshake. */
+  next(timeoutMs: number, what: string): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => finish(new TimeoutError(`${this.label} did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
+      const onMessage = (m: Buffer) => finish(undefined, m);
+      const onClose = (e?: Error) => finish(new ConnectionError(`${this.label} closed the redirection connection during ${what}${e ? `: ${e.message}` : ''}`, e));
+      const finish = (e?: Error, m?: Buffer) => {
+        clearTimeout(timer);
+        this.off('message', onMessage);
+        this.off('close', onClose);
+        if (e) reject(e);
+        else resolve(m as Buffer);
+      };
+      this.on('message', onMessage);
+      this.once('close', onClose);
+    });
+  }
+}
+
+function connectSocket(e: RedirectionEndpoint, port: number, timeoutMs: number): Promise<net.Socket> {
+  const label = `${e.host}:${port}`;
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket;
+    const timer = setTimeout(() => fail(new TimeoutError(`${label} did not accept a redirection connection within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    const onError = (err: NodeJS.ErrnoException) => {
+      if (err instanceof OobError) return fail(err);
+      fail(new ConnectionError(`cannot open the redirection connection to ${label} (${err.code ?? err.message})`, err));
+    };
+    if (!e.tls) {
+      socket = net.connect({ host: e.host, port });
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        resolve(socket);
+      });
+      return;
+    }
+    const t = tls.connect({ host: e.host, port, servername: net.isIP(e.host) ? undefined : e.host, rejectUnauthorized: false, minVersion: 'TLSv1.2' });
+    socket = t;
+    t.once('error', onError);
+    t.once('secureConnect', () => {
+      // The chain is not checked (AMT certificates are self-signed): the fingerprint is.
+      const actual = t.getPeerCertificate()?.fingerprint256?.toUpperCase() ?? '';
+      if (!actual) return fail(new ConnectionError(`${label} presented no TLS certificate`));
+      const pinned = e.fingerprint ? normalizeFingerprint(e.fingerprint) : undefined;
+      if (pinned && actual !== pinned) return fail(new TlsPinError(pinned, actual, label));
+      if (!pinned) {
+        if (!e.trustOnFirstUse) return fail(new TlsUnpinnedError(actual, label));
+        e.onFingerprintTrusted?.(actual);
+      }
+      clearTimeout(timer);
+      t.off('error', onError);
+      resolve(t);
+    });
+  });
+}
+
+/** Connects, starts a redirection session for `protocol` and authenticates. */
+export async function openRedirection(e: RedirectionEndpoint, protocol = 'IDER'): Promise<RedirectionChannel> {
+  const port = e.port ?? (e.tls ? 16995 : 16994);
+  const timeoutMs = e.timeoutMs ?? 15000;
+  const label = `${e.host}:${port}`;
+  const channel = new RedirectionChannel(await connectSocket(e, port, timeoutMs), label);
+  try {
+    channel.send(startSession(protocol));
+    const started = await channel.next(timeoutMs, 'StartRedirectionSession');
+    if (started[0] !== MSG.startSessionReply) throw new ProtocolError(`expected StartRedirectionSessionReply, got message 0x${started[0].toString(16)}`);
+    if (started[1] !== 0) {
+      throw new OobError('DEVICE_REFUSED', `${label} refused a ${protocol.trim()} redirection session (status ${started[1]}); is it enabled in AMT_RedirectionService?`);
+    }
+    await authenticateChannel(channel, e, timeoutMs);
+    return channel;
+  } catch (err) {
+    channel.destroy();
+    if (err instanceof ProtocolError) throw new ConnectionError(`${label} broke the redirection protocol: ${err.message}`, err);
+    throw err;
+  }
+}
+
+async function authReply(channel: RedirectionChannel, timeoutMs: number, what: string) {
+  const m = await channel.next(timeoutMs, what);
+  if (m[0] !== MSG.authenticateReply) throw new ProtocolError(`expected AuthenticateSessionReply, got message 0x${m[0].toString(16)}`);
+  return readAuth(m);
+}
+
+async function authenticateChannel(channel: RedirectionChannel, e: RedirectionEndpoint, timeoutMs: number): Promise<void> {
+  channel.send(authenticate(AUTH.query));
+  const offered = [...(await authReply(channel, timeoutMs, 'the authentication query')).data];
+  if (!offered.includes(AUTH.digest)) {
+    throw new AuthError(`${channel.label} offers no Digest authentication on the redirection port (methods ${offered.join(', ') || 'none'}); OOBKit sends no plain passwords`);
+  }
+  const rejected = () => new AuthError(`${channel.label} rejected the username or password on the redirection port`);
+  // The first message names the user and URI; realm, nonce, cnonce, nc, response and qop are empty.
+  channel.send(authenticate(AUTH.digest, lengthPrefixed([e.username, '', '', AUTH_URI, '', '', '', ''])));
+  const challenge = await authReply(channel, timeoutMs, 'the Digest challenge');
+  if (challenge.status !== 1 || challenge.type !== AUTH.digest) throw rejected();
+  const [realm, nonce, qop = 'auth'] = readLengthPrefixed(challenge.data);
+  if (!realm || !nonce) throw new ProtocolError('Digest challenge without realm or nonce');
+  const cnonce = randomBytes(16).toString('hex');
+  const nc = '00000001';
+  const ha1 = md5(`${e.username}:${realm}:${e.password}`);
+  const ha2 = md5(`POST:${AUTH_URI}`);
+  const response = md5(`${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
+  channel.send(authenticate(AUTH.digest, lengthPrefixed([e.username, realm, nonce, AUTH_URI, cnonce, nc, response, qop])));
+  if ((await authReply(channel, timeoutMs, 'the Digest response')).status !== 0) throw rejected();
+}

@@ -1,0 +1,454 @@
+/**
+ * Byte layouts of the Intel AMT redirection protocol (TCP 16994, TLS 16995) as far as IDE-R needs
+ * them: the session manager messages (start, authenticate, end) and the IDE-R messages (open,
+ * features, ping/pong, heartbeat, reset, command written, data to host, command end, close).
+ * Every integer is little-endian. Facts from Intel's RedirectionConstants.h as shipped with amtterm
+ * and from MeshCommander's IDE-R module; the layouts of the OPEN reply bytes 12-15, 20 and 22-24
+ * are not documented there and are written as zeros.
+ *
+ * IDE-R messages carry a sequence number at bytes 4-7: each side numbers its own messages from 0.
+ */
+
+export const MSG = {
+  startSession: 0x10,
+  startSessionReply: 0x11,
+  endSession: 0x12,
+  authenticate: 0x13,
+  authenticateReply: 0x14,
+  iderOpen: 0x40,
+  iderOpenReply: 0x41,
+  iderClose: 0x42,
+  iderCloseReply: 0x43,
+  iderPing: 0x44,
+  iderPong: 0x45,
+  iderReset: 0x46,
+  iderResetReply: 0x47,
+  iderFeatures: 0x48,
+  iderFeaturesReply: 0x49,
+  iderError: 0x4a,
+  iderHeartbeat: 0x4b,
+  iderCommand: 0x50,
+  iderCommandEnd: 0x51,
+  iderGetData: 0x52,
+  iderDataFromHost: 0x53,
+  iderDataToHost: 0x54,
+} as const;
+
+/** AuthenticateSession types. */
+export const AUTH = { query: 0, password: 1, kerberos: 2, digestNoQop: 3, digest: 4 } as const;
+
+/** The URI both sides hash in the redirection Digest (method POST). */
+export const AUTH_URI = '/RedirectionService';
+
+/** IDE-R features request types and the "set" bits. */
+export const FEATURE = {
+  getSupported: 1,
+  getStatus: 2,
+  set: 3,
+  enable: 0x01,
+  onReboot: 0x08,
+  graceful: 0x10,
+  now: 0x18,
+} as const;
+
+/** ATA drive-select register values: IDE-R's floppy is the master, its CD the slave. */
+export const DRIVE = { floppy: 0xa0, cd: 0xb0 } as const;
+export type DriveSelect = (typeof DRIVE)[keyof typeof DRIVE];
+
+/** Intel's IANA enterprise number, as AMT reports it. */
+export const INTEL_IANA = 343;
+
+export class ProtocolError extends Error {}
+
+const FIXED_LENGTH: Readonly<Record<number, number>> = {
+  [MSG.startSession]: 8,
+  [MSG.endSession]: 4,
+  [MSG.iderOpen]: 18,
+  [MSG.iderClose]: 8,
+  [MSG.iderCloseReply]: 8,
+  [MSG.iderPing]: 8,
+  [MSG.iderPong]: 8,
+  [MSG.iderReset]: 9,
+  [MSG.iderResetReply]: 8,
+  [MSG.iderFeatures]: 13,
+  [MSG.iderFeaturesReply]: 13,
+  [MSG.iderError]: 11,
+  [MSG.iderHeartbeat]: 8,
+  [MSG.iderCommand]: 28,
+  [MSG.iderCommandEnd]: 31,
+  [MSG.iderGetData]: 31,
+};
+
+/** Header of a DATA_TO_HOST message before its payload. */
+export const DATA_TO_HOST_HEADER = 34;
+
+/**
+ * Length of the message starting at buf[at], undefined while incomplete. Throws a ProtocolError
+ * for an unknown type, so a peer speaking something else ends the session instead of stalling it.
+ */
+export function frameLength(buf: Buffer, at = 0): number | undefined {
+  const have = buf.length - at;
+  if (have < 1) return undefined;
+  const type = buf[at];
+  const fixed = FIXED_LENGTH[type];
+  if (fixed !== undefined) return have >= fixed ? fixed : undefined;
+  switch (type) {
+    case MSG.startSessionReply:
+      return have >= 13 && have >= 13 + buf[at + 12] ? 13 + buf[at + 12] : undefined;
+    case MSG.authenticate:
+    case MSG.authenticateReply: {
+      if (have < 9) return undefined;
+      const n = 9 + buf.readUInt32LE(at + 5);
+      if (n > 64 * 1024) throw new ProtocolError(`authentication message of ${n} bytes`);
+      return have >= n ? n : undefined;
+    }
+    case MSG.iderOpenReply:
+      return have >= 30 && have >= 30 + buf[at + 29] ? 30 + buf[at + 29] : undefined;
+    case MSG.iderDataFromHost:
+      return have >= 14 && have >= 14 + buf.readUInt16LE(at + 9) ? 14 + buf.readUInt16LE(at + 9) : undefined;
+    case MSG.iderDataToHost:
+      return have >= DATA_TO_HOST_HEADER && have >= DATA_TO_HOST_HEADER + buf.readUInt16LE(at + 9)
+        ? DATA_TO_HOST_HEADER + buf.readUInt16LE(at + 9)
+        : undefined;
+    default:
+      throw new ProtocolError(`unknown redirection message type 0x${type.toString(16).padStart(2, '0')}`);
+  }
+}
+
+/**
+ * Splits a byte stream into whole messages; `push` returns the complete ones. A message inside one
+ * received chunk is returned as a view of it (no copy); only a message split across chunks is
+ * copied together. Bounded: more than `maxPending` bytes of an unfinished message is an error.
+ */
+export class FrameReader {
+  private parts: Buffer[] = [];
+  private pendingBytes = 0;
+  constructor(private readonly maxPending = 256 * 1024) {}
+
+  push(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let buf = chunk;
+    if (this.pendingBytes > 0) {
+      // Complete the split message, copying only its own bytes. Its length is known from its first
+      // bytes (34 cover every header: DATA_TO_HOST's is the longest).
+      const head = Buffer.concat([...this.parts, chunk.subarray(0, Math.max(0, 34 - this.pendingBytes))]);
+      const fromChunk = head.length - this.pendingBytes;
+      const total = this.pendingBytes + chunk.length;
+      let n: number | undefined;
+      try {
+        n = frameLength(head) ?? this.lengthFromHeader(head);
+      } catch (e) {
+        this.reset();
+        throw e;
+      }
+      if (n === undefined || total < n) {
+        this.parts = [head, chunk.subarray(fromChunk)];
+        this.pendingBytes = total;
+        this.check();
+        return out;
+      }
+      out.push(Buffer.concat([...this.parts, chunk.subarray(0, n - this.pendingBytes)], n));
+      buf = chunk.subarray(n - this.pendingBytes);
+      this.reset();
+    }
+    let at = 0;
+    for (;;) {
+      const n = frameLength(buf, at);
+      if (n === undefined) break;
+      out.push(buf.subarray(at, at + n));
+      at += n;
+    }
+    if (at < buf.length) {
+      this.parts = [buf.subarray(at)];
+      this.pendingBytes = buf.length - at;
+      this.check();
+    }
+    return out;
+  }
+
+  /** Total length of a message from its first bytes, when they say it (even if incomplete). */
+  private lengthFromHeader(b: Buffer): number | undefined {
+    switch (b[0]) {
+      case MSG.iderDataToHost:
+        return b.length >= 11 ? DATA_TO_HOST_HEADER + b.readUInt16LE(9) : undefined;
+      case MSG.iderDataFromHost:
+        return b.length >= 11 ? 14 + b.readUInt16LE(9) : undefined;
+      case MSG.authenticate:
+      case MSG.authenticateReply:
+        return b.length >= 9 ? 9 + b.readUInt32LE(5) : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  private reset(): void {
+    this.parts = [];
+    this.pendingBytes = 0;
+  }
+
+  private check(): void {
+    if (this.pendingBytes > this.maxPending) throw new ProtocolError(`incomplete message over ${this.maxPending} bytes`);
+  }
+}
+
+function header(type: number, size: number, seq?: number, attributes = 0): Buffer {
+  const b = Buffer.alloc(size);
+  b[0] = type;
+  b[3] = attributes;
+  if (seq !== undefined) b.writeUInt32LE(seq >>> 0, 4);
+  return b;
+}
+
+export const sequenceOf = (m: Buffer): number => m.readUInt32LE(4);
+
+// --- session manager ------------------------------------------------------------------------------
+
+/** StartRedirectionSession for a protocol tag ("IDER", "SOL ", "KVMR"). */
+export function startSession(protocol: string): Buffer {
+  const b = header(MSG.startSession, 8);
+  b.write(protocol.padEnd(4).slice(0, 4), 4, 'latin1');
+  return b;
+}
+
+export function readStartSession(m: Buffer): string {
+  return m.toString('latin1', 4, 8);
+}
+
+/** Status 0 is success; AMT sends its protocol version 1.0 and its firmware version. */
+export function startSessionReply(status: number, firmware: [number, number] = [0, 0]): Buffer {
+  const b = header(MSG.startSessionReply, 13);
+  b[1] = status;
+  b[4] = 1;
+  b[5] = 0;
+  b[6] = firmware[0];
+  b[7] = firmware[1];
+  return b;
+}
+
+export function endSession(): Buffer {
+  return header(MSG.endSession, 4);
+}
+
+/** Length-prefixed (one byte) fields, the way Digest parameters travel on this channel. */
+export function lengthPrefixed(fields: string[]): Buffer {
+  const parts = fields.map((f) => Buffer.from(f, 'utf8'));
+  for (const p of parts) if (p.length > 255) throw new ProtocolError('authentication field longer than 255 bytes');
+  return Buffer.concat(parts.flatMap((p) => [Buffer.from([p.length]), p]));
+}
+
+export function readLengthPrefixed(data: Buffer): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (at < data.length) {
+    const n = data[at];
+    if (at + 1 + n > data.length) throw new ProtocolError('truncated authentication field');
+    out.push(data.toString('utf8', at + 1, at + 1 + n));
+    at += 1 + n;
+  }
+  return out;
+}
+
+export function authenticate(type: number, data: Buffer = Buffer.alloc(0)): Buffer {
+  const b = header(MSG.authenticate, 9 + data.length);
+  b[4] = type;
+  b.writeUInt32LE(data.length, 5);
+  data.copy(b, 9);
+  return b;
+}
+
+/** Status 0 success, 1 challenge (Digest) / continue, anything else failure. */
+export function authenticateReply(status: number, type: number, data: Buffer = Buffer.alloc(0)): Buffer {
+  const b = header(MSG.authenticateReply, 9 + data.length);
+  b[1] = status;
+  b[4] = type;
+  b.writeUInt32LE(data.length, 5);
+  data.copy(b, 9);
+  return b;
+}
+
+export interface AuthMessage {
+  status: number;
+  type: number;
+  data: Buffer;
+}
+
+export function readAuth(m: Buffer): AuthMessage {
+  return { status: m[1], type: m[4], data: m.subarray(9, 9 + m.readUInt32LE(5)) };
+}
+
+// --- IDE-R ----------------------------------------------------------------------------------------
+
+export interface OpenRequest {
+  rxTimeoutMs: number;
+  txTimeoutMs: number;
+  heartbeatMs: number;
+  version: number;
+}
+
+export function iderOpen(seq: number, o: OpenRequest): Buffer {
+  const b = header(MSG.iderOpen, 18, seq);
+  b.writeUInt16LE(Math.min(o.rxTimeoutMs, 0xffff), 8);
+  b.writeUInt16LE(Math.min(o.txTimeoutMs, 0xffff), 10);
+  b.writeUInt16LE(Math.min(o.heartbeatMs, 0xffff), 12);
+  b.writeUInt32LE(o.version, 14);
+  return b;
+}
+
+export function readIderOpen(m: Buffer): OpenRequest {
+  return { rxTimeoutMs: m.readUInt16LE(8), txTimeoutMs: m.readUInt16LE(10), heartbeatMs: m.readUInt16LE(12), version: m.readUInt32LE(14) };
+}
+
+export interface OpenReply {
+  major: number;
+  minor: number;
+  firmwareMajor: number;
+  firmwareMinor: number;
+  /** Largest DATA_TO_HOST payload the device accepts. */
+  readBufferSize: number;
+  writeBufferSize: number;
+  /** 0 is the only protocol a console may accept. */
+  protocol: number;
+  iana: number;
+}
+
+export function iderOpenReply(seq: number, r: OpenReply): Buffer {
+  const b = header(MSG.iderOpenReply, 30, seq);
+  b[8] = r.major;
+  b[9] = r.minor;
+  b[10] = r.firmwareMajor;
+  b[11] = r.firmwareMinor;
+  b.writeUInt16LE(r.readBufferSize, 16);
+  b.writeUInt16LE(r.writeBufferSize, 18);
+  b[21] = r.protocol;
+  b.writeUInt32LE(r.iana, 25);
+  return b;
+}
+
+export function readIderOpenReply(m: Buffer): OpenReply {
+  return {
+    major: m[8],
+    minor: m[9],
+    firmwareMajor: m[10],
+    firmwareMinor: m[11],
+    readBufferSize: m.readUInt16LE(16),
+    writeBufferSize: m.readUInt16LE(18),
+    protocol: m[21],
+    iana: m.readUInt32LE(25),
+  };
+}
+
+/** Messages that are only a header: close, close reply, ping, pong, heartbeat, reset reply. */
+export function iderBare(type: number, seq: number): Buffer {
+  return header(type, 8, seq);
+}
+
+export function iderReset(seq: number, mask: number): Buffer {
+  const b = header(MSG.iderReset, 9, seq);
+  b[8] = mask;
+  return b;
+}
+
+export function iderFeatures(seq: number, type: number, value: number, reply = false): Buffer {
+  const b = header(reply ? MSG.iderFeaturesReply : MSG.iderFeatures, 13, seq);
+  b[8] = type;
+  b.writeUInt32LE(value >>> 0, 9);
+  return b;
+}
+
+export function readFeatures(m: Buffer): { type: number; value: number } {
+  return { type: m[8], value: m.readUInt32LE(9) };
+}
+
+export function iderError(seq: number, code: number): Buffer {
+  const b = header(MSG.iderError, 11, seq);
+  b[8] = code;
+  return b;
+}
+
+/** An ATA command the host wrote to the IDE-R drive; ATAPI PACKET (0xA0) carries a 12-byte CDB. */
+export interface CommandWritten {
+  seq: number;
+  drive: DriveSelect;
+  dma: boolean;
+  /** ATAPI byte-count limit per data transfer (PIO), as the host set it. */
+  byteCountLimit: number;
+  ataCommand: number;
+  cdb: Buffer;
+}
+
+export function iderCommand(seq: number, c: Omit<CommandWritten, 'seq'>): Buffer {
+  const b = header(MSG.iderCommand, 28, seq);
+  b[9] = c.dma ? 1 : 0;
+  b.writeUInt16LE(c.byteCountLimit & 0xffff, 12);
+  b[14] = c.drive === DRIVE.cd ? 0xb0 : 0xa0;
+  b[15] = c.ataCommand;
+  c.cdb.copy(b, 16, 0, Math.min(12, c.cdb.length));
+  return b;
+}
+
+export function readCommand(m: Buffer): CommandWritten {
+  return {
+    seq: sequenceOf(m),
+    drive: m[14] & 0x10 ? DRIVE.cd : DRIVE.floppy,
+    dma: (m[9] & 1) === 1,
+    byteCountLimit: m.readUInt16LE(12),
+    ataCommand: m[15],
+    cdb: Buffer.from(m.subarray(16, 28)),
+  };
+}
+
+/** SCSI sense: key, additional sense code and qualifier. */
+export interface Sense {
+  key: number;
+  asc: number;
+  ascq: number;
+}
+
+export const GOOD: Sense = { key: 0, asc: 0, ascq: 0 };
+
+/** The ATAPI command ended: good status, or CHECK CONDITION with the sense data. */
+export function commandEnd(seq: number, drive: DriveSelect, sense: Sense): Buffer {
+  const b = header(MSG.iderCommandEnd, 31, seq, 2);
+  const ok = sense.key === 0 && sense.asc === 0;
+  b[20] = ok ? 0xc5 : 0x87;
+  b[21] = ok ? 0 : (sense.key & 0x0f) << 4;
+  b[22] = 3;
+  b[26] = drive;
+  b[27] = ok ? 0x50 : 0x51;
+  b[28] = sense.key;
+  b[29] = sense.asc;
+  b[30] = sense.ascq;
+  return b;
+}
+
+export function readCommandEnd(m: Buffer): { drive: number; ok: boolean; sense: Sense } {
+  return { drive: m[26], ok: (m[27] & 0x01) === 0, sense: { key: m[28], asc: m[29], ascq: m[30] } };
+}
+
+/**
+ * DATA_TO_HOST header for `length` payload bytes; the last chunk of a command also ends it with
+ * good status (attribute bit 1 and the output registers), so no COMMAND_END follows.
+ */
+export function dataToHostHeader(seq: number, drive: DriveSelect, length: number, last: boolean, dma: boolean): Buffer {
+  const b = header(MSG.iderDataToHost, DATA_TO_HOST_HEADER, seq, (last ? 2 : 0) | (dma ? 1 : 0));
+  b.writeUInt16LE(length, 9);
+  b[12] = dma ? 0xb4 : 0xb5;
+  b[14] = 2;
+  const pioCount = dma ? 0 : length;
+  b[16] = pioCount & 0xff;
+  b[17] = (pioCount >> 8) & 0xff;
+  b[18] = drive;
+  b[19] = 0x58;
+  if (last) {
+    b[20] = 0x85;
+    b[22] = 3;
+    b[26] = drive;
+    b[27] = 0x50;
+  }
+  return b;
+}
+
+export function readDataToHost(m: Buffer): { last: boolean; dma: boolean; drive: number; data: Buffer } {
+  const length = m.readUInt16LE(9);
+  return { last: (m[3] & 2) === 2, dma: (m[3] & 1) === 1, drive: m[18], data: m.subarray(DATA_TO_HOST_HEADER, DATA_TO_HOST_HEADER + length) };
+}

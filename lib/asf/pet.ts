@@ -1,0 +1,238 @@
+/**
+ * Platform Event Traps (ASF 2.0 / IPMI PET 1.0): an SNMPv1 trap with enterprise
+ * 1.3.6.1.4.1.3183.1.1, generic trap 6 and
+ *   specific trap = sensorType << 16 | eventType << 8 | deassert << 7 | offset,
+ * carrying one OCTET STRING varbind (1.3.6.1.4.1.3183.1.1.1) laid out as
+ *   GUID(16) sequence(2) timestamp(4, seconds since 1998-01-01) utcOffset(2, minutes; 0xFFFF
+ *   unspecified) trapSource(1) eventSource(1) severity(1) sensorDevice(1) sensorNumber(1)
+ *   entity(1) entityInstance(1) eventData(8) language(1) IANA(4) systemId(2) OEM data...
+ * (46 fixed bytes). v2c notifications carry the same varbind, the specific trap as the last arc
+ * of snmpTrapOID (…3183.1.1.0.<specific>).
+ *
+ * Real senders bend this: some write the IANA number little-endian (Supermicro: 7C 2A 00 00 for
+ * 10876), some a Unix timestamp, some stop short. Decoding never throws: it reads what is there,
+ * lists the quirks it met, and flags what is missing.
+ */
+import { Alert, AlertDevice, makeAlert, stableId } from '../alerts/alert';
+import { entityName, interpret, PET_SEVERITIES, SensorEvent, severityOf } from './ipmi-events';
+
+export const PET_ENTERPRISE = '1.3.6.1.4.1.3183.1.1';
+export const PET_VARBIND_OID = '1.3.6.1.4.1.3183.1.1.1';
+export const PET_FIXED_LENGTH = 46;
+/** Seconds from 1970-01-01 to 1998-01-01, the PET epoch. */
+export const PET_EPOCH_OFFSET = 883_612_800;
+
+export interface PetEvent extends SensorEvent {
+  specificTrap: number;
+  guid?: string;
+  sequence?: number;
+  /** When the device says the event happened; absent when unspecified. */
+  time?: Date;
+  utcOffsetMinutes?: number;
+  trapSource?: number;
+  eventSource?: number;
+  sensorDevice?: number;
+  sensorNumber?: number;
+  language?: number;
+  iana?: number;
+  systemId?: number;
+  oem?: string;
+  /** How many bytes the varbind had. */
+  length: number;
+  /** Fewer than the 46 fixed bytes. */
+  truncated: boolean;
+  quirks: string[];
+}
+
+export function splitSpecificTrap(specific: number): { sensorType: number; eventType: number; deassert: boolean; offset: number } {
+  const s = specific >>> 0;
+  return { sensorType: (s >>> 16) & 0xff, eventType: (s >>> 8) & 0xff, deassert: (s & 0x80) !== 0, offset: s & 0x0f };
+}
+
+export function specificTrapOf(e: { sensorType: number; eventType: number; deassert?: boolean; offset: number }): number {
+  return ((e.sensorType & 0xff) << 16) | ((e.eventType & 0xff) << 8) | (e.deassert ? 0x80 : 0) | (e.offset & 0x0f);
+}
+
+/** 16 bytes as 8-4-4-4-12 hex, in the order they came. */
+export function formatGuid(b: Buffer): string {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The same GUID with its first three fields byte-swapped (SMBIOS order vs RFC 4122 order). */
+export function swapGuid(guid: string): string {
+  const h = guid.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/i.test(h)) return guid;
+  const sw = (s: string) => s.match(/../g)!.reverse().join('');
+  return formatGuid(Buffer.from(sw(h.slice(0, 8)) + sw(h.slice(8, 12)) + sw(h.slice(12, 16)) + h.slice(16), 'hex'));
+}
+
+const DAY = 86_400_000;
+
+function decodeTime(raw: number, utcOffset: number | undefined, receivedAt: number, quirks: string[]): Date | undefined {
+  if (raw === 0 || raw === 0xffffffff) return undefined;
+  const offsetMs = utcOffset === undefined ? 0 : utcOffset * 60_000;
+  const pet = (raw + PET_EPOCH_OFFSET) * 1000 - offsetMs;
+  if (pet <= receivedAt + 2 * DAY) return new Date(pet);
+  // Read as PET time it lies in the future; some firmware writes seconds since 1970 instead.
+  const unix = raw * 1000 - offsetMs;
+  if (unix <= receivedAt + 2 * DAY && unix >= Date.UTC(2000, 0, 1)) {
+    quirks.push('unix-timestamp');
+    return new Date(unix);
+  }
+  quirks.push('timestamp-in-future');
+  return undefined;
+}
+
+/** IANA enterprise numbers stay well below 2^24; a big-endian read above that is byte-swapped. */
+function decodeIana(b: Buffer, at: number, quirks: string[]): number {
+  const be = b.readUInt32BE(at);
+  const le = b.readUInt32LE(at);
+  if (be > 0xffffff && le <= 0xffffff) {
+    quirks.push('little-endian-iana');
+    return le;
+  }
+  return be;
+}
+
+/**
+ * Decode the PET varbind for a given specific trap. `data` may be anything a trap carried: a
+ * short, long or empty buffer is read as far as it goes.
+ */
+export function decodePet(specificTrap: number, data: Buffer | undefined, receivedAt = Date.now()): PetEvent {
+  const parts = splitSpecificTrap(Number.isFinite(specificTrap) ? specificTrap : 0);
+  const b = Buffer.isBuffer(data) ? data : Buffer.alloc(0);
+  const quirks: string[] = [];
+  const has = (end: number) => b.length >= end;
+  const ev: PetEvent = { specificTrap: specificTrap >>> 0, ...parts, length: b.length, truncated: b.length < PET_FIXED_LENGTH, quirks };
+  if (has(16)) ev.guid = formatGuid(b.subarray(0, 16));
+  if (has(18)) ev.sequence = b.readUInt16BE(16);
+  let utcOffset: number | undefined;
+  if (has(24)) {
+    const o = b.readUInt16BE(22);
+    if (o !== 0xffff) {
+      utcOffset = b.readInt16BE(22);
+      if (Math.abs(utcOffset) > 14 * 60) {
+        quirks.push('bad-utc-offset');
+        utcOffset = undefined;
+      } else ev.utcOffsetMinutes = utcOffset;
+    }
+  }
+  if (has(22)) ev.time = decodeTime(b.readUInt32BE(18), utcOffset, receivedAt, quirks);
+  if (has(25)) ev.trapSource = b[24];
+  if (has(26)) ev.eventSource = b[25];
+  if (has(27)) ev.severityCode = b[26];
+  if (has(28)) ev.sensorDevice = b[27];
+  if (has(29)) ev.sensorNumber = b[28];
+  if (has(30)) ev.entity = b[29];
+  if (has(31)) ev.entityInstance = b[30];
+  if (has(32)) ev.eventData = [...b.subarray(31, Math.min(39, b.length))];
+  if (has(40)) ev.language = b[39];
+  if (has(44)) ev.iana = decodeIana(b, 40, quirks);
+  if (has(46)) ev.systemId = b.readUInt16BE(44);
+  if (b.length > 46) ev.oem = b.subarray(46, Math.min(b.length, 46 + 256)).toString('hex');
+  if (ev.truncated && b.length > 0) quirks.push(`short-varbind-${b.length}`);
+  if (b.length === 0) quirks.push('no-varbind');
+  return ev;
+}
+
+export interface PetContext {
+  device: AlertDevice;
+  /** Sender address, for the details. */
+  from?: string;
+  receivedAt?: number;
+  raw?: Buffer;
+}
+
+/** The Alert for a decoded PET event. */
+export function petToAlert(ev: PetEvent, ctx: PetContext): Alert {
+  const i = interpret(ev);
+  const severity = severityOf(ev, i);
+  const device: AlertDevice = { ...ctx.device };
+  if (!device.guid && ev.guid && !/^0+-0+-0+-0+-0+$/.test(ev.guid)) device.guid = ev.guid;
+  const entity = entityName(ev.entity);
+  const where = entity && !['unspecified', 'unknown', 'other'].includes(entity) ? ` [${entity}${ev.entityInstance ? ` ${ev.entityInstance}` : ''}]` : '';
+  const summary = ev.deassert ? `Cleared: ${i.summary}${where}` : `${i.summary}${where}`;
+  const details: Record<string, unknown> = {
+    sensorType: ev.sensorType,
+    eventType: ev.eventType,
+    offset: ev.offset,
+    deassert: ev.deassert,
+    specificTrap: ev.specificTrap,
+    petSeverity: ev.severityCode === undefined ? undefined : (PET_SEVERITIES[ev.severityCode]?.name ?? ev.severityCode),
+    entity,
+    entityInstance: ev.entityInstance,
+    sensorNumber: ev.sensorNumber,
+    sensorDevice: ev.sensorDevice,
+    eventData: ev.eventData,
+    sequence: ev.sequence,
+    guid: ev.guid,
+    iana: ev.iana,
+    systemId: ev.systemId,
+    trapSource: ev.trapSource,
+    eventSource: ev.eventSource,
+    utcOffsetMinutes: ev.utcOffsetMinutes,
+    quirks: ev.quirks.length ? ev.quirks : undefined,
+    truncated: ev.truncated || undefined,
+    from: ctx.from,
+    raw: ctx.raw ? ctx.raw.toString('hex') : undefined,
+  };
+  for (const k of Object.keys(details)) if (details[k] === undefined) delete details[k];
+  const receivedAt = ctx.receivedAt ?? Date.now();
+  return makeAlert({
+    // A re-sent trap (PET senders repeat until acknowledged) keeps its id: same sender, sequence, time, event.
+    id: stableId('pet', ctx.from, ev.guid, ev.sequence, ev.time?.getTime() ?? receivedAt, ev.specificTrap, ev.eventData?.join(',')),
+    qualifier: [i.qualifier, ev.sensorNumber !== undefined && ev.sensorNumber !== 0xff ? `s${ev.sensorNumber}` : undefined].filter(Boolean).join('/') || undefined,
+    time: ev.time ?? new Date(receivedAt),
+    device,
+    source: 'pet',
+    kind: i.kind,
+    severity,
+    state: ev.deassert ? 'resolve' : 'trigger',
+    summary,
+    details,
+  });
+}
+
+export interface PetFields {
+  guid?: Buffer;
+  sequence?: number;
+  /** Unix seconds; 0 = unspecified. */
+  time?: number;
+  utcOffsetMinutes?: number;
+  trapSource?: number;
+  eventSource?: number;
+  severity?: number;
+  sensorDevice?: number;
+  sensorNumber?: number;
+  entity?: number;
+  entityInstance?: number;
+  eventData?: number[];
+  language?: number;
+  iana?: number;
+  systemId?: number;
+  oem?: Buffer;
+}
+
+/** The PET varbind bytes (for the simulator and tests), laid out as the specification says. */
+export function encodePet(f: PetFields): Buffer {
+  const b = Buffer.alloc(PET_FIXED_LENGTH);
+  (f.guid ?? Buffer.alloc(16)).copy(b, 0, 0, 16);
+  b.writeUInt16BE((f.sequence ?? 0) & 0xffff, 16);
+  b.writeUInt32BE(f.time ? Math.max(0, f.time - PET_EPOCH_OFFSET) >>> 0 : 0, 18);
+  if (f.utcOffsetMinutes === undefined) b.writeUInt16BE(0xffff, 22);
+  else b.writeInt16BE(f.utcOffsetMinutes, 22);
+  b[24] = f.trapSource ?? 0x20;
+  b[25] = f.eventSource ?? 0x68;
+  b[26] = f.severity ?? 0x00;
+  b[27] = f.sensorDevice ?? 0xff;
+  b[28] = f.sensorNumber ?? 0xff;
+  b[29] = f.entity ?? 0x00;
+  b[30] = f.entityInstance ?? 0x00;
+  (f.eventData ?? []).slice(0, 8).forEach((x, i) => (b[31 + i] = x & 0xff));
+  for (let i = (f.eventData ?? []).length; i < 8; i++) b[31 + i] = i === 0 ? 0 : 0xff;
+  b[39] = f.language ?? 0x19;
+  b.writeUInt32BE((f.iana ?? 343) >>> 0, 40);
+  b.writeUInt16BE((f.systemId ?? 0) & 0xffff, 44);
+  return f.oem ? Buffer.concat([b, f.oem]) : b;
+}

@@ -1,0 +1,232 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { closeAllAmt } from '../../lib/amt/connect';
+import { clearScenario, comeBack, Fleet, goSilent, pushEvent, runScenario, startFleet } from '../../lib/sim';
+import { freeUdpPort } from '../helpers/peers';
+import { alertInNode, alertPolicyNode, catchNode, deviceNode, getNode, helperNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
+
+const USER = 'admin';
+const PASSWORD = 'Sim-P@ss1';
+const NODES = [deviceNode, alertInNode, alertPolicyNode, catchNode];
+
+let fleet: Fleet;
+let userDir: string;
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+beforeAll(async () => {
+  fleet = await startFleet({ devices: 2, port: 0, user: USER, password: PASSWORD, seed: 'alert-in' });
+});
+afterAll(async () => {
+  closeAllAmt();
+  await fleet.stop();
+});
+beforeEach(async () => {
+  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-alert-in-'));
+  helperNode.settings({ userDir });
+  await startServer();
+});
+afterEach(async () => {
+  await stopServer();
+  closeAllAmt();
+  fs.rmSync(userDir, { recursive: true, force: true });
+});
+
+function devices() {
+  return fleet.devices.map((d, i) => ({ id: `dev${i}`, type: 'oob-device', name: d.name, host: '127.0.0.1', amtPort: d.port, amtTls: false, site: 'hq', timeout: 2 }));
+}
+const creds = () => Object.fromEntries(fleet.devices.map((_d, i) => [`dev${i}`, { username: USER, password: PASSWORD }]));
+
+function flow(alertIn: Record<string, unknown>, outputs = 1) {
+  const outs = Array.from({ length: outputs }, (_v, i) => `out${i + 1}`);
+  return [
+    ...devices().slice(0, 1),
+    { id: 'f1', type: 'tab', label: 'alerts' },
+    { id: 'alerts', z: 'f1', type: 'oob-alert-in', devices: 'pc-01', pet: false, wsevent: false, eventlog: false, heartbeat: false, outputs, wires: outs.map((o) => [o]), ...alertIn },
+    ...outs.map((id) => ({ id, z: 'f1', type: 'helper' })),
+    { id: 'catcher', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', z: 'f1', type: 'helper' },
+  ];
+}
+
+const started = async () => {
+  const statuses = recordStatuses('alerts');
+  for (let i = 0; i < 100 && !statuses.some((s) => s.fill === 'green' || s.fill === 'red'); i++) await new Promise((r) => setTimeout(r, 30));
+  return statuses;
+};
+
+describe('oob-alert-in in a real Node-RED runtime', () => {
+  it('PET → chat: a simulated chassis intrusion becomes one readable chat line, its repeat is held back', async () => {
+    const port = await freeUdpPort();
+    await load(NODES, flow({ pet: true, petPort: port, petAddress: '127.0.0.1', communities: 'public', shape: 'chat' }), creds());
+    const statuses = await started();
+    const sim = fleet.devices[0];
+    const out = nextMessage('out1');
+    await runScenario(sim, 'chassis-opened', { pet: { host: '127.0.0.1', port }, eventLog: false });
+    const msg = await out;
+    expect(msg.topic).toBe('pc-01');
+    expect(msg.payload).toMatch(/^🔴 CRITICAL pc-01 @ hq: Chassis opened \(general chassis intrusion\) \[system chassis\] · \d\d:\d\d:\d\d$/);
+    expect(msg.alert).toMatchObject({ source: 'pet', kind: 'chassis-intrusion', device: { name: 'pc-01', host: '127.0.0.1', site: 'hq' } });
+    expect(JSON.stringify(msg)).not.toContain(PASSWORD);
+    await runScenario(sim, 'chassis-opened', { pet: { host: '127.0.0.1', port }, eventLog: false });
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(statuses.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'rx 2 · tx 1 · held 1' });
+    // Deassert: the resolve goes out.
+    const resolved = nextMessage('out1');
+    await clearScenario(sim, 'chassis-opened', { pet: { host: '127.0.0.1', port }, eventLog: false });
+    expect((await resolved).payload).toMatch(/^🟢 RESOLVED pc-01 @ hq: Cleared: Chassis opened/);
+  });
+
+  it('AMT events: subscribes the device, receives an agent-stopped push with Digest, acknowledges it, unsubscribes on close', async () => {
+    const port = await freeTcpPort();
+    await load(NODES, flow({ wsevent: true, eventPort: port, eventAddress: '127.0.0.1', publicUrl: `http://127.0.0.1:${port}` }), creds());
+    const sim = fleet.devices[0];
+    for (let i = 0; i < 100 && sim.subscriptions.size === 0; i++) await new Promise((r) => setTimeout(r, 30));
+    const [sub] = [...sim.subscriptions.values()];
+    expect(sub.notifyTo).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/oobkit/events/[0-9a-f]{32}$`));
+    expect(sub.pushAuth?.username).toMatch(/^oobkit-/);
+    expect(sub.deliveryMode).toMatch(/PushWithAck$/);
+    const out = nextMessage('out1');
+    const results = await pushEvent(sim, 'iAMT0005', ['0']);
+    expect(results).toEqual([expect.objectContaining({ acknowledged: true, status: 200 })]);
+    const msg = await out;
+    expect(msg.payload).toMatchObject({ source: 'wsevent', kind: 'agent-stopped', severity: 'major', summary: 'OS agent stopped: agent presence watchdog expired, agent 0' });
+    expect(msg.payload.details.raw).toContain('iAMT0005');
+    // Same push to a path that does not exist: 404, nothing emitted.
+    const wrong = new URL(sub.notifyTo);
+    wrong.pathname = '/oobkit/events/00000000000000000000000000000000';
+    const res = await fetch(wrong, { method: 'POST', body: '<x/>' });
+    expect(res.status).toBe(404);
+    await stopServer();
+    expect(sim.subscriptions.size).toBe(0);
+    await startServer();
+  });
+
+  it('event log: emits only records that were not there before, and not again after a restart', async () => {
+    const sim = fleet.devices[0];
+    const seen: Array<Record<string, any>> = [];
+    await load(NODES, flow({ eventlog: true, eventlogSeconds: 0.5 }), creds());
+    getNode('out1').on('input', (m: Record<string, any>) => seen.push(m.payload));
+    await new Promise((r) => setTimeout(r, 700));
+    expect(seen).toEqual([]);
+    await runScenario(sim, 'boot-failure', {});
+    await runScenario(sim, 'overheating', {});
+    for (let i = 0; i < 60 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(seen.map((a) => [a.source, a.kind, a.severity])).toEqual([
+      ['eventlog', 'boot-failure', 'critical'],
+      ['eventlog', 'temperature-high', 'critical'],
+    ]);
+    await helperNode.unload();
+    closeAllAmt();
+    await load(NODES, flow({ eventlog: true, eventlogSeconds: 0.5 }), creds());
+    const again: unknown[] = [];
+    getNode('out1').on('input', (m: Record<string, any>) => again.push(m.payload));
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(again).toEqual([]);
+  });
+
+  it('heartbeat watch: a silent PC raises heartbeat-missed, and its return resolves it', async () => {
+    const sim = fleet.devices[1];
+    await load(NODES, [...flow({ devices: 'pc-02', heartbeat: true, heartbeatSeconds: 0.5, heartbeatMisses: 2, heartbeatCheck: 'amt' }), devices()[1]], creds());
+    const seen: Array<Record<string, any>> = [];
+    getNode('out1').on('input', (m: Record<string, any>) => seen.push(m.payload));
+    await new Promise((r) => setTimeout(r, 800));
+    await goSilent(sim);
+    try {
+      for (let i = 0; i < 80 && !seen.some((a) => a.state === 'trigger'); i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await comeBack(sim);
+    }
+    for (let i = 0; i < 80 && !seen.some((a) => a.state === 'resolve'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(seen.map((a) => [a.kind, a.state])).toEqual([
+      ['heartbeat-missed', 'trigger'],
+      ['heartbeat-missed', 'resolve'],
+    ]);
+    expect(seen[0].summary).toMatch(/^No heartbeat from pc-02 for \d+ s$/);
+  });
+
+  it('a shared policy routes to named outputs and shapes for PagerDuty; maintenance from a message holds alerts back', async () => {
+    const policy = { id: 'pol', type: 'oob-alert-policy', outputNames: 'chat, pager', rules: JSON.stringify([{ match: { severity: '>=major' }, action: 'route', output: 2 }]), defaultOutput: 1 };
+    await load(NODES, [...flow({ policy: 'pol', shape: 'pagerduty' }, 2), policy], creds());
+    const pager = nextMessage('out2');
+    getNode('alerts').receive({ alert: { kind: 'fan-failure', severity: 'critical', summary: 'Fan 2 failed', device: { name: 'pc-01', host: '127.0.0.1', site: 'hq' } } });
+    const msg = await pager;
+    expect(msg.url).toBe('https://events.pagerduty.com/v2/enqueue');
+    expect(msg.payload).toMatchObject({ event_action: 'trigger', dedup_key: 'pc-01/power/fan-failure', payload: { severity: 'critical', source: '127.0.0.1', summary: 'pc-01 @ hq: Fan 2 failed', class: 'fan-failure', group: 'hq' } });
+    const chat = nextMessage('out1');
+    getNode('alerts').receive({ alert: { kind: 'disk-space', severity: 'warning', summary: 'Disk 91% full', device: { name: 'pc-01' } } });
+    expect((await chat).alert.kind).toBe('disk-space');
+    getNode('alerts').receive({ maintenance: { device: 'pc-01', minutes: 30 } });
+    const seen: unknown[] = [];
+    getNode('out1').on('input', (m: unknown) => seen.push(m));
+    getNode('out2').on('input', (m: unknown) => seen.push(m));
+    getNode('alerts').receive({ alert: { kind: 'os-watchdog', severity: 'critical', summary: 'OS hang', device: { name: 'pc-01' } } });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toEqual([]);
+  });
+
+  it.each([
+    ['no alert, heartbeat or maintenance', { payload: 42 }, /send msg.alert/],
+    ['an unknown severity', { alert: { kind: 'x', severity: 'apocalyptic' } }, /severity "apocalyptic"/],
+    ['a heartbeat for a device nobody watches', { heartbeat: 'pc-99' }, /no heartbeat watch for "pc-99"/],
+    ['a maintenance window without an end', { maintenance: { device: 'pc-01' } }, /needs a cron expression with minutes, or an until date/],
+  ])('refuses %s with a clear error to a Catch node', async (_what, input, message) => {
+    await load(NODES, flow({}), creds());
+    const statuses = await started();
+    const caught = nextMessage('caught');
+    getNode('alerts').receive(input);
+    expect((await caught).error.message).toMatch(message);
+    expect(statuses.at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: 'bad input' });
+  });
+
+  it('turns red, and says so, when the PET port is taken', async () => {
+    const dgram = await import('node:dgram');
+    const holder = dgram.createSocket('udp4');
+    await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()));
+    try {
+      await load(NODES, flow({ pet: true, petPort: holder.address().port, petAddress: '127.0.0.1' }), creds());
+      const statuses = await started();
+      expect(statuses.at(-1)).toEqual({ fill: 'red', shape: 'ring', text: 'PET port busy' });
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('restarting Node-RED in the middle of a burst loses nothing that was acknowledged', async () => {
+    const port = await freeTcpPort();
+    const sim = fleet.devices[0];
+    const cfg = flow({ wsevent: true, eventPort: port, eventAddress: '127.0.0.1', publicUrl: `http://127.0.0.1:${port}`, dedupSeconds: 0, rateKeyCount: 0, rateGlobalCount: 0 });
+    const received = new Set<string>();
+    const collect = () => getNode('out1').on('input', (m: Record<string, any>) => received.add(m.alert.details.messageId));
+    await load(NODES, cfg, creds());
+    collect();
+    for (let i = 0; i < 100 && sim.subscriptions.size === 0; i++) await new Promise((r) => setTimeout(r, 30));
+    const acked: string[] = [];
+    const burst = (async () => {
+      for (let i = 0; i < 40; i++) {
+        const id = `TEST${String(i).padStart(4, '0')}`;
+        const r = await pushEvent(sim, id, [String(i)], { attempts: 20, retryMs: 100 });
+        if (r.some((x) => x.acknowledged)) acked.push(id);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 150));
+    await helperNode.unload();
+    closeAllAmt();
+    await load(NODES, cfg, creds());
+    collect();
+    await burst;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(acked.length).toBeGreaterThan(10);
+    expect(acked.filter((id) => !received.has(id))).toEqual([]);
+  });
+});
+
