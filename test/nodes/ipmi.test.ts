@@ -8,7 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { closeAllIpmi } from '../../lib/ipmi';
 import { IpmiSim, SIM_USERS } from '../helpers/ipmi-sim';
-import { catchNode, deviceNode, getNode, ipmiNode, load, nextMessage, powerStateNode, recordStatuses, runtimeSettings, startServer, stopServer } from '../helpers/red';
+import * as dgram from 'node:dgram';
+import { lastOwnAction } from '../../lib/activity';
+import { catchNode, deviceNode, getNode, ipmiNode, load, nextMessage, powerStateNode, recordStatuses, runtimeSettings, startServer, stopServer, wakeNode } from '../helpers/red';
 
 let sim: IpmiSim;
 const userDirs = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-ipmi-nodes-'));
@@ -48,7 +50,7 @@ function flow(node: Record<string, unknown>, deviceExtra: Record<string, unknown
 }
 
 const creds = (password: string = U.password) => ({ dev: { ipmiUsername: U.name, ipmiPassword: password } });
-const NODES = [deviceNode, powerStateNode, ipmiNode, catchNode];
+const NODES = [deviceNode, powerStateNode, ipmiNode, wakeNode, catchNode];
 const POWER = { type: 'oob-power-state', action: 'status', poll: 0 };
 const IPMI = { type: 'oob-ipmi', action: 'status', watch: 0 };
 
@@ -201,5 +203,62 @@ describe('oob-ipmi', () => {
     await sim.addSelEvent({ sensorType: 0x01, sensorNumber: 1, eventDirType: 0x01, data: [0x59, 90, 85] });
     expect(await next).toMatchObject({ topic: 'db-server', payload: { kind: 'temperature-high', severity: 'major', summary: 'db-server: CPU Temp: upper critical going high (reading 90 °C, threshold 85 °C)' } });
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('oob-wake for a server without AMT', () => {
+  /** Where the magic packets go: a socket of ours on loopback that counts them. */
+  async function wolSink(): Promise<{ port: number; packets: Buffer[]; close: () => void }> {
+    const sock = dgram.createSocket('udp4');
+    const packets: Buffer[] = [];
+    sock.on('message', (m) => packets.push(m));
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    return { port: sock.address().port, packets, close: () => sock.close() };
+  }
+
+  const WAKE = { type: 'oob-wake', timeout: 10, fallback: true, fallbackAfter: 0.3, repeat: 1, confirm: 'auto' };
+
+  it('sends the magic packet, then powers the server on through its BMC and confirms it there', async () => {
+    const sink = await wolSink();
+    try {
+      sim.setPower(false);
+      await load(NODES, flow(WAKE, { mac: '02:00:00:00:00:42', wolAddress: '127.0.0.1', wolPort: sink.port }), creds());
+      const statuses = recordStatuses('n');
+      const msg = await send({});
+      expect(msg.payload).toMatchObject({ woke: true, method: 'ipmi-power-on', fallback: true, confirmedBy: 'ipmi', note: 'Wake-on-LAN did not wake it; powered on through the BMC (IPMI)' });
+      expect(sink.packets.length).toBeGreaterThan(0);
+      expect(sink.packets[0].subarray(6, 12).toString('hex')).toBe('020000000042');
+      expect(sim.chassis('power')).toBe('1');
+      expect(await sim.ipmitool(['chassis', 'power', 'status'])).toMatch(/is on/);
+      expect(lastOwnAction('127.0.0.1', 60_000)).toMatchObject({ kind: 'wake', action: 'ipmi-power-on' });
+      expect(statuses.at(-1)?.text).toMatch(/^on after \d+\.\d s \(BMC\)$/);
+    } finally {
+      sink.close();
+    }
+  });
+
+  it('sees through the BMC that a server is on already', async () => {
+    const sink = await wolSink();
+    try {
+      sim.setPower(true);
+      const count = sim.chassisSets().length;
+      await load(NODES, flow(WAKE, { mac: '02:00:00:00:00:42', wolAddress: '127.0.0.1', wolPort: sink.port }), creds());
+      const msg = await send({});
+      expect(msg.payload).toMatchObject({ woke: true, alreadyOn: true, confirmedBy: 'ipmi', state: 'on' });
+      expect(sim.chassisSets().length).toBe(count);
+    } finally {
+      sink.close();
+    }
+  });
+
+  it('names a wrong BMC password instead of waiting', async () => {
+    const sink = await wolSink();
+    try {
+      await load(NODES, flow(WAKE, { mac: '02:00:00:00:00:42', wolAddress: '127.0.0.1', wolPort: sink.port }), creds('wrong-one'));
+      const err = await fails({});
+      expect(err.error.message).toMatch(/rejected the password for "admin"/);
+    } finally {
+      sink.close();
+    }
   });
 });
