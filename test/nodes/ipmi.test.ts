@@ -10,7 +10,7 @@ import { closeAllIpmi } from '../../lib/ipmi';
 import { IpmiSim, SIM_USERS } from '../helpers/ipmi-sim';
 import * as dgram from 'node:dgram';
 import { lastOwnAction } from '../../lib/activity';
-import { catchNode, deviceNode, getNode, ipmiNode, load, nextMessage, powerStateNode, recordStatuses, runtimeSettings, startServer, stopServer, wakeNode } from '../helpers/red';
+import { bootFromMediaNode, catchNode, deviceNode, getNode, ipmiNode, load, nextMessage, powerStateNode, recordStatuses, runtimeSettings, startServer, stopServer, wakeNode } from '../helpers/red';
 
 let sim: IpmiSim;
 const userDirs = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-ipmi-nodes-'));
@@ -50,7 +50,7 @@ function flow(node: Record<string, unknown>, deviceExtra: Record<string, unknown
 }
 
 const creds = (password: string = U.password) => ({ dev: { ipmiUsername: U.name, ipmiPassword: password } });
-const NODES = [deviceNode, powerStateNode, ipmiNode, wakeNode, catchNode];
+const NODES = [deviceNode, powerStateNode, ipmiNode, wakeNode, bootFromMediaNode, catchNode];
 const POWER = { type: 'oob-power-state', action: 'status', poll: 0 };
 const IPMI = { type: 'oob-ipmi', action: 'status', watch: 0 };
 
@@ -260,5 +260,44 @@ describe('oob-wake for a server without AMT', () => {
     } finally {
       sink.close();
     }
+  });
+});
+
+describe('oob-boot-from-media for a server without AMT', () => {
+  const BOOT = { type: 'oob-boot-from-media', target: 'pxe', power: 'auto', timeout: 20 };
+
+  it('sets a one-time PXE boot and resets a running server; ipmitool reads the override', async () => {
+    sim.setPower(true);
+    await load(NODES, flow(BOOT), creds());
+    const msg = await send({});
+    expect(msg.payload).toMatchObject({ target: 'pxe', result: 'requested', power: 'reset', protocol: 'ipmi', device: { name: 'db-server' } });
+    expect(sim.chassisSets().slice(-2)).toEqual(['boot pxe', 'reset 1']);
+    expect(await sim.ipmitool(['chassis', 'bootparam', 'get', '5'])).toMatch(/Force PXE/);
+    expect(lastOwnAction('127.0.0.1', 60_000)).toMatchObject({ kind: 'boot', action: 'pxe' });
+  });
+
+  it('powers on a server that is off, into BIOS setup', async () => {
+    sim.setPower(false);
+    await load(NODES, flow(BOOT), creds());
+    const msg = await send({ target: 'bios' });
+    expect(msg.payload).toMatchObject({ target: 'bios', power: 'on' });
+    expect(sim.chassisSets().slice(-2)).toEqual(['boot bios', 'power 1']);
+  });
+
+  it('only arms the override when told not to power', async () => {
+    sim.setPower(true);
+    await load(NODES, flow({ ...BOOT, power: 'none' }), creds());
+    const count = sim.chassisSets().length;
+    const msg = await send({});
+    expect(msg.payload).toMatchObject({ target: 'pxe', power: 'none' });
+    expect(sim.chassisSets().slice(count)).toEqual(['boot pxe']);
+  });
+
+  it('refuses IDE-R for a BMC, with a clear error and nothing sent', async () => {
+    await load(NODES, flow(BOOT), creds());
+    const count = sim.chassisSets().length;
+    const err = await fails({ target: 'ide-r-cd' });
+    expect(err.error.message).toMatch(/is an IPMI BMC: it cannot boot "ide-r-cd" \(it offers: pxe, bios, normal\)/);
+    expect(sim.chassisSets().length).toBe(count);
   });
 });
