@@ -1,92 +1,79 @@
 /**
- * SEL records as OOBKit Alerts (the one Alert shape of DESIGN.md), so a server's event log feeds
- * the same alert path as PET traps and the AMT event log.
+ * SEL records as OOBKit Alerts, so a server's event log feeds the same alert path as PET traps
+ * and the AMT event log. What an event means (kind, severity, sentence) comes from the IPMI
+ * event tables PET and the AMT event log use (lib/asf/ipmi-events); this file adds what only the
+ * SEL has: the sensor's name from the SDR and its trigger reading in real units.
  */
-import type { DeviceInfo } from '../device';
-import { describeEvent, Severity } from './events';
+import { Alert, AlertDevice, makeAlert, stableId } from '../alerts/alert';
+import { interpret, severityOf, SensorEvent } from '../asf/ipmi-events';
 import type { SensorRecord } from './sdr';
-import { convertReading, describeSensor } from './sdr';
+import { convertReading, describeSensor, sensorTypeName } from './sdr';
 import type { SelRecord } from './sel';
 
-/** The Alert of DESIGN.md. (lib/alerts defines the same shape for the policy engine.) */
-export interface Alert {
-  id: string;
-  dedupKey: string;
-  time: string;
-  device: { name?: string; host?: string; mac?: string; guid?: string; site?: string };
-  source: 'pet' | 'wsevent' | 'eventlog' | 'presence' | 'heartbeat' | 'defense' | 'power';
-  kind: string;
-  severity: Severity;
-  state: 'trigger' | 'resolve';
-  summary: string;
-  details: Record<string, unknown>;
-}
+export type { Alert } from '../alerts/alert';
 
 export interface SelAlertContext {
-  device: DeviceInfo & { guid?: string };
+  device: AlertDevice;
   /** Sensor records by sensor number, to name sensors and convert trigger readings. */
   sensors?: Map<number, SensorRecord>;
-  /** When the SEL was read; used for records with a time relative to BMC start. */
+  /** When the SEL was read; the time of records stamped relative to BMC start. */
   readAt?: Date;
-}
-
-function deviceKey(d: SelAlertContext['device']): string {
-  return (d.guid || d.host || d.name || 'unknown').toLowerCase();
 }
 
 function hex(b: Buffer): string {
   return b.toString('hex');
 }
 
-/** One SEL record as an Alert: source "eventlog", kind and severity from the IPMI event tables. */
+/** One SEL record as an Alert (source "eventlog"). */
 export function selRecordToAlert(rec: SelRecord, ctx: SelAlertContext): Alert {
-  const key = deviceKey(ctx.device);
-  const who = ctx.device.name || ctx.device.host || 'BMC';
   const when = rec.timestamp !== undefined && !rec.timeRelative ? new Date(rec.timestamp * 1000) : (ctx.readAt ?? new Date());
+  const id = stableId('ipmi-sel', ctx.device.host ?? ctx.device.name, rec.recordId, rec.timestamp, hex(rec.raw));
   const details: Record<string, unknown> = { recordId: rec.recordId, recordType: rec.recordType, raw: hex(rec.raw) };
   if (rec.timeRelative) details.secondsSinceBmcStart = rec.timestamp;
-  const idBase = `ipmi-sel|${key}|${rec.recordId}|${rec.timestamp ?? 'none'}`;
 
   if (rec.recordType !== 0x02 || rec.sensorType === undefined || rec.eventDirType === undefined || !rec.eventData) {
-    return {
-      id: idBase,
-      dedupKey: `ipmi-sel|${key}|oem|${rec.recordType}`,
-      time: when.toISOString(),
-      device: { ...ctx.device },
+    return makeAlert({
+      id,
+      qualifier: `oem-${rec.recordType}`,
+      time: when,
+      device: ctx.device,
       source: 'eventlog',
       kind: 'oem-event',
       severity: 'info',
-      state: 'trigger',
-      summary: `${who}: OEM event log record type 0x${rec.recordType.toString(16)}`,
+      summary: `OEM event log record (type 0x${rec.recordType.toString(16)})`,
       details: { ...details, oemData: rec.oemData ? hex(rec.oemData) : undefined },
-    };
+    });
   }
 
-  const offset = rec.eventData[0] & 0x0f;
-  const meaning = describeEvent(rec.sensorType, rec.eventDirType, offset);
+  const ev: SensorEvent = {
+    sensorType: rec.sensorType,
+    eventType: rec.eventDirType & 0x7f,
+    offset: rec.eventData[0] & 0x0f,
+    deassert: (rec.eventDirType & 0x80) !== 0,
+    eventData: rec.eventData,
+  };
+  const meaning = interpret(ev);
   const sensor = ctx.sensors?.get(rec.sensorNumber ?? -1);
-  const sensorName = sensor && sensor.sensorType === rec.sensorType ? describeSensor(sensor) : `${meaning.sensorType} #${rec.sensorNumber}`;
+  const sensorName = sensor && sensor.sensorType === rec.sensorType ? describeSensor(sensor) : `${sensorTypeName(rec.sensorType)} #${rec.sensorNumber}`;
   Object.assign(details, {
-    sensorType: meaning.sensorType,
-    sensorTypeCode: rec.sensorType,
+    sensorType: rec.sensorType,
     sensorNumber: rec.sensorNumber,
     sensorName,
-    eventType: rec.eventDirType & 0x7f,
-    offset,
-    assertion: !meaning.resolves,
-    description: meaning.description,
+    eventType: ev.eventType,
+    offset: ev.offset,
+    assertion: !ev.deassert,
     generatorId: rec.generatorId,
     eventData: rec.eventData,
   });
 
   let values = '';
-  // Threshold events may carry the trigger reading (data 2) and threshold (data 3).
-  if ((rec.eventDirType & 0x7f) === 0x01 && sensor?.conversion) {
+  // Threshold events may carry the trigger reading (data 2) and the threshold (data 3).
+  if (ev.eventType === 0x01 && sensor?.conversion) {
     const d1 = rec.eventData[0];
     const unit = sensor.unit ? ` ${sensor.unit}` : '';
     if ((d1 & 0xc0) === 0x40) {
       details.reading = convertReading(rec.eventData[1], sensor.conversion);
-      values += ` (reading ${details.reading}${unit}`;
+      values = ` (reading ${details.reading}${unit}`;
       if ((d1 & 0x30) === 0x10) {
         details.threshold = convertReading(rec.eventData[2], sensor.conversion);
         values += `, threshold ${details.threshold}${unit}`;
@@ -95,16 +82,17 @@ export function selRecordToAlert(rec: SelRecord, ctx: SelAlertContext): Alert {
     }
   }
 
-  return {
-    id: idBase,
-    dedupKey: `ipmi-sel|${key}|${rec.sensorType}|${rec.sensorNumber}|${rec.eventDirType & 0x7f}|${offset}`,
-    time: when.toISOString(),
-    device: { ...ctx.device },
+  return makeAlert({
+    id,
+    // Which sensor, and which condition on it: a trigger and its resolve share the key.
+    qualifier: [`sensor-${rec.sensorNumber}`, meaning.qualifier].filter(Boolean).join('-'),
+    time: when,
+    device: ctx.device,
     source: 'eventlog',
     kind: meaning.kind,
-    severity: meaning.severity,
-    state: meaning.resolves ? 'resolve' : 'trigger',
-    summary: `${who}: ${sensorName}: ${meaning.description}${values}`,
+    severity: severityOf(ev, meaning),
+    state: ev.deassert ? 'resolve' : 'trigger',
+    summary: `${ev.deassert ? 'Cleared: ' : ''}${meaning.summary} [${sensorName}]${values}`,
     details,
-  };
+  });
 }

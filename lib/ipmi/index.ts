@@ -9,7 +9,7 @@ export { clearSel, getSelInfo, readNewSel, readSel } from './sel';
 export type { SelCursor, SelInfo, SelRecord } from './sel';
 export { readSensors, sensorRecords } from './sensors';
 export type { SensorReading } from './sensors';
-export { describeEvent, sensorTypeName } from './events';
+export { sensorTypeName } from './sdr';
 export { selRecordToAlert } from './alert';
 export type { Alert, SelAlertContext } from './alert';
 export { IpmiCompletionError } from './errors';

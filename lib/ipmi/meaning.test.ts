@@ -1,7 +1,6 @@
 import { deviceFromObject } from '../device';
 import { selRecordToAlert } from './alert';
 import { parseBootFlags, encodeBootFlags, parseChassisStatus } from './chassis';
-import { describeEvent } from './events';
 import { Conversion, convertReading, parseSensorRecord } from './sdr';
 import { parseSelRecord } from './sel';
 import { sensorRecord } from '../sim/ipmi/sensors';
@@ -20,28 +19,31 @@ function selRecord(o: { id?: number; type?: number; ts: number; sensorType: numb
   return r;
 }
 
-describe('what an event means', () => {
+describe('what a SEL record means', () => {
+  const device = { name: 'srv', host: '10.0.0.8' };
+  const alert = (sensorType: number, dir: number, offset: number) =>
+    selRecordToAlert(parseSelRecord(selRecord({ ts: 1_700_000_000, sensorType, sensorNumber: 7, dir, data: [offset, 0xff, 0xff] })), { device });
+
   it.each([
-    [0x01, 0x01, 0x09, 'temperature-high', 'major', 'upper critical going high'],
-    [0x04, 0x01, 0x02, 'fan-low', 'major', 'lower critical going low'],
-    [0x02, 0x01, 0x0b, 'voltage-high', 'critical', 'upper non-recoverable going high'],
-    [0x05, 0x6f, 0x00, 'chassis-intrusion', 'major', 'general chassis intrusion'],
-    [0x08, 0x6f, 0x01, 'power-supply-failure', 'critical', 'power supply failure'],
-    [0x0c, 0x6f, 0x01, 'memory-ecc-uncorrectable', 'critical', 'uncorrectable ECC error'],
-    [0x20, 0x6f, 0x01, 'os-stop', 'critical', 'run-time critical stop (panic, blue screen)'],
-    [0x23, 0x6f, 0x01, 'watchdog', 'major', 'watchdog hard reset'],
-    [0x1e, 0x6f, 0x00, 'boot-failure', 'major', 'no bootable media'],
-    [0x08, 0x0b, 0x01, 'power-supply-redundancy-lost', 'major', 'redundancy lost'],
-  ])('sensor type 0x%s, event type 0x%s, offset %s is %s', (type, dir, offset, kind, severity, text) => {
-    expect(describeEvent(type, dir, offset)).toMatchObject({ kind, severity, description: text, resolves: false });
+    [0x01, 0x01, 0x09, 'temperature-high', 'critical'],
+    [0x04, 0x01, 0x02, 'fan-failure', 'critical'],
+    [0x02, 0x01, 0x07, 'voltage-high', 'warning'],
+    [0x05, 0x6f, 0x00, 'chassis-intrusion', 'critical'],
+    [0x08, 0x6f, 0x01, 'power-supply-failure', 'critical'],
+    [0x0c, 0x6f, 0x01, 'memory-ecc-uncorrectable', 'critical'],
+    [0x20, 0x6f, 0x01, 'os-stop', 'critical'],
+    [0x23, 0x6f, 0x01, 'os-watchdog', 'critical'],
+    [0x1e, 0x6f, 0x00, 'boot-failure', 'critical'],
+  ])('sensor type 0x%s, event type 0x%s, offset %s is %s (%s), as for PET and the AMT event log', (type, dir, offset, kind, severity) => {
+    expect(alert(type, dir, offset)).toMatchObject({ source: 'eventlog', kind, severity, state: 'trigger' });
   });
 
   it('a deassertion resolves the condition with severity ok', () => {
-    expect(describeEvent(0x01, 0x81, 0x09)).toMatchObject({ kind: 'temperature-high', severity: 'ok', resolves: true, description: 'upper critical going high (deasserted)' });
+    expect(alert(0x01, 0x81, 0x09)).toMatchObject({ kind: 'temperature-high', severity: 'ok', state: 'resolve', summary: 'Cleared: Overheating: temperature above critical threshold [temperature #7]' });
   });
 
-  it('an unknown or OEM event still gets a kind and a description', () => {
-    expect(describeEvent(0xc3, 0x75, 0x02)).toMatchObject({ kind: 'oem-sensor-0xc3', severity: 'info', description: 'OEM event type 0x75 offset 2' });
+  it('an OEM event type still becomes an alert', () => {
+    expect(alert(0xc3, 0x75, 0x02)).toMatchObject({ kind: 'oem-event', severity: 'info' });
   });
 });
 
@@ -64,7 +66,7 @@ describe('SEL records as alerts', () => {
     expect(rec).toMatchObject({ name: 'FAN1', number: 0x10, unit: 'RPM', thresholdsRaw: { lowerCritical: 10, lowerNonCritical: 20 } });
     const sel = parseSelRecord(selRecord({ ts: 1_700_000_000, sensorType: 0x04, sensorNumber: 0x10, dir: 0x01, data: [0x52, 8, 10] }));
     const a = selRecordToAlert(sel, { device, sensors: new Map([[0x10, rec]]) });
-    expect(a).toMatchObject({ kind: 'fan-low', severity: 'major', state: 'trigger', summary: 'nas: FAN1: lower critical going low (reading 400 RPM, threshold 500 RPM)', details: { reading: 400, threshold: 500 } });
+    expect(a).toMatchObject({ kind: 'fan-failure', severity: 'critical', state: 'trigger', summary: 'Fan failed (speed below critical threshold) [FAN1] (reading 400 RPM, threshold 500 RPM)', details: { reading: 400, threshold: 500 } });
   });
 
   it('OEM records become info alerts with their bytes', () => {

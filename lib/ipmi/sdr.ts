@@ -7,7 +7,7 @@ import { OobError } from '../errors';
 import type { IpmiClient } from './client';
 import { CMD, NETFN } from './constants';
 import { IpmiCompletionError } from './errors';
-import { sensorTypeName } from './events';
+import { SENSOR_TYPES } from '../asf/ipmi-events';
 
 export const SDR_FULL_SENSOR = 0x01;
 export const SDR_COMPACT_SENSOR = 0x02;
@@ -302,6 +302,13 @@ export async function readSensorRecords(c: IpmiClient): Promise<SensorRecord[]> 
     if (rec) out.push(rec);
   }
   return out;
+}
+
+/** A sensor type as a kebab-case word: temperature, fan, voltage, power-supply, physical-security... */
+export function sensorTypeName(type: number): string {
+  const name = SENSOR_TYPES[type];
+  if (name) return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return type >= 0xc0 ? `oem-sensor-0x${type.toString(16)}` : `sensor-type-0x${type.toString(16)}`;
 }
 
 export function describeSensor(rec: SensorRecord): string {

@@ -163,6 +163,19 @@ export async function readNewSel(c: IpmiClient, cursor: SelCursor = {}, o: { max
   return { records, cursor: next, cleared };
 }
 
+/** A cursor at the end of the log as it is now: a reader starting here sees only later entries. */
+export async function selCursorAtEnd(c: IpmiClient): Promise<SelCursor> {
+  const info = await getSelInfo(c);
+  if (info.entries === 0) return { lastErase: info.lastErase };
+  try {
+    const { record } = await getSelEntry(c, SEL_LAST);
+    return { lastRecordId: record.recordId, lastTimestamp: record.timestamp, lastErase: info.lastErase };
+  } catch (e) {
+    if (e instanceof IpmiCompletionError && e.completionCode === 0xcb) return { lastErase: info.lastErase };
+    throw e;
+  }
+}
+
 /** Erases the SEL and waits (up to `timeoutMs`) until the BMC reports the erase complete. */
 export async function clearSel(c: IpmiClient, o: { timeoutMs?: number } = {}): Promise<void> {
   const res = await c.call(NETFN.storage, CMD.reserveSel, [], 'Reserve SEL');

@@ -7,8 +7,7 @@ import { OobError } from '../errors';
 import type { IpmiClient } from './client';
 import { BMC_SA, CMD, NETFN } from './constants';
 import { IpmiCompletionError } from './errors';
-import { sensorTypeName } from './events';
-import { convertReading, convertThresholds, describeSensor, getSdrRepositoryInfo, readSensorRecords, SensorRecord, SensorThresholds } from './sdr';
+import { convertReading, convertThresholds, describeSensor, getSdrRepositoryInfo, readSensorRecords, SensorRecord, sensorTypeName, SensorThresholds } from './sdr';
 
 export interface SensorReading {
   name: string;

@@ -5,7 +5,7 @@ import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
 import { InputError, UnsupportedError } from '../../lib/errors';
 import { checkIpmiAction, IpmiActionName, IpmiActionResult, runIpmiAction } from '../../lib/ipmi/actions';
 import { withIpmi } from '../../lib/ipmi/connect';
-import type { SelCursor } from '../../lib/ipmi/sel';
+import { SelCursor, selCursorAtEnd } from '../../lib/ipmi/sel';
 import { StateFile } from '../../lib/util/state-file';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus, powerStatus } from '../shared/status';
@@ -132,12 +132,17 @@ export = function (RED: NodeAPI) {
         const endpoint = ipmiOf(device);
         const key = cursorKey(device);
         const cursor = cursors.get(key);
-        const r = await withIpmi(endpoint, (c) => runIpmiAction(c, 'sel-new', { device: deviceInfo(device), cursor }));
-        if (r.cursor) cursors.set(key, r.cursor);
-        // The first read only marks where the log stands: old entries are not news.
-        if (cursor) for (const alert of r.alerts ?? []) node.send({ topic: alert.device.name ?? alert.device.host, payload: alert } as NodeMessage);
+        if (!cursor) {
+          // The first look only marks where the log stands: old entries are not news.
+          cursors.set(key, await withIpmi(endpoint, selCursorAtEnd));
+          node.status({ fill: 'green', shape: 'dot', text: 'watching' });
+        } else {
+          const r = await withIpmi(endpoint, (c) => runIpmiAction(c, 'sel-new', { device: deviceInfo(device), cursor }));
+          if (r.cursor) cursors.set(key, r.cursor);
+          for (const alert of r.alerts ?? []) node.send({ topic: alert.device.name ?? alert.device.host, payload: alert } as NodeMessage);
+          node.status({ fill: 'green', shape: 'dot', text: `watching: ${r.alerts?.length ?? 0} new` });
+        }
         failing = false;
-        node.status({ fill: 'green', shape: 'dot', text: cursor ? `watching: ${r.alerts?.length ?? 0} new` : 'watching' });
       } catch (e) {
         node.status(errorStatus(e));
         if (!failing) node.error(e, { payload: { error: (e as Error).message } } as NodeMessage);

@@ -274,8 +274,8 @@ describe('system event log', () => {
     const sensors = new Map((await sensorRecords(c)).map((s) => [s.number, s]));
     const device = { name: 'db-server', host: sim.host };
     const alerts = records.map((r) => selRecordToAlert(r, { device, sensors }));
-    expect(alerts[0]).toMatchObject({ source: 'eventlog', kind: 'chassis-intrusion', severity: 'major', state: 'trigger', summary: 'db-server: Intrusion: general chassis intrusion' });
-    expect(alerts[1]).toMatchObject({ kind: 'temperature-high', severity: 'major', state: 'trigger', summary: 'db-server: CPU Temp: upper critical going high (reading 90 °C, threshold 85 °C)' });
+    expect(alerts[0]).toMatchObject({ source: 'eventlog', kind: 'chassis-intrusion', severity: 'critical', state: 'trigger', summary: 'Chassis opened (general chassis intrusion) [Intrusion]', device });
+    expect(alerts[1]).toMatchObject({ kind: 'temperature-high', severity: 'critical', state: 'trigger', summary: 'Overheating: temperature above critical threshold [CPU Temp] (reading 90 °C, threshold 85 °C)' });
     expect(alerts[2]).toMatchObject({ kind: 'temperature-high', severity: 'ok', state: 'resolve' });
     expect(alerts[2].dedupKey).toBe(alerts[1].dedupKey);
     expect(new Set(alerts.map((a) => a.id)).size).toBe(3);

@@ -68,7 +68,7 @@ describe('examples/ipmi.json', () => {
     const sensors = (await press('ex-ipmi-inject-sensors', 'ex-ipmi-debug-server')).payload.sensors;
     expect(sensors.map((s: { name: string }) => s.name)).toEqual(['CPU Temp', 'System Temp', 'FAN1', 'FAN2', '12V', '5V', '3.3V']);
     expect((await press('ex-ipmi-inject-status2', 'ex-ipmi-debug-server')).payload).toMatchObject({ power: 'on', session: { cipherSuite: 17 } });
-    expect((await press('ex-ipmi-inject-sel', 'ex-ipmi-debug-server')).payload.alerts[0]).toMatchObject({ kind: 'chassis-intrusion', summary: 'db-server: Intrusion: general chassis intrusion' });
+    expect((await press('ex-ipmi-inject-sel', 'ex-ipmi-debug-server')).payload.alerts[0]).toMatchObject({ kind: 'chassis-intrusion', summary: 'Chassis opened (general chassis intrusion) [Intrusion]', device: { name: 'db-server' } });
     expect((await press('ex-ipmi-inject-identify', 'ex-ipmi-debug-server')).payload).toMatchObject({ identify: 15 });
   });
 

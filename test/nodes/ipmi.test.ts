@@ -10,7 +10,7 @@ import { closeAllIpmi } from '../../lib/ipmi';
 import { IpmiSim, SIM_USERS } from '../helpers/ipmi-sim';
 import * as dgram from 'node:dgram';
 import { lastOwnAction } from '../../lib/activity';
-import { bootFromMediaNode, catchNode, deviceNode, getNode, ipmiNode, load, nextMessage, powerStateNode, recordStatuses, runtimeSettings, startServer, stopServer, wakeNode } from '../helpers/red';
+import { alertInNode, bootFromMediaNode, catchNode, helperNode, deviceNode, getNode, ipmiNode, load, nextMessage, powerStateNode, recordStatuses, runtimeSettings, startServer, stopServer, wakeNode } from '../helpers/red';
 
 let sim: IpmiSim;
 const userDirs = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-ipmi-nodes-'));
@@ -50,7 +50,7 @@ function flow(node: Record<string, unknown>, deviceExtra: Record<string, unknown
 }
 
 const creds = (password: string = U.password) => ({ dev: { ipmiUsername: U.name, ipmiPassword: password } });
-const NODES = [deviceNode, powerStateNode, ipmiNode, wakeNode, bootFromMediaNode, catchNode];
+const NODES = [deviceNode, powerStateNode, ipmiNode, wakeNode, bootFromMediaNode, alertInNode, catchNode];
 const POWER = { type: 'oob-power-state', action: 'status', poll: 0 };
 const IPMI = { type: 'oob-ipmi', action: 'status', watch: 0 };
 
@@ -152,7 +152,7 @@ describe('oob-ipmi', () => {
     await sim.addSelEvent({ sensorType: 0x05, sensorNumber: 4, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
     let msg = await send({ payload: 'sel' });
     expect(msg.payload.count).toBe(1);
-    expect(msg.payload.alerts[0]).toMatchObject({ source: 'eventlog', kind: 'chassis-intrusion', severity: 'major', state: 'trigger', device: { name: 'db-server' } });
+    expect(msg.payload.alerts[0]).toMatchObject({ source: 'eventlog', kind: 'chassis-intrusion', severity: 'critical', state: 'trigger', device: { name: 'db-server' } });
     msg = await send({ payload: 'sel-new' });
     expect(msg.payload.count).toBe(1);
     msg = await send({ payload: 'sel-new' });
@@ -201,7 +201,7 @@ describe('oob-ipmi', () => {
     expect(seen).toHaveLength(0);
     const next = nextMessage('out', 10_000);
     await sim.addSelEvent({ sensorType: 0x01, sensorNumber: 1, eventDirType: 0x01, data: [0x59, 90, 85] });
-    expect(await next).toMatchObject({ topic: 'db-server', payload: { kind: 'temperature-high', severity: 'major', summary: 'db-server: CPU Temp: upper critical going high (reading 90 °C, threshold 85 °C)' } });
+    expect(await next).toMatchObject({ topic: 'db-server', payload: { kind: 'temperature-high', severity: 'critical', summary: 'Overheating: temperature above critical threshold [CPU Temp] (reading 90 °C, threshold 85 °C)', device: { name: 'db-server' } } });
     expect(seen).toHaveLength(1);
   });
 });
@@ -299,5 +299,33 @@ describe('oob-boot-from-media for a server without AMT', () => {
     const err = await fails({ target: 'ide-r-cd' });
     expect(err.error.message).toMatch(/is an IPMI BMC: it cannot boot "ide-r-cd" \(it offers: pxe, bios, normal\)/);
     expect(sim.chassisSets().length).toBe(count);
+  });
+});
+
+describe('oob-alert-in reads the event log of a server', () => {
+  const ALERT_IN = { type: 'oob-alert-in', devices: 'db-server', pet: false, wsevent: false, eventlog: true, eventlogSeconds: 0.3, heartbeat: false, outputs: 1 };
+
+  it('emits only SEL entries added after it started, through the policy, and not again after a restart', async () => {
+    await sim.addSelEvent({ sensorType: 0x05, sensorNumber: 4, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
+    const seen: Array<Record<string, any>> = [];
+    await load(NODES, flow(ALERT_IN), creds());
+    getNode('out').on('input', (m: Record<string, any>) => seen.push(m.payload));
+    await new Promise((r) => setTimeout(r, 900));
+    expect(seen).toEqual([]);
+    await sim.addSelEvent({ sensorType: 0x08, sensorNumber: 9, eventDirType: 0x6f, data: [0x01, 0xff, 0xff] });
+    await sim.addSelEvent({ sensorType: 0x01, sensorNumber: 1, eventDirType: 0x01, data: [0x59, 92, 85] });
+    for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(seen.map((a) => [a.source, a.kind, a.severity, a.device.name])).toEqual([
+      ['eventlog', 'power-supply-failure', 'critical', 'db-server'],
+      ['eventlog', 'temperature-high', 'critical', 'db-server'],
+    ]);
+    expect(seen[1].summary).toBe('Overheating: temperature above critical threshold [CPU Temp] (reading 92 °C, threshold 85 °C)');
+    await helperNode.unload();
+    await closeAllIpmi();
+    await load(NODES, flow(ALERT_IN), creds());
+    const again: unknown[] = [];
+    getNode('out').on('input', (m: Record<string, any>) => again.push(m.payload));
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(again).toEqual([]);
   });
 });
