@@ -26,6 +26,8 @@ export interface DemoSettings {
   mqttUrl?: string;
   /** Folder with the demo's boot images, for boot-from-media example nodes. */
   bootImageDir?: string;
+  /** Free loopback ports for each alert-in node in turn: PET traps (UDP) and event pushes (TCP). */
+  alertPorts?: Array<{ pet: number; event: number }>;
   // --- IPMI (issue 8) ---
   /** Simulated server BMCs, for example devices that are servers (they have IPMI settings). */
   servers?: Array<{ name: string; port: number }>;
@@ -97,8 +99,13 @@ function serverNode(id: string, name: string, port: number, site: string | undef
 }
 
 /** Nodes and credentials for the whole demo. */
-export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, s: DemoSettings): { nodes: FlowNode[]; credentials: Record<string, unknown> } {
+export function demoFlows(
+  examples: Array<{ file: string; nodes: FlowNode[] }>,
+  s: DemoSettings,
+): { nodes: FlowNode[]; credentials: Record<string, unknown>; petPorts: number[] } {
   const nodes: FlowNode[] = [];
+  const petPorts: number[] = [];
+  let nextAlertPorts = 0;
   const credentials: Record<string, unknown> = {};
   const ids = new Set<string>();
   const deviceByName = new Map<string, string>();
@@ -141,12 +148,18 @@ export function demoFlows(examples: Array<{ file: string; nodes: FlowNode[] }>, 
       }
       // --- boot from media (issue 4): images from the demo's folder ---
       if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
+      // Alert listeners on free loopback ports (162 needs root, and two nodes cannot share one).
+      if (n.type === 'oob-alert-in' && s.alertPorts?.[nextAlertPorts]) {
+        const ports = s.alertPorts[nextAlertPorts++];
+        Object.assign(n, { petPort: ports.pet, petAddress: '127.0.0.1', eventPort: ports.event, eventAddress: '127.0.0.1' });
+        if (n.pet) petPorts.push(ports.pet);
+      }
       ids.add(n.id);
       nodes.push(n);
     }
   }
   nodes.push(...fleetTab(s, credentials));
-  return { nodes, credentials };
+  return { nodes, credentials, petPorts };
 }
 
 /** One watcher per simulated PC, the latest states in flow context, GET /api/fleet to read them. */

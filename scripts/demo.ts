@@ -4,7 +4,7 @@
  *
  * Environment: PORT (editor, default 1880), MQTT_PORT (default 1883), DEMO_DEVICES (default 5),
  * HOST (listen address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default
- * .demo/). A busy port falls back to a free one.
+ * .demo/), DEMO_ALERT_SECONDS (a simulated PC plays an alert scenario this often; 0 = never). A busy port falls back to a free one.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -12,7 +12,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
-import { describeDevice, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
+import * as dgram from 'node:dgram';
+import { clearScenario, describeDevice, runScenario, SCENARIOS, SimDevice, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
 import { SimBmc } from '../lib/sim/ipmi';
 import { demoFlows, readExamples } from './demo-flows';
 
@@ -62,6 +63,52 @@ function linkPackage(): void {
   fs.symlinkSync(root, link, 'dir');
   const pkg = path.join(userDir, 'package.json');
   if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, JSON.stringify({ name: 'oobkit-demo', private: true, dependencies: { [name]: 'file:..' } }, null, 2));
+}
+
+function freePort(kind: 'udp' | 'tcp'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (kind === 'udp') {
+      const s = dgram.createSocket('udp4');
+      s.once('error', reject);
+      s.bind(0, '127.0.0.1', () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
+    } else {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    }
+  });
+}
+
+/**
+ * Every `everyMs`, one simulated PC plays an alert scenario (chassis opened, fan failure...) to
+ * the alert-in examples, and clears it half a period later, so alerts and resolves show up.
+ */
+function playScenarios(devices: SimDevice[], petPort: number, everyMs: number): () => void {
+  const names = Object.keys(SCENARIOS);
+  let turn = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  const tick = setInterval(() => {
+    const device = devices[turn % devices.length];
+    const name = names[turn % names.length];
+    turn++;
+    const target = { pet: { host: '127.0.0.1', port: petPort } };
+    runScenario(device, name, target).catch(() => undefined);
+    const clear = setTimeout(() => {
+      timers.delete(clear);
+      clearScenario(device, name, target).catch(() => undefined);
+    }, everyMs / 2);
+    timers.add(clear);
+  }, everyMs);
+  return () => {
+    clearInterval(tick);
+    for (const t of timers) clearTimeout(t);
+  };
 }
 
 async function main(): Promise<void> {
@@ -121,7 +168,12 @@ async function main(): Promise<void> {
   fs.mkdirSync(bootImageDir, { recursive: true });
   writeDemoIso(path.join(bootImageDir, 'rescue.iso'));
 
-  const { nodes, credentials } = demoFlows(readExamples(path.join(root, 'examples')), {
+  const examples = readExamples(path.join(root, 'examples'));
+  const alertNodes = examples.flatMap((e) => e.nodes).filter((n) => n.type === 'oob-alert-in').length;
+  const alertPorts: Array<{ pet: number; event: number }> = [];
+  for (let i = 0; i < alertNodes; i++) alertPorts.push({ pet: await freePort('udp'), event: await freePort('tcp') });
+  const { nodes, credentials, petPorts } = demoFlows(examples, {
+    alertPorts,
     devices: fleet.devices.map((d, i) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, redirectionPort: d.redirectionPort, wolPort: fleet.wol?.port, rmcpPort: fleet.rmcp?.[i].port })),
     bootImageDir,
     username: USERNAME,
@@ -131,6 +183,8 @@ async function main(): Promise<void> {
     servers: servers.map((x) => ({ name: x.name, port: x.bmc.port })),
   });
   await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
+  const alertEveryMs = Number(process.env.DEMO_ALERT_SECONDS || 60) * 1000;
+  const stopScenarios = petPorts.length && alertEveryMs > 0 ? playScenarios(fleet.devices, petPorts[0], alertEveryMs) : () => undefined;
 
   // Handlers before the banner: whoever reads it may press Ctrl-C at once.
   let stopping = false;
@@ -150,6 +204,7 @@ async function main(): Promise<void> {
     await new Promise((r) => mqttServer.close(r));
     await new Promise<void>((r) => broker.close(() => r()));
     traffic.stop();
+    stopScenarios();
     await fleet.stop();
     await Promise.all(servers.map((x) => x.bmc.stop())); // IPMI (issue 8)
     process.exit(0);

@@ -12,6 +12,8 @@ const PEERS = {
   openssl: 'openssl',
   chromium: 'chromium',
   mosquitto: 'mosquitto',
+  // issue 7: the MQTT tests run Mosquitto with a password file
+  mosquitto_passwd: 'mosquitto',
   snmptrap: 'snmp',
   snmptrapd: 'snmptrapd',
   wakeonlan: 'wakeonlan',

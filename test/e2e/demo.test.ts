@@ -4,13 +4,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RunningDemo, startDemo } from '../helpers/demo';
+import { RunningDemo, startDemo, watchComms } from '../helpers/demo';
 
 const PASSWORD = 'Demo-P@ssw0rd';
 let demo: RunningDemo;
 
 beforeAll(async () => {
-  demo = await startDemo();
+  demo = await startDemo({ DEMO_ALERT_SECONDS: '2' });
 }, 90000);
 
 afterAll(async () => {
@@ -57,6 +57,21 @@ describe('npm start', () => {
     const files = fs.readdirSync(demo.userDir).filter((f) => f.startsWith('flows'));
     expect(files).toEqual(expect.arrayContaining(['flows.json', 'flows_cred.json']));
     for (const f of files) expect(fs.readFileSync(path.join(demo.userDir, f), 'utf8')).not.toContain(PASSWORD);
+  });
+
+  it('shows alerts from the simulated fleet in the PET example, as a chat line', async () => {
+    const comms = await watchComms(demo.editorUrl);
+    try {
+      let line: { topic: string; data: any } | undefined;
+      for (let i = 0; i < 40 && !line; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        line = comms.messages.find((m) => m.topic === 'debug' && m.data?.name === 'chat line');
+      }
+      expect(line).toBeDefined();
+      expect(String(line!.data.msg)).toMatch(/pc-0\d|reception-pc/);
+    } finally {
+      comms.close();
+    }
   });
 
   it('stops cleanly on Ctrl-C', async () => {

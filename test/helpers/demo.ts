@@ -57,3 +57,22 @@ export async function startDemo(env: Record<string, string> = {}): Promise<Runni
       }),
   };
 }
+
+/** What the editor's sidebar would show: debug messages and node statuses, over Node-RED's comms socket. */
+export async function watchComms(editorUrl: string): Promise<{ messages: Array<{ topic: string; data: any }>; close: () => void }> {
+  const WebSocket = require('ws');
+  const url = new URL('comms', editorUrl.replace(/^http/, 'ws')).href;
+  const socket = new WebSocket(url);
+  const messages: Array<{ topic: string; data: any }> = [];
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('message', (raw: Buffer) => {
+    const parsed = JSON.parse(raw.toString());
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) messages.push(m);
+  });
+  socket.send(JSON.stringify({ subscribe: 'debug' }));
+  socket.send(JSON.stringify({ subscribe: 'status/#' }));
+  return { messages, close: () => socket.close() };
+}

@@ -1,0 +1,110 @@
+/**
+ * What the MQTT bridge can do with one device: a small adapter over the same lib/ code the
+ * Node-RED nodes use. Each method is optional; an entity is announced only when its method is
+ * there (see entities.ts), so a capability appears in Home Assistant when its lib/ code does.
+ *
+ *   poll, identity, setPower, reset   lib/amt/power.ts, lib/amt/identity.ts
+ *   wake                              AMT power-on today; Wake-on-LAN when lib/wol lands (issue 3)
+ *   pxeBoot                           lib/amt/boot.ts (issue 4)
+ *   setIsolation                      lib/amt/defense (issue 5)
+ */
+import { recordOwnAction } from '../activity';
+import { acquireAmt } from '../amt/connect';
+import { readIdentity } from '../amt/identity';
+import { OFF_STATES, readPowerStatus, requestPowerAction } from '../amt/power';
+import type { ManagedDevice } from '../device';
+import type { WsmanClient } from '../wsman/client';
+
+export interface DeviceIdentity {
+  manufacturer?: string;
+  model?: string;
+  amtVersion?: string;
+  serial?: string;
+  uuid?: string;
+}
+
+export interface PollResult {
+  power: string;
+  /** System Defense isolation, when the control can read it. */
+  isolated?: boolean | null;
+}
+
+/** What a command did, for the result topic and the node's output. */
+export interface ActionOutcome {
+  /** The action taken (an AMT power action name, 'wake', 'pxe-boot'...), or 'none'. */
+  action: string;
+  /** Why nothing was done, when nothing was. */
+  note?: string;
+}
+
+export interface DeviceControl {
+  /** The device has AMT credentials: the AMT version sensor is offered. */
+  readonly hasAmt: boolean;
+  /** Read the current state; rejects when the device does not answer. */
+  poll?(): Promise<PollResult>;
+  identity?(): Promise<DeviceIdentity>;
+  setPower?(on: boolean): Promise<ActionOutcome>;
+  reset?(): Promise<ActionOutcome>;
+  wake?(): Promise<ActionOutcome>;
+  pxeBoot?(): Promise<ActionOutcome>;
+  setIsolation?(isolate: boolean): Promise<ActionOutcome>;
+  close(): void;
+}
+
+export interface ControlOptions {
+  /**
+   * What the power switch's OFF does: 'auto' shuts the OS down gracefully when the device offers
+   * it (OS and agent running) and powers off otherwise; 'soft-off' only ever asks the OS; 'off'
+   * cuts power at once.
+   */
+  offAction?: 'auto' | 'soft-off' | 'off';
+}
+
+/** The control for a device: AMT-backed when it has AMT credentials. */
+export function controlFor(device: ManagedDevice, o: ControlOptions = {}): DeviceControl {
+  if (device.amt) return amtControl(device, o);
+  return { hasAmt: false, close: () => undefined };
+}
+
+function amtControl(device: ManagedDevice, o: ControlOptions): DeviceControl {
+  const lease = acquireAmt(device.amt!);
+  const client: WsmanClient = lease.client;
+  const offAction = o.offAction ?? 'auto';
+
+  async function act(action: string): Promise<ActionOutcome> {
+    await requestPowerAction(client, action);
+    recordOwnAction(device.host, 'power', action);
+    return { action };
+  }
+
+  return {
+    hasAmt: true,
+    async poll() {
+      const s = await readPowerStatus(client, { osPowerSaving: false });
+      return { power: s.state };
+    },
+    identity: () => readIdentity(client),
+    async setPower(on) {
+      const s = await readPowerStatus(client, { osPowerSaving: false });
+      if (on) {
+        if (s.state === 'on') return { action: 'none', note: 'already on' };
+        return act('on');
+      }
+      if (OFF_STATES.has(s.state)) return { action: 'none', note: `already ${s.state}` };
+      const graceful = s.available.includes('soft-off');
+      if (offAction === 'off' || (offAction === 'auto' && !graceful)) return act('off');
+      return act('soft-off');
+    },
+    reset: () => act('reset'),
+    async wake() {
+      // Until Wake-on-LAN lands (issue 3), waking is AMT's power-on: it works whenever AMT
+      // answers, which it does from standby.
+      const s = await readPowerStatus(client, { osPowerSaving: false });
+      if (s.state === 'on') return { action: 'none', note: 'already on' };
+      await requestPowerAction(client, 'on');
+      recordOwnAction(device.host, 'wake', 'amt-power-on');
+      return { action: 'amt-power-on' };
+    },
+    close: () => lease.release(),
+  };
+}
