@@ -76,10 +76,15 @@ interface Session {
   bmcGuid: Buffer;
   outSeq: number;
   lastHeard: number;
+  /** Session sequence numbers the BMC has used lately, and the highest: a repeat is a replay. */
+  inSeen: Set<number>;
+  inHighest: number;
 }
 
 /** After this long without an answer in a session, open a fresh one before the next command. */
 const SESSION_IDLE_REOPEN_MS = 25_000;
+/** How far behind the newest a BMC's session sequence number may be: answers can arrive out of order. */
+const IN_SEQ_WINDOW = 32;
 /** Tries per handshake step before starting the handshake over. */
 const HANDSHAKE_STEP_TRIES = 3;
 
@@ -366,7 +371,19 @@ export class IpmiClient {
         if (p.authType !== AUTHTYPE_RMCPPLUS || p.sessionId !== s.consoleSessionId) return undefined;
         // Inside a session, a BMC answers signed and encrypted; anything else is not our answer.
         if (!p.authenticated || !p.encrypted) return undefined;
-        return this.matchResponse(netFn, cmd, seq, p);
+        // A signed packet seen before (or far older than the newest) is a replay, not an answer.
+        if (p.sequence === 0 || s.inSeen.has(p.sequence) || p.sequence + IN_SEQ_WINDOW < s.inHighest) {
+          this.ignored++;
+          this.lastIgnoredReason = `replayed session sequence number ${p.sequence}`;
+          return undefined;
+        }
+        const r = this.matchResponse(netFn, cmd, seq, p);
+        if (r) {
+          s.inSeen.add(p.sequence);
+          s.inHighest = Math.max(s.inHighest, p.sequence);
+          for (const old of s.inSeen) if (old + IN_SEQ_WINDOW < s.inHighest) s.inSeen.delete(old);
+        }
+        return r;
       },
       deadline,
       maxTries,
@@ -526,7 +543,7 @@ export class IpmiClient {
       throw new AuthError(`${this.label} answered RAKP 4 with a check value we cannot reproduce${kg ? ': wrong BMC key (Kg)?' : ''}`);
     }
     const { k1, k2 } = deriveKeys(suite, sik);
-    return { keys: { suite, k1, k2 }, bmcSessionId: open.bmcSessionId, consoleSessionId, privilege: PRIVILEGE.user, bmcGuid: rakp2.bmcGuid, outSeq: 0, lastHeard: Date.now() };
+    return { keys: { suite, k1, k2 }, bmcSessionId: open.bmcSessionId, consoleSessionId, privilege: PRIVILEGE.user, bmcGuid: rakp2.bmcGuid, outSeq: 0, lastHeard: Date.now(), inSeen: new Set(), inHighest: 0 };
   }
 
   private nextTag(): number {

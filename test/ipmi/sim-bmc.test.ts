@@ -30,6 +30,7 @@ const GUID = '0123456789abcdef0123456789abcdef';
 let bmc: SimBmc;
 const clients: IpmiClient[] = [];
 
+const client_ = (o: Partial<ConstructorParameters<typeof IpmiClient>[0]> = {}) => client(o);
 function client(o: Partial<ConstructorParameters<typeof IpmiClient>[0]> = {}): IpmiClient {
   const c = new IpmiClient({ host: bmc.host, port: bmc.port, username: ADMIN.name, password: ADMIN.password, cipherSuite: 17, timeoutMs: 3000, retransmitMs: 300, ...o });
   clients.push(c);
@@ -199,4 +200,51 @@ describe('our client against the simulated BMC', () => {
     expect(bmc.stats.commands).toBe(0);
     expect((await ipmiPowerStatus(client())).state).toBe('on');
   });
+
+  it('ignores a replayed answer: an old signed "on" does not hide that the server is off', async () => {
+    // A relay that keeps the BMC's first Get Chassis Status answer and, 64 requests later (the
+    // same rqSeq and command again), sends that old answer instead of the real one.
+    const front = dgram.createSocket('udp4');
+    const back = dgram.createSocket('udp4');
+    let client: dgram.RemoteInfo | undefined;
+    let answers = 0;
+    let kept: Buffer | undefined;
+    let replayed = 0;
+    front.on('message', (m, r) => {
+      client = r;
+      back.send(m, bmc.port, bmc.host);
+    });
+    back.on('message', (m) => {
+      if (!client) return;
+      // The packets of a session's commands are the signed ones (payload type byte with bit 6).
+      if (m[5] & 0x40) {
+        answers++;
+        if (answers === 2) kept = m;
+        if (answers === 66 && kept) {
+          replayed++;
+          front.send(kept, client.port, client.address);
+          return;
+        }
+      }
+      front.send(m, client.port, client.address);
+    });
+    await new Promise<void>((r) => front.bind(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => back.bind(0, '127.0.0.1', () => r()));
+    try {
+      // Set Session Privilege Level is the first signed answer; Get Chassis Status follows.
+      const c = client_({ port: front.address().port, retransmitMs: 100 });
+      expect((await ipmiPowerStatus(c)).state).toBe('on');
+      bmc.state.setPower(false, 'test');
+      for (let i = 0; i < 63; i++) await getChassisStatus(c);
+      expect(answers).toBe(65);
+      // The 66th answer is swapped for the 2nd: same rqSeq and command, an old sequence number.
+      const now = await ipmiPowerStatus(c);
+      expect(replayed).toBe(1);
+      expect(now.state).toBe('off');
+    } finally {
+      front.close();
+      back.close();
+    }
+  });
 });
+
