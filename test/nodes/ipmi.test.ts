@@ -123,6 +123,18 @@ describe('power state of a server without AMT', () => {
     expect(msg.payload).toMatchObject({ state: 'off', protocol: 'ipmi', device: { name: 'inline' } });
   });
 
+  it.each([
+    ['a BMC port that is not a port', { ipmiPort: '70000' }, /IPMI port "70000" is not a port number/],
+    ['a cipher suite OOBKit does not speak', { ipmiCipher: '2' }, /IPMI cipher suite "2" is not supported; use 3, 17 or auto/],
+    ['a BMC host that is not a host', { ipmiHost: 'bad host!' }, /IPMI host "bad host!" is not a host name/],
+  ])('refuses a device with %s, through a Catch node', async (_what, extra, message) => {
+    await load(NODES, flow(POWER, extra), creds());
+    const statuses = recordStatuses('n');
+    const err = await fails({ payload: 'status' });
+    expect(err.error.message).toMatch(message);
+    expect(statuses.at(-1)).toMatchObject({ fill: 'red', text: 'bad input' });
+  });
+
   it('names a device with neither AMT nor IPMI', async () => {
     await load(NODES, flow(POWER), {});
     const err = await fails({ payload: 'status' });
