@@ -219,7 +219,7 @@ describe('brokers that refuse or drop the connection', () => {
       c = await Consumer.connect(flaky.url, ['oobkit/bad-input/#', 'homeassistant/#']);
       await ready(c);
       await c.waitForJson('oobkit/bad-input/pc-02/state', (s) => s.power === 'off');
-      await c.waitFor(() => [...c.latest.keys()].filter((t) => t.endsWith('/config')).length === 15);
+      await c.waitFor(() => [...c.latest.keys()].filter((t) => t.endsWith('/config')).length === 17);
       await c.end();
     } finally {
       fleet.devices[1].powerOn('test');

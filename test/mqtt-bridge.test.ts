@@ -7,7 +7,7 @@
 import { closeAllAmt } from '../lib/amt/connect';
 import type { ManagedDevice } from '../lib/device';
 import { HaBridge, BridgeOptions, CommandResult } from '../lib/mqtt';
-import { Fleet, startFleet } from '../lib/sim';
+import { Fleet, lastBoot, startFleet } from '../lib/sim';
 import { checkDevicePayload, checkEntityPayload, parseDiscoveryTopic } from './fixtures/ha-mqtt-schema';
 import { Consumer, startAedes, startMosquitto, TestBroker } from './helpers/mqtt';
 
@@ -16,7 +16,7 @@ const PASSWORD = 'Mqtt-P@ss1';
 let fleet: Fleet;
 
 beforeAll(async () => {
-  fleet = await startFleet({ devices: 3, port: 0, user: USER, password: PASSWORD, seed: 'mqtt-bridge', timings: { bootTimeMs: 20, offDwellMs: 20, osShutdownMs: 20 } });
+  fleet = await startFleet({ devices: 3, port: 0, wolPort: 0, user: USER, password: PASSWORD, seed: 'mqtt-bridge', timings: { bootTimeMs: 20, offDwellMs: 20, osShutdownMs: 20 } });
 });
 afterAll(async () => {
   closeAllAmt();
@@ -29,8 +29,13 @@ function devices(count = 3): ManagedDevice[] {
     host: '127.0.0.1',
     mac: d.mac,
     amt: { host: '127.0.0.1', port: d.port, tls: false, username: USER, password: PASSWORD, timeoutMs: 3000 },
+    // Magic packets to the simulated fleet's shared WOL port on loopback.
+    wake: { address: '127.0.0.1', port: fleet.wol!.port },
   }));
 }
+
+const MANAGEMENT = '192.0.2.10';
+const ELSEWHERE = '203.0.113.5';
 
 const bridges: HaBridge[] = [];
 function bridge(url: string, o: Partial<BridgeOptions> = {}): HaBridge {
@@ -70,16 +75,16 @@ describe.each([
   });
 
   it('publishes discovery that matches the documented schema, with device, via_device and origin blocks', async () => {
-    const b = bridge(broker.url, { pollSeconds: 0 });
+    const b = bridge(broker.url, { pollSeconds: 0, control: { managementHosts: [MANAGEMENT] } });
     b.setDevices(devices());
     const c = await Consumer.connect(broker.url, ['homeassistant/#', 'oobkit/#']);
     try {
-      // 3 PCs x 7 entities (no PXE or isolation control yet) + the gateway's sensor.
+      // 3 PCs x 9 entities (with isolation, as management hosts are set) + the gateway's sensor.
       const all = await c.waitFor(() => {
         const m = configs(c);
         const withVersion = [...m.values()].filter((p) => p.device?.sw_version?.startsWith('AMT ')).length;
-        return m.size === 22 && withVersion === 21 ? m : undefined;
-      }, 15000, '22 configs, the 21 of the PCs with their identity');
+        return m.size === 28 && withVersion === 27 ? m : undefined;
+      }, 15000, '28 configs, the 27 of the PCs with their identity');
       const problems: string[] = [];
       const uniqueIds = new Set<string>();
       for (const [topic, payload] of all) {
@@ -91,7 +96,8 @@ describe.each([
         uniqueIds.add(payload.unique_id);
       }
       expect(problems).toEqual([]);
-      expect(uniqueIds.size).toBe(22);
+      expect(uniqueIds.size).toBe(28);
+      expect(all.get(`homeassistant/switch/oobkit_head_office/oobkit_${fleet.devices[0].mac.replace(/:/g, '')}_isolation/config`)).toMatchObject({ command_topic: 'oobkit/head-office/pc-01/cmd/isolation' });
 
       const pc = fleet.devices[0];
       const key = pc.mac.replace(/:/g, '');
@@ -133,7 +139,7 @@ describe.each([
       // Everything is retained: a subscriber that comes later (HA starting) gets it all.
       const late = await Consumer.connect(broker.url, ['homeassistant/#', 'oobkit/head-office/pc-01/state']);
       try {
-        await late.waitFor(() => configs(late).size === 22 && late.latest.has('oobkit/head-office/pc-01/state'));
+        await late.waitFor(() => configs(late).size === 28 && late.latest.has('oobkit/head-office/pc-01/state'));
         expect([...late.latest.values()].every((m) => m.retain)).toBe(true);
       } finally {
         await late.end();
@@ -141,13 +147,13 @@ describe.each([
 
       // The same unique_ids after a restart of the gateway.
       await b.close();
-      const again = bridge(broker.url);
+      const again = bridge(broker.url, { control: { managementHosts: [MANAGEMENT] } });
       again.setDevices(devices());
       const c2 = await Consumer.connect(broker.url, ['homeassistant/#']);
       try {
         const ids2 = await c2.waitFor(() => {
           const m = configs(c2);
-          return m.size === 22 ? new Set([...m.values()].map((p) => p.unique_id)) : undefined;
+          return m.size === 28 ? new Set([...m.values()].map((p) => p.unique_id)) : undefined;
         });
         expect([...ids2].sort()).toEqual([...uniqueIds].sort());
       } finally {
@@ -159,7 +165,7 @@ describe.each([
   });
 
   it('carries out commands from the command topics on the simulated PC and reports the new state', async () => {
-    const b = bridge(broker.url);
+    const b = bridge(broker.url, { control: { managementHosts: [MANAGEMENT] } });
     const results: CommandResult[] = [];
     b.on('result', (r: CommandResult) => results.push(r));
     b.setDevices(devices());
@@ -178,6 +184,22 @@ describe.each([
       await c.publish('oobkit/head-office/pc-02/cmd/wake', 'PRESS');
       await c.waitForJson('oobkit/head-office/pc-02/state', (s) => s.power === 'on');
       expect(pc.powerState).toBe(2);
+      // Woken by its magic packet, not by AMT.
+      await c.waitFor(() => results.find((r) => r.entity === 'wake'));
+      expect(results.find((r) => r.entity === 'wake')).toMatchObject({ ok: true, action: 'wol' });
+
+      await c.publish('oobkit/head-office/pc-02/cmd/isolation', 'ON');
+      await c.waitForJson('oobkit/head-office/pc-02/state', (s) => s.isolated === true);
+      expect(pc.sendPacket({ direction: 'out', remote: ELSEWHERE }).verdict).toBe('dropped');
+      expect(pc.sendPacket({ direction: 'out', remote: MANAGEMENT }).verdict).toBe('passed');
+      await c.publish('oobkit/head-office/pc-02/cmd/isolation', 'OFF');
+      await c.waitForJson('oobkit/head-office/pc-02/state', (s) => s.isolated === false);
+      expect(pc.sendPacket({ direction: 'out', remote: ELSEWHERE }).verdict).toBe('passed');
+
+      await c.publish('oobkit/head-office/pc-02/cmd/pxe_boot', 'PRESS');
+      await c.waitFor(() => results.find((r) => r.entity === 'pxe_boot'));
+      expect(results.find((r) => r.entity === 'pxe_boot')).toMatchObject({ ok: true, action: 'pxe-boot' });
+      await c.waitFor(() => (lastBoot(pc)?.target === 'pxe' ? true : undefined));
 
       const resets: unknown[] = [];
       pc.on('power', (e) => resets.push(e));
@@ -231,7 +253,7 @@ describe.each([
     b.setDevices(devices(2));
     const c = await Consumer.connect(broker.url, ['homeassistant/#', 'oobkit/#']);
     try {
-      await c.waitFor(() => configs(c).size === 15);
+      await c.waitFor(() => configs(c).size === 17);
       await new Promise((r) => setTimeout(r, 300));
       const mark = c.messages.length;
       await c.publish('homeassistant/status', 'online');
@@ -241,7 +263,7 @@ describe.each([
         const states = after.filter((m) => m.topic.endsWith('/state'));
         return cfg.length >= 15 && states.length >= 2 ? { cfg, states } : undefined;
       });
-      expect(new Set(fresh.cfg.map((m) => m.topic)).size).toBe(15);
+      expect(new Set(fresh.cfg.map((m) => m.topic)).size).toBe(17);
       // "offline" (HA stopping) and retained births are not a reason to flood the broker.
       const mark2 = c.messages.length;
       await c.publish('homeassistant/status', 'offline');
@@ -260,9 +282,9 @@ describe.each([
     const key3 = fleet.devices[2].mac.replace(/:/g, '');
     const key2 = fleet.devices[1].mac.replace(/:/g, '');
     try {
-      await c.waitFor(() => configs(c).size === 22);
+      await c.waitFor(() => configs(c).size === 25);
       b.setDevices(devices(2));
-      await c.waitFor(() => configs(c).size === 15, 10000, 'configs of pc-03 emptied');
+      await c.waitFor(() => configs(c).size === 17, 10000, 'configs of pc-03 emptied');
       expect([...configs(c).keys()].some((t) => t.includes(key3))).toBe(false);
       expect(c.latest.get('oobkit/head-office/pc-03/state')?.payload).toBe('');
       await b.close();
@@ -270,13 +292,13 @@ describe.each([
       // Removed while the gateway was away: the next start finds and empties them.
       const next = bridge(broker.url);
       next.setDevices(devices(1));
-      await c.waitFor(() => configs(c).size === 8, 10000, 'configs of pc-02 emptied after restart');
+      await c.waitFor(() => configs(c).size === 9, 10000, 'configs of pc-02 emptied after restart');
       expect([...configs(c).keys()].some((t) => t.includes(key2))).toBe(false);
       // And a fresh subscriber sees exactly what is retained.
       const late = await Consumer.connect(broker.url, ['homeassistant/#']);
       try {
         await new Promise((r) => setTimeout(r, 500));
-        expect(configs(late).size).toBe(8);
+        expect(configs(late).size).toBe(9);
       } finally {
         await late.end();
       }
@@ -301,7 +323,7 @@ describe.each([
       }
       expect(problems).toEqual([]);
       const pc = [...all.values()].find((p) => p.device.name === 'pc-01');
-      expect(Object.keys(pc.components).sort()).toEqual(['amt_version', 'connectivity', 'last_alert', 'power', 'problem', 'reset', 'wake'].sort());
+      expect(Object.keys(pc.components).sort()).toEqual(['amt_version', 'connectivity', 'last_alert', 'power', 'problem', 'pxe_boot', 'reset', 'wake'].sort());
       expect(pc.components.power).toMatchObject({ platform: 'switch', command_topic: 'oobkit/device-mode/pc-01/cmd/power' });
     } finally {
       await c.end();

@@ -4,16 +4,21 @@
  * there (see entities.ts), so a capability appears in Home Assistant when its lib/ code does.
  *
  *   poll, identity, setPower, reset   lib/amt/power.ts, lib/amt/identity.ts
- *   wake                              AMT power-on today; Wake-on-LAN when lib/wol lands (issue 3)
- *   pxeBoot                           lib/amt/boot.ts (issue 4)
- *   setIsolation                      lib/amt/defense (issue 5)
+ *   wake                              lib/wake: Wake-on-LAN confirmed, AMT power-on as fallback
+ *   pxeBoot                           lib/amt/boot-media.ts (one-time PXE boot, then on or reset)
+ *   setIsolation                      lib/amt/defense (isolate template / release), when the
+ *                                     bridge is told which management hosts stay reachable
  *   (servers) poll, setPower, reset, wake, pxeBoot, sensors   lib/ipmi (issue 8)
  */
 import { recordOwnAction } from '../activity';
+import { bootFromMedia } from '../amt/boot-media';
 import { acquireAmt } from '../amt/connect';
+import { applyTemplate, readStatus, releaseTemplate } from '../amt/defense';
 import { readIdentity } from '../amt/identity';
 import { OFF_STATES, readPowerStatus, requestPowerAction } from '../amt/power';
 import type { ManagedDevice } from '../device';
+import { OobError } from '../errors';
+import { wakeAndConfirm } from '../wake';
 import type { WsmanClient } from '../wsman/client';
 // --- IPMI (issue 8) ---
 import { ipmiBootTarget } from '../ipmi/boot';
@@ -67,19 +72,44 @@ export interface ControlOptions {
    * cuts power at once.
    */
   offAction?: 'auto' | 'soft-off' | 'off';
+  /**
+   * Hosts an isolated PC may still reach (remediation, update server; addresses, networks or
+   * ranges as the isolate template takes them). Without them the isolation switch is not offered.
+   */
+  managementHosts?: string[];
 }
 
-/** The control for a device: AMT-backed when it has AMT credentials. */
+/** The control for a device: AMT-backed when it has AMT credentials; wake only, by MAC, otherwise. */
 export function controlFor(device: ManagedDevice, o: ControlOptions = {}): DeviceControl {
   if (device.amt) return amtControl(device, o);
   if (device.ipmi) return ipmiControl(device, o); // IPMI (issue 8)
+  if (device.mac) return { hasAmt: false, wake: () => wake(device), close: () => undefined };
   return { hasAmt: false, close: () => undefined };
+}
+
+/** Wake-on-LAN, confirmed (AMT power state or presence ping); AMT power-on when WOL does nothing. */
+async function wake(device: ManagedDevice): Promise<ActionOutcome> {
+  const r = await wakeAndConfirm({ device, confirm: 'auto' });
+  if (r.alreadyOn) return { action: 'none', note: 'already on' };
+  if (r.woke === false) throw new OobError('TIMEOUT', `${device.name ?? device.host} did not come up${r.note ? `: ${r.note}` : ''}`);
+  return { action: r.method, note: r.note };
+}
+
+/** The System Defense state, or null when the PC cannot tell (no System Defense, client mode). */
+async function isolated(client: WsmanClient): Promise<boolean | null> {
+  try {
+    return (await readStatus(client)).state === 'isolated';
+  } catch (e) {
+    if (e instanceof OobError && (e.code === 'WSMAN_FAULT' || e.code === 'UNSUPPORTED')) return null;
+    throw e;
+  }
 }
 
 function amtControl(device: ManagedDevice, o: ControlOptions): DeviceControl {
   const lease = acquireAmt(device.amt!);
   const client: WsmanClient = lease.client;
   const offAction = o.offAction ?? 'auto';
+  const isolation = o.managementHosts?.length ? o.managementHosts : undefined;
 
   async function act(action: string): Promise<ActionOutcome> {
     await requestPowerAction(client, action);
@@ -91,7 +121,7 @@ function amtControl(device: ManagedDevice, o: ControlOptions): DeviceControl {
     hasAmt: true,
     async poll() {
       const s = await readPowerStatus(client, { osPowerSaving: false });
-      return { power: s.state };
+      return isolation ? { power: s.state, isolated: await isolated(client) } : { power: s.state };
     },
     identity: () => readIdentity(client),
     async setPower(on) {
@@ -107,14 +137,28 @@ function amtControl(device: ManagedDevice, o: ControlOptions): DeviceControl {
     },
     reset: () => act('reset'),
     async wake() {
-      // Until Wake-on-LAN lands (issue 3), waking is AMT's power-on: it works whenever AMT
-      // answers, which it does from standby.
+      if (device.mac) return wake(device);
+      // No MAC to send a magic packet to: AMT's power-on works from standby too.
       const s = await readPowerStatus(client, { osPowerSaving: false });
       if (s.state === 'on') return { action: 'none', note: 'already on' };
       await requestPowerAction(client, 'on');
       recordOwnAction(device.host, 'wake', 'amt-power-on');
       return { action: 'amt-power-on' };
     },
+    async pxeBoot() {
+      const boot = bootFromMedia(client, device.host, { target: 'pxe', power: 'auto' });
+      const outcome = await boot.outcome;
+      return { action: 'pxe-boot', note: outcome.power === 'none' ? 'armed for the next boot' : `one-time PXE boot, then ${outcome.power}` };
+    },
+    ...(isolation
+      ? {
+          async setIsolation(isolate: boolean): Promise<ActionOutcome> {
+            const change = isolate ? await applyTemplate(client, 'isolate', { managementHosts: isolation }, { replace: true }) : await releaseTemplate(client);
+            if (change.changed) recordOwnAction(device.host, 'defense', isolate ? 'isolate' : 'release');
+            return change.changed ? { action: isolate ? 'isolate' : 'release' } : { action: 'none', note: isolate ? 'already isolated' : 'not isolated' };
+          },
+        }
+      : {}),
     close: () => lease.release(),
   };
 }

@@ -18,6 +18,8 @@ interface HaDef extends NodeDef {
   devices?: string[];
   poll?: string | number;
   offAction?: 'auto' | 'soft-off' | 'off';
+  /** Hosts an isolated PC may still reach; empty: no isolation switch. */
+  managementHosts?: string;
   approval?: boolean;
   approvalTimeout?: string | number;
 }
@@ -76,7 +78,10 @@ export = function (RED: NodeAPI) {
         gatewayName: def.name || undefined,
         origin: { name: `OOBKit (${name})`, sw_version: version, support_url: homepage },
         pollSeconds: def.poll === undefined || def.poll === '' ? 30 : Number(def.poll),
-        control: { offAction: def.offAction ?? 'auto' },
+        control: {
+          offAction: def.offAction ?? 'auto',
+          managementHosts: (def.managementHosts ?? '').split(/[\s,]+/).filter(Boolean),
+        },
         approve: def.approval ? (cmd) => waitForApproval(cmd) : undefined,
       });
     } catch (e) {

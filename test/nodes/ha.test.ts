@@ -68,7 +68,7 @@ describe('oob-ha in a real Node-RED runtime', () => {
     await load(NODES, flow(), creds());
     const c = await consumer();
     try {
-      await c.waitFor(() => [...c.latest.keys()].filter((t) => t.endsWith('/config')).length === 15, 15000, 'discovery of two PCs and the gateway');
+      await c.waitFor(() => [...c.latest.keys()].filter((t) => t.endsWith('/config')).length === 17, 15000, 'discovery of two PCs and the gateway');
       await c.waitForJson('oobkit/branch/pc-02/state', (s) => s.power === 'on');
       const origin = JSON.parse(c.latest.get(`homeassistant/switch/oobkit_branch/oobkit_${fleet.devices[0].mac.replace(/:/g, '')}_power/config`)!.payload).origin;
       expect(origin.name).toMatch(/^OOBKit/);
