@@ -11,6 +11,8 @@ import { iderThroughput } from './boot';
 import { dedupMemory, petThroughput } from './alerts';
 // --- Home Assistant over MQTT (issue 7) ---
 import { mqttCommandLatency, mqttDiscovery } from './mqtt';
+// IPMI (issue 8)
+import { ipmiPowerStatusReads } from './ipmi';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -30,4 +32,6 @@ export const BENCHES: Bench[] = [
   // --- Home Assistant over MQTT (issue 7) ---
   mqttDiscovery,
   mqttCommandLatency,
+  // IPMI (issue 8)
+  ipmiPowerStatusReads,
 ];

@@ -25,6 +25,9 @@ const PEERS = {
   ipmitool: 'ipmitool',
   xorriso: 'xorriso',
   ip: 'iproute2',
+  // --- IPMI (issue 8) ---
+  ss: 'iproute2',
+  'ipmi-sensors': 'freeipmi-tools',
 };
 
 function has(cmd) {

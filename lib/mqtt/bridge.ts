@@ -31,7 +31,7 @@ import {
   ownConfigSubscription,
   RetainedMessage,
 } from './discovery';
-import { DeviceStateDoc, entitiesFor, entityById, EntitySpec } from './entities';
+import { DeviceStateDoc, entitiesFor, entityById, EntitySpec, sensorEntities } from './entities';
 import { LinkOptions, LinkStatus, MqttLink } from './link';
 import {
   checkBaseTopic,
@@ -429,6 +429,7 @@ export class HaBridge extends EventEmitter {
         this.emitStatus();
       }
       if (!entry.identityRead && entry.control.identity) await this.readIdentity(entry);
+      if (entry.control.sensors) await this.readSensors(entry); // IPMI (issue 8)
     } catch (e) {
       if (entry.removed) return;
       entry.doc.connected = false;
@@ -441,6 +442,26 @@ export class HaBridge extends EventEmitter {
     }
     if (entry.removed) return;
     await Promise.all([this.publishAvailability(entry), this.publishState(entry)]);
+  }
+
+  // --- IPMI (issue 8) ---
+  /** A server's sensor values into the state; new or vanished sensors re-announce the device. */
+  private async readSensors(entry: Entry): Promise<void> {
+    let readings: Awaited<ReturnType<NonNullable<DeviceControl['sensors']>>>;
+    try {
+      readings = await entry.control.sensors!();
+    } catch (e) {
+      this.emit('problem', withContext(e, `cannot read the sensors of ${entry.desc.name}`));
+      return;
+    }
+    if (entry.removed) return;
+    const specs = sensorEntities(readings);
+    entry.doc.sensors = Object.fromEntries(readings.filter((r) => r.states === undefined).map((r) => [String(r.number), r.value]));
+    const known = entry.entities.filter((e) => e.id.startsWith('sensor_')).map((e) => e.id);
+    if (known.join() !== specs.map((s) => s.id).join()) {
+      entry.entities = [...entitiesFor(entry.control), ...specs];
+      if (this.link.connected) await this.publishDevice(entry);
+    }
   }
 
   private async readIdentity(entry: Entry): Promise<void> {

@@ -8,6 +8,7 @@
  *   pxeBoot                           lib/amt/boot-media.ts (one-time PXE boot, then on or reset)
  *   setIsolation                      lib/amt/defense (isolate template / release), when the
  *                                     bridge is told which management hosts stay reachable
+ *   (servers) poll, setPower, reset, wake, pxeBoot, sensors   lib/ipmi (issue 8)
  */
 import { recordOwnAction } from '../activity';
 import { bootFromMedia } from '../amt/boot-media';
@@ -19,6 +20,12 @@ import type { ManagedDevice } from '../device';
 import { OobError } from '../errors';
 import { wakeAndConfirm } from '../wake';
 import type { WsmanClient } from '../wsman/client';
+// --- IPMI (issue 8) ---
+import { ipmiBootTarget } from '../ipmi/boot';
+import { acquireIpmi } from '../ipmi/connect';
+import { ipmiPowerAction, ipmiPowerStatus } from '../ipmi/power';
+import { readSensors, SensorReading } from '../ipmi/sensors';
+import { powerOnViaBmc } from '../power';
 
 export interface DeviceIdentity {
   manufacturer?: string;
@@ -53,6 +60,8 @@ export interface DeviceControl {
   wake?(): Promise<ActionOutcome>;
   pxeBoot?(): Promise<ActionOutcome>;
   setIsolation?(isolate: boolean): Promise<ActionOutcome>;
+  /** IPMI (issue 8): temperatures, fans, voltages and currents, each a sensor entity. */
+  sensors?(): Promise<SensorReading[]>;
   close(): void;
 }
 
@@ -73,6 +82,7 @@ export interface ControlOptions {
 /** The control for a device: AMT-backed when it has AMT credentials; wake only, by MAC, otherwise. */
 export function controlFor(device: ManagedDevice, o: ControlOptions = {}): DeviceControl {
   if (device.amt) return amtControl(device, o);
+  if (device.ipmi) return ipmiControl(device, o); // IPMI (issue 8)
   if (device.mac) return { hasAmt: false, wake: () => wake(device), close: () => undefined };
   return { hasAmt: false, close: () => undefined };
 }
@@ -149,6 +159,45 @@ function amtControl(device: ManagedDevice, o: ControlOptions): DeviceControl {
           },
         }
       : {}),
+    close: () => lease.release(),
+  };
+}
+
+// --- IPMI (issue 8) ---------------------------------------------------------------------------
+/** A server without AMT, through its BMC: power, reset, wake (power-on), PXE boot and sensors. */
+function ipmiControl(device: ManagedDevice, o: ControlOptions): DeviceControl {
+  const lease = acquireIpmi(device.ipmi!);
+  const client = lease.client;
+  const offAction = o.offAction ?? 'auto';
+
+  async function act(action: string): Promise<ActionOutcome> {
+    await ipmiPowerAction(client, action);
+    recordOwnAction(device.host, 'power', action);
+    return { action };
+  }
+
+  return {
+    hasAmt: false,
+    async poll() {
+      return { power: (await ipmiPowerStatus(client)).state };
+    },
+    async setPower(on) {
+      const s = await ipmiPowerStatus(client);
+      if (on) return s.state === 'on' ? { action: 'none', note: 'already on' } : act('on');
+      if (s.state === 'off') return { action: 'none', note: 'already off' };
+      // A BMC's soft-off is the ACPI power button: the OS shuts down if it listens.
+      return act(offAction === 'off' ? 'off' : 'soft-off');
+    },
+    reset: () => act('reset'),
+    async wake() {
+      const r = await powerOnViaBmc(device);
+      return r.wasOn ? { action: 'none', note: 'already on' } : { action: 'ipmi-power-on' };
+    },
+    async pxeBoot() {
+      const r = await ipmiBootTarget(client, 'pxe', { host: device.host });
+      return { action: 'pxe-boot', note: r.power === 'on' ? 'powered on into PXE' : 'reset into PXE' };
+    },
+    sensors: () => readSensors(client),
     close: () => lease.release(),
   };
 }

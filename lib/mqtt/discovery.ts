@@ -103,6 +103,9 @@ export function entityOptions(ctx: DiscoveryContext, d: DiscoveredDevice, e: Ent
       Object.assign(o, { payload_on: 'ON', payload_off: 'OFF', qos: 1 });
       break;
     case 'sensor':
+      // IPMI (issue 8): measured values carry their unit and state class.
+      if (e.unit) o.unit_of_measurement = e.unit;
+      if (e.stateClass) o.state_class = e.stateClass;
       o.qos = 1;
       break;
   }

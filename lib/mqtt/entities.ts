@@ -23,6 +23,9 @@ export interface EntitySpec {
   valueTemplate?: string;
   /** The alert topic's JSON as the entity's attributes. */
   jsonAttributes?: boolean;
+  /** IPMI (issue 8): unit_of_measurement and state_class of a sensor entity. */
+  unit?: string;
+  stateClass?: 'measurement';
   /** 'gateway': available while the gateway is online; 'device': also needs AMT to answer. */
   availability: 'gateway' | 'device';
   /** Does this device's control back the entity? */
@@ -41,6 +44,8 @@ export interface DeviceStateDoc {
   /** At least one alert is open (triggered and not resolved). */
   problem: boolean;
   openAlerts: number;
+  /** IPMI (issue 8): sensor values by sensor number (null while the BMC has no reading). */
+  sensors?: Record<string, number | null>;
   /** ISO time of the last change of any field above. */
   changed: string;
 }
@@ -142,7 +147,42 @@ export const ENTITIES: readonly EntitySpec[] = [
 ];
 
 export function entityById(id: string): EntitySpec | undefined {
-  return ENTITIES.find((e) => e.id === id);
+  return ENTITIES.find((e) => e.id === id) ?? (SENSOR_ID.test(id) ? sensorSpec(Number(id.slice(7)), id, '', '') : undefined);
+}
+
+// --- IPMI (issue 8): one sensor entity per BMC sensor ------------------------------------------
+
+const SENSOR_ID = /^sensor_\d+$/;
+
+/** HA's device class and unit for our sensor types and units. */
+const SENSOR_CLASSES: Record<string, { deviceClass?: string; unit?: string; icon?: string }> = {
+  temperature: { deviceClass: 'temperature' },
+  voltage: { deviceClass: 'voltage' },
+  current: { deviceClass: 'current' },
+  fan: { icon: 'mdi:fan' },
+};
+const HA_UNITS: Record<string, string> = { '°C': '°C', '°F': '°F', K: 'K', V: 'V', A: 'A', W: 'W', RPM: 'rpm', '%': '%' };
+
+function sensorSpec(number: number, id: string, name: string, type: string, unit?: string): EntitySpec {
+  const c = SENSOR_CLASSES[type] ?? {};
+  return {
+    id,
+    component: 'sensor',
+    name,
+    deviceClass: unit && HA_UNITS[unit] ? c.deviceClass : undefined,
+    icon: c.icon,
+    unit: unit ? (HA_UNITS[unit] ?? unit) : undefined,
+    stateClass: 'measurement',
+    source: 'state',
+    valueTemplate: `{{ value_json.sensors['${number}'] }}`,
+    availability: 'device',
+    offeredBy: () => true,
+  };
+}
+
+/** The sensor entities of a server: one per analog sensor the BMC reads. */
+export function sensorEntities(readings: Array<{ number: number; name: string; type: string; unit: string; value: number | null; states?: number[] }>): EntitySpec[] {
+  return readings.filter((r) => r.states === undefined).map((r) => sensorSpec(r.number, `sensor_${r.number}`, r.name, r.type, r.unit || undefined));
 }
 
 /** The entities this device's control backs, in catalogue order. */

@@ -52,3 +52,6 @@ export { sendPacket, hostAddresses, policyInForce, defenseState } from './defens
 export type { PacketSpec, PacketResult, SimDefenseOptions } from './defense';
 export { SimAgent, guidToDeviceId, deviceIdToGuid, WATCHDOG_STATES, watchdogByAgent } from './agent-presence';
 export { startBackgroundTraffic } from './background-traffic';
+// --- IPMI (issue 8): a simulated server BMC ---
+export { SimBmc, BmcState, defaultSensors } from './ipmi';
+export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';

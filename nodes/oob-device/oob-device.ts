@@ -1,5 +1,5 @@
 import type { NodeAPI, NodeDef } from 'node-red';
-import { checkHost, checkPort, ManagedDevice } from '../../lib/device';
+import { checkCipherSuite, checkHost, checkPort, checkPrivilege, ManagedDevice } from '../../lib/device';
 import { InputError } from '../../lib/errors';
 import { fetchFingerprint, normalizeFingerprint } from '../../lib/wsman/transport';
 import type { OobDeviceNode } from '../shared/types';
@@ -17,11 +17,22 @@ interface DeviceDef extends NodeDef, WakeDef {
   timeout?: string | number;
   /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
   redirPort?: string | number;
+  // --- IPMI (issue 8) ---
+  /** BMC address when it differs from the host (a dedicated management port). */
+  ipmiHost?: string;
+  ipmiPort?: string | number;
+  /** 'auto', '3' or '17'. */
+  ipmiCipher?: string;
+  ipmiPrivilege?: string;
 }
 
 interface DeviceCredentials extends WakeCredentials {
   username?: string;
   password?: string;
+  // --- IPMI (issue 8) ---
+  ipmiUsername?: string;
+  ipmiPassword?: string;
+  ipmiKg?: string;
 }
 
 const LEARNED_KEY = 'learnedFingerprint';
@@ -70,12 +81,34 @@ export = function (RED: NodeAPI) {
           },
         };
       }
+      // --- IPMI (issue 8): the server's BMC, when IPMI credentials are set ---
+      const { ipmiUsername, ipmiPassword, ipmiKg } = node.credentials ?? {};
+      if (ipmiUsername) {
+        d.ipmi = {
+          host: def.ipmiHost?.trim() ? checkHost(def.ipmiHost, `device "${name ?? host}" IPMI host`) : host,
+          port: def.ipmiPort === undefined || def.ipmiPort === '' ? undefined : checkPort(def.ipmiPort, 'IPMI port'),
+          username: ipmiUsername,
+          password: ipmiPassword ?? '',
+          kg: ipmiKg || undefined,
+          cipherSuite: checkCipherSuite(def.ipmiCipher, 'IPMI cipher suite'),
+          privilege: checkPrivilege(def.ipmiPrivilege, 'IPMI privilege'),
+          timeoutMs: Number(def.timeout) > 0 ? Number(def.timeout) * 1000 : undefined,
+        };
+      }
       return d;
     };
   }
 
   RED.nodes.registerType('oob-device', OobDevice as never, {
-    credentials: { username: { type: 'text' }, password: { type: 'password' }, ...WAKE_CREDENTIALS },
+    credentials: {
+      username: { type: 'text' },
+      password: { type: 'password' },
+      ...WAKE_CREDENTIALS,
+      // --- IPMI (issue 8) ---
+      ipmiUsername: { type: 'text' },
+      ipmiPassword: { type: 'password' },
+      ipmiKg: { type: 'password' },
+    },
   });
 
   // The editor's "read from device" button: the SHA-256 fingerprint the device presents now.
