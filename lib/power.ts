@@ -4,7 +4,7 @@
  * so nodes and flows need not know which protocol a device uses.
  */
 import { recordOwnAction } from './activity';
-import { acquireAmt } from './amt/connect';
+import { withAmt } from './amt/connect';
 import { PowerStatus, readPowerStatus, requestPowerAction } from './amt/power';
 import { deviceLabel, ManagedDevice } from './device';
 import { UnsupportedError } from './errors';
@@ -24,14 +24,6 @@ export function powerProtocol(d: ManagedDevice): PowerProtocol {
   throw new UnsupportedError(`${deviceLabel(d)} has no AMT or IPMI credentials`);
 }
 
-async function withAmt<T>(d: ManagedDevice, fn: (c: ReturnType<typeof acquireAmt>['client']) => Promise<T>): Promise<T> {
-  const lease = acquireAmt(d.amt!);
-  try {
-    return await fn(lease.client);
-  } finally {
-    lease.release();
-  }
-}
 
 export async function readDevicePower(d: ManagedDevice): Promise<DevicePowerStatus> {
   const protocol = powerProtocol(d);
