@@ -109,30 +109,8 @@ export function deviceFromObject(value: unknown): ManagedDevice {
   const d: ManagedDevice = { host, name: optionalString(o, 'name'), mac: optionalString(o, 'mac'), site: optionalString(o, 'site') };
   const wake = wakeSettingsFromObject(o.wake); // issue 3
   if (wake) d.wake = wake;
-  const username = optionalString(o, 'username');
-  const password = optionalString(o, 'password');
-  if ((username === undefined) !== (password === undefined)) throw new InputError('device.username and device.password go together');
-  if (username !== undefined && password !== undefined) {
-    const tls = o.tls === undefined ? false : o.tls === true || o.tls === 'true';
-    const fingerprint = optionalString(o, 'fingerprint');
-    if (fingerprint) {
-      try {
-        normalizeFingerprint(fingerprint);
-      } catch (e) {
-        throw new InputError(`device.fingerprint: ${(e as Error).message}`);
-      }
-    }
-    d.amt = {
-      host,
-      port: o.port === undefined || o.port === '' ? undefined : checkPort(o.port, 'device.port'),
-      tls,
-      username,
-      password,
-      fingerprint,
-      trustOnFirstUse: o.trustOnFirstUse === true,
-      redirectionPort: o.redirectionPort === undefined || o.redirectionPort === '' ? undefined : checkPort(o.redirectionPort, 'device.redirectionPort'),
-    };
-  }
+  const amt = amtFromObject(o, host);
+  if (amt) d.amt = amt;
   if (o.ipmi !== undefined && o.ipmi !== null) d.ipmi = ipmiFromObject(o.ipmi, host);
   return d;
 }
@@ -143,6 +121,37 @@ const CIPHER_SUITE_VALUES = new Set(['auto', '3', '17']);
 const PRIVILEGE_VALUES = new Set(['user', 'operator', 'admin']);
 
 /** Checks a cipher suite setting: 3, 17 or auto (default). */
+/**
+ * AMT access from `{ username, password, port?, tls?, fingerprint?, trustOnFirstUse?, timeout?
+ * (seconds), redirectionPort? }`; undefined without credentials. `field` names a field in errors.
+ */
+export function amtFromObject(o: Record<string, unknown>, host: string, field: (name: string) => string = (f) => `device.${f}`): AmtEndpoint | undefined {
+  const username = optionalString(o, 'username');
+  const password = optionalString(o, 'password');
+  if ((username === undefined) !== (password === undefined)) throw new InputError(`${field('username')} and ${field('password')} go together`);
+  if (username === undefined || password === undefined) return undefined;
+  let fingerprint = optionalString(o, 'fingerprint')?.trim() || undefined;
+  if (fingerprint) {
+    try {
+      fingerprint = normalizeFingerprint(fingerprint);
+    } catch (e) {
+      throw new InputError(`${field('fingerprint')}: ${(e as Error).message}`);
+    }
+  }
+  const port = (key: string) => (o[key] === undefined || o[key] === '' || o[key] === null ? undefined : checkPort(o[key], field(key)));
+  return {
+    host,
+    port: port('port'),
+    tls: o.tls === true || o.tls === 'true',
+    username,
+    password,
+    fingerprint,
+    trustOnFirstUse: o.trustOnFirstUse === true,
+    timeoutMs: Number(o.timeout) > 0 ? Number(o.timeout) * 1000 : undefined,
+    redirectionPort: port('redirectionPort'),
+  };
+}
+
 export function checkCipherSuite(v: unknown, what = 'cipher suite'): 3 | 17 | 'auto' {
   if (v === undefined || v === null || v === '') return 'auto';
   const s = String(v).trim().toLowerCase();
@@ -161,25 +170,25 @@ export function checkPrivilege(v: unknown, what = 'privilege'): 'user' | 'operat
  * IPMI access from an inline `msg.device.ipmi`: `{ username, password, host?, port?, cipherSuite?,
  * privilege?, kg? }`. The BMC's host defaults to the device's.
  */
-export function ipmiFromObject(value: unknown, deviceHost: string): IpmiEndpoint {
+export function ipmiFromObject(value: unknown, deviceHost: string, field: (name: string) => string = (f) => `device.ipmi.${f}`): IpmiEndpoint {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError('device.ipmi must be an object with username and password');
   const o = value as Record<string, unknown>;
   const username = o.username;
   const password = o.password ?? '';
-  if (typeof username !== 'string' || username === '') throw new InputError('device.ipmi.username is missing');
-  if (typeof password !== 'string') throw new InputError('device.ipmi.password must be text');
-  if (Buffer.byteLength(username) > 16) throw new InputError('device.ipmi.username is longer than 16 bytes');
-  if (Buffer.byteLength(password) > 20) throw new InputError('device.ipmi.password is longer than 20 bytes');
+  if (typeof username !== 'string' || username === '') throw new InputError(`${field('username')} is missing`);
+  if (typeof password !== 'string') throw new InputError(`${field('password')} must be text`);
+  if (Buffer.byteLength(username) > 16) throw new InputError(`${field('username')} is longer than 16 bytes`);
+  if (Buffer.byteLength(password) > 20) throw new InputError(`${field('password')} is longer than 20 bytes`);
   const kg = optionalString(o, 'kg');
-  if (kg !== undefined && Buffer.byteLength(kg) > 20 && !/^0x[0-9a-f]{2,40}$/i.test(kg)) throw new InputError('device.ipmi.kg is longer than 20 bytes');
+  if (kg !== undefined && Buffer.byteLength(kg) > 20 && !/^0x[0-9a-f]{2,40}$/i.test(kg)) throw new InputError(`${field('kg')} is longer than 20 bytes`);
   return {
-    host: o.host === undefined || o.host === '' ? deviceHost : checkHost(o.host, 'device.ipmi.host'),
-    port: o.port === undefined || o.port === '' ? undefined : checkPort(o.port, 'device.ipmi.port'),
+    host: o.host === undefined || o.host === '' ? deviceHost : checkHost(o.host, `${field('host')}`),
+    port: o.port === undefined || o.port === '' ? undefined : checkPort(o.port, `${field('port')}`),
     username,
     password,
     kg,
-    cipherSuite: checkCipherSuite(o.cipherSuite, 'device.ipmi.cipherSuite'),
-    privilege: checkPrivilege(o.privilege, 'device.ipmi.privilege'),
+    cipherSuite: checkCipherSuite(o.cipherSuite, `${field('cipherSuite')}`),
+    privilege: checkPrivilege(o.privilege, `${field('privilege')}`),
     timeoutMs: o.timeout === undefined ? undefined : Number(o.timeout) > 0 ? Number(o.timeout) * 1000 : undefined,
   };
 }

@@ -1,7 +1,6 @@
 import type { NodeAPI, NodeDef } from 'node-red';
-import { checkCipherSuite, checkHost, checkPort, checkPrivilege, ManagedDevice } from '../../lib/device';
-import { InputError } from '../../lib/errors';
-import { fetchFingerprint, normalizeFingerprint } from '../../lib/wsman/transport';
+import { amtFromObject, checkHost, checkPort, ipmiFromObject, ManagedDevice } from '../../lib/device';
+import { fetchFingerprint } from '../../lib/wsman/transport';
 import type { OobDeviceNode } from '../shared/types';
 import { WAKE_CREDENTIALS, WakeCredentials, WakeDef, wakeSettingsFromConfig } from './wake-settings';
 
@@ -37,6 +36,10 @@ interface DeviceCredentials extends WakeCredentials {
 
 const LEARNED_KEY = 'learnedFingerprint';
 
+/** How the editor labels the fields, for error messages. */
+const AMT_FIELDS: Record<string, string> = { port: 'AMT port', redirectionPort: 'IDE-R port', username: 'username', password: 'password' };
+const IPMI_FIELDS: Record<string, string> = { cipherSuite: 'cipher suite', kg: 'BMC key (Kg)' };
+
 export = function (RED: NodeAPI) {
   function OobDevice(this: OobDeviceNode & { credentials: DeviceCredentials }, def: DeviceDef) {
     RED.nodes.createNode(this, def);
@@ -53,27 +56,24 @@ export = function (RED: NodeAPI) {
       const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined };
       const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host); // Wake-on-LAN (issue 3)
       if (wake) d.wake = wake;
-      const { username, password } = node.credentials ?? {};
-      if (username && password) {
-        const tls = def.amtTls === true;
-        let fingerprint = def.fingerprint?.trim() || learned;
-        if (fingerprint) {
-          try {
-            fingerprint = normalizeFingerprint(fingerprint);
-          } catch (e) {
-            throw new InputError(`device "${name ?? host}": ${(e as Error).message}`);
-          }
-        }
-        d.amt = {
-          host,
-          port: def.amtPort === undefined || def.amtPort === '' ? undefined : checkPort(def.amtPort, 'AMT port'),
-          tls,
-          username,
-          password,
-          fingerprint,
+      const creds = node.credentials ?? {};
+      const amt = amtFromObject(
+        {
+          username: creds.username || undefined,
+          password: creds.password || undefined,
+          port: def.amtPort,
+          tls: def.amtTls === true,
+          fingerprint: def.fingerprint?.trim() || learned,
           trustOnFirstUse: def.tofu === true,
-          timeoutMs: Number(def.timeout) > 0 ? Number(def.timeout) * 1000 : undefined,
-          redirectionPort: def.redirPort === undefined || def.redirPort === '' ? undefined : checkPort(def.redirPort, 'IDE-R port'),
+          timeout: def.timeout,
+          redirectionPort: def.redirPort,
+        },
+        host,
+        (f) => `device "${name ?? host}" ${AMT_FIELDS[f] ?? f}`,
+      );
+      if (amt) {
+        d.amt = {
+          ...amt,
           onFingerprintTrusted: (fp) => {
             learned = fp;
             context.set(LEARNED_KEY, fp);
@@ -82,18 +82,21 @@ export = function (RED: NodeAPI) {
         };
       }
       // --- IPMI (issue 8): the server's BMC, when IPMI credentials are set ---
-      const { ipmiUsername, ipmiPassword, ipmiKg } = node.credentials ?? {};
-      if (ipmiUsername) {
-        d.ipmi = {
-          host: def.ipmiHost?.trim() ? checkHost(def.ipmiHost, `device "${name ?? host}" IPMI host`) : host,
-          port: def.ipmiPort === undefined || def.ipmiPort === '' ? undefined : checkPort(def.ipmiPort, 'IPMI port'),
-          username: ipmiUsername,
-          password: ipmiPassword ?? '',
-          kg: ipmiKg || undefined,
-          cipherSuite: checkCipherSuite(def.ipmiCipher, 'IPMI cipher suite'),
-          privilege: checkPrivilege(def.ipmiPrivilege, 'IPMI privilege'),
-          timeoutMs: Number(def.timeout) > 0 ? Number(def.timeout) * 1000 : undefined,
-        };
+      if (creds.ipmiUsername) {
+        d.ipmi = ipmiFromObject(
+          {
+            host: def.ipmiHost?.trim() || undefined,
+            port: def.ipmiPort,
+            username: creds.ipmiUsername,
+            password: creds.ipmiPassword ?? '',
+            kg: creds.ipmiKg || undefined,
+            cipherSuite: def.ipmiCipher,
+            privilege: def.ipmiPrivilege,
+            timeout: def.timeout,
+          },
+          host,
+          (f) => `device "${name ?? host}" IPMI ${IPMI_FIELDS[f] ?? f}`,
+        );
       }
       return d;
     };
