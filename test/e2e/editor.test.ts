@@ -53,6 +53,22 @@ describe('the editor in Chromium', () => {
     }
   });
 
+  it('shows every OOBKit node of the demo flows as valid (no red triangle), config nodes included', async () => {
+    const invalid = await page.evaluate((types) => {
+      const RED = (window as any).RED;
+      const out: Array<{ id: string; type: string; errors: unknown }> = [];
+      const check = (n: any) => {
+        if (!types.includes(n.type)) return;
+        RED.editor.validateNode(n);
+        if (!n.valid) out.push({ id: n.id, type: n.type, errors: n.validationErrors });
+      };
+      RED.nodes.eachConfig(check);
+      RED.nodes.eachNode(check);
+      return out;
+    }, ourTypes);
+    expect(invalid).toEqual([]);
+  });
+
   it.each(ourTypes)('opens the edit dialog of %s without console errors', async (type) => {
     const before = consoleErrors.length;
     const opened = await page.evaluate((t) => {
@@ -95,9 +111,13 @@ describe('the editor in Chromium', () => {
   it('saves a screenshot of the demo flow', async () => {
     await page.evaluate(() => {
       const RED = (window as any).RED;
-      const n = RED.nodes.filterNodes({ type: 'oob-power-state' })[0];
+      const n = RED.nodes.filterNodes({ type: 'oob-system-defense' })[0] ?? RED.nodes.filterNodes({ type: 'oob-power-state' })[0];
       RED.workspaces.show(n.z);
-      document.querySelector('#red-ui-palette-container-out')?.scrollIntoView();
+      // The whole flow: no sidebar. Fold every other palette category so ours shows whole.
+      RED.menu.setSelected('menu-item-sidebar', false);
+      for (const header of Array.from(document.querySelectorAll('.red-ui-palette-header'))) {
+        if (header.id !== 'red-ui-palette-header-out' && header.querySelector('i.expanded')) (header as HTMLElement).click();
+      }
     });
     await page.waitForTimeout(1000);
     const file = path.join(outDir, 'demo-flow.png');
