@@ -1,15 +1,17 @@
 /**
  * HTTP/1.1 to one device over keep-alive sockets, plain or TLS with a pinned certificate.
  *
- * AMT certificates are self-signed, so a CA chain says nothing about them. Instead of the chain we
- * check the SHA-256 fingerprint of the certificate against the pin, on the raw TLS socket, before
- * the socket is handed to HTTP: no request byte (not even the Authorization header) is written to a
- * device whose certificate is not the pinned one.
+ * TLS sockets come from tls-pin.ts, checked against the pinned certificate before they are handed
+ * to HTTP: no request byte (not even the Authorization header) reaches a device whose certificate
+ * is not the pinned one.
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
-import { ConnectionError, HttpStatusError, OobError, TimeoutError, TlsPinError, TlsUnpinnedError } from '../errors';
+import type * as tls from 'node:tls';
+import { ConnectionError, HttpStatusError, OobError, TimeoutError } from '../errors';
+import { connectPinned, normalizeFingerprint } from './tls-pin';
+
+export { fetchFingerprint, normalizeFingerprint } from './tls-pin';
 
 export interface TlsPinOptions {
   /** Pinned SHA-256 fingerprint, any case, with or without colons. */
@@ -38,14 +40,6 @@ export interface HttpReply {
   body: string;
 }
 
-/** "ab:CD:..." or "abcd..." -> "AB:CD:..." (the form Node reports as fingerprint256). */
-export function normalizeFingerprint(fp: string): string {
-  const hex = fp.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
-  if (hex.length !== 64 || fp.replace(/[\s:0-9a-fA-F-]/g, '') !== '') {
-    throw new Error(`"${fp}" is not a SHA-256 fingerprint (64 hex digits)`);
-  }
-  return hex.match(/../g)!.join(':');
-}
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
 
@@ -77,37 +71,18 @@ export class HttpTransport {
     return `${this.o.host}:${this.o.port}`;
   }
 
-  private connectPinned(opts: net.NetConnectOpts, done: (err: Error | null, s?: net.Socket) => void): void {
-    const servername = net.isIP(this.o.host) ? undefined : this.o.host;
-    const socket = tls.connect({
-      host: this.o.host,
-      port: this.o.port,
-      servername,
-      // The chain check is replaced by the fingerprint check below, before HTTP sees the socket.
-      rejectUnauthorized: false,
-      minVersion: this.o.pin?.minVersion ?? 'TLSv1.2',
-      timeout: (opts as { timeout?: number }).timeout,
-    });
-    const fail = (e: Error) => {
-      socket.destroy();
-      done(e);
-    };
-    socket.once('error', fail);
-    socket.once('secureConnect', () => {
-      socket.removeListener('error', fail);
-      const cert = socket.getPeerCertificate();
-      const actual = cert && cert.fingerprint256 ? cert.fingerprint256.toUpperCase() : '';
-      if (!actual) return fail(new ConnectionError(`${this.label} presented no TLS certificate`));
-      if (this.pinned) {
-        if (actual !== this.pinned) return fail(new TlsPinError(this.pinned, actual, this.label));
-      } else if (this.o.pin?.trustOnFirstUse) {
-        this.pinned = actual;
-        this.o.pin.onTrusted?.(actual);
-      } else {
-        return fail(new TlsUnpinnedError(actual, this.label));
-      }
-      done(null, socket);
-    });
+  private connectPinned(_opts: net.NetConnectOpts, done: (err: Error | null, s?: net.Socket) => void): void {
+    const pin = this.o.pin;
+    connectPinned({ host: this.o.host, port: this.o.port, fingerprint: this.pinned, trustOnFirstUse: pin?.trustOnFirstUse, minVersion: pin?.minVersion }).then(
+      ({ socket, fingerprint, learned }) => {
+        if (learned && !this.pinned) {
+          this.pinned = fingerprint;
+          pin?.onTrusted?.(fingerprint);
+        }
+        done(null, socket);
+      },
+      (e: Error) => done(e),
+    );
   }
 
   post(path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<HttpReply> {
@@ -174,36 +149,4 @@ export class HttpTransport {
     this.closed = true;
     this.agent.destroy();
   }
-}
-
-/**
- * The SHA-256 fingerprint a TLS server presents, read during the handshake; nothing is sent.
- * For showing a user what to pin, never for deciding trust by itself.
- */
-export function fetchFingerprint(host: string, port: number, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({
-      host,
-      port,
-      servername: net.isIP(host) ? undefined : host,
-      // Only reading the certificate to show it: no data is exchanged on this socket.
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1',
-    });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new TimeoutError(`${host}:${port} did not complete a TLS handshake within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      const fp = socket.getPeerCertificate()?.fingerprint256;
-      socket.destroy();
-      if (fp) resolve(fp.toUpperCase());
-      else reject(new ConnectionError(`${host}:${port} presented no certificate`));
-    });
-    socket.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new ConnectionError(`cannot read the certificate of ${host}:${port}: ${e.code ?? e.message}`, e));
-    });
-  });
 }

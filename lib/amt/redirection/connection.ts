@@ -7,9 +7,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
-import { AuthError, ConnectionError, OobError, TimeoutError, TlsPinError, TlsUnpinnedError } from '../../errors';
-import { normalizeFingerprint } from '../../wsman/transport';
+import { AuthError, ConnectionError, OobError, TimeoutError } from '../../errors';
+import { connectPinned } from '../../wsman/tls-pin';
 import {
   AUTH,
   AUTH_URI,
@@ -162,23 +161,11 @@ function connectSocket(e: RedirectionEndpoint, port: number, timeoutMs: number):
       });
       return;
     }
-    const t = tls.connect({ host: e.host, port, servername: net.isIP(e.host) ? undefined : e.host, rejectUnauthorized: false, minVersion: 'TLSv1.2' });
-    socket = t;
-    t.once('error', onError);
-    t.once('secureConnect', () => {
-      // The chain is not checked (AMT certificates are self-signed): the fingerprint is.
-      const actual = t.getPeerCertificate()?.fingerprint256?.toUpperCase() ?? '';
-      if (!actual) return fail(new ConnectionError(`${label} presented no TLS certificate`));
-      const pinned = e.fingerprint ? normalizeFingerprint(e.fingerprint) : undefined;
-      if (pinned && actual !== pinned) return fail(new TlsPinError(pinned, actual, label));
-      if (!pinned) {
-        if (!e.trustOnFirstUse) return fail(new TlsUnpinnedError(actual, label));
-        e.onFingerprintTrusted?.(actual);
-      }
-      clearTimeout(timer);
-      t.off('error', onError);
+    clearTimeout(timer);
+    connectPinned({ host: e.host, port, fingerprint: e.fingerprint, trustOnFirstUse: e.trustOnFirstUse, timeoutMs }).then(({ socket: t, fingerprint, learned }) => {
+      if (learned) e.onFingerprintTrusted?.(fingerprint);
       resolve(t);
-    });
+    }, reject);
   });
 }
 
