@@ -8,7 +8,7 @@ import { fleetInventory } from './inventory';
 // --- boot from media (issue 4) ---
 import { iderThroughput } from './boot';
 // --- alerts (issue 6) ---
-import { dedupMemory, petCpu, petThroughput } from './alerts';
+import { dedupMemory, petCpu, petRepeats, petThroughput } from './alerts';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -22,6 +22,7 @@ export const BENCHES: Bench[] = [
   iderThroughput,
   // --- alerts (issue 6) ---
   petThroughput,
+  petRepeats,
   petCpu,
   dedupMemory,
   // System Defense (issue 5)

@@ -1,12 +1,12 @@
 /**
- * The trap sender of the alert benchmarks, a process of its own (the devices would be other
- * machines), the same one for every receiver compared. It reads a pool file (bench/pet-traps.ts)
- * and, for each command (one JSON line on stdin), sends a range of the pool over UDP to a port on
- * loopback, each datagram from its pool sender address, and answers with one JSON line:
+ * A trap sender of the alert benchmarks, a process of its own (the devices would be other
+ * machines); the same ones send to every receiver compared. It makes trap i of the benchmark's
+ * sequence (bench/pet-traps.ts) and, for each command (one JSON line on stdin), sends a range of
+ * them over UDP to a port on loopback, each from its sender address, and answers with one line:
  *
- *   {"cmd":"setup","file":f,"addresses":[...],"ports":[...]}        -> {"ready":true}
+ *   {"cmd":"setup","addresses":[...],"ports":[...],"conditions":c}   -> {"ready":true}
  *   {"cmd":"blast","port":p,"start":s,"count":n,"part":[j,k]}        -> {"sent":m,"seconds":x}
- *       as fast as it can, the datagrams of the range whose index is j modulo k (several senders
+ *       as fast as it can, the traps of the range whose index is j modulo k (several senders
  *       share a range: one Node process alone sends about as fast as net-snmp receives);
  *   {"cmd":"paced","port":p,"start":s,"count":n,"perSecond":r}      -> {"sent":n,"seconds":x,"sentAt":[...]}
  *       evenly over time, with the monotonic clock (ns, process.hrtime) of each send, which the
@@ -14,11 +14,10 @@
  */
 import * as dgram from 'node:dgram';
 import * as readline from 'node:readline';
-import { Pool, readPool } from './pet-traps';
+import { TrapMaker } from './pet-traps';
 
 interface Command {
   cmd: 'setup' | 'blast' | 'paced';
-  file?: string;
   addresses?: string[];
   ports?: number[];
   port?: number;
@@ -26,9 +25,10 @@ interface Command {
   count?: number;
   perSecond?: number;
   part?: [number, number];
+  conditions?: number;
 }
 
-let pool: Pool | undefined;
+let maker: TrapMaker | undefined;
 /** One socket per sender address and receiver port, bound and connected once. */
 const sockets = new Map<string, dgram.Socket>();
 
@@ -36,7 +36,7 @@ const now = () => Number(process.hrtime.bigint());
 const reply = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 async function setup(c: Command): Promise<void> {
-  pool = readPool(c.file!);
+  maker = new TrapMaker(c.addresses!.length, c.conditions ?? Infinity);
   for (const [index, address] of c.addresses!.entries()) {
     for (const port of c.ports!) {
       const s = dgram.createSocket('udp4');
@@ -57,7 +57,7 @@ function socketsFor(port: number): dgram.Socket[] {
 }
 
 function blast(c: Command): void {
-  const p = pool!;
+  const m = maker!;
   const by = socketsFor(c.port!);
   const end = c.start! + c.count!;
   const [j, k] = c.part ?? [0, 1];
@@ -65,12 +65,12 @@ function blast(c: Command): void {
   while (first % k !== j) first++;
   let sent = 0;
   const t0 = now();
-  for (let i = first; i < end; i += k, sent++) by[p.source[i]].send(p.datagrams[i]);
+  for (let i = first; i < end; i += k, sent++) by[m.source(i)].send(m.datagram(i));
   reply({ sent, seconds: (now() - t0) / 1e9 });
 }
 
 function paced(c: Command): Promise<void> {
-  const p = pool!;
+  const m = maker!;
   const by = socketsFor(c.port!);
   const sentAt: number[] = [];
   const t0 = now();
@@ -80,8 +80,9 @@ function paced(c: Command): Promise<void> {
       const due = Math.min(c.count!, Math.floor(((now() - t0) / 1e9) * c.perSecond!) + 1);
       for (; i < due; i++) {
         const k = c.start! + i;
+        const d = m.datagram(k);
         sentAt.push(now());
-        by[p.source[k]].send(p.datagrams[k]);
+        by[m.source(k)].send(d);
       }
       if (i < c.count!) return void setTimeout(step, 1);
       reply({ sent: i, seconds: (now() - t0) / 1e9, sentAt });

@@ -261,6 +261,13 @@ export class AlertEngine {
     this.o.onSuppressed?.(a, reason);
   }
 
+  /** As suppress, for a forgotten key: its alert is made again only when someone listens. */
+  private suppressKey(k: string, v: OpenKey, reason: SuppressReason): void {
+    this.counts.suppressed++;
+    this.counts.byReason[reason]++;
+    if (this.o.onSuppressed) this.o.onSuppressed(alertOf(k, v), reason);
+  }
+
   private send(output: number, alert: Alert): void {
     this.counts.emitted++;
     this.o.emit({ output, alert });
@@ -369,7 +376,7 @@ export class AlertEngine {
     let n = Math.max(1, Math.ceil(this.maxKeys / 100));
     for (const [k, v] of this.keys) {
       this.forget(k);
-      this.suppress(alertOf(k, v), 'capacity');
+      this.suppressKey(k, v, 'capacity');
       if (--n === 0) break;
     }
   }

@@ -163,24 +163,34 @@ export class Policy {
   }
 
   /**
-   * Decisions already made, by everything a rule can look at. Alerts come in a few combinations
-   * (device x kind x severity), and a flood repeats them: the rules run once per combination.
-   * Bounded: emptied when full.
+   * Decisions already made, by everything a rule can look at, one level per text (source, kind,
+   * severity, state, device name, host, site; then escalated or not). Alerts come in a few
+   * combinations and a flood repeats them: the rules run once per combination. Bounded: emptied
+   * when full.
    */
-  private readonly decided = new Map<string, Decision>();
+  private decided = new Map<string, unknown>();
+  private decidedCount = 0;
 
   /** Walks the rules; the alert is not changed (the severity to use is in the decision). */
   decide(alert: Alert): Decision {
     const d = alert.device;
-    // Rules read a missing text as empty. Joined by NUL: unambiguous unless a text has a NUL of its own (then the rules just run).
+    // Rules read a missing text as empty.
     const texts = [alert.source, alert.kind, alert.severity, alert.state, d.name ?? '', d.host ?? '', d.site ?? ''];
-    for (const t of texts) if (typeof t !== 'string' || t.includes('\0')) return this.walk(alert);
-    const key = `${texts.join('\0')}\0${alert.details.escalated === true ? 'E' : '-'}`;
-    let decision = this.decided.get(key);
+    let level = this.decided;
+    for (const t of texts) {
+      if (typeof t !== 'string') return this.walk(alert);
+      let next = level.get(t) as Map<string, unknown> | undefined;
+      if (!next) level.set(t, (next = new Map()));
+      level = next;
+    }
+    const escalated = alert.details.escalated === true ? 'E' : '-';
+    let decision = level.get(escalated) as Decision | undefined;
     if (!decision) {
       decision = Object.freeze(this.walk(alert));
-      if (this.decided.size >= 4096) this.decided.clear();
-      this.decided.set(key, decision);
+      if (++this.decidedCount > 4096) {
+        this.decided = new Map();
+        this.decidedCount = 0;
+      } else level.set(escalated, decision);
     }
     return decision;
   }

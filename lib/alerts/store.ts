@@ -22,7 +22,7 @@ export class StateFile<T> {
   private writing?: Promise<void>;
   /** Something changed since the last write started. */
   private dirty = false;
-  /** How long the last background write spent encoding: the part of it that runs on the event loop. */
+  /** How long the last background write spent encoding (JSON, then UTF-8): the part of it that runs on the event loop. */
   private lastEncodeMs = 0;
   /** Last write error, for a status; writes keep being retried. */
   lastError?: Error;
@@ -103,13 +103,15 @@ export class StateFile<T> {
         for (const piece of jsonPieces(source())) {
           pending += piece;
           if (pending.length < 65536) continue;
+          const bytes = Buffer.from(pending);
           encodeMs += performance.now() - t0;
-          await fh.write(pending);
+          await fh.write(bytes);
           pending = '';
           t0 = performance.now();
         }
+        const bytes = Buffer.from(pending);
         encodeMs += performance.now() - t0;
-        await fh.write(pending);
+        await fh.write(bytes);
         await fh.sync();
       } finally {
         await fh.close();
