@@ -9,6 +9,10 @@ import { fleetInventory } from './inventory';
 import { iderThroughput } from './boot';
 // --- alerts (issue 6) ---
 import { dedupMemory, petCpu, petRepeats, petThroughput } from './alerts';
+// --- Home Assistant over MQTT (issue 7) ---
+import { mqttCommandLatency, mqttDiscovery } from './mqtt';
+// IPMI (issue 8)
+import { ipmiPowerStatusReads } from './ipmi';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -27,4 +31,9 @@ export const BENCHES: Bench[] = [
   dedupMemory,
   // System Defense (issue 5)
   fleetIsolate,
+  // --- Home Assistant over MQTT (issue 7) ---
+  mqttDiscovery,
+  mqttCommandLatency,
+  // IPMI (issue 8)
+  ipmiPowerStatusReads,
 ];

@@ -14,18 +14,25 @@ export interface OwnAction {
 
 const bus = new EventEmitter();
 bus.setMaxListeners(0);
-const recent = new Map<string, OwnAction>();
+/** host -> kind -> the last action of that kind. */
+const recent = new Map<string, Map<OwnAction['kind'], OwnAction>>();
 
 export function recordOwnAction(host: string, kind: OwnAction['kind'], action: string): void {
   const a: OwnAction = { host: host.toLowerCase(), kind, action, at: Date.now() };
-  recent.set(a.host, a);
+  let byKind = recent.get(a.host);
+  if (!byKind) recent.set(a.host, (byKind = new Map()));
+  byKind.set(kind, a);
   bus.emit('action', a);
 }
 
-/** The last action taken on this host within `withinMs`, if any. */
-export function lastOwnAction(host: string, withinMs: number, now = Date.now()): OwnAction | undefined {
-  const a = recent.get(host.toLowerCase());
-  return a && now - a.at <= withinMs ? a : undefined;
+/** The latest action (of the given kinds, default any) taken on this host within `withinMs`. */
+export function lastOwnAction(host: string, withinMs: number, now = Date.now(), kinds?: ReadonlyArray<OwnAction['kind']>): OwnAction | undefined {
+  let latest: OwnAction | undefined;
+  for (const a of recent.get(host.toLowerCase())?.values() ?? []) {
+    if (kinds && !kinds.includes(a.kind)) continue;
+    if (now - a.at <= withinMs && (!latest || a.at > latest.at)) latest = a;
+  }
+  return latest;
 }
 
 export function onOwnAction(listener: (a: OwnAction) => void): () => void {

@@ -4,6 +4,7 @@
  */
 import { InputError } from './errors';
 import type { AmtEndpoint } from './amt/connect';
+import type { IpmiEndpoint } from './ipmi/client';
 import { normalizeFingerprint } from './wsman/transport';
 
 export interface ManagedDevice {
@@ -15,6 +16,8 @@ export interface ManagedDevice {
   amt?: AmtEndpoint;
   /** Wake-on-LAN settings (issue 3). */
   wake?: WakeSettings;
+  /** IPMI v2.0 access to the server's BMC, when it has one and credentials are known. */
+  ipmi?: IpmiEndpoint;
 }
 
 // --- Wake-on-LAN settings of a device (issue 3) ---------------------------------------------------
@@ -96,7 +99,8 @@ function optionalString(o: Record<string, unknown>, key: string): string | undef
 
 /**
  * An inline device from a message: `{ host, name?, mac?, site?, username?, password?, port?, tls?,
- * fingerprint?, trustOnFirstUse?, redirectionPort?, wake? }`. AMT access is set when username and password are given.
+ * fingerprint?, trustOnFirstUse?, redirectionPort?, wake?, ipmi? }`. AMT access is set when username and password are given;
+ * IPMI access when `ipmi` is (see ipmiFromObject).
  */
 export function deviceFromObject(value: unknown): ManagedDevice {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError('msg.device must be a device name or an object with a host');
@@ -105,29 +109,86 @@ export function deviceFromObject(value: unknown): ManagedDevice {
   const d: ManagedDevice = { host, name: optionalString(o, 'name'), mac: optionalString(o, 'mac'), site: optionalString(o, 'site') };
   const wake = wakeSettingsFromObject(o.wake); // issue 3
   if (wake) d.wake = wake;
+  const amt = amtFromObject(o, host);
+  if (amt) d.amt = amt;
+  if (o.ipmi !== undefined && o.ipmi !== null) d.ipmi = ipmiFromObject(o.ipmi, host);
+  return d;
+}
+
+// --- IPMI (issue 8) ---------------------------------------------------------------------------
+
+const CIPHER_SUITE_VALUES = new Set(['auto', '3', '17']);
+const PRIVILEGE_VALUES = new Set(['user', 'operator', 'admin']);
+
+/** Checks a cipher suite setting: 3, 17 or auto (default). */
+/**
+ * AMT access from `{ username, password, port?, tls?, fingerprint?, trustOnFirstUse?, timeout?
+ * (seconds), redirectionPort? }`; undefined without credentials. `field` names a field in errors.
+ */
+export function amtFromObject(o: Record<string, unknown>, host: string, field: (name: string) => string = (f) => `device.${f}`): AmtEndpoint | undefined {
   const username = optionalString(o, 'username');
   const password = optionalString(o, 'password');
-  if ((username === undefined) !== (password === undefined)) throw new InputError('device.username and device.password go together');
-  if (username !== undefined && password !== undefined) {
-    const tls = o.tls === undefined ? false : o.tls === true || o.tls === 'true';
-    const fingerprint = optionalString(o, 'fingerprint');
-    if (fingerprint) {
-      try {
-        normalizeFingerprint(fingerprint);
-      } catch (e) {
-        throw new InputError(`device.fingerprint: ${(e as Error).message}`);
-      }
+  if ((username === undefined) !== (password === undefined)) throw new InputError(`${field('username')} and ${field('password')} go together`);
+  if (username === undefined || password === undefined) return undefined;
+  let fingerprint = optionalString(o, 'fingerprint')?.trim() || undefined;
+  if (fingerprint) {
+    try {
+      fingerprint = normalizeFingerprint(fingerprint);
+    } catch (e) {
+      throw new InputError(`${field('fingerprint')}: ${(e as Error).message}`);
     }
-    d.amt = {
-      host,
-      port: o.port === undefined || o.port === '' ? undefined : checkPort(o.port, 'device.port'),
-      tls,
-      username,
-      password,
-      fingerprint,
-      trustOnFirstUse: o.trustOnFirstUse === true,
-      redirectionPort: o.redirectionPort === undefined || o.redirectionPort === '' ? undefined : checkPort(o.redirectionPort, 'device.redirectionPort'),
-    };
   }
-  return d;
+  const port = (key: string) => (o[key] === undefined || o[key] === '' || o[key] === null ? undefined : checkPort(o[key], field(key)));
+  return {
+    host,
+    port: port('port'),
+    tls: o.tls === true || o.tls === 'true',
+    username,
+    password,
+    fingerprint,
+    trustOnFirstUse: o.trustOnFirstUse === true,
+    timeoutMs: Number(o.timeout) > 0 ? Number(o.timeout) * 1000 : undefined,
+    redirectionPort: port('redirectionPort'),
+  };
+}
+
+export function checkCipherSuite(v: unknown, what = 'cipher suite'): 3 | 17 | 'auto' {
+  if (v === undefined || v === null || v === '') return 'auto';
+  const s = String(v).trim().toLowerCase();
+  if (!CIPHER_SUITE_VALUES.has(s)) throw new InputError(`${what} "${String(v)}" is not supported; use 3, 17 or auto`);
+  return s === 'auto' ? 'auto' : (Number(s) as 3 | 17);
+}
+
+export function checkPrivilege(v: unknown, what = 'privilege'): 'user' | 'operator' | 'admin' {
+  if (v === undefined || v === null || v === '') return 'admin';
+  const s = String(v).trim().toLowerCase();
+  if (!PRIVILEGE_VALUES.has(s)) throw new InputError(`${what} "${String(v)}" is not one of user, operator, admin`);
+  return s as 'user' | 'operator' | 'admin';
+}
+
+/**
+ * IPMI access from an inline `msg.device.ipmi`: `{ username, password, host?, port?, cipherSuite?,
+ * privilege?, kg? }`. The BMC's host defaults to the device's.
+ */
+export function ipmiFromObject(value: unknown, deviceHost: string, field: (name: string) => string = (f) => `device.ipmi.${f}`): IpmiEndpoint {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError('device.ipmi must be an object with username and password');
+  const o = value as Record<string, unknown>;
+  const username = o.username;
+  const password = o.password ?? '';
+  if (typeof username !== 'string' || username === '') throw new InputError(`${field('username')} is missing`);
+  if (typeof password !== 'string') throw new InputError(`${field('password')} must be text`);
+  if (Buffer.byteLength(username) > 16) throw new InputError(`${field('username')} is longer than 16 bytes`);
+  if (Buffer.byteLength(password) > 20) throw new InputError(`${field('password')} is longer than 20 bytes`);
+  const kg = optionalString(o, 'kg');
+  if (kg !== undefined && Buffer.byteLength(kg) > 20 && !/^0x[0-9a-f]{2,40}$/i.test(kg)) throw new InputError(`${field('kg')} is longer than 20 bytes`);
+  return {
+    host: o.host === undefined || o.host === '' ? deviceHost : checkHost(o.host, `${field('host')}`),
+    port: o.port === undefined || o.port === '' ? undefined : checkPort(o.port, `${field('port')}`),
+    username,
+    password,
+    kg,
+    cipherSuite: checkCipherSuite(o.cipherSuite, `${field('cipherSuite')}`),
+    privilege: checkPrivilege(o.privilege, `${field('privilege')}`),
+    timeoutMs: o.timeout === undefined ? undefined : Number(o.timeout) > 0 ? Number(o.timeout) * 1000 : undefined,
+  };
 }

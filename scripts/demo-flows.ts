@@ -28,6 +28,9 @@ export interface DemoSettings {
   bootImageDir?: string;
   /** Free loopback ports for each alert-in node in turn: PET traps (UDP) and event pushes (TCP). */
   alertPorts?: Array<{ pet: number; event: number }>;
+  // --- IPMI (issue 8) ---
+  /** Simulated server BMCs, for example devices that are servers (they have IPMI settings). */
+  servers?: Array<{ name: string; port: number }>;
 }
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -85,6 +88,16 @@ function keepWakeOnLoopback(n: FlowNode, s: DemoSettings): void {
   }
 }
 
+// --- IPMI (issue 8) ---
+/** An example device is a server when it carries IPMI settings. */
+function isServer(n: FlowNode): boolean {
+  return ['ipmiHost', 'ipmiPort', 'ipmiCipher', 'ipmiPrivilege'].some((k) => n[k] !== undefined);
+}
+
+function serverNode(id: string, name: string, port: number, site: string | undefined): FlowNode {
+  return { id, type: 'oob-device', name, host: '127.0.0.1', mac: '', site: site ?? 'demo', ipmiHost: '', ipmiPort: port, ipmiCipher: 'auto', ipmiPrivilege: 'admin', timeout: 10 };
+}
+
 /** Nodes and credentials for the whole demo. */
 export function demoFlows(
   examples: Array<{ file: string; nodes: FlowNode[] }>,
@@ -97,6 +110,7 @@ export function demoFlows(
   const ids = new Set<string>();
   const deviceByName = new Map<string, string>();
   let nextDevice = 0;
+  let nextServer = 0;
 
   for (const { file, nodes: exampleNodes } of examples) {
     for (const n of exampleNodes) {
@@ -110,6 +124,14 @@ export function demoFlows(
         // The same device in several examples: one config node in the demo.
         renameReferences(exampleNodes, n.id, existing);
         n.type = '__drop__';
+        continue;
+      }
+      // --- IPMI (issue 8): a server (a device with IPMI settings) gets a simulated BMC ---
+      if (isServer(n) && s.servers?.length) {
+        const bmc = s.servers[nextServer++ % s.servers.length];
+        Object.assign(n, serverNode(n.id, name, bmc.port, n.site as string | undefined));
+        credentials[n.id] = { ipmiUsername: s.username, ipmiPassword: s.password };
+        deviceByName.set(name, n.id);
         continue;
       }
       const target = s.devices[nextDevice++ % s.devices.length];

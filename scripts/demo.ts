@@ -14,6 +14,7 @@ import express from 'express';
 import { Aedes } from 'aedes';
 import * as dgram from 'node:dgram';
 import { clearScenario, describeDevice, runScenario, SCENARIOS, SimDevice, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
+import { SimBmc } from '../lib/sim/ipmi';
 import { demoFlows, readExamples } from './demo-flows';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -127,6 +128,13 @@ async function main(): Promise<void> {
 
   // System Defense (issue 5): made-up traffic through each simulated PC, so filter counters move.
   const traffic = startBackgroundTraffic(fleet.devices);
+  // --- IPMI (issue 8): two simulated servers with BMCs, one on, one off ---
+  const servers = await Promise.all(
+    ['srv-01', 'srv-02'].map((name, i) => SimBmc.start({ users: [{ name: USERNAME, password: PASSWORD }], power: i === 0 ? 'on' : 'off', cycleMs: 3000, softOffMs: 3000 }).then((bmc) => ({ name, bmc }))),
+  );
+  // Something for the event log to show: the lid of srv-01 was opened, and a fan ran slow.
+  servers[0].bmc.state.addSelEvent({ sensorType: 0x05, sensorNumber: 0x31, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
+  servers[0].bmc.state.addSelEvent({ sensorType: 0x04, sensorNumber: 0x10, eventDirType: 0x01, data: [0x50, 9, 10] });
 
   const broker = await Aedes.createBroker();
   const mqttServer = net.createServer(broker.handle);
@@ -171,6 +179,8 @@ async function main(): Promise<void> {
     username: USERNAME,
     password: PASSWORD,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    // IPMI (issue 8)
+    servers: servers.map((x) => ({ name: x.name, port: x.bmc.port })),
   });
   await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
   const alertEveryMs = Number(process.env.DEMO_ALERT_SECONDS || 60) * 1000;
@@ -196,6 +206,7 @@ async function main(): Promise<void> {
     traffic.stop();
     stopScenarios();
     await fleet.stop();
+    await Promise.all(servers.map((x) => x.bmc.stop())); // IPMI (issue 8)
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -211,6 +222,9 @@ async function main(): Promise<void> {
     const x = describeDevice(d);
     log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
   }
+  // IPMI (issue 8)
+  log(`  simulated servers (IPMI v2.0 over UDP, user ${USERNAME}, same password):`);
+  for (const x of servers) log(`    ${x.name}  127.0.0.1:${x.bmc.port}  ${x.bmc.state.powerOn ? 'on' : 'off'}`);
   log('Press Ctrl-C to stop.');
 
 }

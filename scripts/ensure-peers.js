@@ -12,6 +12,8 @@ const PEERS = {
   openssl: 'openssl',
   chromium: 'chromium',
   mosquitto: 'mosquitto',
+  // issue 7: the MQTT tests run Mosquitto with a password file
+  mosquitto_passwd: 'mosquitto',
   snmptrap: 'snmp',
   snmptrapd: 'snmptrapd',
   wakeonlan: 'wakeonlan',
@@ -23,6 +25,9 @@ const PEERS = {
   ipmitool: 'ipmitool',
   xorriso: 'xorriso',
   ip: 'iproute2',
+  // --- IPMI (issue 8) ---
+  ss: 'iproute2',
+  'ipmi-sensors': 'freeipmi-tools',
 };
 
 function has(cmd) {

@@ -93,6 +93,13 @@ describe('IDE-R CD boot', () => {
     const boot = run(d, { stopAfterBoot: false });
     expect((await boot.outcome).power).toBe('reset');
     expect(await booted).toBe('booted from media: RESCUE_2026');
+    // As on the wire to a real AMT: one command at a time, every DATA_TO_HOST but a command's last
+    // one at the full 8 KiB read buffer the device reported, and the whole image once from the file.
+    const wire = d.iderSession!.stats;
+    expect(wire.shortDataMessages).toBe(0);
+    expect(wire.dataMessages).toBeGreaterThanOrEqual(Math.ceil(wire.dataBytes / 8192));
+    expect(wire.dataMessages).toBeLessThanOrEqual(Math.ceil(wire.dataBytes / 8192) + wire.commands);
+    expect(boot.session!.medium.fileBytesRead).toBeLessThan(boot.session!.bytesServed);
     const final = await boot.stop();
     expect(final.bytesServed).toBeGreaterThan(3 * 1024 * 1024);
     expect(boot.session?.snapshot().fraction).toBe(1);

@@ -131,6 +131,14 @@ describe('maintenance and own actions', () => {
     expect(held).toEqual([['heartbeat-missed', 'own-action']]);
     expect(out.map((e) => e.alert.device.name)).toEqual(['pc-78', 'pc-77']);
   });
+
+  it('does not hold back an agent that stops after we only fenced the PC off (or added a watchdog)', () => {
+    const { engine, out, held } = setup();
+    recordOwnAction('10.0.0.79', 'defense', 'isolate');
+    engine.process(alert({ kind: 'agent-stopped', source: 'wsevent', device: { name: 'pc-79', host: '10.0.0.79' } }));
+    expect(held).toEqual([]);
+    expect(out.map((e) => e.alert.kind)).toEqual(['agent-stopped']);
+  });
 });
 
 describe('state across restarts', () => {

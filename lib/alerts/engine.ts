@@ -27,6 +27,8 @@ import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 
 /** Kinds that OOBKit's own power, wake, boot or fencing actions cause on a device. */
+const DISRUPTIVE_OWN_ACTIONS = ['power', 'wake', 'boot'] as const;
+
 export const OWN_ACTION_KINDS = new Set([
   'heartbeat-missed',
   'presence-lost',
@@ -295,7 +297,9 @@ export class AlertEngine {
     if (window) return this.suppress({ ...alert, details: { ...alert.details, maintenance: window.name ?? true } }, 'maintenance');
 
     if (cfg.ownActionSeconds > 0 && alert.device.host && OWN_ACTION_KINDS.has(alert.kind)) {
-      const own = lastOwnAction(alert.device.host, cfg.ownActionSeconds * 1000, t);
+      // Power, wake and boot actions make PCs go quiet; fencing one off (defense) does not stop its
+      // agent or heartbeat, so an alert after an isolate is real.
+      const own = lastOwnAction(alert.device.host, cfg.ownActionSeconds * 1000, t, DISRUPTIVE_OWN_ACTIONS);
       if (own) return this.suppress({ ...alert, details: { ...alert.details, ownAction: { kind: own.kind, action: own.action, at: new Date(own.at).toISOString() } } }, 'own-action');
     }
 

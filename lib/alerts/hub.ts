@@ -26,6 +26,11 @@ import { HeartbeatWatch, presenceCheck } from './heartbeat';
 import { MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 import { Journal, StateFile } from './store';
+// --- IPMI (issue 8): the SEL of servers without AMT feeds the event-log source ---
+import { selRecordToAlert } from '../ipmi/alert';
+import { withIpmi } from '../ipmi/connect';
+import { readNewSel, SelCursor, selCursorAtEnd } from '../ipmi/sel';
+import { sensorRecords } from '../ipmi/sensors';
 
 export interface PetSourceOptions {
   port: number;
@@ -70,6 +75,8 @@ export interface AlertHubOptions {
 interface HubState {
   engine?: EngineState;
   eventLog?: Record<string, EventLogPosition>;
+  /** IPMI (issue 8): where each server's SEL was read up to. */
+  sel?: Record<string, SelCursor>;
   subscriptions?: Record<string, { reg: Omit<PushRegistration, 'device'>; record?: SubscriptionRecord }>;
 }
 
@@ -96,6 +103,7 @@ export class AlertHub {
   private readonly subscriptions: DeviceSubscription[] = [];
   private readonly leases: Array<() => void> = [];
   private readonly eventLogPositions: Record<string, EventLogPosition>;
+  private readonly selPositions: Record<string, SelCursor>; // IPMI (issue 8)
   private readonly subs: NonNullable<HubState['subscriptions']>;
   private pollTimer?: NodeJS.Timeout;
   private polling = false;
@@ -107,6 +115,7 @@ export class AlertHub {
     this.stored = this.state.load() ?? {};
     this.journal = new Journal(path.join(o.stateDir, `alert-in-${safeId}.journal`));
     this.eventLogPositions = { ...(this.stored.eventLog ?? {}) };
+    this.selPositions = { ...(this.stored.sel ?? {}) }; // IPMI (issue 8)
     this.subs = { ...(this.stored.subscriptions ?? {}) };
     this.engine = new AlertEngine(o.policy, {
       emit: o.emit,
@@ -117,7 +126,7 @@ export class AlertHub {
   }
 
   /** What the state file holds (one function for the hub's life: save() runs on every alert). */
-  private readonly document = (): HubState => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, subscriptions: this.subs });
+  private readonly document = (): HubState => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs });
 
   private save(): void {
     this.state.save(this.document);
@@ -264,8 +273,10 @@ export class AlertHub {
       this.polling = true;
       try {
         for (const d of this.o.devices) {
-          if (!d.amt || this.closed) continue;
-          await this.pollEventLog(d).catch((e) => this.o.onProblem?.(`cannot read the event log of ${d.name ?? d.host}`, e as Error));
+          if (this.closed) continue;
+          if (d.amt) await this.pollEventLog(d).catch((e) => this.o.onProblem?.(`cannot read the event log of ${d.name ?? d.host}`, e as Error));
+          // IPMI (issue 8): a server without AMT: its BMC's SEL.
+          else if (d.ipmi) await this.pollSel(d).catch((e) => this.o.onProblem?.(`cannot read the IPMI event log of ${d.name ?? d.host}`, e as Error));
         }
       } finally {
         this.polling = false;
@@ -295,6 +306,36 @@ export class AlertHub {
     } finally {
       lease.release();
     }
+  }
+
+  // --- IPMI (issue 8) ---
+  /** One SEL poll of one server: the entries added since the last poll, as alerts. */
+  async pollSel(d: ManagedDevice): Promise<number> {
+    if (!d.ipmi) return 0;
+    const key = deviceKey(d);
+    return withIpmi(d.ipmi, async (c) => {
+      const before = this.selPositions[key];
+      if (!before && (this.o.eventLog?.initial ?? 'skip') === 'skip') {
+        // The first look only marks where the log stands: old entries are not news.
+        this.selPositions[key] = await selCursorAtEnd(c);
+        this.save();
+        return 0;
+      }
+      const { records, cursor } = await readNewSel(c, before ?? {});
+      if (records.length) {
+        let sensors: Map<number, Awaited<ReturnType<typeof sensorRecords>>[number]> | undefined;
+        try {
+          sensors = new Map((await sensorRecords(c)).map((s) => [s.number, s]));
+        } catch {
+          sensors = undefined; // names are a nicety; the alerts go out without them
+        }
+        const readAt = new Date();
+        for (const r of records) this.engine.process(selRecordToAlert(r, { device: alertDevice(d), sensors, readAt }));
+      }
+      this.selPositions[key] = cursor;
+      this.save();
+      return records.length;
+    });
   }
 
   private startHeartbeat(h: { intervalSeconds: number; misses?: number; check: string }): void {

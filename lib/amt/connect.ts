@@ -4,6 +4,8 @@
  * per-device queue really is per device.
  */
 import { createHash } from 'node:crypto';
+import { deviceLabel, type ManagedDevice } from '../device';
+import { UnsupportedError } from '../errors';
 import { WsmanClient } from '../wsman/client';
 import type { TlsPinOptions } from '../wsman/transport';
 import { amtSchemaFor } from './schema';
@@ -91,5 +93,16 @@ export function closeAllAmt(): void {
     clearTimeout(entry.idleTimer);
     entry.client.close();
     pool.delete(key);
+  }
+}
+
+/** Run `fn` with the shared client of a device's AMT; an UnsupportedError when it has no AMT. */
+export async function withAmt<T>(device: ManagedDevice, fn: (c: WsmanClient) => Promise<T>): Promise<T> {
+  if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT credentials`);
+  const lease = acquireAmt(device.amt);
+  try {
+    return await fn(lease.client);
+  } finally {
+    lease.release();
   }
 }

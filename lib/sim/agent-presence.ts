@@ -20,6 +20,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { SimDevice } from './device';
+import { pushEvent } from './alerts';
 import { defenseState, ports, refreshPolicies } from './defense';
 import type { SimProps } from './values';
 import type { OsEvent } from './power';
@@ -149,6 +150,10 @@ export function transition(d: SimDevice, w: SimWatchdog, to: number, cause: stri
   if (policy) refreshPolicies(d, `agent-presence:${w.agentId}`);
   if (matching.some((a) => a.event)) {
     d.emit('agent-presence', { ...base, fromCode: from, toCode: to, policy, time: new Date().toISOString() });
+    // Like the firmware: the event also goes to every WS-Eventing subscriber (iAMT0005 agent
+    // stopped or expired, iAMT0004 agent running again).
+    const messageId = base.to === 'expired' || base.to === 'stopped' ? 'iAMT0005' : base.to === 'running' ? 'iAMT0004' : undefined;
+    if (messageId) void pushEvent(d, messageId, [String(w.agentId)]).catch(() => undefined);
   }
 }
 

@@ -272,13 +272,4 @@ export async function comeBack(device: SimDevice): Promise<void> {
   st.silent = false;
 }
 
-/** Agent-presence watchdog events become AMT pushes (iAMT0005 expired, iAMT0004 running). */
-export function forwardWatchdogEvents(device: SimDevice): () => void {
-  const listener = (e: { agent?: string; state?: string }) => {
-    const id = e.state === 'expired' || e.state === 'stopped' ? 'iAMT0005' : e.state === 'running' ? 'iAMT0004' : undefined;
-    if (id) void pushEvent(device, id, [e.agent ?? '0']);
-  };
-  device.on('agent-watchdog', listener);
-  return () => device.off('agent-watchdog', listener);
-}
 

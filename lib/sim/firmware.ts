@@ -36,7 +36,10 @@ export interface BootRecord {
 }
 
 export interface FirmwareOptions {
-  /** Blocks per READ(10) the BIOS and the OS loader ask for. Default 64 (128 KiB of CD). */
+  /**
+   * Blocks per READ(10) the BIOS and the OS loader ask for. Default 64 (128 KiB of CD: the most
+   * Linux libata asks of an ATAPI drive in one command). One command at a time, as on an IDE channel.
+   */
   readBlocks: number;
   /** After the boot file, read every block of the medium as a live system loading itself would. */
   loadWholeMedium: boolean;
@@ -143,10 +146,10 @@ async function bootFromIder(d: SimDevice, rec: BootRecord, drive: 'cd' | 'floppy
   const session: SimIderSession | undefined = d.iderSession;
   if (!session || !session.enabled) throw new Error('no IDE-R session has a drive attached (no bootable media)');
   const o = firmwareState(d).options;
-  const atapi = async (name: string, cdb: number[], allowAttention = false, keep = true) => {
+  const atapi = async (name: string, cdb: number[] | Buffer, allowAttention = false, keep = true) => {
     if (o.commandDelayMs > 0) await delay(o.commandDelayMs);
     if (rec.commands && rec.commands.length < 1000) rec.commands.push(name);
-    const r = await session.command(drive, Buffer.from(cdb), o.commandTimeoutMs, keep);
+    const r = await session.command(drive, Buffer.isBuffer(cdb) ? cdb : Buffer.from(cdb), o.commandTimeoutMs, keep);
     rec.bytesRead = (rec.bytesRead ?? 0) + r.length;
     if (!r.ok && !(allowAttention && r.sense?.key === 6)) {
       throw new Error(`${name} failed with sense ${r.sense?.key}/${r.sense?.asc.toString(16)}/${r.sense?.ascq.toString(16)}`);
@@ -175,7 +178,7 @@ async function bootFromIder(d: SimDevice, rec: BootRecord, drive: 'cd' | 'floppy
       c[0] = 0x28;
       c.writeUInt32BE(at, 2);
       c.writeUInt16BE(n, 7);
-      const r = await atapi('READ(10)', [...c], false, keep);
+      const r = await atapi('READ(10)', c, false, keep);
       if (r.length !== n * blockSize) throw new Error(`READ(10) of ${n} blocks answered ${r.length} bytes`);
       if (keep) parts.push(r.data);
       at += n;

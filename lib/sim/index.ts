@@ -45,10 +45,13 @@ export { SimIderSession } from './redirection';
 export type { SimRedirectionOptions, AtapiResult, IderWireStats } from './redirection';
 export { demoIso, writeDemoIso } from './demo-media';
 // --- alerts (issue 6): PET traps, WS-Eventing pushes, event-log scenarios, heartbeats ----------
-export { SCENARIOS, runScenario, clearScenario, sendPetTrap, petBytes, pushEvent, alertIndicationXml, startHeartbeats, goSilent, comeBack, forwardWatchdogEvents } from './alerts';
+export { SCENARIOS, runScenario, clearScenario, sendPetTrap, petBytes, pushEvent, alertIndicationXml, startHeartbeats, goSilent, comeBack } from './alerts';
 export type { Scenario, SensorEventSpec, PetTarget, PushResult, ScenarioTargets } from './alerts';
 // System Defense and Agent Presence (issue 5)
 export { sendPacket, hostAddresses, policyInForce, defenseState } from './defense';
 export type { PacketSpec, PacketResult, SimDefenseOptions } from './defense';
 export { SimAgent, guidToDeviceId, deviceIdToGuid, WATCHDOG_STATES, watchdogByAgent } from './agent-presence';
 export { startBackgroundTraffic } from './background-traffic';
+// --- IPMI (issue 8): a simulated server BMC ---
+export { SimBmc, BmcState, defaultSensors } from './ipmi';
+export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';

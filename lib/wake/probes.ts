@@ -13,8 +13,10 @@ import { Pinger } from '../asf/ping';
 import { RMCP_PORT } from '../asf/rmcp';
 import type { ManagedDevice } from '../device';
 import { UnsupportedError } from '../errors';
+import { acquireIpmi } from '../ipmi/connect';
+import { ipmiPowerStatus } from '../ipmi/power';
 
-export type ConfirmMethod = 'amt' | 'presence' | 'tcp';
+export type ConfirmMethod = 'amt' | 'presence' | 'tcp' | 'ipmi';
 
 export interface Probe {
   method: ConfirmMethod;
@@ -78,4 +80,28 @@ export function tcpProbe(host: string, port: number): Probe {
     },
     close: () => undefined,
   };
+}
+
+// --- IPMI (issue 8): a server's power state from its BMC ---
+export function ipmiProbe(device: ManagedDevice): Probe {
+  if (!device.ipmi) throw new UnsupportedError(`${device.name ?? device.host} has no IPMI credentials to confirm the wake with`);
+  const lease = acquireIpmi(device.ipmi);
+  const probe: Probe = {
+    method: 'ipmi',
+    async check() {
+      try {
+        const s = await ipmiPowerStatus(lease.client);
+        probe.lastState = s.state;
+        return s.state === 'on';
+      } catch (e) {
+        // A wrong password or a cipher suite the BMC refuses does not go away by waiting.
+        const code = (e as { code?: string }).code;
+        if (code === 'AUTH_FAILED' || code === 'UNSUPPORTED' || code === 'BAD_INPUT') throw e;
+        probe.lastState = 'unreachable';
+        return false;
+      }
+    },
+    close: () => lease.release(),
+  };
+  return probe;
 }

@@ -13,7 +13,8 @@ import { readPowerStatus, requestPowerAction } from '../amt/power';
 import { checkPort, ManagedDevice } from '../device';
 import { InputError } from '../errors';
 import { planWake, sendPlan, WakePlan } from '../wol/send';
-import { amtProbe, ConfirmMethod, presenceProbe, Probe, tcpProbe } from './probes';
+import { amtProbe, ConfirmMethod, ipmiProbe, presenceProbe, Probe, tcpProbe } from './probes';
+import { powerOnViaBmc } from '../power';
 
 export type ConfirmChoice = 'auto' | 'none' | ConfirmMethod;
 
@@ -52,8 +53,8 @@ export interface WakeOutcome {
   woke: boolean | null;
   /** From the first packet to confirmation. */
   after_ms: number | null;
-  /** What brought it up: 'wol', or 'amt-power-on' after a fallback. */
-  method: 'wol' | 'amt-power-on';
+  /** What brought it up: 'wol', or 'amt-power-on' / 'ipmi-power-on' (a server's BMC) after a fallback. */
+  method: 'wol' | 'amt-power-on' | 'ipmi-power-on';
   /** How it was confirmed, when it was. */
   confirmedBy?: ConfirmMethod;
   /** It was up before anything was sent. */
@@ -74,16 +75,18 @@ export const CONFIRM_DEFAULTS = { timeoutMs: 60_000, pollMs: 1000, fallbackAfter
 
 function choose(o: WakeAndConfirmOptions): ConfirmMethod | 'none' {
   const c = o.confirm ?? 'auto';
-  if (!['auto', 'none', 'amt', 'presence', 'tcp'].includes(c)) throw new InputError(`unknown confirmation "${String(c)}"; use auto, none, amt, presence or tcp`);
+  if (!['auto', 'none', 'amt', 'presence', 'tcp', 'ipmi'].includes(c)) throw new InputError(`unknown confirmation "${String(c)}"; use auto, none, amt, ipmi, presence or tcp`);
   if (c !== 'auto') return c;
   if (!o.device) return 'none';
-  return o.device.amt ? 'amt' : 'presence';
+  // IPMI (issue 8): a server without AMT is confirmed by its BMC's power state.
+  return o.device.amt ? 'amt' : o.device.ipmi ? 'ipmi' : 'presence';
 }
 
 function makeProbe(method: ConfirmMethod, o: WakeAndConfirmOptions): Probe {
   const d = o.device;
   if (!d) throw new InputError(`confirming by ${method} needs a device with a host, not only a MAC`);
   if (method === 'amt') return amtProbe(d);
+  if (method === 'ipmi') return ipmiProbe(d); // IPMI (issue 8)
   if (method === 'presence') return presenceProbe(d.host, d.wake?.presencePort);
   const port = d.wake?.confirmPort ?? o.confirmPort;
   if (port === undefined || port === '') throw new InputError('confirming over TCP needs a port the OS listens on (22, 3389, 445...)');
@@ -153,7 +156,11 @@ async function run(
     }
     return { ...base, woke: true, after_ms: 0, confirmedBy: probe.method, alreadyOn: true, ...(probe.lastState ? { state: probe.lastState } : {}) };
   }
-  const canFallBack = Boolean(d?.amt) && o.fallback !== false;
+  // The fallback powers on through AMT, or through the BMC of a server without AMT (IPMI, issue 8).
+  const via: 'amt' | 'ipmi' | undefined = d?.amt ? 'amt' : d?.ipmi ? 'ipmi' : undefined;
+  const canFallBack = via !== undefined && o.fallback !== false;
+  const fallbackMethod = via === 'ipmi' ? 'ipmi-power-on' : 'amt-power-on';
+  const viaText = via === 'ipmi' ? 'the BMC (IPMI)' : 'AMT';
   let fellBack = false;
   let fallbackNote: string | undefined;
   const deadline = started + t.timeoutMs;
@@ -165,13 +172,13 @@ async function run(
     if (await probe.check(Math.min(t.pollMs, remaining), o.signal)) {
       const outcome: WakeOutcome = { ...base, woke: true, after_ms: Math.round(performance.now() - started), confirmedBy: probe.method };
       if (probe.lastState) outcome.state = probe.lastState;
-      if (fellBack) Object.assign(outcome, { method: 'amt-power-on', fallback: true, note: 'Wake-on-LAN did not wake it; powered on through AMT' });
+      if (fellBack) Object.assign(outcome, { method: fallbackMethod, fallback: true, note: `Wake-on-LAN did not wake it; powered on through ${viaText}` });
       return outcome;
     }
     if (canFallBack && !fellBack && performance.now() - started >= t.fallbackAfterMs) {
       fellBack = true;
       o.onStage?.('fallback');
-      fallbackNote = await amtPowerOn(d as ManagedDevice);
+      fallbackNote = via === 'ipmi' ? await bmcPowerOn(d as ManagedDevice) : await amtPowerOn(d as ManagedDevice);
     }
     // Checks that fail fast (a refused TCP connection) must not turn into a busy loop.
     const wait = Math.min(checkStarted + t.pollMs, deadline) - performance.now();
@@ -180,8 +187,8 @@ async function run(
   const outcome: WakeOutcome = { ...base, woke: false };
   if (probe.lastState) outcome.state = probe.lastState;
   const waited = `${(t.timeoutMs / 1000).toFixed(1)} s`;
-  if (fellBack) Object.assign(outcome, { method: 'amt-power-on', fallback: true, note: `no answer within ${waited}, even after an AMT power-on${fallbackNote ? ` (${fallbackNote})` : ''}` });
-  else outcome.note = `no answer within ${waited}${canFallBack ? '' : d?.amt ? ' (AMT fallback is off)' : ''}`;
+  if (fellBack) Object.assign(outcome, { method: fallbackMethod, fallback: true, note: `no answer within ${waited}, even after a power-on through ${viaText}${fallbackNote ? ` (${fallbackNote})` : ''}` });
+  else outcome.note = `no answer within ${waited}${canFallBack ? '' : via ? ` (${via === 'ipmi' ? 'IPMI' : 'AMT'} fallback is off)` : ''}`;
   return outcome;
 }
 
@@ -199,5 +206,16 @@ async function amtPowerOn(d: ManagedDevice): Promise<string | undefined> {
     return `AMT power-on failed: ${(e as Error).message}`;
   } finally {
     lease.release();
+  }
+}
+
+// --- IPMI (issue 8) ---
+/** Power-on through a server's BMC for the fallback; returns a note when it could not be done. */
+async function bmcPowerOn(d: ManagedDevice): Promise<string | undefined> {
+  try {
+    await powerOnViaBmc(d);
+    return undefined;
+  } catch (e) {
+    return `IPMI power-on failed: ${(e as Error).message}`;
   }
 }

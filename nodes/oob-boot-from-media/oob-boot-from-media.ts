@@ -5,6 +5,8 @@ import { bootFromMedia, MediaBoot, MediaBootFinal, MediaBootOutcome } from '../.
 import type { IderProgress } from '../../lib/amt/redirection/ider-session';
 import { deviceInfo, deviceLabel } from '../../lib/device';
 import { InputError, OobError, UnsupportedError } from '../../lib/errors';
+import { ipmiBootTarget } from '../../lib/ipmi/boot';
+import { withIpmi } from '../../lib/ipmi/connect';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
@@ -70,7 +72,24 @@ export = function (RED: NodeAPI) {
       try {
         target = targetOf(msg);
         const device = resolveDevice(RED, configured, msg);
-        if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT credentials`);
+        // --- IPMI (issue 8): a server without AMT boots through its BMC's boot override ---
+        if (!device.amt && device.ipmi) {
+          const info = deviceInfo(device);
+          node.status(busyStatus(`${target}: boot override`));
+          withIpmi(device.ipmi, (c) => ipmiBootTarget(c, target, { power: def.power === 'none' ? 'none' : 'auto', host: device.host })).then(
+            (o) => {
+              node.status({ fill: 'green', shape: 'dot', text: `${o.target} ${o.power === 'none' ? 'armed' : 'requested'}` });
+              send(Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...o, protocol: 'ipmi', device: info } }) as NodeMessage);
+              done();
+            },
+            (e: Error) => {
+              node.status(errorStatus(e));
+              done(e);
+            },
+          );
+          return;
+        }
+        if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT or IPMI credentials`);
         key = device.host.toLowerCase();
         if (running.has(key)) throw new InputError(`a boot from media is already running for ${deviceLabel(device)}; send "stop" first`);
         const amt = device.amt;

@@ -1,7 +1,6 @@
 import type { NodeAPI, NodeDef } from 'node-red';
-import { checkHost, checkPort, ManagedDevice } from '../../lib/device';
-import { InputError } from '../../lib/errors';
-import { fetchFingerprint, normalizeFingerprint } from '../../lib/wsman/transport';
+import { amtFromObject, checkHost, checkPort, ipmiFromObject, ManagedDevice } from '../../lib/device';
+import { fetchFingerprint } from '../../lib/wsman/transport';
 import type { OobDeviceNode } from '../shared/types';
 import { WAKE_CREDENTIALS, WakeCredentials, WakeDef, wakeSettingsFromConfig } from './wake-settings';
 
@@ -17,14 +16,29 @@ interface DeviceDef extends NodeDef, WakeDef {
   timeout?: string | number;
   /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
   redirPort?: string | number;
+  // --- IPMI (issue 8) ---
+  /** BMC address when it differs from the host (a dedicated management port). */
+  ipmiHost?: string;
+  ipmiPort?: string | number;
+  /** 'auto', '3' or '17'. */
+  ipmiCipher?: string;
+  ipmiPrivilege?: string;
 }
 
 interface DeviceCredentials extends WakeCredentials {
   username?: string;
   password?: string;
+  // --- IPMI (issue 8) ---
+  ipmiUsername?: string;
+  ipmiPassword?: string;
+  ipmiKg?: string;
 }
 
 const LEARNED_KEY = 'learnedFingerprint';
+
+/** How the editor labels the fields, for error messages. */
+const AMT_FIELDS: Record<string, string> = { port: 'AMT port', redirectionPort: 'IDE-R port', username: 'username', password: 'password' };
+const IPMI_FIELDS: Record<string, string> = { cipherSuite: 'cipher suite', kg: 'BMC key (Kg)' };
 
 export = function (RED: NodeAPI) {
   function OobDevice(this: OobDeviceNode & { credentials: DeviceCredentials }, def: DeviceDef) {
@@ -42,27 +56,24 @@ export = function (RED: NodeAPI) {
       const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined };
       const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host); // Wake-on-LAN (issue 3)
       if (wake) d.wake = wake;
-      const { username, password } = node.credentials ?? {};
-      if (username && password) {
-        const tls = def.amtTls === true;
-        let fingerprint = def.fingerprint?.trim() || learned;
-        if (fingerprint) {
-          try {
-            fingerprint = normalizeFingerprint(fingerprint);
-          } catch (e) {
-            throw new InputError(`device "${name ?? host}": ${(e as Error).message}`);
-          }
-        }
-        d.amt = {
-          host,
-          port: def.amtPort === undefined || def.amtPort === '' ? undefined : checkPort(def.amtPort, 'AMT port'),
-          tls,
-          username,
-          password,
-          fingerprint,
+      const creds = node.credentials ?? {};
+      const amt = amtFromObject(
+        {
+          username: creds.username || undefined,
+          password: creds.password || undefined,
+          port: def.amtPort,
+          tls: def.amtTls === true,
+          fingerprint: def.fingerprint?.trim() || learned,
           trustOnFirstUse: def.tofu === true,
-          timeoutMs: Number(def.timeout) > 0 ? Number(def.timeout) * 1000 : undefined,
-          redirectionPort: def.redirPort === undefined || def.redirPort === '' ? undefined : checkPort(def.redirPort, 'IDE-R port'),
+          timeout: def.timeout,
+          redirectionPort: def.redirPort,
+        },
+        host,
+        (f) => `device "${name ?? host}" ${AMT_FIELDS[f] ?? f}`,
+      );
+      if (amt) {
+        d.amt = {
+          ...amt,
           onFingerprintTrusted: (fp) => {
             learned = fp;
             context.set(LEARNED_KEY, fp);
@@ -70,12 +81,37 @@ export = function (RED: NodeAPI) {
           },
         };
       }
+      // --- IPMI (issue 8): the server's BMC, when IPMI credentials are set ---
+      if (creds.ipmiUsername) {
+        d.ipmi = ipmiFromObject(
+          {
+            host: def.ipmiHost?.trim() || undefined,
+            port: def.ipmiPort,
+            username: creds.ipmiUsername,
+            password: creds.ipmiPassword ?? '',
+            kg: creds.ipmiKg || undefined,
+            cipherSuite: def.ipmiCipher,
+            privilege: def.ipmiPrivilege,
+            timeout: def.timeout,
+          },
+          host,
+          (f) => `device "${name ?? host}" IPMI ${IPMI_FIELDS[f] ?? f}`,
+        );
+      }
       return d;
     };
   }
 
   RED.nodes.registerType('oob-device', OobDevice as never, {
-    credentials: { username: { type: 'text' }, password: { type: 'password' }, ...WAKE_CREDENTIALS },
+    credentials: {
+      username: { type: 'text' },
+      password: { type: 'password' },
+      ...WAKE_CREDENTIALS,
+      // --- IPMI (issue 8) ---
+      ipmiUsername: { type: 'text' },
+      ipmiPassword: { type: 'password' },
+      ipmiKg: { type: 'password' },
+    },
   });
 
   // The editor's "read from device" button: the SHA-256 fingerprint the device presents now.

@@ -1,11 +1,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { acquireAmt } from '../../lib/amt/connect';
+import { withAmt } from '../../lib/amt/connect';
 import { AuditPosition, readAuditLog } from '../../lib/amt/audit-log';
 import { inventoryRow, readInventory, ROW_COLUMNS } from '../../lib/amt/inventory';
-import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
-import { InputError, UnsupportedError } from '../../lib/errors';
+import { deviceInfo, ManagedDevice } from '../../lib/device';
+import { InputError } from '../../lib/errors';
 import { StateFile } from '../../lib/util/state-file';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
@@ -49,16 +49,6 @@ export = function (RED: NodeAPI) {
       stores.set(file, store);
     }
     const positions = store;
-
-    async function withAmt<T>(device: ManagedDevice, fn: (c: ReturnType<typeof acquireAmt>['client']) => Promise<T>): Promise<T> {
-      if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT credentials`);
-      const lease = acquireAmt(device.amt);
-      try {
-        return await fn(lease.client);
-      } finally {
-        lease.release();
-      }
-    }
 
     async function inventory(msg: OobMessage, device: ManagedDevice): Promise<NodeMessage> {
       const info = deviceInfo(device);

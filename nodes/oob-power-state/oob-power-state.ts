@@ -1,9 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { recordOwnAction } from '../../lib/activity';
-import { acquireAmt } from '../../lib/amt/connect';
-import { canonicalPowerAction, PowerStatus, readPowerStatus, requestPowerAction } from '../../lib/amt/power';
-import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
-import { InputError, UnsupportedError } from '../../lib/errors';
+import { canonicalPowerAction } from '../../lib/amt/power';
+import { deviceInfo } from '../../lib/device';
+import { InputError } from '../../lib/errors';
+import { changeDevicePower, DevicePowerStatus, readDevicePower } from '../../lib/power';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus, powerStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
@@ -21,16 +20,6 @@ function actionOf(msg: OobMessage, configured: string): string {
   return configured;
 }
 
-async function withAmt<T>(device: ManagedDevice, fn: (c: ReturnType<typeof acquireAmt>['client']) => Promise<T>): Promise<T> {
-  if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT credentials`);
-  const lease = acquireAmt(device.amt);
-  try {
-    return await fn(lease.client);
-  } finally {
-    lease.release();
-  }
-}
-
 export = function (RED: NodeAPI) {
   function OobPowerState(this: Node, def: PowerStateDef) {
     RED.nodes.createNode(this, def);
@@ -38,7 +27,7 @@ export = function (RED: NodeAPI) {
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
     const defaultAction = (def.action || 'status').toLowerCase();
     const pollSeconds = Number(def.poll) || 0;
-    let last: PowerStatus | undefined;
+    let last: DevicePowerStatus | undefined;
     let pollTimer: NodeJS.Timeout | undefined;
     let pollFailing = false;
     let closed = false;
@@ -50,16 +39,12 @@ export = function (RED: NodeAPI) {
       const info = deviceInfo(device);
       if (action === 'status') {
         node.status(busyStatus('reading…'));
-        const status = await withAmt(device, (c) => readPowerStatus(c));
+        const status = await readDevicePower(device);
         node.status(powerStatus(status.state));
         return Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...status, device: info } });
       }
       node.status(busyStatus(`${action}…`));
-      const { before, after } = await withAmt(device, async (c) => {
-        const b = await requestPowerAction(c, action);
-        recordOwnAction(device.host, 'power', action);
-        return { before: b, after: await readPowerStatus(c) };
-      });
+      const { before, after } = await changeDevicePower(device, action);
       node.status(powerStatus(after.state));
       return Object.assign(msg, {
         topic: msg.topic ?? info.name ?? info.host,
@@ -85,7 +70,7 @@ export = function (RED: NodeAPI) {
       try {
         if (!configured) throw new InputError('polling needs a device chosen in the node');
         const device = configured.device();
-        const status = await withAmt(device, (c) => readPowerStatus(c));
+        const status = await readDevicePower(device);
         pollFailing = false;
         node.status(powerStatus(status.state));
         if (!last || last.state !== status.state) {

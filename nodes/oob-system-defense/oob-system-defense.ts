@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { recordOwnAction } from '../../lib/activity';
-import { acquireAmt } from '../../lib/amt/connect';
+import { withAmt } from '../../lib/amt/connect';
 import {
   addWatchdog,
   applyTemplate,
@@ -11,9 +11,8 @@ import {
   removeWatchdog,
   templateName,
 } from '../../lib/amt/defense';
-import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
-import { InputError, UnsupportedError } from '../../lib/errors';
-import type { WsmanClient } from '../../lib/wsman/client';
+import { deviceInfo } from '../../lib/device';
+import { InputError } from '../../lib/errors';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
@@ -81,15 +80,6 @@ function objectOf(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-async function withAmt<T>(device: ManagedDevice, fn: (c: WsmanClient) => Promise<T>): Promise<T> {
-  if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT credentials`);
-  const lease = acquireAmt(device.amt);
-  try {
-    return await fn(lease.client);
-  } finally {
-    lease.release();
-  }
-}
 
 export = function (RED: NodeAPI) {
   function OobSystemDefense(this: Node, def: DefenseDef) {

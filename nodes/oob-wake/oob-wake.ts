@@ -41,7 +41,7 @@ function statusFor(o: WakeOutcome): NodeStatus {
   if (o.woke === true) {
     if (o.alreadyOn) return { fill: 'green', shape: 'dot', text: 'already on' };
     const after = `on after ${((o.after_ms ?? 0) / 1000).toFixed(1)} s`;
-    return { fill: 'green', shape: 'dot', text: o.fallback ? `${after} (AMT)` : after };
+    return { fill: 'green', shape: 'dot', text: o.fallback ? `${after} (${o.method === 'ipmi-power-on' ? 'BMC' : 'AMT'})` : after };
   }
   if (o.woke === false) return { fill: 'red', shape: 'ring', text: 'no answer' };
   return { fill: 'green', shape: 'ring', text: `sent ${o.packets} packet${o.packets === 1 ? '' : 's'}` };
@@ -73,7 +73,7 @@ export = function (RED: NodeAPI) {
         timeoutMs: seconds(def.timeout, 60) * 1000,
         fallback: def.fallback !== false,
         fallbackAfterMs: seconds(def.fallbackAfter, 20) * 1000,
-        onStage: (stage) => node.status(busyStatus(stage === 'waking' ? 'waking…' : 'AMT power-on…')),
+        onStage: (stage) => node.status(busyStatus(stage === 'waking' ? 'waking…' : device?.amt || !device?.ipmi ? 'AMT power-on…' : 'BMC power-on…')),
         signal: abort.signal,
       });
       node.status(statusFor(outcome));

@@ -23,6 +23,9 @@ export const helperNode = helper;
 export const inventoryNode = require('../../nodes/oob-inventory/oob-inventory');
 const coreParser = (f: string) => require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'parsers', f));
 export const csvNode = coreParser('70-CSV.js');
+
+// --- IPMI (issue 8) ---
+export const ipmiNode = require('../../nodes/oob-ipmi/oob-ipmi');
 /** Runtime settings for the next load (userDir, say); merged with Node-RED's defaults. */
 export function runtimeSettings(s: Record<string, unknown>): void {
   helper.settings(s);

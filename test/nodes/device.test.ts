@@ -64,6 +64,6 @@ describe('oob-device', () => {
     const power = getNode('power');
     const failed = new Promise<string>((resolve) => power.on('call:error', (call: { args: unknown[] }) => resolve(String(call.args[0]))));
     power.receive({ payload: 'status' });
-    expect(await failed).toMatch(/has no AMT credentials/);
+    expect(await failed).toMatch(/has no AMT or IPMI credentials/);
   });
 });

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
 import { Fleet, startFleet } from '../../lib/sim';
-import { catchNode, deviceNode, getNode, load, nextMessage, startServer, stopServer, systemDefenseNode } from '../helpers/red';
+import * as net from 'node:net';
+import { alertInNode, catchNode, deviceNode, getNode, load, nextMessage, startServer, stopServer, systemDefenseNode } from '../helpers/red';
 
 const nodesDir = path.dirname(require.resolve('@node-red/nodes/package.json'));
 const core = (dir: string, f: string) => require(path.join(nodesDir, 'core', dir, f));
@@ -31,11 +32,22 @@ afterEach(async () => {
   await stopServer();
 });
 
-function exampleFlow(): Array<Record<string, any>> {
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function exampleFlow(): Promise<Array<Record<string, any>>> {
   const flow = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/system-defense.json'), 'utf8')) as Array<Record<string, any>>;
   const sim = fleet.devices[0];
+  const eventPort = await freeTcpPort();
   for (const n of flow) {
     if (n.type === 'oob-device') Object.assign(n, { host: '127.0.0.1', amtPort: sim.port, amtTls: false });
+    if (n.type === 'oob-alert-in') Object.assign(n, { eventPort, eventAddress: '127.0.0.1', publicUrl: `http://127.0.0.1:${eventPort}` });
     if (n.type === 'debug') Object.assign(n, { type: 'helper' });
   }
   return flow;
@@ -43,8 +55,8 @@ function exampleFlow(): Array<Record<string, any>> {
 
 it('isolates the PC on the antivirus alert, writes the chat message, and releases it on the button', async () => {
   const sim = fleet.devices[0];
-  const flow = exampleFlow();
-  await load([deviceNode, systemDefenseNode, catchNode, ...CORE], flow, { 'ex-sd-device': { username: USER, password: PASSWORD } });
+  const flow = await exampleFlow();
+  await load([deviceNode, systemDefenseNode, alertInNode, catchNode, ...CORE], flow, { 'ex-sd-device': { username: USER, password: PASSWORD } });
   const management = flow.find((n) => n.id === 'ex-sd-isolate')!.managementHosts as string;
 
   let chat = nextMessage('ex-sd-chat');

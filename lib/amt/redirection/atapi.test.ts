@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { AtapiDrive, SENSE } from './atapi';
-import { FrameReader, iderCommand, readCommand, DRIVE, dataToHostHeader, readDataToHost, commandEnd, readCommandEnd } from './protocol';
+import { FrameReader, iderCommand, readCommand, DRIVE, dataToHostHeader, readDataToHost, commandEnd, readCommandEnd, StreamingFrameReader } from './protocol';
 
 const cdb = (...b: number[]) => Buffer.from([...b, ...new Array(12 - b.length).fill(0)]);
 const cd = () => new AtapiDrive('cd', { kind: 'cd', size: 100 * 2048 + 100 });
@@ -107,11 +107,51 @@ describe('IDE-R framing', () => {
     );
   });
 
+  it('streams DATA_TO_HOST payloads in pieces and other messages whole, however the stream is cut', () => {
+    const message = fc.oneof(
+      fc.integer({ min: 0, max: 9000 }).map((n) => Buffer.concat([dataToHostHeader(1, DRIVE.cd, n, n % 2 === 0, false), Buffer.alloc(n, n & 0xff)])),
+      fc.constant(commandEnd(2, DRIVE.cd, SENSE.outOfRange)),
+      fc.uint8Array({ maxLength: 12 }).map((c) => iderCommand(3, { drive: DRIVE.floppy, dma: false, byteCountLimit: 512, ataCommand: 0xa0, cdb: Buffer.from(c) })),
+    );
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 20000 }), { maxLength: 30 }), (msgs, cuts) => {
+        const stream = Buffer.concat(msgs);
+        const got: Buffer[] = [];
+        let data: Buffer[] = [];
+        const r = new StreamingFrameReader({
+          message: (m) => void got.push(Buffer.from(m)),
+          data: (header, piece, end) => {
+            // Each piece is a view of what was pushed: nothing of a payload is copied together.
+            data.push(Buffer.from(piece));
+            if (end) {
+              got.push(Buffer.concat([header, ...data]));
+              data = [];
+            }
+          },
+        });
+        let at = 0;
+        for (const c of cuts) {
+          if (at >= stream.length) break;
+          r.push(stream.subarray(at, Math.min(stream.length, at + c)));
+          at += c;
+        }
+        if (at < stream.length) r.push(stream.subarray(at));
+        expect(got.map((b) => b.toString('hex'))).toEqual(msgs.map((b) => b.toString('hex')));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('refuses an unknown message type and an oversized incomplete one', () => {
     expect(() => new FrameReader().push(Buffer.from([0x99, 0, 0, 0]))).toThrow(/unknown redirection message type 0x99/);
     const huge = Buffer.alloc(9);
     huge[0] = 0x13;
     huge.writeUInt32LE(1_000_000, 5);
     expect(() => new FrameReader().push(huge)).toThrow(/authentication message of/);
+    const sink = { message: () => undefined, data: () => undefined };
+    expect(() => new StreamingFrameReader(sink).push(Buffer.from([0x99, 0, 0, 0]))).toThrow(/unknown redirection message type 0x99/);
+    expect(() => new StreamingFrameReader(sink).push(huge)).toThrow(/authentication message of/);
+    const endless = new StreamingFrameReader(sink, 1000);
+    expect(() => endless.push(Buffer.concat([Buffer.from([0x53, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]), Buffer.alloc(2000)]))).toThrow(/incomplete message over 1000 bytes/);
   });
 });

@@ -75,14 +75,20 @@ export class RedirectionChannel extends EventEmitter {
     return this.closed;
   }
 
-  /** False when the socket buffer is over its high-water mark: wait for drained() before more. */
+  /**
+   * Writes the parts in one system call (writev). False when the socket buffer is over its
+   * high-water mark: wait for drained() before more.
+   */
   send(...parts: Buffer[]): boolean {
     if (this.closed) return false;
     let ok = true;
+    const corked = parts.length > 1;
+    if (corked) this.socket.cork();
     for (const p of parts) {
       this.bytesOut += p.length;
       ok = this.socket.write(p);
     }
+    if (corked) this.socket.uncork();
     return ok;
   }
 

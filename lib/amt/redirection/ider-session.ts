@@ -3,11 +3,20 @@
  * attach the drive on its next boot (or now), then answer the ATAPI commands its BIOS and OS send,
  * reading from one image (CD or floppy; the other drive reports no medium).
  *
- * Throughput: the device sends one command and waits for its data, so the cost of each command is
- * one round trip plus the bytes. Every answer comes from the image's read-ahead cache, all its
- * chunks leave in one corked write with no per-chunk wait, Nagle is off, and the socket's own
- * buffer is the window (we wait for 'drain' only above its high-water mark, which bounds memory
- * against a slow reader).
+ * Throughput. The device cannot pipeline: AMT presents an IDE channel, which carries one command at
+ * a time, so the host writes the next command only after the last DATA_TO_HOST of the one before
+ * (a Linux host asks 128 KiB per READ(10), libata's limit for an ATAPI drive). Each command thus
+ * costs one round trip plus its bytes, and what is ours to make small is the time between a
+ * command arriving and its bytes leaving:
+ *  - the answer is sent in the same turn of the event loop that received the command, from the
+ *    image's read-ahead cache (no promise, no timer, no copy: views of the cached segments);
+ *  - its bytes go in DATA_TO_HOST pieces of the full read buffer the device reported (8 KiB on AMT;
+ *    only a command's last piece is shorter), all headers in one allocation, all pieces in one
+ *    writev, with no wait between pieces;
+ *  - the socket's own buffer is the window: we wait for 'drain' only above a few batches queued,
+ *    which bounds memory against a slow reader;
+ *  - a command that arrives while an answer waits (for the disk, or for a slow reader) is queued
+ *    and answered in order.
  */
 import { EventEmitter } from 'node:events';
 import { ConnectionError, TimeoutError } from '../../errors';
@@ -16,6 +25,7 @@ import type { RedirectionChannel } from './connection';
 import type { ImageMedium } from './medium';
 import {
   commandEnd,
+  DATA_TO_HOST_HEADER,
   dataToHostHeader,
   DRIVE,
   DriveSelect,
@@ -29,7 +39,19 @@ import {
   readFeatures,
   readIderOpenReply,
   sequenceOf,
+  writeDataToHostHeader,
 } from './protocol';
+
+/** A read being sent: `sent` of `length` bytes from `offset`, blocks `lba`.. of the drive. */
+interface Transfer {
+  drive: DriveSelect;
+  dma: boolean;
+  offset: number;
+  length: number;
+  sent: number;
+  lba: number;
+  blocks: number;
+}
 
 export interface IderOptions {
   medium: ImageMedium;
@@ -73,19 +95,26 @@ export class IderSession extends EventEmitter {
   /** Commands answered per kind of reply: 'read', 'data' or 'status'. */
   readonly replies = { read: 0, data: 0, status: 0 };
   booted = false;
+  /** Transfers that had to wait for the image file (the read-ahead had not fetched their bytes yet). */
+  diskWaits = 0;
   readonly ended: Promise<IderEnd>;
   private endResolve!: (e: IderEnd) => void;
   private finished = false;
   private outSeq = 0;
   private inSeq = 0;
   private chunk = 8192;
+  /** Bytes read from the cache and sent per step: whole pieces of `chunk`. */
+  private batch = 1024 * 1024;
   private readonly drives: Record<DriveSelect, AtapiDrive>;
   private readonly seen: Uint8Array;
   private seenBlocks = 0;
   private bootBlocksLeft: number;
   private bootFirst = 0;
   private bootLast = -1;
-  private work: Promise<void> = Promise.resolve();
+  /** Settles when the answer in progress, which waits for the disk or the socket, is sent. */
+  private waiting?: Promise<void>;
+  /** Messages that arrived while an answer waited, answered in order after it. */
+  private readonly backlog: Buffer[] = [];
   private resetPending = false;
   private lastIn = Date.now();
   private lastOut = Date.now();
@@ -107,6 +136,8 @@ export class IderSession extends EventEmitter {
       [DRIVE.floppy]: new AtapiDrive('floppy', kind === 'floppy' ? o.medium : undefined),
     } as Record<DriveSelect, AtapiDrive>;
     this.seen = new Uint8Array(Math.ceil(o.medium.blocks / 8));
+    // The cache's views we send are done with once the socket has handed them all to the kernel.
+    o.medium.viewsReleased = () => channel.socket.writableLength === 0;
     const bs = o.medium.blockSize;
     if (o.bootRange && o.bootRange.length > 0) {
       this.bootFirst = Math.floor(o.bootRange.offset / bs);
@@ -170,6 +201,7 @@ export class IderSession extends EventEmitter {
     if (open.protocol !== 0) throw new ConnectionError(`${this.label} offers IDE-R protocol ${open.protocol}, not 0`);
     if (open.readBufferSize < 512) throw new ConnectionError(`${this.label} reported an IDE-R read buffer of ${open.readBufferSize} bytes`);
     this.chunk = Math.min(open.readBufferSize, 0xffff);
+    this.batch = Math.max(1, Math.floor((this.o.highWaterBytes ?? 1024 * 1024) / this.chunk)) * this.chunk;
     const when = this.o.start === 'now' ? FEATURE.now : FEATURE.onReboot;
     this.send(iderFeatures(this.seq(), FEATURE.set, FEATURE.enable | when));
     const reply = readFeatures(await this.expect(MSG.iderFeaturesReply, 'the IDE-R enable request'));
@@ -212,17 +244,14 @@ export class IderSession extends EventEmitter {
       case MSG.iderPing:
         this.send(iderBare(MSG.iderPong, this.seq()));
         return;
-      case MSG.iderCommand:
-        this.enqueue(() => this.command(m));
-        return;
       case MSG.iderReset:
-        // The host reset the bus: abandon a transfer in progress, then acknowledge.
+        // The host reset the bus: a transfer in progress stops at once, then the reset is acknowledged in turn.
         this.resetPending = true;
-        this.enqueue(async () => {
-          this.resetPending = false;
-          for (const d of Object.values(this.drives)) d.reset();
-          this.send(iderBare(MSG.iderResetReply, this.seq()));
-        });
+        this.inTurn(m);
+        return;
+      case MSG.iderCommand:
+      case MSG.iderDataFromHost:
+        this.inTurn(m);
         return;
       case MSG.iderCloseReply:
         this.closeReply?.();
@@ -230,31 +259,72 @@ export class IderSession extends EventEmitter {
       case MSG.iderError:
         this.fail(new ConnectionError(`${this.label} reported IDE-R error ${m[8]}`));
         return;
-      case MSG.iderDataFromHost:
-        // We never ask for data (the drives are read-only); a device that sends some gets write-protect.
-        this.enqueue(async () => {
-          this.send(commandEnd(this.seq(), this.drive, { key: 7, asc: 0x27, ascq: 0 }));
-        });
-        return;
       default:
         this.fail(new ConnectionError(`${this.label} sent unexpected IDE-R message 0x${m[0].toString(16)}`));
     }
   }
 
-  private enqueue(job: () => Promise<void>): void {
-    this.work = this.work.then(job).catch((e: Error) => this.fail(e));
+  /**
+   * Answers a message that must be answered in order: at once when nothing before it waits (the
+   * usual case: the answer comes from the read-ahead cache and goes out in the same turn of the
+   * event loop), else after what waits (the disk, or a socket over its high-water mark).
+   */
+  private inTurn(m: Buffer): void {
+    if (this.waiting) {
+      this.backlog.push(m);
+      return;
+    }
+    let next: Buffer | undefined = m;
+    while (next && !this.finished) {
+      let pending: void | Promise<void>;
+      try {
+        pending = this.answer(next);
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
+      if (pending) {
+        this.waiting = pending.then(
+          () => {
+            this.waiting = undefined;
+            const queued = this.backlog.shift();
+            if (queued) this.inTurn(queued);
+          },
+          (e: Error) => {
+            this.waiting = undefined;
+            this.fail(e);
+          },
+        );
+        return;
+      }
+      next = this.backlog.shift();
+    }
   }
 
-  private async command(m: Buffer): Promise<void> {
+  private answer(m: Buffer): void | Promise<void> {
+    switch (m[0]) {
+      case MSG.iderCommand:
+        return this.command(m);
+      case MSG.iderReset:
+        this.resetPending = false;
+        for (const d of Object.values(this.drives)) d.reset();
+        this.send(iderBare(MSG.iderResetReply, this.seq()));
+        return;
+      default:
+        // DATA_FROM_HOST: we never ask for data (the drives are read-only); a device that sends some gets write-protect.
+        this.send(commandEnd(this.seq(), this.drive, { key: 7, asc: 0x27, ascq: 0 }));
+    }
+  }
+
+  private command(m: Buffer): void | Promise<void> {
     const c = readCommand(m);
     this.commands++;
-    const drive = this.drives[c.drive];
     if (c.ataCommand !== 0xa0) {
       // Only ATAPI PACKET commands reach a console; anything else is refused as invalid.
       this.send(commandEnd(this.seq(), c.drive, { key: 5, asc: 0x20, ascq: 0 }));
       return;
     }
-    const reply: AtapiReply = drive.handle(c.cdb);
+    const reply: AtapiReply = this.drives[c.drive].handle(c.cdb);
     this.replies[reply.kind]++;
     this.emit('command', { op: c.cdb[0], drive: c.drive === DRIVE.cd ? 'cd' : 'floppy' });
     if (reply.kind === 'status') {
@@ -265,32 +335,73 @@ export class IderSession extends EventEmitter {
       this.send(dataToHostHeader(this.seq(), c.drive, reply.data.length, true, c.dma), reply.data);
       return;
     }
-    await this.stream(c.drive, c.dma, reply.offset, reply.length);
-    this.markRead(reply.lba, reply.blocks);
+    return this.stream({ drive: c.drive, dma: c.dma, offset: reply.offset, length: reply.length, sent: 0, lba: reply.lba, blocks: reply.blocks });
   }
 
-  /** Send [offset, offset+length) of the image as DATA_TO_HOST chunks, the last one ending the command. */
-  private async stream(drive: DriveSelect, dma: boolean, offset: number, length: number): Promise<void> {
-    const batch = Math.max(this.chunk, this.o.highWaterBytes ?? 1024 * 1024);
+  /**
+   * Sends the transfer's bytes as DATA_TO_HOST messages of the device's full read buffer (only the
+   * last one shorter), the last one ending the command. Synchronous while the bytes are in the
+   * read-ahead cache and the socket keeps up; waits for the disk or for 'drain' otherwise.
+   */
+  private stream(t: Transfer): void | Promise<void> {
     const socket = this.channel.socket;
-    let sent = 0;
-    while (sent < length) {
+    while (t.sent < t.length) {
       if (this.resetPending || this.finished) return;
-      const n = Math.min(batch, length - sent);
-      const data = this.medium.readCached(offset + sent, n) ?? (await this.medium.read(offset + sent, n));
-      socket.cork();
-      for (let at = 0; at < n; at += this.chunk) {
-        const piece = data.subarray(at, Math.min(n, at + this.chunk));
-        const last = sent + at + piece.length >= length;
-        this.send(dataToHostHeader(this.seq(), drive, piece.length, last, dma), piece);
-      }
-      socket.uncork();
-      sent += n;
-      this.bytesServed += n;
-      this.progress(false);
       // The socket's queue is the window; only a reader slower than the link makes it grow this far.
-      if (socket.writableLength > 4 * batch) await this.channel.drained();
+      if (socket.writableLength > 4 * this.batch) return this.channel.drained().then(() => this.stream(t));
+      const n = Math.min(this.batch, t.length - t.sent);
+      const parts = this.medium.readCached(t.offset + t.sent, n);
+      if (!parts) {
+        this.diskWaits++;
+        return this.medium.read(t.offset + t.sent, n).then((data) => {
+          if (!this.resetPending && !this.finished) this.sendBatch(t, [data], n);
+          return this.stream(t);
+        });
+      }
+      this.sendBatch(t, parts, n);
     }
+    this.markRead(t.lba, t.blocks);
+  }
+
+  /** `n` bytes of the transfer (in `parts`, views of the cache) as whole read-buffer pieces, with their headers in one allocation and in one write. */
+  private sendBatch(t: Transfer, parts: Buffer[], n: number): void {
+    const chunk = this.chunk;
+    const pieces = Math.ceil(n / chunk);
+    const headers = Buffer.alloc(pieces * DATA_TO_HOST_HEADER);
+    const out: Buffer[] = new Array<Buffer>(pieces * 2);
+    let part = 0;
+    let partAt = 0;
+    for (let i = 0; i < pieces; i++) {
+      const len = Math.min(chunk, n - i * chunk);
+      const at = i * DATA_TO_HOST_HEADER;
+      writeDataToHostHeader(headers, at, this.seq(), t.drive, len, t.sent + i * chunk + len >= t.length, t.dma);
+      out[2 * i] = headers.subarray(at, at + DATA_TO_HOST_HEADER);
+      if (parts[part].length - partAt >= len) {
+        out[2 * i + 1] = parts[part].subarray(partAt, partAt + len);
+        partAt += len;
+      } else {
+        // A piece across two cached segments: the only bytes copied.
+        const piece = Buffer.allocUnsafe(len);
+        for (let got = 0; got < len; ) {
+          if (partAt === parts[part].length) {
+            part++;
+            partAt = 0;
+          }
+          const k = parts[part].copy(piece, got, partAt, Math.min(parts[part].length, partAt + len - got));
+          got += k;
+          partAt += k;
+        }
+        out[2 * i + 1] = piece;
+      }
+      if (partAt === parts[part].length && part < parts.length - 1) {
+        part++;
+        partAt = 0;
+      }
+    }
+    this.send(...out);
+    t.sent += n;
+    this.bytesServed += n;
+    this.progress(false);
   }
 
   private markRead(lba: number, blocks: number): void {
@@ -348,7 +459,7 @@ export class IderSession extends EventEmitter {
   /** Clean close: END IDE-R, wait (briefly) for its reply, end the redirection session, close. */
   async stop(): Promise<IderEnd> {
     if (!this.finished && !this.channel.isClosed) {
-      await this.work.catch(() => undefined);
+      while (this.waiting) await this.waiting.catch(() => undefined);
       const replied = new Promise<void>((resolve) => {
         this.closeReply = resolve;
         setTimeout(resolve, 2000).unref();

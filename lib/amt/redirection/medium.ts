@@ -60,6 +60,18 @@ export class ImageMedium {
   private lastEnd = -1;
   /** Bytes read from the file: with a good read-ahead, close to the bytes served. */
   fileBytesRead = 0;
+  /** Segment buffers allocated (the others reused evicted ones). */
+  segmentsAllocated = 0;
+  /**
+   * Set by the one consumer of readCached's views (the IDE-R session): true when none of them is
+   * still in use (nothing queued on its socket). Only then is an evicted segment's memory reused;
+   * without it every segment gets new memory (page faults, zeroing by the kernel, GC pressure).
+   */
+  viewsReleased?: () => boolean;
+  /** Evicted segment buffers ready for reuse. */
+  private readonly spare: Buffer[] = [];
+  /** Segments whose views read() handed out: a caller may keep those, so their memory is never reused. */
+  private readonly pinned = new Set<number>();
 
   private constructor(
     private readonly file: fs.FileHandle,
@@ -91,39 +103,76 @@ export class ImageMedium {
     const start = index * this.segment;
     const length = Math.max(0, Math.min(this.segment, this.size - start));
     p = (async () => {
-      const buf = Buffer.alloc(this.segment);
+      // Not zeroed first: every byte is either read from the file or filled with zeros below.
+      const buf = this.spare.pop() ?? this.allocate();
       let got = 0;
-      while (got < length) {
-        const { bytesRead } = await this.file.read(buf, got, length - got, start + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
+      try {
+        while (got < length) {
+          const { bytesRead } = await this.file.read(buf, got, length - got, start + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+      } finally {
+        buf.fill(0, got); // beyond the end of the file (or of what could be read): zeros
       }
       this.fileBytesRead += got;
       if (this.cache.get(index) === p) this.ready.set(index, buf);
-      return buf; // beyond the end of the file: zeros
+      return buf;
     })();
     p.catch(() => this.cache.delete(index));
     this.cache.set(index, p);
     while (this.cache.size > this.ahead + 4) {
       const oldest = this.cache.keys().next().value as number;
+      const buf = this.ready.get(oldest);
       this.cache.delete(oldest);
       this.ready.delete(oldest);
+      if (buf && !this.pinned.has(oldest) && this.spare.length < 2 && this.viewsReleased?.()) this.spare.push(buf);
+      this.pinned.delete(oldest);
     }
     return p;
   }
 
-  /** The bytes at once when they are in the cache (and the read-ahead moves on), else undefined. */
-  readCached(offset: number, length: number): Buffer | undefined {
-    const index = Math.floor(offset / this.segment);
-    if (Math.floor((offset + length - 1) / this.segment) !== index) return undefined;
-    const buf = this.ready.get(index);
-    if (!buf) return undefined;
-    if (offset === this.lastEnd) {
-      const maxSegment = Math.floor((this.size - 1) / this.segment);
-      for (let i = index + 1; i <= Math.min(index + this.ahead, maxSegment); i++) if (!this.cache.has(i)) void this.fetch(i).catch(() => undefined);
+  private allocate(): Buffer {
+    this.segmentsAllocated++;
+    return Buffer.allocUnsafe(this.segment);
+  }
+
+  /** Marks segments as most recently used, so that the read-ahead cannot evict what is being read. */
+  private touch(first: number, last: number): void {
+    for (let i = first; i <= last; i++) {
+      const p = this.cache.get(i);
+      if (!p) continue;
+      this.cache.delete(i);
+      this.cache.set(i, p);
     }
+  }
+
+  /**
+   * The bytes at once, as views of the cached segments they span (one view unless the range
+   * crosses a segment boundary), when all of them are in the cache; else undefined. Either way a
+   * sequential reader moves the read-ahead on.
+   */
+  readCached(offset: number, length: number): Buffer[] | undefined {
+    const first = Math.floor(offset / this.segment);
+    const last = Math.floor((offset + length - 1) / this.segment);
+    const parts: Buffer[] = [];
+    for (let i = first; i <= last; i++) {
+      const buf = this.ready.get(i);
+      if (!buf) return undefined;
+      const from = i === first ? offset - i * this.segment : 0;
+      const to = i === last ? offset + length - i * this.segment : this.segment;
+      parts.push(buf.subarray(from, to));
+    }
+    this.touch(first, last);
+    if (offset === this.lastEnd) this.readAhead(last);
     this.lastEnd = offset + length;
-    return buf.subarray(offset - index * this.segment, offset - index * this.segment + length);
+    return parts;
+  }
+
+  /** Starts fetching the segments after `index` that are not cached or on their way. */
+  private readAhead(index: number): void {
+    const maxSegment = Math.floor((this.size - 1) / this.segment);
+    for (let i = index + 1; i <= Math.min(index + this.ahead, maxSegment); i++) if (!this.cache.has(i)) void this.fetch(i).catch(() => undefined);
   }
 
   /** `length` bytes from `offset`; past the end of the file reads zeros. */
@@ -133,11 +182,12 @@ export class ImageMedium {
     const sequential = offset === this.lastEnd;
     this.lastEnd = offset + length;
     const parts: Promise<Buffer>[] = [];
-    for (let i = first; i <= last; i++) parts.push(this.fetch(i));
-    if (sequential) {
-      const maxSegment = Math.floor((this.size - 1) / this.segment);
-      for (let i = last + 1; i <= Math.min(last + this.ahead, maxSegment); i++) if (!this.cache.has(i)) void this.fetch(i).catch(() => undefined);
+    for (let i = first; i <= last; i++) {
+      parts.push(this.fetch(i));
+      // Pinned before the wait: the caller gets views of these (or copies from them after it).
+      this.pinned.add(i);
     }
+    if (sequential) this.readAhead(last);
     const segs = await Promise.all(parts);
     if (segs.length === 1) return segs[0].subarray(offset - first * this.segment, offset - first * this.segment + length);
     const out = Buffer.allocUnsafe(length);
@@ -154,6 +204,8 @@ export class ImageMedium {
   async close(): Promise<void> {
     this.cache.clear();
     this.ready.clear();
+    this.spare.length = 0;
+    this.viewsReleased = undefined;
     await this.file.close().catch(() => undefined);
   }
 }

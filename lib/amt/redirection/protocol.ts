@@ -191,6 +191,73 @@ export class FrameReader {
   }
 }
 
+/** What a StreamingFrameReader hands over; a callback returning false stops the current push. */
+export interface FrameSink {
+  /** A whole message, except DATA_TO_HOST. */
+  message(m: Buffer): boolean | void;
+  /**
+   * DATA_TO_HOST, as it arrives: its 34-byte header with each piece of its payload (views of the
+   * received bytes, never copied together); `end` on the last piece (a message without payload
+   * comes as one empty piece).
+   */
+  data(header: Buffer, piece: Buffer, end: boolean): boolean | void;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Like FrameReader, for the receiving end of image data (the simulated device): DATA_TO_HOST
+ * payloads are handed over in pieces as they arrive instead of being assembled, so a payload cut
+ * by the socket's reads costs no copy. Other messages come whole. Bounded like FrameReader.
+ */
+export class StreamingFrameReader {
+  private pending?: Buffer;
+  private dataHeader?: Buffer;
+  private dataLeft = 0;
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly maxPending = 256 * 1024,
+  ) {}
+
+  push(chunk: Buffer): void {
+    // Only the rare message cut before its payload (a header, a small message) is copied together.
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    let at = 0;
+    while (at < buf.length) {
+      if (this.dataHeader) {
+        const n = Math.min(this.dataLeft, buf.length - at);
+        this.dataLeft -= n;
+        const h = this.dataHeader;
+        if (this.dataLeft === 0) this.dataHeader = undefined;
+        at += n;
+        if (this.sink.data(h, buf.subarray(at - n, at), this.dataLeft === 0) === false) return;
+        continue;
+      }
+      if (buf[at] === MSG.iderDataToHost) {
+        if (buf.length - at < DATA_TO_HOST_HEADER) break;
+        const h = buf.subarray(at, at + DATA_TO_HOST_HEADER);
+        at += DATA_TO_HOST_HEADER;
+        this.dataLeft = h.readUInt16LE(9);
+        if (this.dataLeft === 0) {
+          if (this.sink.data(h, NO_BYTES, true) === false) return;
+        } else {
+          this.dataHeader = h;
+        }
+        continue;
+      }
+      const n = frameLength(buf, at);
+      if (n === undefined) break;
+      at += n;
+      if (this.sink.message(buf.subarray(at - n, at)) === false) return;
+    }
+    if (at < buf.length) {
+      if (buf.length - at > this.maxPending) throw new ProtocolError(`incomplete message over ${this.maxPending} bytes`);
+      this.pending = buf.subarray(at);
+    }
+  }
+}
+
 function header(type: number, size: number, seq?: number, attributes = 0): Buffer {
   const b = Buffer.alloc(size);
   b[0] = type;
@@ -393,7 +460,8 @@ export function readCommand(m: Buffer): CommandWritten {
     dma: (m[9] & 1) === 1,
     byteCountLimit: m.readUInt16LE(12),
     ataCommand: m[15],
-    cdb: Buffer.from(m.subarray(16, 28)),
+    // A view, not a copy: a received message is never overwritten (each socket read is a new buffer).
+    cdb: m.subarray(16, 28),
   };
 }
 
@@ -430,22 +498,33 @@ export function readCommandEnd(m: Buffer): { drive: number; ok: boolean; sense: 
  * good status (attribute bit 1 and the output registers), so no COMMAND_END follows.
  */
 export function dataToHostHeader(seq: number, drive: DriveSelect, length: number, last: boolean, dma: boolean): Buffer {
-  const b = header(MSG.iderDataToHost, DATA_TO_HOST_HEADER, seq, (last ? 2 : 0) | (dma ? 1 : 0));
-  b.writeUInt16LE(length, 9);
-  b[12] = dma ? 0xb4 : 0xb5;
-  b[14] = 2;
-  const pioCount = dma ? 0 : length;
-  b[16] = pioCount & 0xff;
-  b[17] = (pioCount >> 8) & 0xff;
-  b[18] = drive;
-  b[19] = 0x58;
-  if (last) {
-    b[20] = 0x85;
-    b[22] = 3;
-    b[26] = drive;
-    b[27] = 0x50;
-  }
+  const b = Buffer.alloc(DATA_TO_HOST_HEADER);
+  writeDataToHostHeader(b, 0, seq, drive, length, last, dma);
   return b;
+}
+
+/**
+ * Writes a DATA_TO_HOST header at b[at] (34 bytes that must be zero), so that the headers of a
+ * whole transfer can share one allocation.
+ */
+export function writeDataToHostHeader(b: Buffer, at: number, seq: number, drive: DriveSelect, length: number, last: boolean, dma: boolean): void {
+  b[at] = MSG.iderDataToHost;
+  b[at + 3] = (last ? 2 : 0) | (dma ? 1 : 0);
+  b.writeUInt32LE(seq >>> 0, at + 4);
+  b.writeUInt16LE(length, at + 9);
+  b[at + 12] = dma ? 0xb4 : 0xb5;
+  b[at + 14] = 2;
+  const pioCount = dma ? 0 : length;
+  b[at + 16] = pioCount & 0xff;
+  b[at + 17] = (pioCount >> 8) & 0xff;
+  b[at + 18] = drive;
+  b[at + 19] = 0x58;
+  if (last) {
+    b[at + 20] = 0x85;
+    b[at + 22] = 3;
+    b[at + 26] = drive;
+    b[at + 27] = 0x50;
+  }
 }
 
 export function readDataToHost(m: Buffer): { last: boolean; dma: boolean; drive: number; data: Buffer } {

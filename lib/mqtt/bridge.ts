@@ -1,0 +1,663 @@
+/**
+ * The gateway side of the MQTT integration: publishes the managed PCs of one site (discovery,
+ * retained states, availability), polls them, and carries out the commands Home Assistant (or any
+ * MQTT client) sends on the command topics, through each device's control (control.ts).
+ *
+ * On every connect: gateway availability "online" (the last will says "offline"), discovery and
+ * states for everything, then the retained configs under this gateway's node_id that belong to no
+ * current device are emptied (devices removed from the flows while it was away). When HA
+ * announces itself on `<prefix>/status` ("online"), discovery and states are published again
+ * after a small random delay, so that many gateways do not answer in the same instant.
+ *
+ * Events: 'status' (BridgeStatus), 'command' (CommandRequest, before it runs), 'result'
+ * (CommandResult), 'problem' (Error: bad command, unknown device, device stopped answering...).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { IPublishPacket } from 'mqtt';
+import { deviceInfo, DeviceInfo, ManagedDevice } from '../device';
+import { InputError, OobError, shortReason } from '../errors';
+import { AlertLike, checkAlert, DeviceAlerts, heartbeatVerdict, publishableAlert } from './alerts';
+import { ActionOutcome, ControlOptions, controlFor, DeviceControl, DeviceIdentity } from './control';
+import {
+  birthTopic,
+  deviceConfigTopics,
+  deviceDiscovery,
+  DiscoveredDevice,
+  DiscoveryContext,
+  DiscoveryMode,
+  gatewayDiscovery,
+  Origin,
+  ownConfigSubscription,
+  RetainedMessage,
+} from './discovery';
+import { DeviceStateDoc, entitiesFor, entityById, EntitySpec, sensorEntities } from './entities';
+import { LinkOptions, LinkStatus, MqttLink } from './link';
+import {
+  checkBaseTopic,
+  checkDiscoveryPrefix,
+  commandResultTopic,
+  commandSubscription,
+  deviceTopic,
+  gatewayAvailabilityTopic,
+  OFFLINE,
+  ONLINE,
+  parseCommandTopic,
+  requireSlug,
+  SiteTopics,
+} from './topics';
+
+export interface BridgeOptions {
+  broker: Omit<LinkOptions, 'will'>;
+  /** First topic level(s) of our own topics. Default "oobkit". */
+  base?: string;
+  site: string;
+  /** Home Assistant's discovery prefix. Default "homeassistant". */
+  discoveryPrefix?: string;
+  mode?: DiscoveryMode;
+  gatewayName?: string;
+  origin: Origin;
+  /** Seconds between state polls of each device; 0 = no polling. Default 30. */
+  pollSeconds?: number;
+  control?: ControlOptions;
+  /** How a device's control is made (tests and benchmarks substitute their own). */
+  makeControl?: (d: ManagedDevice) => DeviceControl;
+  /** Random delay before answering HA's birth message. Default [500, 3000] ms. */
+  birthDelayMs?: [number, number];
+  /** How long to collect retained configs on connect before emptying stale ones. Default 1500 ms. */
+  scanMs?: number;
+  /**
+   * Asked before each command runs: true runs it; false or a reason text vetoes it. Without it,
+   * every valid command runs.
+   */
+  approve?: (cmd: CommandRequest) => Promise<boolean | string>;
+  /** Most commands waiting per device; more are refused as busy. Default 4. */
+  maxQueuedPerDevice?: number;
+}
+
+export interface CommandRequest {
+  id: string;
+  site: string;
+  device: DeviceInfo;
+  entity: string;
+  /** ON, OFF or PRESS as received. */
+  payload: string;
+  topic: string;
+  at: string;
+}
+
+export interface CommandResult {
+  id: string;
+  site: string;
+  device: DeviceInfo | { slug: string };
+  entity: string;
+  payload: string;
+  ok: boolean;
+  action?: string;
+  note?: string;
+  error?: string;
+  code?: string;
+  vetoed?: boolean;
+  state?: DeviceStateDoc;
+  durationMs: number;
+}
+
+export interface BridgeStatus {
+  link: LinkStatus;
+  devices: number;
+  /** Devices whose last poll failed. */
+  unreachable: number;
+}
+
+interface Entry {
+  desc: DiscoveredDevice;
+  device: ManagedDevice;
+  signature: string;
+  control: DeviceControl;
+  entities: EntitySpec[];
+  /** Entity ids announced to HA on this connection. */
+  announced: Set<string>;
+  identityRead: boolean;
+  doc: DeviceStateDoc;
+  /** Last published state JSON without the time, to publish only changes. */
+  publishedState?: string;
+  available: boolean;
+  publishedAvailability?: string;
+  alerts: DeviceAlerts;
+  pollTimer?: NodeJS.Timeout;
+  failing: boolean;
+  queue: Promise<unknown>;
+  queued: number;
+  followUps: NodeJS.Timeout[];
+  removed: boolean;
+}
+
+const MAX_COMMAND_BYTES = 256;
+const FOLLOW_UP_MS = [300, 1000, 3000, 10_000, 30_000];
+
+export class HaBridge extends EventEmitter {
+  readonly topics: SiteTopics;
+  readonly ctx: DiscoveryContext;
+  readonly link: MqttLink;
+  private readonly entries = new Map<string, Entry>();
+  private readonly byKey = new Map<string, Entry>();
+  private readonly pollMs: number;
+  private readonly birthDelay: [number, number];
+  private readonly scanMs: number;
+  private readonly maxQueued: number;
+  private birthTimer?: NodeJS.Timeout;
+  private scan?: { seen: Set<string>; timer: NodeJS.Timeout };
+  /** Our retained device topics (`<base>/<site>/<device>/<leaf>`), seen while scanning on connect. */
+  private get deviceLeaves(): string {
+    return `${this.topics.base}/${this.topics.site}/+/+`;
+  }
+  private linkStatus: LinkStatus = { state: 'connecting' };
+  private closed = false;
+  private readonly reportedUnknown = new Map<string, number>();
+  /** Messages published since start (for benchmarks and the status). */
+  published = 0;
+
+  constructor(private readonly o: BridgeOptions) {
+    super();
+    this.topics = { base: checkBaseTopic(o.base ?? 'oobkit'), site: requireSlug(o.site, 'site') };
+    this.ctx = { prefix: checkDiscoveryPrefix(o.discoveryPrefix ?? 'homeassistant'), topics: this.topics, mode: o.mode ?? 'entity', origin: o.origin };
+    this.pollMs = Math.max(0, (o.pollSeconds ?? 30) * 1000);
+    this.birthDelay = o.birthDelayMs ?? [500, 3000];
+    this.scanMs = o.scanMs ?? 1500;
+    this.maxQueued = o.maxQueuedPerDevice ?? 4;
+    this.link = new MqttLink({ ...o.broker, will: { topic: gatewayAvailabilityTopic(this.topics), payload: OFFLINE } });
+    this.link.on('status', (s: LinkStatus) => {
+      this.linkStatus = s;
+      this.emitStatus();
+    });
+    this.link.on('connect', () => void this.onConnect());
+    this.link.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(topic, payload, packet));
+  }
+
+  get status(): BridgeStatus {
+    let unreachable = 0;
+    for (const e of this.entries.values()) if (e.failing) unreachable++;
+    return { link: this.linkStatus, devices: this.entries.size, unreachable };
+  }
+
+  private emitStatus(): void {
+    if (!this.closed) this.emit('status', this.status);
+  }
+
+  /** Devices by topic segment. */
+  deviceSlugs(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  stateOf(slug: string): DeviceStateDoc | undefined {
+    return this.entries.get(slug)?.doc;
+  }
+
+  // --- devices -------------------------------------------------------------------------------
+
+  /**
+   * Make the published set exactly these devices: new ones are announced, gone ones removed
+   * (their configs and retained states emptied), changed ones replaced. Devices that cannot be
+   * published (no name or host usable as a topic, a duplicate name) are reported, not fatal.
+   */
+  setDevices(devices: ManagedDevice[]): void {
+    const wanted = new Map<string, { desc: DiscoveredDevice; device: ManagedDevice; signature: string }>();
+    const keys = new Map<string, string>();
+    for (const device of devices) {
+      let desc: DiscoveredDevice;
+      try {
+        desc = this.describe(device);
+      } catch (e) {
+        this.emit('problem', e);
+        continue;
+      }
+      const sameKey = keys.get(desc.key);
+      if (sameKey !== undefined) {
+        // Two config nodes for one PC (same MAC): published once, under the first name.
+        if (sameKey !== desc.slug) this.emit('problem', new InputError(`"${desc.name}" has the MAC of "${wanted.get(sameKey)!.desc.name}": published once, as "${wanted.get(sameKey)!.desc.name}"`));
+        continue;
+      }
+      if (wanted.has(desc.slug)) {
+        this.emit('problem', new InputError(`two devices are called "${desc.slug}" on site ${this.topics.site}; "${desc.name}" is not published — give them distinct names`));
+        continue;
+      }
+      keys.set(desc.key, desc.slug);
+      wanted.set(desc.slug, { desc, device, signature: signatureOf(device) });
+    }
+    for (const [slug, entry] of this.entries) {
+      const w = wanted.get(slug);
+      if (!w || w.signature !== entry.signature || w.desc.key !== entry.desc.key) this.removeEntry(entry, !w || w.desc.key !== entry.desc.key);
+    }
+    for (const [slug, w] of wanted) if (!this.entries.has(slug)) this.addEntry(w.desc, w.device, w.signature);
+    this.emitStatus();
+  }
+
+  /** Add or replace one device (from a message). */
+  addDevice(device: ManagedDevice): string {
+    const desc = this.describe(device);
+    const existing = this.entries.get(desc.slug);
+    const other = this.byKey.get(desc.key);
+    if (other && other.desc.slug !== desc.slug) throw new InputError(`"${desc.name}" has the MAC of "${other.desc.name}", which is already published`);
+    if (existing) this.removeEntry(existing, existing.desc.key !== desc.key);
+    this.addEntry(desc, device, signatureOf(device));
+    this.emitStatus();
+    return desc.slug;
+  }
+
+  /** Remove a device by name, host or slug; its HA entities disappear. */
+  removeDevice(ref: string): boolean {
+    const entry = this.find({ name: ref, host: ref }) ?? this.entries.get(ref);
+    if (!entry) return false;
+    this.removeEntry(entry, true);
+    this.emitStatus();
+    return true;
+  }
+
+  private describe(device: ManagedDevice): DiscoveredDevice {
+    const name = device.name || device.host;
+    const slug = requireSlug(name, 'device name');
+    const mac = device.mac ? normalizeMac(device.mac) : undefined;
+    const key = mac ? mac.replace(/:/g, '') : `${this.topics.site}_${slug}`.replace(/-/g, '_');
+    return { key, slug, name, mac };
+  }
+
+  private addEntry(desc: DiscoveredDevice, device: ManagedDevice, signature: string): void {
+    const control = (this.o.makeControl ?? ((d) => controlFor(d, this.o.control)))(device);
+    const entry: Entry = {
+      desc,
+      device,
+      signature,
+      control,
+      entities: entitiesFor(control),
+      announced: new Set(),
+      identityRead: false,
+      doc: { power: null, connected: !control.poll, amtVersion: null, isolated: null, problem: false, openAlerts: 0, changed: new Date().toISOString() },
+      // A device that cannot be polled is "available" as long as the gateway is.
+      available: !control.poll,
+      alerts: new DeviceAlerts(),
+      failing: false,
+      queue: Promise.resolve(),
+      queued: 0,
+      followUps: [],
+      removed: false,
+    };
+    this.entries.set(desc.slug, entry);
+    this.byKey.set(desc.key, entry);
+    if (this.link.connected) void this.publishDevice(entry);
+    if (control.poll && this.pollMs > 0) this.schedulePoll(entry, Math.random() * Math.min(this.pollMs, 2000));
+    else if (control.poll) this.schedulePoll(entry, 0);
+  }
+
+  private removeEntry(entry: Entry, clearTopics: boolean): void {
+    entry.removed = true;
+    clearTimeout(entry.pollTimer);
+    for (const t of entry.followUps) clearTimeout(t);
+    entry.control.close();
+    this.entries.delete(entry.desc.slug);
+    if (this.byKey.get(entry.desc.key) === entry) this.byKey.delete(entry.desc.key);
+    if (!clearTopics || !this.link.connected) return;
+    const topics = deviceConfigTopics(this.ctx, entry.desc, entry.entities);
+    for (const leaf of ['state', 'alert', 'availability'] as const) topics.push(deviceTopic(this.topics, entry.desc.slug, leaf));
+    for (const t of topics) void this.send(t, '', true);
+  }
+
+  // --- connection ----------------------------------------------------------------------------
+
+  private async onConnect(): Promise<void> {
+    if (this.scan) clearTimeout(this.scan.timer);
+    const seen = new Set<string>();
+    this.scan = { seen, timer: setTimeout(() => void this.clearStale(seen), this.scanMs) };
+    try {
+      await this.link.subscribe([commandSubscription(this.topics), birthTopic(this.ctx), ownConfigSubscription(this.ctx), this.deviceLeaves]);
+    } catch (e) {
+      this.emit('problem', e);
+    }
+    await this.publishAll();
+  }
+
+  /** Everything again: gateway availability, discovery, availability and states of every device. */
+  async publishAll(): Promise<void> {
+    if (!this.link.connected) return;
+    const sends: Array<Promise<boolean>> = [this.send(gatewayAvailabilityTopic(this.topics), ONLINE, true)];
+    const gw = gatewayDiscovery(this.ctx, this.o.gatewayName ?? `OOBKit gateway ${this.topics.site}`);
+    sends.push(this.send(gw.topic, gw.payload, true));
+    for (const entry of this.entries.values()) {
+      entry.publishedState = undefined;
+      entry.publishedAvailability = undefined;
+      sends.push(this.publishDevice(entry));
+    }
+    await Promise.all(sends);
+  }
+
+  private async publishDevice(entry: Entry): Promise<boolean> {
+    const removed = [...entry.announced].filter((id) => !entry.entities.some((e) => e.id === id)).map((id) => entityById(id)!);
+    const messages: RetainedMessage[] = deviceDiscovery(this.ctx, entry.desc, entry.entities, removed);
+    entry.announced = new Set(entry.entities.map((e) => e.id));
+    const sends = messages.map((m) => this.send(m.topic, m.payload, true));
+    sends.push(this.publishAvailability(entry), this.publishState(entry));
+    if (entry.alerts.last) sends.push(this.send(deviceTopic(this.topics, entry.desc.slug, 'alert'), JSON.stringify(publishableAlert(entry.alerts.last)), true));
+    const results = await Promise.all(sends);
+    return results.every(Boolean);
+  }
+
+  private publishAvailability(entry: Entry): Promise<boolean> {
+    const payload = entry.available ? ONLINE : OFFLINE;
+    if (entry.publishedAvailability === payload) return Promise.resolve(true);
+    if (this.link.connected) entry.publishedAvailability = payload;
+    return this.send(deviceTopic(this.topics, entry.desc.slug, 'availability'), payload, true);
+  }
+
+  private publishState(entry: Entry): Promise<boolean> {
+    const { changed: _changed, ...content } = entry.doc;
+    const json = JSON.stringify(content);
+    if (entry.publishedState === json) return Promise.resolve(true);
+    if (entry.publishedState !== undefined) entry.doc.changed = new Date().toISOString();
+    if (this.link.connected) entry.publishedState = json;
+    return this.send(deviceTopic(this.topics, entry.desc.slug, 'state'), JSON.stringify(entry.doc), true);
+  }
+
+  private send(topic: string, payload: string, retain: boolean): Promise<boolean> {
+    if (!this.link.connected) return Promise.resolve(false);
+    this.published++;
+    return this.link.publish(topic, payload, { retain, qos: 1 });
+  }
+
+  /**
+   * Empty the retained messages that no current device owns: configs under our node_id, and the
+   * state, availability and alert topics of devices no longer in the flows.
+   */
+  private async clearStale(seen: Set<string>): Promise<void> {
+    if (this.scan?.seen === seen) this.scan = undefined;
+    await this.link.unsubscribe([ownConfigSubscription(this.ctx), this.deviceLeaves]).catch(() => undefined);
+    if (this.closed || !this.link.connected) return;
+    const current = new Set<string>([gatewayDiscovery(this.ctx, '').topic, gatewayAvailabilityTopic(this.topics)]);
+    for (const e of this.entries.values()) {
+      for (const t of deviceConfigTopics(this.ctx, e.desc, e.entities)) current.add(t);
+      for (const leaf of ['state', 'alert', 'availability'] as const) current.add(deviceTopic(this.topics, e.desc.slug, leaf));
+    }
+    for (const topic of seen) if (!current.has(topic)) await this.send(topic, '', true);
+  }
+
+  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    if (this.scan && ((topic.endsWith('/config') && topic.startsWith(`${this.ctx.prefix}/`)) || isDeviceLeaf(this.topics, topic))) {
+      if (payload.length) this.scan.seen.add(topic);
+      return;
+    }
+    if (topic === birthTopic(this.ctx)) {
+      // A retained "online" is HA's past, not a restart; we have just published everything anyway.
+      if (!packet.retain && payload.toString('utf8').trim() === ONLINE) this.scheduleBirthRepublish();
+      return;
+    }
+    const cmd = parseCommandTopic(this.topics, topic);
+    if (cmd) this.onCommand(topic, cmd.device, cmd.entity, payload, packet.retain === true);
+  }
+
+  private scheduleBirthRepublish(): void {
+    if (this.birthTimer) return;
+    const [min, max] = this.birthDelay;
+    this.birthTimer = setTimeout(() => {
+      this.birthTimer = undefined;
+      void this.publishAll();
+    }, min + Math.random() * Math.max(0, max - min));
+  }
+
+  // --- polling -------------------------------------------------------------------------------
+
+  private schedulePoll(entry: Entry, delayMs: number): void {
+    clearTimeout(entry.pollTimer);
+    entry.pollTimer = setTimeout(() => void this.poll(entry).finally(() => !entry.removed && this.pollMs > 0 && this.schedulePoll(entry, this.pollMs)), delayMs);
+  }
+
+  /** Poll one device (by topic segment) or every device now, and publish what changed. */
+  async refresh(slug?: string): Promise<void> {
+    const targets = slug === undefined ? [...this.entries.values()] : [this.entries.get(slug)].filter((e): e is Entry => e !== undefined);
+    await Promise.all(targets.map((e) => this.poll(e)));
+  }
+
+  /** Read the device now and publish what changed. */
+  private async poll(entry: Entry): Promise<void> {
+    if (!entry.control.poll || entry.removed) return;
+    try {
+      const r = await entry.control.poll();
+      if (entry.removed) return;
+      entry.doc.power = r.power;
+      if (r.isolated !== undefined) entry.doc.isolated = r.isolated;
+      entry.doc.connected = true;
+      entry.available = true;
+      if (entry.failing) {
+        entry.failing = false;
+        this.emitStatus();
+      }
+      if (!entry.identityRead && entry.control.identity) await this.readIdentity(entry);
+      if (entry.control.sensors) await this.readSensors(entry); // IPMI (issue 8)
+    } catch (e) {
+      if (entry.removed) return;
+      entry.doc.connected = false;
+      entry.available = false;
+      if (!entry.failing) {
+        entry.failing = true;
+        this.emit('problem', withContext(e, `${entry.desc.name} does not answer`));
+        this.emitStatus();
+      }
+    }
+    if (entry.removed) return;
+    await Promise.all([this.publishAvailability(entry), this.publishState(entry)]);
+  }
+
+  // --- IPMI (issue 8) ---
+  /** A server's sensor values into the state; new or vanished sensors re-announce the device. */
+  private async readSensors(entry: Entry): Promise<void> {
+    let readings: Awaited<ReturnType<NonNullable<DeviceControl['sensors']>>>;
+    try {
+      readings = await entry.control.sensors!();
+    } catch (e) {
+      this.emit('problem', withContext(e, `cannot read the sensors of ${entry.desc.name}`));
+      return;
+    }
+    if (entry.removed) return;
+    const specs = sensorEntities(readings);
+    entry.doc.sensors = Object.fromEntries(readings.filter((r) => r.states === undefined).map((r) => [String(r.number), r.value]));
+    const known = entry.entities.filter((e) => e.id.startsWith('sensor_')).map((e) => e.id);
+    if (known.join() !== specs.map((s) => s.id).join()) {
+      entry.entities = [...entitiesFor(entry.control), ...specs];
+      if (this.link.connected) await this.publishDevice(entry);
+    }
+  }
+
+  private async readIdentity(entry: Entry): Promise<void> {
+    let identity: DeviceIdentity;
+    try {
+      identity = await entry.control.identity!();
+    } catch {
+      return; // tried again on the next poll
+    }
+    if (entry.removed) return;
+    entry.identityRead = true;
+    entry.desc = { ...entry.desc, identity };
+    entry.doc.amtVersion = identity.amtVersion ?? null;
+    if (this.link.connected) await Promise.all(deviceDiscovery(this.ctx, entry.desc, entry.entities).map((m) => this.send(m.topic, m.payload, true)));
+  }
+
+  // --- commands ------------------------------------------------------------------------------
+
+  private onCommand(topic: string, slug: string, entityId: string, payload: Buffer, retained: boolean): void {
+    if (retained) {
+      // A retained command would run again at every connect: never act on one, and remove it.
+      if (payload.length) void this.send(topic, '', true);
+      if (payload.length) this.emit('problem', new InputError(`ignored a retained command on ${topic} and removed it; commands must not be retained`));
+      return;
+    }
+    const entry = this.entries.get(slug);
+    const started = Date.now();
+    const fail = (e: OobError, device: DeviceInfo | { slug: string }) => {
+      const result: CommandResult = { id: randomUUID(), site: this.topics.site, device, entity: entityId, payload: printable(payload), ok: false, error: e.message, code: e.code, durationMs: Date.now() - started };
+      this.emit('problem', e);
+      this.emit('result', result);
+      void this.send(commandResultTopic(this.topics, slug, entityId), JSON.stringify(result), false);
+    };
+    if (!entry) {
+      // Reported once a minute per topic, so a misconfigured sender cannot flood the log.
+      const last = this.reportedUnknown.get(topic) ?? 0;
+      if (Date.now() - last < 60_000) return;
+      if (this.reportedUnknown.size > 1000) this.reportedUnknown.clear();
+      this.reportedUnknown.set(topic, Date.now());
+      return fail(new InputError(`no device "${slug}" on site ${this.topics.site} (command on ${topic})`), { slug });
+    }
+    const info = deviceInfo(entry.device);
+    const entity = entry.entities.find((e) => e.id === entityId);
+    if (!entity || (entity.component !== 'switch' && entity.component !== 'button')) {
+      return fail(new InputError(`${entry.desc.name} has no command "${entityId}"; it takes: ${entry.entities.filter((e) => e.component === 'switch' || e.component === 'button').map((e) => e.id).join(', ')}`), info);
+    }
+    if (payload.length > MAX_COMMAND_BYTES) return fail(new InputError(`command on ${topic} is ${payload.length} bytes; at most ${MAX_COMMAND_BYTES}`), info);
+    const text = payload.toString('utf8').trim();
+    const expected = entity.component === 'switch' ? ['ON', 'OFF'] : ['PRESS'];
+    const word = text.toUpperCase();
+    if (!expected.includes(word)) return fail(new InputError(`"${entityId}" of ${entry.desc.name} takes ${expected.join(' or ')}, got ${JSON.stringify(printable(payload))}`), info);
+    if (entry.queued >= this.maxQueued) return fail(new InputError(`${entry.desc.name} is busy: ${entry.queued} commands are waiting`), info);
+    const request: CommandRequest = { id: randomUUID(), site: this.topics.site, device: info, entity: entityId, payload: word, topic, at: new Date().toISOString() };
+    entry.queued++;
+    entry.queue = entry.queue.then(() => this.runCommand(entry, entity, request, started)).finally(() => entry.queued--);
+  }
+
+  private async runCommand(entry: Entry, entity: EntitySpec, request: CommandRequest, started: number): Promise<void> {
+    const result: CommandResult = { id: request.id, site: request.site, device: request.device, entity: request.entity, payload: request.payload, ok: false, durationMs: 0 };
+    this.emit('command', request);
+    try {
+      if (this.o.approve) {
+        const verdict = await this.o.approve(request);
+        if (verdict !== true) {
+          result.vetoed = true;
+          throw new InputError(`vetoed${typeof verdict === 'string' && verdict ? `: ${verdict}` : ' by the flow'}`);
+        }
+      }
+      if (entry.removed) throw new InputError(`${entry.desc.name} was removed`);
+      const outcome = await this.execute(entry.control, entity.id, request.payload);
+      result.ok = true;
+      result.action = outcome.action;
+      if (outcome.note) result.note = outcome.note;
+      await this.poll(entry);
+      result.state = { ...entry.doc };
+      this.followUp(entry);
+    } catch (e) {
+      result.error = (e as Error).message;
+      result.code = e instanceof OobError ? e.code : undefined;
+      if (!result.vetoed) this.emit('problem', withContext(e, `${request.entity} ${request.payload} on ${entry.desc.name}`));
+    }
+    result.durationMs = Date.now() - started;
+    this.emit('result', result);
+    await this.send(commandResultTopic(this.topics, entry.desc.slug, request.entity), JSON.stringify(result), false);
+  }
+
+  /**
+   * Actions take time on a real PC (a graceful shutdown, a reset's boot): read the state again a
+   * few times after a command so HA sees it settle without waiting for the next regular poll.
+   */
+  private followUp(entry: Entry): void {
+    for (const t of entry.followUps) clearTimeout(t);
+    entry.followUps = FOLLOW_UP_MS.map((ms) => setTimeout(() => void this.poll(entry), ms));
+  }
+
+  private execute(c: DeviceControl, entity: string, word: string): Promise<ActionOutcome> {
+    switch (entity) {
+      case 'power':
+        return c.setPower!(word === 'ON');
+      case 'isolation':
+        return c.setIsolation!(word === 'ON');
+      case 'wake':
+        return c.wake!();
+      case 'reset':
+        return c.reset!();
+      case 'pxe_boot':
+        return c.pxeBoot!();
+    }
+    return Promise.reject(new InputError(`no command "${entity}"`));
+  }
+
+  // --- alerts --------------------------------------------------------------------------------
+
+  /** Take an alert (the Alert of oob-alert-in) for one of our devices. */
+  applyAlert(value: unknown): string {
+    const alert = checkAlert(value);
+    const entry = this.find(alert.device);
+    if (!entry) throw new InputError(`no published device matches the alert's device ${JSON.stringify(alert.device)}`);
+    entry.alerts.apply(alert);
+    entry.doc.openAlerts = entry.alerts.count;
+    entry.doc.problem = entry.alerts.count > 0;
+    const heartbeat = heartbeatVerdict(alert);
+    if (heartbeat !== undefined && !entry.control.poll) {
+      entry.doc.connected = heartbeat;
+    }
+    void this.send(deviceTopic(this.topics, entry.desc.slug, 'alert'), JSON.stringify(publishableAlert(alert)), true);
+    void this.publishState(entry);
+    return entry.desc.slug;
+  }
+
+  private find(d: AlertLike['device']): Entry | undefined {
+    if (d.mac) {
+      let mac: string | undefined;
+      try {
+        mac = normalizeMac(d.mac);
+      } catch {
+        mac = undefined;
+      }
+      const byMac = mac ? this.byKey.get(mac.replace(/:/g, '')) : undefined;
+      if (byMac) return byMac;
+    }
+    const all = [...this.entries.values()];
+    if (d.name) {
+      const byName = all.find((e) => e.desc.name === d.name || e.device.name === d.name);
+      if (byName) return byName;
+    }
+    if (d.host) {
+      const byHost = all.filter((e) => e.device.host === d.host);
+      if (byHost.length === 1) return byHost[0];
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.birthTimer);
+    if (this.scan) clearTimeout(this.scan.timer);
+    for (const e of this.entries.values()) {
+      e.removed = true;
+      clearTimeout(e.pollTimer);
+      for (const t of e.followUps) clearTimeout(t);
+      e.control.close();
+    }
+    await this.link.close({ topic: gatewayAvailabilityTopic(this.topics), payload: OFFLINE });
+  }
+}
+
+function isDeviceLeaf(t: SiteTopics, topic: string): boolean {
+  const prefix = `${t.base}/${t.site}/`;
+  if (!topic.startsWith(prefix)) return false;
+  const rest = topic.slice(prefix.length).split('/');
+  return rest.length === 2 && ['state', 'alert', 'availability'].includes(rest[1]);
+}
+
+function normalizeMac(mac: string): string {
+  const hex = mac.replace(/[^0-9a-fA-F]/g, '').toLowerCase();
+  if (hex.length !== 12) throw new InputError(`MAC address "${mac}" is not 6 bytes`);
+  return hex.match(/../g)!.join(':');
+}
+
+/** What makes two configurations of a device the same (the password only as a hash). */
+function signatureOf(d: ManagedDevice): string {
+  const amt = d.amt ? { ...d.amt, password: createHash('sha256').update(d.amt.password).digest('hex'), onFingerprintTrusted: undefined } : undefined;
+  return JSON.stringify({ ...deviceInfo(d), amt });
+}
+
+function printable(b: Buffer): string {
+  const s = b.toString('utf8', 0, Math.min(b.length, 64));
+  return s.replace(/[^\x20-\x7e]/g, '?') + (b.length > 64 ? '…' : '');
+}
+
+function withContext(e: unknown, what: string): Error {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const wrapped = new Error(`${what}: ${err.message}`) as Error & { code?: string; short?: string };
+  if (e instanceof OobError) wrapped.code = e.code;
+  wrapped.short = shortReason(e);
+  return wrapped;
+}

@@ -1,0 +1,191 @@
+/**
+ * The Home Assistant entities of a managed PC, and what each needs from the device's control
+ * (lib/mqtt/control.ts): an entity is announced only when its device can back it, so HA never
+ * shows a button that cannot work.
+ *
+ * States come from one retained JSON document per device (`.../state`) and the latest alert
+ * (`.../alert`); each entity picks its field with a value template.
+ */
+import type { DeviceControl } from './control';
+
+export type Component = 'switch' | 'button' | 'binary_sensor' | 'sensor';
+
+export interface EntitySpec {
+  /** Stable id: part of the unique_id, the object_id and the command topic. */
+  id: string;
+  component: Component;
+  name: string;
+  deviceClass?: string;
+  entityCategory?: 'config' | 'diagnostic';
+  icon?: string;
+  /** Which retained topic carries the entity's state. */
+  source?: 'state' | 'alert';
+  valueTemplate?: string;
+  /** The alert topic's JSON as the entity's attributes. */
+  jsonAttributes?: boolean;
+  /** IPMI (issue 8): unit_of_measurement and state_class of a sensor entity. */
+  unit?: string;
+  stateClass?: 'measurement';
+  /** 'gateway': available while the gateway is online; 'device': also needs AMT to answer. */
+  availability: 'gateway' | 'device';
+  /** Does this device's control back the entity? */
+  offeredBy(control: DeviceControl): boolean;
+}
+
+/** What `.../state` carries (retained JSON). */
+export interface DeviceStateDoc {
+  /** Power state name from AMT (on, off, sleep, hibernate...), null before the first answer. */
+  power: string | null;
+  /** AMT answered the last poll (or, for devices without AMT, the heartbeat is not missing). */
+  connected: boolean;
+  amtVersion: string | null;
+  /** System Defense isolation in force, null when unknown or not offered. */
+  isolated: boolean | null;
+  /** At least one alert is open (triggered and not resolved). */
+  problem: boolean;
+  openAlerts: number;
+  /** IPMI (issue 8): sensor values by sensor number (null while the BMC has no reading). */
+  sensors?: Record<string, number | null>;
+  /** ISO time of the last change of any field above. */
+  changed: string;
+}
+
+const on = (expr: string) => `{{ 'ON' if ${expr} else 'OFF' }}`;
+
+export const ENTITIES: readonly EntitySpec[] = [
+  {
+    id: 'power',
+    component: 'switch',
+    name: 'Power',
+    icon: 'mdi:power',
+    source: 'state',
+    valueTemplate: on("value_json.power == 'on'"),
+    availability: 'device',
+    offeredBy: (c) => typeof c.setPower === 'function',
+  },
+  {
+    id: 'wake',
+    component: 'button',
+    name: 'Wake',
+    icon: 'mdi:power-on',
+    availability: 'gateway',
+    offeredBy: (c) => typeof c.wake === 'function',
+  },
+  {
+    id: 'reset',
+    component: 'button',
+    name: 'Reset',
+    deviceClass: 'restart',
+    availability: 'device',
+    offeredBy: (c) => typeof c.reset === 'function',
+  },
+  {
+    id: 'pxe_boot',
+    component: 'button',
+    name: 'Boot from network (PXE)',
+    icon: 'mdi:lan-pending',
+    entityCategory: 'config',
+    availability: 'device',
+    offeredBy: (c) => typeof c.pxeBoot === 'function',
+  },
+  {
+    id: 'isolation',
+    component: 'switch',
+    name: 'Network isolation',
+    icon: 'mdi:lan-disconnect',
+    entityCategory: 'config',
+    source: 'state',
+    valueTemplate: on('value_json.isolated'),
+    availability: 'device',
+    offeredBy: (c) => typeof c.setIsolation === 'function',
+  },
+  {
+    id: 'connectivity',
+    component: 'binary_sensor',
+    name: 'Management connection',
+    deviceClass: 'connectivity',
+    entityCategory: 'diagnostic',
+    source: 'state',
+    valueTemplate: on('value_json.connected'),
+    // It must stay available to show "disconnected" when the device is not.
+    availability: 'gateway',
+    offeredBy: () => true,
+  },
+  {
+    id: 'problem',
+    component: 'binary_sensor',
+    name: 'Problem',
+    deviceClass: 'problem',
+    source: 'state',
+    valueTemplate: on('value_json.problem'),
+    availability: 'gateway',
+    offeredBy: () => true,
+  },
+  {
+    id: 'last_alert',
+    component: 'sensor',
+    name: 'Last alert',
+    icon: 'mdi:alert-circle-outline',
+    source: 'alert',
+    // HA keeps at most 255 characters of a state.
+    valueTemplate: '{{ value_json.summary[:255] }}',
+    jsonAttributes: true,
+    availability: 'gateway',
+    offeredBy: () => true,
+  },
+  {
+    id: 'amt_version',
+    component: 'sensor',
+    name: 'AMT version',
+    icon: 'mdi:chip',
+    entityCategory: 'diagnostic',
+    source: 'state',
+    valueTemplate: '{{ value_json.amtVersion }}',
+    availability: 'gateway',
+    offeredBy: (c) => c.hasAmt,
+  },
+];
+
+export function entityById(id: string): EntitySpec | undefined {
+  return ENTITIES.find((e) => e.id === id) ?? (SENSOR_ID.test(id) ? sensorSpec(Number(id.slice(7)), id, '', '') : undefined);
+}
+
+// --- IPMI (issue 8): one sensor entity per BMC sensor ------------------------------------------
+
+const SENSOR_ID = /^sensor_\d+$/;
+
+/** HA's device class and unit for our sensor types and units. */
+const SENSOR_CLASSES: Record<string, { deviceClass?: string; unit?: string; icon?: string }> = {
+  temperature: { deviceClass: 'temperature' },
+  voltage: { deviceClass: 'voltage' },
+  current: { deviceClass: 'current' },
+  fan: { icon: 'mdi:fan' },
+};
+const HA_UNITS: Record<string, string> = { '°C': '°C', '°F': '°F', K: 'K', V: 'V', A: 'A', W: 'W', RPM: 'rpm', '%': '%' };
+
+function sensorSpec(number: number, id: string, name: string, type: string, unit?: string): EntitySpec {
+  const c = SENSOR_CLASSES[type] ?? {};
+  return {
+    id,
+    component: 'sensor',
+    name,
+    deviceClass: unit && HA_UNITS[unit] ? c.deviceClass : undefined,
+    icon: c.icon,
+    unit: unit ? (HA_UNITS[unit] ?? unit) : undefined,
+    stateClass: 'measurement',
+    source: 'state',
+    valueTemplate: `{{ value_json.sensors['${number}'] }}`,
+    availability: 'device',
+    offeredBy: () => true,
+  };
+}
+
+/** The sensor entities of a server: one per analog sensor the BMC reads. */
+export function sensorEntities(readings: Array<{ number: number; name: string; type: string; unit: string; value: number | null; states?: number[] }>): EntitySpec[] {
+  return readings.filter((r) => r.states === undefined).map((r) => sensorSpec(r.number, `sensor_${r.number}`, r.name, r.type, r.unit || undefined));
+}
+
+/** The entities this device's control backs, in catalogue order. */
+export function entitiesFor(control: DeviceControl): EntitySpec[] {
+  return ENTITIES.filter((e) => e.offeredBy(control));
+}

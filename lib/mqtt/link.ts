@@ -1,0 +1,146 @@
+/**
+ * One outbound MQTT connection (the `mqtt` package) with our last will and reconnects that back
+ * off: 1 s, 2 s, 4 s... up to a maximum, with jitter, back to the start after a successful
+ * connect. A broker that refuses (bad credentials, not authorized) or drops the connection is
+ * retried the same way; the reason is reported through 'status'.
+ *
+ * Events: 'connect' (every successful connect, after which everything must be republished),
+ * 'status' (LinkStatus), 'message' (topic, payload, packet).
+ */
+import { EventEmitter } from 'node:events';
+import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
+
+export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface LinkStatus {
+  state: LinkState;
+  /** Why the link is not connected: "refused: Not authorized", "ECONNREFUSED"... */
+  reason?: string;
+  /** Milliseconds until the next attempt, when one is planned. */
+  retryInMs?: number;
+}
+
+export interface LinkOptions {
+  /** mqtt://, mqtts://, ws:// or wss:// URL. */
+  url: string;
+  /** Credentials, TLS material, client id, protocol version, keepalive. */
+  client?: IClientOptions;
+  will: { topic: string; payload: string };
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Incoming messages larger than this are dropped and counted. Default 64 KiB. */
+  maxIncomingBytes?: number;
+}
+
+export class MqttLink extends EventEmitter {
+  readonly client: MqttClient;
+  private attempt = 0;
+  private retryTimer?: NodeJS.Timeout;
+  private closing = false;
+  private lastReason?: string;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly maxIncomingBytes: number;
+  droppedOversize = 0;
+
+  constructor(o: LinkOptions) {
+    super();
+    this.initialBackoffMs = o.initialBackoffMs ?? 1000;
+    this.maxBackoffMs = o.maxBackoffMs ?? 60_000;
+    this.maxIncomingBytes = o.maxIncomingBytes ?? 64 * 1024;
+    this.client = mqtt.connect(o.url, {
+      connectTimeout: 10_000,
+      keepalive: 30,
+      ...o.client,
+      clean: true,
+      // Reconnects are ours (with backoff); mqtt.js would retry at a fixed period.
+      reconnectPeriod: 0,
+      // Nothing is queued while offline: the bridge republishes its whole state on connect.
+      queueQoSZero: false,
+      will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1, retain: true },
+    });
+    this.client.on('connect', () => {
+      this.attempt = 0;
+      this.lastReason = undefined;
+      this.emit('status', { state: 'connected' } satisfies LinkStatus);
+      this.emit('connect');
+    });
+    this.client.on('error', (e: Error & { code?: string | number }) => {
+      this.lastReason = describeError(e);
+    });
+    this.client.on('close', () => this.scheduleReconnect());
+    this.client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
+      if (payload.length > this.maxIncomingBytes) {
+        this.droppedOversize++;
+        return;
+      }
+      this.emit('message', topic, payload, packet);
+    });
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing || this.retryTimer) return;
+    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(this.attempt, 16));
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.attempt++;
+    this.emit('status', { state: 'disconnected', reason: this.lastReason ?? 'connection closed', retryInMs: delay } satisfies LinkStatus);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.closing) return;
+      this.emit('status', { state: 'connecting', reason: this.lastReason } satisfies LinkStatus);
+      this.client.reconnect();
+    }, delay);
+  }
+
+  /**
+   * Publish when connected; resolves false (and sends nothing) while disconnected. Resolves false
+   * too when the broker has not acknowledged within `ackTimeoutMs` (a connection that dropped
+   * with the message in flight): nobody waits forever on a lost acknowledgement.
+   */
+  publish(topic: string, payload: string | Buffer, o: IClientPublishOptions = {}, ackTimeoutMs = 10_000): Promise<boolean> {
+    if (!this.client.connected) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ackTimeoutMs);
+      this.client.publish(topic, payload, { qos: 1, ...o }, (err) => {
+        clearTimeout(timer);
+        resolve(!err);
+      });
+    });
+  }
+
+  subscribe(topics: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.subscribe(topics, { qos: 1 }, (err, granted) => {
+        if (err) return reject(err);
+        const refused = (granted ?? []).filter((g) => g.qos === 128);
+        if (refused.length) return reject(new Error(`the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`));
+        resolve();
+      });
+    });
+  }
+
+  unsubscribe(topics: string[]): Promise<void> {
+    return new Promise((resolve) => this.client.unsubscribe(topics, () => resolve()));
+  }
+
+  /** Publish the given last words (e.g. "offline", since a clean disconnect sends no will), then disconnect. */
+  async close(last?: { topic: string; payload: string }): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.retryTimer);
+    if (last && this.client.connected) await this.publish(last.topic, last.payload, { retain: true }, 2000);
+    // Forced: what mattered (the last words) is acknowledged, and a graceful end would wait for
+    // acknowledgements that a dropped connection will never bring.
+    await new Promise<void>((resolve) => this.client.end(true, {}, () => resolve()));
+    this.emit('status', { state: 'closed' } satisfies LinkStatus);
+  }
+}
+
+function describeError(e: Error & { code?: string | number }): string {
+  if (typeof e.code === 'number') return e.message.replace(/^Connection refused: /, 'refused: ');
+  if (typeof e.code === 'string') return e.code;
+  return e.message;
+}

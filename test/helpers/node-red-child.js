@@ -1,0 +1,58 @@
+// A real Node-RED runtime in its own process, with this package installed in a temporary user
+// directory and the flows (with credentials) given in the JSON file named by FLOWS_FILE. Prints
+// "ready" once the flows are started; SIGTERM stops it. Used where one test needs several
+// independent runtimes (the two-gateway test).
+'use strict';
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const RED = require('node-red');
+
+const root = path.join(__dirname, '..', '..');
+const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-red-'));
+const name = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).name;
+const link = path.join(userDir, 'node_modules', name);
+fs.mkdirSync(path.dirname(link), { recursive: true });
+fs.symlinkSync(root, link, 'dir');
+fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'oobkit-child', private: true, dependencies: { [name]: 'file:..' } }));
+
+// The flows and their credentials as files in the user directory, loaded at start (credentials
+// unencrypted: a throwaway test directory).
+const { flows, credentials } = JSON.parse(fs.readFileSync(process.env.FLOWS_FILE, 'utf8'));
+fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
+fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(credentials));
+const server = http.createServer();
+RED.init(server, {
+  userDir,
+  flowFile: 'flows.json',
+  credentialSecret: false,
+  httpAdminRoot: false,
+  httpNodeRoot: false,
+  editorTheme: { projects: { enabled: false }, palette: { catalogues: [] } },
+  telemetry: { enabled: false, updateNotification: false },
+  logging: { console: { level: process.env.LOG_LEVEL || 'warn', metrics: false, audit: false } },
+});
+
+async function main() {
+  await RED.start();
+  process.stdout.write('ready\n');
+}
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await RED.stop();
+  } finally {
+    fs.rmSync(userDir, { recursive: true, force: true });
+    process.exit(0);
+  }
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
