@@ -4,15 +4,18 @@
  *    socket on loopback and turns into emitted alerts (AlertHub, as the oob-alert-in node runs
  *    it: TrapReceiver's checks, net-snmp's parse, PET decode, the Alert, a 20-rule policy with
  *    dedup and rate limits, its state file on disk), compared with a bare net-snmp receiver that
- *    only counts. One sender process, the same for both, sends the same traps to each in
- *    alternating rounds as fast as it can; each side's rate is what it received over the time it
- *    took; the median of the round ratios is reported (goal >= 0.5). UDP drops what a receiver
- *    cannot keep up with: received/sent is reported for both. p50/p99 latency (send to alert
- *    emitted) at 2,000 traps/s, the default overall rate limit of alert-in's PET listener.
+ *    only counts. Two sender processes (one alone sends about as fast as net-snmp receives), the
+ *    same for both sides, send the same traps to each in alternating rounds as fast as they can.
+ *    Each trap is a new condition. UDP drops what a receiver cannot keep up with: received/sent
+ *    is reported for both, and each side's rate is what it received over the time it took (per
+ *    wall second) and over the CPU time this process spent meanwhile (per CPU second: steadier
+ *    on a shared machine). Medians of the round ratios; goal >= 0.5. p50/p99 latency (send to
+ *    alert emitted) at 2,000 traps/s, the default overall limit of alert-in's PET listener.
+ *  - alerts-pet-repeats: the same with traps that repeat 1,024 conditions (the dedup path).
  *  - alerts-pet-cpu: the same work fed in-process to both (no kernel UDP): what our part costs
  *    in CPU next to net-snmp's parse alone.
- *  - alerts-dedup-memory: heap held by alert-in's engine with 10,000 open dedup keys made by PET
- *    traps, and the size of the state file that keeps them across restarts.
+ *  - alerts-dedup-memory: heap held by alert-in with 10,000 open dedup keys made by PET traps,
+ *    and the size of the state file that keeps them across restarts.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
