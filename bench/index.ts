@@ -8,7 +8,7 @@ import { fleetInventory } from './inventory';
 // --- boot from media (issue 4) ---
 import { iderThroughput } from './boot';
 // --- alerts (issue 6) ---
-import { dedupMemory, petThroughput } from './alerts';
+import { dedupMemory, petCpu, petRepeats, petThroughput } from './alerts';
 // --- Home Assistant over MQTT (issue 7) ---
 import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
@@ -26,6 +26,8 @@ export const BENCHES: Bench[] = [
   iderThroughput,
   // --- alerts (issue 6) ---
   petThroughput,
+  petRepeats,
+  petCpu,
   dedupMemory,
   // System Defense (issue 5)
   fleetIsolate,

@@ -6,9 +6,12 @@
  */
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { Alert } from '../lib/alerts/alert';
+import { AlertHub } from '../lib/alerts/hub';
+import { Policy } from '../lib/alerts/policy';
 import { EventListener, newRegistration } from '../lib/amt/event-listener';
 import { decodeEventRecord, decodeRecordArray, eventRecordToAlert, newSince } from '../lib/amt/event-log';
 import { alertIndicationToAlert, readAlertIndication } from '../lib/amt/events';
@@ -108,6 +111,51 @@ describe('PET receiver under bad input', () => {
       expect(got.length + r.counts.dropped['rate-limited']).toBe(r.counts.datagrams);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('PET senders and rates, as alert-in sets them', () => {
+  it('a sender keeps the allow-list\'s answer when it sends again (remembered, not looked up each time)', async () => {
+    const got: ReceivedTrap[] = [];
+    const r = new TrapReceiver({ port: 0, address: '127.0.0.1', communities: ['public'], allow: ['127.0.0.0/30'], onTrap: (t) => got.push(t) });
+    await r.start();
+    try {
+      for (let round = 0; round < 2; round++) {
+        await send(r.port, [PET_V1_TRAP], '127.0.0.2');
+        await send(r.port, [PET_V1_TRAP], '127.0.0.9');
+      }
+      await until(() => r.counts.datagrams === 4);
+      expect(got.map((t) => t.from)).toEqual(['127.0.0.2', '127.0.0.2']);
+      expect(r.counts.dropped['not-allowed']).toBe(2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('the hub\'s PET options set the listener\'s rate limits: past them, traps are counted as dropped', async () => {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-hub-'));
+    const emitted: Alert[] = [];
+    const hub = new AlertHub({
+      id: 'rates',
+      stateDir,
+      devices: [{ name: 'pc-01', host: '127.0.0.1' }],
+      policy: new Policy({ dedupSeconds: 0, rateLimitPerKey: undefined, rateLimitGlobal: undefined }),
+      pet: { port: 0, address: '127.0.0.1', communities: ['public'], allow: [], perSenderPerSecond: 1000, globalPerSecond: 3 },
+      emit: (e) => emitted.push(e.alert),
+    });
+    await hub.start();
+    try {
+      await send(hub.pet!.port, Array.from({ length: 10 }, () => PET_V1_TRAP));
+      await until(() => hub.pet!.counts.datagrams === 10);
+      // 3 a second (4 when sending took over a third of a second): the default, 2000, would take all ten.
+      expect(emitted.length).toBeGreaterThanOrEqual(3);
+      expect(emitted.length).toBeLessThanOrEqual(5);
+      expect(emitted[0]).toMatchObject({ kind: 'chassis-intrusion', device: { name: 'pc-01' } });
+      expect(emitted.length + hub.dropped['pet:rate-limited']).toBe(10);
+    } finally {
+      await hub.close();
+      fs.rmSync(stateDir, { recursive: true, force: true });
     }
   });
 });

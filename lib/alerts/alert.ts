@@ -3,7 +3,8 @@
  * presence and heartbeats, system defense, power). It is what oob-alert-in emits and what
  * integrators wire to chat, PagerDuty, Opsgenie or a ticket system.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { isoTime } from '../util/iso-time';
 
 export const ALERT_SOURCES = ['pet', 'wsevent', 'eventlog', 'presence', 'heartbeat', 'defense', 'power'] as const;
 export type AlertSource = (typeof ALERT_SOURCES)[number];
@@ -71,19 +72,22 @@ function deviceKey(d: AlertDevice): string {
  * same for a trigger and its resolve.
  */
 export function makeDedupKey(device: AlertDevice, source: AlertSource, kind: string, qualifier?: string): string {
+  // join makes one flat string (an open key keeps it), where += would keep a chain of pieces.
   return [deviceKey(device), source, kind, qualifier].filter((x) => x !== undefined && x !== '').join('/');
 }
 
 /** A stable id from fields that identify one event instance (so a re-delivery keeps its id). */
 export function stableId(...parts: Array<string | number | undefined>): string {
-  return createHash('sha256')
-    .update(parts.map((p) => String(p ?? '')).join('\0'))
-    .digest('hex')
-    .slice(0, 32);
+  // join writes undefined as ''. The first 128 bits of SHA-256, in hex.
+  return sha256(parts.join('\0')).toString('hex', 0, 16);
 }
 
+/** crypto.hash (Node >= 20.12) hashes in one call, several times faster than createHash; same digest. */
+const sha256: (text: string) => Buffer =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'buffer') : (text) => crypto.createHash('sha256').update(text).digest();
+
 export function newId(): string {
-  return randomUUID();
+  return crypto.randomUUID();
 }
 
 export interface AlertInit {
@@ -100,15 +104,17 @@ export interface AlertInit {
   details?: Record<string, unknown>;
 }
 
+const DEVICE_FIELDS = ['name', 'host', 'mac', 'guid', 'site'] as const;
+
 /** Build an Alert with the defaults filled in; the device keeps only its non-empty fields. */
 export function makeAlert(a: AlertInit): Alert {
   const device: AlertDevice = {};
-  for (const k of ['name', 'host', 'mac', 'guid', 'site'] as const) if (a.device[k]) device[k] = a.device[k];
+  for (const k of DEVICE_FIELDS) if (a.device[k]) device[k] = a.device[k];
   const time = a.time === undefined ? new Date() : typeof a.time === 'string' ? new Date(a.time) : a.time;
   return {
     id: a.id ?? newId(),
     dedupKey: a.dedupKey ?? makeDedupKey(device, a.source, a.kind, a.qualifier),
-    time: Number.isNaN(time.getTime()) ? new Date().toISOString() : time.toISOString(),
+    time: isoTime(Number.isNaN(time.getTime()) ? Date.now() : time.getTime()),
     device,
     source: a.source,
     kind: a.kind,

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { recordOwnAction } from '../activity';
 import { Alert, makeAlert } from './alert';
 import { AlertEngine, Emission, SuppressReason } from './engine';
@@ -159,5 +160,148 @@ describe('state across restarts', () => {
     for (let i = 0; i < 5; i++) engine.process(alert({ device: { name: `pc-${i}` } }));
     expect(engine.openKeys).toBe(3);
     expect(held).toEqual(['capacity', 'capacity']);
+  });
+});
+
+describe('the policy decides the same with its memory of decisions', () => {
+  it('for any alerts, in any order, as a policy deciding each alert afresh', () => {
+    const rules: PolicyConfig['rules'] = [
+      { match: { device: 'pc-1*, !pc-13' }, action: 'route', output: 2 },
+      { match: { kind: 'fan-*', severity: '<=warning' }, action: 'drop' },
+      { match: { kind: 'chassis-*' }, action: 'severity', severity: 'critical' },
+      { match: { site: 'lab', state: 'resolve' }, action: 'drop' },
+      { match: { escalated: true }, action: 'route', output: 3 },
+      { match: { severity: '>=major', source: 'pet, wsevent' }, action: 'route', output: 2 },
+    ];
+    const config = { outputs: ['a', 'b', 'c'], rules };
+    const remembering = new Policy(config);
+    const arbitraryAlert = fc.record({
+      name: fc.option(fc.constantFrom('pc-1', 'pc-13', 'PC-10', 'pc-2', '', 'pc\u00001', 'pc-1\u0000'), { nil: undefined }),
+      host: fc.option(fc.constantFrom('10.0.0.1', 'pc-11', ''), { nil: undefined }),
+      site: fc.option(fc.constantFrom('lab', 'hq', 'lab\u0000hq'), { nil: undefined }),
+      kind: fc.constantFrom('fan-failure', 'chassis-intrusion', 'temperature-high', 'fan'),
+      severity: fc.constantFrom('critical', 'major', 'minor', 'warning', 'info', 'ok'),
+      source: fc.constantFrom('pet', 'wsevent', 'heartbeat'),
+      state: fc.constantFrom('trigger', 'resolve'),
+      escalated: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(arbitraryAlert, { maxLength: 40 }), (list) => {
+        for (const x of list) {
+          const a: Alert = {
+            id: 'i',
+            dedupKey: 'k',
+            time: '2024-01-01T00:00:00.000Z',
+            device: { name: x.name, host: x.host, site: x.site },
+            source: x.source as Alert['source'],
+            kind: x.kind,
+            severity: x.severity as Alert['severity'],
+            state: x.state as Alert['state'],
+            summary: 's',
+            details: x.escalated ? { escalated: true } : {},
+          };
+          expect(remembering.decide(a)).toEqual(new Policy(config).decide(a));
+        }
+      }),
+    );
+  });
+});
+
+describe('open keys: what they keep, and for how long', () => {
+  const pet = (o: Partial<Alert> = {}) => alert({ details: { raw: 'ab'.repeat(60), sensorNumber: 49 }, ...o });
+
+  it('an open key keeps the whole alert only while a follow-up may need it: a repeat is reported with all its details', () => {
+    const { engine, out, advance } = setup({ dedupSeconds: 60 });
+    engine.process(pet());
+    expect(JSON.stringify(engine.snapshot())).not.toContain('abab');
+    engine.process(pet({ summary: 'Fan failed again' }));
+    advance(61_000);
+    expect(out[1].alert).toMatchObject({ summary: 'Fan failed again (repeated 1 more time in 1 min)', details: { raw: 'ab'.repeat(60), sensorNumber: 49, count: 2, repeats: 1 } });
+    expect(JSON.stringify(engine.snapshot())).not.toContain('abab');
+  });
+
+  it('with escalation on, the key keeps the whole alert until it has escalated', () => {
+    const { engine, out, advance } = setup({ escalateMinutes: 5 });
+    engine.process(pet());
+    expect(JSON.stringify(engine.snapshot())).toContain('abab');
+    advance(5 * 60_000 + 1000);
+    expect(out[1].alert).toMatchObject({ details: { escalated: true, raw: 'ab'.repeat(60) } });
+    expect(JSON.stringify(engine.snapshot())).not.toContain('abab');
+  });
+
+  it('a resolve names the id of the latest trigger, also after a restart', () => {
+    const first = setup({ dedupSeconds: 60 });
+    const a = pet({ id: 'first' });
+    first.engine.process(a);
+    first.engine.process(pet({ id: 'second' }));
+    const second = setup({ dedupSeconds: 60 }, JSON.parse(JSON.stringify(first.engine.snapshot())));
+    second.engine.process(pet({ state: 'resolve', severity: 'ok', id: 'clear' }));
+    expect(second.out[0].alert.details).toMatchObject({ triggerId: 'second', count: 2 });
+  });
+
+  it('reads a state file of the earlier format, in which each key kept its whole alert', () => {
+    const now = Date.now();
+    const old = (id: string, held: number) => ({ alert: { ...pet({ id }), details: { raw: 'cd'.repeat(10) } }, output: 1, firstAt: now - 10_000, lastAt: now - 5000, count: held + 1, held, windowEnd: now + 50_000 });
+    const state = { version: 1 as const, keys: [['pc-01/pet/fan-failure', old('quiet', 0)], ['pc-02/pet/fan-failure', old('noisy', 3)]], maintenance: [] };
+    const { engine, out, advance } = setup({ dedupSeconds: 60 }, state as never);
+    expect(engine.openKeys).toBe(2);
+    advance(51_000);
+    expect(out).toHaveLength(1);
+    expect(out[0].alert).toMatchObject({ id: 'noisy', details: { raw: 'cdcdcdcdcdcdcdcdcdcd', count: 4, repeats: 3 } });
+    engine.process(pet({ state: 'resolve', severity: 'ok' }));
+    expect(out[1].alert.details).toMatchObject({ triggerId: 'quiet' });
+  });
+
+  it('the per-key rate limit holds across a restart', () => {
+    const policy = { dedupSeconds: 0, rateLimitPerKey: { count: 2, seconds: 60 }, rateLimitGlobal: undefined };
+    const first = setup(policy);
+    first.engine.process(pet());
+    first.engine.process(pet());
+    const second = setup(policy, JSON.parse(JSON.stringify(first.engine.snapshot())));
+    second.engine.process(pet());
+    expect(first.out).toHaveLength(2);
+    expect(second.out).toHaveLength(0);
+    expect(second.held).toEqual([['fan-failure', 'rate-limit']]);
+  });
+
+  it('forgets a key with no news for maxKeyAge, but not before its repeats are reported', () => {
+    let now = Date.now();
+    const out: Emission[] = [];
+    const held: SuppressReason[] = [];
+    const engine = new AlertEngine(new Policy({ dedupSeconds: 3600 }), { emit: (e) => out.push(e), onSuppressed: (_a, r) => held.push(r), now: () => now, timer: false, maxKeyAgeMs: 60_000 });
+    engine.process(pet({ device: { name: 'pc-quiet' } }));
+    engine.process(pet({ device: { name: 'pc-noisy' } }));
+    engine.process(pet({ device: { name: 'pc-noisy' } }));
+    now += 61_000;
+    engine.tick(now);
+    expect(engine.openKeys).toBe(1);
+    now += 3600_000;
+    engine.tick(now);
+    expect(out.map((e) => e.alert.summary)).toEqual(['Fan failed', 'Fan failed', 'Fan failed (repeated 1 more time in 60 min)']);
+    engine.tick(now + 61_000);
+    expect(engine.openKeys).toBe(0);
+    engine.process(pet({ device: { name: 'pc-quiet' }, state: 'resolve', severity: 'ok' }));
+    expect(held.at(-1)).toBe('nothing-to-resolve');
+  });
+
+  it('when full, forgets the least recently seen hundredth at once, each counted, and keeps the rest', () => {
+    const out: Emission[] = [];
+    const forgotten: string[] = [];
+    const engine = new AlertEngine(new Policy({ rateLimitGlobal: undefined }), {
+      emit: (e) => out.push(e),
+      onSuppressed: (a, r) => r === 'capacity' && forgotten.push(a.device.name!),
+      timer: false,
+      maxKeys: 200,
+    });
+    for (let i = 0; i < 200; i++) engine.process(pet({ device: { name: `pc-${i}` } }));
+    engine.process(pet({ device: { name: 'pc-0' } })); // seen again: now the most recent
+    engine.process(pet({ device: { name: 'pc-new' } }));
+    expect(forgotten).toEqual(['pc-1', 'pc-2']);
+    expect(engine.openKeys).toBe(199);
+    expect(out.at(-1)!.alert.device.name).toBe('pc-new');
+    for (let i = 0; i < 1000; i++) engine.process(pet({ device: { name: `pc-more-${i}` } }));
+    expect(engine.openKeys).toBeLessThanOrEqual(200);
+    // Every key opened is either still open or was forgotten and counted.
+    expect(forgotten.length + engine.openKeys).toBe(200 + 1 + 1000);
   });
 });

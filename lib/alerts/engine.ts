@@ -21,7 +21,8 @@
  *    restored by the constructor, so a restart does not re-page for what was already sent.
  */
 import { lastOwnAction } from '../activity';
-import { Alert, deviceLabel, moreSevere, Severity } from './alert';
+import { isoTime } from '../util/iso-time';
+import { Alert, AlertDevice, AlertSource, deviceLabel, moreSevere, Severity } from './alert';
 import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 
@@ -58,7 +59,19 @@ export interface EngineCounts {
 }
 
 interface OpenKey {
-  alert: Alert;
+  /** The id of the key's latest alert (a resolve names it), and what a person knows the condition by. */
+  id: string;
+  device: AlertDevice;
+  source: AlertSource;
+  kind: string;
+  severity: Severity;
+  summary: string;
+  /**
+   * The latest alert whole: kept only while a follow-up (repeats held) or an escalation may still
+   * be sent from it. Without it an open key costs a few hundred bytes, in memory and in the state
+   * file, not the whole decoded event.
+   */
+  alert?: Alert;
   output: number;
   firstAt: number;
   lastAt: number;
@@ -69,6 +82,9 @@ interface OpenKey {
   windowEnd: number;
   escalateAt?: number;
   escalated?: boolean;
+  /** The per-key rate limit's window: when it started and how many alerts it let through. */
+  rateStart?: number;
+  rateN?: number;
 }
 
 interface RateWindow {
@@ -85,7 +101,8 @@ interface Held {
 }
 
 export interface EngineState {
-  version: 1;
+  /** 1: each key kept its whole latest alert (still read); 2: keys as OpenKey is now. */
+  version: 1 | 2;
   keys: Array<[string, OpenKey]>;
   maintenance: MaintenanceWindow[];
 }
@@ -97,12 +114,49 @@ export interface EngineOptions {
   onStateChange?: () => void;
   state?: EngineState;
   now?: () => number;
-  /** Open keys kept at most (oldest forgotten first). Default 50,000. */
+  /**
+   * Open keys kept at most. Default 50,000. When full, the least recently seen hundredth is
+   * forgotten at once (each one counted as a 'capacity' suppression).
+   */
   maxKeys?: number;
   /** An open trigger with no news for this long is forgotten. Default 7 days. */
   maxKeyAgeMs?: number;
   /** Run tick() on a timer (default true; tests drive it by hand). */
   timer?: boolean;
+}
+
+/** Lets go of a key's whole alert once neither a follow-up nor an escalation can need it. */
+function release(k: OpenKey): void {
+  if (k.held === 0 && (k.escalateAt === undefined || k.escalated)) k.alert = undefined;
+}
+
+/** A key's latest alert: the one kept, else made again from what the key remembers of it. */
+function alertOf(dedupKey: string, k: OpenKey): Alert {
+  return (
+    k.alert ?? { id: k.id, dedupKey, time: isoTime(k.lastAt), device: k.device, source: k.source, kind: k.kind, severity: k.severity, state: 'trigger', summary: k.summary, details: {} }
+  );
+}
+
+/** An open key read back from a state file (either version), or undefined when it cannot be used. */
+function restoredKey(v: unknown): OpenKey | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const k = v as OpenKey;
+  const a = k.alert;
+  if (a && typeof a === 'object') {
+    a.details ??= {};
+    // Version 1 kept only the alert: the key's own fields come from it.
+    k.id ??= a.id;
+    k.device ??= a.device ?? {};
+    k.source ??= a.source;
+    k.kind ??= a.kind;
+    k.severity ??= a.severity;
+    k.summary ??= a.summary;
+  }
+  if (typeof k.id !== 'string' || typeof k.kind !== 'string' || typeof k.lastAt !== 'number') return undefined;
+  k.device ??= {};
+  k.held = Number(k.held) || 0;
+  release(k);
+  return k;
 }
 
 const EMPTY_REASONS = (): Record<SuppressReason, number> => ({
@@ -118,8 +172,11 @@ const EMPTY_REASONS = (): Record<SuppressReason, number> => ({
 export class AlertEngine {
   readonly counts: EngineCounts = { received: 0, emitted: 0, suppressed: 0, byReason: EMPTY_REASONS() };
   private policy: Policy;
+  /** Open keys, least recently seen first (every update moves a key to the end). */
   private readonly keys = new Map<string, OpenKey>();
-  private readonly keyRates = new Map<string, RateWindow>();
+  /** Keys with repeats not yet reported, and keys waiting to escalate: what tick() looks at. */
+  private readonly heldKeys = new Set<string>();
+  private readonly escalating = new Set<string>();
   private globalRate: RateWindow = { start: 0, n: 0 };
   private readonly held = new Map<number, Held>();
   private heldWindowEnd = 0;
@@ -140,8 +197,14 @@ export class AlertEngine {
     this.maxKeyAgeMs = o.maxKeyAgeMs ?? 7 * 24 * 3600_000;
     this.schedule = new MaintenanceSchedule(policy.config.maintenance);
     this.runtimeWindows = new MaintenanceSchedule([]);
-    if (o.state && o.state.version === 1) {
-      for (const [k, v] of o.state.keys ?? []) if (v && v.alert) this.keys.set(k, v);
+    if (o.state && (o.state.version === 1 || o.state.version === 2)) {
+      for (const [k, v] of o.state.keys ?? []) {
+        const key = restoredKey(v);
+        if (!key) continue;
+        this.keys.delete(k);
+        this.keys.set(k, key);
+        this.watch(k, key);
+      }
       for (const w of o.state.maintenance ?? []) {
         try {
           this.runtimeWindows.add(w);
@@ -170,7 +233,7 @@ export class AlertEngine {
   }
 
   snapshot(): EngineState {
-    return { version: 1, keys: [...this.keys.entries()], maintenance: this.runtimeWindows.windows };
+    return { version: 2, keys: [...this.keys.entries()], maintenance: this.runtimeWindows.windows };
   }
 
   /** A window set at run time (from a message); kept across restarts until it ends. */
@@ -200,6 +263,13 @@ export class AlertEngine {
     this.o.onSuppressed?.(a, reason);
   }
 
+  /** As suppress, for a forgotten key: its alert is made again only when someone listens. */
+  private suppressKey(k: string, v: OpenKey, reason: SuppressReason): void {
+    this.counts.suppressed++;
+    this.counts.byReason[reason]++;
+    if (this.o.onSuppressed) this.o.onSuppressed(alertOf(k, v), reason);
+  }
+
   private send(output: number, alert: Alert): void {
     this.counts.emitted++;
     this.o.emit({ output, alert });
@@ -217,10 +287,9 @@ export class AlertEngine {
 
     if (alert.state === 'resolve') {
       if (!open) return this.suppress(alert, 'nothing-to-resolve');
-      this.keys.delete(alert.dedupKey);
-      this.keyRates.delete(alert.dedupKey);
+      this.forget(alert.dedupKey);
       this.changed();
-      const details = { ...alert.details, count: open.count, openSeconds: Math.round((t - open.firstAt) / 1000), triggerId: open.alert.id };
+      const details = { ...alert.details, count: open.count, openSeconds: Math.round((t - open.firstAt) / 1000), triggerId: open.id };
       return this.send(decision.output, { ...alert, details });
     }
 
@@ -239,15 +308,27 @@ export class AlertEngine {
       open.held++;
       open.lastAt = t;
       open.alert = alert;
+      open.id = alert.id;
+      open.device = alert.device;
+      open.severity = alert.severity;
+      open.summary = alert.summary;
       this.touch(alert.dedupKey, open);
+      this.heldKeys.add(alert.dedupKey);
       this.changed();
       return this.suppress(alert, 'duplicate');
     }
 
-    if (!this.allowedByRate(alert, decision.output, t)) return this.suppress(alert, 'rate-limit');
+    const rate = this.allowedByRate(alert, decision.output, t, open);
+    if (!rate) return this.suppress(alert, 'rate-limit');
 
     const count = (open?.count ?? 0) + 1;
     const key: OpenKey = {
+      id: alert.id,
+      device: alert.device,
+      source: alert.source,
+      kind: alert.kind,
+      severity: alert.severity,
+      summary: alert.summary,
       alert,
       output: decision.output,
       firstAt: open?.firstAt ?? t,
@@ -257,40 +338,65 @@ export class AlertEngine {
       windowEnd: t + cfg.dedupSeconds * 1000,
       escalateAt: cfg.escalateMinutes > 0 ? (open?.escalateAt ?? t + cfg.escalateMinutes * 60_000) : undefined,
       escalated: open?.escalated,
+      rateStart: rate === true ? undefined : rate.start,
+      rateN: rate === true ? undefined : rate.n,
     };
-    if (!open && this.keys.size >= this.maxKeys) this.evictOldest();
-    this.keys.delete(alert.dedupKey);
+    if (open) {
+      this.keys.delete(alert.dedupKey);
+      this.heldKeys.delete(alert.dedupKey);
+    } else if (this.keys.size >= this.maxKeys) this.evictOldest();
     this.keys.set(alert.dedupKey, key);
+    if (key.escalateAt !== undefined && !key.escalated) this.escalating.add(alert.dedupKey);
+    release(key);
     this.changed();
     this.send(decision.output, count > 1 ? { ...alert, details: { ...alert.details, count } } : alert);
   }
 
   private touch(k: string, v: OpenKey): void {
-    // Map order = least recently seen first, for eviction.
+    // Map order = least recently seen first, for eviction and expiry.
     this.keys.delete(k);
     this.keys.set(k, v);
   }
 
+  /** Remembers which keys tick() has to look at. */
+  private watch(k: string, v: OpenKey): void {
+    if (v.held > 0) this.heldKeys.add(k);
+    if (v.escalateAt !== undefined && !v.escalated) this.escalating.add(k);
+    else this.escalating.delete(k);
+  }
+
+  private forget(k: string): void {
+    this.keys.delete(k);
+    this.heldKeys.delete(k);
+    this.escalating.delete(k);
+  }
+
+  /**
+   * Forgets the least recently seen hundredth of the keys. In batches: finding a Map's first entry
+   * walks over the entries deleted before it, so evicting one key per new key would cost a walk
+   * over thousands of deleted entries every time.
+   */
   private evictOldest(): void {
-    const oldest = this.keys.keys().next();
-    if (!oldest.done) {
-      const v = this.keys.get(oldest.value)!;
-      this.keys.delete(oldest.value);
-      this.suppress(v.alert, 'capacity');
+    let n = Math.max(1, Math.ceil(this.maxKeys / 100));
+    for (const [k, v] of this.keys) {
+      this.forget(k);
+      this.suppressKey(k, v, 'capacity');
+      if (--n === 0) break;
     }
   }
 
-  private allowedByRate(alert: Alert, output: number, t: number): boolean {
+  /**
+   * false when a rate limit holds the alert back; else the key's rate window after this alert
+   * (true when there is no per-key limit).
+   */
+  private allowedByRate(alert: Alert, output: number, t: number, open?: OpenKey): RateWindow | true | false {
     const cfg = this.policy.config;
     const perKey = cfg.rateLimitPerKey;
     const global = cfg.rateLimitGlobal;
     let keyWin: RateWindow | undefined;
     if (perKey) {
-      keyWin = this.keyRates.get(alert.dedupKey);
-      if (!keyWin || t - keyWin.start >= perKey.seconds * 1000) {
-        keyWin = { start: t, n: 0 };
-        this.keyRates.set(alert.dedupKey, keyWin);
-      }
+      const fresh = open?.rateStart === undefined || t - open.rateStart >= perKey.seconds * 1000;
+      keyWin = fresh ? { start: t, n: 0 } : { start: open!.rateStart!, n: open!.rateN ?? 0 };
       if (keyWin.n >= perKey.count) return this.hold(alert, output, t, perKey.seconds);
     }
     if (global) {
@@ -298,8 +404,9 @@ export class AlertEngine {
       if (this.globalRate.n >= global.count) return this.hold(alert, output, t, global.seconds);
       this.globalRate.n++;
     }
-    if (keyWin) keyWin.n++;
-    return true;
+    if (!keyWin) return true;
+    keyWin.n++;
+    return keyWin;
   }
 
   private hold(alert: Alert, output: number, t: number, seconds: number): false {
@@ -316,40 +423,59 @@ export class AlertEngine {
     return false;
   }
 
-  /** Time-driven work; safe to call at any rate. */
+  /**
+   * Time-driven work; safe to call at any rate. It looks only at keys with repeats to report,
+   * keys waiting to escalate and the oldest keys, not at every open key.
+   */
   tick(t = this.now()): void {
     const cfg = this.policy.config;
     let changed = false;
+    for (const k of this.heldKeys) {
+      const v = this.keys.get(k);
+      if (!v || v.held === 0) {
+        this.heldKeys.delete(k);
+        continue;
+      }
+      if (t < v.windowEnd) continue;
+      const repeats = v.held;
+      const minutes = Math.max(1, Math.round(cfg.dedupSeconds / 60));
+      const latest = alertOf(k, v);
+      v.held = 0;
+      v.windowEnd = t + cfg.dedupSeconds * 1000;
+      this.heldKeys.delete(k);
+      changed = true;
+      this.send(v.output, {
+        ...latest,
+        summary: `${latest.summary} (repeated ${repeats} more time${repeats === 1 ? '' : 's'} in ${minutes} min)`,
+        details: { ...latest.details, count: v.count, repeats },
+      });
+      release(v);
+    }
+    for (const k of this.escalating) {
+      const v = this.keys.get(k);
+      if (!v || v.escalateAt === undefined || v.escalated) {
+        this.escalating.delete(k);
+        continue;
+      }
+      if (t < v.escalateAt) continue;
+      v.escalated = true;
+      this.escalating.delete(k);
+      changed = true;
+      const minutes = Math.round((t - v.firstAt) / 60000);
+      const latest = alertOf(k, v);
+      const escalated: Alert = { ...latest, summary: `Escalated, unresolved for ${minutes} min: ${latest.summary}`, details: { ...latest.details, escalated: true, count: v.count } };
+      const d = this.policy.decide(escalated);
+      if (d.output > 0) this.send(d.output, { ...escalated, severity: d.severity });
+      release(v);
+    }
+    // Least recently seen first: the keys with no news for too long are at the front.
     for (const [k, v] of this.keys) {
-      if (v.held > 0 && t >= v.windowEnd) {
-        const repeats = v.held;
-        const minutes = Math.max(1, Math.round(cfg.dedupSeconds / 60));
-        v.held = 0;
-        v.windowEnd = t + cfg.dedupSeconds * 1000;
-        changed = true;
-        this.send(v.output, {
-          ...v.alert,
-          summary: `${v.alert.summary} (repeated ${repeats} more time${repeats === 1 ? '' : 's'} in ${minutes} min)`,
-          details: { ...v.alert.details, count: v.count, repeats },
-        });
-      }
-      if (v.escalateAt !== undefined && !v.escalated && t >= v.escalateAt) {
-        v.escalated = true;
-        changed = true;
-        const minutes = Math.round((t - v.firstAt) / 60000);
-        const escalated: Alert = { ...v.alert, summary: `Escalated, unresolved for ${minutes} min: ${v.alert.summary}`, details: { ...v.alert.details, escalated: true, count: v.count } };
-        const d = this.policy.decide(escalated);
-        if (d.output > 0) this.send(d.output, { ...escalated, severity: d.severity });
-      }
-      if (t - v.lastAt > this.maxKeyAgeMs && v.held === 0) {
-        this.keys.delete(k);
-        changed = true;
-      }
+      if (t - v.lastAt <= this.maxKeyAgeMs) break;
+      if (v.held > 0) continue;
+      this.forget(k);
+      changed = true;
     }
     if (this.heldWindowEnd !== 0 && t >= this.heldWindowEnd) this.flushHeld(t);
-    for (const [k, w] of this.keyRates) {
-      if (t - w.start > 3600_000) this.keyRates.delete(k);
-    }
     const before = this.runtimeWindows.windows.length;
     if (this.runtimeWindows.prune(t).length !== before) changed = true;
     if (changed) this.changed();

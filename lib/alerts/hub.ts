@@ -40,6 +40,9 @@ export interface PetSourceOptions {
   allow: string[];
   /** Accept traps from anyone (not recommended). */
   allowAny?: boolean;
+  /** Datagrams per second per sender and overall (TrapReceiver's defaults: 50 and 2000). */
+  perSenderPerSecond?: number;
+  globalPerSecond?: number;
 }
 
 export interface WsEventSourceOptions {
@@ -96,6 +99,7 @@ export class AlertHub {
   private readonly stored: HubState;
   private readonly journal: Journal;
   private readonly byAddress = new Map<string, ManagedDevice>();
+  private readonly petDevices = new Map<ManagedDevice, AlertDevice>();
   private readonly subscriptions: DeviceSubscription[] = [];
   private readonly leases: Array<() => void> = [];
   private readonly eventLogPositions: Record<string, EventLogPosition>;
@@ -121,8 +125,11 @@ export class AlertHub {
     });
   }
 
+  /** What the state file holds (one function for the hub's life: save() runs on every alert). */
+  private readonly document = (): HubState => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs });
+
   private save(): void {
-    this.state.save(() => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs }));
+    this.state.save(this.document);
   }
 
   private drop(source: 'pet' | 'wsevent', reason: DropReason | PushRejection | string, from: string, detail?: string): void {
@@ -170,7 +177,14 @@ export class AlertHub {
   }
 
   deviceFor(address: string): ManagedDevice | undefined {
-    return this.byAddress.get(address.replace(/^::ffff:/i, ''));
+    return this.byAddress.get(address.charCodeAt(0) === 0x3a /* : */ ? address.replace(/^::ffff:/i, '') : address);
+  }
+
+  /** The AlertDevice of a watched device, built once (every trap of that device reads it, none changes it). */
+  private petDevice(d: ManagedDevice): AlertDevice {
+    let a = this.petDevices.get(d);
+    if (!a) this.petDevices.set(d, (a = alertDevice(d)));
+    return a;
   }
 
   private async startPet(p: PetSourceOptions): Promise<void> {
@@ -181,12 +195,14 @@ export class AlertHub {
       address: p.address,
       communities: p.communities,
       allow,
+      perSenderPerSecond: p.perSenderPerSecond,
+      globalPerSecond: p.globalPerSecond,
       onDrop: (reason, from, detail) => this.drop('pet', reason, from, detail),
       onTrap: (t) => {
         const ev = petFromTrap(t);
         if (!ev) return this.drop('pet', 'not-pet', t.from, t.enterprise ?? t.trapOid);
         const d = this.deviceFor(t.from);
-        const alert = petToAlert(ev, { device: d ? alertDevice(d) : { host: t.from }, from: t.from, receivedAt: t.receivedAt, raw: t.raw });
+        const alert = petToAlert(ev, { device: d ? this.petDevice(d) : { host: t.from }, from: t.from, receivedAt: t.receivedAt, raw: t.raw });
         if (alert.kind === 'lan-heartbeat' && d) {
           // A heartbeat trap is a sign of life, not an alert.
           if (this.heartbeat?.beat(deviceKey(d))) return;
@@ -355,8 +371,8 @@ export class AlertHub {
     for (const release of this.leases) release();
     await this.pet?.close();
     await this.listener?.close();
-    this.state.save(() => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs }));
-    this.state.flush();
+    this.state.save(this.document);
+    await this.state.flush();
     this.journal.close();
   }
 }

@@ -81,11 +81,16 @@ function globToRegExp(glob: string): RegExp {
 
 /** "a, b*, !c" -> matches a or b-anything, and never c. Empty -> matches everything. */
 export function compileList(pattern: string | undefined, what: string): Matcher {
+  return compileListOrAny(pattern, what) ?? (() => true);
+}
+
+/** As compileList, but undefined for an empty pattern (nothing to test). */
+function compileListOrAny(pattern: string | undefined, what: string): Matcher | undefined {
   const parts = (pattern ?? '')
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
-  if (parts.length === 0) return () => true;
+  if (parts.length === 0) return undefined;
   const include: RegExp[] = [];
   const exclude: RegExp[] = [];
   for (const p of parts) {
@@ -94,21 +99,32 @@ export function compileList(pattern: string | undefined, what: string): Matcher 
     if (!g) throw new InputError(`${what}: "!" needs a value after it`);
     (neg ? exclude : include).push(globToRegExp(g));
   }
+  // One alternative is the usual case: test it directly.
+  if (exclude.length === 0 && include.length === 1) {
+    const [r] = include;
+    return (value) => r.test(value ?? '');
+  }
+  if (include.length === 0 && exclude.length === 1) {
+    const [r] = exclude;
+    return (value) => !r.test(value ?? '');
+  }
   return (value) => {
     const v = value ?? '';
-    if (exclude.some((r) => r.test(v))) return false;
-    return include.length === 0 || include.some((r) => r.test(v));
+    for (const r of exclude) if (r.test(v)) return false;
+    if (include.length === 0) return true;
+    for (const r of include) if (r.test(v)) return true;
+    return false;
   };
 }
 
-function compileSeverity(pattern: string | undefined): Matcher {
+function compileSeverity(pattern: string | undefined): Matcher | undefined {
   const p = (pattern ?? '').trim();
   const m = /^(>=|<=|>|<)\s*([a-z]+)$/.exec(p);
   if (!m) {
     for (const part of p.split(',').map((x) => x.trim().replace(/^!/, ''))) {
       if (part && !part.includes('*') && !isSeverity(part)) throw new InputError(`severity "${part}" is not one of ${SEVERITIES.join(', ')}`);
     }
-    return compileList(p, 'severity');
+    return compileListOrAny(p, 'severity');
   }
   const [, op, name] = m;
   if (!isSeverity(name)) throw new InputError(`severity "${name}" is not one of ${SEVERITIES.join(', ')}`);
@@ -146,16 +162,50 @@ export class Policy {
     return this.config.outputs.length;
   }
 
+  /**
+   * Decisions already made, by everything a rule can look at, one level per text (source, kind,
+   * severity, state, device name, host, site; then escalated or not). Alerts come in a few
+   * combinations and a flood repeats them: the rules run once per combination. Bounded: emptied
+   * when full.
+   */
+  private decided = new Map<string, unknown>();
+  private decidedCount = 0;
+
   /** Walks the rules; the alert is not changed (the severity to use is in the decision). */
   decide(alert: Alert): Decision {
+    const d = alert.device;
+    // Rules read a missing text as empty.
+    const texts = [alert.source, alert.kind, alert.severity, alert.state, d.name ?? '', d.host ?? '', d.site ?? ''];
+    let level = this.decided;
+    for (const t of texts) {
+      if (typeof t !== 'string') return this.walk(alert);
+      let next = level.get(t) as Map<string, unknown> | undefined;
+      if (!next) level.set(t, (next = new Map()));
+      level = next;
+    }
+    const escalated = alert.details.escalated === true ? 'E' : '-';
+    let decision = level.get(escalated) as Decision | undefined;
+    if (!decision) {
+      decision = Object.freeze(this.walk(alert));
+      if (++this.decidedCount > 4096) {
+        this.decided = new Map();
+        this.decidedCount = 0;
+      } else level.set(escalated, decision);
+    }
+    return decision;
+  }
+
+  private walk(alert: Alert): Decision {
     let severity = alert.severity;
     let view = alert;
     for (const c of this.compiled) {
       if (!c.test(view)) continue;
       const r = c.rule;
       if (r.action === 'severity' && r.severity) {
-        severity = r.severity;
-        view = { ...view, severity };
+        if (r.severity !== severity) {
+          severity = r.severity;
+          view = { ...view, severity };
+        }
         continue;
       }
       return { output: r.action === 'drop' ? 0 : (r.output ?? 1), severity, ruleIndex: c.index, ruleName: r.name };
@@ -170,11 +220,11 @@ function compileRule(rule: Rule, index: number): CompiledRule {
   for (const s of (m.source ?? '').split(',').map((x) => x.trim().replace(/^!/, ''))) {
     if (s && !s.includes('*') && !isSource(s)) throw new InputError(`${what}: source "${s}" is not one of pet, wsevent, eventlog, presence, heartbeat, defense, power`);
   }
-  const source = compileList(m.source, `${what} source`);
-  const kind = compileList(m.kind, `${what} kind`);
-  const device = compileList(m.device, `${what} device`);
-  const site = compileList(m.site, `${what} site`);
-  let severity: Matcher;
+  const source = compileListOrAny(m.source, `${what} source`);
+  const kind = compileListOrAny(m.kind, `${what} kind`);
+  const device = compileListOrAny(m.device, `${what} device`);
+  const site = compileListOrAny(m.site, `${what} site`);
+  let severity: Matcher | undefined;
   try {
     severity = compileSeverity(m.severity);
   } catch (e) {
@@ -182,18 +232,33 @@ function compileRule(rule: Rule, index: number): CompiledRule {
   }
   const state = m.state || undefined;
   const escalated = typeof m.escalated === 'boolean' ? m.escalated : undefined;
-  return {
-    rule,
-    index,
-    test: (a) =>
-      source(a.source) &&
-      kind(a.kind) &&
-      severity(a.severity) &&
-      (device(a.device.name) || device(a.device.host)) &&
-      site(a.device.site) &&
-      (state === undefined || a.state === state) &&
-      (escalated === undefined || (a.details.escalated === true) === escalated),
-  };
+  // Only the conditions the rule has, cheapest and most selective first (kind, then state).
+  const tests: Array<(a: Alert) => boolean> = [];
+  if (kind) tests.push((a) => kind(a.kind));
+  if (state !== undefined) tests.push((a) => a.state === state);
+  if (source) tests.push((a) => source(a.source));
+  if (severity) {
+    const sev = severity;
+    tests.push((a) => sev(a.severity));
+  }
+  if (device) tests.push((a) => device(a.device.name) || device(a.device.host));
+  if (site) tests.push((a) => site(a.device.site));
+  if (escalated !== undefined) tests.push((a) => (a.details.escalated === true) === escalated);
+  const [t1, t2, t3] = tests;
+  const test: (a: Alert) => boolean =
+    tests.length === 0
+      ? () => true
+      : tests.length === 1
+        ? t1
+        : tests.length === 2
+          ? (a) => t1(a) && t2(a)
+          : tests.length === 3
+            ? (a) => t1(a) && t2(a) && t3(a)
+            : (a) => {
+                for (const t of tests) if (!t(a)) return false;
+                return true;
+              };
+  return { rule, index, test };
 }
 
 function positiveOrZero(v: unknown, what: string): number {

@@ -14,7 +14,7 @@
  * lists the quirks it met, and flags what is missing.
  */
 import { Alert, AlertDevice, makeAlert, stableId } from '../alerts/alert';
-import { entityName, interpret, PET_SEVERITIES, SensorEvent, severityOf } from './ipmi-events';
+import { entityName, interpret, Interpretation, PET_SEVERITIES, SensorEvent, severityOf } from './ipmi-events';
 
 export const PET_ENTERPRISE = '1.3.6.1.4.1.3183.1.1';
 export const PET_VARBIND_OID = '1.3.6.1.4.1.3183.1.1.1';
@@ -53,10 +53,23 @@ export function specificTrapOf(e: { sensorType: number; eventType: number; deass
   return ((e.sensorType & 0xff) << 16) | ((e.eventType & 0xff) << 8) | (e.deassert ? 0x80 : 0) | (e.offset & 0x0f);
 }
 
-/** 16 bytes as 8-4-4-4-12 hex, in the order they came. */
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/** The first 16 bytes as 8-4-4-4-12 hex, in the order they came. */
 export function formatGuid(b: Buffer): string {
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  if (b.length < 16) {
+    const h = b.toString('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  }
+  // Written into bytes and read once: one flat string (an alert keeps it), not a chain of pieces.
+  const out = Buffer.allocUnsafe(36);
+  let o = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) out[o++] = 0x2d;
+    out[o++] = HEX_DIGITS[b[i] >> 4];
+    out[o++] = HEX_DIGITS[b[i] & 15];
+  }
+  return out.toString('latin1');
 }
 
 /** The same GUID with its first three fields byte-swapped (SMBIOS order vs RFC 4122 order). */
@@ -100,39 +113,79 @@ function decodeIana(b: Buffer, at: number, quirks: string[]): number {
  * short, long or empty buffer is read as far as it goes.
  */
 export function decodePet(specificTrap: number, data: Buffer | undefined, receivedAt = Date.now()): PetEvent {
-  const parts = splitSpecificTrap(Number.isFinite(specificTrap) ? specificTrap : 0);
+  const s = (Number.isFinite(specificTrap) ? specificTrap : 0) >>> 0;
   const b = Buffer.isBuffer(data) ? data : Buffer.alloc(0);
+  const n = b.length;
   const quirks: string[] = [];
-  const has = (end: number) => b.length >= end;
-  const ev: PetEvent = { specificTrap: specificTrap >>> 0, ...parts, length: b.length, truncated: b.length < PET_FIXED_LENGTH, quirks };
-  if (has(16)) ev.guid = formatGuid(b.subarray(0, 16));
-  if (has(18)) ev.sequence = b.readUInt16BE(16);
   let utcOffset: number | undefined;
-  if (has(24)) {
-    const o = b.readUInt16BE(22);
-    if (o !== 0xffff) {
-      utcOffset = b.readInt16BE(22);
-      if (Math.abs(utcOffset) > 14 * 60) {
-        quirks.push('bad-utc-offset');
-        utcOffset = undefined;
-      } else ev.utcOffsetMinutes = utcOffset;
+  if (n >= 24 && b.readUInt16BE(22) !== 0xffff) {
+    utcOffset = b.readInt16BE(22);
+    if (Math.abs(utcOffset) > 14 * 60) {
+      quirks.push('bad-utc-offset');
+      utcOffset = undefined;
     }
   }
-  if (has(22)) ev.time = decodeTime(b.readUInt32BE(18), utcOffset, receivedAt, quirks);
-  if (has(25)) ev.trapSource = b[24];
-  if (has(26)) ev.eventSource = b[25];
-  if (has(27)) ev.severityCode = b[26];
-  if (has(28)) ev.sensorDevice = b[27];
-  if (has(29)) ev.sensorNumber = b[28];
-  if (has(30)) ev.entity = b[29];
-  if (has(31)) ev.entityInstance = b[30];
-  if (has(32)) ev.eventData = [...b.subarray(31, Math.min(39, b.length))];
-  if (has(40)) ev.language = b[39];
-  if (has(44)) ev.iana = decodeIana(b, 40, quirks);
-  if (has(46)) ev.systemId = b.readUInt16BE(44);
-  if (b.length > 46) ev.oem = b.subarray(46, Math.min(b.length, 46 + 256)).toString('hex');
-  if (ev.truncated && b.length > 0) quirks.push(`short-varbind-${b.length}`);
-  if (b.length === 0) quirks.push('no-varbind');
+  if (n >= PET_FIXED_LENGTH) {
+    // The whole varbind, made in one piece (a flood of traps makes tens of thousands a second).
+    const ev: PetEvent = {
+      specificTrap: s,
+      sensorType: (s >>> 16) & 0xff,
+      eventType: (s >>> 8) & 0xff,
+      deassert: (s & 0x80) !== 0,
+      offset: s & 0x0f,
+      length: n,
+      truncated: false,
+      quirks,
+      guid: formatGuid(b),
+      sequence: b.readUInt16BE(16),
+      utcOffsetMinutes: utcOffset,
+      time: decodeTime(b.readUInt32BE(18), utcOffset, receivedAt, quirks),
+      trapSource: b[24],
+      eventSource: b[25],
+      severityCode: b[26],
+      sensorDevice: b[27],
+      sensorNumber: b[28],
+      entity: b[29],
+      entityInstance: b[30],
+      eventData: [b[31], b[32], b[33], b[34], b[35], b[36], b[37], b[38]],
+      language: b[39],
+      iana: decodeIana(b, 40, quirks),
+      systemId: b.readUInt16BE(44),
+      oem: n > PET_FIXED_LENGTH ? b.subarray(46, Math.min(n, 46 + 256)).toString('hex') : undefined,
+    };
+    return ev;
+  }
+  const ev: PetEvent = {
+    specificTrap: s,
+    sensorType: (s >>> 16) & 0xff,
+    eventType: (s >>> 8) & 0xff,
+    deassert: (s & 0x80) !== 0,
+    offset: s & 0x0f,
+    length: n,
+    truncated: true,
+    quirks,
+  };
+  // A short varbind: read as far as the bytes go.
+  if (n >= 16) ev.guid = formatGuid(b);
+  if (n >= 18) ev.sequence = b.readUInt16BE(16);
+  if (utcOffset !== undefined) ev.utcOffsetMinutes = utcOffset;
+  if (n >= 22) ev.time = decodeTime(b.readUInt32BE(18), utcOffset, receivedAt, quirks);
+  if (n >= 25) ev.trapSource = b[24];
+  if (n >= 26) ev.eventSource = b[25];
+  if (n >= 27) ev.severityCode = b[26];
+  if (n >= 28) ev.sensorDevice = b[27];
+  if (n >= 29) ev.sensorNumber = b[28];
+  if (n >= 30) ev.entity = b[29];
+  if (n >= 31) ev.entityInstance = b[30];
+  if (n >= 32) {
+    const eventData: number[] = [];
+    for (let i = 31; i < 39 && i < n; i++) eventData.push(b[i]);
+    ev.eventData = eventData;
+  }
+  if (n >= 40) ev.language = b[39];
+  if (n >= 44) ev.iana = decodeIana(b, 40, quirks);
+  if (n > 0) quirks.push(`short-varbind-${n}`);
+  else quirks.push('no-varbind');
   return ev;
 }
 
@@ -144,45 +197,111 @@ export interface PetContext {
   raw?: Buffer;
 }
 
+const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
+/** Entities too vague to name in a summary. */
+const VAGUE_ENTITIES = new Set(['unspecified', 'unknown', 'other']);
+
+interface Reading {
+  i: Interpretation;
+  entity?: string;
+  summary: string;
+}
+
+/** Readings by everything they depend on; a flood of traps reads the same few events over and over. */
+const readings = new Map<number, Reading>();
+
+/** Our reading of an event (kind, sentence, entity name), worked out once per distinct event. */
+function readingOf(ev: PetEvent): Reading {
+  const firmwareCode = ev.sensorType === 0x0f && ev.eventData && ev.eventData.length > 1 ? ev.eventData[1] + 1 : 0;
+  // sensor type, event type, deassert and offset (24 bits), firmware code, entity, instance: < 2^49.
+  const key = (((ev.specificTrap & 0xffffff) * 257 + firmwareCode) * 257 + (ev.entity ?? 256)) * 256 + (ev.entityInstance ?? 0);
+  let r = readings.get(key);
+  if (r) return r;
+  const i = interpret(ev);
+  const entity = entityName(ev.entity);
+  const where = entity && !VAGUE_ENTITIES.has(entity) ? ` [${entity}${ev.entityInstance ? ` ${ev.entityInstance}` : ''}]` : '';
+  r = { i, entity, summary: ev.deassert ? `Cleared: ${i.summary}${where}` : `${i.summary}${where}` };
+  if (readings.size >= 4096) readings.clear();
+  readings.set(key, r);
+  return r;
+}
+
+/**
+ * The decoded fields an alert carries: only those the trap had, always in this order. A whole
+ * varbind has the first seventeen, made as one object; fields are added, never deleted, so the
+ * object keeps a fast layout.
+ */
+function detailsOf(ev: PetEvent, entity: string | undefined): Record<string, unknown> {
+  const petSeverity = ev.severityCode === undefined ? undefined : (PET_SEVERITIES[ev.severityCode]?.name ?? ev.severityCode);
+  let d: Record<string, unknown>;
+  const whole =
+    petSeverity !== undefined &&
+    entity !== undefined &&
+    ev.entityInstance !== undefined &&
+    ev.sensorNumber !== undefined &&
+    ev.sensorDevice !== undefined &&
+    ev.eventData !== undefined &&
+    ev.sequence !== undefined &&
+    ev.guid !== undefined &&
+    ev.iana !== undefined &&
+    ev.systemId !== undefined &&
+    ev.trapSource !== undefined &&
+    ev.eventSource !== undefined;
+  if (whole) {
+    d = {
+      sensorType: ev.sensorType,
+      eventType: ev.eventType,
+      offset: ev.offset,
+      deassert: ev.deassert,
+      specificTrap: ev.specificTrap,
+      petSeverity,
+      entity,
+      entityInstance: ev.entityInstance,
+      sensorNumber: ev.sensorNumber,
+      sensorDevice: ev.sensorDevice,
+      eventData: ev.eventData,
+      sequence: ev.sequence,
+      guid: ev.guid,
+      iana: ev.iana,
+      systemId: ev.systemId,
+      trapSource: ev.trapSource,
+      eventSource: ev.eventSource,
+    };
+  } else {
+    d = { sensorType: ev.sensorType, eventType: ev.eventType, offset: ev.offset, deassert: ev.deassert, specificTrap: ev.specificTrap };
+    if (petSeverity !== undefined) d.petSeverity = petSeverity;
+    if (entity !== undefined) d.entity = entity;
+    if (ev.entityInstance !== undefined) d.entityInstance = ev.entityInstance;
+    if (ev.sensorNumber !== undefined) d.sensorNumber = ev.sensorNumber;
+    if (ev.sensorDevice !== undefined) d.sensorDevice = ev.sensorDevice;
+    if (ev.eventData !== undefined) d.eventData = ev.eventData;
+    if (ev.sequence !== undefined) d.sequence = ev.sequence;
+    if (ev.guid !== undefined) d.guid = ev.guid;
+    if (ev.iana !== undefined) d.iana = ev.iana;
+    if (ev.systemId !== undefined) d.systemId = ev.systemId;
+    if (ev.trapSource !== undefined) d.trapSource = ev.trapSource;
+    if (ev.eventSource !== undefined) d.eventSource = ev.eventSource;
+  }
+  if (ev.utcOffsetMinutes !== undefined) d.utcOffsetMinutes = ev.utcOffsetMinutes;
+  if (ev.quirks.length) d.quirks = ev.quirks;
+  if (ev.truncated) d.truncated = true;
+  return d;
+}
+
 /** The Alert for a decoded PET event. */
 export function petToAlert(ev: PetEvent, ctx: PetContext): Alert {
-  const i = interpret(ev);
+  const { i, entity, summary } = readingOf(ev);
   const severity = severityOf(ev, i);
-  const device: AlertDevice = { ...ctx.device };
-  if (!device.guid && ev.guid && !/^0+-0+-0+-0+-0+$/.test(ev.guid)) device.guid = ev.guid;
-  const entity = entityName(ev.entity);
-  const where = entity && !['unspecified', 'unknown', 'other'].includes(entity) ? ` [${entity}${ev.entityInstance ? ` ${ev.entityInstance}` : ''}]` : '';
-  const summary = ev.deassert ? `Cleared: ${i.summary}${where}` : `${i.summary}${where}`;
-  const details: Record<string, unknown> = {
-    sensorType: ev.sensorType,
-    eventType: ev.eventType,
-    offset: ev.offset,
-    deassert: ev.deassert,
-    specificTrap: ev.specificTrap,
-    petSeverity: ev.severityCode === undefined ? undefined : (PET_SEVERITIES[ev.severityCode]?.name ?? ev.severityCode),
-    entity,
-    entityInstance: ev.entityInstance,
-    sensorNumber: ev.sensorNumber,
-    sensorDevice: ev.sensorDevice,
-    eventData: ev.eventData,
-    sequence: ev.sequence,
-    guid: ev.guid,
-    iana: ev.iana,
-    systemId: ev.systemId,
-    trapSource: ev.trapSource,
-    eventSource: ev.eventSource,
-    utcOffsetMinutes: ev.utcOffsetMinutes,
-    quirks: ev.quirks.length ? ev.quirks : undefined,
-    truncated: ev.truncated || undefined,
-    from: ctx.from,
-    raw: ctx.raw ? ctx.raw.toString('hex') : undefined,
-  };
-  for (const k of Object.keys(details)) if (details[k] === undefined) delete details[k];
+  const device: AlertDevice = !ctx.device.guid && ev.guid && ev.guid !== ZERO_GUID ? { ...ctx.device, guid: ev.guid } : ctx.device;
+  const details = detailsOf(ev, entity);
+  if (ctx.from !== undefined) details.from = ctx.from;
+  if (ctx.raw) details.raw = ctx.raw.toString('hex');
   const receivedAt = ctx.receivedAt ?? Date.now();
+  const sensor = ev.sensorNumber !== undefined && ev.sensorNumber !== 0xff ? `s${ev.sensorNumber}` : undefined;
   return makeAlert({
     // A re-sent trap (PET senders repeat until acknowledged) keeps its id: same sender, sequence, time, event.
     id: stableId('pet', ctx.from, ev.guid, ev.sequence, ev.time?.getTime() ?? receivedAt, ev.specificTrap, ev.eventData?.join(',')),
-    qualifier: [i.qualifier, ev.sensorNumber !== undefined && ev.sensorNumber !== 0xff ? `s${ev.sensorNumber}` : undefined].filter(Boolean).join('/') || undefined,
+    qualifier: i.qualifier && sensor ? `${i.qualifier}/${sensor}` : i.qualifier || sensor,
     time: ev.time ?? new Date(receivedAt),
     device,
     source: 'pet',

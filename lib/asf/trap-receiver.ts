@@ -153,6 +153,7 @@ export class TrapReceiver {
   private receiver?: { close(cb?: () => void): void };
   private socket?: CheckedSocket;
   private readonly allow?: net.BlockList;
+  private readonly allowedCache = new Map<string, boolean>();
   private readonly buckets: TokenBuckets;
   private readonly maxBytes: number;
   private readonly communities: string[];
@@ -174,9 +175,22 @@ export class TrapReceiver {
     return false;
   }
 
+  /** The allow-list's answer per sender address, remembered (a BlockList check costs a microsecond or more). */
+  private isAllowed(address: string): boolean {
+    if (!this.allow) return true;
+    let ok = this.allowedCache.get(address);
+    if (ok === undefined) {
+      ok = allowed(this.allow, address);
+      // Bounded: a flood of spoofed sources empties it now and then, never grows it.
+      if (this.allowedCache.size >= 4096) this.allowedCache.clear();
+      this.allowedCache.set(address, ok);
+    }
+    return ok;
+  }
+
   private admit(msg: Buffer, rinfo: dgram.RemoteInfo): boolean {
     this.counts.datagrams++;
-    if (!allowed(this.allow, rinfo.address)) return this.drop('not-allowed', rinfo.address);
+    if (!this.isAllowed(rinfo.address)) return this.drop('not-allowed', rinfo.address);
     if (msg.length > this.maxBytes) return this.drop('too-big', rinfo.address, `${msg.length} bytes`);
     if (!this.buckets.take(rinfo.address)) return this.drop('rate-limited', rinfo.address);
     const v = peekSnmpVersion(msg);
