@@ -26,9 +26,10 @@ import { Alert, AlertDevice, AlertSource, deviceLabel, moreSevere, Severity } fr
 import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 
-/** Kinds that OOBKit's own power, wake, boot or fencing actions cause on a device. */
+/** Own actions that make a device go quiet for a while (fencing it off does not). */
 const DISRUPTIVE_OWN_ACTIONS = ['power', 'wake', 'boot'] as const;
 
+/** Alert kinds those actions cause on a device, suppressed for `ownActionSeconds` after one. */
 export const OWN_ACTION_KINDS = new Set([
   'heartbeat-missed',
   'presence-lost',
