@@ -284,6 +284,43 @@ describe('open keys: what they keep, and for how long', () => {
     expect(held.at(-1)).toBe('nothing-to-resolve');
   });
 
+  it('tells what changed since it was last asked: each changed key once, as it is now, forgotten ones as null', () => {
+    let now = Date.now();
+    const engine = new AlertEngine(new Policy({ dedupSeconds: 60, rateLimitGlobal: undefined }), { emit: () => undefined, now: () => now, timer: false, trackChanges: true, maxKeys: 100 });
+    engine.process(pet({ device: { name: 'pc-1' } }));
+    engine.process(pet({ device: { name: 'pc-1' } }));
+    engine.process(pet({ device: { name: 'pc-2' } }));
+    engine.process(pet({ device: { name: 'pc-2' }, state: 'resolve', severity: 'ok' }));
+    engine.addMaintenance({ device: 'pc-9', until: new Date(now + 60_000).toISOString() });
+    const changes = engine.takeChanges();
+    expect(changes.map((c) => ('k' in c ? [c.k, c.v?.count ?? null] : ['maintenance', c.maintenance.length]))).toEqual([
+      ['pc-1/pet/fan-failure', 2],
+      ['pc-2/pet/fan-failure', null],
+      ['maintenance', 1],
+    ]);
+    expect(engine.takeChanges()).toEqual([]);
+    // The follow-up with the count changes the key; the window's end prunes the maintenance.
+    now += 61_000;
+    engine.tick(now);
+    expect(engine.takeChanges().map((c) => ('k' in c ? [c.k, c.v?.held] : ['maintenance', c.maintenance.length]))).toEqual([
+      ['pc-1/pet/fan-failure', 0],
+      ['maintenance', 0],
+    ]);
+  });
+
+  it('restores keys given in any order least recently seen first, so the oldest still expires first', () => {
+    let now = Date.now();
+    const first = new AlertEngine(new Policy({ dedupSeconds: 0 }), { emit: () => undefined, now: () => now, timer: false });
+    first.process(pet({ device: { name: 'pc-old' } }));
+    now += 30_000;
+    first.process(pet({ device: { name: 'pc-new' } }));
+    const state = first.snapshot();
+    state.keys.reverse();
+    const engine = new AlertEngine(new Policy({ dedupSeconds: 0 }), { emit: () => undefined, now: () => now, timer: false, maxKeyAgeMs: 60_000, state: JSON.parse(JSON.stringify(state)) });
+    engine.tick(now + 45_000);
+    expect(engine.snapshot().keys.map(([k]) => k)).toEqual(['pc-new/pet/fan-failure']);
+  });
+
   it('when full, forgets the least recently seen hundredth at once, each counted, and keeps the rest', () => {
     const out: Emission[] = [];
     const forgotten: string[] = [];

@@ -59,7 +59,7 @@ export interface EngineCounts {
   byReason: Record<SuppressReason, number>;
 }
 
-interface OpenKey {
+export interface OpenKey {
   /** The id of the key's latest alert (a resolve names it), and what a person knows the condition by. */
   id: string;
   device: AlertDevice;
@@ -108,11 +108,19 @@ export interface EngineState {
   maintenance: MaintenanceWindow[];
 }
 
+/**
+ * What changed in the state since the last takeChanges(): an open key as it is now (null when it
+ * was forgotten), or all run-time maintenance windows.
+ */
+export type EngineChange = { k: string; v: OpenKey | null } | { maintenance: MaintenanceWindow[] };
+
 export interface EngineOptions {
   emit: (e: Emission) => void;
   onSuppressed?: (alert: Alert, reason: SuppressReason) => void;
   /** Called after anything that snapshot() would show changed. */
   onStateChange?: () => void;
+  /** Remember what changed, for takeChanges() (whoever sets this must call it now and then). */
+  trackChanges?: boolean;
   state?: EngineState;
   now?: () => number;
   /**
@@ -187,6 +195,10 @@ export class AlertEngine {
   private readonly maxKeys: number;
   private readonly maxKeyAgeMs: number;
   private timer?: NodeJS.Timeout;
+  /** Keys changed since takeChanges() (with trackChanges). */
+  private readonly changedKeys = new Set<string>();
+  private maintenanceChanged = false;
+  private readonly tracking: boolean;
 
   constructor(
     policy: Policy,
@@ -196,12 +208,19 @@ export class AlertEngine {
     this.now = o.now ?? Date.now;
     this.maxKeys = o.maxKeys ?? 50_000;
     this.maxKeyAgeMs = o.maxKeyAgeMs ?? 7 * 24 * 3600_000;
+    this.tracking = o.trackChanges === true;
     this.schedule = new MaintenanceSchedule(policy.config.maintenance);
     this.runtimeWindows = new MaintenanceSchedule([]);
     if (o.state && (o.state.version === 1 || o.state.version === 2)) {
+      const restored: Array<[string, OpenKey]> = [];
       for (const [k, v] of o.state.keys ?? []) {
         const key = restoredKey(v);
-        if (!key) continue;
+        if (key) restored.push([k, key]);
+      }
+      // Least recently seen first, as expiry and eviction expect (changes replayed from a log
+      // come in the order they were written, not in that order).
+      if (restored.some(([, v], i) => i > 0 && v.lastAt < restored[i - 1][1].lastAt)) restored.sort((a, b) => a[1].lastAt - b[1].lastAt);
+      for (const [k, key] of restored) {
         this.keys.delete(k);
         this.keys.set(k, key);
         this.watch(k, key);
@@ -237,17 +256,39 @@ export class AlertEngine {
     return { version: 2, keys: [...this.keys.entries()], maintenance: this.runtimeWindows.windows };
   }
 
+  /**
+   * What changed since the last call (with trackChanges): each changed key once, as it is now.
+   * Persistence appends these instead of writing the whole state again.
+   */
+  takeChanges(): EngineChange[] {
+    const out: EngineChange[] = [];
+    for (const k of this.changedKeys) out.push({ k, v: this.keys.get(k) ?? null });
+    this.changedKeys.clear();
+    if (this.maintenanceChanged) out.push({ maintenance: this.runtimeWindows.windows });
+    this.maintenanceChanged = false;
+    return out;
+  }
+
   /** A window set at run time (from a message); kept across restarts until it ends. */
   addMaintenance(w: MaintenanceWindow): void {
     this.runtimeWindows.add(w);
+    this.maintenanceChanged = this.tracking;
     this.changed();
   }
 
   /** Ends run-time windows for a device/site (all of them when neither is given). */
   clearMaintenance(device?: string, site?: string): number {
     const n = this.runtimeWindows.clear((w) => (device === undefined || w.device === device) && (site === undefined || w.site === site));
-    if (n) this.changed();
+    if (n) {
+      this.maintenanceChanged = this.tracking;
+      this.changed();
+    }
     return n;
+  }
+
+  /** Notes that a key changed (or was forgotten), for takeChanges(). */
+  private mark(k: string): void {
+    if (this.tracking) this.changedKeys.add(k);
   }
 
   get maintenanceWindows(): MaintenanceWindow[] {
@@ -315,6 +356,7 @@ export class AlertEngine {
       open.summary = alert.summary;
       this.touch(alert.dedupKey, open);
       this.heldKeys.add(alert.dedupKey);
+      this.mark(alert.dedupKey);
       this.changed();
       return this.suppress(alert, 'duplicate');
     }
@@ -349,6 +391,7 @@ export class AlertEngine {
     this.keys.set(alert.dedupKey, key);
     if (key.escalateAt !== undefined && !key.escalated) this.escalating.add(alert.dedupKey);
     release(key);
+    this.mark(alert.dedupKey);
     this.changed();
     this.send(decision.output, count > 1 ? { ...alert, details: { ...alert.details, count } } : alert);
   }
@@ -370,6 +413,7 @@ export class AlertEngine {
     this.keys.delete(k);
     this.heldKeys.delete(k);
     this.escalating.delete(k);
+    this.mark(k);
   }
 
   /**
@@ -444,6 +488,7 @@ export class AlertEngine {
       v.held = 0;
       v.windowEnd = t + cfg.dedupSeconds * 1000;
       this.heldKeys.delete(k);
+      this.mark(k);
       changed = true;
       this.send(v.output, {
         ...latest,
@@ -461,6 +506,7 @@ export class AlertEngine {
       if (t < v.escalateAt) continue;
       v.escalated = true;
       this.escalating.delete(k);
+      this.mark(k);
       changed = true;
       const minutes = Math.round((t - v.firstAt) / 60000);
       const latest = alertOf(k, v);
@@ -478,7 +524,10 @@ export class AlertEngine {
     }
     if (this.heldWindowEnd !== 0 && t >= this.heldWindowEnd) this.flushHeld(t);
     const before = this.runtimeWindows.windows.length;
-    if (this.runtimeWindows.prune(t).length !== before) changed = true;
+    if (this.runtimeWindows.prune(t).length !== before) {
+      this.maintenanceChanged = this.tracking;
+      changed = true;
+    }
     if (changed) this.changed();
   }
 

@@ -5,8 +5,10 @@
  * what comes out goes to `emit`.
  *
  * Durability: a WS-Eventing push is journaled (fsync) before it is acknowledged and replayed
- * after a restart if it never got through the engine; event-log positions and the engine's open
- * keys are saved (debounced) and flushed on close. PET traps are UDP and not acknowledged.
+ * after a restart if it never got through the engine; the engine's open keys, event-log
+ * positions and subscriptions are kept as a snapshot and a log of changed entries, appended about
+ * once a second (lib/util/snapshot-log), and flushed on close. PET traps are UDP and not
+ * acknowledged.
  */
 import { promises as dns } from 'node:dns';
 import * as net from 'node:net';
@@ -14,18 +16,19 @@ import * as path from 'node:path';
 import { acquireAmt } from '../amt/connect';
 import { EventListener, newRegistration, PushRegistration, PushRejection } from '../amt/event-listener';
 import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
-import { DeviceSubscription, SubscriptionRecord } from '../amt/event-subscription';
+import { DeviceSubscription } from '../amt/event-subscription';
 import { petToAlert } from '../asf/pet';
 import { petFromTrap } from '../asf/pet-trap';
 import { DropReason, TrapReceiver } from '../asf/trap-receiver';
 import { deviceInfo, ManagedDevice } from '../device';
 import { InputError } from '../errors';
 import { Alert, AlertDevice } from './alert';
-import { AlertEngine, Emission, EngineState, SuppressReason } from './engine';
+import { AlertEngine, Emission, SuppressReason } from './engine';
 import { HeartbeatWatch, presenceCheck } from './heartbeat';
 import { MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
-import { Journal, StateFile } from './store';
+import { applyHubChanges, HubChange, HubSection, HubState, Journal } from './store';
+import { SnapshotLog } from '../util/snapshot-log';
 // --- IPMI (issue 8): the SEL of servers without AMT feeds the event-log source ---
 import { selRecordToAlert } from '../ipmi/alert';
 import { withIpmi } from '../ipmi/connect';
@@ -72,14 +75,6 @@ export interface AlertHubOptions {
   onDropped?(source: 'pet' | 'wsevent', reason: string, from: string, detail?: string): void;
 }
 
-interface HubState {
-  engine?: EngineState;
-  eventLog?: Record<string, EventLogPosition>;
-  /** IPMI (issue 8): where each server's SEL was read up to. */
-  sel?: Record<string, SelCursor>;
-  subscriptions?: Record<string, { reg: Omit<PushRegistration, 'device'>; record?: SubscriptionRecord }>;
-}
-
 export function deviceKey(d: ManagedDevice): string {
   return (d.name ?? d.host).toLowerCase();
 }
@@ -95,8 +90,10 @@ export class AlertHub {
   listener?: EventListener;
   heartbeat?: HeartbeatWatch;
   readonly dropped: Record<string, number> = {};
-  private readonly state: StateFile<HubState>;
+  private readonly state: SnapshotLog<HubState, HubChange>;
   private readonly stored: HubState;
+  /** Entries of the hub's own sections changed since the last append. */
+  private readonly changedEntries = new Map<HubSection, Set<string>>();
   private readonly journal: Journal;
   private readonly byAddress = new Map<string, ManagedDevice>();
   private readonly petDevices = new Map<ManagedDevice, AlertDevice>();
@@ -111,8 +108,16 @@ export class AlertHub {
 
   constructor(private readonly o: AlertHubOptions) {
     const safeId = o.id.replace(/[^A-Za-z0-9._-]/g, '_');
-    this.state = new StateFile<HubState>(path.join(o.stateDir, `alert-in-${safeId}.json`), 1000);
-    this.stored = this.state.load() ?? {};
+    this.state = new SnapshotLog<HubState, HubChange>({
+      snapshotFile: path.join(o.stateDir, `alert-in-${safeId}.json`),
+      logFile: path.join(o.stateDir, `alert-in-${safeId}.changes`),
+      snapshot: this.document,
+      takeChanges: () => this.takeChanges(),
+      onError: (e) => o.onProblem?.('cannot save the alert state (retrying)', e),
+    });
+    const loaded = this.state.load();
+    for (const p of loaded.problems) o.onProblem?.(`alert state: ${p}`);
+    this.stored = applyHubChanges(loaded.snapshot ?? {}, loaded.changes);
     this.journal = new Journal(path.join(o.stateDir, `alert-in-${safeId}.journal`));
     this.eventLogPositions = { ...(this.stored.eventLog ?? {}) };
     this.selPositions = { ...(this.stored.sel ?? {}) }; // IPMI (issue 8)
@@ -120,16 +125,32 @@ export class AlertHub {
     this.engine = new AlertEngine(o.policy, {
       emit: o.emit,
       onSuppressed: o.onSuppressed,
-      onStateChange: () => this.save(),
+      onStateChange: () => this.state.changed(),
+      trackChanges: true,
       state: this.stored.engine,
     });
   }
 
-  /** What the state file holds (one function for the hub's life: save() runs on every alert). */
+  /** The whole state, for a snapshot. */
   private readonly document = (): HubState => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs });
 
-  private save(): void {
-    this.state.save(this.document);
+  /** What changed since the last append: the engine's keys and windows, and the hub's own entries. */
+  private takeChanges(): HubChange[] {
+    const out: HubChange[] = this.engine.takeChanges();
+    const sections = { eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs } as Record<HubSection, Record<string, unknown>>;
+    for (const [section, keys] of this.changedEntries) {
+      for (const key of keys) out.push({ section, key, value: sections[section][key] ?? null });
+    }
+    this.changedEntries.clear();
+    return out;
+  }
+
+  /** An entry of one of the hub's sections changed. */
+  private save(section: HubSection, key: string): void {
+    let keys = this.changedEntries.get(section);
+    if (!keys) this.changedEntries.set(section, (keys = new Set()));
+    keys.add(key);
+    this.state.changed();
   }
 
   private drop(source: 'pet' | 'wsevent', reason: DropReason | PushRejection | string, from: string, detail?: string): void {
@@ -246,6 +267,7 @@ export class AlertHub {
       const kept = this.subs[key];
       const reg: PushRegistration = kept ? { ...kept.reg, device: alertDevice(d) } : newRegistration(alertDevice(d));
       this.subs[key] = { reg: { path: reg.path, username: reg.username, password: reg.password }, record: kept?.record };
+      if (!kept) this.save('subscriptions', key);
       listener.register(reg);
       const lease = acquireAmt(d.amt);
       const sub = new DeviceSubscription({
@@ -256,7 +278,7 @@ export class AlertHub {
         expiresSeconds: w.expiresSeconds,
         onRecord: (r) => {
           this.subs[key] = { ...this.subs[key], record: r };
-          this.save();
+          this.save('subscriptions', key);
         },
         onError: (e) => this.o.onProblem?.(`cannot subscribe ${d.name ?? d.host} to AMT events`, e),
       });
@@ -264,7 +286,6 @@ export class AlertHub {
       this.leases.push(lease.release);
       void sub.start();
     }
-    this.save();
   }
 
   private startEventLog(intervalSeconds: number): void {
@@ -301,7 +322,7 @@ export class AlertHub {
       const { records: fresh, position } = newSince(records, before, this.o.eventLog?.initial ?? 'skip');
       for (const r of fresh) this.engine.process(eventRecordToAlert(r, alertDevice(d)));
       this.eventLogPositions[key] = position;
-      this.save();
+      this.save('eventLog', key);
       return fresh.length;
     } finally {
       lease.release();
@@ -318,7 +339,7 @@ export class AlertHub {
       if (!before && (this.o.eventLog?.initial ?? 'skip') === 'skip') {
         // The first look only marks where the log stands: old entries are not news.
         this.selPositions[key] = await selCursorAtEnd(c);
-        this.save();
+        this.save('sel', key);
         return 0;
       }
       const { records, cursor } = await readNewSel(c, before ?? {});
@@ -333,7 +354,7 @@ export class AlertHub {
         for (const r of records) this.engine.process(selRecordToAlert(r, { device: alertDevice(d), sensors, readAt }));
       }
       this.selPositions[key] = cursor;
-      this.save();
+      this.save('sel', key);
       return records.length;
     });
   }
@@ -371,8 +392,7 @@ export class AlertHub {
     for (const release of this.leases) release();
     await this.pet?.close();
     await this.listener?.close();
-    this.state.save(this.document);
-    await this.state.flush();
+    await this.state.close();
     this.journal.close();
   }
 }

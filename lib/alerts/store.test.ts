@@ -1,64 +1,130 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import fc from 'fast-check';
-import { jsonPieces, StateFile } from './store';
+import { makeAlert, Alert } from './alert';
+import { AlertHub } from './hub';
+import { Policy } from './policy';
+import { Journal } from './store';
+import { frameRecord } from '../util/record-log';
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fan = (device: string, o: Partial<Alert> = {}) =>
+  makeAlert({ device: { name: device, host: '10.0.0.1' }, source: 'pet', kind: 'fan-failure', severity: 'critical', summary: 'Fan failed', ...o } as never);
 
-describe('state written in pieces', () => {
-  it('the pieces joined are the text JSON.stringify gives, for any JSON-like value and long lists', () => {
-    const value = fc.oneof(fc.jsonValue(), fc.array(fc.jsonValue({ maxDepth: 2 }), { minLength: 490, maxLength: 1600 }));
-    const withOddities = fc.record({ doc: value, missing: fc.constant(undefined), fn: fc.constant(() => 1), when: fc.date({ noInvalidDate: true }), list: fc.array(fc.oneof(fc.jsonValue(), fc.constant(undefined)), { minLength: 501, maxLength: 700 }) });
-    fc.assert(
-      fc.property(fc.oneof(value, withOddities), (v) => {
-        expect([...jsonPieces(v)].join('')).toBe(JSON.stringify(v));
-      }),
-      { numRuns: 60 },
-    );
-  });
-
-  it('a long list comes in several pieces, so encoding it gives the event loop back in between', () => {
-    const keys = Array.from({ length: 5000 }, (_, i) => [`pc-${i}/pet/fan-failure`, { count: i }]);
-    const pieces = [...jsonPieces({ engine: { version: 2, keys }, eventLog: {} })];
-    expect(pieces.length).toBeGreaterThan(10);
-    expect(JSON.parse(pieces.join('')).engine.keys).toHaveLength(5000);
-  });
-});
-
-describe('StateFile', () => {
+describe('alert-in state on disk', () => {
   let dir: string;
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-state-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('writes in the background after the debounce, coalescing saves, and a flush after a write in progress leaves the newest', async () => {
-    const file = path.join(dir, 'sub', 'state.json');
-    const store = new StateFile<{ n: number; pad: string[] }>(file, 50);
-    let n = 0;
-    const doc = () => ({ n, pad: Array.from({ length: 3000 }, (_, i) => `entry ${i} of a state big enough to take several pieces`) });
-    for (n = 1; n <= 5; n++) store.save(doc);
-    n = 5;
-    expect(fs.existsSync(file)).toBe(false);
-    for (let i = 0; i < 100 && !fs.existsSync(file); i++) await wait(10);
-    expect(JSON.parse(fs.readFileSync(file, 'utf8')).n).toBe(5);
-    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    // A write starts; before it has finished, a newer state is flushed: the newer one stays.
-    n = 6;
-    store.save(doc);
-    await wait(55);
-    n = 7;
-    store.save(doc);
-    await store.flush();
-    expect(JSON.parse(fs.readFileSync(file, 'utf8')).n).toBe(7);
-    await wait(150);
-    expect(JSON.parse(fs.readFileSync(file, 'utf8')).n).toBe(7);
-    expect(fs.readdirSync(path.dirname(file))).toEqual(['state.json']);
+  function hub(id = 'a') {
+    const emitted: Alert[] = [];
+    const problems: string[] = [];
+    const h = new AlertHub({
+      id,
+      stateDir: dir,
+      devices: [],
+      policy: new Policy({ dedupSeconds: 300, rateLimitPerKey: undefined, rateLimitGlobal: undefined }),
+      emit: (e) => emitted.push(e.alert),
+      onProblem: (what, e) => problems.push(`${what}${e ? `: ${e.message}` : ''}`),
+    });
+    return { h, emitted, problems };
+  }
+
+  it('open conditions survive a restart: a repeat is not paged again, and the resolve counts it', async () => {
+    const first = hub();
+    first.h.process(fan('pc-01', { id: 'trigger-1' }));
+    first.h.process(fan('pc-02'));
+    await first.h.close();
+    const second = hub();
+    expect(second.h.engine.openKeys).toBe(2);
+    second.h.process(fan('pc-01', { id: 'trigger-2' }));
+    expect(second.emitted).toEqual([]);
+    second.h.process(fan('pc-01', { state: 'resolve', severity: 'ok', id: 'clear' }));
+    // The latest trigger of the condition, and both occurrences counted.
+    expect(second.emitted.map((a) => [a.id, a.details.triggerId, a.details.count])).toEqual([['clear', 'trigger-2', 2]]);
+    await second.h.close();
+    expect(hub().h.engine.openKeys).toBe(1);
   });
 
-  it('sets a file it cannot read aside and starts empty', () => {
-    const file = path.join(dir, 'state.json');
+  it('with 2,000 open conditions, a repeat writes that condition, not the whole state', async () => {
+    const first = hub();
+    for (let i = 0; i < 2000; i++) first.h.process(fan(`pc-${i}`));
+    await first.h.close();
+    const statSize = (f: string) => fs.statSync(path.join(dir, f)).size;
+    const changesBefore = statSize('alert-in-a.changes');
+    const snapshotBefore = fs.existsSync(path.join(dir, 'alert-in-a.json')) ? statSize('alert-in-a.json') : 0;
+    expect(changesBefore + snapshotBefore).toBeGreaterThan(500_000);
+    const second = hub();
+    second.h.process(fan('pc-7'));
+    await second.h.close();
+    const written = statSize('alert-in-a.changes') - changesBefore;
+    expect(written).toBeGreaterThan(100);
+    expect(written).toBeLessThan(2000);
+    const third = hub();
+    expect(third.h.engine.openKeys).toBe(2000);
+    await third.h.close();
+  });
+
+  it('reads a state file written before there was a log (engine state version 2, event-log positions)', async () => {
+    const now = Date.now();
+    const key = { id: 'old-trigger', device: { name: 'pc-01' }, source: 'pet', kind: 'fan-failure', severity: 'critical', summary: 'Fan failed', output: 1, firstAt: now - 60_000, lastAt: now - 30_000, count: 1, held: 0, windowEnd: now + 240_000 };
+    const doc = { engine: { version: 2, keys: [['pc-01/pet/fan-failure', key]], maintenance: [] }, eventLog: { 'pc-01': { newest: 1700000000, atNewest: { abc: 1 } } } };
+    fs.writeFileSync(path.join(dir, 'alert-in-a.json'), JSON.stringify(doc));
+    const { h, emitted, problems } = hub();
+    expect(problems).toEqual([]);
+    h.process(fan('pc-01', { state: 'resolve', severity: 'ok' }));
+    expect(emitted[0].details).toMatchObject({ triggerId: 'old-trigger', count: 1 });
+    await h.close();
+    // The positions stay as they were, through the change log.
+    const again = hub();
+    expect(again.h.engine.openKeys).toBe(0);
+    expect((again.h as unknown as { eventLogPositions: unknown }).eventLogPositions).toEqual(doc.eventLog);
+    await again.h.close();
+  });
+
+  it('sets a state file it cannot read aside, says so, and starts empty', async () => {
+    const file = path.join(dir, 'alert-in-a.json');
     fs.writeFileSync(file, '{"engine": {"keys": [');
-    expect(new StateFile(file).load()).toBeUndefined();
-    expect(fs.readdirSync(dir).some((f) => f.startsWith('state.json.corrupt-'))).toBe(true);
+    const { h, problems } = hub();
+    expect(h.engine.openKeys).toBe(0);
+    expect(fs.readdirSync(dir).some((f) => f.startsWith('alert-in-a.json.corrupt-'))).toBe(true);
+    expect(problems).toEqual([expect.stringMatching(/^alert state: .*alert-in-a\.json is not a state file/)]);
+    await h.close();
+  });
+
+  it('a change log cut short by a crash: the changes before the cut are kept, the rest ignored', async () => {
+    const first = hub();
+    first.h.process(fan('pc-01'));
+    await first.h.close();
+    fs.appendFileSync(path.join(dir, 'alert-in-a.changes'), frameRecord({ k: 'pc-02/pet/fan-failure', v: null }).subarray(0, 12));
+    const second = hub();
+    expect(second.h.engine.openKeys).toBe(1);
+    expect(second.problems).toEqual([expect.stringMatching(/ignored the last 12 bytes of .*alert-in-a\.changes/)]);
+    await second.h.close();
+  });
+});
+
+describe('Journal', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-journal-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('gives back what was acknowledged and not emitted, past a torn line, and reads lines written before there were checksums', () => {
+    const file = path.join(dir, 'a.journal');
+    const j = new Journal(file);
+    expect(j.start()).toEqual([]);
+    j.append(fan('pc-01', { id: 'one' }));
+    j.append(fan('pc-02', { id: 'two' }));
+    j.done('one');
+    j.close();
+    // An earlier version's line, then an append torn by a crash (never acknowledged).
+    fs.appendFileSync(file, `${JSON.stringify({ a: fan('pc-03', { id: 'three' }) })}\n`);
+    fs.appendFileSync(file, frameRecord({ a: fan('pc-04', { id: 'four' }) }).subarray(0, 40));
+    const again = new Journal(file);
+    expect(again.start().map((a) => a.id)).toEqual(['two', 'three']);
+    expect(again.pendingCount).toBe(2);
+    again.done('two');
+    again.done('three');
+    again.close();
+    expect(new Journal(file).start()).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { AuditPosition, readAuditLog } from '../../lib/amt/audit-log';
 import { inventoryRow, readInventory, ROW_COLUMNS } from '../../lib/amt/inventory';
 import { deviceInfo, ManagedDevice } from '../../lib/device';
 import { InputError } from '../../lib/errors';
-import { StateFile } from '../../lib/util/state-file';
+import { KeyValueFile } from '../../lib/util/key-value-file';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
@@ -30,7 +30,7 @@ function actionOf(msg: OobMessage, configured: string): string {
 }
 
 /** One position file per Node-RED user directory, shared by every oob-inventory node. */
-const stores = new Map<string, StateFile<AuditPosition>>();
+const stores = new Map<string, KeyValueFile<AuditPosition>>();
 
 export = function (RED: NodeAPI) {
   function OobInventory(this: Node, def: InventoryDef) {
@@ -45,7 +45,7 @@ export = function (RED: NodeAPI) {
     const file = path.join(userDir, 'oobkit', 'audit-positions.json');
     let store = stores.get(file);
     if (!store) {
-      store = new StateFile<AuditPosition>(file, { onCorrupt: (m) => node.warn(m) });
+      store = new KeyValueFile<AuditPosition>(file, { onCorrupt: (m) => node.warn(m) });
       stores.set(file, store);
     }
     const positions = store;

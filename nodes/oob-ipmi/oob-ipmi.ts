@@ -6,7 +6,7 @@ import { InputError, UnsupportedError } from '../../lib/errors';
 import { checkIpmiAction, IpmiActionName, IpmiActionResult, runIpmiAction } from '../../lib/ipmi/actions';
 import { withIpmi } from '../../lib/ipmi/connect';
 import { SelCursor, selCursorAtEnd } from '../../lib/ipmi/sel';
-import { StateFile } from '../../lib/util/state-file';
+import { KeyValueFile } from '../../lib/util/key-value-file';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus, powerStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
@@ -59,7 +59,7 @@ function doneStatus(action: IpmiActionName, r: IpmiActionResult): NodeStatus {
 }
 
 /** One SEL position file per Node-RED user directory. */
-const stores = new Map<string, StateFile<SelCursor>>();
+const stores = new Map<string, KeyValueFile<SelCursor>>();
 
 export = function (RED: NodeAPI) {
   function OobIpmi(this: Node, def: IpmiDef) {
@@ -78,7 +78,7 @@ export = function (RED: NodeAPI) {
     const file = path.join(userDir, 'oobkit', 'sel-positions.json');
     let store = stores.get(file);
     if (!store) {
-      store = new StateFile<SelCursor>(file, { onCorrupt: (m) => node.warn(m) });
+      store = new KeyValueFile<SelCursor>(file, { onCorrupt: (m) => node.warn(m) });
       stores.set(file, store);
     }
     const cursors = store;

@@ -1,0 +1,183 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { frameRecord } from './record-log';
+import { SnapshotLog, SnapshotLogOptions } from './snapshot-log';
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Doc {
+  items: Record<string, string>;
+}
+type Change = { k: string; v: string | null };
+
+/** A small owner of a state: items, the keys changed since the last append, and its SnapshotLog. */
+function owner(dir: string, o: Partial<SnapshotLogOptions<Doc, Change>> = {}) {
+  const items = new Map<string, string>();
+  const changed = new Set<string>();
+  const store = new SnapshotLog<Doc, Change>({
+    snapshotFile: path.join(dir, 'state.json'),
+    logFile: path.join(dir, 'state.changes'),
+    snapshot: () => ({ items: Object.fromEntries(items) }),
+    takeChanges: () => {
+      const out = [...changed].map((k) => ({ k, v: items.get(k) ?? null }));
+      changed.clear();
+      return out;
+    },
+    minIntervalMs: 50,
+    ...o,
+  });
+  const loaded = store.load();
+  for (const [k, v] of Object.entries(loaded.snapshot?.items ?? {})) items.set(k, v);
+  for (const c of loaded.changes) {
+    if (c.v === null) items.delete(c.k);
+    else items.set(c.k, c.v);
+  }
+  return {
+    store,
+    items,
+    problems: loaded.problems,
+    set(k: string, v: string | null) {
+      if (v === null) items.delete(k);
+      else items.set(k, v);
+      changed.add(k);
+      store.changed();
+    },
+  };
+}
+
+describe('SnapshotLog', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-snaplog-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('appends what changed in the background, coalescing changes, and a flush after a write in progress leaves the newest', async () => {
+    const a = owner(path.join(dir, 'sub'));
+    for (let n = 1; n <= 5; n++) a.set('n', String(n));
+    a.set('gone', 'x');
+    a.set('gone', null);
+    expect(fs.existsSync(path.join(dir, 'sub', 'state.changes'))).toBe(false);
+    for (let i = 0; i < 100 && a.store.stats.appends === 0; i++) await wait(10);
+    expect(a.store.stats.appends).toBe(1);
+    expect(owner(path.join(dir, 'sub')).items).toEqual(new Map([['n', '5']]));
+    expect(fs.statSync(path.join(dir, 'sub', 'state.changes')).mode & 0o777).toBe(0o600);
+    // A write starts; before it has finished, a newer state is flushed: the newer one stays.
+    a.set('n', '6');
+    await wait(55);
+    a.set('n', '7');
+    await a.store.flush();
+    expect(owner(path.join(dir, 'sub')).items.get('n')).toBe('7');
+    await wait(150);
+    expect(owner(path.join(dir, 'sub')).items.get('n')).toBe('7');
+    await a.store.close();
+    expect(fs.readdirSync(path.join(dir, 'sub'))).toEqual(['state.changes']);
+  });
+
+  it('appends only what changed: one change to a big state writes that entry, not the state', async () => {
+    const a = owner(dir, { minCompactBytes: 1024 });
+    for (let i = 0; i < 2000; i++) a.set(`pc-${i}/pet/fan-failure`, `open since ${i}`.padEnd(100, '.'));
+    await a.store.flush();
+    // The log outgrew its floor: the next write folds it into a snapshot.
+    await a.store.flush();
+    expect(a.store.stats.compactions).toBe(1);
+    const snapshotBytes = fs.statSync(path.join(dir, 'state.json')).size;
+    expect(snapshotBytes).toBeGreaterThan(200_000);
+    const before = a.store.stats.bytesWritten;
+    a.set('pc-7/pet/fan-failure', 'repeated');
+    await a.store.flush();
+    expect(a.store.stats.bytesWritten - before).toBeLessThan(200);
+    await a.store.close();
+    const b = owner(dir);
+    expect(b.items.size).toBe(2000);
+    expect(b.items.get('pc-7/pet/fan-failure')).toBe('repeated');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')).logGeneration).toBe(1);
+  });
+
+  it('compacts when the log outgrows the snapshot: all written stays within about twice what changed', async () => {
+    const a = owner(dir, { minCompactBytes: 4096 });
+    let changedBytes = 0;
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 50; i++) {
+        const v = `round ${round}`.padEnd(60, '.');
+        a.set(`key-${i}`, v);
+        changedBytes += frameRecord({ k: `key-${i}`, v }).length;
+      }
+      await a.store.flush();
+    }
+    await a.store.close();
+    expect(a.store.stats.compactions).toBeGreaterThan(3);
+    expect(a.store.stats.bytesWritten).toBeLessThan(2.5 * changedBytes);
+    expect(owner(dir).items).toEqual(a.items);
+  });
+
+  it('a log left from before the newest snapshot (a crash between the two) is not replayed over it', async () => {
+    const a = owner(dir, { minCompactBytes: 0 });
+    a.set('x', 'old');
+    await a.store.flush();
+    const staleLog = fs.readFileSync(path.join(dir, 'state.changes'));
+    // The log is bigger than the (absent) snapshot: the next write is a compaction, a snapshot
+    // of generation 1 and a new log.
+    a.set('x', 'new');
+    a.set('y', 'kept');
+    await a.store.flush();
+    expect(a.store.stats.compactions).toBe(1);
+    await a.store.close();
+    // The crash: the new snapshot is there, its log never started; the old log says x = old.
+    fs.writeFileSync(path.join(dir, 'state.changes'), staleLog);
+    const b = owner(dir);
+    expect(b.items).toEqual(new Map([['x', 'new'], ['y', 'kept']]));
+    expect(b.problems).toEqual([]);
+  });
+
+  it('ignores a torn or damaged end of the log, says so, and what is appended afterwards reads back', async () => {
+    const a = owner(dir);
+    a.set('a', '1');
+    a.set('b', '2');
+    await a.store.close();
+    const log = path.join(dir, 'state.changes');
+    // A crash mid-append: a record cut short; and one whose bytes changed on disk.
+    const damaged = Buffer.from(frameRecord({ k: 'a', v: '3' }));
+    damaged[damaged.indexOf('3')] = 0x34;
+    fs.appendFileSync(log, Buffer.concat([damaged, frameRecord({ k: 'c', v: '4' }), frameRecord({ k: 'b', v: 'x' }).subarray(0, 7)]));
+    const b = owner(dir);
+    expect(b.items).toEqual(new Map([['a', '1'], ['b', '2']]));
+    expect(b.problems).toEqual([expect.stringMatching(/ignored the last \d+ bytes of .*state\.changes/)]);
+    b.set('d', '5');
+    await b.store.close();
+    const c = owner(dir);
+    expect(c.items).toEqual(new Map([['a', '1'], ['b', '2'], ['d', '5']]));
+    expect(c.problems).toEqual([]);
+  });
+
+  it('sets a snapshot it cannot read aside, keeps the logged changes, and writes a new snapshot', async () => {
+    const a = owner(dir, { minCompactBytes: 0 });
+    a.set('a', '1');
+    await a.store.flush();
+    await a.store.flush();
+    a.set('b', '2');
+    await a.store.close();
+    expect(a.store.stats.compactions).toBe(1);
+    fs.writeFileSync(path.join(dir, 'state.json'), '{"items": {"a": ');
+    const b = owner(dir);
+    expect(b.problems).toEqual([expect.stringMatching(/state\.json is not a state file .*set aside as .*state\.json\.corrupt-\d+/)]);
+    expect(b.items).toEqual(new Map([['b', '2']]));
+    await b.store.close();
+    expect(b.store.stats.compactions).toBe(1);
+    expect(owner(dir).items).toEqual(new Map([['b', '2']]));
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('state.json.corrupt-'))).toHaveLength(1);
+  });
+
+  it('spaces writes by their size: after a big one, the next waits (bounded), and nothing is dropped', async () => {
+    const a = owner(dir, { minIntervalMs: 20, bytesPerSecond: 10_000, maxIntervalMs: 600 });
+    for (let i = 0; i < 100; i++) a.set(`k${i}`, 'v'.repeat(80));
+    for (let i = 0; i < 200 && a.store.stats.appends === 0; i++) await wait(10);
+    a.set('k0', 'changed');
+    await wait(250);
+    // About 10 kB written: the next write waits at least 0.6 s (the most), not 20 ms.
+    expect(a.store.stats.appends).toBe(1);
+    for (let i = 0; i < 300 && a.store.stats.appends === 1; i++) await wait(10);
+    expect(a.store.stats.appends).toBe(2);
+    await a.store.close();
+    expect(owner(dir).items.get('k0')).toBe('changed');
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * A state that survives restarts, written in proportion to what changes: a snapshot of the whole
+ * state, and a log of the changes since (lib/util/record-log: checksummed lines, a damaged tail
+ * is not trusted). The state itself stays with its owner, who says what changed as records
+ * (`takeChanges`), gives the whole of it for a snapshot (`snapshot`), and applies the records of
+ * the log to the snapshot after a restart.
+ *
+ *  - Appends: after `changed()`, the changes are appended and synced to disk within about
+ *    `minIntervalMs` (1 s); many changes in that time make one append, off the event loop.
+ *  - Bounded write rate: after a write of B bytes, the next waits B / `bytesPerSecond`, at least
+ *    `minIntervalMs` and at most `maxIntervalMs`: a flood of repeats coalesces into fewer, not
+ *    bigger, writes; what must be written (each new condition) is never dropped.
+ *  - Compaction: once the log has grown bigger than the snapshot (and than `minCompactBytes`), a
+ *    new snapshot is written (atomically, in pieces off the event loop) and the log starts over.
+ *    Everything written is then at most about twice what changed.
+ *  - Generations: the snapshot names its generation and the log names the generation it follows
+ *    (its first line). A crash between writing a snapshot and starting its log leaves the old log
+ *    behind; its generation tells it apart, and it is not replayed over the newer snapshot.
+ *  - A snapshot that cannot be read is set aside (*.corrupt-<time>); the changes in the log are
+ *    still used, and a new snapshot is written at the first occasion.
+ */
+import * as fs from 'node:fs';
+import { readOrSetAside, writeFileAtomicInPieces } from './atomic-file';
+import { jsonPieces } from './json-pieces';
+import { frameRecord, frameRecords, readRecordLog, RecordLog } from './record-log';
+
+export interface SnapshotLogOptions<D extends object, R> {
+  snapshotFile: string;
+  logFile: string;
+  /** The whole state now, for a new snapshot (a plain object). */
+  snapshot(): D;
+  /** Records of what changed since the last call; called when an append is due. */
+  takeChanges(): R[];
+  /** Shortest time from a change to its write, and between writes. Default 1,000 ms. */
+  minIntervalMs?: number;
+  /** Longest time between writes while there are changes. Default 10,000 ms. */
+  maxIntervalMs?: number;
+  /** Writes are spaced to keep to this many bytes a second on average, within the intervals. Default 64 KiB. */
+  bytesPerSecond?: number;
+  /** The log is not compacted below this size. Default 256 KiB. */
+  minCompactBytes?: number;
+  /** A write failed (it is retried; `lastError` holds it until one succeeds). */
+  onError?(e: Error): void;
+}
+
+export interface LoadedState<D, R> {
+  /** The snapshot, if there is a usable one (files written before there was a log read the same). */
+  snapshot?: D;
+  /** The changes logged since the snapshot, in order. */
+  changes: R[];
+  /** What was wrong and left out (a damaged snapshot set aside, a damaged end of the log), for a person. */
+  problems: string[];
+}
+
+export interface SnapshotLogStats {
+  appends: number;
+  compactions: number;
+  /** Bytes written to the log and the snapshots since start. */
+  bytesWritten: number;
+}
+
+/** The first line of a log: which snapshot generation its changes follow. */
+interface LogHeader {
+  logOf: number;
+}
+
+/** Changes framed at a time, the event loop getting control back in between. */
+const FRAME_BATCH = 500;
+
+function isHeader(r: unknown): r is LogHeader {
+  return typeof r === 'object' && r !== null && typeof (r as LogHeader).logOf === 'number';
+}
+
+export class SnapshotLog<D extends object, R> {
+  readonly stats: SnapshotLogStats = { appends: 0, compactions: 0, bytesWritten: 0 };
+  lastError?: Error;
+  private readonly log: RecordLog;
+  private readonly minIntervalMs: number;
+  private readonly maxIntervalMs: number;
+  private readonly bytesPerSecond: number;
+  private readonly minCompactBytes: number;
+  private generation = 0;
+  /** The generation the open log follows; a write first starts a new log when it differs. */
+  private logGeneration = -1;
+  private snapshotBytes = 0;
+  private dirty = false;
+  private compactDue = false;
+  private nextWriteAt = 0;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private closed = false;
+
+  constructor(private readonly o: SnapshotLogOptions<D, R>) {
+    this.log = new RecordLog(o.logFile);
+    this.minIntervalMs = o.minIntervalMs ?? 1000;
+    this.maxIntervalMs = Math.max(this.minIntervalMs, o.maxIntervalMs ?? 10_000);
+    this.bytesPerSecond = o.bytesPerSecond ?? 65536;
+    this.minCompactBytes = o.minCompactBytes ?? 262_144;
+  }
+
+  /** Reads the snapshot and the log, and opens the log for appending. Call once, before anything else. */
+  load(): LoadedState<D, R> {
+    const problems: string[] = [];
+    const read = readOrSetAside(
+      this.o.snapshotFile,
+      (text) => {
+        const doc = JSON.parse(text) as unknown;
+        if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('not a JSON object');
+        return doc as D & { logGeneration?: unknown };
+      },
+      { stamped: true },
+    );
+    let snapshot: D | undefined;
+    const snapshotDamaged = read.value === undefined && read.problem !== undefined;
+    if (read.value !== undefined) {
+      const { logGeneration, ...doc } = read.value;
+      this.generation = typeof logGeneration === 'number' && Number.isSafeInteger(logGeneration) ? logGeneration : 0;
+      this.snapshotBytes = Buffer.byteLength(read.text ?? '');
+      snapshot = doc as unknown as D;
+    } else if (read.problem) {
+      problems.push(`${read.problem}${read.setAsideAs ? `; set aside as ${read.setAsideAs}` : ''}`);
+    }
+
+    let changes: R[] = [];
+    try {
+      const log = readRecordLog(this.o.logFile, { afterDamage: 'stop' });
+      const [header, ...rest] = log.records;
+      const follows = isHeader(header) && (header.logOf === this.generation || snapshotDamaged);
+      if (follows) changes = rest as R[];
+      if (log.damagedLines > 0) {
+        problems.push(
+          `ignored the last ${log.totalBytes - log.trustedBytes} bytes of ${this.o.logFile} (a write cut short by a crash, or damage): the changes before them are kept`,
+        );
+      }
+      if (follows && !snapshotDamaged) {
+        this.log.open(log.trustedBytes);
+        this.logGeneration = this.generation;
+      }
+      // Otherwise the first write starts a new log (or, after a damaged snapshot, writes a new one).
+    } catch (e) {
+      problems.push(`cannot read ${this.o.logFile}: ${(e as Error).message}`);
+    }
+    if (snapshotDamaged) this.compactDue = true;
+    if (this.compactDue) this.schedule();
+    return { snapshot, changes, problems };
+  }
+
+  /** Something changed: it is written within about minIntervalMs (longer after big writes). */
+  changed(): void {
+    this.dirty = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.running || this.closed || !(this.dirty || this.compactDue)) return;
+    const wait = Math.max(this.minIntervalMs, this.nextWriteAt - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.running) void this.run();
+    }, wait);
+    this.timer.unref();
+  }
+
+  private run(): Promise<void> {
+    const p = this.write().finally(() => {
+      if (this.running === p) this.running = undefined;
+      this.schedule();
+    });
+    this.running = p;
+    return p;
+  }
+
+  private async write(): Promise<void> {
+    const started = Date.now();
+    let bytes = 0;
+    try {
+      if (this.compactDue) bytes = await this.compact();
+      else bytes = await this.append();
+      this.lastError = undefined;
+    } catch (e) {
+      this.lastError = e as Error;
+      // What could not be appended is not kept for a retry: the next write is a whole snapshot.
+      this.compactDue = true;
+      this.o.onError?.(e as Error);
+    }
+    const spacing = Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, (bytes / this.bytesPerSecond) * 1000));
+    this.nextWriteAt = started + (this.lastError ? this.maxIntervalMs : spacing);
+  }
+
+  private async append(): Promise<number> {
+    this.dirty = false;
+    const records = this.o.takeChanges();
+    if (records.length === 0) return 0;
+    if (this.logGeneration !== this.generation) await this.startLog();
+    let bytes = 0;
+    for (let i = 0; i < records.length; i += FRAME_BATCH) {
+      const framed = frameRecords(records.slice(i, i + FRAME_BATCH));
+      // Synced once, after the last piece.
+      await this.log.append(framed, i + FRAME_BATCH >= records.length);
+      bytes += framed.length;
+      this.stats.bytesWritten += framed.length;
+    }
+    this.stats.appends++;
+    if (this.log.size > Math.max(this.minCompactBytes, this.snapshotBytes)) this.compactDue = true;
+    return bytes;
+  }
+
+  /** A new snapshot of the whole state, then a new log that follows it. */
+  private async compact(): Promise<number> {
+    // The snapshot holds every change made until now; those made while it is written are marked again.
+    this.dirty = false;
+    this.o.takeChanges();
+    const generation = this.generation + 1;
+    const w = await writeFileAtomicInPieces(this.o.snapshotFile, jsonPieces({ ...this.o.snapshot(), logGeneration: generation }));
+    this.generation = generation;
+    this.snapshotBytes = w.bytes;
+    this.stats.bytesWritten += w.bytes;
+    this.compactDue = false;
+    this.stats.compactions++;
+    return w.bytes + (await this.startLog());
+  }
+
+  /** Replaces the log with an empty one that follows the current snapshot. */
+  private async startLog(): Promise<number> {
+    this.log.close();
+    const header = frameRecord({ logOf: this.generation } satisfies LogHeader);
+    await writeFileAtomicInPieces(this.o.logFile, [header.toString('latin1')]);
+    this.log.open();
+    this.logGeneration = this.generation;
+    this.stats.bytesWritten += header.length;
+    return header.length;
+  }
+
+  /** Writes what is pending now (after a write in progress); resolves when it is on disk. */
+  async flush(): Promise<void> {
+    for (;;) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      if (!this.running) break;
+      await this.running;
+    }
+    if (this.dirty || this.compactDue) await this.run();
+  }
+
+  /** Flushes and closes the log; later changes are not written. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.log.close();
+  }
+
+  /** Bytes in the log now (for tests and benchmarks). */
+  get logBytes(): number {
+    try {
+      return fs.statSync(this.o.logFile).size;
+    } catch {
+      return 0;
+    }
+  }
+}
