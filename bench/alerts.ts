@@ -16,6 +16,9 @@
  *    in CPU next to net-snmp's parse alone.
  *  - alerts-dedup-memory: heap held by alert-in with 10,000 open dedup keys made by PET traps,
  *    and the size of the state file that keeps them across restarts.
+ *  - alerts-state-writes: what alert-in writes to disk for its state (SD-card wear on a
+ *    Raspberry Pi gateway) with 10,000 open conditions, per second of a steady trickle of traps
+ *    and of a burst, next to what changed (the traps times the bytes of one condition).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
@@ -437,6 +440,94 @@ export const dedupMemory: Bench = {
         stateBytesPerKey: Math.round(stateBytes / open),
         limit: 'maxKeys 50,000 by default (oldest forgotten first, counted)',
         note: 'heap after GC minus heap after GC before the traps (the trap datagrams themselves excluded)',
+      };
+    } finally {
+      await ours.close();
+    }
+  },
+};
+
+/** What this process has written so far (Linux /proc/self/io): through write calls, and as pages sent to storage. */
+function writtenSoFar(): { calls: number; storage: number } | undefined {
+  try {
+    const io = fs.readFileSync('/proc/self/io', 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1]);
+    return { calls: field('wchar'), storage: field('write_bytes') };
+  } catch {
+    return undefined;
+  }
+}
+
+export const stateWrites: Bench = {
+  name: 'alerts-state-writes',
+  description:
+    'bytes alert-in writes for its state with 10,000 open conditions: per second of a steady trickle (2 traps/s, half repeats, half new, 30 s) and of bursts (10,000 traps in 5 s: repeats of 1,024 conditions; new conditions), each over 20 s; next to the traps times the bytes of one condition',
+  async run() {
+    if (!writtenSoFar()) return { skipped: 'needs /proc/self/io (Linux with task I/O accounting)' };
+    const open = 10_000;
+    const sources = 64;
+    const addresses = senderAddresses(sources);
+    const trickleSeconds = 30;
+    const burst = { traps: 10_000, seconds: 5, window: 20 };
+    // Traps 0..open-1 open the conditions; the new ones of the trickle and of the burst follow.
+    const pool = trapPool(open + trickleSeconds + burst.traps, sources);
+    const rinfo = addresses.map((address) => ({ address, port: 40000, family: 'IPv4', size: 0 }));
+    const tally = new Tally();
+    const ours = await alertIn(devicesFor(addresses), tally, true);
+    const real = (ours.hub.pet as unknown as { socket: { real: EventEmitter } }).socket.real;
+    const feed = (i: number) => real.emit('message', pool.datagrams[i], rinfo[pool.source[i]]);
+    try {
+      for (let i = 0; i < open; i++) feed(i);
+      await ours.hub.saveState();
+      if (ours.hub.engine.openKeys !== open) throw new Error(`${ours.hub.engine.openKeys} keys open after ${open} traps`);
+      const conditionBytes = Math.round(JSON.stringify(ours.hub.engine.snapshot().keys).length / open);
+      let nextNew = open;
+
+      /** Runs `traps` in `seconds`, in steps of 100 ms, and measures writes until `window` seconds from the start. */
+      const measure = async (traps: (step: number) => number[], seconds: number, window: number) => {
+        const w0 = writtenSoFar()!;
+        const t0 = Date.now();
+        let sent = 0;
+        const steps = seconds * 10;
+        for (let step = 0; step < steps; step++) {
+          for (const i of traps(step)) {
+            feed(i);
+            sent++;
+          }
+          await sleep(Math.max(0, t0 + (step + 1) * 100 - Date.now()));
+        }
+        await sleep(Math.max(0, t0 + window * 1000 - Date.now()));
+        const w1 = writtenSoFar()!;
+        const calls = w1.calls - w0.calls;
+        const storage = w1.storage - w0.storage;
+        const changed = sent * conditionBytes;
+        // What is still to come after the window (the last changes, a compaction that is due).
+        await ours.hub.saveState();
+        const settled = writtenSoFar()!.calls - w0.calls;
+        return {
+          traps: sent,
+          seconds: window,
+          bytesPerSecond: Math.round(calls / window),
+          storageBytesPerSecond: Math.round(storage / window),
+          changedBytesPerSecond: Math.round(changed / window),
+          writtenPerChanged: round(calls / changed, 2),
+          bytesPerTrapUntilSettled: Math.round(settled / sent),
+        };
+      };
+      // A repeat of open condition c: its trap again (a device repeating it).
+      let repeat = 0;
+      const trickle = await measure((step) => (step % 5 === 0 ? [step % 10 === 0 ? (repeat++ * 97) % open : nextNew++] : []), trickleSeconds, trickleSeconds);
+      const perStep = burst.traps / (burst.seconds * 10);
+      const burstRepeats = await measure((step) => Array.from({ length: perStep }, (_, j) => ((step * perStep + j) % 1024) * 7), burst.seconds, burst.window);
+      const burstNew = await measure(() => Array.from({ length: perStep }, () => nextNew++), burst.seconds, burst.window);
+      return {
+        openConditions: open,
+        bytesPerCondition: conditionBytes,
+        trickle: { perSecond: 2, ...trickle },
+        burstOfRepeats: { conditions: 1024, perSecond: burst.traps / burst.seconds, ...burstRepeats },
+        burstOfNew: { perSecond: burst.traps / burst.seconds, ...burstNew },
+        openConditionsAtEnd: ours.hub.engine.openKeys,
+        note: 'bytesPerSecond: what this process wrote (write calls, /proc/self/io wchar) over the window, all of it for the state (traps are handed to the socket in-process); storageBytesPerSecond: pages it sent to storage (write_bytes; the file system journal comes on top); changedBytesPerSecond: traps x bytes of one condition as JSON; bytesPerTrapUntilSettled: all written from the start of the window until the state is saved (what was due after the window included, e.g. a compaction), per trap',
       };
     } finally {
       await ours.close();

@@ -8,7 +8,7 @@ import { fleetInventory } from './inventory';
 // --- boot from media (issue 4) ---
 import { iderThroughput } from './boot';
 // --- alerts (issue 6) ---
-import { dedupMemory, petCpu, petRepeats, petThroughput } from './alerts';
+import { dedupMemory, petCpu, petRepeats, petThroughput, stateWrites } from './alerts';
 // --- Home Assistant over MQTT (issue 7) ---
 import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
@@ -29,6 +29,7 @@ export const BENCHES: Bench[] = [
   petRepeats,
   petCpu,
   dedupMemory,
+  stateWrites,
   // System Defense (issue 5)
   fleetIsolate,
   // --- Home Assistant over MQTT (issue 7) ---

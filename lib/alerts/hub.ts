@@ -378,6 +378,11 @@ export class AlertHub {
     return d ? this.heartbeat.beat(deviceKey(d)) : false;
   }
 
+  /** Writes the state now (what changed, and a compaction that is due); resolves when it is on disk. */
+  async saveState(): Promise<void> {
+    await this.state.flush();
+  }
+
   addMaintenance(w: MaintenanceWindow): void {
     this.engine.addMaintenance(w);
   }

@@ -76,8 +76,7 @@ describe('SnapshotLog', () => {
   it('appends only what changed: one change to a big state writes that entry, not the state', async () => {
     const a = owner(dir, { minCompactBytes: 1024 });
     for (let i = 0; i < 2000; i++) a.set(`pc-${i}/pet/fan-failure`, `open since ${i}`.padEnd(100, '.'));
-    await a.store.flush();
-    // The log outgrew its floor: the next write folds it into a snapshot.
+    // The log outgrew its floor: the flush folds it into a snapshot.
     await a.store.flush();
     expect(a.store.stats.compactions).toBe(1);
     const snapshotBytes = fs.statSync(path.join(dir, 'state.json')).size;
@@ -111,21 +110,21 @@ describe('SnapshotLog', () => {
   });
 
   it('a log left from before the newest snapshot (a crash between the two) is not replayed over it', async () => {
-    const a = owner(dir, { minCompactBytes: 0 });
+    const a = owner(dir, { minCompactBytes: 200 });
     a.set('x', 'old');
     await a.store.flush();
+    expect(a.store.stats.compactions).toBe(0);
     const staleLog = fs.readFileSync(path.join(dir, 'state.changes'));
-    // The log is bigger than the (absent) snapshot: the next write is a compaction, a snapshot
-    // of generation 1 and a new log.
+    // The log outgrows 200 bytes: the flush compacts it into a snapshot of generation 1 and a new log.
     a.set('x', 'new');
-    a.set('y', 'kept');
+    a.set('y', 'kept'.padEnd(300, '.'));
     await a.store.flush();
     expect(a.store.stats.compactions).toBe(1);
     await a.store.close();
     // The crash: the new snapshot is there, its log never started; the old log says x = old.
     fs.writeFileSync(path.join(dir, 'state.changes'), staleLog);
     const b = owner(dir);
-    expect(b.items).toEqual(new Map([['x', 'new'], ['y', 'kept']]));
+    expect(b.items).toEqual(new Map([['x', 'new'], ['y', 'kept'.padEnd(300, '.')]]));
     expect(b.problems).toEqual([]);
   });
 
@@ -150,9 +149,8 @@ describe('SnapshotLog', () => {
   });
 
   it('sets a snapshot it cannot read aside, keeps the logged changes, and writes a new snapshot', async () => {
-    const a = owner(dir, { minCompactBytes: 0 });
-    a.set('a', '1');
-    await a.store.flush();
+    const a = owner(dir, { minCompactBytes: 100 });
+    a.set('a', '1'.repeat(200));
     await a.store.flush();
     a.set('b', '2');
     await a.store.close();

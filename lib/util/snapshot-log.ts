@@ -231,7 +231,10 @@ export class SnapshotLog<D extends object, R> {
     return header.length;
   }
 
-  /** Writes what is pending now (after a write in progress); resolves when it is on disk. */
+  /**
+   * Writes what is pending now (after a write in progress), and then a compaction if that made
+   * one due; resolves when it is on disk.
+   */
   async flush(): Promise<void> {
     for (;;) {
       clearTimeout(this.timer);
@@ -240,6 +243,7 @@ export class SnapshotLog<D extends object, R> {
       await this.running;
     }
     if (this.dirty || this.compactDue) await this.run();
+    if (this.compactDue && !this.lastError) await this.run();
   }
 
   /** Flushes and closes the log; later changes are not written. */
