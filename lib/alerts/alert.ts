@@ -79,12 +79,16 @@ export function makeDedupKey(device: AlertDevice, source: AlertSource, kind: str
 /** A stable id from fields that identify one event instance (so a re-delivery keeps its id). */
 export function stableId(...parts: Array<string | number | undefined>): string {
   // join writes undefined as ''. The first 128 bits of SHA-256, in hex.
-  return sha256(parts.join('\0')).toString('hex', 0, 16);
+  return sha256Hex(parts.join('\0')).slice(0, 32);
 }
 
-/** crypto.hash (Node >= 20.12) hashes in one call, several times faster than createHash; same digest. */
-const sha256: (text: string) => Buffer =
-  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'buffer') : (text) => crypto.createHash('sha256').update(text).digest();
+/**
+ * crypto.hash (Node >= 20.12) hashes in one call, several times faster than createHash; same
+ * digest. Asked for hex, it answers in less than half the time it takes to answer with a Buffer
+ * (which then still has to be written as hex).
+ */
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'hex') : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 export function newId(): string {
   return crypto.randomUUID();

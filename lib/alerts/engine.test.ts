@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { recordOwnAction } from '../activity';
 import { Alert, makeAlert } from './alert';
-import { AlertEngine, Emission, SuppressReason } from './engine';
+import { AlertEngine, Emission, EngineChange, SuppressReason } from './engine';
 import { Policy, PolicyConfig } from './policy';
 
 function setup(policy: Partial<PolicyConfig> = {}, state?: ReturnType<AlertEngine['snapshot']>) {
@@ -284,7 +284,7 @@ describe('open keys: what they keep, and for how long', () => {
     expect(held.at(-1)).toBe('nothing-to-resolve');
   });
 
-  it('tells what changed since it was last asked: each changed key once, as it is now, forgotten ones as null', () => {
+  it('tells what changed since it was last asked: each changed key once, as it is now, and the keys forgotten', () => {
     let now = Date.now();
     const engine = new AlertEngine(new Policy({ dedupSeconds: 60, rateLimitGlobal: undefined }), { emit: () => undefined, now: () => now, timer: false, trackChanges: true, maxKeys: 100 });
     engine.process(pet({ device: { name: 'pc-1' } }));
@@ -293,16 +293,17 @@ describe('open keys: what they keep, and for how long', () => {
     engine.process(pet({ device: { name: 'pc-2' }, state: 'resolve', severity: 'ok' }));
     engine.addMaintenance({ device: 'pc-9', until: new Date(now + 60_000).toISOString() });
     const changes = engine.takeChanges();
-    expect(changes.map((c) => ('k' in c ? [c.k, c.v?.count ?? null] : ['maintenance', c.maintenance.length]))).toEqual([
+    const show = (c: EngineChange) => ('k' in c ? [c.k, c.v?.count] : 'forgotten' in c ? ['forgotten', c.forgotten] : ['maintenance', c.maintenance.length]);
+    expect(changes.map(show)).toEqual([
       ['pc-1/pet/fan-failure', 2],
-      ['pc-2/pet/fan-failure', null],
+      ['forgotten', ['pc-2/pet/fan-failure']],
       ['maintenance', 1],
     ]);
     expect(engine.takeChanges()).toEqual([]);
     // The follow-up with the count changes the key; the window's end prunes the maintenance.
     now += 61_000;
     engine.tick(now);
-    expect(engine.takeChanges().map((c) => ('k' in c ? [c.k, c.v?.held] : ['maintenance', c.maintenance.length]))).toEqual([
+    expect(engine.takeChanges().map((c) => ('k' in c ? [c.k, c.v?.held] : 'maintenance' in c ? ['maintenance', c.maintenance.length] : c))).toEqual([
       ['pc-1/pet/fan-failure', 0],
       ['maintenance', 0],
     ]);

@@ -59,7 +59,14 @@ export interface EngineCounts {
   byReason: Record<SuppressReason, number>;
 }
 
+/**
+ * On an open key: the takeChanges() round in which it was queued as changed (negative: already
+ * taken in that round). A symbol, so the state written to disk never holds it.
+ */
+const QUEUED: unique symbol = Symbol('queued');
+
 export interface OpenKey {
+  [QUEUED]?: number;
   /** The id of the key's latest alert (a resolve names it), and what a person knows the condition by. */
   id: string;
   device: AlertDevice;
@@ -110,9 +117,10 @@ export interface EngineState {
 
 /**
  * What changed in the state since the last takeChanges(): an open key as it is now (null when it
- * was forgotten), or all run-time maintenance windows.
+ * was forgotten), the keys forgotten (all in one: a flood forgets them by the hundred), or all
+ * run-time maintenance windows.
  */
-export type EngineChange = { k: string; v: OpenKey | null } | { maintenance: MaintenanceWindow[] };
+export type EngineChange = { k: string; v: OpenKey | null } | { forgotten: string[] } | { maintenance: MaintenanceWindow[] };
 
 export interface EngineOptions {
   emit: (e: Emission) => void;
@@ -195,8 +203,9 @@ export class AlertEngine {
   private readonly maxKeys: number;
   private readonly maxKeyAgeMs: number;
   private timer?: NodeJS.Timeout;
-  /** Keys changed since takeChanges() (with trackChanges). */
-  private readonly changedKeys = new Set<string>();
+  /** Keys changed since takeChanges() (with trackChanges), each live key once per round. */
+  private changedKeys: string[] = [];
+  private changeRound = 1;
   private maintenanceChanged = false;
   private readonly tracking: boolean;
 
@@ -257,13 +266,26 @@ export class AlertEngine {
   }
 
   /**
-   * What changed since the last call (with trackChanges): each changed key once, as it is now.
-   * Persistence appends these instead of writing the whole state again.
+   * What changed since the last call (with trackChanges): each changed key once, as it is now,
+   * and the keys forgotten since. Each record says how things are now, so their order does not
+   * matter. Persistence appends these instead of writing the whole state again.
    */
   takeChanges(): EngineChange[] {
     const out: EngineChange[] = [];
-    for (const k of this.changedKeys) out.push({ k, v: this.keys.get(k) ?? null });
-    this.changedKeys.clear();
+    const round = this.changeRound++;
+    const changed = this.changedKeys;
+    this.changedKeys = [];
+    const forgotten: string[] = [];
+    for (const k of changed) {
+      const v = this.keys.get(k);
+      if (!v) forgotten.push(k);
+      else if (v[QUEUED] !== -round) {
+        // A key forgotten and opened again in the round is queued twice: taken once.
+        v[QUEUED] = -round;
+        out.push({ k, v });
+      }
+    }
+    if (forgotten.length) out.push({ forgotten });
     if (this.maintenanceChanged) out.push({ maintenance: this.runtimeWindows.windows });
     this.maintenanceChanged = false;
     return out;
@@ -286,9 +308,17 @@ export class AlertEngine {
     return n;
   }
 
-  /** Notes that a key changed (or was forgotten), for takeChanges(). */
-  private mark(k: string): void {
-    if (this.tracking) this.changedKeys.add(k);
+  /**
+   * Notes that a key changed (v: as it is now) or was forgotten, for takeChanges(). Cheap for a
+   * key already noted in this round: a flood of repeats changes the same keys over and over.
+   */
+  private mark(k: string, v?: OpenKey): void {
+    if (!this.tracking) return;
+    if (v) {
+      if (v[QUEUED] === this.changeRound) return;
+      v[QUEUED] = this.changeRound;
+    }
+    this.changedKeys.push(k);
   }
 
   get maintenanceWindows(): MaintenanceWindow[] {
@@ -329,7 +359,7 @@ export class AlertEngine {
 
     if (alert.state === 'resolve') {
       if (!open) return this.suppress(alert, 'nothing-to-resolve');
-      this.forget(alert.dedupKey);
+      this.forget(alert.dedupKey, open);
       this.changed();
       const details = { ...alert.details, count: open.count, openSeconds: Math.round((t - open.firstAt) / 1000), triggerId: open.id };
       return this.send(decision.output, { ...alert, details });
@@ -356,7 +386,7 @@ export class AlertEngine {
       open.summary = alert.summary;
       this.touch(alert.dedupKey, open);
       this.heldKeys.add(alert.dedupKey);
-      this.mark(alert.dedupKey);
+      this.mark(alert.dedupKey, open);
       this.changed();
       return this.suppress(alert, 'duplicate');
     }
@@ -391,7 +421,7 @@ export class AlertEngine {
     this.keys.set(alert.dedupKey, key);
     if (key.escalateAt !== undefined && !key.escalated) this.escalating.add(alert.dedupKey);
     release(key);
-    this.mark(alert.dedupKey);
+    this.mark(alert.dedupKey, key);
     this.changed();
     this.send(decision.output, count > 1 ? { ...alert, details: { ...alert.details, count } } : alert);
   }
@@ -409,11 +439,13 @@ export class AlertEngine {
     else this.escalating.delete(k);
   }
 
-  private forget(k: string): void {
+  private forget(k: string, v = this.keys.get(k)): void {
+    if (!v) return;
     this.keys.delete(k);
     this.heldKeys.delete(k);
     this.escalating.delete(k);
-    this.mark(k);
+    // Queued already in this round: takeChanges() will find it gone.
+    if (v[QUEUED] !== this.changeRound) this.mark(k);
   }
 
   /**
@@ -424,7 +456,7 @@ export class AlertEngine {
   private evictOldest(): void {
     let n = Math.max(1, Math.ceil(this.maxKeys / 100));
     for (const [k, v] of this.keys) {
-      this.forget(k);
+      this.forget(k, v);
       this.suppressKey(k, v, 'capacity');
       if (--n === 0) break;
     }
@@ -488,7 +520,7 @@ export class AlertEngine {
       v.held = 0;
       v.windowEnd = t + cfg.dedupSeconds * 1000;
       this.heldKeys.delete(k);
-      this.mark(k);
+      this.mark(k, v);
       changed = true;
       this.send(v.output, {
         ...latest,
@@ -506,7 +538,7 @@ export class AlertEngine {
       if (t < v.escalateAt) continue;
       v.escalated = true;
       this.escalating.delete(k);
-      this.mark(k);
+      this.mark(k, v);
       changed = true;
       const minutes = Math.round((t - v.firstAt) / 60000);
       const latest = alertOf(k, v);
@@ -519,7 +551,7 @@ export class AlertEngine {
     for (const [k, v] of this.keys) {
       if (t - v.lastAt <= this.maxKeyAgeMs) break;
       if (v.held > 0) continue;
-      this.forget(k);
+      this.forget(k, v);
       changed = true;
     }
     if (this.heldWindowEnd !== 0 && t >= this.heldWindowEnd) this.flushHeld(t);

@@ -52,6 +52,8 @@ export function applyHubChanges(snapshot: HubState, changes: readonly HubChange[
     } else if ('k' in c && typeof c.k === 'string') {
       keys.delete(c.k);
       if (c.v) keys.set(c.k, c.v);
+    } else if ('forgotten' in c && Array.isArray(c.forgotten)) {
+      for (const k of c.forgotten) keys.delete(k);
     } else if ('maintenance' in c && Array.isArray(c.maintenance)) {
       maintenance = c.maintenance;
     }

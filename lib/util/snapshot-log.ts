@@ -9,7 +9,9 @@
  *    `minIntervalMs` (1 s); many changes in that time make one append, off the event loop.
  *  - Bounded write rate: after a write of B bytes, the next waits B / `bytesPerSecond`, at least
  *    `minIntervalMs` and at most `maxIntervalMs`: a flood of repeats coalesces into fewer, not
- *    bigger, writes; what must be written (each new condition) is never dropped.
+ *    bigger, writes; what must be written (each new condition) is never dropped. And bounded
+ *    work: the next write also waits 19 times as long as encoding the last one took on the
+ *    event loop, so writing the state never takes more than a twentieth of it.
  *  - Compaction: once the log has grown bigger than the snapshot (and than `minCompactBytes`), a
  *    new snapshot is written (atomically, in pieces off the event loop) and the log starts over.
  *    Everything written is then at most about twice what changed.
@@ -86,6 +88,8 @@ export class SnapshotLog<D extends object, R> {
   private dirty = false;
   private compactDue = false;
   private nextWriteAt = 0;
+  /** Time the write in progress (or the last) spent on the event loop. */
+  private encodeMs = 0;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private closed = false;
@@ -173,6 +177,7 @@ export class SnapshotLog<D extends object, R> {
   private async write(): Promise<void> {
     const started = Date.now();
     let bytes = 0;
+    this.encodeMs = 0;
     try {
       if (this.compactDue) bytes = await this.compact();
       else bytes = await this.append();
@@ -183,18 +188,22 @@ export class SnapshotLog<D extends object, R> {
       this.compactDue = true;
       this.o.onError?.(e as Error);
     }
-    const spacing = Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, (bytes / this.bytesPerSecond) * 1000));
-    this.nextWriteAt = started + (this.lastError ? this.maxIntervalMs : spacing);
+    const spacing = Math.max(Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, (bytes / this.bytesPerSecond) * 1000)), 19 * this.encodeMs);
+    this.nextWriteAt = started + (this.lastError ? Math.max(spacing, this.maxIntervalMs) : spacing);
   }
 
   private async append(): Promise<number> {
     this.dirty = false;
+    let t0 = performance.now();
     const records = this.o.takeChanges();
+    this.encodeMs += performance.now() - t0;
     if (records.length === 0) return 0;
     if (this.logGeneration !== this.generation) await this.startLog();
     let bytes = 0;
     for (let i = 0; i < records.length; i += FRAME_BATCH) {
+      t0 = performance.now();
       const framed = frameRecords(records.slice(i, i + FRAME_BATCH));
+      this.encodeMs += performance.now() - t0;
       // Synced once, after the last piece.
       await this.log.append(framed, i + FRAME_BATCH >= records.length);
       bytes += framed.length;
@@ -209,10 +218,13 @@ export class SnapshotLog<D extends object, R> {
   private async compact(): Promise<number> {
     // The snapshot holds every change made until now; those made while it is written are marked again.
     this.dirty = false;
+    const t0 = performance.now();
     this.o.takeChanges();
-    const generation = this.generation + 1;
-    const w = await writeFileAtomicInPieces(this.o.snapshotFile, jsonPieces({ ...this.o.snapshot(), logGeneration: generation }));
-    this.generation = generation;
+    const doc = { ...this.o.snapshot(), logGeneration: this.generation + 1 };
+    this.encodeMs += performance.now() - t0;
+    const w = await writeFileAtomicInPieces(this.o.snapshotFile, jsonPieces(doc));
+    this.encodeMs += w.encodeMs;
+    this.generation = doc.logGeneration;
     this.snapshotBytes = w.bytes;
     this.stats.bytesWritten += w.bytes;
     this.compactDue = false;
