@@ -30,6 +30,7 @@ import * as readline from 'node:readline';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { AlertHub } from '../lib/alerts/hub';
+import type { ReceivedTrap } from '../lib/asf/trap-receiver';
 import { Policy } from '../lib/alerts/policy';
 import type { ManagedDevice } from '../lib/device';
 import { senderAddresses, sequenceOfVarbind, TrapMaker, trapPool, twentyRules } from './pet-traps';
@@ -108,8 +109,9 @@ async function bareReceiver(tally: Tally): Promise<{ port: number; close: () => 
 
 /**
  * alert-in as the node runs it, minus Node-RED: the hub with its PET listener and state directory.
- * The tally counts the traps that came out as an alert, and with `repeats` also those held back as
- * repeats of an open condition (a trap handled either way).
+ * The tally counts the traps that came out as an alert; with `repeats`, every trap once alert-in
+ * is done with it (emitted, or counted as a repeat of an open condition). Like the node, nothing
+ * listens to suppressions: a listener would be handed each repeat as a whole alert.
  */
 async function alertIn(devices: ManagedDevice[], tally: Tally, repeats = false): Promise<{ hub: AlertHub; port: number; stateFile: string; close: () => Promise<void> }> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-bench-'));
@@ -120,10 +122,17 @@ async function alertIn(devices: ManagedDevice[], tally: Tally, repeats = false):
     policy: benchPolicy(),
     // The listener's own rate limits would measure themselves: set out of the way.
     pet: { port: 0, address: '127.0.0.1', communities: ['public'], allow: [], perSenderPerSecond: 1e9, globalPerSecond: 1e9 },
-    emit: ({ alert }) => tally.hit(String(alert.details.from), alert.details.sequence as number),
-    onSuppressed: repeats ? (a, reason) => reason === 'duplicate' && tally.hit(String(a.details.from), a.details.sequence as number) : undefined,
+    emit: repeats ? () => undefined : ({ alert }) => tally.hit(String(alert.details.from), alert.details.sequence as number),
   });
   await hub.start();
+  if (repeats) {
+    const receiver = hub.pet as unknown as { o: { onTrap(t: ReceivedTrap): void } };
+    const handle = receiver.o.onTrap;
+    receiver.o.onTrap = (t) => {
+      handle(t);
+      tally.hit(t.from, tally.timing ? sequenceOfVarbind(t.varbinds[0].value as Buffer) : undefined);
+    };
+  }
   return {
     hub,
     port: hub.pet!.port,

@@ -40,6 +40,28 @@ export interface Alert {
   details: Record<string, unknown>;
 }
 
+/** What a policy rule looks at in an alert. */
+export type AlertFacts = Pick<Alert, 'source' | 'kind' | 'severity' | 'state' | 'device' | 'details'>;
+
+/**
+ * An alert not built yet: what the policy and dedup look at, and how to build the rest. A flood
+ * of repeats of open conditions only counts them: a repeat is built (its id hashed, its details
+ * written out) only when something needs it whole: a follow-up, the state file, a listener.
+ * `device` is the device the alert will carry (the same object), `details` is empty until built.
+ */
+export interface AlertDraft extends AlertFacts {
+  dedupKey: string;
+  summary: string;
+  build(): Alert;
+}
+
+export function isDraft(a: Alert | AlertDraft): a is AlertDraft {
+  return typeof (a as Partial<AlertDraft>).build === 'function';
+}
+
+/** The details of a draft: nothing yet (frozen, shared). */
+export const NO_DETAILS: Record<string, unknown> = Object.freeze({});
+
 export function isSeverity(v: unknown): v is Severity {
   return typeof v === 'string' && (SEVERITIES as readonly string[]).includes(v);
 }
@@ -108,12 +130,20 @@ export interface AlertInit {
   details?: Record<string, unknown>;
 }
 
-const DEVICE_FIELDS = ['name', 'host', 'mac', 'guid', 'site'] as const;
+/** A copy of the device with only its non-empty fields, in the order alerts carry them; `guid` in place of its own. */
+export function alertDeviceOf(d: AlertDevice, guid = d.guid): AlertDevice {
+  const device: AlertDevice = {};
+  if (d.name) device.name = d.name;
+  if (d.host) device.host = d.host;
+  if (d.mac) device.mac = d.mac;
+  if (guid) device.guid = guid;
+  if (d.site) device.site = d.site;
+  return device;
+}
 
 /** Build an Alert with the defaults filled in; the device keeps only its non-empty fields. */
 export function makeAlert(a: AlertInit): Alert {
-  const device: AlertDevice = {};
-  for (const k of DEVICE_FIELDS) if (a.device[k]) device[k] = a.device[k];
+  const device = alertDeviceOf(a.device);
   const time = a.time === undefined ? new Date() : typeof a.time === 'string' ? new Date(a.time) : a.time;
   return {
     id: a.id ?? newId(),

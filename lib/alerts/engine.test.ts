@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { recordOwnAction } from '../activity';
-import { Alert, makeAlert } from './alert';
+import { Alert, AlertDraft, makeAlert, NO_DETAILS } from './alert';
 import { AlertEngine, Emission, EngineChange, SuppressReason } from './engine';
 import { Policy, PolicyConfig } from './policy';
 
@@ -341,5 +341,90 @@ describe('open keys: what they keep, and for how long', () => {
     expect(engine.openKeys).toBeLessThanOrEqual(200);
     // Every key opened is either still open or was forgotten and counted.
     expect(forgotten.length + engine.openKeys).toBe(200 + 1 + 1000);
+  });
+});
+
+describe('drafts: alerts built only when needed', () => {
+  /** A draft of `a` that counts how often it is built. */
+  function draftOf(a: Alert, builds: { n: number }): AlertDraft {
+    return { dedupKey: a.dedupKey, device: a.device, source: a.source, kind: a.kind, severity: a.severity, state: a.state, summary: a.summary, details: NO_DETAILS, build: () => (builds.n++, JSON.parse(JSON.stringify(a)) as Alert) };
+  }
+
+  it('a repeat of an open condition is counted, not built; the follow-up carries the latest repeat whole', () => {
+    const builds = { n: 0 };
+    let now = Date.now();
+    const out: Emission[] = [];
+    // Nobody listens to suppressions (as in oob-alert-in): nothing asks for a repeat whole.
+    const engine = new AlertEngine(new Policy({ dedupSeconds: 60, rateLimitPerKey: undefined }), { emit: (e) => out.push(e), now: () => now, timer: false });
+    for (let i = 0; i < 50; i++) engine.process(draftOf(alert({ id: `a-${i}`, details: { sequence: i } }), builds));
+    expect(out).toHaveLength(1);
+    expect(engine.counts.byReason.duplicate).toBe(49);
+    expect(builds.n).toBe(1);
+    now += 61_000;
+    engine.tick(now);
+    expect(builds.n).toBe(2);
+    expect(out[1].alert).toMatchObject({ id: 'a-49', details: { sequence: 49, count: 50, repeats: 49 } });
+  });
+
+  it('for any alerts, times and policy, the same emissions, suppressions and state as the alerts whole', () => {
+    const event = fc.record({
+      device: fc.constantFrom('pc-1', 'pc-2', 'pc-3'),
+      kind: fc.constantFrom('fan-failure', 'chassis-intrusion', 'temperature-high'),
+      severity: fc.constantFrom('critical', 'major', 'warning', 'info'),
+      state: fc.constantFrom('trigger', 'trigger', 'trigger', 'resolve'),
+      wait: fc.constantFrom(0, 0, 1000, 30_000, 61_000, 400_000),
+      look: fc.constantFrom('no', 'no', 'changes', 'state'),
+    });
+    const policy = fc.record({
+      dedupSeconds: fc.constantFrom(0, 60, 300),
+      escalateMinutes: fc.constantFrom(0, 5),
+      perKey: fc.constantFrom(0, 2),
+      global: fc.constantFrom(0, 3),
+      listen: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(policy, fc.array(event, { maxLength: 60 }), (p, events) => {
+        const config: Partial<PolicyConfig> = {
+          outputs: ['a', 'b'],
+          dedupSeconds: p.dedupSeconds,
+          escalateMinutes: p.escalateMinutes,
+          rateLimitPerKey: p.perKey ? { count: p.perKey, seconds: 60 } : undefined,
+          rateLimitGlobal: p.global ? { count: p.global, seconds: 60 } : undefined,
+          rules: [
+            { match: { kind: 'chassis-*' }, action: 'severity', severity: 'critical' },
+            { match: { severity: 'info' }, action: 'drop' },
+            { match: { escalated: true }, action: 'route', output: 2 },
+          ],
+        };
+        let now = Date.UTC(2024, 0, 1);
+        const run = (asDrafts: boolean) => {
+          // Each as it is at that moment (open keys change afterwards).
+          const out: unknown[] = [];
+          const record = (...x: unknown[]) => out.push(JSON.parse(JSON.stringify(x)));
+          const engine = new AlertEngine(new Policy(config), {
+            emit: (e) => record('emit', e.output, e.alert),
+            onSuppressed: p.listen ? (a, r) => record('held', r, a) : undefined,
+            now: () => now,
+            timer: false,
+            trackChanges: true,
+          });
+          const builds = { n: 0 };
+          now = Date.UTC(2024, 0, 1);
+          events.forEach((x, i) => {
+            now += x.wait;
+            engine.tick(now);
+            const a = alert({ id: `e-${i}`, time: new Date(now).toISOString(), device: { name: x.device }, kind: x.kind, severity: x.severity as Alert['severity'], state: x.state as Alert['state'], details: { sequence: i } });
+            engine.process(asDrafts ? draftOf(a, builds) : a);
+            if (x.look === 'changes') record('changes', engine.takeChanges());
+            if (x.look === 'state') record('state', engine.snapshot());
+          });
+          engine.tick(now + 3600_000);
+          record('state', engine.snapshot());
+          return out;
+        };
+        expect(run(true)).toEqual(run(false));
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -22,7 +22,7 @@
  */
 import { lastOwnAction } from '../activity';
 import { isoTime } from '../util/iso-time';
-import { Alert, AlertDevice, AlertSource, deviceLabel, moreSevere, Severity } from './alert';
+import { Alert, AlertDevice, AlertDraft, AlertFacts, AlertSource, deviceLabel, isDraft, moreSevere, Severity } from './alert';
 import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 
@@ -64,9 +64,12 @@ export interface EngineCounts {
  * taken in that round). A symbol, so the state written to disk never holds it.
  */
 const QUEUED: unique symbol = Symbol('queued');
+/** On an open key: its latest repeat when it came as a draft, not built yet (see settle()). */
+const DRAFT: unique symbol = Symbol('draft');
 
 export interface OpenKey {
   [QUEUED]?: number;
+  [DRAFT]?: AlertDraft;
   /** The id of the key's latest alert (a resolve names it), and what a person knows the condition by. */
   id: string;
   device: AlertDevice;
@@ -105,7 +108,7 @@ interface Held {
   severity: Severity;
   byKind: Record<string, number>;
   devices: Set<string>;
-  first: Alert;
+  first: AlertFacts;
 }
 
 export interface EngineState {
@@ -147,8 +150,28 @@ function release(k: OpenKey): void {
   if (k.held === 0 && (k.escalateAt === undefined || k.escalated)) k.alert = undefined;
 }
 
+/** The alert as the policy left it: with its new severity, the original in the details. */
+function withSeverity(a: Alert, severity: Severity): Alert {
+  return severity === a.severity ? a : { ...a, severity, details: { ...a.details, originalSeverity: a.severity } };
+}
+
+/**
+ * When a key's latest repeat came as a draft, builds it: its id and the whole alert become the
+ * key's, as if it had come whole. Done when something needs them (a follow-up, an escalation, a
+ * resolve naming the trigger, the state file), once per key however many repeats came.
+ */
+function settle(k: OpenKey): void {
+  const d = k[DRAFT];
+  if (!d) return;
+  k[DRAFT] = undefined;
+  const a = withSeverity(d.build(), k.severity);
+  k.id = a.id;
+  k.alert = a;
+}
+
 /** A key's latest alert: the one kept, else made again from what the key remembers of it. */
 function alertOf(dedupKey: string, k: OpenKey): Alert {
+  settle(k);
   return (
     k.alert ?? { id: k.id, dedupKey, time: isoTime(k.lastAt), device: k.device, source: k.source, kind: k.kind, severity: k.severity, state: 'trigger', summary: k.summary, details: {} }
   );
@@ -262,6 +285,10 @@ export class AlertEngine {
   }
 
   snapshot(): EngineState {
+    for (const k of this.heldKeys) {
+      const v = this.keys.get(k);
+      if (v) settle(v);
+    }
     return { version: 2, keys: [...this.keys.entries()], maintenance: this.runtimeWindows.windows };
   }
 
@@ -282,6 +309,7 @@ export class AlertEngine {
       else if (v[QUEUED] !== -round) {
         // A key forgotten and opened again in the round is queued twice: taken once.
         v[QUEUED] = -round;
+        settle(v);
         out.push({ k, v });
       }
     }
@@ -329,10 +357,16 @@ export class AlertEngine {
     this.o.onStateChange?.();
   }
 
-  private suppress(a: Alert, reason: SuppressReason): void {
+  /**
+   * Counts a suppression and tells the listener, if there is one, with the alert whole (a draft
+   * is built only then) and `add` in its details.
+   */
+  private suppress(a: Alert | AlertDraft, severity: Severity, reason: SuppressReason, add?: Record<string, unknown>): void {
     this.counts.suppressed++;
     this.counts.byReason[reason]++;
-    this.o.onSuppressed?.(a, reason);
+    if (!this.o.onSuppressed) return;
+    const whole = isDraft(a) ? withSeverity(a.build(), severity) : a;
+    this.o.onSuppressed(add ? { ...whole, details: { ...whole.details, ...add } } : whole, reason);
   }
 
   /** As suppress, for a forgotten key: its alert is made again only when someone listens. */
@@ -347,53 +381,69 @@ export class AlertEngine {
     this.o.emit({ output, alert });
   }
 
-  /** One alert in; zero or one emission out, synchronously. */
-  process(input: Alert): void {
+  /**
+   * One alert in; zero or one emission out, synchronously. A draft (AlertDraft) is built only if
+   * it is emitted or something needs it whole: a repeat of an open condition is only counted.
+   */
+  process(input: Alert | AlertDraft): void {
     this.counts.received++;
     const t = this.now();
     const cfg = this.policy.config;
     const decision = this.policy.decide(input);
-    const alert = decision.severity === input.severity ? input : { ...input, severity: decision.severity, details: { ...input.details, originalSeverity: input.severity } };
-    if (decision.output === 0) return this.suppress(alert, 'policy');
-    const open = this.keys.get(alert.dedupKey);
+    const severity = decision.severity;
+    const draft = isDraft(input) ? input : undefined;
+    // The alert whole, as the policy left it (for a draft: not yet).
+    const given = draft ? undefined : withSeverity(input as Alert, severity);
+    if (decision.output === 0) return this.suppress(given ?? input, severity, 'policy');
+    const dedupKey = input.dedupKey;
+    const open = this.keys.get(dedupKey);
 
-    if (alert.state === 'resolve') {
-      if (!open) return this.suppress(alert, 'nothing-to-resolve');
-      this.forget(alert.dedupKey, open);
+    if (input.state === 'resolve') {
+      if (!open) return this.suppress(given ?? input, severity, 'nothing-to-resolve');
+      settle(open);
+      this.forget(dedupKey, open);
       this.changed();
+      const alert = given ?? withSeverity(draft!.build(), severity);
       const details = { ...alert.details, count: open.count, openSeconds: Math.round((t - open.firstAt) / 1000), triggerId: open.id };
       return this.send(decision.output, { ...alert, details });
     }
 
-    const window = this.schedule.covering(alert.device, t) ?? this.runtimeWindows.covering(alert.device, t);
-    if (window) return this.suppress({ ...alert, details: { ...alert.details, maintenance: window.name ?? true } }, 'maintenance');
+    const device = input.device;
+    const window = this.schedule.covering(device, t) ?? this.runtimeWindows.covering(device, t);
+    if (window) return this.suppress(given ?? input, severity, 'maintenance', { maintenance: window.name ?? true });
 
-    if (cfg.ownActionSeconds > 0 && alert.device.host && OWN_ACTION_KINDS.has(alert.kind)) {
+    if (cfg.ownActionSeconds > 0 && device.host && OWN_ACTION_KINDS.has(input.kind)) {
       // Power, wake and boot actions make PCs go quiet; fencing one off (defense) does not stop its
       // agent or heartbeat, so an alert after an isolate is real.
-      const own = lastOwnAction(alert.device.host, cfg.ownActionSeconds * 1000, t, DISRUPTIVE_OWN_ACTIONS);
-      if (own) return this.suppress({ ...alert, details: { ...alert.details, ownAction: { kind: own.kind, action: own.action, at: new Date(own.at).toISOString() } } }, 'own-action');
+      const own = lastOwnAction(device.host, cfg.ownActionSeconds * 1000, t, DISRUPTIVE_OWN_ACTIONS);
+      if (own) return this.suppress(given ?? input, severity, 'own-action', { ownAction: { kind: own.kind, action: own.action, at: new Date(own.at).toISOString() } });
     }
 
     if (open && t < open.windowEnd) {
       open.count++;
       open.held++;
       open.lastAt = t;
-      open.alert = alert;
-      open.id = alert.id;
-      open.device = alert.device;
-      open.severity = alert.severity;
-      open.summary = alert.summary;
-      this.touch(alert.dedupKey, open);
-      this.heldKeys.add(alert.dedupKey);
-      this.mark(alert.dedupKey, open);
+      // A draft stays one until the key needs it whole, unless a listener wants it now.
+      const whole = given ?? (this.o.onSuppressed ? withSeverity(draft!.build(), severity) : undefined);
+      if (whole) {
+        open.alert = whole;
+        open.id = whole.id;
+        open[DRAFT] = undefined;
+      } else open[DRAFT] = draft;
+      open.device = device;
+      open.severity = severity;
+      open.summary = input.summary;
+      this.touch(dedupKey, open);
+      this.heldKeys.add(dedupKey);
+      this.mark(dedupKey, open);
       this.changed();
-      return this.suppress(alert, 'duplicate');
+      return this.suppress(whole ?? input, severity, 'duplicate');
     }
 
-    const rate = this.allowedByRate(alert, decision.output, t, open);
-    if (!rate) return this.suppress(alert, 'rate-limit');
+    const rate = this.allowedByRate(input, severity, decision.output, t, open);
+    if (!rate) return this.suppress(given ?? input, severity, 'rate-limit');
 
+    const alert = given ?? withSeverity(draft!.build(), severity);
     const count = (open?.count ?? 0) + 1;
     const key: OpenKey = {
       id: alert.id,
@@ -466,7 +516,7 @@ export class AlertEngine {
    * false when a rate limit holds the alert back; else the key's rate window after this alert
    * (true when there is no per-key limit).
    */
-  private allowedByRate(alert: Alert, output: number, t: number, open?: OpenKey): RateWindow | true | false {
+  private allowedByRate(alert: AlertFacts, severity: Severity, output: number, t: number, open?: OpenKey): RateWindow | true | false {
     const cfg = this.policy.config;
     const perKey = cfg.rateLimitPerKey;
     const global = cfg.rateLimitGlobal;
@@ -474,11 +524,11 @@ export class AlertEngine {
     if (perKey) {
       const fresh = open?.rateStart === undefined || t - open.rateStart >= perKey.seconds * 1000;
       keyWin = fresh ? { start: t, n: 0 } : { start: open!.rateStart!, n: open!.rateN ?? 0 };
-      if (keyWin.n >= perKey.count) return this.hold(alert, output, t, perKey.seconds);
+      if (keyWin.n >= perKey.count) return this.hold(alert, severity, output, t, perKey.seconds);
     }
     if (global) {
       if (t - this.globalRate.start >= global.seconds * 1000) this.globalRate = { start: t, n: 0 };
-      if (this.globalRate.n >= global.count) return this.hold(alert, output, t, global.seconds);
+      if (this.globalRate.n >= global.count) return this.hold(alert, severity, output, t, global.seconds);
       this.globalRate.n++;
     }
     if (!keyWin) return true;
@@ -486,14 +536,14 @@ export class AlertEngine {
     return keyWin;
   }
 
-  private hold(alert: Alert, output: number, t: number, seconds: number): false {
+  private hold(alert: AlertFacts, severity: Severity, output: number, t: number, seconds: number): false {
     let h = this.held.get(output);
     if (!h) {
-      h = { count: 0, severity: alert.severity, byKind: {}, devices: new Set(), first: alert };
+      h = { count: 0, severity, byKind: {}, devices: new Set(), first: alert };
       this.held.set(output, h);
     }
     h.count++;
-    h.severity = moreSevere(h.severity, alert.severity);
+    h.severity = moreSevere(h.severity, severity);
     h.byKind[alert.kind] = (h.byKind[alert.kind] ?? 0) + 1;
     if (h.devices.size < 1000) h.devices.add(deviceLabel(alert.device));
     if (this.heldWindowEnd === 0) this.heldWindowEnd = t + seconds * 1000;

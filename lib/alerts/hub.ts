@@ -17,7 +17,7 @@ import { acquireAmt } from '../amt/connect';
 import { EventListener, newRegistration, PushRegistration, PushRejection } from '../amt/event-listener';
 import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
 import { DeviceSubscription } from '../amt/event-subscription';
-import { petToAlert } from '../asf/pet';
+import { petDraft } from '../asf/pet';
 import { petFromTrap } from '../asf/pet-trap';
 import { DropReason, TrapReceiver } from '../asf/trap-receiver';
 import { deviceInfo, ManagedDevice } from '../device';
@@ -223,7 +223,8 @@ export class AlertHub {
         const ev = petFromTrap(t);
         if (!ev) return this.drop('pet', 'not-pet', t.from, t.enterprise ?? t.trapOid);
         const d = this.deviceFor(t.from);
-        const alert = petToAlert(ev, { device: d ? this.petDevice(d) : { host: t.from }, from: t.from, receivedAt: t.receivedAt, raw: t.raw });
+        // Built whole only if it is emitted (or kept): a repeat of an open condition is only counted.
+        const alert = petDraft(ev, { device: d ? this.petDevice(d) : { host: t.from }, from: t.from, receivedAt: t.receivedAt, raw: t.raw });
         if (alert.kind === 'lan-heartbeat' && d) {
           // A heartbeat trap is a sign of life, not an alert.
           if (this.heartbeat?.beat(deviceKey(d))) return;

@@ -9,7 +9,7 @@
  * severity also ">=major" (major or worse) and "<=warning" (warning or milder).
  */
 import { InputError } from '../errors';
-import { Alert, isSeverity, isSource, Severity, severityRank, SEVERITIES } from './alert';
+import { AlertFacts, isSeverity, isSource, Severity, severityRank, SEVERITIES } from './alert';
 import { MaintenanceWindow, parseWindows } from './maintenance';
 
 export interface RuleMatch {
@@ -137,7 +137,7 @@ function compileSeverity(pattern: string | undefined): Matcher | undefined {
 interface CompiledRule {
   rule: Rule;
   index: number;
-  test(a: Alert): boolean;
+  test(a: AlertFacts): boolean;
 }
 
 export interface Decision {
@@ -172,7 +172,7 @@ export class Policy {
   private decidedCount = 0;
 
   /** Walks the rules; the alert is not changed (the severity to use is in the decision). */
-  decide(alert: Alert): Decision {
+  decide(alert: AlertFacts): Decision {
     const d = alert.device;
     // Rules read a missing text as empty.
     const texts = [alert.source, alert.kind, alert.severity, alert.state, d.name ?? '', d.host ?? '', d.site ?? ''];
@@ -195,7 +195,7 @@ export class Policy {
     return decision;
   }
 
-  private walk(alert: Alert): Decision {
+  private walk(alert: AlertFacts): Decision {
     let severity = alert.severity;
     let view = alert;
     for (const c of this.compiled) {
@@ -233,7 +233,7 @@ function compileRule(rule: Rule, index: number): CompiledRule {
   const state = m.state || undefined;
   const escalated = typeof m.escalated === 'boolean' ? m.escalated : undefined;
   // Only the conditions the rule has, cheapest and most selective first (kind, then state).
-  const tests: Array<(a: Alert) => boolean> = [];
+  const tests: Array<(a: AlertFacts) => boolean> = [];
   if (kind) tests.push((a) => kind(a.kind));
   if (state !== undefined) tests.push((a) => a.state === state);
   if (source) tests.push((a) => source(a.source));
@@ -245,7 +245,7 @@ function compileRule(rule: Rule, index: number): CompiledRule {
   if (site) tests.push((a) => site(a.device.site));
   if (escalated !== undefined) tests.push((a) => (a.details.escalated === true) === escalated);
   const [t1, t2, t3] = tests;
-  const test: (a: Alert) => boolean =
+  const test: (a: AlertFacts) => boolean =
     tests.length === 0
       ? () => true
       : tests.length === 1

@@ -6,6 +6,24 @@ import { AlertHub } from './hub';
 import { Policy } from './policy';
 import { Journal } from './store';
 import { frameRecord } from '../util/record-log';
+import { decodePet, encodePet, PET_ENTERPRISE, PET_VARBIND_OID, petToAlert, specificTrapOf } from '../asf/pet';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const snmp = require('net-snmp');
+
+/** Sends a PET trap (fan failure, sensor 4) with this sequence number from 127.0.0.1 to a port on loopback. */
+function sendFanTrap(port: number, sequence: number): Promise<{ specific: number; bytes: Buffer }> {
+  const specific = specificTrapOf({ sensorType: 0x04, eventType: 0x01, offset: 2 });
+  const bytes = encodePet({ sequence, sensorNumber: 4, severity: 0x10, time: Math.floor(Date.now() / 1000) - 60, guid: Buffer.alloc(16, 0x42) });
+  const session = snmp.createSession('127.0.0.1', 'public', { trapPort: port, version: snmp.Version1 });
+  return new Promise((resolve, reject) =>
+    session.trap(`${PET_ENTERPRISE}.${specific}`, [{ oid: PET_VARBIND_OID, type: snmp.ObjectType.OctetString, value: bytes }], { agentAddr: '127.0.0.1' }, (e?: Error) => {
+      session.close();
+      if (e) reject(e);
+      else resolve({ specific, bytes });
+    }),
+  );
+}
 
 const fan = (device: string, o: Partial<Alert> = {}) =>
   makeAlert({ device: { name: device, host: '10.0.0.1' }, source: 'pet', kind: 'fan-failure', severity: 'critical', summary: 'Fan failed', ...o } as never);
@@ -89,6 +107,31 @@ describe('alert-in state on disk', () => {
     expect(fs.readdirSync(dir).some((f) => f.startsWith('alert-in-a.json.corrupt-'))).toBe(true);
     expect(problems).toEqual([expect.stringMatching(/^alert state: .*alert-in-a\.json is not a state file/)]);
     await h.close();
+  });
+
+  it('PET repeats only counted on arrival are kept whole in the state: after a restart the key has the latest one', async () => {
+    const device = { name: 'pc-01', host: '127.0.0.1' };
+    const start = () =>
+      new AlertHub({
+        id: 'pet',
+        stateDir: dir,
+        devices: [device],
+        policy: new Policy({ dedupSeconds: 300 }),
+        pet: { port: 0, address: '127.0.0.1', communities: ['public'], allow: [] },
+        emit: () => undefined,
+      });
+    const first = start();
+    await first.start();
+    let last: { specific: number; bytes: Buffer } | undefined;
+    for (let seq = 1; seq <= 5; seq++) last = await sendFanTrap(first.pet!.port, seq);
+    for (let i = 0; i < 200 && first.engine.counts.received < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(first.engine.counts).toMatchObject({ received: 5, emitted: 1, byReason: { duplicate: 4 } });
+    await first.close();
+    const latest = petToAlert(decodePet(last!.specific, last!.bytes), { device, from: '127.0.0.1' });
+    const second = start();
+    const [[, key]] = second.engine.snapshot().keys;
+    expect(key).toMatchObject({ id: latest.id, count: 5, held: 4, alert: { id: latest.id, details: { sequence: 5, raw: expect.any(String) } } });
+    await second.close();
   });
 
   it('a change log cut short by a crash: the changes before the cut are kept, the rest ignored', async () => {

@@ -13,7 +13,8 @@
  * 10876), some a Unix timestamp, some stop short. Decoding never throws: it reads what is there,
  * lists the quirks it met, and flags what is missing.
  */
-import { Alert, AlertDevice, makeAlert, stableId } from '../alerts/alert';
+import { Alert, AlertDevice, AlertDraft, alertDeviceOf, makeDedupKey, NO_DETAILS, Severity, stableId } from '../alerts/alert';
+import { isoTime } from '../util/iso-time';
 import { entityName, interpret, Interpretation, PET_SEVERITIES, SensorEvent, severityOf } from './ipmi-events';
 
 export const PET_ENTERPRISE = '1.3.6.1.4.1.3183.1.1';
@@ -288,29 +289,67 @@ function detailsOf(ev: PetEvent, entity: string | undefined): Record<string, unk
   return d;
 }
 
+/**
+ * A PET event as an alert to be: what the policy and dedup need (kind, severity, device, dedup
+ * key, summary) now, the rest (id, time, details) when built.
+ */
+class PetDraft implements AlertDraft {
+  readonly source = 'pet' as const;
+  readonly details = NO_DETAILS;
+  readonly kind: string;
+  readonly severity: Severity;
+  readonly state: 'trigger' | 'resolve';
+  readonly summary: string;
+  readonly device: AlertDevice;
+  readonly dedupKey: string;
+  private readonly receivedAt: number;
+
+  constructor(
+    private readonly ev: PetEvent,
+    private readonly ctx: PetContext,
+  ) {
+    const r = readingOf(ev);
+    const i = r.i;
+    this.kind = i.kind;
+    this.severity = severityOf(ev, i);
+    this.state = ev.deassert ? 'resolve' : 'trigger';
+    this.summary = r.summary;
+    this.device = alertDeviceOf(ctx.device, !ctx.device.guid && ev.guid && ev.guid !== ZERO_GUID ? ev.guid : ctx.device.guid);
+    const sensor = ev.sensorNumber !== undefined && ev.sensorNumber !== 0xff ? `s${ev.sensorNumber}` : undefined;
+    this.dedupKey = makeDedupKey(this.device, 'pet', i.kind, i.qualifier && sensor ? `${i.qualifier}/${sensor}` : i.qualifier || sensor);
+    this.receivedAt = ctx.receivedAt ?? Date.now();
+  }
+
+  build(): Alert {
+    const { ev, ctx, receivedAt } = this;
+    const details = detailsOf(ev, readingOf(ev).entity);
+    if (ctx.from !== undefined) details.from = ctx.from;
+    if (ctx.raw) details.raw = ctx.raw.toString('hex');
+    const ms = ev.time ? ev.time.getTime() : new Date(receivedAt).getTime();
+    return {
+      // A re-sent trap (PET senders repeat until acknowledged) keeps its id: same sender, sequence, time, event.
+      id: stableId('pet', ctx.from, ev.guid, ev.sequence, ev.time?.getTime() ?? receivedAt, ev.specificTrap, ev.eventData?.join(',')),
+      dedupKey: this.dedupKey,
+      time: isoTime(Number.isNaN(ms) ? Date.now() : ms),
+      device: this.device,
+      source: 'pet',
+      kind: this.kind,
+      severity: this.severity,
+      state: this.state,
+      summary: this.summary,
+      details,
+    };
+  }
+}
+
+/** A decoded PET event as an alert draft: built only when it is needed whole (see AlertDraft). */
+export function petDraft(ev: PetEvent, ctx: PetContext): AlertDraft {
+  return new PetDraft(ev, ctx);
+}
+
 /** The Alert for a decoded PET event. */
 export function petToAlert(ev: PetEvent, ctx: PetContext): Alert {
-  const { i, entity, summary } = readingOf(ev);
-  const severity = severityOf(ev, i);
-  const device: AlertDevice = !ctx.device.guid && ev.guid && ev.guid !== ZERO_GUID ? { ...ctx.device, guid: ev.guid } : ctx.device;
-  const details = detailsOf(ev, entity);
-  if (ctx.from !== undefined) details.from = ctx.from;
-  if (ctx.raw) details.raw = ctx.raw.toString('hex');
-  const receivedAt = ctx.receivedAt ?? Date.now();
-  const sensor = ev.sensorNumber !== undefined && ev.sensorNumber !== 0xff ? `s${ev.sensorNumber}` : undefined;
-  return makeAlert({
-    // A re-sent trap (PET senders repeat until acknowledged) keeps its id: same sender, sequence, time, event.
-    id: stableId('pet', ctx.from, ev.guid, ev.sequence, ev.time?.getTime() ?? receivedAt, ev.specificTrap, ev.eventData?.join(',')),
-    qualifier: i.qualifier && sensor ? `${i.qualifier}/${sensor}` : i.qualifier || sensor,
-    time: ev.time ?? new Date(receivedAt),
-    device,
-    source: 'pet',
-    kind: i.kind,
-    severity,
-    state: ev.deassert ? 'resolve' : 'trigger',
-    summary,
-    details,
-  });
+  return new PetDraft(ev, ctx).build();
 }
 
 export interface PetFields {
