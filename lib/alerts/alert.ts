@@ -95,7 +95,13 @@ function deviceKey(d: AlertDevice): string {
  */
 export function makeDedupKey(device: AlertDevice, source: AlertSource, kind: string, qualifier?: string): string {
   // join makes one flat string (an open key keeps it), where += would keep a chain of pieces.
-  return [deviceKey(device), source, kind, qualifier].filter((x) => x !== undefined && x !== '').join('/');
+  const parts: string[] = [];
+  const d = deviceKey(device);
+  if (d !== '') parts.push(d);
+  if (source !== undefined && (source as string) !== '') parts.push(source);
+  if (kind !== undefined && kind !== '') parts.push(kind);
+  if (qualifier !== undefined && qualifier !== '') parts.push(qualifier);
+  return parts.join('/');
 }
 
 /** A stable id from fields that identify one event instance (so a re-delivery keeps its id). */

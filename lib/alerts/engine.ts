@@ -218,6 +218,9 @@ export class AlertEngine {
   private readonly heldKeys = new Set<string>();
   private readonly escalating = new Set<string>();
   private globalRate: RateWindow = { start: 0, n: 0 };
+  /** The per-key rate window allowedByRate() leaves for the key it let through. */
+  private rateStart?: number;
+  private rateN?: number;
   private readonly held = new Map<number, Held>();
   private heldWindowEnd = 0;
   private readonly schedule: MaintenanceSchedule;
@@ -440,8 +443,7 @@ export class AlertEngine {
       return this.suppress(whole ?? input, severity, 'duplicate');
     }
 
-    const rate = this.allowedByRate(input, severity, decision.output, t, open);
-    if (!rate) return this.suppress(given ?? input, severity, 'rate-limit');
+    if (!this.allowedByRate(input, severity, decision.output, t, open)) return this.suppress(given ?? input, severity, 'rate-limit');
 
     const alert = given ?? withSeverity(draft!.build(), severity);
     const count = (open?.count ?? 0) + 1;
@@ -461,8 +463,11 @@ export class AlertEngine {
       windowEnd: t + cfg.dedupSeconds * 1000,
       escalateAt: cfg.escalateMinutes > 0 ? (open?.escalateAt ?? t + cfg.escalateMinutes * 60_000) : undefined,
       escalated: open?.escalated,
-      rateStart: rate === true ? undefined : rate.start,
-      rateN: rate === true ? undefined : rate.n,
+      rateStart: this.rateStart,
+      rateN: this.rateN,
+      // Made with the key: added later, they would cost every key a second object.
+      [QUEUED]: 0,
+      [DRAFT]: undefined,
     };
     if (open) {
       this.keys.delete(alert.dedupKey);
@@ -513,27 +518,29 @@ export class AlertEngine {
   }
 
   /**
-   * false when a rate limit holds the alert back; else the key's rate window after this alert
-   * (true when there is no per-key limit).
+   * Whether the rate limits let the alert through (else it is held back). When they do and there
+   * is a per-key limit, the key's window after this alert is left in rateStart and rateN.
    */
-  private allowedByRate(alert: AlertFacts, severity: Severity, output: number, t: number, open?: OpenKey): RateWindow | true | false {
+  private allowedByRate(alert: AlertFacts, severity: Severity, output: number, t: number, open?: OpenKey): boolean {
     const cfg = this.policy.config;
     const perKey = cfg.rateLimitPerKey;
     const global = cfg.rateLimitGlobal;
-    let keyWin: RateWindow | undefined;
+    let start: number | undefined;
+    let n = 0;
     if (perKey) {
       const fresh = open?.rateStart === undefined || t - open.rateStart >= perKey.seconds * 1000;
-      keyWin = fresh ? { start: t, n: 0 } : { start: open!.rateStart!, n: open!.rateN ?? 0 };
-      if (keyWin.n >= perKey.count) return this.hold(alert, severity, output, t, perKey.seconds);
+      start = fresh ? t : open!.rateStart!;
+      n = fresh ? 0 : (open!.rateN ?? 0);
+      if (n >= perKey.count) return this.hold(alert, severity, output, t, perKey.seconds);
     }
     if (global) {
       if (t - this.globalRate.start >= global.seconds * 1000) this.globalRate = { start: t, n: 0 };
       if (this.globalRate.n >= global.count) return this.hold(alert, severity, output, t, global.seconds);
       this.globalRate.n++;
     }
-    if (!keyWin) return true;
-    keyWin.n++;
-    return keyWin;
+    this.rateStart = start;
+    this.rateN = start === undefined ? undefined : n + 1;
+    return true;
   }
 
   private hold(alert: AlertFacts, severity: Severity, output: number, t: number, seconds: number): false {

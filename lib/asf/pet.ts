@@ -56,12 +56,28 @@ export function specificTrapOf(e: { sensorType: number; eventType: number; deass
 
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 
+/**
+ * GUIDs written lately, by a hash of their bytes (a device sends the same one in every trap): the
+ * 16 bytes as four words, and the text. A flood of traps then shares one string per device.
+ */
+const GUID_SLOTS = 256;
+const guidWords = new Uint32Array(GUID_SLOTS * 4);
+const guidTexts: Array<string | undefined> = new Array(GUID_SLOTS).fill(undefined);
+
 /** The first 16 bytes as 8-4-4-4-12 hex, in the order they came. */
 export function formatGuid(b: Buffer): string {
   if (b.length < 16) {
     const h = b.toString('hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
   }
+  const w0 = b.readUInt32BE(0);
+  const w1 = b.readUInt32BE(4);
+  const w2 = b.readUInt32BE(8);
+  const w3 = b.readUInt32BE(12);
+  const slot = Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 24;
+  const at = slot * 4;
+  const known = guidTexts[slot];
+  if (known !== undefined && guidWords[at] === w0 && guidWords[at + 1] === w1 && guidWords[at + 2] === w2 && guidWords[at + 3] === w3) return known;
   // Written into bytes and read once: one flat string (an alert keeps it), not a chain of pieces.
   const out = Buffer.allocUnsafe(36);
   let o = 0;
@@ -70,7 +86,13 @@ export function formatGuid(b: Buffer): string {
     out[o++] = HEX_DIGITS[b[i] >> 4];
     out[o++] = HEX_DIGITS[b[i] & 15];
   }
-  return out.toString('latin1');
+  const text = out.toString('latin1');
+  guidWords[at] = w0;
+  guidWords[at + 1] = w1;
+  guidWords[at + 2] = w2;
+  guidWords[at + 3] = w3;
+  guidTexts[slot] = text;
+  return text;
 }
 
 /** The same GUID with its first three fields byte-swapped (SMBIOS order vs RFC 4122 order). */

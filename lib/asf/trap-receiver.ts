@@ -90,6 +90,17 @@ function allowed(list: net.BlockList | undefined, addr: string): boolean {
   return list.check(addr, net.isIPv6(addr) ? 'ipv6' : 'ipv4');
 }
 
+/** A varbind as net-snmp gives it, with its OID as a string (the object itself when it already is). */
+function varbindOf(v: TrapVarbind): TrapVarbind {
+  return typeof v.oid === 'string' ? v : { oid: String(v.oid), type: v.type, value: v.value };
+}
+
+/** snmpTrapOID.0 of a v2c notification. */
+function trapOidOf(varbinds: TrapVarbind[]): string | undefined {
+  const v = varbinds.find((x) => x.oid === '1.3.6.1.6.3.1.1.4.1.0');
+  return v ? String(v.value) : undefined;
+}
+
 /** SNMP version from the message header without parsing the rest; undefined when not SNMP-shaped. */
 export function peekSnmpVersion(b: Buffer): number | undefined {
   if (b.length < 5 || b[0] !== 0x30) return undefined;
@@ -244,26 +255,24 @@ export class TrapReceiver {
   }
 
   private deliver(pdu: Record<string, any>, rinfo: dgram.RemoteInfo, raw: Buffer): void {
-    const varbinds: TrapVarbind[] = Array.isArray(pdu.varbinds) ? pdu.varbinds.map((v: TrapVarbind) => ({ oid: String(v.oid), type: v.type, value: v.value })) : [];
+    const varbinds: TrapVarbind[] = Array.isArray(pdu.varbinds) ? pdu.varbinds.map(varbindOf) : [];
+    const v1 = pdu.type === snmp.PduType.Trap;
+    // Made in one piece: every trap of a flood has the same fields.
     const t: ReceivedTrap = {
       from: rinfo.address,
       fromPort: rinfo.port,
-      version: pdu.type === snmp.PduType.Trap ? 1 : 2,
+      version: v1 ? 1 : 2,
       community: typeof pdu.community === 'string' ? pdu.community : undefined,
+      enterprise: v1 ? String(pdu.enterprise) : undefined,
+      agentAddr: v1 ? pdu.agentAddr : undefined,
+      generic: v1 ? pdu.generic : undefined,
+      specific: v1 ? pdu.specific : undefined,
+      trapOid: v1 ? undefined : trapOidOf(varbinds),
       inform: pdu.type === snmp.PduType.InformRequest,
       varbinds,
       receivedAt: Date.now(),
       raw,
     };
-    if (pdu.type === snmp.PduType.Trap) {
-      t.enterprise = String(pdu.enterprise);
-      t.agentAddr = pdu.agentAddr;
-      t.generic = pdu.generic;
-      t.specific = pdu.specific;
-    } else {
-      const trapOid = varbinds.find((v) => v.oid === '1.3.6.1.6.3.1.1.4.1.0');
-      if (trapOid) t.trapOid = String(trapOid.value);
-    }
     this.counts.accepted++;
     try {
       this.o.onTrap(t);

@@ -9,6 +9,9 @@ describe('isoTime', () => {
       expect(isoTime(t)).toBe(new Date(t).toISOString());
     }
     fc.assert(fc.property(fc.integer({ min: start, max: end }), (t) => isoTime(t) === new Date(t).toISOString()));
+    // The same time again and again (as a burst of alerts has), and back and forth.
+    const times = fc.constantFrom(0, 1, 1_700_000_000_000, 1_700_000_001_000, 1.5, start);
+    fc.assert(fc.property(fc.array(times, { maxLength: 20 }), (ts) => ts.every((t) => isoTime(t) === new Date(t).toISOString())));
   });
 
   it('hands other times to toISOString: six-digit years, fractions; and throws as it does for no date', () => {

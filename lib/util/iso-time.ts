@@ -9,7 +9,12 @@ const DAY = 86_400_000;
 const END = 253_402_300_800_000;
 const START = -62_167_219_200_000;
 
+/** The last time written: alerts of a burst often carry the same time (devices count in seconds). */
+let lastMs = Number.NaN;
+let lastText = '';
+
 export function isoTime(ms: number): string {
+  if (ms === lastMs) return lastText;
   if (!(ms >= START && ms < END) || !Number.isInteger(ms)) return new Date(ms).toISOString();
   const days = Math.floor(ms / DAY);
   let rest = ms - days * DAY;
@@ -54,5 +59,7 @@ export function isoTime(ms: number): string {
   b[21] = DIGITS[Math.floor(milli / 10) % 10];
   b[22] = DIGITS[milli % 10];
   b[23] = 0x5a; // Z
-  return b.toString('latin1');
+  lastMs = ms;
+  lastText = b.toString('latin1');
+  return lastText;
 }
