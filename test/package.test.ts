@@ -54,6 +54,17 @@ describe.each(Object.entries(nodes))('node %s', (type, file) => {
     if (icon && !icon.startsWith('font-awesome/') && !icon.startsWith('node-red/')) expect(fs.existsSync(path.join(dir, 'icons', icon))).toBe(true);
   });
 
+  it('loads only resources the build writes and the package ships', () => {
+    // Node-RED waits for each <script src> before it registers the node: a missing one leaves it out.
+    const html = fs.readFileSync(path.join(dir, `${type}.html`), 'utf8');
+    for (const [, src] of html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)) {
+      const m = /^resources\/(.+?)\/([^/]+\.js)$/.exec(src);
+      expect(m?.[1]).toBe(pkg.name);
+      expect(fs.existsSync(path.join(root, 'resources', m![2]))).toBe(true);
+      expect(pkg.files).toContain('resources');
+    }
+  });
+
   it('has the out-of-band palette label in its catalog when it is a palette node', () => {
     const html = fs.readFileSync(path.join(dir, `${type}.html`), 'utf8');
     if (/category:\s*'config'/.test(html)) return;
