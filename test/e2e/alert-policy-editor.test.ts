@@ -60,13 +60,14 @@ async function openNode(id: string): Promise<Locator> {
     RED.workspaces.show(n.z);
     RED.editor.edit(n);
   }, id);
-  await page.locator('#node-input-rule-list').waitFor();
+  // The list itself has no height while it is empty: wait for its buttons.
+  await page.locator('#node-input-rule-add').waitFor();
   return page.locator('.red-ui-tray').last();
 }
 
 async function openConfig(id: string): Promise<Locator> {
   await page.evaluate((nodeId) => (window as any).RED.editor.editConfig('', 'oob-alert-policy', nodeId), id);
-  await page.locator('#node-config-input-rule-list').waitFor();
+  await page.locator('#node-config-input-rule-add').waitFor();
   return page.locator('.red-ui-tray').last();
 }
 
@@ -123,12 +124,30 @@ const nodeProps = (id: string) =>
     return out as Record<string, any>;
   }, id);
 
+/** An alert-in node as the palette makes one (every property the example has), with changes. */
+function alertIn(props: Record<string, unknown>): Record<string, unknown> {
+  const base = { ...example('alert-pet-to-chat.json', 'ex-alert-chat-in') };
+  delete base.wires;
+  return { ...base, ...props };
+}
+
 async function importFlow(nodes: Array<Record<string, unknown>>): Promise<void> {
   await page.evaluate((flow) => (window as any).RED.view.importNodes(flow, { generateIds: false }), nodes);
   await page.waitForTimeout(300);
 }
 
 async function deploy(): Promise<void> {
+  // An invalid node would stop the deploy at a confirmation: say which instead.
+  const invalid = await page.evaluate(() => {
+    const RED = (window as any).RED;
+    const out: string[] = [];
+    RED.nodes.eachNode((n: any) => {
+      RED.editor.validateNode(n);
+      if (!n.valid) out.push(`${n.id}: ${JSON.stringify(n.validationErrors)}`);
+    });
+    return out;
+  });
+  expect(invalid).toEqual([]);
   await page.click('#red-ui-header-button-deploy');
   await page.waitForFunction(() => !(window as any).RED.nodes.dirty(), null, { timeout: 20000 });
 }
@@ -270,14 +289,63 @@ describe('the alert policy editor in Chromium', () => {
     expect(props.maintenance).toBe('[]');
   });
 
+  it('keeps a stored list it cannot read until it is fixed with the JSON button', async () => {
+    const broken = '[{"match":{"kind":"os-boot"},"action":"drop"}';
+    const fixed = '[{"match":{"kind":"os-boot"},"action":"drop"}]';
+    const tab = 'test-broken-tab';
+    await importFlow([
+      { id: tab, type: 'tab', label: 'Broken rules' },
+      alertIn({ id: 'test-broken', z: tab, name: 'broken', pet: false, outputNames: 'chat', rules: broken, maintenance: '[]', outputs: 1, x: 200, y: 100, wires: [[]] }),
+    ]);
+    let props = await nodeProps('test-broken');
+    const runtimeSays = (() => {
+      try {
+        new Policy(policyFromDef(props));
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(runtimeSays).toMatch(/^rules is not valid JSON: /);
+    // The browser's JSON.parse may add where it stopped ("... (line 1 column 46)").
+    expect(props).toMatchObject({ valid: false, validationErrors: [expect.stringContaining(runtimeSays)] });
+
+    let tray = await openNode('test-broken');
+    expect(await tray.locator('#node-input-rule-notice').isVisible()).toBe(true);
+    expect(await tray.locator('#node-input-rule-notice').textContent()).toContain(runtimeSays);
+    expect(await tray.locator('#node-input-rule-notice').textContent()).toMatch(/fix it with the JSON button/);
+    expect(await rules(tray).count()).toBe(0);
+    await closeTray('#node-dialog-ok');
+    props = await nodeProps('test-broken');
+    expect(props).toMatchObject({ rules: broken, valid: false });
+
+    tray = await openNode('test-broken');
+    await tray.locator('#node-input-rule-json').click();
+    const jsonTray = page.locator('.red-ui-tray').last();
+    await jsonTray.locator('.red-ui-editor-type-json-tab-content, .node-text-editor').first().waitFor();
+    await page.waitForFunction((text) => (window as any).monaco?.editor.getModels().some((m: any) => m.getValue() === text), broken);
+    await page.evaluate(
+      ([from, to]) => (window as any).monaco.editor.getModels().find((m: any) => m.getValue() === from).setValue(to),
+      [broken, fixed],
+    );
+    // Node-RED's JSON editor enables Done once it has checked the text (it was invalid at first).
+    await jsonTray.locator('#node-dialog-ok:not(.disabled)').click();
+    await page.locator('.red-ui-tray-titlebar', { hasText: 'JSON' }).waitFor({ state: 'detached' });
+    expect(await rules(tray).count()).toBe(1);
+    expect(await rules(tray).first().locator('.oob-rule-kind').inputValue()).toBe('os-boot');
+    expect(await tray.locator('#node-input-rule-notice').isVisible()).toBe(false);
+    await closeTray('#node-dialog-ok');
+    props = await nodeProps('test-broken');
+    expect(props).toMatchObject({ rules: fixed, valid: true });
+  });
+
   it('builds rules and a maintenance window in the dialog, stores what the runtime accepts, and the deployed node routes traps by them', async () => {
     const petPort = await freeUdpPort();
     const tab = 'test-policy-tab';
     await importFlow([
       { id: tab, type: 'tab', label: 'Policy editor test' },
-      {
+      alertIn({
         id: 'test-alert-in',
-        type: 'oob-alert-in',
         z: tab,
         name: 'traps by rule',
         pet: true,
@@ -292,7 +360,7 @@ describe('the alert policy editor in Chromium', () => {
         x: 200,
         y: 100,
         wires: [['test-chat'], ['test-urgent']],
-      },
+      }),
       { id: 'test-chat', type: 'debug', z: tab, name: 'chat', active: true, tosidebar: true, console: false, complete: 'payload', targetType: 'msg', x: 450, y: 80, wires: [] },
       { id: 'test-urgent', type: 'debug', z: tab, name: 'urgent', active: true, tosidebar: true, console: false, complete: 'payload', targetType: 'msg', x: 450, y: 140, wires: [] },
     ]);

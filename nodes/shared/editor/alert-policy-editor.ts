@@ -34,6 +34,8 @@ interface DialogState {
   /** Stored text that could not be read: kept as it is until the list is edited. */
   unreadRules?: string;
   unreadWindows?: string;
+  /** Where a list that cannot be read is reported. Held here: while the JSON editor is open, Node-RED takes this dialog out of the page. */
+  notices: { rules: any; windows: any };
   outputs: () => string[];
 }
 
@@ -314,7 +316,7 @@ function addWindow(state: DialogState, container: any, data: WindowData): void {
 // --- the dialog --------------------------------------------------------------------------------
 
 function notice(state: DialogState, which: 'rules' | 'windows', error: string | undefined): void {
-  $(`#${state.prefix}-${which === 'rules' ? 'rule' : 'window'}-notice`)
+  state.notices[which]
     .text(error ? t('unreadable', { error }) : '')
     .toggle(Boolean(error));
 }
@@ -371,7 +373,14 @@ function outputNamesOf(node: any): string[] {
 export function prepare(node: any, prefix: Prefix): void {
   injectStyle();
   const outputsInput = $(`#${prefix}-outputNames`);
-  const state: DialogState = { node, prefix, rules: undefined, windows: undefined, outputs: () => check.outputNamesOf(String(outputsInput.val() ?? '')) };
+  const state: DialogState = {
+    node,
+    prefix,
+    rules: undefined,
+    windows: undefined,
+    notices: { rules: $(`#${prefix}-rule-notice`), windows: $(`#${prefix}-window-notice`) },
+    outputs: () => check.outputNamesOf(String(outputsInput.val() ?? '')),
+  };
   dialogs.set(prefix, state);
 
   const dflt = $(`#${prefix}-defaultOutput`);
