@@ -54,15 +54,12 @@ describe.each(Object.entries(nodes))('node %s', (type, file) => {
     if (icon && !icon.startsWith('font-awesome/') && !icon.startsWith('node-red/')) expect(fs.existsSync(path.join(dir, 'icons', icon))).toBe(true);
   });
 
-  it('loads only resources the build writes and the package ships', () => {
-    // Node-RED waits for each <script src> before it registers the node: a missing one leaves it out.
+  it('carries all its editor code: no script to fetch, no placeholder left by the build', () => {
+    // Node-RED registers a node only once a <script src> has loaded; a missing one stops the editor.
     const html = fs.readFileSync(path.join(dir, `${type}.html`), 'utf8');
-    for (const [, src] of html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)) {
-      const m = /^resources\/(.+?)\/([^/]+\.js)$/.exec(src);
-      expect(m?.[1]).toBe(pkg.name);
-      expect(fs.existsSync(path.join(root, 'resources', m![2]))).toBe(true);
-      expect(pkg.files).toContain('resources');
-    }
+    expect(html).not.toMatch(/<script[^>]*\ssrc=/);
+    expect(html).not.toContain('<!-- oobkit:');
+    if (html.includes('OOBKitAlertPolicy.')) expect(html).toContain('var OOBKitAlertPolicy = (() => {');
   });
 
   it('has the out-of-band palette label in its catalog when it is a palette node', () => {

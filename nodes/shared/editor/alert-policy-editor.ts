@@ -51,7 +51,7 @@ const STYLE = `
 .oob-pol-item { white-space: normal; }
 .oob-pol-line { display: flex; align-items: center; gap: 6px; margin-bottom: 4px; }
 .oob-pol-grid { display: flex; flex-wrap: wrap; column-gap: 12px; row-gap: 4px; margin-bottom: 4px; }
-.oob-pol-field { display: flex; align-items: center; gap: 6px; flex: 1 1 260px; min-width: 0; }
+.oob-pol-field { display: flex; align-items: center; gap: 6px; flex: 1 1 300px; min-width: 0; }
 .oob-pol-item label.oob-pol-label { width: 70px; flex: none; margin: 0; font-size: 0.9em; color: var(--red-ui-secondary-text-color, #666); }
 .oob-pol-item input[type="text"], .oob-pol-item input[type="datetime-local"] { flex: 1 1 auto; width: auto; min-width: 0; margin: 0; }
 .oob-pol-item select { width: auto; margin: 0; }
@@ -62,6 +62,7 @@ const STYLE = `
 .oob-pol-error { color: var(--red-ui-text-color-error, #d00); font-size: 0.9em; white-space: normal; }
 .oob-pol-preview { color: var(--red-ui-secondary-text-color, #666); font-size: 0.9em; white-space: normal; }
 .oob-pol-notice { color: var(--red-ui-text-color-error, #d00); margin-bottom: 6px; white-space: normal; }
+ol.oob-pol-list:empty::before { content: attr(data-empty); display: block; padding: 8px 10px; font-style: italic; color: var(--red-ui-secondary-text-color, #666); }
 .oob-pol-item .input-error { border-color: var(--red-ui-form-input-border-error-color, #d00) !important; }
 `;
 
@@ -410,6 +411,8 @@ export function prepare(node: any, prefix: Prefix): void {
     removeItem: () => checkAll(state.rules),
     sortItems: () => checkAll(state.rules),
   });
+  // What an empty list says; set after the list is made, which sizes itself on its content then.
+  state.rules.addClass('oob-pol-list').attr('data-empty', t('rule.none'));
   notice(state, 'rules', storedRules.error);
   for (const original of storedRules.items) state.rules.editableList('addItem', { original });
   checkAll(state.rules);
@@ -431,6 +434,7 @@ export function prepare(node: any, prefix: Prefix): void {
     },
     removeItem: () => checkAll(state.windows),
   });
+  state.windows.addClass('oob-pol-list').attr('data-empty', t('window.none'));
   notice(state, 'windows', storedWindows.error);
   for (const original of storedWindows.items) state.windows.editableList('addItem', { original });
   checkAll(state.windows);
@@ -467,17 +471,21 @@ export function outputsOf(node: any): string[] {
 
 const inlineUnused = (node: any) => node.type === 'oob-alert-in' && Boolean(node.policy) && node.policy !== '_ADD_';
 
-/** Validators for registerType's defaults; two parameters so Node-RED shows the message. */
+/**
+ * Validators for registerType's defaults. Two parameters, so Node-RED (3.0 and later) shows the
+ * returned text as the reason; several problems are joined into one text, which every version
+ * takes (a list is only understood from 4.0 on).
+ */
+const verdict = (problems: string[]): true | string => (problems.length ? problems.join('; ') : true);
+
 export const validators = {
-  rules(this: any, v: unknown, _opt?: unknown): true | string[] {
+  rules(this: any, v: unknown, _opt?: unknown): true | string {
     if (inlineUnused(this)) return true;
-    const p = check.rulesProblems({ rules: v as string, outputNames: outputNamesOf(this).join(',') });
-    return p.length ? p : true;
+    return verdict(check.rulesProblems({ rules: v as string, outputNames: outputNamesOf(this).join(',') }));
   },
-  maintenance(this: any, v: unknown, _opt?: unknown): true | string[] {
+  maintenance(this: any, v: unknown, _opt?: unknown): true | string {
     if (inlineUnused(this)) return true;
-    const p = check.windowsProblems({ maintenance: v as string });
-    return p.length ? p : true;
+    return verdict(check.windowsProblems({ maintenance: v as string }));
   },
   outputNames(this: any, v: unknown, _opt?: unknown): true | string {
     if (inlineUnused(this)) return true;
