@@ -215,9 +215,16 @@ function addRule(state: DialogState, container: any, data: RuleData): void {
     output.toggle(a === 'route');
     newSeverity.toggle(a === 'severity');
     goOn.toggle(a === 'severity');
-    // The output list follows the outputs field; a missing one stays, shown as missing.
+    // The output list follows the outputs field; a missing one stays, shown as missing. Rebuilt
+    // only when it changes, so a select in use is left alone.
     const names = state.outputs();
-    fillSelect(output, outputChoices(names), String(output.val() ?? ''));
+    const current = String(output.val() ?? '');
+    const choices = outputChoices(names);
+    const shape = JSON.stringify([choices, choices.some(([v]) => v === current) ? '' : current]);
+    if (output.data('shape') !== shape) {
+      fillSelect(output, choices, current);
+      output.data('shape', shape);
+    }
     const problem = index < 0 ? '' : check.ruleProblem(data.rule!() as never, index, names.length);
     showError(container, problem);
     output.toggleClass('input-error', /output .* does not exist/.test(problem));
