@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
 import * as dgram from 'node:dgram';
-import { clearScenario, describeDevice, runScenario, SCENARIOS, SimDevice, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
+import { describeDevice, playScenarios, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
 import { SimBmc } from '../lib/sim/ipmi';
 import { demoFlows, readExamples } from './demo-flows';
 
@@ -83,32 +83,6 @@ function freePort(kind: 'udp' | 'tcp'): Promise<number> {
       });
     }
   });
-}
-
-/**
- * Every `everyMs`, one simulated PC plays an alert scenario (chassis opened, fan failure...) to
- * the alert-in examples, and clears it half a period later, so alerts and resolves show up.
- */
-function playScenarios(devices: SimDevice[], petPort: number, everyMs: number): () => void {
-  const names = Object.keys(SCENARIOS);
-  let turn = 0;
-  const timers = new Set<NodeJS.Timeout>();
-  const tick = setInterval(() => {
-    const device = devices[turn % devices.length];
-    const name = names[turn % names.length];
-    turn++;
-    const target = { pet: { host: '127.0.0.1', port: petPort } };
-    runScenario(device, name, target).catch(() => undefined);
-    const clear = setTimeout(() => {
-      timers.delete(clear);
-      clearScenario(device, name, target).catch(() => undefined);
-    }, everyMs / 2);
-    timers.add(clear);
-  }, everyMs);
-  return () => {
-    clearInterval(tick);
-    for (const t of timers) clearTimeout(t);
-  };
 }
 
 async function main(): Promise<void> {
@@ -184,7 +158,7 @@ async function main(): Promise<void> {
   });
   await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
   const alertEveryMs = Number(process.env.DEMO_ALERT_SECONDS || 60) * 1000;
-  const stopScenarios = petPorts.length && alertEveryMs > 0 ? playScenarios(fleet.devices, petPorts[0], alertEveryMs) : () => undefined;
+  const stopScenarios = petPorts.length && alertEveryMs > 0 ? playScenarios(fleet.devices, { pet: { host: '127.0.0.1', port: petPorts[0] } }, alertEveryMs) : () => undefined;
 
   // Handlers before the banner: whoever reads it may press Ctrl-C at once.
   let stopping = false;

@@ -54,6 +54,14 @@ describe.each(Object.entries(nodes))('node %s', (type, file) => {
     if (icon && !icon.startsWith('font-awesome/') && !icon.startsWith('node-red/')) expect(fs.existsSync(path.join(dir, 'icons', icon))).toBe(true);
   });
 
+  it('carries all its editor code: no script to fetch, no placeholder left by the build', () => {
+    // Node-RED registers a node only once a <script src> has loaded; a missing one stops the editor.
+    const html = fs.readFileSync(path.join(dir, `${type}.html`), 'utf8');
+    expect(html).not.toMatch(/<script[^>]*\ssrc=/);
+    expect(html).not.toContain('<!-- oobkit:');
+    if (html.includes('OOBKitAlertPolicy.')) expect(html).toContain('var OOBKitAlertPolicy = (() => {');
+  });
+
   it('has the out-of-band palette label in its catalog when it is a palette node', () => {
     const html = fs.readFileSync(path.join(dir, `${type}.html`), 'utf8');
     if (/category:\s*'config'/.test(html)) return;

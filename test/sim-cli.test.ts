@@ -6,6 +6,8 @@ import { buildGet } from '../lib/wsman/messages';
 import { readEnvelope, readInstance } from '../lib/wsman/envelope';
 import { SimDevice } from '../lib/sim';
 import { wsmanCall } from './sim-helpers';
+import { TrapReceiver } from '../lib/asf/trap-receiver';
+import { petFromTrap } from '../lib/asf/pet-trap';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'lib', 'sim', 'cli.ts');
@@ -114,11 +116,39 @@ describe('oob-sim CLI', () => {
     [['--devices', '2', '--port', '65535'], /runs past port 65535/],
     [['--devices', '1', '--port', '0', '--bogus'], /Unknown option '--bogus'/],
     [['--devices', '1', '--port', '0', '--power', 'maybe'], /--power must be on or off/],
+    [['--devices', '1', '--port', '0', '--pet', '127.0.0.1'], /--pet must be HOST:PORT/],
+    [['--devices', '1', '--port', '0', '--pet', '127.0.0.1:162'], /--pet needs --scenarios/],
+    [['--devices', '1', '--port', '0', '--control-mode', 'root'], /--control-mode must be admin or client/],
   ])('refuses %j with a clear message and a non-zero exit', async (args, message) => {
     const res = await exited(start(args));
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(message);
     expect(res.stderr).toContain('Usage: oob-sim');
+  });
+
+  it('--pet with --scenarios sends the PCs\' alert scenarios as PET traps, trigger then clear', async () => {
+    const kinds: Array<{ sensorType?: number; deassert?: boolean }> = [];
+    const receiver = new TrapReceiver({
+      port: 0,
+      address: '127.0.0.1',
+      onTrap: (t) => {
+        const pet = petFromTrap(t);
+        kinds.push({ sensorType: pet?.sensorType, deassert: pet?.deassert });
+      },
+    });
+    const port = await receiver.start();
+    const p = start(['--devices', '2', '--port', '0', '--pet', `127.0.0.1:${port}`, '--scenarios', '1']);
+    try {
+      await lines(p, 2);
+      for (let i = 0; i < 60 && kinds.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      // The first scenario is "chassis opened": physical security sensor (type 5), then its clear.
+      expect(kinds[0]).toEqual({ sensorType: 5, deassert: false });
+      expect(kinds).toContainEqual({ sensorType: 5, deassert: true });
+    } finally {
+      p.kill('SIGTERM');
+      await exited(p);
+      await receiver.close();
+    }
   });
 
   it('--help prints the usage and exits 0', async () => {

@@ -5,13 +5,10 @@
  */
 import * as crypto from 'node:crypto';
 import { isoTime } from '../util/iso-time';
+import { AlertSource, Severity, severityRank } from './vocabulary';
 
-export const ALERT_SOURCES = ['pet', 'wsevent', 'eventlog', 'presence', 'heartbeat', 'defense', 'power'] as const;
-export type AlertSource = (typeof ALERT_SOURCES)[number];
-
-/** Most severe first. */
-export const SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info', 'ok'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export { ALERT_SOURCES, SEVERITIES, isSeverity, isSource, severityRank } from './vocabulary';
+export type { AlertSource, Severity } from './vocabulary';
 
 export interface AlertDevice {
   name?: string;
@@ -61,19 +58,6 @@ export function isDraft(a: Alert | AlertDraft): a is AlertDraft {
 
 /** The details of a draft: nothing yet (frozen, shared). */
 export const NO_DETAILS: Record<string, unknown> = Object.freeze({});
-
-export function isSeverity(v: unknown): v is Severity {
-  return typeof v === 'string' && (SEVERITIES as readonly string[]).includes(v);
-}
-
-export function isSource(v: unknown): v is AlertSource {
-  return typeof v === 'string' && (ALERT_SOURCES as readonly string[]).includes(v);
-}
-
-/** 0 = critical ... 5 = ok; lower is more severe. */
-export function severityRank(s: Severity): number {
-  return SEVERITIES.indexOf(s);
-}
 
 export function moreSevere(a: Severity, b: Severity): Severity {
   return severityRank(a) <= severityRank(b) ? a : b;

@@ -68,6 +68,33 @@ function cronMatches(c: CronSpec, d: Date): boolean {
   return domOk && dowOk;
 }
 
+/**
+ * When a cron expression next fires at or after `after` (ms), up to `count` times, in the local
+ * time of whoever calls it (the runtime uses the Node-RED host's). Looks at most 8 years ahead
+ * (a 29 February that must also be a Monday is that rare); throws like parseCron on a bad one.
+ */
+export function nextOpenings(expr: string, after: number, count = 1): Date[] {
+  const spec = parseCron(expr);
+  const hours = [...spec.hour].sort((a, b) => a - b);
+  const minutes = [...spec.minute].sort((a, b) => a - b);
+  const out: Date[] = [];
+  const start = new Date(after);
+  const day = new Date(start.getFullYear(), start.getMonth(), start.getDate());
+  for (let i = 0; i < 8 * 366 && out.length < count; i++, day.setDate(day.getDate() + 1)) {
+    if (!spec.month.has(day.getMonth() + 1)) continue;
+    for (const h of hours) {
+      for (const m of minutes) {
+        const t = new Date(day.getFullYear(), day.getMonth(), day.getDate(), h, m);
+        // A time the clock skips (daylight saving) is not a match, as for the runtime.
+        if (t.getTime() < after || !cronMatches(spec, t)) continue;
+        out.push(t);
+        if (out.length >= count) return out;
+      }
+    }
+  }
+  return out;
+}
+
 const MAX_MINUTES = 31 * 24 * 60;
 
 interface CompiledWindow {

@@ -9,7 +9,8 @@
  * severity also ">=major" (major or worse) and "<=warning" (warning or milder).
  */
 import { InputError } from '../errors';
-import { AlertFacts, isSeverity, isSource, Severity, severityRank, SEVERITIES } from './alert';
+import type { AlertFacts } from './alert';
+import { ALERT_SOURCES, isSeverity, isSource, Severity, severityRank, SEVERITIES } from './vocabulary';
 import { MaintenanceWindow, parseWindows } from './maintenance';
 
 export interface RuleMatch {
@@ -218,7 +219,7 @@ function compileRule(rule: Rule, index: number): CompiledRule {
   const what = `rule ${index + 1}${rule.name ? ` (${rule.name})` : ''}`;
   const m = rule.match ?? {};
   for (const s of (m.source ?? '').split(',').map((x) => x.trim().replace(/^!/, ''))) {
-    if (s && !s.includes('*') && !isSource(s)) throw new InputError(`${what}: source "${s}" is not one of pet, wsevent, eventlog, presence, heartbeat, defense, power`);
+    if (s && !s.includes('*') && !isSource(s)) throw new InputError(`${what}: source "${s}" is not one of ${ALERT_SOURCES.join(', ')}`);
   }
   const source = compileListOrAny(m.source, `${what} source`);
   const kind = compileListOrAny(m.kind, `${what} kind`);
@@ -275,24 +276,37 @@ function checkRate(r: RateLimit | undefined, what: string): RateLimit | undefine
   return { count: Math.floor(count), seconds };
 }
 
+/** One rule's action and output checked and normalized (its match is checked when compiled). */
+function normalizeRule(r: Rule, i: number, outputCount: number): Rule {
+  const what = `rule ${i + 1}`;
+  if (typeof r !== 'object' || r === null) throw new InputError(`${what} is not an object`);
+  if (!['route', 'drop', 'severity'].includes(r.action)) throw new InputError(`${what}: action must be route, drop or severity, got "${String(r.action)}"`);
+  if (r.action === 'route') {
+    const o = Number(r.output ?? 1);
+    if (!Number.isInteger(o) || o < 1 || o > outputCount) throw new InputError(`${what}: output ${String(r.output)} does not exist (1-${outputCount})`);
+    return { ...r, output: o, match: r.match ?? {} };
+  }
+  if (r.action === 'severity' && !isSeverity(r.severity)) throw new InputError(`${what}: severity "${String(r.severity)}" is not one of ${SEVERITIES.join(', ')}`);
+  return { ...r, match: r.match ?? {} };
+}
+
+/**
+ * One rule, the way a policy with `outputCount` outputs would take it at position `index`
+ * (0-based): throws the InputError the runtime would, so an editor can say it next to the rule.
+ */
+export function checkRule(rule: Rule, index: number, outputCount: number): Rule {
+  const r = normalizeRule(rule, index, outputCount);
+  compileRule(r, index);
+  return r;
+}
+
 /** Validates and normalizes a policy; throws an InputError a person can act on. */
 export function checkPolicy(c: PolicyConfig): PolicyConfig {
   if (!Array.isArray(c.outputs) || c.outputs.length < 1 || c.outputs.length > 10) throw new InputError('a policy needs 1 to 10 outputs');
   const outputs = c.outputs.map((o, i) => (typeof o === 'string' && o.trim() ? o.trim() : `output ${i + 1}`));
   if (!Array.isArray(c.rules)) throw new InputError('policy rules must be a list');
   if (c.rules.length > 500) throw new InputError('a policy holds at most 500 rules');
-  const rules: Rule[] = c.rules.map((r, i) => {
-    const what = `rule ${i + 1}`;
-    if (typeof r !== 'object' || r === null) throw new InputError(`${what} is not an object`);
-    if (!['route', 'drop', 'severity'].includes(r.action)) throw new InputError(`${what}: action must be route, drop or severity, got "${String(r.action)}"`);
-    if (r.action === 'route') {
-      const o = Number(r.output ?? 1);
-      if (!Number.isInteger(o) || o < 1 || o > outputs.length) throw new InputError(`${what}: output ${String(r.output)} does not exist (1-${outputs.length})`);
-      return { ...r, output: o, match: r.match ?? {} };
-    }
-    if (r.action === 'severity' && !isSeverity(r.severity)) throw new InputError(`${what}: severity "${String(r.severity)}" is not one of ${SEVERITIES.join(', ')}`);
-    return { ...r, match: r.match ?? {} };
-  });
+  const rules: Rule[] = c.rules.map((r, i) => normalizeRule(r, i, outputs.length));
   const defaultOutput = Number(c.defaultOutput);
   if (!Number.isInteger(defaultOutput) || defaultOutput < 0 || defaultOutput > outputs.length) {
     throw new InputError(`default output ${String(c.defaultOutput)} does not exist (0 to drop, or 1-${outputs.length})`);

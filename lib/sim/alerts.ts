@@ -272,4 +272,29 @@ export async function comeBack(device: SimDevice): Promise<void> {
   st.silent = false;
 }
 
+/**
+ * Every `everyMs`, the next PC in turn plays the next scenario (to the PET target when given, and
+ * as event-log records and WS-Eventing pushes to subscribers), and clears it half a period later,
+ * so a flow sees alerts and their resolves. Returns a stop function.
+ */
+export function playScenarios(devices: SimDevice[], targets: ScenarioTargets, everyMs: number): () => void {
+  const names = Object.keys(SCENARIOS);
+  let turn = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  const tick = setInterval(() => {
+    const device = devices[turn % devices.length];
+    const name = names[turn % names.length];
+    turn++;
+    runScenario(device, name, targets).catch(() => undefined);
+    const clear = setTimeout(() => {
+      timers.delete(clear);
+      clearScenario(device, name, targets).catch(() => undefined);
+    }, everyMs / 2);
+    timers.add(clear);
+  }, everyMs);
+  return () => {
+    clearInterval(tick);
+    for (const t of timers) clearTimeout(t);
+  };
+}
 

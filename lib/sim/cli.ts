@@ -3,13 +3,20 @@
  * oob-sim: simulated Intel AMT PCs for demos, tests and benchmarks.
  *
  *   oob-sim --devices N --port P --user U --password W [--tls] [--latency MS]
- *           [--wol-port P] [--rmcp-port R [--rmcp-hosts FIRST]]
+ *           [--wol-port P] [--rmcp-port R [--rmcp-hosts FIRST]] [--pet HOST:PORT] [--scenarios S]
  *
  * Device i listens on P+i (P = 0: ephemeral ports). One JSON line per device on stdout; runs until
  * SIGINT/SIGTERM, then closes every listener and exits 0.
  */
 import { parseArgs } from 'node:util';
+import { PetTarget, playScenarios } from './alerts';
 import { describeDevice, Fleet, FleetOptions, startFleet } from './fleet';
+
+/** What the command line asks for: the fleet, and alert scenarios to play on it. */
+export interface CliOptions extends FleetOptions {
+  pet?: PetTarget;
+  scenarioEveryMs?: number;
+}
 
 export const USAGE = `Usage: oob-sim --devices N --port P [options]
 
@@ -36,6 +43,12 @@ Options:
                      (0: free ports)
   --rmcp-hosts A     with --rmcp-port R: device i answers on IPv4 address A+i, all on port R
                      (e.g. 127.1.0.1, for sweeping many loopback addresses)
+  --control-mode M   admin (default) or client: client control mode refuses System Defense changes
+  --pet HOST:PORT    send the PCs' PET traps (SNMPv1, community public) to HOST:PORT
+  --scenarios S      every S seconds a PC in turn plays an alert scenario (chassis opened, fan
+                     failure, overheating, boot failure, OS watchdog, agent stopped): a PET trap
+                     (with --pet), an event-log record and a WS-Eventing push to subscribers;
+                     cleared S/2 seconds later
   -h, --help         show this text
 
 Prints one JSON line per device: name, host, port, url, mac, uuid, realm, tls, fingerprint256,
@@ -55,7 +68,7 @@ function int(name: string, v: string | undefined, min: number, max: number, dflt
 }
 
 /** Parse argv (without node and the script); throws UsageError with a clear message. */
-export function parseCli(argv: string[]): FleetOptions | 'help' {
+export function parseCli(argv: string[]): CliOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -79,6 +92,9 @@ export function parseCli(argv: string[]): FleetOptions | 'help' {
         'wol-host': { type: 'string' },
         'rmcp-port': { type: 'string' },
         'rmcp-hosts': { type: 'string' },
+        'control-mode': { type: 'string' },
+        pet: { type: 'string' },
+        scenarios: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -96,8 +112,21 @@ export function parseCli(argv: string[]): FleetOptions | 'help' {
   if (v.user !== undefined && (v.user === '' || /[:"]/.test(v.user))) throw new UsageError('--user must be non-empty and contain no ":" or \'"\'');
   if (v.password !== undefined && v.password === '') throw new UsageError('--password must not be empty');
   const udp = parseUdpOptions(v, devices);
+  const mode = v['control-mode'];
+  if (mode !== undefined && mode !== 'admin' && mode !== 'client') throw new UsageError(`--control-mode must be admin or client, got "${mode}"`);
+  let pet: PetTarget | undefined;
+  if (v.pet !== undefined) {
+    const m = /^(.+):(\d+)$/.exec(v.pet);
+    if (!m) throw new UsageError(`--pet must be HOST:PORT, got "${v.pet}"`);
+    pet = { host: m[1].replace(/^\[|\]$/g, ''), port: int('pet', m[2], 1, 65535) };
+  }
+  const scenarioEveryMs = v.scenarios === undefined ? undefined : int('scenarios', v.scenarios, 1, 86_400) * 1000;
+  if (pet && !scenarioEveryMs) throw new UsageError('--pet needs --scenarios (the PCs send traps when they play a scenario)');
   return {
     ...udp,
+    ...(mode ? { configure: (_i: number, o: Parameters<NonNullable<FleetOptions['configure']>>[1]) => ({ ...o, controlMode: mode }) } : {}),
+    pet,
+    scenarioEveryMs,
     devices,
     port,
     host: v.host ?? '127.0.0.1',
@@ -138,7 +167,7 @@ function parseUdpOptions(v: Record<string, string | boolean | undefined>, device
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let opts: FleetOptions | 'help';
+  let opts: CliOptions | 'help';
   try {
     opts = parseCli(argv);
   } catch (e) {
@@ -161,9 +190,11 @@ export async function main(argv: string[]): Promise<number> {
   // before a handler exists kills the process outright.
   const stopped = new Promise<number>((resolve) => {
     let stopping = false;
+    const stopScenarios = opts.scenarioEveryMs ? playScenarios(fleet.devices, { pet: opts.pet }, opts.scenarioEveryMs) : () => undefined;
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
+      stopScenarios();
       fleet.stop().then(
         () => resolve(0),
         () => resolve(1),

@@ -45,7 +45,7 @@ export { SimIderSession } from './redirection';
 export type { SimRedirectionOptions, AtapiResult, IderWireStats } from './redirection';
 export { demoIso, writeDemoIso } from './demo-media';
 // --- alerts (issue 6): PET traps, WS-Eventing pushes, event-log scenarios, heartbeats ----------
-export { SCENARIOS, runScenario, clearScenario, sendPetTrap, petBytes, pushEvent, alertIndicationXml, startHeartbeats, goSilent, comeBack } from './alerts';
+export { SCENARIOS, runScenario, clearScenario, playScenarios, sendPetTrap, petBytes, pushEvent, alertIndicationXml, startHeartbeats, goSilent, comeBack } from './alerts';
 export type { Scenario, SensorEventSpec, PetTarget, PushResult, ScenarioTargets } from './alerts';
 // System Defense and Agent Presence (issue 5)
 export { sendPacket, hostAddresses, policyInForce, defenseState } from './defense';

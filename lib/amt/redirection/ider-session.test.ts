@@ -136,9 +136,11 @@ describe('serving reads', () => {
       d.device.write(d.read(lba, n));
       const a = await d.answer();
       if (!a.data.equals(image.subarray(lba * 2048, (lba + n) * 2048))) throw new Error(`wrong bytes at block ${lba}`);
+      // The device takes its time between commands, as a firmware does; the read-ahead uses it (how far it keeps up with a fast device is the bench's question).
+      await d.medium.settled();
     }
-    // The first read finds nothing cached; after that the read-ahead is in front (a loaded machine may let it fall behind once or twice).
-    expect(d.session.diskWaits).toBeLessThanOrEqual(3);
+    // Only the first read finds nothing cached; after that the read-ahead is in front.
+    expect(d.session.diskWaits).toBe(1);
     expect(d.medium.fileBytesRead).toBe(image.length);
     // Evicted segments were reused rather than new memory taken for each of the 33.
     expect(d.medium.segmentsAllocated).toBeLessThan(16);

@@ -201,6 +201,11 @@ export class ImageMedium {
     return out;
   }
 
+  /** Resolves when every segment read started so far has finished (the read-ahead included). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.cache.values()]);
+  }
+
   async close(): Promise<void> {
     this.cache.clear();
     this.ready.clear();
