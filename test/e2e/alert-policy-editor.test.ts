@@ -429,6 +429,31 @@ describe('the alert policy editor in Chromium', () => {
     expect(debugFrom('test-urgent')).toHaveLength(1);
     expect(debugFrom('test-chat')).toHaveLength(0);
   });
+
+  it('makes a new policy with the runtime defaults, escalation off (0) shown and valid without typing it', async () => {
+    const policies = () =>
+      page.evaluate(() => {
+        const ids: string[] = [];
+        (window as any).RED.nodes.eachConfig((n: any) => {
+          if (n.type === 'oob-alert-policy') ids.push(n.id);
+        });
+        return ids;
+      });
+    const before = await policies();
+    await page.evaluate(() => (window as any).RED.editor.editConfig('', 'oob-alert-policy', '_ADD_'));
+    await page.locator('#node-config-input-rule-add').waitFor();
+    expect(await page.locator('#node-config-input-escalateMinutes').inputValue()).toBe('0');
+    expect(await page.locator('#node-config-input-dedupSeconds').inputValue()).toBe('300');
+    await page.locator('#node-config-input-name').fill('fresh policy');
+    await closeTray('#node-config-dialog-ok');
+    const added = (await policies()).filter((id) => !before.includes(id));
+    expect(added).toHaveLength(1);
+    const props = await nodeProps(added[0]);
+    expect(props).toMatchObject({ valid: true, validationErrors: [], name: 'fresh policy' });
+    expect(Number(props.escalateMinutes)).toBe(0);
+    expect(new Policy(policyFromDef(props)).config).toMatchObject({ escalateMinutes: 0, dedupSeconds: 300 });
+    await page.evaluate((id) => (window as any).RED.nodes.remove(id), added[0]);
+  });
 });
 
 function ruleMessage(rule: Record<string, unknown>, index: number, outputs: number): string {

@@ -391,6 +391,10 @@ export function prepare(node: any, prefix: Prefix): void {
   };
   dialogs.set(prefix, state);
 
+  // A new config node's dialog leaves a default of 0 empty (Node-RED copies only truthy defaults), and empty fails the number check.
+  const escalate = $(`#${prefix}-escalateMinutes`);
+  if (escalate.val() === '' && (node.escalateMinutes === undefined || node.escalateMinutes === '')) escalate.val('0');
+
   const dflt = $(`#${prefix}-defaultOutput`);
   const fillDefault = (current: string) => {
     fillSelect(dflt, [...outputChoices(state.outputs()), ['0', t('action.drop')]], current);
