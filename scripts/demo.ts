@@ -13,8 +13,8 @@ import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
 import * as dgram from 'node:dgram';
-import { describeDevice, playScenarios, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
-import { SimBmc } from '../lib/sim/ipmi';
+import { describeDevice, playScenarios, startBackgroundTraffic, startFleet, writeDemoIso } from '../packages/sim/src';
+import { SimBmc } from '../packages/sim/src/ipmi';
 import { demoFlows, readExamples } from './demo-flows';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -13,11 +13,15 @@ const examples = fs.readdirSync(path.join(root, 'examples')).filter((f) => f.end
 const coreTypes = new Set(['tab', 'comment', 'inject', 'debug', 'function', 'change', 'switch', 'template', 'catch', 'status', 'complete', 'link in', 'link out', 'link call', 'split', 'join', 'csv', 'file', 'file in', 'http in', 'http response', 'http request', 'delay', 'trigger', 'mqtt in', 'mqtt out', 'mqtt-broker', 'json', 'group', 'junction', 'rbe', 'filter', 'exec']);
 
 describe('package.json', () => {
-  it('points main, types and the oob-sim bin at built files', () => {
+  it('points main and types at built files; the oob-sim command belongs to the simulator workspace', () => {
     expect(fs.existsSync(path.join(root, pkg.main))).toBe(true);
     expect(fs.existsSync(path.join(root, pkg.types))).toBe(true);
-    const bin = path.join(root, pkg.bin['oob-sim']);
-    expect(fs.readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    expect(pkg.bin).toBeUndefined();
+    const simDir = path.join(root, 'packages', 'sim');
+    const sim = JSON.parse(fs.readFileSync(path.join(simDir, 'package.json'), 'utf8'));
+    expect(pkg.workspaces).toEqual(['packages/sim']);
+    expect(sim.private).toBe(true);
+    expect(fs.readFileSync(path.join(simDir, sim.bin['oob-sim']), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
     const api = require(path.join(root, pkg.main));
     for (const name of ['WsmanClient', 'readPowerStatus', 'requestPowerAction', 'wakeAndConfirm', 'bootFromMedia', 'readInventory']) expect(typeof api[name]).toBe('function');
     for (const area of ['ipmi', 'wol', 'asf', 'alerts', 'mqtt', 'defense']) expect(typeof api[area]).toBe('object');

