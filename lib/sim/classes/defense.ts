@@ -48,7 +48,7 @@ export function adminOnly(h: ClassHandler): ClassHandler {
   const wrapped: ClassHandler = { ...h };
   if (h.put) wrapped.put = (d, c, i) => (requireAdminControlMode(d), h.put!(d, c, i));
   if (h.create) wrapped.create = (d, i) => (requireAdminControlMode(d), h.create!(d, i));
-  if (h.delete) wrapped.delete = (d, c) => (requireAdminControlMode(d), h.delete!(d, c));
+  if (h.delete) wrapped.delete = (d, c, s) => (requireAdminControlMode(d), h.delete!(d, c, s));
   if (h.methods) {
     wrapped.methods = Object.fromEntries(
       Object.entries(h.methods).map(([name, fn]) => [
@@ -66,6 +66,16 @@ export function adminOnly(h: ClassHandler): ClassHandler {
 export const quotaLimit = (what: string) => new SimFault(NS.wsman, 'QuotaLimit', `The service cannot hold more ${what}.`);
 
 const bad = (detail: string) => faults.invalidParameter(detail);
+
+/**
+ * A Create must carry the class's key properties, even though the device fills them in itself:
+ * MeshCommander sends a placeholder (0) for every one of them in every Create, which only makes
+ * sense if firmware refuses a Create without (docs/firmware-evidence.md).
+ */
+export function requireKeys(input: PlainObject, className: string, keys: string[]): void {
+  const missing = keys.filter((k) => input[k] === undefined);
+  if (missing.length) throw bad(`${className} Create without its key properties ${missing.join(', ')}.`);
+}
 
 function bool(input: PlainObject, name: string, required = true): boolean | undefined {
   const v = inputText(input, name)?.trim().toLowerCase();
@@ -102,6 +112,7 @@ function ints(input: PlainObject, name: string): number[] {
 const FILTER_NAME_MAX = 16; // MeshCommander's filter dialog limit; the firmware's own limit is not documented.
 
 function commonFilterProps(d: SimDevice, className: SimFilter['className'], input: PlainObject): SimProps {
+  requireKeys(input, className, ['InstanceID', 'CreationClassName', 'SystemName', 'SystemCreationClassName']);
   const s = defenseState(d);
   if (s.filters.size >= maxFilters(d)) throw quotaLimit(`than ${maxFilters(d)} System Defense filters`);
   const name = inputText(input, 'Name')?.trim();
@@ -159,8 +170,8 @@ function portSide(input: PlainObject, side: 'Src' | 'Dest', protocol: number | u
 function addFilter(d: SimDevice, className: SimFilter['className'], props: SimProps): SimRef {
   const s = defenseState(d);
   const handle = s.nextHandle++;
-  const label = className === 'AMT_IPHeadersFilter' ? 'IP Headers Filter' : 'Hdr8021 Filter';
-  props.InstanceID = `Intel(r) AMT: ${label} ${handle}`;
+  // The filter's handle itself: MeshCommander lists filter InstanceIDs as a policy's FilterCreationHandles.
+  props.InstanceID = String(handle);
   const f: SimFilter = { className, handle, props };
   s.filters.set(handle, f);
   return filterRef(f);
@@ -247,6 +258,7 @@ export const systemDefensePolicy: ClassHandler = adminOnly({
   keys: ['InstanceID'],
   instances: (d) => [...defenseState(d).policies.values()].map(policyProps),
   create: (d, input) => {
+    requireKeys(input, 'AMT_SystemDefensePolicy', ['InstanceID']);
     const s = defenseState(d);
     if (s.policies.size >= maxPolicies(d)) throw quotaLimit(`than ${maxPolicies(d)} System Defense policies`);
     const name = inputText(input, 'PolicyName')?.trim() || undefined;
@@ -321,6 +333,20 @@ function portAndPolicy(d: SimDevice, current: SimProps): [PortIndex, SimPolicy] 
   return [port, policy];
 }
 
+/** The Antecedent selector must name the port by CreationClassName and DeviceID. */
+function requirePortSelectors(selectors: Record<string, string>): void {
+  let port: { selectors?: Record<string, unknown> } | undefined;
+  try {
+    port = JSON.parse(selectors.Antecedent ?? '') as typeof port;
+  } catch {
+    port = undefined;
+  }
+  const s = port?.selectors ?? {};
+  if (s.CreationClassName !== 'CIM_EthernetPort' || typeof s.DeviceID !== 'string') {
+    throw faults.invalidSelectors('The Antecedent must name the CIM_EthernetPort by CreationClassName and DeviceID.');
+  }
+}
+
 function bindingInput(d: SimDevice, input: PlainObject): [PortIndex, SimPolicy] {
   const port = portOfRef(d, input.Antecedent);
   if (port === undefined) throw bad('Antecedent must reference a CIM_EthernetPort of this device.');
@@ -333,7 +359,11 @@ function bindingRef(className: string, port: PortIndex, p: SimPolicy): SimRef {
   return ref(className, { Antecedent: portRef(port), Dependent: policyRef(p) });
 }
 
-/** Enables a policy on an interface; more than one may be enabled (highest precedence wins). */
+/**
+ * Links a policy to an interface: one link per interface, as MeshCommander treats it (to change
+ * the policy it deletes the link, then creates the new one); a second link is refused. Deleting a
+ * link needs the port named by CreationClassName and DeviceID, as MeshCommander's Delete does.
+ */
 export const networkPortSystemDefensePolicy: ClassHandler = adminOnly({
   className: 'AMT_NetworkPortSystemDefensePolicy',
   keys: ['Antecedent', 'Dependent'],
@@ -352,12 +382,14 @@ export const networkPortSystemDefensePolicy: ClassHandler = adminOnly({
     const s = defenseState(d);
     const set = s.enabled.get(port) ?? new Set<number>();
     if (set.has(policy.handle)) throw faults.alreadyExists();
+    if (set.size > 0) throw bad(`${portDeviceId(port)} has a System Defense policy linked already; delete that link first.`);
     set.add(policy.handle);
     s.enabled.set(port, set);
     refreshPolicies(d, 'policy-enabled');
     return bindingRef('AMT_NetworkPortSystemDefensePolicy', port, policy);
   },
-  delete: (d, current) => {
+  delete: (d, current, selectors) => {
+    requirePortSelectors(selectors);
     const [port, policy] = portAndPolicy(d, current);
     defenseState(d).enabled.get(port)?.delete(policy.handle);
     refreshPolicies(d, 'policy-disabled');
