@@ -8,7 +8,9 @@
  * What MeshCentral's server would hand these modules (its database, connectivity table, forge) is
  * given here as the smallest objects that answer the same calls. A missing package fails loudly.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createContext, runInContext } from 'node:vm';
 
 const meshRequire = createRequire(require.resolve('meshcentral/package.json'));
 
@@ -73,4 +75,87 @@ export function meshCommanderAmtStack(o: { host: string; port: number; user: str
 /** An amtstack call as a promise of [response, status] (the callback's last arguments). */
 export function call(fn: (cb: (...args: Js[]) => void) => void): Promise<{ response: Js; status: number }> {
   return new Promise((resolve) => fn((_stack: Js, _name: Js, response: Js, status: number) => resolve({ response, status })));
+}
+
+/** The text of one `function name(...) {...}` of commander.htm (these helpers hold no braces in strings). */
+function functionText(page: string, name: string): string {
+  const start = page.indexOf(`function ${name}(`);
+  if (start < 0) throw new Error(`commander.htm has no function ${name}`);
+  let depth = 0;
+  for (let i = page.indexOf('{', start); i < page.length; i++) {
+    if (page[i] === '{') depth++;
+    else if (page[i] === '}' && --depth === 0) return page.slice(start, i + 1);
+  }
+  throw new Error(`function ${name} of commander.htm does not end`);
+}
+
+/** The page's script text between two markers (the first one included). */
+function section(page: string, from: string, to: string): string {
+  const a = page.indexOf(from);
+  const b = page.indexOf(to, a);
+  if (a < 0 || b < 0) throw new Error(`commander.htm has no section from "${from}" to "${to}"`);
+  return page.slice(a, b);
+}
+
+export interface CommanderPage {
+  /** The page's globals: its functions (AddDefenseFilterOk, changeDefaultPolicyOk, ...) and state (xxSystemDefense, ...). */
+  g: Js;
+  /** What the dialogs' fields hold, by element id, as Q(id).value reads them. */
+  fields: Record<string, string | number | boolean>;
+  /** Message boxes the page showed (its error reports). */
+  messages: string[];
+  /** Resolves when the page's amtstack has nothing pending (bounded). */
+  settle(): Promise<void>;
+}
+
+/**
+ * commander.htm's Agent Presence and System Defense code, unmodified, cut from the page in the
+ * `meshcentral` package and run in a context of its own over MeshCentral's amtstack. What the
+ * page takes from the browser (its dialog fields, HTML building, message boxes) is given as the
+ * smallest stand-ins: the requests are the page's own.
+ */
+export function loadCommanderPage(amtstack: Js): CommanderPage {
+  const page = readFileSync(meshRequire.resolve('./public/commander.htm'), 'utf8').replace(/\r/g, '');
+  const helpers = ['getItem', 'guidToStr', 'MakeToArray', 'Clone', 'EscapeHtml', 'hex2rstr', 'char2hex', 'rstr2hex', 'format'].map((n) => functionText(page, n));
+  const code = [...helpers, section(page, 'var xxWatchdog=null', 'var xxSystemDefense=null'), section(page, 'var xxSystemDefense=null', 'var xxWireless')].join('\n');
+  const fields: CommanderPage['fields'] = {};
+  const messages: string[] = [];
+  const html = () => '';
+  const g: Js = createContext({
+    amtstack,
+    urlvars: { norefresh: 1 }, // no 5 s statistics timer: the test asks for statistics itself
+    amtFirstPull: 0,
+    xxdialogMode: 0,
+    Q: (id: string) => ({ value: fields[id], checked: fields[id] === true }),
+    QH: html,
+    QV: html,
+    QE: html,
+    setDialogMode: html,
+    messagebox: (title: string, text: string) => messages.push(`${title}: ${text}`),
+    TableStart: html,
+    TableStart2: html,
+    TableEntry: html,
+    TableEnd: html,
+    AddRefreshButton: html,
+    AddButton: html,
+    AddButton2: html,
+    addLink: html,
+    addLinkConditional: html,
+    addHtmlValue: html,
+    haltEvent: html,
+    btoa: (s: string) => Buffer.from(s, 'latin1').toString('base64'),
+    atob: (s: string) => Buffer.from(s, 'base64').toString('latin1'),
+    setInterval,
+    clearInterval,
+    console,
+  });
+  runInContext(code, g, { filename: 'commander.htm' });
+  const settle = async () => {
+    for (let i = 0; i < 500; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      if (amtstack.GetPendingActions() === 0) return;
+    }
+    throw new Error('commander.htm requests still pending after 5 s');
+  };
+  return { g, fields, messages, settle };
 }

@@ -225,6 +225,16 @@ export const hdr8021Filter: ClassHandler = adminOnly({
   delete: deleteFilter,
 });
 
+/**
+ * The filters' base class, enumerated as a whole: MeshCommander reads it last in its System
+ * Defense batch, which fails unless it answers. Modelled: every filter of both kinds.
+ */
+export const networkFilter: ClassHandler = adminOnly({
+  className: 'AMT_NetworkFilter',
+  keys: FILTER_KEYS,
+  instances: (d) => [...defenseState(d).filters.values()].map((f) => f.props),
+});
+
 // --- policies ----------------------------------------------------------------------------------
 
 const POLICY_FLAGS = ['TxDefaultDrop', 'TxDefaultMatchEvent', 'TxDefaultCount', 'RxDefaultDrop', 'RxDefaultMatchEvent', 'RxDefaultCount'];
@@ -475,6 +485,7 @@ export const defenseClasses = [
   systemDefensePolicy,
   ipHeadersFilter,
   hdr8021Filter,
+  networkFilter,
   filterInSystemDefensePolicy,
   networkPortSystemDefensePolicy,
   networkPortDefaultSystemDefensePolicy,
