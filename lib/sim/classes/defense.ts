@@ -1,13 +1,17 @@
 /**
  * System Defense classes of a simulated PC: AMT_SystemDefensePolicy (Create, Put, Delete,
- * UpdateStatistics), AMT_IPHeadersFilter and AMT_Hdr8021Filter (Create, Delete), the associations
+ * UpdateStatistics), AMT_IPHeadersFilter and AMT_Hdr8021Filter (Create, Delete; AMT_NetworkFilter
+ * lists both), the associations
  * AMT_FilterInSystemDefensePolicy, AMT_NetworkPortSystemDefensePolicy and
  * AMT_NetworkPortDefaultSystemDefensePolicy, AMT_ActiveFilterStatistics, CIM_EthernetPort and
  * AMT_GeneralSystemDefenseCapabilities.
  *
  * Modelled, not captured: no real answers for these classes exist in permissive sources (see
- * test/fixtures/SOURCES.md). Property names follow Intel's class reference; instance IDs,
- * limits and faults are our choices, each noted where it is made. Changes answer AccessDenied
+ * test/fixtures/SOURCES.md). Property names follow Intel's class reference. What MeshCommander
+ * shows of real firmware is followed (docs/firmware-evidence.md): keys required in a Create,
+ * filter InstanceIDs that are their handles, one policy link per port, the port named by
+ * CreationClassName and DeviceID to delete a link. Other limits and faults are our choices, each
+ * noted where it is made. Changes answer AccessDenied
  * unless the device is in admin control mode. Enforcement lives in lib/sim/defense.ts.
  */
 import type { SimDevice } from '../device';
