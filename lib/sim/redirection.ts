@@ -24,7 +24,7 @@ import { redirectionState } from './classes/setup';
 import { bootCapabilityValue } from './classes/boot';
 
 export interface SimRedirectionOptions {
-  /** IDE-R read buffer the device reports (largest DATA_TO_HOST payload). Default 8192. */
+  /** IDE-R read buffer the device reports (largest DATA_TO_HOST payload), 512 to 8192. Default 8192. */
   readBufferSize: number;
   /** Close the connection once this many image bytes came from the console (a device dropping mid-transfer). */
   dropAfterBytes?: number;
@@ -395,6 +395,8 @@ export interface RedirectionListener {
 }
 
 export function startRedirectionServer(d: SimDevice, port: number, host: string, o: SimRedirectionOptions): Promise<RedirectionListener> {
+  // Firmware reports at most 8 KiB: MeshCommander drops a device that reports more (docs/firmware-evidence.md).
+  if (!(o.readBufferSize >= 512 && o.readBufferSize <= 8192)) return Promise.reject(new RangeError(`IDE-R read buffer ${o.readBufferSize} is not 512 to 8192 bytes`));
   const sockets = new Set<net.Socket>();
   const onSocket = (s: net.Socket) => {
     sockets.add(s);
