@@ -17,8 +17,8 @@ import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
 import * as dgram from 'node:dgram';
-import { describeDevice, playScenarios, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
-import { SimBmc } from '../lib/sim/ipmi';
+import { describeDevice, playScenarios, startBackgroundTraffic, startFleet, writeDemoIso } from '../packages/sim/src';
+import { SimBmc } from '../packages/sim/src/ipmi';
 import { demoFlows, exampleDeviceNames, readExamples } from './demo-flows';
 import { demoPorts } from './demo-ports';
 

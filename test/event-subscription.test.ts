@@ -4,7 +4,7 @@
  */
 import { openAmt } from '../lib/amt/connect';
 import { DeviceSubscription, SubscriptionRecord } from '../lib/amt/event-subscription';
-import { Fleet, startFleet } from '../lib/sim';
+import { Fleet, startFleet } from '../packages/sim/src';
 
 const USER = 'admin';
 const PASSWORD = 'P@ssw0rd-sub';

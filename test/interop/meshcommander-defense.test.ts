@@ -8,7 +8,7 @@
  */
 import { openAmt } from '../../lib/amt/connect';
 import { applyTemplate, readAgentPresence, readStatus, releaseTemplate } from '../../lib/amt/defense';
-import { Fleet, SimDevice, startFleet } from '../../lib/sim';
+import { Fleet, SimDevice, startFleet } from '../../packages/sim/src';
 import { CommanderPage, loadCommanderPage, meshCommanderAmtStack } from '../helpers/meshcommander';
 
 const USER = 'admin';

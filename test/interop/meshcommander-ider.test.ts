@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootState, Fleet, lastBoot, SimDevice, startFleet } from '../../lib/sim';
+import { bootState, Fleet, lastBoot, SimDevice, startFleet } from '../../packages/sim/src';
 import { buildIso } from '../helpers/iso';
 import { MeshCommanderIder, startMeshCommanderIder } from '../helpers/meshcommander';
 

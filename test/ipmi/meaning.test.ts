@@ -1,9 +1,9 @@
-import { deviceFromObject } from '../device';
-import { selRecordToAlert } from './alert';
-import { parseBootFlags, encodeBootFlags, parseChassisStatus } from './chassis';
-import { Conversion, convertReading, parseSensorRecord } from './sdr';
-import { parseSelRecord } from './sel';
-import { sensorRecord } from '../sim/ipmi/sensors';
+import { deviceFromObject } from '../../lib/device';
+import { selRecordToAlert } from '../../lib/ipmi/alert';
+import { parseBootFlags, encodeBootFlags, parseChassisStatus } from '../../lib/ipmi/chassis';
+import { Conversion, convertReading, parseSensorRecord } from '../../lib/ipmi/sdr';
+import { parseSelRecord } from '../../lib/ipmi/sel';
+import { sensorRecord } from '../../packages/sim/src/ipmi/sensors';
 
 function selRecord(o: { id?: number; type?: number; ts: number; sensorType: number; sensorNumber: number; dir: number; data: [number, number, number] }): Buffer {
   const r = Buffer.alloc(16);

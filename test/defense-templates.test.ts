@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { guidToDeviceId } from '../../sim/agent-presence';
-import { filterToWire } from './filters';
-import { describeFilter } from './state';
-import { buildPlan, samePlan } from './templates';
-import { actionsFor, agentDeviceId, agentIdOf, parseWatchdog } from './watchdogs';
+import { guidToDeviceId } from '../packages/sim/src/agent-presence';
+import { filterToWire } from '../lib/amt/defense/filters';
+import { describeFilter } from '../lib/amt/defense/state';
+import { buildPlan, samePlan } from '../lib/amt/defense/templates';
+import { actionsFor, agentDeviceId, agentIdOf, parseWatchdog } from '../lib/amt/defense/watchdogs';
 
 const rules = (template: string, params: Record<string, unknown>) => buildPlan(template, params).filters.map(describeFilter);
 

@@ -13,9 +13,9 @@
  * iAMT0005 / iAMT0004 like firmware, once `forwardWatchdogEvents(device)` is on.
  */
 import * as http from 'node:http';
-import { encodePet, PET_ENTERPRISE, PET_VARBIND_OID, specificTrapOf } from '../asf/pet';
-import { DigestSession, parseDigestChallenge } from '../wsman/digest';
-import { resourceUri } from '../wsman/namespaces';
+import { encodePet, PET_ENTERPRISE, PET_VARBIND_OID, specificTrapOf } from '../../../lib/asf/pet';
+import { DigestSession, parseDigestChallenge } from '../../../lib/wsman/digest';
+import { resourceUri } from '../../../lib/wsman/namespaces';
 import { addEventLogRecord } from './classes/logs';
 import type { SimDevice, Subscription } from './device';
 import { liveSubscriptions } from './eventing';

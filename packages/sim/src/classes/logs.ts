@@ -5,8 +5,8 @@
  * event log; a new device starts with two boot-progress records. `auditAction` records what a
  * console did (power actions and boot settings are audited with the console's user and address).
  */
-import { auditEventId } from '../../amt/audit-events';
-import { AuditRecordInput, encodeAuditRecord } from '../../amt/audit-record';
+import { auditEventId } from '../../../../lib/amt/audit-events';
+import { AuditRecordInput, encodeAuditRecord } from '../../../../lib/amt/audit-record';
 import type { SimDevice } from '../device';
 import { ClassHandler, inputInt, SimPeer } from './types';
 

@@ -1,5 +1,5 @@
 /** Power classes: CIM_AssociatedPowerManagementService, CIM_PowerManagementService, IPS_PowerManagementService. */
-import { isEndpointReference } from '../../wsman/xml';
+import { isEndpointReference } from '../../../../lib/wsman/xml';
 import { faults } from '../sim-fault';
 import { managedSystemRef, ref, serviceSelectors, SimProps } from '../values';
 import { auditPowerAction } from './logs';

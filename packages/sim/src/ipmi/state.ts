@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
-import { CMD, NETFN } from '../../ipmi/constants';
+import { CMD, NETFN } from '../../../../lib/ipmi/constants';
 import { defaultSensors, sensorRecord, SimSensor, thresholdStatusBits } from './sensors';
 
 export interface BmcStateOptions {

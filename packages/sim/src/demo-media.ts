@@ -6,7 +6,7 @@
  * is not a real loader. Tests use xorriso-made images instead.
  */
 import { writeFileSync } from 'node:fs';
-import { bootFileChecksum, ISO_SECTOR } from '../amt/redirection/el-torito';
+import { bootFileChecksum, ISO_SECTOR } from '../../../lib/amt/redirection/el-torito';
 
 export function demoIso(volumeId = 'OOBKIT_RESCUE', payloadBytes = 8 * 1024 * 1024): Buffer {
   const bootLba = 23;

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { generateKeyPair, makeCertificate } from '../sim/cert';
-import { connectPinned, fetchFingerprint, normalizeFingerprint } from './tls-pin';
+import { generateKeyPair, makeCertificate } from '../packages/sim/src/cert';
+import { connectPinned, fetchFingerprint, normalizeFingerprint } from '../lib/wsman/tls-pin';
 
 const keyPair = generateKeyPair();
 const mine = makeCertificate({ commonName: 'device', serial: 1, keyPair });

@@ -10,7 +10,7 @@
 import * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
-import { parseMagicPacket } from '../wol/magic-packet';
+import { parseMagicPacket } from '../../../lib/wol/magic-packet';
 import type { SimDevice } from './device';
 import { UdpGuard, UdpGuardStats } from './udp-guard';
 

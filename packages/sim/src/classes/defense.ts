@@ -39,8 +39,8 @@ import {
 } from '../defense';
 import { faults, SimFault } from '../sim-fault';
 import { isRef, ref, SimProps, SimRef } from '../values';
-import { NS } from '../../wsman/namespaces';
-import type { PlainObject } from '../../wsman/xml';
+import { NS } from '../../../../lib/wsman/namespaces';
+import type { PlainObject } from '../../../../lib/wsman/xml';
 import { ClassHandler, inputInt, inputText } from './types';
 
 /**

@@ -2,7 +2,7 @@
  * The values a simulated class instance holds, before they are written as AMT-style XML.
  * Kept apart from the writer so class handlers can build instances without touching XML.
  */
-import { ANONYMOUS, resourceUri } from '../wsman/namespaces';
+import { ANONYMOUS, resourceUri } from '../../../lib/wsman/namespaces';
 
 /**
  * A reference property: written as Address + ReferenceParameters (ResourceURI + SelectorSet). A

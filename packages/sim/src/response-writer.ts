@@ -6,8 +6,8 @@
  * To, RelatesTo, Action (mustUnderstand), MessageID, ResourceURI; properties in plain byte order.
  * Faults reassign the letters exactly as in Fault-*.xml. Every text and attribute is escaped.
  */
-import { ACTION, ANONYMOUS, NS } from '../wsman/namespaces';
-import { escapeXml } from '../wsman/xml';
+import { ACTION, ANONYMOUS, NS } from '../../../lib/wsman/namespaces';
+import { escapeXml } from '../../../lib/wsman/xml';
 import { isDate, isRef, SimProps, SimRef, SimScalar, SimValue } from './values';
 
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>';

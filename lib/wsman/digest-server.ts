@@ -1,5 +1,7 @@
 /**
- * The HTTP Digest side of a simulated AMT device (RFC 2617, MD5), shaped like the firmware's:
+ * The server side of HTTP Digest (RFC 2617, MD5): challenges and checks credentials. The event
+ * listener uses it for AMT's pushed events and the simulator for its devices. Challenges are
+ * shaped like the firmware's:
  *
  *   WWW-Authenticate: Digest realm="Digest:<32 hex>", nonce="<32 chars>",stale="false",qop="auth"
  *
@@ -113,11 +115,3 @@ export class DigestAuthenticator {
     return { ok: true, user: username };
   }
 }
-
-/** The HTML AMT sends with a 401. */
-export const UNAUTHORIZED_HTML =
-  '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" >\n<html><head><link rel=stylesheet href=/styles.css>\n' +
-  '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n<title>Intel&reg; Active Management Technology</title></head>\n' +
-  '<body><table class=header><tr><td valign=top nowrap><p class=top1>Intel<font class=r><sup>&reg;</sup></font> Active Management Technology</td></tr></table>\n' +
-  '<br><h2 class=warn>Log on failed. Incorrect user name or password, or user account temporarily locked.</h2>\n' +
-  '<p><form METHOD="GET" action="index.htm"><h2><input type=submit value="Try again"></h2></form></body></html>\n';

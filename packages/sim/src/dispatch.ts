@@ -5,10 +5,10 @@
  * DestinationUnreachable; unknown action: ActionNotSupported; bad or missing selectors:
  * InvalidSelectors; unreadable XML: a fault as well, never a crash.
  */
-import { XmlError } from '../errors';
-import { readEnvelope, WsmanEnvelope } from '../wsman/envelope';
-import { ACTION, classNameOf, NS, responseAction, resourceUri } from '../wsman/namespaces';
-import { child, PlainObject, toPlain, XmlNode } from '../wsman/xml';
+import { XmlError } from '../../../lib/errors';
+import { readEnvelope, WsmanEnvelope } from '../../../lib/wsman/envelope';
+import { ACTION, classNameOf, NS, responseAction, resourceUri } from '../../../lib/wsman/namespaces';
+import { child, PlainObject, toPlain, XmlNode } from '../../../lib/wsman/xml';
 import type { ClassHandler, SimPeer } from './classes/types';
 import type { SimDevice } from './device';
 import {

@@ -10,9 +10,9 @@
 import * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomInt } from 'node:crypto';
-import { CIPHER_SUITES, CipherSuite, CMD, NETFN, PAYLOAD, PRIVILEGE, REMOTE_SWID, BMC_SA } from '../../ipmi/constants';
-import { deriveKeys, parseKg, rakp2AuthCode, rakp3AuthCode, rakp4CheckValue, RakpFields, sameBytes, sessionIntegrityKey, userKey } from '../../ipmi/crypto';
-import { decodeDatagram, decodeMessage, encodeMessage, encodeV15, encodeV2, IpmiMessage, MAX_DATAGRAM, SessionKeys, SessionPacket } from '../../ipmi/packet';
+import { CIPHER_SUITES, CipherSuite, CMD, NETFN, PAYLOAD, PRIVILEGE, REMOTE_SWID, BMC_SA } from '../../../../lib/ipmi/constants';
+import { deriveKeys, parseKg, rakp2AuthCode, rakp3AuthCode, rakp4CheckValue, RakpFields, sameBytes, sessionIntegrityKey, userKey } from '../../../../lib/ipmi/crypto';
+import { decodeDatagram, decodeMessage, encodeMessage, encodeV15, encodeV2, IpmiMessage, MAX_DATAGRAM, SessionKeys, SessionPacket } from '../../../../lib/ipmi/packet';
 import {
   decodeOpenSessionRequest,
   decodeRakp1,
@@ -21,7 +21,7 @@ import {
   encodeRakp2,
   encodeRakp4,
   NAME_ONLY_LOOKUP,
-} from '../../ipmi/rakp';
+} from '../../../../lib/ipmi/rakp';
 import { BmcState, BmcStateOptions } from './state';
 
 export interface SimBmcUser {

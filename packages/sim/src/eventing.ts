@@ -8,9 +8,9 @@
  * the IssuedTokens header; a later event emitter reads `device.subscriptions`.
  */
 import { randomUUID } from 'node:crypto';
-import { WsmanEnvelope } from '../wsman/envelope';
-import { NS } from '../wsman/namespaces';
-import { child, escapeXml, parseXml, XmlNode } from '../wsman/xml';
+import { WsmanEnvelope } from '../../../lib/wsman/envelope';
+import { NS } from '../../../lib/wsman/namespaces';
+import { child, escapeXml, parseXml, XmlNode } from '../../../lib/wsman/xml';
 import type { Routed } from './dispatch';
 import type { SimDevice, Subscription } from './device';
 import { SimFault, faults } from './sim-fault';

@@ -10,7 +10,7 @@
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { amtOemWord, buildPresencePong, buildRmcpAck, INTEL_IANA, readPresencePing, RMCP_NO_ACK } from '../asf/rmcp';
+import { amtOemWord, buildPresencePong, buildRmcpAck, INTEL_IANA, readPresencePing, RMCP_NO_ACK } from '../../../lib/asf/rmcp';
 import type { SimDevice } from './device';
 import { UdpGuard, UdpGuardStats } from './udp-guard';
 

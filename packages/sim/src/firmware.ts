@@ -14,7 +14,7 @@
  * answering) is recorded as "boot failed: <why>" and the BIOS falls back to the disk, as a real one
  * does. The device emits 'firmware' with each record when it is final.
  */
-import { ISO_SECTOR, inspectFloppy, inspectIso, loadBytes, verifyBootFile } from '../amt/redirection/el-torito';
+import { ISO_SECTOR, inspectFloppy, inspectIso, loadBytes, verifyBootFile } from '../../../lib/amt/redirection/el-torito';
 import type { SimDevice } from './device';
 import type { BootEvent } from './power';
 import type { SimIderSession } from './redirection';

@@ -38,7 +38,7 @@ import { hardwareFor, HardwareProfile } from './hardware';
 // --- boot from media (issue 4): redirection port and simulated BIOS ---
 import { onFirmwareBoot } from './firmware';
 import { RedirectionListener, SimIderSession, SimRedirectionOptions, startRedirectionServer } from './redirection';
-import { parseSecureOn } from '../wol/magic-packet';
+import { parseSecureOn } from '../../../lib/wol/magic-packet';
 
 export interface FirmwareInfo {
   /** e.g. "15.0.23" */

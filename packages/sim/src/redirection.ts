@@ -17,7 +17,7 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { AUTH, AUTH_URI, authenticateReply, DRIVE, FEATURE, GOOD, iderBare, iderCommand, iderFeatures, iderOpenReply, iderReset, INTEL_IANA, lengthPrefixed, MSG, readAuth, readCommandEnd, readFeatures, readIderOpen, readLengthPrefixed, readStartSession, Sense, sequenceOf, startSessionReply, StreamingFrameReader } from '../amt/redirection/protocol';
+import { AUTH, AUTH_URI, authenticateReply, DRIVE, FEATURE, GOOD, iderBare, iderCommand, iderFeatures, iderOpenReply, iderReset, INTEL_IANA, lengthPrefixed, MSG, readAuth, readCommandEnd, readFeatures, readIderOpen, readLengthPrefixed, readStartSession, Sense, sequenceOf, startSessionReply, StreamingFrameReader } from '../../../lib/amt/redirection/protocol';
 import { parseDigestHeader } from './digest-server';
 import type { SimDevice } from './device';
 import { redirectionState } from './classes/setup';

@@ -7,7 +7,7 @@
  * and add the list to lib/sim/classes/index.ts (one line). Handlers keep their mutable state in
  * `device.classState(className, init)`, created on first use, so idle devices stay small.
  */
-import type { PlainObject } from '../../wsman/xml';
+import type { PlainObject } from '../../../../lib/wsman/xml';
 import type { SimDevice } from '../device';
 import type { SimProps, SimRef } from '../values';
 
