@@ -159,6 +159,35 @@ describe('System Defense building blocks against the simulator', () => {
     expect((await readCounters(c, p.instanceId, 'wired'))[0]).toMatchObject({ count: 1 });
   });
 
+  it('over a PC with its own policy linked: takes the link, gives it back on release, and relinks it when the apply fails part way', async () => {
+    const { sim, c } = pc();
+    const f = await createFilter(c, { kind: 'ip', name: 'no-smtp', direction: 'out', action: 'drop', count: false, event: false, protocol: 6, dstPort: parsePort(25) });
+    const mine = await createPolicy(c, { name: 'mine', precedence: 50, in: NONE, out: NONE, filterHandles: [f.handle] });
+    await enablePolicy(c, 'wired', mine.instanceId);
+    const before = await readSnapshot(c);
+
+    // The Create of OOBKit's link fails (HTTP 500 on the request after the Delete of the user's link).
+    const trip = (r: { action?: string; resourceUri?: string }) => {
+      if (r.action?.endsWith('/transfer/Delete') && r.resourceUri?.endsWith('AMT_NetworkPortSystemDefensePolicy')) {
+        sim.injectFault({ kind: 'http500' });
+        sim.off('request', trip);
+      }
+    };
+    sim.on('request', trip);
+    await expect(applyTemplate(c, 'isolate', { managementHosts: '192.0.2.100' })).rejects.toThrow(/\(enable oobkit-a-isolate\+w\d+ on wired\): .*HTTP 500; undid the \d+ step\(s\) done before it; nothing was left applied/);
+    sim.off('request', trip);
+    expect(await readSnapshot(c)).toEqual(before);
+    expect(sim.sendPacket({ direction: 'out', remote: '203.0.113.1', remotePort: 25 })).toMatchObject({ verdict: 'dropped', policy: 'mine' });
+
+    const applied = await applyTemplate(c, 'isolate', { managementHosts: '192.0.2.100' });
+    expect(applied.policy).toMatch(/^oobkit-a-isolate\+w\d+$/);
+    expect(applied.after).toEqual({ wired: applied.policy });
+    expect((await readSnapshot(c)).enabled).toEqual([{ interface: 'wired', policyInstanceId: expect.not.stringMatching(mine.instanceId) }]);
+    const released = await releaseTemplate(c);
+    expect(released.after).toEqual({ wired: 'mine' });
+    expect(await readSnapshot(c)).toEqual(before);
+  });
+
   it('a default policy is in force when no other is; OOBKit overrides it and release brings it back', async () => {
     const { sim, c } = pc();
     const f = await createFilter(c, { kind: 'ip', name: 'no-telnet', direction: 'in', action: 'drop', count: false, event: false, protocol: 6, dstPort: parsePort(23) });
