@@ -75,6 +75,7 @@ describe('IDE-R CD boot', () => {
     expect(outcome).toMatchObject({ target: 'ide-r-cd', result: 'booted', power: 'on', image: 'rescue.iso', label: 'RESCUE_2026' });
     expect(outcome.bytesServed).toBeGreaterThanOrEqual(24 * 1024);
     expect(await booted).toBe('booted from media: RESCUE_2026');
+    // What the BIOS sent; INQUIRY among them was answered by the device, not by our console (see below).
     expect(lastBoot(d)?.commands).toEqual(expect.arrayContaining(['TEST UNIT READY', 'INQUIRY', 'READ CAPACITY', 'READ(10)']));
     expect(d.osState).toBe('running');
     // While the session is open IDE-R is enabled; after stop() the device is as it was.
