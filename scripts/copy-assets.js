@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Copies what tsc does not emit next to each built node: its editor .html, its locales and the
-// palette icons (Node-RED looks for icons/ beside the node's .js file).
+// Copies what tsc does not emit next to each built node: its editor .html, its locales (with the
+// shared texts merged in) and the palette icons (Node-RED looks for icons/ beside the node's .js file).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { writeCatalogs } = require('./catalogs');
 
 const root = path.join(__dirname, '..');
 const nodesSrc = path.join(root, 'nodes');
@@ -25,6 +26,7 @@ for (const type of fs.readdirSync(nodesSrc)) {
   const dir = path.join(nodesSrc, type);
   if (!fs.existsSync(path.join(dir, `${type}.html`))) continue;
   const out = path.join(nodesOut, type);
-  copyTree(dir, out, (f) => f.endsWith('.html') || (f.includes(`${path.sep}locales${path.sep}`) && f.endsWith('.json')));
+  copyTree(dir, out, (f) => f.endsWith('.html') && !f.includes(`${path.sep}locales${path.sep}`));
+  writeCatalogs(type, path.join(out, 'locales'));
   copyTree(path.join(root, 'icons'), path.join(out, 'icons'), (f) => f.endsWith('.svg') || f.endsWith('.png'));
 }
