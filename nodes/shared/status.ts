@@ -45,8 +45,8 @@ export interface StatusHelper {
   show(state: StatusState, text: string): void;
   /** Red ring with the short reason of an error. */
   error(e: unknown): void;
-  /** "on" as ok, "off" as idle, any other power state as a warning; `key` adds to the state's name. */
-  power(state: string, key?: string, vars?: Record<string, unknown>): void;
+  /** A power state: "on" as ok, "off" as idle, any other (sleeping...) as a warning. */
+  power(state: string): void;
   clear(): void;
   /** The node's catalog. */
   readonly _: Translate;
@@ -61,11 +61,7 @@ export function statusHelper(RED: NodeAPI, node: Node): StatusHelper {
   const set = ((state: StatusState, key: string, vars?: Record<string, unknown>) => node.status(statusLook(state, _(key, vars)))) as StatusHelper;
   set.show = (state, text) => node.status(statusLook(state, text));
   set.error = (e) => node.status(statusLook('error', reasonText(_, e)));
-  set.power = (state, key, vars) => {
-    const name = powerText(_, state);
-    const text = key ? `${name} ${_(key, vars)}` : name;
-    node.status(statusLook(state === 'on' ? 'ok' : state === 'off' || state === 'off-hard' ? 'idle' : 'warning', text));
-  };
+  set.power = (state) => node.status(statusLook(state === 'on' ? 'ok' : state === 'off' || state === 'off-hard' ? 'idle' : 'warning', powerText(_, state)));
   set.clear = () => node.status({});
   Object.defineProperty(set, '_', { value: _ });
   return set;
