@@ -16,7 +16,6 @@ const CODE_KEYS: Record<OobErrorCode, { status: string; message: string }> = {
   DEVICE_REFUSED: { status: 'oobkit.reason.refused', message: 'oobkit.error.refused' },
   CLOSED: { status: 'oobkit.reason.closed', message: 'oobkit.error.closed' },
 };
-const OTHER = { status: 'oobkit.reason.error', message: 'oobkit.error.other' };
 
 const TRANSLATED = Symbol('translated');
 
@@ -32,10 +31,6 @@ export function inputError(_: Translate, key: string, vars?: Record<string, unkn
   return nodeError('BAD_INPUT', _(key, vars));
 }
 
-function keysOf(e: unknown) {
-  return e instanceof OobError ? CODE_KEYS[e.code] : OTHER;
-}
-
 /** Short text for a red status: "auth failed", "timeout", the fault's subcode... */
 export function reasonText(_: Translate, e: unknown): string {
   if (e instanceof OobError) {
@@ -43,7 +38,7 @@ export function reasonText(_: Translate, e: unknown): string {
     if (e.code === 'WSMAN_FAULT' && fault.subcode) return fault.subcode;
     if (e.code === 'HTTP_STATUS') return _(CODE_KEYS.HTTP_STATUS.status, { status: fault.status });
   }
-  return _(keysOf(e).status);
+  return _(e instanceof OobError ? CODE_KEYS[e.code].status : 'oobkit.reason.error');
 }
 
 /**
@@ -54,7 +49,7 @@ export function errorText(_: Translate, e: unknown): string {
   if (e instanceof OobError && (e as OobError & { [TRANSLATED]?: boolean })[TRANSLATED]) return e.message;
   const detail = e instanceof Error ? e.message : String(e);
   if (!(e instanceof OobError)) return detail;
-  const what = _(keysOf(e).message, { status: (e as OobError & { status?: number }).status });
+  const what = _(CODE_KEYS[e.code].message, { status: (e as OobError & { status?: number }).status });
   return detail ? `${what}: ${detail}` : what;
 }
 
