@@ -5,8 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-const { catalogLanguages, mergedCatalog, nodesDir } = require('../../scripts/catalogs');
+import { catalogLanguages, mergedCatalog, nodesDir } from '../../scripts/catalogs';
 
 const NODE_TYPES: string[] = fs.readdirSync(nodesDir).filter((t: string) => fs.existsSync(path.join(nodesDir, t, `${t}.html`)));
 /** Dotted names that look like keys but are not: Node-RED permissions. */

@@ -6,6 +6,7 @@ const helper = require('node-red-node-test-helper');
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeCatalogs } from '../../scripts/catalogs';
 
 helper.init(require.resolve('node-red'));
 
@@ -15,7 +16,6 @@ helper.init(require.resolve('node-red'));
 // Do the same here with Node-RED's own i18n and our merged catalogs, in the language of the
 // runtime's `lang` setting (en-US when unset, whatever the machine's locale).
 const { i18n } = require(require.resolve('@node-red/util', { paths: [path.dirname(require.resolve('node-red'))] }));
-const { writeCatalogs } = require('../../scripts/catalogs');
 const MODULE = require('../../package.json').name as string;
 const catalogDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-catalogs-'));
 const registered = new Map<string, Promise<void>>();
