@@ -6,8 +6,6 @@ import type { OobMessage } from './types';
 export type InputResult = NodeMessage | Array<NodeMessage | NodeMessage[] | null> | null | undefined | void;
 
 export interface InputContext {
-  /** Send now, before the handler finishes (progress, several results). */
-  send(out: NodeMessage | Array<NodeMessage | NodeMessage[] | null>): void;
   /** Aborted when the node closes (only with `abortOnClose`). */
   signal: AbortSignal;
 }
@@ -22,7 +20,8 @@ export interface InputOptions {
 /**
  * The one input handler of every node: the handler returns what to send (or nothing); a thrown
  * or rejected error becomes a red status and done(err) with the catalog's text, so a Catch node
- * gets it and nothing crashes.
+ * gets it and nothing crashes. done(err) is Node-RED's node.error(err, msg) plus completion; a
+ * second node.error would report the failure twice.
  */
 export function onInput(
   node: Node,
@@ -36,7 +35,7 @@ export function onInput(
     if (options.abortOnClose) running.add(abort);
     let result: Promise<InputResult>;
     try {
-      result = Promise.resolve(handler(msg as OobMessage, { send: (out) => send(out as NodeMessage), signal: abort.signal }));
+      result = Promise.resolve(handler(msg as OobMessage, { signal: abort.signal }));
     } catch (e) {
       result = Promise.reject(e);
     }
