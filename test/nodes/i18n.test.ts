@@ -3,7 +3,7 @@
  * out of the German catalogs, and an error from lib keeps its code with lib's detail appended.
  */
 import { closeAllAmt } from '../../lib/amt/connect';
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 import { catchNode, deviceNode, getNode, load, nextMessage, powerStateNode, recordStatuses, runtimeSettings, startServer, stopServer } from '../helpers/red';
 
 const USER = 'admin';
