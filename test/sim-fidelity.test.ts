@@ -249,6 +249,9 @@ describe('simulator answers have the shape of real AMT captures', () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(reply.body.length);
     if (reply.body.length > 544) expect(sizes[0]).toBe(544);
     expect(sizes.slice(1, -1).every((s) => s === 762)).toBe(true);
+    // Framing as in amt/http/*.http: four upper-case hex digits per size line, then a bare 0.
+    expect(reply.chunkLines.slice(0, -1).every((l) => /^[0-9A-F]{4}$/.test(l))).toBe(true);
+    expect(reply.chunkLines.at(-1)).toBe('0');
   });
 
   it('MessageIDs count up per device', () => {

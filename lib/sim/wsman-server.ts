@@ -47,12 +47,21 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
     'Content-Type': contentType,
     'Transfer-Encoding': 'chunked',
   });
+  // The framing is ours: AMT writes each size as four upper-case hex digits ("0220"), Node as "220".
+  res.chunkedEncoding = false;
   let from = 0;
   for (const to of chunkBoundaries(buf.length)) {
-    res.write(buf.subarray(from, to));
+    res.write(Buffer.concat([Buffer.from(`${chunkSizeLine(to - from)}\r\n`, 'latin1'), buf.subarray(from, to), CRLF]));
     from = to;
   }
-  res.end();
+  res.end('0\r\n\r\n', 'latin1');
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/** A chunk-size line as AMT writes it: at least four upper-case hex digits. */
+export function chunkSizeLine(size: number): string {
+  return size.toString(16).toUpperCase().padStart(4, '0');
 }
 
 function writeSmall(device: SimDevice, res: ServerResponse, status: number, extra: Record<string, string> = {}): void {
@@ -78,6 +87,17 @@ function unauthorized(device: SimDevice, res: ServerResponse, stale: boolean): v
     Connection: 'close',
   });
   res.end(UNAUTHORIZED_HTML, () => res.socket?.destroySoon());
+}
+
+/**
+ * Firmware reads the body whatever the headers say: MeshCentral's stack sends no Content-Type at
+ * all, Intel's clients send `application/soap+xml` with or without a charset. Only a body
+ * declared as something else is refused.
+ */
+export function acceptedType(header: string | undefined): boolean {
+  if (header === undefined || header.trim() === '') return true;
+  const media = header.split(';')[0].trim().toLowerCase();
+  return media === 'application/soap+xml' || media === 'application/xml' || media === 'text/xml';
 }
 
 /** Broken XML: the answer cut short with a stray tag and an undeclared entity. */
@@ -120,10 +140,9 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
       return;
     }
     if (fault === 'hang') return; // never answered; closed when the device stops
-    const type = String(req.headers['content-type'] ?? '').toLowerCase();
     let answer: SimAnswer;
     if (fault === 'http500') answer = { status: 500, xml: htmlPage('Internal Server Error') };
-    else if (!type.startsWith('application/soap+xml')) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
+    else if (!acceptedType(req.headers['content-type'])) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
     else {
       try {
         answer = dispatch(device, body.toString('utf8'), { user: verdict.user, address: req.socket.remoteAddress?.replace(/^::ffff:/, '') });
