@@ -13,16 +13,15 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEnvelope, readEnumerationContext, readFault, readInstance, readMethodOutput, readPullResponse, WsmanEnvelope } from '../lib/wsman/envelope';
+import { readEnvelope, readEnumerationContext, WsmanEnvelope } from '../lib/wsman/envelope';
 import { buildDelete, buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, BuiltRequest } from '../lib/wsman/messages';
 import { resourceUri } from '../lib/wsman/namespaces';
-import { isEndpointReference, PlainObject } from '../lib/wsman/xml';
 import { Fleet, SimDevice, startFleet, writeEvent, datetime } from '../lib/sim';
 import { RawReply, wsmanCall } from './sim-helpers';
+import { Kind, shape } from './helpers/wsman-shape';
 
 const DIR = join(__dirname, 'fixtures', 'amt');
 
-type Kind = { kind: 'instance' } | { kind: 'method'; method: string } | { kind: 'enumerate' } | { kind: 'pull' } | { kind: 'fault' } | { kind: 'empty' };
 
 interface Case {
   fixture: string;
@@ -134,67 +133,6 @@ const CASES: Case[] = [
 
 /** Not an answer to a request: compared with the event writer below. */
 const EVENT_FIXTURE = 'CIM_AlertIndication-Event.xml';
-
-function valueKind(v: unknown): string {
-  if (isEndpointReference(v)) return `ref ${v.resourceUri} [${Object.keys(v.selectors).join(',')}]`;
-  if (Array.isArray(v)) return valueKind(v[0]);
-  if (v !== null && typeof v === 'object') return `object {${Object.keys(v).join(',')}}`;
-  return 'text';
-}
-
-function propsShape(p: PlainObject): Array<[string, string]> {
-  return Object.entries(p).map(([k, v]) => [k, valueKind(v)]);
-}
-
-/** Envelope namespace declarations in order, e.g. [["a","http://...soap-envelope"], ...]. */
-function nsDecls(xml: string): Array<[string, string]> {
-  const open = /<a:Envelope\b[^>]*>/.exec(xml)?.[0] ?? '';
-  return [...open.matchAll(/xmlns:(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]);
-}
-
-function shape(xml: string, k: Kind, status: number): unknown {
-  const env = readEnvelope(xml);
-  const h = env.header;
-  const header = {
-    keys: Object.entries(h)
-      .filter(([, v]) => v !== undefined)
-      .map(([key]) => key)
-      .sort(),
-    action: h.action,
-    resourceUri: h.resourceUri,
-    selectors: Object.keys(h.selectors),
-    extra: Object.keys(h.extra),
-  };
-  const payload = env.payload ? `{${env.payload.ns}}${env.payload.name}` : null;
-  let body: unknown;
-  switch (k.kind) {
-    case 'instance': {
-      const i = readInstance(env);
-      body = { className: i.className, props: propsShape(i.props) };
-      break;
-    }
-    case 'method':
-      body = propsShape(readMethodOutput(env, k.method));
-      break;
-    case 'enumerate':
-      body = typeof readEnumerationContext(env);
-      break;
-    case 'pull': {
-      const p = readPullResponse(env);
-      body = { items: [...new Set(p.items.map((i) => JSON.stringify([i.className, propsShape(i.props)])))], more: p.context !== undefined, end: p.end };
-      break;
-    }
-    case 'fault': {
-      const f = readFault(env, status);
-      body = f ? { code: f.faultCode, subcode: f.subcode, detail: f.detail } : 'no fault';
-      break;
-    }
-    case 'empty':
-      body = env.body.children.length;
-      break;
-  }
-  return { header, payload, body, ns: nsDecls(xml) };
-}
 
 describe('simulator answers have the shape of real AMT captures', () => {
   let fleet: Fleet;
