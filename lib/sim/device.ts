@@ -132,6 +132,8 @@ export class SimDevice extends EventEmitter {
   readonly uuid: string;
   readonly mac: string;
   readonly realm: string;
+  /** The Digest user the device was provisioned with (AMT's admin account). */
+  readonly adminUser: string;
   readonly firmware: FirmwareInfo;
   readonly hardware: HardwareProfile;
   readonly digest: DigestAuthenticator;
@@ -168,6 +170,7 @@ export class SimDevice extends EventEmitter {
     this.uuid = o.uuid.toLowerCase();
     this.mac = o.mac.toLowerCase();
     this.realm = o.realm ?? realmFor(this.uuid);
+    this.adminUser = o.user;
     this.firmware = { version: '15.0.23', build: '1706', sku: '16392', ...o.firmware };
     this.hardware = o.hardware ?? hardwareFor(0, this.uuid);
     this.controlMode = o.controlMode ?? 'admin';

@@ -16,17 +16,20 @@ function valueKind(v: unknown): string {
   return 'text';
 }
 
-export function propsShape(p: PlainObject): Array<[string, string]> {
-  return Object.entries(p).map(([k, v]) => [k, valueKind(v)]);
+export function propsShape(p: PlainObject, drop: readonly string[] = []): Array<[string, string]> {
+  return Object.entries(p)
+    .filter(([k]) => !drop.includes(k))
+    .map(([k, v]) => [k, valueKind(v)]);
 }
 
 /** Envelope namespace declarations in order, e.g. [["a","http://...soap-envelope"], ...]. */
 export function nsDecls(xml: string): Array<[string, string]> {
   const open = /<a:Envelope\b[^>]*>/.exec(xml)?.[0] ?? '';
-  return [...open.matchAll(/xmlns:(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]);
+  return [...open.matchAll(/xmlns:(\w+)\s*=\s*"([^"]*)"/g)].map((m) => [m[1], m[2]]);
 }
 
-export function shape(xml: string, k: Kind, status: number): unknown {
+/** `drop`: property names left out of instances and items (known, explained differences). */
+export function shape(xml: string, k: Kind, status: number, drop: readonly string[] = []): unknown {
   const env = readEnvelope(xml);
   const h = env.header;
   const header = {
@@ -34,8 +37,9 @@ export function shape(xml: string, k: Kind, status: number): unknown {
       .filter(([, v]) => v !== undefined)
       .map(([key]) => key)
       .sort(),
-    action: h.action,
-    resourceUri: h.resourceUri,
+    // trimmed: some published captures were re-indented inside these texts
+    action: h.action?.trim(),
+    resourceUri: h.resourceUri?.trim(),
     selectors: Object.keys(h.selectors),
     extra: Object.keys(h.extra),
   };
@@ -44,7 +48,7 @@ export function shape(xml: string, k: Kind, status: number): unknown {
   switch (k.kind) {
     case 'instance': {
       const i = readInstance(env);
-      body = { className: i.className, props: propsShape(i.props) };
+      body = { className: i.className, props: propsShape(i.props, drop) };
       break;
     }
     case 'method':
@@ -55,7 +59,7 @@ export function shape(xml: string, k: Kind, status: number): unknown {
       break;
     case 'pull': {
       const p = readPullResponse(env);
-      body = { items: [...new Set(p.items.map((i) => JSON.stringify([i.className, propsShape(i.props)])))], more: p.context !== undefined, end: p.end };
+      body = { items: [...new Set(p.items.map((i) => JSON.stringify([i.className, propsShape(i.props, drop)])))], more: p.context !== undefined, end: p.end };
       break;
     }
     case 'fault': {

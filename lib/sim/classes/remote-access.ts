@@ -30,7 +30,10 @@ export const remoteAccessService: ClassHandler = {
     {
       CreationClassName: 'AMT_RemoteAccessService',
       ElementName: 'Intel(r) AMT Remote Access Service',
+      // The simulator has no CIRA tunnel; 4294967295: no keep-alive timeout set.
+      IsRemoteTunnelConnected: false,
       Name: 'Intel(r) AMT Remote Access Service',
+      RemoteTunnelKeepAliveTimeout: 4294967295,
       ...SYSTEM,
     },
   ],
