@@ -13,6 +13,7 @@ import { NS, WSMAN_PATH } from '../wsman/namespaces';
 import type { SimDevice } from './device';
 import { UNAUTHORIZED_HTML } from './digest-server';
 import { dispatch, SimAnswer } from './dispatch';
+import { tlsServerOptions } from './firmware-profile';
 import { writeFault } from './response-writer';
 import { SimFault } from './sim-fault';
 
@@ -165,7 +166,7 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
 
 export async function startWsmanServer(device: SimDevice, port: number, host: string): Promise<{ server: Server | HttpsServer; port: number }> {
   const listener = (req: IncomingMessage, res: ServerResponse): void => handle(device, req, res);
-  const server: Server | HttpsServer = device.tls ? createHttpsServer({ key: device.tls.key, cert: device.tls.cert }, listener) : createHttpServer(listener);
+  const server: Server | HttpsServer = device.tls ? createHttpsServer({ key: device.tls.key, cert: device.tls.cert, ...tlsServerOptions(device.profile) }, listener) : createHttpServer(listener);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

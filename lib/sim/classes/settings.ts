@@ -26,7 +26,7 @@ function generalDefaults(d: SimDevice): SimProps {
     PrivacyLevel: 0,
     RmcpPingResponseEnabled: true,
     SharedFQDN: true,
-    ThunderboltDockEnabled: 0,
+    ...(d.profile.generalSettings.thunderboltDock ? { ThunderboltDockEnabled: 0 } : {}),
     WsmanOnlyMode: false,
   };
 }
