@@ -41,7 +41,7 @@ function fetchInto(dir: string): void {
     mkdirSync(join(dir, '..'), { recursive: true });
     renameSync(join(work, 'package'), dir);
   } catch (e) {
-    throw new Error(`MeshCentral ${MESHCENTRAL_VERSION}'s AMT stack is needed for this test and could not be fetched from the npm registry: ${(e as Error).message}`);
+    throw new Error(`MeshCentral ${MESHCENTRAL_VERSION}'s AMT stack is needed for this test and could not be fetched from the npm registry: ${(e as Error).message}`, { cause: e });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -57,7 +57,6 @@ export function meshcentralDir(): string {
 }
 
 /** MeshCentral's AMT stack object (amt.js): BatchEnum, Get, Exec, the class methods, GetAuditLog... */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type MeshAmtStack = any;
 
 export interface MeshStackOptions {
@@ -73,11 +72,8 @@ type Factory = (...args: unknown[]) => MeshAmtStack;
 /** A new stack against one PC, built as amtmanager.js builds it for a direct LAN connection. */
 export function createMeshAmtStack(o: MeshStackOptions): MeshAmtStack {
   const amt = join(meshcentralDir(), 'amt');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const CreateWsmanComm = require(join(amt, 'amt-wsman-comm.js')) as Factory;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const WsmanStackCreateService = require(join(amt, 'amt-wsman.js')) as Factory;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const AmtStackCreateService = require(join(amt, 'amt.js')) as Factory;
   const comm = CreateWsmanComm(o.host, o.port, o.user, o.pass, o.tls ? 1 : 0);
   if (o.tls) comm.xtlsFingerprint = 0; // as amtmanager.js: no certificate check

@@ -59,7 +59,7 @@ export function activePowerScheme(d: SimDevice): string {
 
 export const systemPowerScheme: ClassHandler = {
   className: 'AMT_SystemPowerScheme',
-  instances: (d) =>
+  instances: () =>
     POWER_SCHEMES.map(([description, guid], i) => ({
       Description: description,
       ElementName: 'Intel(r) AMT Power Scheme',
