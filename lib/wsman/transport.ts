@@ -22,6 +22,8 @@ export interface TlsPinOptions {
   onTrusted?: (fingerprint: string) => void;
   /** Lowest TLS version to offer; AMT before 11 speaks only TLS 1.0/1.1. */
   minVersion?: tls.SecureVersion;
+  /** Speak old AMT firmware's TLS (1.0/1.1, no secure renegotiation); see tls-pin.ts. */
+  legacyTls?: boolean;
 }
 
 export interface TransportOptions {
@@ -73,7 +75,7 @@ export class HttpTransport {
 
   private connectPinned(_opts: net.NetConnectOpts, done: (err: Error | null, s?: net.Socket) => void): void {
     const pin = this.o.pin;
-    connectPinned({ host: this.o.host, port: this.o.port, fingerprint: this.pinned, trustOnFirstUse: pin?.trustOnFirstUse, minVersion: pin?.minVersion }).then(
+    connectPinned({ host: this.o.host, port: this.o.port, fingerprint: this.pinned, trustOnFirstUse: pin?.trustOnFirstUse, minVersion: pin?.minVersion, legacyTls: pin?.legacyTls }).then(
       ({ socket, fingerprint, learned }) => {
         if (learned && !this.pinned) {
           this.pinned = fingerprint;
