@@ -16,7 +16,7 @@ import { readEnumerationContext, readEnvelope, readInstance, readPullResponse, W
 import { buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, BuiltRequest } from '../lib/wsman/messages';
 import { resourceUri } from '../lib/wsman/namespaces';
 import type { PlainObject } from '../lib/wsman/xml';
-import { Fleet, SimDevice, startFleet } from '../lib/sim';
+import { Fleet, SimDevice, startFleet } from '../packages/sim/src';
 import { wsmanCall } from './sim-helpers';
 import { Kind, shape } from './helpers/wsman-shape';
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { readEnvelope, readEnumerationContext, WsmanEnvelope } from '../lib/wsman/envelope';
 import { buildDelete, buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, BuiltRequest } from '../lib/wsman/messages';
 import { resourceUri } from '../lib/wsman/namespaces';
-import { Fleet, SimDevice, startFleet, writeEvent, datetime } from '../lib/sim';
+import { Fleet, SimDevice, startFleet, writeEvent, datetime } from '../packages/sim/src';
 import { RawReply, wsmanCall } from './sim-helpers';
 import { Kind, shape } from './helpers/wsman-shape';
 

@@ -6,7 +6,7 @@
  */
 import { openAmt } from '../lib/amt/connect';
 import { deviceFromObject } from '../lib/device';
-import { SimDevice, startFleet, Fleet } from '../lib/sim';
+import { SimDevice, startFleet, Fleet } from '../packages/sim/src';
 
 const USER = 'admin';
 const PASSWORD = 'P@ssw0rd';

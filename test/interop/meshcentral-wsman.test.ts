@@ -9,7 +9,7 @@
  * MeshCentral's comm layer sends no Content-Type, which oob-sim used to refuse with HTTP 415.
  */
 import { createHash } from 'node:crypto';
-import { Fleet, lastBoot, SimDevice, startFleet } from '../../lib/sim';
+import { Fleet, lastBoot, SimDevice, startFleet } from '../../packages/sim/src';
 import { batchEnum, call, createMeshAmtStack, MeshAmtStack } from '../helpers/meshcentral';
 
 const md5b64 = (s: string): string => createHash('md5').update(s).digest('base64');

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { AMT, CIM, IPS } from '@device-management-toolkit/wsman-messages';
 import { readEnumerationContext, readEnvelope, readFault, readInstance, readMethodOutput, readPullResponse } from '../../lib/wsman/envelope';
 import type { PlainObject } from '../../lib/wsman/xml';
-import { Fleet, lastBoot, SimDevice, startFleet } from '../../lib/sim';
+import { Fleet, lastBoot, SimDevice, startFleet } from '../../packages/sim/src';
 import { wsmanCall } from '../sim-helpers';
 
 const amt = new AMT.Messages();
