@@ -131,6 +131,13 @@ const CASES: Case[] = [
   method('AMT_SetupAndConfigurationService-Unprovision.xml', 'AMT_SetupAndConfigurationService', 'Unprovision', { ProvisioningMode: 1 }),
 ];
 
+/** Header names of a firmware 200, in order. */
+const HTTP_200_HEADERS = readFileSync(join(DIR, 'http', 'AMT_GeneralSettings-Get.http'), 'latin1')
+  .split('\r\n\r\n')[0]
+  .split('\r\n')
+  .slice(1)
+  .map((l) => l.split(':')[0]);
+
 /** Not an answer to a request: compared with the event writer below. */
 const EVENT_FIXTURE = 'CIM_AlertIndication-Event.xml';
 
@@ -183,6 +190,8 @@ describe('simulator answers have the shape of real AMT captures', () => {
     expect(reply.headers.server).toBe('Intel(R) Active Management Technology 15.0.23.1706');
     expect(reply.headers['content-type']).toBe('application/soap+xml; charset=UTF-8');
     expect(reply.headers['transfer-encoding']).toBe('chunked');
+    // The header set and order of amt/http/AMT_GeneralSettings-Get.http, nothing added.
+    expect(reply.headerLines.map((l) => l.split(':')[0])).toEqual(HTTP_200_HEADERS);
     const sizes = reply.chunkSizes;
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(reply.body.length);
     if (reply.body.length > 544) expect(sizes[0]).toBe(544);

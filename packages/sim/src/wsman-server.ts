@@ -48,6 +48,7 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
     'Content-Type': contentType,
     'Transfer-Encoding': 'chunked',
   });
+  firmwareHeaderSet(res);
   // The framing is ours: AMT writes each size as four upper-case hex digits ("0220"), Node as "220".
   res.chunkedEncoding = false;
   let from = 0;
@@ -59,6 +60,16 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * AMT's 200 carries exactly Date, Server, X-Frame-Options, Content-Type, Transfer-Encoding (the
+ * captures in amt/http); Node adds `Connection: keep-alive` and `Keep-Alive: timeout=...` to the
+ * head it has composed but not sent yet. HTTP/1.1 is persistent without them, so they go.
+ */
+function firmwareHeaderSet(res: ServerResponse): void {
+  const composed = res as unknown as { _header?: unknown };
+  if (typeof composed._header === 'string') composed._header = composed._header.replace(/^(Connection: keep-alive|Keep-Alive: [^\r]*)\r\n/gim, '');
+}
 
 /** A chunk-size line as AMT writes it: at least four upper-case hex digits. */
 export function chunkSizeLine(size: number): string {
