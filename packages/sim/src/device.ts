@@ -178,7 +178,8 @@ export class SimDevice extends EventEmitter {
     this.adminUser = o.user;
     const generation = o.amtVersion !== undefined ? firmwareProfile(o.amtVersion) : undefined;
     this.firmware = { version: generation?.version ?? '15.0.23', build: generation?.build ?? '1706', sku: '16392', ...o.firmware };
-    this.profile = generation ?? profileOfVersion(this.firmware.version);
+    // A version given alone changes what the device reports, not which ports and TLS it serves.
+    this.profile = generation ?? { ...profileOfVersion(this.firmware.version), plainHttp: true, tls: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } };
     this.hardware = o.hardware ?? hardwareFor(0, this.uuid);
     this.controlMode = o.controlMode ?? 'admin';
     this.digest = new DigestAuthenticator({ realm: this.realm, user: o.user, password: o.password, authInt: o.authInt, nonceTtlMs: o.nonceTtlMs });
