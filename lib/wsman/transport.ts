@@ -64,6 +64,11 @@ export class HttpTransport {
     }
   }
 
+  /** AMT 16.1 and later keep port 16992 closed: a refusal there most likely means that. */
+  private refusedHint(code: string): string {
+    return code === 'ECONNREFUSED' && !this.o.tls && this.o.port === 16992 ? '; Intel AMT 16.1 and later close port 16992: turn on TLS (port 16993) for this device' : '';
+  }
+
   /** The fingerprint this transport trusts (pinned, or learned on first use). */
   get fingerprint(): string | undefined {
     return this.pinned;
@@ -124,7 +129,7 @@ export class HttpTransport {
         if (req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
           return settle(Object.assign(new ConnectionError(`${this.label} closed a kept-alive connection`, e), { retryable: true }));
         }
-        if (NETWORK_CODES.has(code)) return settle(new ConnectionError(`cannot reach ${this.label} (${code})`, e));
+        if (NETWORK_CODES.has(code)) return settle(new ConnectionError(`cannot reach ${this.label} (${code})${this.refusedHint(code)}`, e));
         settle(new ConnectionError(`connection to ${this.label} failed: ${e.message}${code ? ` (${code})` : ''}`, e));
       });
       req.on('response', (res) => {

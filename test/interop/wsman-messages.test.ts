@@ -1,6 +1,6 @@
 /**
  * Intel's @device-management-toolkit/wsman-messages (what RPS and the console build their
- * requests with) against oob-sim: 70 calls of the kinds a console makes (23 Gets, 14 Enumerate +
+ * requests with) against oob-sim: 72 calls of the kinds a console makes (23 Gets, 15 Enumerate +
  * Pull, 19 method calls and Puts), each answered
  * with the instance, enumeration or method output the message asks for, and the effect on the
  * simulated PC where there is one. Sent with the Content-Type its clients use
@@ -93,6 +93,7 @@ describe("Intel's wsman-messages against oob-sim", () => {
     ['CIM_PhysicalPackage', cim.PhysicalPackage, 4],
     ['CIM_WiFiEndpointSettings', cim.WiFiEndpointSettings, 0],
     ['CIM_IEEE8021xSettings', cim.IEEE8021xSettings, 0],
+    ['IPS_IEEE8021xSettings', ips.IEEE8021xSettings, 0],
     ['IPS_KVMRedirectionSettingData', ips.KVMRedirectionSettingData, 1],
     ['AMT_MessageLog', amt.MessageLog, 1],
     ['AMT_AuditLog', amt.AuditLog, 1],

@@ -3,7 +3,7 @@
  * port; IPv6 off, so every address is "::" as firmware reports it), the wireless port
  * (CIM_WiFiPort, on PCs with one; disabled until a profile is set) with its profile lists
  * (CIM_WiFiEndpointSettings, empty), and 802.1x (AMT_8021XProfile disabled, no
- * CIM_IEEE8021xSettings). Shapes from the AMT 12 captures in test/fixtures/amt/gwm.
+ * CIM_IEEE8021xSettings or IPS_IEEE8021xSettings). Shapes from the AMT 12 captures in test/fixtures/amt/gwm.
  */
 import type { SimDevice } from '../device';
 import type { SimProps } from '../values';
@@ -91,6 +91,12 @@ export const ieee8021xSettings: ClassHandler = {
   instances: () => [],
 };
 
+/** Intel's 802.1x settings for the wired port: none configured. */
+export const ipsIeee8021xSettings: ClassHandler = {
+  className: 'IPS_IEEE8021xSettings',
+  instances: () => [],
+};
+
 export const ieee8021xProfile: ClassHandler = {
   className: 'AMT_8021XProfile',
   instances: () => [
@@ -104,4 +110,4 @@ export const ieee8021xProfile: ClassHandler = {
   ],
 };
 
-export const networkClasses = [ipv6PortSettings, wifiPort, wifiEndpointSettings, ieee8021xSettings, ieee8021xProfile];
+export const networkClasses = [ipv6PortSettings, wifiPort, wifiEndpointSettings, ieee8021xSettings, ipsIeee8021xSettings, ieee8021xProfile];
