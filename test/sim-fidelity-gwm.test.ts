@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readEnumerationContext, readEnvelope, readInstance, readPullResponse, WsmanEnvelope } from '../lib/wsman/envelope';
-import { buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, BuiltRequest } from '../lib/wsman/messages';
+import { buildDelete, buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, BuiltRequest } from '../lib/wsman/messages';
 import { resourceUri } from '../lib/wsman/namespaces';
 import type { PlainObject } from '../lib/wsman/xml';
 import { Fleet, SimDevice, startFleet } from '../packages/sim/src';
@@ -36,6 +36,14 @@ interface Case {
    */
   captureOnly?: { props: string[]; why: string };
   simExtra?: { props: string[]; why: string };
+}
+
+/** A certificate to add: the DER (base64) of a PEM, or of the capture's own root when the device has none. */
+const derOf = (pem: string): string => pem.replace(/-----[^-]+-----|\s/g, '');
+const ROOT_DER = readX509('amt/publickey/certificate/get.xml');
+const ROOT_DER2 = Buffer.from('a second trusted root for the method answer').toString('base64');
+function readX509(file: string): string {
+  return String(readInstance(readEnvelope(readFileSync(join(DIR, file), 'utf8'))).props.X509Certificate);
 }
 
 /** Put `steps` before a case's own requests (state the capture's PC had). */
@@ -167,6 +175,15 @@ const CASES: Case[] = [
   ...getEnumPull('cim/kvm', 'CIM_KVMRedirectionSAP'),
   enumerate('ips/kvmredirection/settings/enumerate.xml', 'IPS_KVMRedirectionSettingData'),
   pull('ips/kvmredirection/settings/pull.xml', 'IPS_KVMRedirectionSettingData'),
+  // Certificates.
+  after(
+    [(_prev, dev) => buildInvoke('AMT_PublicKeyManagementService', 'AddTrustedRootCertificate', { CertificateBlob: dev.tls?.cert ? derOf(dev.tls.cert) : ROOT_DER } as never)],
+    get('amt/publickey/certificate/get.xml', 'AMT_PublicKeyCertificate', { InstanceID: 'Intel(r) AMT Certificate: Handle: 0' }),
+  ),
+  enumerate('amt/publickey/certificate/enumerate.xml', 'AMT_PublicKeyCertificate'),
+  pull('amt/publickey/certificate/pull.xml', 'AMT_PublicKeyCertificate'),
+  ...getEnumPull('amt/publickey/management', 'AMT_PublicKeyManagementService'),
+  invoke('amt/publickey/management/addtrustedrootcertificate.xml', 'AMT_PublicKeyManagementService', 'AddTrustedRootCertificate', { CertificateBlob: ROOT_DER2 }),
   // Remote access (CIRA).
   ...getEnumPull('amt/remoteaccess/service', 'AMT_RemoteAccessService'),
   ...getEnumPull('amt/managementpresence', 'AMT_ManagementPresenceRemoteSAP', {
@@ -179,6 +196,17 @@ const CASES: Case[] = [
       ? after([buildInvoke('AMT_RemoteAccessService', 'AddMpServer', { AccessInfo: '192.0.2.208', InfoFormat: 3, Port: 4433, AuthMethod: 2, Username: 'mpsuser', Password: 'mpspass', CN: '192.0.2.208' } as never)], c)
       : c,
   ),
+  after(
+    [buildInvoke('AMT_RemoteAccessService', 'AddRemoteAccessPolicyRule', { Trigger: 2, TunnelLifeTime: 0, ExtendedData: 'AAAAAAAAABk=' } as never)],
+    get('amt/remoteaccess/policyrule/get.xml', 'AMT_RemoteAccessPolicyRule', { CreationClassName: 'AMT_RemoteAccessPolicyRule', PolicyRuleName: 'Periodic', SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'Intel(r) AMT' }),
+  ),
+  enumerate('amt/remoteaccess/policyrule/enumerate.xml', 'AMT_RemoteAccessPolicyRule'),
+  pull('amt/remoteaccess/policyrule/pull.xml', 'AMT_RemoteAccessPolicyRule'),
+  {
+    file: 'amt/remoteaccess/policyrule/delete.xml',
+    steps: [buildDelete('AMT_RemoteAccessPolicyRule', { CreationClassName: 'AMT_RemoteAccessPolicyRule', PolicyRuleName: 'Periodic', SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'Intel(r) AMT' })],
+    expect: { kind: 'empty' },
+  },
 ];
 
 /** Pull captures were often recorded a page at a time: compare the items, not whether more follow. */
