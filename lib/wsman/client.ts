@@ -97,6 +97,7 @@ export class WsmanClient {
       pin: o.pin,
       maxSockets: o.maxConcurrent ?? 1,
       maxResponseBytes: o.maxResponseBytes ?? DEFAULT_XML_LIMITS.maxBytes,
+      connectTimeoutMs: Math.min(this.timeoutMs, 10_000),
     });
   }
 

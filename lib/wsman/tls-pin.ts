@@ -25,7 +25,10 @@ export interface PinnedTarget {
   trustOnFirstUse?: boolean;
   /** Lowest TLS version to offer; AMT before 11 speaks only TLS 1.0/1.1. */
   minVersion?: tls.SecureVersion;
+  /** Connect and handshake must be done within this; the socket is destroyed otherwise. */
   timeoutMs?: number;
+  /** Told of the socket as soon as it exists (to destroy it on close while still handshaking). */
+  onSocket?: (socket: tls.TLSSocket) => void;
 }
 
 /** A TLS socket whose certificate has not been checked yet: only the functions below use it. */
@@ -52,6 +55,7 @@ export function connectPinned(t: PinnedTarget): Promise<{ socket: tls.TLSSocket;
   const pinned = t.fingerprint ? normalizeFingerprint(t.fingerprint) : undefined;
   return new Promise((resolve, reject) => {
     const socket = openUnverified(t.host, t.port, t.minVersion ?? 'TLSv1.2');
+    t.onSocket?.(socket);
     const timer = t.timeoutMs ? setTimeout(() => fail(new TimeoutError(`${label} did not complete a TLS handshake within ${t.timeoutMs} ms`)), t.timeoutMs) : undefined;
     const fail = (e: Error) => {
       clearTimeout(timer);
@@ -60,7 +64,11 @@ export function connectPinned(t: PinnedTarget): Promise<{ socket: tls.TLSSocket;
     };
     const onError = (e: NodeJS.ErrnoException) => fail(e.code ? new ConnectionError(`cannot reach ${label} (${e.code})`, e) : e);
     socket.once('error', onError);
+    // Destroyed from outside (the caller closed) before the handshake ended.
+    const onClose = () => fail(new ConnectionError(`${label} closed before the TLS handshake ended`));
+    socket.once('close', onClose);
     socket.once('secureConnect', () => {
+      socket.off('close', onClose);
       socket.off('error', onError);
       clearTimeout(timer);
       const actual = socket.getPeerCertificate()?.fingerprint256?.toUpperCase() ?? '';
