@@ -7,10 +7,11 @@ import { AlertHub, AlertHubOptions } from '../../lib/alerts/hub';
 import { compileWindow, MaintenanceWindow } from '../../lib/alerts/maintenance';
 import { Policy } from '../../lib/alerts/policy';
 import { PayloadShape, shapeAlert } from '../../lib/alerts/shape';
-import { ManagedDevice } from '../../lib/device';
+import { ManagedDevice, withoutSecrets } from '../../lib/device';
 import { InputError } from '../../lib/errors';
 import { PolicyDef, policyFromDef } from '../shared/policy-def';
 import type { OobAlertPolicyNode, OobDeviceNode, OobMessage } from '../shared/types';
+import { hideDeviceSecrets } from '../shared/resolve-device';
 
 interface AlertInDef extends NodeDef, PolicyDef {
   /** Device names, comma-separated; empty = every oob-device. */
@@ -63,7 +64,7 @@ function alertFromMessage(msg: OobMessage): Alert | undefined {
   const severity = given.severity ?? 'warning';
   if (!isSeverity(severity)) throw new InputError(`alert severity "${String(severity)}" is not one of critical, major, minor, warning, info, ok`);
   if (typeof given.kind !== 'string' || !given.kind) throw new InputError('alert kind must be a non-empty text');
-  const device = (typeof given.device === 'object' && given.device) || (typeof msg.device === 'object' && msg.device) || { name: typeof msg.topic === 'string' ? msg.topic : undefined };
+  const device = withoutSecrets((typeof given.device === 'object' && given.device) || (typeof msg.device === 'object' && msg.device) || { name: typeof msg.topic === 'string' ? msg.topic : undefined });
   return makeAlert({
     id: typeof given.id === 'string' ? given.id : undefined,
     dedupKey: typeof given.dedupKey === 'string' ? given.dedupKey : undefined,
@@ -167,6 +168,7 @@ export = function (RED: NodeAPI) {
     }
 
     node.on('input', (raw, _send, done) => {
+      hideDeviceSecrets(raw);
       const msg = raw as OobMessage;
       try {
         if (!hub) throw new InputError(`alert-in is not running${failed ? ` (${failed})` : ''}`);

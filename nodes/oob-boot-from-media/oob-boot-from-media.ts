@@ -7,7 +7,7 @@ import { deviceInfo, deviceLabel } from '../../lib/device';
 import { InputError, OobError, UnsupportedError } from '../../lib/errors';
 import { ipmiBootTarget } from '../../lib/ipmi/boot';
 import { withIpmi } from '../../lib/ipmi/connect';
-import { resolveDevice } from '../shared/resolve-device';
+import { hideDeviceSecrets, resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
@@ -55,6 +55,7 @@ export = function (RED: NodeAPI) {
     }
 
     node.on('input', (raw, send, done) => {
+      hideDeviceSecrets(raw);
       const msg = raw as OobMessage;
       const action = text(msg.action) ?? text(msg.payload);
       if (action === 'stop') {

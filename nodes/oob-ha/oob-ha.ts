@@ -3,7 +3,7 @@ import type { ManagedDevice } from '../../lib/device';
 import { InputError } from '../../lib/errors';
 import { BridgeStatus, CommandRequest, CommandResult, HaBridge, slug } from '../../lib/mqtt';
 import { packageInfo } from '../../lib/version';
-import { resolveDevice } from '../shared/resolve-device';
+import { hideDeviceSecrets, resolveDevice } from '../shared/resolve-device';
 import { errorStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 import { linkOptionsFrom, MqttBrokerNode } from './broker';
@@ -177,6 +177,7 @@ export = function (RED: NodeAPI) {
     }
 
     node.on('input', (msg, _send, done) => {
+      hideDeviceSecrets(msg);
       handle(msg as OobMessage).then(
         () => done(),
         (e: Error) => {

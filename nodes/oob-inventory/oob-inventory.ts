@@ -7,7 +7,7 @@ import { inventoryRow, readInventory, ROW_COLUMNS } from '../../lib/amt/inventor
 import { deviceInfo, ManagedDevice } from '../../lib/device';
 import { InputError } from '../../lib/errors';
 import { KeyValueFile } from '../../lib/util/key-value-file';
-import { resolveDevice } from '../shared/resolve-device';
+import { hideDeviceSecrets, resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
@@ -89,6 +89,7 @@ export = function (RED: NodeAPI) {
     let queue: Promise<unknown> = Promise.resolve();
 
     node.on('input', (msg, send, done) => {
+      hideDeviceSecrets(msg);
       const run = async (): Promise<NodeMessage> => {
         const action = actionOf(msg as OobMessage, defaultAction);
         const device = resolveDevice(RED, configured, msg as OobMessage);

@@ -7,7 +7,7 @@ import { checkIpmiAction, IpmiActionName, IpmiActionResult, runIpmiAction } from
 import { withIpmi } from '../../lib/ipmi/connect';
 import { SelCursor, selCursorAtEnd } from '../../lib/ipmi/sel';
 import { KeyValueFile } from '../../lib/util/key-value-file';
-import { resolveDevice } from '../shared/resolve-device';
+import { hideDeviceSecrets, resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus, powerStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
@@ -108,6 +108,7 @@ export = function (RED: NodeAPI) {
     }
 
     node.on('input', (msg, send, done) => {
+      hideDeviceSecrets(msg);
       handle(msg as OobMessage).then(
         (out) => {
           send(out);

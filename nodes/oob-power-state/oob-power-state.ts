@@ -3,7 +3,7 @@ import { canonicalPowerAction } from '../../lib/amt/power';
 import { deviceInfo } from '../../lib/device';
 import { InputError } from '../../lib/errors';
 import { changeDevicePower, DevicePowerStatus, readDevicePower } from '../../lib/power';
-import { resolveDevice } from '../shared/resolve-device';
+import { hideDeviceSecrets, resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus, powerStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
@@ -53,6 +53,7 @@ export = function (RED: NodeAPI) {
     }
 
     node.on('input', (msg, send, done) => {
+      hideDeviceSecrets(msg);
       handle(msg as OobMessage).then(
         (out) => {
           send(out);

@@ -13,7 +13,7 @@ import {
 } from '../../lib/amt/defense';
 import { deviceInfo } from '../../lib/device';
 import { InputError } from '../../lib/errors';
-import { resolveDevice } from '../shared/resolve-device';
+import { hideDeviceSecrets, resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
@@ -146,6 +146,7 @@ export = function (RED: NodeAPI) {
     }
 
     node.on('input', (msg, send, done) => {
+      hideDeviceSecrets(msg);
       handle(msg as OobMessage).then(
         (out) => {
           send(out);

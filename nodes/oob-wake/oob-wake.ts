@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { deviceInfo, ManagedDevice } from '../../lib/device';
 import { InputError } from '../../lib/errors';
 import { ConfirmChoice, wakeAndConfirm, WakeOutcome } from '../../lib/wake';
-import { resolveDevice } from '../shared/resolve-device';
+import { hideDeviceSecrets, resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
@@ -85,6 +85,7 @@ export = function (RED: NodeAPI) {
     }
 
     node.on('input', (msg, send, done) => {
+      hideDeviceSecrets(msg);
       const abort = new AbortController();
       running.add(abort);
       handle(msg as OobMessage, abort).then(
