@@ -13,6 +13,8 @@ import { dedupMemory, petCpu, petRepeats, petThroughput, stateWrites } from './a
 import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
 import { ipmiPowerStatusReads } from './ipmi';
+// hostile LAN
+import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -37,4 +39,7 @@ export const BENCHES: Bench[] = [
   mqttCommandLatency,
   // IPMI (issue 8)
   ipmiPowerStatusReads,
+  // hostile LAN
+  xmlWorstCase,
+  eventListenerIdle,
 ];

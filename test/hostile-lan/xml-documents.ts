@@ -4,8 +4,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseXml, toPlain } from '../../lib/wsman/xml';
 
-const FIXTURES = path.join(__dirname, '..', 'fixtures', 'amt');
+// From test/hostile-lan, or from dist/test/hostile-lan when the benchmark runs compiled.
+const FIXTURES = [path.join(__dirname, '..', 'fixtures', 'amt'), path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'amt')].find((d) => fs.existsSync(d)) ?? '';
 
 /** A real AMT_GeneralSettings Get answer, its instance repeated as the items of a Pull answer. */
 export function typicalReply(bytes: number): string {
@@ -55,3 +57,25 @@ export const WORST_CASES: Record<string, (bytes: number) => string> = {
 
 /** Limits that let a measurement reach the input's full size (caps are tested separately). */
 export const UNCAPPED = { maxBytes: 1 << 30, maxElements: Infinity, maxAttributes: Infinity, maxTextLength: Infinity, maxDepth: 64 };
+
+export interface ParseCost {
+  which: string;
+  bytes: number;
+  cpuMs: number;
+  peakGrowthKiB: number;
+}
+
+/**
+ * Builds one document and reads it (parseXml and toPlain): CPU time and the growth of the peak
+ * resident set while reading. Meant for a fresh process (run with --expose-gc), so one case's
+ * garbage stays out of the next one's peak.
+ */
+export function measureParse(which: string, bytes: number): ParseCost {
+  const doc = which === 'typical' ? typicalReply(bytes) : WORST_CASES[which](bytes);
+  (globalThis as { gc?: () => void }).gc?.();
+  const rss0 = process.resourceUsage().maxRSS;
+  const cpu0 = process.cpuUsage();
+  toPlain(parseXml(doc, UNCAPPED));
+  const cpu = process.cpuUsage(cpu0);
+  return { which, bytes: doc.length, cpuMs: (cpu.user + cpu.system) / 1000, peakGrowthKiB: process.resourceUsage().maxRSS - rss0 };
+}
