@@ -24,6 +24,8 @@ function message(kind: number, size: number, fill: number): Buffer {
     case 2: {
       const b = Buffer.alloc(13 + (size % 256), fill);
       b[0] = MSG.startSessionReply;
+      // Status 0: a refusal (non-zero) is taken as far as it came, as it ends the session anyway.
+      b[1] = 0;
       b[12] = size % 256;
       return b;
     }
