@@ -107,7 +107,7 @@ export function readAlertIndication(xml: string): AlertIndication {
   const rawArgs = o.MessageArguments;
   const args = (Array.isArray(rawArgs) ? rawArgs : rawArgs === undefined ? [] : [rawArgs]).map((a) => (typeof a === 'string' ? a : ''));
   const sev = Number(text(o.PerceivedSeverity));
-  const ackRequested = env.body !== undefined && xml.includes('AckRequested');
+  const ackRequested = env.header.ackRequested;
   return {
     messageId,
     args,

@@ -30,6 +30,8 @@ export interface WsmanHeader {
   selectors: Record<string, string>;
   operationTimeout?: string;
   maxEnvelopeSize?: string;
+  /** wsman:AckRequested is present (an event push that wants an Ack). */
+  ackRequested: boolean;
   /** ReferenceParameters copied into the header of an event push (WS-Addressing), by local name. */
   extra: Record<string, string>;
 }
@@ -55,6 +57,7 @@ const HEADER_NS: Readonly<Record<string, string>> = Object.assign(Object.create(
   Locale: NS.wsman,
   DataLocale: NS.wsman,
   OptionSet: NS.wsman,
+  AckRequested: NS.wsman,
 });
 
 export function readEnvelope(xml: string, limits?: Partial<XmlLimits>): WsmanEnvelope {
@@ -63,7 +66,7 @@ export function readEnvelope(xml: string, limits?: Partial<XmlLimits>): WsmanEnv
   const headerNode = child(root, 'Header', NS.soap);
   const body = child(root, 'Body', NS.soap);
   if (!body) throw new XmlError('SOAP envelope without Body');
-  const header: WsmanHeader = { selectors: Object.create(null) as Record<string, string>, extra: Object.create(null) as Record<string, string> };
+  const header: WsmanHeader = { selectors: Object.create(null) as Record<string, string>, extra: Object.create(null) as Record<string, string>, ackRequested: false };
   for (const h of headerNode?.children ?? []) {
     switch (HEADER_NS[h.name] === h.ns ? h.name : '') {
       case 'To':
@@ -89,6 +92,9 @@ export function readEnvelope(xml: string, limits?: Partial<XmlLimits>): WsmanEnv
         break;
       case 'MaxEnvelopeSize':
         header.maxEnvelopeSize = h.text;
+        break;
+      case 'AckRequested':
+        header.ackRequested = true;
         break;
       case 'SelectorSet':
         for (const s of childrenNamed(h, 'Selector', NS.wsman)) {

@@ -4,6 +4,7 @@
  * error texts that never repeat the input.
  */
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { amtSchemaFor } from '../../lib/amt/schema';
@@ -136,6 +137,14 @@ describe('XML reader: namespaces', () => {
     const env = readEnvelope(envelope('<e:Action xmlns:e="urn:evil">urn:fake</e:Action><a:Action>urn:real</a:Action><e:MessageID xmlns:e="urn:evil">m</e:MessageID>', '<x/>'));
     expect(env.header.action).toBe('urn:real');
     expect(env.header.messageId).toBeUndefined();
+  });
+
+  it('asks for an Ack only with wsman:AckRequested in the header', () => {
+    const fixture = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'amt', 'CIM_AlertIndication-Event.xml'), 'utf8');
+    expect(readAlertIndication(fixture).ackRequested).toBe(true);
+    const withoutAck = fixture.replace(/<c:AckRequested>\s*<\/c:AckRequested>|<c:AckRequested\/>/, '<e:AckRequested xmlns:e="urn:evil"></e:AckRequested>');
+    expect(withoutAck).not.toBe(fixture);
+    expect(readAlertIndication(withoutAck).ackRequested).toBe(false);
   });
 
   it("scopes a child's prefix redeclaration to that child", () => {
