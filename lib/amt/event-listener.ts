@@ -114,6 +114,8 @@ export class EventListener {
     rejected: { 'unknown-path': 0, 'not-allowed': 0, 'too-big': 0, 'rate-limited': 0, unauthorized: 0, 'bad-xml': 0, 'bad-method': 0, 'handler-failed': 0, 'too-many-connections': 0 },
   };
   private readonly open = new Map<string, number>();
+  /** Addresses a push may come from, or 'anywhere' when a device is known by name only. */
+  private pushers?: Set<string> | 'anywhere';
   private openTotal = 0;
   private readonly entries = new Map<string, Entry>();
   private server?: http.Server | https.Server;
@@ -130,10 +132,12 @@ export class EventListener {
   }
 
   register(reg: PushRegistration): void {
+    this.pushers = undefined;
     this.entries.set(reg.path, { reg, digest: new DigestAuthenticator({ realm: PUSH_REALM, user: reg.username, password: reg.password, nonceTtlMs: 10 * 60_000, maxNonces: 8 }) });
   }
 
   unregister(path: string): void {
+    this.pushers = undefined;
     this.entries.delete(path);
   }
 
@@ -159,14 +163,20 @@ export class EventListener {
    * has an IP address, only those addresses can; a device known by name could be anywhere.
    */
   private mayPush(from: string): boolean {
-    const a = from.replace(/^::ffff:/i, '');
-    let anywhere = false;
-    for (const { reg } of this.entries.values()) {
-      const host = reg.device.host;
-      if (!host || !net.isIP(host)) anywhere = true;
-      else if (this.senderAllowed(reg, a)) return true;
+    if (!this.pushers) {
+      // Rebuilt after a registration changes; a connection costs one lookup, not one per device.
+      const ips = new Set<string>();
+      let anywhere = false;
+      for (const { reg } of this.entries.values()) {
+        const host = reg.device.host;
+        if (!host || !net.isIP(host)) anywhere = true;
+        else ips.add(host.toLowerCase());
+      }
+      this.pushers = anywhere ? 'anywhere' : ips;
     }
-    return anywhere;
+    if (this.pushers === 'anywhere') return true;
+    const a = from.replace(/^::ffff:/i, '').toLowerCase();
+    return this.pushers.has(a);
   }
 
   /** Every connection: closed at once when it cannot be a device or is one too many; then timed. */
