@@ -1,6 +1,7 @@
 import type { NodeAPI } from 'node-red';
 import { deviceFromObject, ManagedDevice, withoutSecrets } from '../../lib/device';
-import { InputError } from '../../lib/errors';
+import { inputError } from './errors';
+import { translator } from './texts';
 import type { OobDeviceNode, OobMessage } from './types';
 
 /** The oob-device config node whose name is `name`, if exactly one exists. */
@@ -9,7 +10,7 @@ function deviceByName(RED: NodeAPI, name: string): OobDeviceNode | undefined {
   RED.nodes.eachNode((n: { id: string; type: string; name?: string }) => {
     if (n.type === 'oob-device' && n.name === name) ids.push(n.id);
   });
-  if (ids.length > 1) throw new InputError(`${ids.length} devices are named "${name}"; give them unique names`);
+  if (ids.length > 1) throw inputError(translator(RED), 'oobkit.error.device-name-twice', { count: ids.length, name });
   return ids.length ? (RED.nodes.getNode(ids[0]) as OobDeviceNode | null) ?? undefined : undefined;
 }
 
@@ -23,9 +24,9 @@ function originalDevice(msg: OobMessage): unknown {
 }
 
 /**
- * First thing on input: an inline `msg.device` loses its secrets (passwords, SecureOn, Kg) in the
- * message itself, so neither the message sent on nor one caught with an error carries them;
- * resolveDevice still reads the original.
+ * First thing on input (onInput calls it): an inline `msg.device` loses its secrets (passwords,
+ * SecureOn, Kg) in the message itself, so neither the message sent on nor one caught with an
+ * error carries them; resolveDevice still reads the original.
  */
 export function hideDeviceSecrets(msg: object): void {
   const m = msg as OobMessage;
@@ -45,11 +46,11 @@ export function resolveDevice(RED: NodeAPI, configured: OobDeviceNode | undefine
   if (original !== undefined && original !== null && original !== '') {
     if (typeof original === 'string') {
       const node = deviceByName(RED, original);
-      if (!node) throw new InputError(`no device named "${original}"`);
+      if (!node) throw inputError(translator(RED), 'oobkit.error.no-device-named', { name: original });
       return node.device();
     }
     return deviceFromObject(original);
   }
-  if (!configured) throw new InputError('no device: choose one in the node or set msg.device');
+  if (!configured) throw inputError(translator(RED), 'oobkit.error.no-device');
   return configured.device();
 }
