@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Alert } from '../../lib/alerts/alert';
 import { bindAddressFor, EventListener, newRegistration } from '../../lib/amt/event-listener';
+import { generateKeyPair, makeCertificate } from '../../packages/sim/src';
 
 const CAPTURE = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'amt', 'CIM_AlertIndication-Event.xml'), 'utf8');
 const fds = () => fs.readdirSync('/proc/self/fd').length;
@@ -106,5 +107,36 @@ describe('AMT event listener on a hostile LAN', () => {
     expect(bindAddressFor('http://203.0.113.9:16990/', ['127.0.0.1', '192.168.1.5'])).toBe('0.0.0.0');
     expect(bindAddressFor('http://gateway.lan:16990/', ['127.0.0.1'])).toBe('0.0.0.0');
     expect(bindAddressFor('http://[::1]:16990/', ['::1'])).toBe('::1');
+  });
+});
+
+describe('AMT event listener over TLS on a hostile LAN', () => {
+  it('drops a connection that never starts its TLS handshake, and one that stops halfway', async () => {
+    const tls = makeCertificate({ commonName: 'gateway', serial: 1, keyPair: generateKeyPair() });
+    const device = newRegistration({ name: 'pc-01', host: '127.0.0.1' });
+    const listener = new EventListener({ port: 0, address: '127.0.0.1', auth: 'none', tls: { key: tls.key, cert: tls.cert }, idleTimeoutMs: 300, headersTimeoutMs: 800, onAlert: () => undefined });
+    listener.register(device);
+    await listener.start();
+    try {
+      // Silent: the idle timer ends it.
+      const silent = await connect(listener.port, '127.0.0.1');
+      // Half a ClientHello, then a byte now and then so the idle timer never fires: the handshake timeout ends it.
+      const half = await connect(listener.port, '127.0.0.1');
+      const hello = Buffer.from('16030100c8010000c40303', 'hex');
+      let sent = 0;
+      const drip = setInterval(() => {
+        if (!half.socket.destroyed) half.socket.write(sent < hello.length ? hello.subarray(sent, sent + 1) : Buffer.from([0]));
+        sent++;
+      }, 100);
+      try {
+        await Promise.all([silent.closed, half.closed]);
+      } finally {
+        clearInterval(drip);
+      }
+      expect(sent).toBeLessThan(150);
+      await until(() => listener.connections === 0);
+    } finally {
+      await listener.close();
+    }
   });
 });
