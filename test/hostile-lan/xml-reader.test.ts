@@ -24,7 +24,7 @@ interface Cost {
   peakGrowthKiB: number;
 }
 
-async function cost(which: string, bytes: number): Promise<Cost> {
+async function once(which: string, bytes: number): Promise<Cost> {
   const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'parse-cost.ts'), which, String(bytes)], {
     cwd: path.join(__dirname, '..', '..'),
     timeout: 60_000,
@@ -32,6 +32,14 @@ async function cost(which: string, bytes: number): Promise<Cost> {
   return JSON.parse(stdout) as Cost;
 }
 
+/** The cheaper of two runs (CPU time; memory from the same run): a busy machine only adds. */
+async function cost(which: string, bytes: number): Promise<Cost> {
+  const a = await once(which, bytes);
+  const b = await once(which, bytes);
+  return a.cpuMs <= b.cpuMs ? a : b;
+}
+
+const TEXT_ONLY = ['entities', 'charRefs', 'textPieces'];
 const SOAP = 'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"';
 const envelope = (header: string, body: string, more = '') => `<s:Envelope ${SOAP} ${more}><s:Header>${header}</s:Header><s:Body>${body}</s:Body></s:Envelope>`;
 
@@ -52,11 +60,14 @@ describe('XML reader: linear work and memory in its input', () => {
     const large = await cost(which, LARGE);
     // Linear is 4x; the pairwise attribute check was about 16x (and minutes at this size).
     expect(large.cpuMs / Math.max(small.cpuMs, 5)).toBeLessThan(9);
-    expect(large.cpuMs / typical.cpuMs).toBeLessThan(10);
+    expect(large.cpuMs / typical.cpuMs).toBeLessThan(15);
     // Memory per input byte: a real answer holds ~12 bytes of tree per byte; empty sibling
     // elements (the densest tree) ~50; 341 MB for 7.5 MB of &amp; was 45 per byte of garbage alone.
     expect((large.peakGrowthKiB * 1024) / large.bytes).toBeLessThan(80);
     expect(large.peakGrowthKiB / Math.max(typical.peakGrowthKiB, 1024)).toBeLessThan(10);
+    // A document of one element and nothing but text builds no tree: it must cost less memory
+    // than a real answer of the same size (decoding 1 M references with a regex cost 3x more).
+    if (TEXT_ONLY.includes(which)) expect(large.peakGrowthKiB / Math.max(typical.peakGrowthKiB, 1024)).toBeLessThan(1.5);
   });
 });
 
