@@ -37,6 +37,12 @@ export interface Alert {
   details: Record<string, unknown>;
 }
 
+/**
+ * An alert as another flow hands it over (to the MQTT bridge, or from a message): id, time and
+ * details may be missing, and the source is any text (alerts of other tools pass through).
+ */
+export type ReceivedAlert = Omit<Alert, 'id' | 'time' | 'details' | 'source'> & Partial<Pick<Alert, 'id' | 'time' | 'details'>> & { source: string };
+
 /** What a policy rule looks at in an alert. */
 export type AlertFacts = Pick<Alert, 'source' | 'kind' | 'severity' | 'state' | 'device' | 'details'>;
 

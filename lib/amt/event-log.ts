@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Alert, AlertDevice, makeAlert, stableId } from '../alerts/alert';
-import { entityName, interpret, PET_SEVERITIES, severityOf } from '../asf/ipmi-events';
+import { entityName, interpret, PET_SEVERITIES, severityOf } from '../events/ipmi-events';
 import { DeviceRefusedError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { Alert, isSeverity, isSource, makeAlert } from '../../lib/alerts/alert';
+import { Alert, ALERT_SOURCES, isSeverity, isSource, makeAlert, SEVERITIES } from '../../lib/alerts/alert';
 import { AlertHub, AlertHubOptions } from '../../lib/alerts/hub';
 import { compileWindow, MaintenanceWindow } from '../../lib/alerts/maintenance';
 import { Policy } from '../../lib/alerts/policy';
@@ -59,9 +59,9 @@ function alertFromMessage(msg: OobMessage): Alert | undefined {
   const given = (msg.alert ?? msg.payload) as Record<string, unknown> | undefined;
   if (!given || typeof given !== 'object' || Array.isArray(given) || !('kind' in given)) return undefined;
   const source = given.source ?? 'power';
-  if (!isSource(source)) throw new InputError(`alert source "${String(source)}" is not one of pet, wsevent, eventlog, presence, heartbeat, defense, power`);
+  if (!isSource(source)) throw new InputError(`alert source "${String(source)}" is not one of ${ALERT_SOURCES.join(', ')}`);
   const severity = given.severity ?? 'warning';
-  if (!isSeverity(severity)) throw new InputError(`alert severity "${String(severity)}" is not one of critical, major, minor, warning, info, ok`);
+  if (!isSeverity(severity)) throw new InputError(`alert severity "${String(severity)}" is not one of ${SEVERITIES.join(', ')}`);
   if (typeof given.kind !== 'string' || !given.kind) throw new InputError('alert kind must be a non-empty text');
   const device = (typeof given.device === 'object' && given.device) || (typeof msg.device === 'object' && msg.device) || { name: typeof msg.topic === 'string' ? msg.topic : undefined };
   return makeAlert({

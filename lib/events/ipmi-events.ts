@@ -5,7 +5,7 @@
  * codes of the ASF/PET specification, and our translation of common sensor/offset pairs into
  * readable alert kinds with a sentence a person understands.
  */
-import type { Severity } from '../alerts/alert';
+import type { Severity } from '../alerts/vocabulary';
 
 export const SENSOR_TYPES: Readonly<Record<number, string>> = {
   0x01: 'temperature',
