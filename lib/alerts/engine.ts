@@ -55,6 +55,8 @@ export interface Emission {
   /** 1-based output. */
   output: number;
   alert: Alert;
+  /** This alert opened its condition (a first trigger, or one after the dedup window): see withdraw(). */
+  opens?: boolean;
 }
 
 export interface EngineCounts {
@@ -216,9 +218,23 @@ export class AlertEngine {
     if (this.o.onSuppressed) this.o.onSuppressed(alertOf(k, v), reason);
   }
 
-  private send(output: number, alert: Alert): void {
+  private send(output: number, alert: Alert, opens?: boolean): void {
     this.counts.emitted++;
-    this.o.emit({ output, alert });
+    this.o.emit(opens ? { output, alert, opens } : { output, alert });
+  }
+
+  /**
+   * Takes back an emission that opened a condition but never reached anyone (the flow stopped
+   * first): the condition is forgotten, so it is new again when it comes back.
+   */
+  withdraw(e: Emission): void {
+    if (!e.opens) return;
+    // Repeats counted since went to nobody either.
+    const v = this.keys.get(e.alert.dedupKey);
+    if (v) {
+      this.forget(e.alert.dedupKey, v);
+      this.changed();
+    }
   }
 
   /**
@@ -315,7 +331,7 @@ export class AlertEngine {
     release(key);
     this.changes.mark(alert.dedupKey, key);
     this.changed();
-    this.send(decision.output, count > 1 ? { ...alert, details: { ...alert.details, count } } : alert);
+    this.send(decision.output, count > 1 ? { ...alert, details: { ...alert.details, count } } : alert, count === 1);
   }
 
   private touch(k: string, v: OpenKey): void {

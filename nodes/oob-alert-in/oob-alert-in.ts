@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Alert, ALERT_SOURCES, isSeverity, isSource, makeAlert, SEVERITIES } from '../../lib/alerts/alert';
 import { AlertHub, AlertHubOptions } from '../../lib/alerts/hub';
-import { compileWindow, MaintenanceWindow } from '../../lib/alerts/maintenance';
+import { compileWindow, MaintenanceWindow, untilAfterMinutes } from '../../lib/alerts/maintenance';
 import { Policy } from '../../lib/alerts/policy';
 import { PayloadShape, shapeAlert } from '../../lib/alerts/shape';
 import { ManagedDevice } from '../../lib/device';
@@ -74,8 +74,29 @@ function alertFromMessage(msg: OobMessage): Alert | undefined {
     severity,
     state: given.state === 'resolve' ? 'resolve' : 'trigger',
     summary: typeof given.summary === 'string' ? given.summary : given.kind,
-    details: typeof given.details === 'object' && given.details ? (given.details as Record<string, unknown>) : {},
+    details: typeof given.details === 'object' && given.details ? plainDetails(given.details) : {},
   });
+}
+
+/** Biggest details of an alert given in a message, written as JSON. */
+const MAX_DETAILS_BYTES = 65_536;
+
+/**
+ * The details of an alert given in a message, as a JSON copy: they are written to the state file
+ * and into every payload shape, so cycles, too deep nesting (JSON.stringify's RangeError) and
+ * oversized values are refused here, with a clear error, instead of failing later.
+ */
+function plainDetails(details: object): Record<string, unknown> {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(details);
+  } catch (e) {
+    throw new InputError(`alert details must be plain JSON data (${e instanceof RangeError ? 'nested too deep or too big' : 'no cycles, no BigInt'})`);
+  }
+  if (text === undefined || text.length > MAX_DETAILS_BYTES) throw new InputError(`alert details must be a JSON object of at most ${MAX_DETAILS_BYTES} characters`);
+  const copy = JSON.parse(text) as unknown;
+  if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) throw new InputError('alert details must be an object');
+  return copy as Record<string, unknown>;
 }
 
 export = function (RED: NodeAPI) {
@@ -85,10 +106,16 @@ export = function (RED: NodeAPI) {
     const shape: PayloadShape = def.shape ?? 'alert';
     let hub: AlertHub | undefined;
     let failed: string | undefined;
+    /** Why the state cannot be written, while it cannot. */
+    let stateError: string | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
 
     const showCounts = () => {
       if (!hub || failed) return;
+      if (stateError) {
+        node.status({ fill: 'red', shape: 'ring', text: `cannot save state: ${stateError}` });
+        return;
+      }
       const c = hub.engine.counts;
       const missing = hub.heartbeat?.watched.filter((w) => w.missing).length ?? 0;
       node.status({ fill: missing ? 'yellow' : 'green', shape: 'dot', text: `rx ${c.received} · tx ${c.emitted} · held ${c.suppressed}${missing ? ` · ${missing} silent` : ''}` });
@@ -149,6 +176,12 @@ export = function (RED: NodeAPI) {
           node.send(out);
         },
         onProblem: (what, e) => node.warn(`${what}${e ? `: ${e.message}` : ''}`),
+        onStateError: (e) => {
+          const was = stateError;
+          stateError = e ? ((e as NodeJS.ErrnoException).code ?? e.message) : undefined;
+          if (e && !was) node.error(`cannot save the alert state (alerts still go out, but a restart may page again or forget open alerts): ${e.message}`);
+          showCounts();
+        },
       };
     }
 
@@ -176,7 +209,7 @@ export = function (RED: NodeAPI) {
           if (m.clear) hub.engine.clearMaintenance(typeof m.device === 'string' ? m.device : undefined, typeof m.site === 'string' ? m.site : undefined);
           else {
             const w: MaintenanceWindow = { ...(m as MaintenanceWindow) };
-            if (!w.cron && !w.until && typeof m.minutes === 'number') w.until = new Date(Date.now() + m.minutes * 60_000).toISOString();
+            if (!w.cron && !w.until && typeof m.minutes === 'number') w.until = untilAfterMinutes(m.minutes);
             compileWindow(w);
             hub.addMaintenance(w);
           }
@@ -200,9 +233,14 @@ export = function (RED: NodeAPI) {
       clearInterval(statusTimer);
       const h = hub;
       hub = undefined;
-      (h ? h.close() : Promise.resolve()).then(
+      // The flow is stopping: what the hub still holds can reach no node now.
+      (h ? h.close({ heldCanBeDelivered: false }) : Promise.resolve()).then(
         () => done(),
-        () => done(),
+        (e: Error) => {
+          node.status({ fill: 'red', shape: 'ring', text: 'state not saved' });
+          node.error(`alert state not saved at close: ${e.message}`);
+          done();
+        },
       );
     });
   }
