@@ -12,7 +12,9 @@
  * Persist before emit: what the engine emits is held in an outbox and goes out only once the
  * state write that holds its change is on disk (one write per batch: what came in while the
  * last write was syncing). So a crash at any point never pages twice for one condition after
- * the restart: a condition either was not emitted or is known to be open. When a write fails
+ * the restart: a condition either was not emitted or is known to be open. The price: a crash
+ * while a write is syncing leaves its conditions written but not emitted; after the restart
+ * their repeats are counted and go out as the follow-up when the dedup window ends. When a write fails
  * (full disk) the held alerts still go out (paging twice beats paging nobody) and
  * `onStateError` says so until a write succeeds again.
  */
