@@ -129,6 +129,35 @@ describe('SnapshotLog', () => {
     expect(b.problems).toEqual([expect.stringMatching(/state\.changes follows snapshot 0, not 1 .*: its 1 change\(s\) are not replayed/)]);
   });
 
+  it('a lost snapshot is reported, and the changes of its log are still used', async () => {
+    const a = owner(dir, { minCompactBytes: 200 });
+    a.set('x', 'in the snapshot'.padEnd(300, '.'));
+    await a.store.flush();
+    await a.store.flush();
+    expect(a.store.stats.compactions).toBe(1);
+    a.set('y', 'in the log');
+    await a.store.close();
+    fs.rmSync(path.join(dir, 'state.json'));
+    const b = owner(dir);
+    expect(b.items).toEqual(new Map([['y', 'in the log']]));
+    expect(b.problems).toEqual([expect.stringMatching(/state\.json is missing but .*state\.changes follows snapshot 1: the state is rebuilt from the 1 change\(s\) in the log alone/)]);
+    // And a new snapshot is written at once, so the next start finds both again.
+    await b.store.close();
+    const c = owner(dir);
+    expect(c.items).toEqual(new Map([['y', 'in the log']]));
+    expect(c.problems).toEqual([]);
+  });
+
+  it('removes the temporary files a crash left behind, and says so', async () => {
+    fs.writeFileSync(path.join(dir, 'state.json.12345.tmp'), '{"items":{"half');
+    fs.writeFileSync(path.join(dir, 'state.changes.999.tmp'), 'x');
+    fs.writeFileSync(path.join(dir, 'other.json.1.tmp'), 'not ours');
+    const a = owner(dir);
+    expect(a.problems).toEqual([expect.stringMatching(/removed 1 temporary file\(s\).*state\.json\.12345\.tmp/), expect.stringMatching(/state\.changes\.999\.tmp/)]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['other.json.1.tmp']);
+    await a.store.close();
+  });
+
   it('ignores a torn or damaged end of the log, says so, and what is appended afterwards reads back', async () => {
     const a = owner(dir);
     a.set('a', '1');
