@@ -15,7 +15,7 @@
  */
 import { Alert, AlertDevice, AlertDraft, alertDeviceOf, makeDedupKey, NO_DETAILS, Severity, stableId } from '../alerts/alert';
 import { isoTime } from '../util/iso-time';
-import { entityName, interpret, Interpretation, PET_SEVERITIES, SensorEvent, severityOf } from '../events/ipmi-events';
+import { entityInstanceText, entityName, interpret, Interpretation, PET_SEVERITIES, SensorEvent, severityOf } from '../events/ipmi-events';
 
 export const PET_ENTERPRISE = '1.3.6.1.4.1.3183.1.1';
 export const PET_VARBIND_OID = '1.3.6.1.4.1.3183.1.1.1';
@@ -38,11 +38,71 @@ export interface PetEvent extends SensorEvent {
   iana?: number;
   systemId?: number;
   oem?: string;
+  /** The OEM custom fields after the fixed bytes, each with its type (PET 1.0: FRU type/length bytes, ended by C1h). */
+  oemFields?: OemField[];
   /** How many bytes the varbind had. */
   length: number;
   /** Fewer than the 46 fixed bytes. */
   truncated: boolean;
   quirks: string[];
+}
+
+export interface OemField {
+  type: 'binary' | 'bcd-plus' | '6-bit-ascii' | 'text';
+  /** Text for the text types, hex for binary. */
+  value: string;
+}
+
+/** The end marker of the OEM custom fields (a type/length byte: 8-bit text, length 1). */
+export const PET_END_MARKER = 0xc1;
+
+const BCD_PLUS = '0123456789 -.:,_';
+
+/** 6-bit packed ASCII (FRU spec): four characters in three bytes, least significant bits first. */
+function sixBitAscii(b: Buffer): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (const byte of b) {
+    acc |= byte << bits;
+    bits += 8;
+    while (bits >= 6) {
+      out += String.fromCharCode(0x20 + (acc & 0x3f));
+      acc >>>= 6;
+      bits -= 6;
+    }
+  }
+  return out;
+}
+
+/**
+ * The OEM custom fields of a PET (the bytes after the 46 fixed ones): type/length bytes as in the
+ * FRU specification (bits 7:6 the type, 5:0 the length), ended by C1h. Read as far as the bytes
+ * go; a field cut short keeps what is there.
+ */
+export function decodeOemFields(b: Buffer): OemField[] {
+  const fields: OemField[] = [];
+  for (let at = 0; at < b.length && fields.length < 32; ) {
+    const tl = b[at];
+    if (tl === PET_END_MARKER) break;
+    const data = b.subarray(at + 1, Math.min(b.length, at + 1 + (tl & 0x3f)));
+    at += 1 + (tl & 0x3f);
+    const type = tl >> 6;
+    if (type === 3) fields.push({ type: 'text', value: data.toString('latin1') });
+    else if (type === 2) fields.push({ type: '6-bit-ascii', value: sixBitAscii(data) });
+    else if (type === 1) fields.push({ type: 'bcd-plus', value: [...data].map((x) => BCD_PLUS[x >> 4] + BCD_PLUS[x & 15]).join('') });
+    else fields.push({ type: 'binary', value: data.toString('hex') });
+  }
+  return fields;
+}
+
+/**
+ * The event offset: the specific trap's four bits, except 0Fh ("unspecified" there), for which
+ * PET 1.0 points to event data 1, bits 3:0.
+ */
+function offsetOf(s: number, eventData: number[] | undefined): number {
+  const offset = s & 0x0f;
+  return offset === 0x0f && eventData !== undefined && eventData.length > 0 ? eventData[0] & 0x0f : offset;
 }
 
 export function splitSpecificTrap(specific: number): { sensorType: number; eventType: number; deassert: boolean; offset: number } {
@@ -189,7 +249,9 @@ export function decodePet(specificTrap: number, data: Buffer | undefined, receiv
       iana: decodeIana(b, 40, quirks),
       systemId: b.readUInt16BE(44),
       oem: n > PET_FIXED_LENGTH ? b.subarray(46, Math.min(n, 46 + 256)).toString('hex') : undefined,
+      oemFields: n > PET_FIXED_LENGTH + 1 ? decodeOemFields(b.subarray(46, Math.min(n, 46 + 256))) : undefined,
     };
+    ev.offset = offsetOf(s, ev.eventData);
     return ev;
   }
   const ev: PetEvent = {
@@ -218,6 +280,7 @@ export function decodePet(specificTrap: number, data: Buffer | undefined, receiv
     const eventData: number[] = [];
     for (let i = 31; i < 39 && i < n; i++) eventData.push(b[i]);
     ev.eventData = eventData;
+    ev.offset = offsetOf(s, eventData);
   }
   if (n >= 40) ev.language = b[39];
   if (n >= 44) ev.iana = decodeIana(b, 40, quirks);
@@ -255,12 +318,12 @@ const readingCache = new Map<number, Reading>();
 function readingOf(ev: PetEvent): Reading {
   const firmwareCode = ev.sensorType === 0x0f && ev.eventData && ev.eventData.length > 1 ? ev.eventData[1] + 1 : 0;
   // sensor type, event type, deassert and offset (24 bits), firmware code, entity, instance: < 2^49.
-  const key = (((ev.specificTrap & 0xffffff) * 257 + firmwareCode) * 257 + (ev.entity ?? 256)) * 256 + (ev.entityInstance ?? 0);
+  const key = ((((ev.specificTrap & 0xfffff0) | ev.offset) * 257 + firmwareCode) * 257 + (ev.entity ?? 256)) * 256 + (ev.entityInstance ?? 0);
   let r = readingCache.get(key);
   if (r) return r;
   const i = interpret(ev);
   const entity = entityName(ev.entity);
-  const where = entity && !VAGUE_ENTITIES.has(entity) ? ` [${entity}${ev.entityInstance ? ` ${ev.entityInstance}` : ''}]` : '';
+  const where = entity && !VAGUE_ENTITIES.has(entity) ? ` [${entity}${ev.entityInstance ? ` ${entityInstanceText(ev.entityInstance)}` : ''}]` : '';
   r = { i, entity, summary: ev.deassert ? `Cleared: ${i.summary}${where}` : `${i.summary}${where}` };
   if (readingCache.size >= 4096) readingCache.clear();
   readingCache.set(key, r);
@@ -324,6 +387,7 @@ function detailsOf(ev: PetEvent, entity: string | undefined): Record<string, unk
     if (ev.eventSource !== undefined) d.eventSource = ev.eventSource;
   }
   if (ev.utcOffsetMinutes !== undefined) d.utcOffsetMinutes = ev.utcOffsetMinutes;
+  if (ev.oemFields?.length) d.oemFields = ev.oemFields;
   if (ev.quirks.length) d.quirks = ev.quirks;
   if (ev.truncated) d.truncated = true;
   return d;

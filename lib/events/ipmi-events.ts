@@ -5,7 +5,7 @@
  * codes of the ASF/PET specification, and our translation of common sensor/offset pairs into
  * readable alert kinds with a sentence a person understands.
  */
-import type { Severity } from '../alerts/vocabulary';
+import { moreSevere, Severity } from '../alerts/vocabulary';
 
 export const SENSOR_TYPES: Readonly<Record<number, string>> = {
   0x01: 'temperature',
@@ -96,7 +96,28 @@ export const ENTITIES: Readonly<Record<number, string>> = {
   0x26: 'remote management communication device',
   0x27: 'external environment',
   0x28: 'battery',
+  0x29: 'processing blade',
+  0x2a: 'connectivity switch',
+  0x2b: 'processor/memory module',
+  0x2c: 'I/O module',
+  0x2d: 'processor/IO module',
+  0x2e: 'management controller firmware',
+  0x2f: 'IPMI channel',
+  0x30: 'PCI bus',
+  0x31: 'PCI Express bus',
+  0x32: 'SCSI bus (parallel)',
+  0x33: 'SATA/SAS bus',
+  0x34: 'processor/front-side bus',
+  0x35: 'real time clock',
+  0x37: 'air inlet',
+  // 40h-42h: DCMI's additions.
+  0x40: 'air inlet',
+  0x41: 'processor',
+  0x42: 'baseboard',
 };
+
+/** Entity instances 60h-7Fh are relative to the management controller that reports them (IPMI 2.0, 39.1). */
+export const DEVICE_RELATIVE_INSTANCE = 0x60;
 
 /** Threshold event offsets (event type 0x01). */
 export const THRESHOLD_OFFSETS: readonly string[] = [
@@ -207,7 +228,17 @@ const SPECIFIC: Readonly<Record<number, Readonly<Record<number, Row>>>> = {
     2: ['event-log-cleared', 'info', 'Event log cleared'],
     4: ['event-log-full', 'warning', 'Event log full'],
   },
-  0x11: { 0: ['os-watchdog', 'critical', 'Watchdog reset the system (OS hang)'] },
+  // Watchdog 1 (IPMI 2.0 table 42-3): offset 0 is the BIOS's watchdog, the others the OS's.
+  0x11: {
+    0: ['bios-watchdog', 'critical', 'BIOS watchdog reset the system'],
+    1: ['os-watchdog', 'critical', 'OS watchdog reset the system (OS hang)'],
+    2: ['os-watchdog', 'critical', 'OS watchdog shut the system down (OS hang)'],
+    3: ['os-watchdog', 'critical', 'OS watchdog powered the system down (OS hang)'],
+    4: ['os-watchdog', 'critical', 'OS watchdog power-cycled the system (OS hang)'],
+    5: ['os-watchdog', 'critical', 'OS watchdog NMI / diagnostic interrupt (OS hang)'],
+    6: ['os-watchdog', 'major', 'OS watchdog expired (status only)'],
+    7: ['os-watchdog', 'warning', 'OS watchdog pre-timeout interrupt'],
+  },
   0x12: {
     0: ['system-reconfigured', 'info', 'System reconfigured'],
     2: ['system-event', 'warning', 'Undetermined system hardware failure'],
@@ -249,6 +280,18 @@ const SPECIFIC: Readonly<Record<number, Readonly<Record<number, Row>>>> = {
     4: ['os-shutdown', 'info', 'Soft shutdown requested by the management controller'],
     5: ['agent-stopped', 'major', 'OS agent not responding'],
   },
+  0x21: {
+    0: ['slot-fault', 'major', 'Slot/connector fault'],
+    1: ['slot-identify', 'info', 'Slot/connector identify'],
+    2: ['slot-device', 'info', 'Device installed in slot/connector'],
+    3: ['slot-device', 'info', 'Slot/connector ready for device installation'],
+    4: ['slot-device', 'info', 'Slot/connector ready for device removal'],
+    5: ['slot-power', 'info', 'Slot power is off'],
+    6: ['slot-device', 'info', 'Device removal requested from slot/connector'],
+    7: ['slot-interlock', 'info', 'Slot/connector interlock asserted'],
+    8: ['slot-disabled', 'warning', 'Slot/connector disabled'],
+    9: ['slot-device', 'info', 'Slot holds a spare device'],
+  },
   0x22: {
     0: ['power-change', 'info', 'Powered on (S0, working)'],
     3: ['power-change', 'info', 'Asleep (S3)'],
@@ -264,6 +307,11 @@ const SPECIFIC: Readonly<Record<number, Readonly<Record<number, Row>>>> = {
     2: ['os-watchdog', 'critical', 'OS watchdog powered the system down (OS hang)'],
     3: ['os-watchdog', 'critical', 'OS watchdog power-cycled the system (OS hang)'],
     8: ['os-watchdog', 'warning', 'OS watchdog pre-timeout interrupt'],
+  },
+  0x25: {
+    0: ['entity-present', 'info', 'Entity present'],
+    1: ['entity-absent', 'major', 'Entity absent'],
+    2: ['entity-disabled', 'warning', 'Entity disabled'],
   },
   0x27: {
     0: ['lan-heartbeat-lost', 'major', 'LAN heartbeat lost'],
@@ -282,7 +330,113 @@ const SPECIFIC: Readonly<Record<number, Readonly<Record<number, Row>>>> = {
     1: ['battery-failed', 'major', 'Battery failed'],
     2: ['battery-present', 'info', 'Battery present'],
   },
+  0x2a: {
+    0: ['session-audit', 'info', 'Session activated'],
+    1: ['session-audit', 'info', 'Session deactivated'],
+    2: ['security-violation', 'major', 'Invalid user name or password'],
+    3: ['security-violation', 'major', 'User disabled after invalid passwords'],
+  },
+  0x2b: {
+    0: ['version-change', 'info', 'Hardware change detected'],
+    1: ['version-change', 'info', 'Firmware or software change detected'],
+    2: ['version-incompatible', 'major', 'Hardware incompatibility detected'],
+    3: ['version-incompatible', 'major', 'Firmware or software incompatibility detected'],
+    4: ['version-incompatible', 'major', 'Invalid or unsupported hardware version'],
+    5: ['version-incompatible', 'major', 'Invalid or unsupported firmware or software version'],
+    6: ['version-change', 'info', 'Hardware change succeeded'],
+    7: ['version-change', 'info', 'Firmware or software change succeeded'],
+  },
+  0x2c: {
+    0: ['fru-state', 'info', 'FRU not installed'],
+    1: ['fru-state', 'info', 'FRU inactive'],
+    2: ['fru-state', 'info', 'FRU activation requested'],
+    3: ['fru-state', 'info', 'FRU activation in progress'],
+    4: ['fru-state', 'info', 'FRU active'],
+    5: ['fru-state', 'info', 'FRU deactivation requested'],
+    6: ['fru-state', 'info', 'FRU deactivation in progress'],
+    7: ['fru-state', 'major', 'FRU communication lost'],
+  },
 };
+
+/**
+ * Generic discrete event types 02h-0Ch (IPMI 2.0 table 42-2): what each offset means, and how
+ * severe it is whatever the sensor (a transition to critical and a lost redundancy are critical).
+ */
+const GENERIC: Readonly<Record<number, ReadonlyArray<readonly [text: string, severity: Severity]>>> = {
+  0x02: [
+    ['transition to idle', 'info'],
+    ['transition to active', 'info'],
+    ['transition to busy', 'info'],
+  ],
+  0x03: [
+    ['state deasserted', 'info'],
+    ['state asserted', 'info'],
+  ],
+  0x04: [
+    ['predictive failure deasserted', 'ok'],
+    ['predictive failure asserted', 'warning'],
+  ],
+  0x05: [
+    ['limit not exceeded', 'ok'],
+    ['limit exceeded', 'warning'],
+  ],
+  0x06: [
+    ['performance met', 'ok'],
+    ['performance lags', 'warning'],
+  ],
+  0x07: [
+    ['transition to OK', 'ok'],
+    ['transition to non-critical from OK', 'warning'],
+    ['transition to critical from less severe', 'critical'],
+    ['transition to non-recoverable from less severe', 'critical'],
+    ['transition to non-critical from more severe', 'warning'],
+    ['transition to critical from non-recoverable', 'critical'],
+    ['transition to non-recoverable', 'critical'],
+    ['monitor', 'info'],
+    ['informational', 'info'],
+  ],
+  0x08: [
+    ['device removed / device absent', 'info'],
+    ['device inserted / device present', 'info'],
+  ],
+  0x09: [
+    ['device disabled', 'info'],
+    ['device enabled', 'info'],
+  ],
+  0x0a: [
+    ['transition to running', 'info'],
+    ['transition to in test', 'info'],
+    ['transition to power off', 'info'],
+    ['transition to on line', 'info'],
+    ['transition to off line', 'warning'],
+    ['transition to off duty', 'info'],
+    ['transition to degraded', 'warning'],
+    ['transition to power save', 'info'],
+    ['install error', 'major'],
+  ],
+  0x0b: [
+    ['fully redundant', 'ok'],
+    ['redundancy lost', 'critical'],
+    ['redundancy degraded', 'warning'],
+    ['non-redundant: sufficient resources from redundant', 'warning'],
+    ['non-redundant: sufficient resources from insufficient resources', 'warning'],
+    ['non-redundant: insufficient resources', 'major'],
+    ['redundancy degraded from fully redundant', 'warning'],
+    ['redundancy degraded from non-redundant', 'warning'],
+  ],
+  0x0c: [
+    ['D0 power state', 'info'],
+    ['D1 power state', 'info'],
+    ['D2 power state', 'info'],
+    ['D3 power state', 'info'],
+  ],
+};
+
+/** The text of a generic (02h-0Ch) or threshold (01h) offset as IPMI names it; undefined otherwise. */
+export function genericOffsetText(eventType: number, offset: number): string | undefined {
+  if (eventType === 0x01) return THRESHOLD_OFFSETS[offset];
+  return GENERIC[eventType]?.[offset]?.[0];
+}
 
 /** Progress/error codes in event data 2 of system firmware progress (0x0F) events. */
 export const FIRMWARE_PROGRESS: Readonly<Record<number, string>> = {
@@ -365,7 +519,9 @@ export function interpret(e: SensorEvent): Interpretation {
     const row = SPECIFIC[e.sensorType]?.[e.offset];
     if (row) found = { kind: row[0], defaultSeverity: row[1], summary: row[2], qualifier: String(e.offset) };
   } else if (e.eventType >= 0x02 && e.eventType <= 0x0c) {
-    found = { kind: sensorName.replace(/[^a-z0-9]+/gi, '-').toLowerCase(), defaultSeverity: 'warning', summary: `${sensorName[0].toUpperCase()}${sensorName.slice(1)}: generic event ${hex(e.eventType)} offset ${e.offset}`, qualifier: `${e.eventType}-${e.offset}` };
+    const row = GENERIC[e.eventType]?.[e.offset];
+    const text = row ? row[0] : `generic event ${hex(e.eventType)} offset ${e.offset}`;
+    found = { kind: sensorName.replace(/[^a-z0-9]+/gi, '-').toLowerCase(), defaultSeverity: row ? row[1] : 'warning', summary: `${sensorName[0].toUpperCase()}${sensorName.slice(1)}: ${text}`, qualifier: `${e.eventType}-${e.offset}` };
   }
   if (!found) {
     found = {
@@ -388,9 +544,19 @@ export function entityName(id: number | undefined): string | undefined {
   return id === undefined ? undefined : (ENTITIES[id] ?? `entity ${hex(id)}`);
 }
 
-/** The severity to report: the event's own when it has one, else the kind's default. */
+/** An entity instance as a person reads it: "3", or "2 (device-relative)" for 60h-7Fh. */
+export function entityInstanceText(instance: number): string {
+  return instance >= DEVICE_RELATIVE_INSTANCE && instance <= 0x7f ? `${instance - DEVICE_RELATIVE_INSTANCE} (device-relative)` : String(instance);
+}
+
+/**
+ * The severity to report. A deassertion is ok. An assertion: the more severe of the sender's own
+ * severity byte (when it gives one) and what the event means to us, so a sender that marks
+ * everything "information" cannot hide a failed power supply, and one that knows better than our
+ * table is heard.
+ */
 export function severityOf(e: SensorEvent, i: Interpretation): Severity {
   if (e.deassert) return 'ok';
   const s = e.severityCode === undefined ? undefined : PET_SEVERITIES[e.severityCode]?.severity;
-  return s ?? i.defaultSeverity;
+  return s === undefined ? i.defaultSeverity : moreSevere(s, i.defaultSeverity);
 }

@@ -13,7 +13,7 @@
  * iAMT0005 / iAMT0004 like firmware, once `forwardWatchdogEvents(device)` is on.
  */
 import * as http from 'node:http';
-import { encodePet, PET_ENTERPRISE, PET_VARBIND_OID, specificTrapOf } from '../asf/pet';
+import { encodePet, PET_END_MARKER, PET_ENTERPRISE, PET_VARBIND_OID, specificTrapOf } from '../asf/pet';
 import { DigestSession, parseDigestChallenge } from '../wsman/digest';
 import { resourceUri } from '../wsman/namespaces';
 import { addEventLogRecord } from './classes/logs';
@@ -82,6 +82,8 @@ export function petBytes(device: SimDevice, e: SensorEventSpec, o: { deassert?: 
     sensorNumber: e.sensorNumber,
     entity: e.entity,
     eventData: e.eventData,
+    // No OEM custom fields, and the end marker after them, as real senders write it.
+    oem: Buffer.from([PET_END_MARKER]),
   });
 }
 
