@@ -15,7 +15,7 @@
  */
 import { Alert, AlertDevice, AlertDraft, alertDeviceOf, makeDedupKey, NO_DETAILS, Severity, stableId } from '../alerts/alert';
 import { isoTime } from '../util/iso-time';
-import { entityInstanceText, entityName, interpret, Interpretation, PET_SEVERITIES, SensorEvent, severityOf } from '../events/ipmi-events';
+import { entityInstanceText, entityName, interpret, Interpretation, ipmiEventName, PET_SEVERITIES, SensorEvent, severityOf } from '../events/ipmi-events';
 
 export const PET_ENTERPRISE = '1.3.6.1.4.1.3183.1.1';
 export const PET_VARBIND_OID = '1.3.6.1.4.1.3183.1.1.1';
@@ -386,6 +386,8 @@ function detailsOf(ev: PetEvent, entity: string | undefined): Record<string, unk
     if (ev.trapSource !== undefined) d.trapSource = ev.trapSource;
     if (ev.eventSource !== undefined) d.eventSource = ev.eventSource;
   }
+  const ipmiEvent = ipmiEventName(ev);
+  if (ipmiEvent !== undefined) d.ipmiEvent = ipmiEvent;
   if (ev.utcOffsetMinutes !== undefined) d.utcOffsetMinutes = ev.utcOffsetMinutes;
   if (ev.oemFields?.length) d.oemFields = ev.oemFields;
   if (ev.quirks.length) d.quirks = ev.quirks;

@@ -197,7 +197,7 @@ const SPECIFIC: Readonly<Record<number, Readonly<Record<number, Row>>>> = {
     10: ['processor-throttled', 'warning', 'Processor throttled (too hot)'],
   },
   0x08: {
-    0: ['power-supply-present', 'info', 'Power supply inserted'],
+    0: ['power-supply-present', 'info', 'Power supply present (inserted)'],
     1: ['power-supply-failure', 'critical', 'Power supply failed'],
     2: ['power-supply-failure', 'warning', 'Power supply predicts failure'],
     3: ['power-supply-ac-lost', 'major', 'Power supply lost its AC input'],
@@ -253,9 +253,12 @@ const SPECIFIC: Readonly<Record<number, Readonly<Record<number, Row>>>> = {
   },
   0x1d: {
     0: ['system-restart', 'info', 'System powered up'],
-    1: ['system-restart', 'info', 'System restarted'],
-    2: ['system-restart', 'info', 'System restarted by a request'],
-    3: ['system-restart', 'info', 'System restarted by the watchdog'],
+    1: ['system-restart', 'info', 'System restarted (hard reset)'],
+    2: ['system-restart', 'info', 'System restarted (warm reset)'],
+    3: ['system-restart', 'info', 'Network boot requested by a user'],
+    4: ['system-restart', 'info', 'Automatic boot to diagnostics'],
+    5: ['system-restart', 'info', 'System restarted by the OS (hard reset)'],
+    6: ['system-restart', 'info', 'System restarted by the OS (warm reset)'],
     7: ['system-restart', 'info', 'System restarted'],
   },
   0x1e: {
@@ -266,11 +269,13 @@ const SPECIFIC: Readonly<Record<number, Readonly<Record<number, Row>>>> = {
     4: ['boot-failure', 'warning', 'Boot waits for a user selection (timeout)'],
   },
   0x1f: {
-    0: ['os-boot', 'info', 'Boot from floppy completed'],
-    1: ['os-boot', 'info', 'Boot from hard disk completed'],
-    2: ['os-boot', 'info', 'Boot from CD completed'],
-    3: ['os-boot', 'info', 'Network boot completed'],
-    4: ['os-boot', 'info', 'Diagnostic boot completed'],
+    0: ['os-boot', 'info', 'Boot from floppy (A:) completed'],
+    1: ['os-boot', 'info', 'Boot from hard disk (C:) completed'],
+    2: ['os-boot', 'info', 'Network (PXE) boot completed'],
+    3: ['os-boot', 'info', 'Diagnostic boot completed'],
+    4: ['os-boot', 'info', 'Boot from CD completed'],
+    5: ['os-boot', 'info', 'Boot from ROM completed'],
+    6: ['os-boot', 'info', 'Boot completed'],
   },
   0x20: {
     0: ['os-stop', 'critical', 'OS crashed while loading'],
@@ -299,7 +304,8 @@ const SPECIFIC: Readonly<Record<number, Readonly<Record<number, Row>>>> = {
     5: ['power-change', 'info', 'Soft off (S5)'],
     6: ['power-change', 'info', 'Off (S4/S5)'],
     7: ['power-change', 'info', 'Mechanical off (G3)'],
-    10: ['power-change', 'info', 'Power state unknown'],
+    10: ['power-change', 'info', 'Soft off (S5, forced)'],
+    14: ['power-change', 'info', 'Power state unknown'],
   },
   0x23: {
     0: ['os-watchdog', 'critical', 'OS watchdog expired (OS hang)'],
@@ -438,6 +444,128 @@ export function genericOffsetText(eventType: number, offset: number): string | u
   return GENERIC[eventType]?.[offset]?.[0];
 }
 
+/**
+ * What IPMI calls each offset of the sensor-specific event type (6Fh), by sensor type (IPMI 2.0
+ * table 42-3): carried in the details, so an alert can be matched with the specification and
+ * with other tools, and used as the summary where we have no sentence of our own.
+ */
+export const SENSOR_SPECIFIC_OFFSETS: Readonly<Record<number, readonly string[]>> = {
+  0x05: ['general chassis intrusion', 'drive bay intrusion', 'I/O card area intrusion', 'processor area intrusion', 'LAN leash lost', 'unauthorized dock/undock', 'fan area intrusion'],
+  0x06: [
+    'secure mode violation attempt',
+    'pre-boot password violation - user password',
+    'pre-boot password violation attempt - setup password',
+    'pre-boot password violation - network boot password',
+    'other pre-boot password violation',
+    'out-of-band access password violation',
+  ],
+  0x07: [
+    'IERR',
+    'thermal trip',
+    'FRB1/BIST failure',
+    'FRB2/hang in POST failure',
+    'FRB3/processor startup/initialization failure',
+    'configuration error',
+    'SM BIOS uncorrectable CPU-complex error',
+    'processor presence detected',
+    'processor disabled',
+    'terminator presence detected',
+    'processor automatically throttled',
+    'machine check exception',
+    'correctable machine check error',
+  ],
+  0x08: ['presence detected', 'power supply failure detected', 'predictive failure', 'power supply input lost (AC/DC)', 'power supply input lost or out-of-range', 'power supply input out-of-range, but present', 'configuration error'],
+  0x09: ['power off/power down', 'power cycle', '240VA power down', 'interlock power down', 'AC lost', 'soft power control failure', 'power unit failure detected', 'predictive failure'],
+  0x0c: [
+    'correctable ECC / other correctable memory error',
+    'uncorrectable ECC / other uncorrectable memory error',
+    'parity',
+    'memory scrub failed',
+    'memory device disabled',
+    'correctable ECC / other correctable memory error logging limit reached',
+    'presence detected',
+    'configuration error',
+    'spare',
+    'memory automatically throttled',
+    'critical overtemperature',
+  ],
+  0x0d: ['drive presence', 'drive fault', 'predictive failure', 'hot spare', 'consistency check/parity check in progress', 'in critical array', 'in failed array', 'rebuild/remap in progress', 'rebuild/remap aborted'],
+  0x0f: ['system firmware error (POST error)', 'system firmware hang', 'system firmware progress'],
+  0x10: ['correctable memory error logging disabled', 'event type logging disabled', 'log area reset/cleared', 'all event logging disabled', 'SEL full', 'SEL almost full', 'correctable machine check error logging disabled'],
+  0x11: ['BIOS watchdog reset', 'OS watchdog reset', 'OS watchdog shut down', 'OS watchdog power down', 'OS watchdog power cycle', 'OS watchdog NMI/diagnostic interrupt', 'OS watchdog expired, status only', 'OS watchdog pre-timeout interrupt, non-NMI'],
+  0x12: ['system reconfigured', 'OEM system boot event', 'undetermined system hardware failure', 'entry added to auxiliary log', 'PEF action', 'timestamp clock synch'],
+  0x13: [
+    'front panel NMI/diagnostic interrupt',
+    'bus timeout',
+    'I/O channel check NMI',
+    'software NMI',
+    'PCI PERR',
+    'PCI SERR',
+    'EISA fail safe timeout',
+    'bus correctable error',
+    'bus uncorrectable error',
+    'fatal NMI',
+    'bus fatal error',
+    'bus degraded',
+  ],
+  0x1d: ['initiated by power up', 'initiated by hard reset', 'initiated by warm reset', 'user requested PXE boot', 'automatic boot to diagnostic', 'OS/run-time software initiated hard reset', 'OS/run-time software initiated warm reset', 'system restart'],
+  0x1e: ['no bootable media', 'non-bootable diskette left in drive', 'PXE server not found', 'invalid boot sector', 'timeout waiting for user selection of boot source'],
+  0x1f: ['A: boot completed', 'C: boot completed', 'PXE boot completed', 'diagnostic boot completed', 'CD-ROM boot completed', 'ROM boot completed', 'boot completed - boot device not specified'],
+  0x20: ['critical stop during OS load/initialization', 'run-time critical stop', 'OS graceful stop', 'OS graceful shutdown', 'soft shutdown initiated by PEF', 'agent not responding'],
+  0x21: [
+    'fault status asserted',
+    'identify status asserted',
+    'slot/connector device installed/attached',
+    'slot/connector ready for device installation',
+    'slot/connector ready for device removal',
+    'slot power is off',
+    'slot/connector device removal request',
+    'interlock asserted',
+    'slot is disabled',
+    'slot holds spare device',
+  ],
+  0x22: [
+    'S0/G0 working',
+    'S1 sleeping with system h/w and processor context maintained',
+    'S2 sleeping, processor context lost',
+    'S3 sleeping, processor and h/w context lost, memory retained',
+    'S4 non-volatile sleep/suspend-to-disk',
+    'S5/G2 soft-off',
+    'S4/S5 soft-off, particular S4/S5 state cannot be determined',
+    'G3/mechanical off',
+    'sleeping in an S1, S2, or S3 states',
+    'G1 sleeping',
+    'S5 entered by override',
+    'legacy ON state',
+    'legacy OFF state',
+    '',
+    'unknown',
+  ],
+  0x23: ['timer expired, status only', 'hard reset', 'power down', 'power cycle', '', '', '', '', 'timer interrupt'],
+  0x25: ['entity present', 'entity absent', 'entity disabled'],
+  0x27: ['LAN heartbeat lost', 'LAN heartbeat'],
+  0x28: ['sensor access degraded or unavailable', 'controller access degraded or unavailable', 'management controller off-line', 'management controller unavailable', 'sensor failure', 'FRU failure'],
+  0x29: ['battery low', 'battery failed', 'battery presence detected'],
+  0x2a: ['session activated', 'session deactivated', 'invalid username or password', 'invalid password disable'],
+  0x2b: [
+    'hardware change detected with associated entity',
+    'firmware or software change detected with associated entity',
+    'hardware incompatibility detected with associated entity',
+    'firmware or software incompatibility detected with associated entity',
+    'entity is of an invalid or unsupported hardware version',
+    'entity contains an invalid or unsupported firmware or software version',
+    'hardware change detected with associated entity was successful',
+    'software or F/W change detected with associated entity was successful',
+  ],
+  0x2c: ['FRU not installed', 'FRU inactive', 'FRU activation requested', 'FRU activation in progress', 'FRU active', 'FRU deactivation requested', 'FRU deactivation in progress', 'FRU communication lost'],
+};
+
+/** What IPMI calls an event's offset (threshold, generic or sensor-specific); undefined for OEM and unknown ones. */
+export function ipmiEventName(e: Pick<SensorEvent, 'sensorType' | 'eventType' | 'offset'>): string | undefined {
+  if (e.eventType === 0x6f) return SENSOR_SPECIFIC_OFFSETS[e.sensorType]?.[e.offset] || undefined;
+  return genericOffsetText(e.eventType, e.offset);
+}
+
 /** Progress/error codes in event data 2 of system firmware progress (0x0F) events. */
 export const FIRMWARE_PROGRESS: Readonly<Record<number, string>> = {
   0x00: 'unspecified',
@@ -518,6 +646,10 @@ export function interpret(e: SensorEvent): Interpretation {
   else if (e.eventType === 0x6f) {
     const row = SPECIFIC[e.sensorType]?.[e.offset];
     if (row) found = { kind: row[0], defaultSeverity: row[1], summary: row[2], qualifier: String(e.offset) };
+    else {
+      const name = SENSOR_SPECIFIC_OFFSETS[e.sensorType]?.[e.offset];
+      if (name) found = { kind: 'sensor-event', defaultSeverity: 'info', summary: `${sensorName[0].toUpperCase()}${sensorName.slice(1)}: ${name}`, qualifier: `${e.sensorType}-${e.eventType}-${e.offset}` };
+    }
   } else if (e.eventType >= 0x02 && e.eventType <= 0x0c) {
     const row = GENERIC[e.eventType]?.[e.offset];
     const text = row ? row[0] : `generic event ${hex(e.eventType)} offset ${e.offset}`;

@@ -81,7 +81,8 @@ export function petBytes(device: SimDevice, e: SensorEventSpec, o: { deassert?: 
     severity: o.deassert ? 0x04 : e.severity,
     sensorNumber: e.sensorNumber,
     entity: e.entity,
-    eventData: e.eventData,
+    // Event data 1 holds the offset in bits 3:0, as in every IPMI event (decoders read it there).
+    eventData: e.eventData ? [(e.eventData[0] & 0xf0) | (e.offset & 0x0f), ...e.eventData.slice(1)] : [e.offset & 0x0f, 0xff, 0xff],
     // No OEM custom fields, and the end marker after them, as real senders write it.
     oem: Buffer.from([PET_END_MARKER]),
   });
