@@ -97,11 +97,13 @@ export class SnapshotLog<D extends object, R> {
   private snapshotBytes = 0;
   private dirty = false;
   private compactDue = false;
+  /** The compaction is due only because the log outgrew the snapshot: it may wait for a quiet moment. */
+  private compactForSize = false;
   private nextWriteAt = 0;
   /** Time the write in progress (or the last) spent on the event loop. */
   private encodeMs = 0;
   private timer?: NodeJS.Timeout;
-  private timerUrgent = false;
+  private immediate?: NodeJS.Immediate;
   private urgent = false;
   private running?: Promise<void>;
   private closed = false;
@@ -188,15 +190,20 @@ export class SnapshotLog<D extends object, R> {
   }
 
   private schedule(): void {
-    if (this.running || this.closed || !(this.dirty || this.compactDue)) return;
-    if (this.timer) {
-      if (!this.urgent || this.timerUrgent) return;
-      clearTimeout(this.timer);
-    }
+    if (this.running || this.closed || this.immediate || !(this.dirty || this.compactDue)) return;
     // A failed write is retried after the longest interval, urgent or not: a full disk is not hammered.
-    const urgent = this.urgent && !this.lastError;
-    const wait = urgent ? 0 : Math.max(this.minIntervalMs, this.nextWriteAt - Date.now());
-    this.timerUrgent = urgent;
+    if (this.urgent && !this.lastError) {
+      // Right after the I/O callbacks now due (a timer would wait a millisecond at least).
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        if (!this.running) void this.run();
+      });
+      return;
+    }
+    if (this.timer) return;
+    const wait = Math.max(this.minIntervalMs, this.nextWriteAt - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.running) void this.run();
@@ -217,15 +224,21 @@ export class SnapshotLog<D extends object, R> {
     const started = Date.now();
     let bytes = 0;
     this.encodeMs = 0;
+    // Whoever waits for an urgent change waits for this write: a compaction that is due only for
+    // size (a whole snapshot, far longer than an append) waits for a write nobody waits for, or
+    // until the log is four times what would have made it due.
+    const urgent = this.urgent;
     this.urgent = false;
     try {
-      if (this.compactDue) bytes = await this.compact();
+      const mayWait = urgent && this.compactForSize && this.logGeneration === this.generation && this.log.isOpen && this.log.size < 4 * Math.max(this.minCompactBytes, this.snapshotBytes);
+      if (this.compactDue && !mayWait) bytes = await this.compact();
       else bytes = await this.append();
       this.lastError = undefined;
     } catch (e) {
       this.lastError = e as Error;
       // What could not be appended is not kept for a retry: the next write is a whole snapshot.
       this.compactDue = true;
+      this.compactForSize = false;
       this.o.onError?.(e as Error);
     }
     this.o.onWritten?.(this.lastError);
@@ -251,7 +264,7 @@ export class SnapshotLog<D extends object, R> {
       this.stats.bytesWritten += framed.length;
     }
     this.stats.appends++;
-    if (this.log.size > Math.max(this.minCompactBytes, this.snapshotBytes)) this.compactDue = true;
+    if (!this.compactDue && this.log.size > Math.max(this.minCompactBytes, this.snapshotBytes)) this.compactDue = this.compactForSize = true;
     return bytes;
   }
 
@@ -269,6 +282,7 @@ export class SnapshotLog<D extends object, R> {
     this.snapshotBytes = w.bytes;
     this.stats.bytesWritten += w.bytes;
     this.compactDue = false;
+    this.compactForSize = false;
     this.stats.compactions++;
     return w.bytes + (await this.startLog());
   }
@@ -292,6 +306,8 @@ export class SnapshotLog<D extends object, R> {
     for (;;) {
       clearTimeout(this.timer);
       this.timer = undefined;
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
       if (!this.running) break;
       await this.running;
     }
@@ -308,6 +324,8 @@ export class SnapshotLog<D extends object, R> {
       this.closed = true;
       clearTimeout(this.timer);
       this.timer = undefined;
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
       this.log.close();
     }
   }
