@@ -13,6 +13,7 @@ import { dedupMemory, petCpu, petLatency, petRepeats, petThroughput, stateWrites
 import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
 import { ipmiPowerStatusReads } from './ipmi';
+import { gatewayCost } from './gateway';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -38,4 +39,5 @@ export const BENCHES: Bench[] = [
   mqttCommandLatency,
   // IPMI (issue 8)
   ipmiPowerStatusReads,
+  gatewayCost,
 ];

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { decodePet, encodePet, PET_END_MARKER, petToAlert, specificTrapOf } from '../lib/asf/pet';
 import { severityRank } from '../lib/alerts/vocabulary';
 import { PET_SEVERITIES, SENSOR_SPECIFIC_OFFSETS, SENSOR_TYPES, THRESHOLD_OFFSETS } from '../lib/events/ipmi-events';
-import { petBytes, SCENARIOS, startFleet } from '../lib/sim';
+import { petBytes, SCENARIOS, startFleet } from '../packages/sim/src';
 import { IpmiSim, requirePeer, SIM_USERS } from './helpers/ipmi-sim';
 
 const run = promisify(execFile);

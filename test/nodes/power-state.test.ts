@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { defaultClasses, Fleet, startFleet } from '../../lib/sim';
+import { defaultClasses, Fleet, startFleet } from '../../packages/sim/src';
 import { catchNode, deviceNode, getNode, load, nextMessage, powerStateNode, recordStatuses, startServer, stopServer } from '../helpers/red';
 
 const USER = 'admin';
@@ -52,6 +52,16 @@ describe('oob-power-state in a real Node-RED runtime', () => {
     expect(msg.topic).toBe('pc-01');
     expect(JSON.stringify(msg)).not.toContain(PASSWORD);
     expect(statuses.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'on' });
+  });
+
+  it("names the device in the topic when an Inject sends an empty topic", async () => {
+    await load(NODES, flow(), creds());
+    const out = nextMessage('out');
+    getNode('power').receive({ topic: '', payload: 'status' });
+    expect((await out).topic).toBe('pc-01');
+    const kept = nextMessage('out');
+    getNode('power').receive({ topic: 'mine', payload: 'status' });
+    expect((await kept).topic).toBe('mine');
   });
 
   it('powers off and on, reporting the previous state, and the simulated PC follows', async () => {
