@@ -148,6 +148,26 @@ describe('SnapshotLog', () => {
     expect(c.problems).toEqual([]);
   });
 
+  it('an urgent change is written at once, and a compaction due for size waits while urgent changes come (up to 4x the log size)', async () => {
+    const a = owner(dir, { minCompactBytes: 1000, minIntervalMs: 60_000 });
+    let n = 0;
+    // Each urgent change is on disk well before the minute-long interval.
+    for (let i = 0; i < 40; i++) {
+      a.set(`k${i}`, 'x'.repeat(120));
+      a.store.changed(true);
+      for (let t = 0; t < 100 && a.store.stats.appends + a.store.stats.compactions === n; t++) await wait(5);
+      n = a.store.stats.appends + a.store.stats.compactions;
+    }
+    expect(a.store.stats.appends + a.store.stats.compactions).toBe(40);
+    // 40 records of ~140 bytes outgrew 1,000 bytes early on; the compaction came only past 4,000.
+    expect(a.store.stats.compactions).toBe(1);
+    // And when nobody waits any more, it is done.
+    await a.store.close();
+    const b = owner(dir);
+    expect(b.items.size).toBe(40);
+    expect(b.problems).toEqual([]);
+  });
+
   it('removes the temporary files a crash left behind, and says so', async () => {
     fs.writeFileSync(path.join(dir, 'state.json.12345.tmp'), '{"items":{"half');
     fs.writeFileSync(path.join(dir, 'state.changes.999.tmp'), 'x');
