@@ -24,7 +24,8 @@ beforeAll(() => {
   }
 });
 afterAll(() => {
-  execFileSync('umount', [mnt]);
+  // Lazily: a hub a failed test left open must not keep the mount (and this run) busy.
+  execFileSync('umount', ['-l', mnt]);
   fs.rmSync(mnt, { recursive: true, force: true });
 });
 

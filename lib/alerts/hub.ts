@@ -238,7 +238,8 @@ export class AlertHub {
       if (this.o.pet) await this.startPet(this.o.pet);
       if (this.o.wsevent) await this.startWsEvent(this.o.wsevent);
     } catch (e) {
-      await this.close();
+      // The listener's error is the one to tell; a state write failing on the way out is reported by onStateError.
+      await this.close().catch(() => undefined);
       throw e;
     }
     if (this.o.eventLog) this.startEventLog(this.o.eventLog.intervalSeconds);
