@@ -23,6 +23,7 @@ const PEERS = {
   ipmi_sim: 'openipmi',
   ipmipower: 'freeipmi-tools',
   rmcpping: 'freeipmi-tools',
+  'ipmi-pet': 'freeipmi-tools',
   ipmitool: 'ipmitool',
   xorriso: 'xorriso',
   ip: 'iproute2',
