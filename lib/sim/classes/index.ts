@@ -7,6 +7,7 @@ import { bootClasses } from './boot';
 import { defenseClasses } from './defense';
 import { inventoryClasses } from './inventory';
 import { logClasses } from './logs';
+import { optInClasses } from './opt-in';
 import { powerClasses } from './power';
 import { remoteAccessClasses } from './remote-access';
 import { settingsClasses } from './settings';
@@ -18,6 +19,7 @@ export const defaultClasses: ClassHandler[] = [
   ...inventoryClasses,
   ...settingsClasses,
   ...setupClasses,
+  ...optInClasses,
   ...bootClasses,
   ...logClasses,
   ...remoteAccessClasses,
