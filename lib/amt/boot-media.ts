@@ -6,10 +6,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { recordOwnAction } from '../activity';
-import { OobError, TimeoutError } from '../errors';
+import { ConsentError, DeviceRefusedError, OobError, TimeoutError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 import type { TypedObject } from '../wsman/typing';
 import { armBoot, BootTarget, canonicalBootTarget, checkBootTarget, enableIder, HttpsBootOptions, isIderTarget, readBootSupport, RedirectionState, restoreBoot, restoreRedirection } from './boot';
+import { cancelOptIn, ConsentPrompt, obtainConsent, USER_CONSENT_REQUIRED } from './opt-in';
 import { OFF_STATES, readPowerStatus, requestPowerAction } from './power';
 import { openRedirection, RedirectionEndpoint } from './redirection/connection';
 import { IderEnd, IderProgress, IderSession } from './redirection/ider-session';
@@ -30,7 +31,16 @@ export interface MediaBootOptions {
   /** Where the redirection port is and how to authenticate (IDE-R). */
   redirection?: RedirectionEndpoint;
   heartbeatMs?: number;
+  /**
+   * User consent, for a device that wants it before IDE-R or a boot into BIOS setup (client control
+   * mode, or admin control mode with consent required): `askCode` gives the code the person at the
+   * PC reads out. Without it such a device is refused before anything changes.
+   */
+  consent?: { askCode: (prompt: ConsentPrompt) => Promise<unknown>; timeoutMs?: number; attempts?: number };
 }
+
+/** The phase text while the PC shows its consent code. */
+export const CONSENT_PHASE = "waiting for user consent: code on the PC's screen";
 
 export type MediaBootResult = 'booted' | 'requested' | 'stopped';
 
@@ -53,7 +63,8 @@ export interface MediaBootFinal {
 }
 
 /**
- * A boot in progress. Events: 'phase' (text), 'progress' (IderProgress), 'booted'.
+ * A boot in progress. Events: 'phase' (text), 'consent' (ConsentPrompt: the PC shows its code and
+ * `consent.askCode` was asked for it), 'progress' (IderProgress), 'booted'.
  * `outcome` settles once (booted, requested, stopped, or the error); `final` when everything is
  * closed and restored (for IDE-R, when the session has ended).
  */
@@ -105,8 +116,10 @@ export class MediaBoot extends EventEmitter {
     let savedSettings: TypedObject | undefined;
     let savedRedirection: RedirectionState | undefined;
     let armed = false;
+    let consentStarted = false;
     const undo = async (e: Error): Promise<never> => {
       const problems: string[] = [];
+      if (consentStarted) await cancelOptIn(this.client).catch(() => undefined);
       if (this.session) await this.session.stop().catch(() => undefined);
       else await medium?.close();
       if (armed && savedSettings) await restoreBoot(this.client, savedSettings).catch((x: Error) => problems.push(`restoring the boot settings failed: ${x.message}`));
@@ -124,6 +137,7 @@ export class MediaBoot extends EventEmitter {
         medium = await ImageMedium.open(path, target === 'ide-r-cd' ? 'cd' : 'floppy');
         image = await checkBootable(medium);
         if (!this.o.redirection) throw new OobError('BAD_INPUT', 'IDE-R needs the redirection port and credentials of the device');
+        consentStarted = await this.consent('redirection');
         this.phase('connecting');
         savedRedirection = await enableIder(this.client);
         // Same certificate as on the WS-Man port: pinned, or learned there on first use.
@@ -136,6 +150,7 @@ export class MediaBoot extends EventEmitter {
       } else if (target === 'https' && !this.o.https?.url) {
         throw new OobError('BAD_INPUT', 'an HTTPS boot needs a URL (set it in the node or in msg.url)');
       }
+      if (target === 'bios') consentStarted = await this.consent('boot');
       this.phase('arming');
       armed = true;
       await armBoot(this.client, target, support.settings, target === 'https' ? this.o.https : undefined);
@@ -144,7 +159,10 @@ export class MediaBoot extends EventEmitter {
         const state = await readPowerStatus(this.client, { osPowerSaving: false });
         power = OFF_STATES.has(state.state) ? 'on' : 'reset';
         this.phase(power === 'on' ? 'powering on' : 'resetting');
-        await requestPowerAction(this.client, power);
+        await requestPowerAction(this.client, power).catch((e: Error) => {
+          if (e instanceof DeviceRefusedError && e.returnValue === USER_CONSENT_REQUIRED) throw new ConsentError('refused', `${label} refused to ${power === 'on' ? 'power on' : 'reset'} into ${target}: it needs the user's consent`);
+          throw e;
+        });
         recordOwnAction(this.host, 'boot', target);
       }
       if (!this.session) {
@@ -178,6 +196,23 @@ export class MediaBoot extends EventEmitter {
     } catch (e) {
       return undo(e as Error);
     }
+  }
+
+  /** Obtains consent when the device wants it; true when we started a request (cancelled on failure). */
+  private async consent(scope: 'redirection' | 'boot'): Promise<boolean> {
+    const c = this.o.consent;
+    const r = await obtainConsent(this.client, {
+      scope,
+      askCode: c?.askCode,
+      timeoutMs: c?.timeoutMs,
+      attempts: c?.attempts,
+      onWaiting: (prompt) => {
+        this.phase(CONSENT_PHASE);
+        this.emit('consent', prompt);
+      },
+    });
+    if (r.required) this.phase('user consent given');
+    return r.started;
   }
 
   /** Until the boot image has been read, the session ends, the caller stops, or the time is up. */

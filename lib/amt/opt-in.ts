@@ -20,6 +20,10 @@ export const OPT_IN_STATE = { notStarted: 0, requested: 1, displayed: 2, receive
 const STATE_NAMES = ['not started', 'requested', 'displayed', 'received', 'in session'] as const;
 /** AMT status 0x0812: SendOptInCode with a code that is not the one on the screen. */
 export const OPT_IN_WRONG_CODE = 0x0812;
+/** AMT status 0x0821 USER_CONSENT_REQUIRED (an action that needs consent, asked without it). */
+export const USER_CONSENT_REQUIRED = 0x0821;
+/** Wrong codes after which firmware ends a request. */
+export const MAX_CONSENT_TRIES = 3;
 const NOT_READY = 2;
 
 export type ConsentScope = 'kvm' | 'redirection' | 'boot';
@@ -131,8 +135,8 @@ export interface ConsentPrompt {
 
 export interface ConsentOptions {
   scope: ConsentScope;
-  /** Gives the code the person at the PC reads out; called once per attempt. */
-  askCode: (prompt: ConsentPrompt) => Promise<unknown>;
+  /** Gives the code the person at the PC reads out; called once per attempt. Without it, a device that wants consent is refused before anything starts. */
+  askCode?: (prompt: ConsentPrompt) => Promise<unknown>;
   /** Wait for a code at most this long (default: the device's OptInCodeTimeout). */
   timeoutMs?: number;
   /** Codes to try before giving up (default 1, at most 3: firmware ends the request after a few). */
@@ -167,6 +171,8 @@ export async function obtainConsent(client: WsmanClient, o: ConsentOptions): Pro
   const policy = await readOptInPolicy(client);
   if (!consentNeeded(policy, o.scope)) return { required: false, started: false, policy };
   if (consentInPlace(policy)) return { required: true, started: false, policy };
+  const askCode = o.askCode;
+  if (!askCode) throw new ConsentError('refused', `${client.label} needs the user's consent (the code on its screen) for this${policy.controlMode === 'client' ? ': it is in client control mode' : ''}`);
   let started = false;
   if (policy.state === OPT_IN_STATE.notStarted) {
     await startOptIn(client);
@@ -180,7 +186,7 @@ export async function obtainConsent(client: WsmanClient, o: ConsentOptions): Pro
       o.onWaiting?.(prompt);
       let code: unknown;
       try {
-        code = await withTimeout(o.askCode(prompt), timeoutMs, `no user consent code for ${client.label} within ${Math.round(timeoutMs / 1000)} s`);
+        code = await withTimeout(askCode(prompt), timeoutMs, `no user consent code for ${client.label} within ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s`);
       } catch (e) {
         if (e instanceof TimeoutError) throw new ConsentError('no-code', e.message);
         throw e;

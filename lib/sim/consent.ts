@@ -18,16 +18,12 @@
  * the default refuses the power action with AMT's USER_CONSENT_REQUIRED status.
  */
 import { randomInt } from 'node:crypto';
+import { MAX_CONSENT_TRIES, OPT_IN_REQUIRED, OPT_IN_STATE, OPT_IN_WRONG_CODE, USER_CONSENT_REQUIRED } from '../amt/opt-in';
 import type { SimDevice } from './device';
 
-export const OPT_IN_STATE = { notStarted: 0, requested: 1, displayed: 2, received: 3, inSession: 4 } as const;
-export const OPT_IN_REQUIRED_ALL = 4294967295;
-export const OPT_IN_REQUIRED_KVM = 1;
-/** AMT status 0x0821 USER_CONSENT_REQUIRED. */
-export const USER_CONSENT_REQUIRED = 0x0821;
-/** AMT status 0x0812, which SendOptInCode answers for a wrong code. */
-export const WRONG_CODE = 0x0812;
-export const MAX_CODE_TRIES = 3;
+export { OPT_IN_STATE, USER_CONSENT_REQUIRED };
+export const OPT_IN_REQUIRED_ALL = OPT_IN_REQUIRED.all;
+const OPT_IN_REQUIRED_KVM = OPT_IN_REQUIRED.kvm;
 
 export interface SimConsentOptions {
   /** OptInCodeTimeout in seconds as the device reports it (firmware default 120). */
@@ -127,8 +123,8 @@ export function sendOptInCode(d: SimDevice, code: string | undefined): number {
   const given = (code ?? '').trim();
   if (!/^\d{1,6}$/.test(given) || given.padStart(6, '0') !== s.code) {
     s.tries += 1;
-    if (s.tries >= MAX_CODE_TRIES) clear(d, 'too-many-tries');
-    return WRONG_CODE;
+    if (s.tries >= MAX_CONSENT_TRIES) clear(d, 'too-many-tries');
+    return OPT_IN_WRONG_CODE;
   }
   s.code = undefined;
   s.tries = 0;
