@@ -74,6 +74,7 @@ export class MediaBoot extends EventEmitter {
   session?: IderSession;
   private stopRequested = false;
   private wake?: () => void;
+  private abortConsent?: (e: Error) => void;
 
   constructor(
     private readonly client: WsmanClient,
@@ -100,6 +101,7 @@ export class MediaBoot extends EventEmitter {
   async stop(): Promise<MediaBootFinal> {
     this.stopRequested = true;
     this.wake?.();
+    this.abortConsent?.(new OobError('CLOSED', 'stopped while waiting for the user consent code'));
     await this.session?.stop();
     return this.final;
   }
@@ -201,9 +203,14 @@ export class MediaBoot extends EventEmitter {
   /** Obtains consent when the device wants it; true when we started a request (cancelled on failure). */
   private async consent(scope: 'redirection' | 'boot'): Promise<boolean> {
     const c = this.o.consent;
+    const ask = c?.askCode;
+    const stopped = new Promise<never>((_, reject) => {
+      this.abortConsent = reject;
+    });
+    stopped.catch(() => undefined);
     const r = await obtainConsent(this.client, {
       scope,
-      askCode: c?.askCode,
+      askCode: ask && ((prompt) => (this.stopRequested ? Promise.reject(new OobError('CLOSED', 'stopped before the user consent code was given')) : Promise.race([ask(prompt), stopped]))),
       timeoutMs: c?.timeoutMs,
       attempts: c?.attempts,
       onWaiting: (prompt) => {
@@ -211,6 +218,7 @@ export class MediaBoot extends EventEmitter {
         this.emit('consent', prompt);
       },
     });
+    this.abortConsent = undefined;
     if (r.required) this.phase('user consent given');
     return r.started;
   }

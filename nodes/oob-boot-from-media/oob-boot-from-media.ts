@@ -2,6 +2,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { acquireAmt } from '../../lib/amt/connect';
 import { BOOT_TARGETS, canonicalBootTarget, isIderTarget } from '../../lib/amt/boot';
 import { bootFromMedia, MediaBoot, MediaBootFinal, MediaBootOutcome } from '../../lib/amt/boot-media';
+import { ConsentCodes } from '../../lib/amt/consent-codes';
+import type { ConsentPrompt } from '../../lib/amt/opt-in';
 import type { IderProgress } from '../../lib/amt/redirection/ider-session';
 import { deviceInfo, deviceLabel } from '../../lib/device';
 import { InputError, OobError, UnsupportedError } from '../../lib/errors';
@@ -43,6 +45,8 @@ export = function (RED: NodeAPI) {
     const node = this;
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
     const mine = new Set<MediaBoot>();
+    /** Boots of this node waiting for the code on their PC's screen, by host. */
+    const consentCodes = new ConsentCodes();
     const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 300) * 1000;
 
     function stopAll(): Promise<unknown> {
@@ -57,6 +61,17 @@ export = function (RED: NodeAPI) {
     node.on('input', (raw, send, done) => {
       const msg = raw as OobMessage;
       const action = text(msg.action) ?? text(msg.payload);
+      if (msg.consentCode !== undefined) {
+        try {
+          // A code for the device named in msg.device, else for the one boot of this node that waits.
+          consentCodes.give(msg.device ? resolveDevice(RED, configured, msg).host.toLowerCase() : undefined, msg.consentCode);
+          node.status(busyStatus('checking consent code'));
+          done();
+        } catch (e) {
+          done(e as Error);
+        }
+        return;
+      }
       if (action === 'stop') {
         node.status(busyStatus('stopping…'));
         stopAll().then(() => {
@@ -117,6 +132,16 @@ export = function (RED: NodeAPI) {
                 timeoutMs: amt.timeoutMs,
               }
             : undefined,
+          consent: {
+            askCode: (prompt: ConsentPrompt) => {
+              node.status({ fill: 'yellow', shape: 'ring', text: 'waiting for consent code' });
+              const ask = RED.util.cloneMessage(msg) as OobMessage;
+              ask.topic = msg.topic ?? info.name ?? info.host;
+              ask.payload = { result: 'consent-required', target, codeTimeoutSeconds: prompt.codeTimeoutSeconds, attempt: prompt.attempt, device: info };
+              send(ask as NodeMessage);
+              return consentCodes.wait(key);
+            },
+          },
         });
         running.set(key, boot);
         mine.add(boot);
@@ -142,6 +167,7 @@ export = function (RED: NodeAPI) {
           },
         );
         boot.final.then((f: MediaBootFinal) => {
+          consentCodes.forget(key);
           running.delete(key);
           mine.delete(boot);
           release();
