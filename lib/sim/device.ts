@@ -19,6 +19,7 @@
  *                                            event: the alert AMT would send (agent-presence.ts)
  *   'firmware' BootRecord                    what the simulated BIOS did at a boot (firmware.ts), once final
  *   'consent' ConsentEvent                   the user consent code shown on the PC's screen, or cleared (consent.ts)
+ *   'alarm'   AlarmEvent                     an alarm-clock wake-up came due (alarm-clock.ts)
  *
  * The redirection port (IDE-R, redirection.ts) starts with `listenRedirection()`.
  */

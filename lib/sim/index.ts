@@ -22,6 +22,8 @@ export type { EventLogRecord } from './classes/logs';
 export { redirectionState } from './classes/setup';
 export { consentState, consentState as optInState, consentRequired, consentGiven, OPT_IN_STATE, OPT_IN_REQUIRED_ALL, USER_CONSENT_REQUIRED } from './consent';
 export type { ConsentEvent, SimConsentOptions } from './consent';
+export { alarmClockState, runAlarmClock } from './alarm-clock';
+export type { AlarmEvent, SimAlarm } from './alarm-clock';
 export { bootState, BOOT_SOURCES } from './classes/boot';
 export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
 export type { SimProps, SimValue, SimRef, SimDate } from './values';

@@ -87,7 +87,10 @@ export function eprInner(r: SimRef): string {
 
 function scalarXml(prefix: string, name: string, v: SimScalar, commonPrefix: string): string {
   if (isRef(v)) return refXml(prefix, name, v);
-  if (isDate(v)) return `<${prefix}:${name}><${commonPrefix}:Datetime>${escapeXml(v.value)}</${commonPrefix}:Datetime></${prefix}:${name}>`;
+  if (isDate(v)) {
+    const w = v.wrapper ?? 'Datetime';
+    return `<${prefix}:${name}><${commonPrefix}:${w}>${escapeXml(v.value)}</${commonPrefix}:${w}></${prefix}:${name}>`;
+  }
   return `<${prefix}:${name}>${escapeXml(typeof v === 'string' ? v : String(v))}</${prefix}:${name}>`;
 }
 

@@ -3,6 +3,7 @@
  * lib/sim/classes/<area>.ts exporting a ClassHandler[] and add one line below.
  */
 import { agentPresenceClasses } from './agent-presence';
+import { alarmClockClasses } from './alarm-clock';
 import { bootClasses } from './boot';
 import { defenseClasses } from './defense';
 import { inventoryClasses } from './inventory';
@@ -20,6 +21,7 @@ export const defaultClasses: ClassHandler[] = [
   ...settingsClasses,
   ...setupClasses,
   ...optInClasses,
+  ...alarmClockClasses,
   ...bootClasses,
   ...logClasses,
   ...remoteAccessClasses,
