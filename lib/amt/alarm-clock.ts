@@ -148,3 +148,47 @@ export async function deleteAlarm(client: WsmanClient, name: string): Promise<bo
   await client.delete('IPS_AlarmClockOccurrence', { InstanceID: n });
   return true;
 }
+
+export const ALARM_ACTIONS = ['alarm-set', 'alarm-list', 'alarm-delete'] as const;
+export type AlarmAction = (typeof ALARM_ACTIONS)[number];
+
+export function isAlarmAction(v: unknown): v is AlarmAction {
+  return typeof v === 'string' && (ALARM_ACTIONS as readonly string[]).includes(v.trim().toLowerCase());
+}
+
+export interface AlarmActionResult {
+  action: AlarmAction;
+  /** The wake-up set, for alarm-set. */
+  alarm?: Alarm;
+  /** For alarm-delete: whether one of that name existed. */
+  deleted?: boolean;
+  name?: string;
+  /** Every wake-up the PC holds afterwards. */
+  alarms: Alarm[];
+}
+
+/**
+ * One alarm action from what a message carries: `spec` is `{ name, start | at, every, deleteOnCompletion }`
+ * for alarm-set, and the name (or `{ name }`) for alarm-delete.
+ */
+export async function runAlarmAction(client: WsmanClient, action: AlarmAction, spec: unknown): Promise<AlarmActionResult> {
+  const o = typeof spec === 'object' && spec !== null ? (spec as Record<string, unknown>) : {};
+  switch (action) {
+    case 'alarm-list':
+      return { action, alarms: await listAlarms(client) };
+    case 'alarm-set': {
+      const start = o.start ?? o.at;
+      if (typeof start !== 'string' && !(start instanceof Date)) throw new InputError('alarm-set needs msg.alarm.at ("HH:MM" or an ISO 8601 date-time)');
+      const every = o.every;
+      if (every !== undefined && typeof every !== 'string' && typeof every !== 'number') throw new InputError('msg.alarm.every must be minutes or a text such as "daily" or "12h"');
+      const deleteOnCompletion = typeof o.deleteOnCompletion === 'boolean' ? o.deleteOnCompletion : undefined;
+      const alarm = await addAlarm(client, { name: String(o.name ?? ''), start, every, deleteOnCompletion });
+      return { action, alarm, alarms: await listAlarms(client) };
+    }
+    case 'alarm-delete': {
+      const name = typeof spec === 'string' ? spec : String(o.name ?? '');
+      const deleted = await deleteAlarm(client, name);
+      return { action, deleted, name: name.trim(), alarms: await listAlarms(client) };
+    }
+  }
+}

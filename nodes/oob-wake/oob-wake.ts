@@ -1,6 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { deviceInfo, ManagedDevice } from '../../lib/device';
-import { InputError } from '../../lib/errors';
+import { isAlarmAction, runAlarmAction } from '../../lib/amt/alarm-clock';
+import { acquireAmt } from '../../lib/amt/connect';
+import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
+import { InputError, UnsupportedError } from '../../lib/errors';
 import { ConfirmChoice, wakeAndConfirm, WakeOutcome } from '../../lib/wake';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
@@ -54,7 +56,25 @@ export = function (RED: NodeAPI) {
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
     const running = new Set<AbortController>();
 
+    /** Firmware wake-ups (AMT's alarm clock): set, list or delete them on the device. */
+    async function alarm(msg: OobMessage, action: string): Promise<NodeMessage> {
+      const device = resolveDevice(RED, configured, msg);
+      if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT credentials: its alarm clock is reached through AMT`);
+      const act = action.trim().toLowerCase() as Parameters<typeof runAlarmAction>[1];
+      node.status(busyStatus(`${act}…`));
+      const lease = acquireAmt(device.amt);
+      try {
+        const result = await runAlarmAction(lease.client, act, msg.alarm ?? msg.payload);
+        node.status({ fill: 'green', shape: 'dot', text: `${result.alarms.length} alarm${result.alarms.length === 1 ? '' : 's'} set` });
+        const info = deviceInfo(device);
+        return Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...result, device: info } });
+      } finally {
+        lease.release();
+      }
+    }
+
     async function handle(msg: OobMessage, abort: AbortController): Promise<NodeMessage> {
+      if (isAlarmAction(msg.action)) return alarm(msg, msg.action);
       const macs = macsOf(msg);
       // msg.mac alone wakes those MACs (nothing to watch); otherwise a device: msg.device or the configured one.
       let device: ManagedDevice | undefined;
