@@ -5,11 +5,15 @@
  *   oob-sim --devices N --port P --user U --password W [--tls] [--latency MS]
  *           [--wol-port P] [--rmcp-port R [--rmcp-hosts FIRST]] [--pet HOST:PORT] [--scenarios S]
  *
- * Device i listens on P+i (P = 0: ephemeral ports). One JSON line per device on stdout; runs until
+ * Device i listens on P+i (P = 0: ephemeral ports). One JSON line per device on stdout, then one
+ * per thing a PC's screen or firmware shows (`{"event":"consent","device",...,"code"}` when a PC
+ * displays a user consent code, `{"event":"alarm",...}` when its alarm clock wakes it); runs until
  * SIGINT/SIGTERM, then closes every listener and exits 0.
  */
 import { parseArgs } from 'node:util';
+import type { AlarmEvent } from './alarm-clock';
 import { PetTarget, playScenarios } from './alerts';
+import type { ConsentEvent } from './consent';
 import { describeDevice, Fleet, FleetOptions, startFleet } from './fleet';
 
 /** What the command line asks for: the fleet, and alert scenarios to play on it. */
@@ -204,6 +208,11 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', stop);
   });
   for (const d of fleet.devices) process.stdout.write(`${JSON.stringify(describeDevice(d, fleet))}\n`);
+  // What the PC's screen shows: the user consent code, as a person in front of it would read it out.
+  for (const d of fleet.devices) {
+    d.on('consent', (e: ConsentEvent) => process.stdout.write(`${JSON.stringify({ event: 'consent', device: d.name, ...e })}\n`));
+    d.on('alarm', (e: AlarmEvent) => process.stdout.write(`${JSON.stringify({ event: 'alarm', device: d.name, ...e })}\n`));
+  }
   return stopped;
 }
 
