@@ -31,6 +31,8 @@ export interface DemoSettings {
   // --- IPMI (issue 8) ---
   /** Simulated server BMCs, for example devices that are servers (they have IPMI settings). */
   servers?: Array<{ name: string; port: number }>;
+  /** Example devices (by name) that get a PC of their own in client control mode (user consent). */
+  clientMode?: { names: string[]; target: SimTarget };
 }
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -134,7 +136,8 @@ export function demoFlows(
         deviceByName.set(name, n.id);
         continue;
       }
-      const target = s.devices[nextDevice++ % s.devices.length];
+      const pool = s.clientMode ? s.devices.filter((d) => d !== s.clientMode?.target) : s.devices;
+      const target = s.clientMode?.names.includes(name) ? s.clientMode.target : pool[nextDevice++ % pool.length];
       Object.assign(n, deviceNode(n.id, name, target, n.site as string | undefined));
       credentials[n.id] = { username: s.username, password: s.password };
       deviceByName.set(name, n.id);

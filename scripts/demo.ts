@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
 import * as dgram from 'node:dgram';
-import { describeDevice, playScenarios, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
+import { ConsentEvent, describeDevice, playScenarios, SimDevice, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
 import { SimBmc } from '../lib/sim/ipmi';
 import { demoFlows, readExamples } from './demo-flows';
 
@@ -94,7 +94,8 @@ async function main(): Promise<void> {
     user: USERNAME,
     password: PASSWORD,
     timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
-    configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on' }),
+    // The last PC is in client control mode: it asks its user for consent (the boot-consent example).
+    configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on', ...(i === deviceCount - 1 && deviceCount > 1 ? { controlMode: 'client' as const } : {}) }),
     // Wake-on-LAN and RMCP presence on loopback ports (issue 3).
     wolPort: 0,
     rmcpPort: 0,
@@ -146,9 +147,12 @@ async function main(): Promise<void> {
   const alertNodes = examples.flatMap((e) => e.nodes).filter((n) => n.type === 'oob-alert-in').length;
   const alertPorts: Array<{ pet: number; event: number }> = [];
   for (let i = 0; i < alertNodes; i++) alertPorts.push({ pet: await freePort('udp'), event: await freePort('tcp') });
+  const targets = fleet.devices.map((d, i) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, redirectionPort: d.redirectionPort, wolPort: fleet.wol?.port, rmcpPort: fleet.rmcp?.[i].port }));
+  const clientPc = fleet.devices.findIndex((d) => d.controlMode === 'client');
   const { nodes, credentials, petPorts } = demoFlows(examples, {
     alertPorts,
-    devices: fleet.devices.map((d, i) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, redirectionPort: d.redirectionPort, wolPort: fleet.wol?.port, rmcpPort: fleet.rmcp?.[i].port })),
+    devices: targets,
+    ...(clientPc >= 0 ? { clientMode: { names: ['front-desk-pc'], target: targets[clientPc] } } : {}),
     bootImageDir,
     username: USERNAME,
     password: PASSWORD,
@@ -157,6 +161,7 @@ async function main(): Promise<void> {
     servers: servers.map((x) => ({ name: x.name, port: x.bmc.port })),
   });
   await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
+  showPcScreens(fleet.devices);
   const alertEveryMs = Number(process.env.DEMO_ALERT_SECONDS || 60) * 1000;
   const stopScenarios = petPorts.length && alertEveryMs > 0 ? playScenarios(fleet.devices, { pet: { host: '127.0.0.1', port: petPorts[0] } }, alertEveryMs) : () => undefined;
 
@@ -201,6 +206,21 @@ async function main(): Promise<void> {
   for (const x of servers) log(`    ${x.name}  127.0.0.1:${x.bmc.port}  ${x.bmc.state.powerOn ? 'on' : 'off'}`);
   log('Press Ctrl-C to stop.');
 
+}
+
+/**
+ * What a simulated PC's screen shows that a person would read out (the user consent code), as a
+ * line in the editor's debug sidebar, as a debug node would send it.
+ */
+function showPcScreens(devices: SimDevice[]): void {
+  for (const d of devices) {
+    d.on('consent', (e: ConsentEvent) => {
+      if (e.state !== 'displayed' || !e.code) return;
+      const text = `${d.name} screen: user consent code ${e.code.slice(0, 3)} ${e.code.slice(3)} (valid until ${e.expiresAt ?? '?'})`;
+      RED.events.emit('comms', { topic: 'debug', data: { id: 'oobkit-demo-pc-screen', name: 'PC screen (simulated)', topic: d.name, msg: text, format: `string[${text.length}]`, path: '' } });
+      log(text);
+    });
+  }
 }
 
 main().catch((e) => {
