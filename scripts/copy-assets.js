@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Copies what tsc does not emit next to each built node: its editor .html, its locales and the
-// palette icons (Node-RED looks for icons/ beside the node's .js file).
+// Copies what tsc does not emit next to each built node: its editor .html and its locales. The
+// palette icons go into ONE folder, beside the oob-device config node: Node-RED looks for icons/
+// beside each node's .js file but serves every icon it finds there to all nodes of the package.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -8,6 +9,7 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const nodesSrc = path.join(root, 'nodes');
 const nodesOut = path.join(root, 'dist', 'nodes');
+const ICONS_BESIDE = 'oob-device';
 
 function copyTree(from, to, filter) {
   for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
@@ -26,5 +28,6 @@ for (const type of fs.readdirSync(nodesSrc)) {
   if (!fs.existsSync(path.join(dir, `${type}.html`))) continue;
   const out = path.join(nodesOut, type);
   copyTree(dir, out, (f) => f.endsWith('.html') || (f.includes(`${path.sep}locales${path.sep}`) && f.endsWith('.json')));
-  copyTree(path.join(root, 'icons'), path.join(out, 'icons'), (f) => f.endsWith('.svg') || f.endsWith('.png'));
+  fs.rmSync(path.join(out, 'icons'), { recursive: true, force: true });
 }
+copyTree(path.join(root, 'icons'), path.join(nodesOut, ICONS_BESIDE, 'icons'), (f) => f.endsWith('.svg') || f.endsWith('.png'));

@@ -10,7 +10,7 @@ import { addAlarm, alarmStart, deleteAlarm, intervalMinutes, listAlarms } from '
 import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
 import { readMethodOutput } from '../lib/wsman/envelope';
 import { buildInvokeWithBody } from '../lib/wsman/messages';
-import { AlarmEvent, alarmClockState, Fleet, runAlarmClock, SimDevice, startFleet } from '../lib/sim';
+import { AlarmEvent, alarmClockState, Fleet, runAlarmClock, SimDevice, startFleet } from '../packages/sim/src';
 
 const USER = 'admin';
 const PASSWORD = 'Alarm-P@ss1';

@@ -19,7 +19,7 @@ import { decodePet, encodePet, petToAlert } from '../lib/asf/pet';
 import { ReceivedTrap, TrapReceiver } from '../lib/asf/trap-receiver';
 import { XmlError } from '../lib/errors';
 import { DigestSession, parseDigestChallenge } from '../lib/wsman/digest';
-import { SCENARIOS, sendPetTrap, SimDevice } from '../lib/sim';
+import { SCENARIOS, sendPetTrap, SimDevice } from '../packages/sim/src';
 
 const CAPTURE = fs.readFileSync(path.join(__dirname, 'fixtures/amt/CIM_AlertIndication-Event.xml'), 'utf8');
 /** A real SNMPv1 PET trap datagram (community "public"), as our simulator sends it with net-snmp. */

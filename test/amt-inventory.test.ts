@@ -7,7 +7,7 @@
 import { openAmt } from '../lib/amt/connect';
 import { inventoryRow, readInventory, ROW_COLUMNS } from '../lib/amt/inventory';
 import type { WsmanClient } from '../lib/wsman/client';
-import { defaultClasses, Fleet, HARDWARE_MODELS, setActiveDefensePolicies, SimDevice, startFleet } from '../lib/sim';
+import { defaultClasses, Fleet, HARDWARE_MODELS, setActiveDefensePolicies, SimDevice, startFleet } from '../packages/sim/src';
 
 const USER = 'admin';
 const PASSWORD = 'Inv-P@ss1';

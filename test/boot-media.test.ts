@@ -14,7 +14,7 @@ import { bootFromMedia, MediaBootOptions } from '../lib/amt/boot-media';
 import { openRedirection } from '../lib/amt/redirection/connection';
 import { IderSession } from '../lib/amt/redirection/ider-session';
 import { ImageMedium } from '../lib/amt/redirection/medium';
-import { bootState, firmwareState, Fleet, lastBoot, redirectionState, setBootCapabilities, SimDevice, startFleet } from '../lib/sim';
+import { bootState, firmwareState, Fleet, lastBoot, redirectionState, setBootCapabilities, SimDevice, startFleet } from '../packages/sim/src';
 import { bootFileOffset, buildFloppy, buildIso, corruptAt } from './helpers/iso';
 
 const USER = 'admin';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AMT, IPS } from '@device-management-toolkit/wsman-messages';
 import { readEnumerationContext, readEnvelope, readInstance, readMethodOutput, readPullResponse, WsmanEnvelope } from '../lib/wsman/envelope';
-import { ConsentEvent, consentState, Fleet, SimDevice, startFleet } from '../lib/sim';
+import { ConsentEvent, consentState, Fleet, SimDevice, startFleet } from '../packages/sim/src';
 import { wsmanCall } from './sim-helpers';
 
 const USER = 'admin';

@@ -14,7 +14,7 @@ import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
 import { cancelOptIn, obtainConsent, readOptInPolicy, sendOptInCode, startOptIn } from '../lib/amt/opt-in';
 import { requestPowerAction } from '../lib/amt/power';
 import { ConsentError } from '../lib/errors';
-import { bootState, ConsentEvent, consentState, Fleet, lastBoot, redirectionState, SimDevice, startFleet } from '../lib/sim';
+import { bootState, ConsentEvent, consentState, Fleet, lastBoot, redirectionState, SimDevice, startFleet } from '../packages/sim/src';
 import { buildIso } from './helpers/iso';
 
 const USER = 'admin';

@@ -15,7 +15,7 @@ import { Base, WSManMessageCreator } from '@device-management-toolkit/wsman-mess
 import { openAmt } from '../lib/amt/connect';
 import { agentDeviceId, applyTemplate, readAgentPresence, readSnapshot, readStatus, releaseTemplate } from '../lib/amt/defense';
 import { readCreated, readEnumerationContext, readEnvelope, readInstance, readMethodOutput, readPullResponse } from '../lib/wsman/envelope';
-import { Fleet, SimDevice, startFleet } from '../lib/sim';
+import { Fleet, SimDevice, startFleet } from '../packages/sim/src';
 
 const run = promisify(execFile);
 const USER = 'admin';

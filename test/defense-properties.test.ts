@@ -30,7 +30,7 @@ import {
   TemplatePlan,
 } from '../lib/amt/defense';
 import { InputError } from '../lib/errors';
-import { PacketSpec, SimDevice, startFleet } from '../lib/sim';
+import { PacketSpec, SimDevice, startFleet } from '../packages/sim/src';
 import type { WsmanClient } from '../lib/wsman/client';
 
 const USER = 'admin';

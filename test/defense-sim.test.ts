@@ -28,7 +28,7 @@ import {
 } from '../lib/amt/defense';
 import { OobError } from '../lib/errors';
 import type { WsmanClient } from '../lib/wsman/client';
-import { Fleet, SimDevice, startBackgroundTraffic, startFleet } from '../lib/sim';
+import { Fleet, SimDevice, startBackgroundTraffic, startFleet } from '../packages/sim/src';
 
 const USER = 'admin';
 const PASS = 'Sim-P@ss1';

@@ -6,11 +6,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { readEnvelope, readInstance, readMethodOutput } from '../lib/wsman/envelope';
 import { buildGet, buildInvoke } from '../lib/wsman/messages';
-import type { SimDevice } from '../lib/sim';
+import type { SimDevice } from '../packages/sim/src';
 import { wsmanCall } from './sim-helpers';
 
 const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'lib', 'sim', 'cli.ts');
+const CLI = join(ROOT, 'packages', 'sim', 'src', 'cli.ts');
 
 /** Every JSON line oob-sim prints, as it prints them. */
 function output(p: ChildProcess): { next(test: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> } {

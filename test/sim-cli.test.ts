@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { AddressInfo, connect, createServer } from 'node:net';
 import { buildGet } from '../lib/wsman/messages';
 import { readEnvelope, readInstance } from '../lib/wsman/envelope';
-import { SimDevice } from '../lib/sim';
+import { SimDevice } from '../packages/sim/src';
 import { wsmanCall } from './sim-helpers';
 import { TrapReceiver } from '../lib/asf/trap-receiver';
 import { petFromTrap } from '../lib/asf/pet-trap';
 
 const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'lib', 'sim', 'cli.ts');
+const CLI = join(ROOT, 'packages', 'sim', 'src', 'cli.ts');
 
 function start(args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

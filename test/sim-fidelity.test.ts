@@ -17,7 +17,7 @@ import { readEnvelope, readEnumerationContext, readFault, readInstance, readMeth
 import { buildDelete, buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, BuiltRequest } from '../lib/wsman/messages';
 import { resourceUri } from '../lib/wsman/namespaces';
 import { isEndpointReference, PlainObject } from '../lib/wsman/xml';
-import { Fleet, SimDevice, startFleet, writeEvent, datetime } from '../lib/sim';
+import { Fleet, SimDevice, startFleet, writeEvent, datetime } from '../packages/sim/src';
 import { RawReply, wsmanCall } from './sim-helpers';
 
 const DIR = join(__dirname, 'fixtures', 'amt');

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { SimDevice } from '../lib/sim';
+import type { SimDevice } from '../packages/sim/src';
 
 export interface RawReply {
   status: number;

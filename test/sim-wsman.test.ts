@@ -5,7 +5,7 @@
  */
 import { readEnvelope, readFault, readInstance, readMethodOutput, readPullResponse, readEnumerationContext, readSubscribeResponse } from '../lib/wsman/envelope';
 import { buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, buildRelease, buildSubscribe, buildUnsubscribe, BuiltRequest } from '../lib/wsman/messages';
-import { dispatch, Fleet, optInState, SimDevice, startFleet } from '../lib/sim';
+import { dispatch, Fleet, optInState, SimDevice, startFleet } from '../packages/sim/src';
 import { authorization, parseChallenge, postText, rawExchange, wsmanCall } from './sim-helpers';
 
 function call(d: SimDevice, r: BuiltRequest | string) {

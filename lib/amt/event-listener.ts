@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import type { Alert, AlertDevice } from '../alerts/alert';
 import { XmlError } from '../errors';
-import { DigestAuthenticator } from '../sim/digest-server';
+import { DigestAuthenticator } from '../wsman/digest-server';
 import { TokenBuckets } from '../util/token-bucket';
 import { ACTION, ANONYMOUS, NS } from '../wsman/namespaces';
 import { escapeXml } from '../wsman/xml';

@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { clearScenario, comeBack, Fleet, goSilent, pushEvent, runScenario, startFleet } from '../../lib/sim';
+import { clearScenario, comeBack, Fleet, goSilent, pushEvent, runScenario, startFleet } from '../../packages/sim/src';
 import { freeUdpPort } from '../helpers/peers';
 import { alertInNode, alertPolicyNode, catchNode, deviceNode, getNode, helperNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
 

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { ConsentEvent, Fleet, lastBoot, startFleet } from '../../lib/sim';
+import { ConsentEvent, Fleet, lastBoot, startFleet } from '../../packages/sim/src';
 import { bootFromMediaNode, catchNode, deviceNode, getNode, load, nextMessage, startServer, stopServer } from '../helpers/red';
 
 const nodesDir = path.dirname(require.resolve('@node-red/nodes/package.json'));

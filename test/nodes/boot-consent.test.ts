@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { bootState, ConsentEvent, consentState, Fleet, lastBoot, redirectionState, SimDevice, startFleet } from '../../lib/sim';
+import { bootState, ConsentEvent, consentState, Fleet, lastBoot, redirectionState, SimDevice, startFleet } from '../../packages/sim/src';
 import { buildIso } from '../helpers/iso';
 import { bootFromMediaNode, catchNode, deviceNode, getNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { bootState, Fleet, lastBoot, redirectionState, setBootCapabilities, SimDevice, startFleet } from '../../lib/sim';
+import { bootState, Fleet, lastBoot, redirectionState, setBootCapabilities, SimDevice, startFleet } from '../../packages/sim/src';
 import { bootFileOffset, buildIso, corruptAt } from '../helpers/iso';
 import { bootFromMediaNode, catchNode, deviceNode, getNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
 

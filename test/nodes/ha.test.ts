@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 import { Consumer, freePort, startMosquitto, TestBroker } from '../helpers/mqtt';
 import { catchNode, deviceNode, getNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
 

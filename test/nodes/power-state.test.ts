@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { defaultClasses, Fleet, startFleet } from '../../lib/sim';
+import { defaultClasses, Fleet, startFleet } from '../../packages/sim/src';
 import { catchNode, deviceNode, getNode, load, nextMessage, powerStateNode, recordStatuses, startServer, stopServer } from '../helpers/red';
 
 const USER = 'admin';

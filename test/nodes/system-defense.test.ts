@@ -7,7 +7,7 @@
 import { lastOwnAction } from '../../lib/activity';
 import { acquireAmt, closeAllAmt } from '../../lib/amt/connect';
 import { createFilter, createPolicy, enablePolicy, listFilters, listPolicies, parsePort } from '../../lib/amt/defense';
-import { defaultClasses, Fleet, SimDevice, startFleet } from '../../lib/sim';
+import { defaultClasses, Fleet, SimDevice, startFleet } from '../../packages/sim/src';
 import { catchNode, deviceNode, getNode, load, nextMessage, recordStatuses, startServer, stopServer, systemDefenseNode } from '../helpers/red';
 
 const USER = 'admin';

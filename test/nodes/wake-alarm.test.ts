@@ -4,7 +4,7 @@
  * involved any more), delete one, and bad input (no AMT, a bad time) as a clear error to a Catch.
  */
 import { closeAllAmt } from '../../lib/amt/connect';
-import { AlarmEvent, Fleet, startFleet } from '../../lib/sim';
+import { AlarmEvent, Fleet, startFleet } from '../../packages/sim/src';
 import { catchNode, deviceNode, getNode, load, nextMessage, recordStatuses, startServer, stopServer, wakeNode } from '../helpers/red';
 
 const USER = 'admin';

@@ -6,7 +6,7 @@
 import * as net from 'node:net';
 import { lastOwnAction } from '../../lib/activity';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { Fleet, PowerEvent, startFleet } from '../../lib/sim';
+import { Fleet, PowerEvent, startFleet } from '../../packages/sim/src';
 import { catchNode, deviceNode, getNode, load, nextMessage, recordStatuses, startServer, stopServer, wakeNode } from '../helpers/red';
 
 const USER = 'admin';
