@@ -3,7 +3,7 @@
  * PCs and an embedded MQTT broker, all on loopback. Prints the editor URL; Ctrl-C stops it all.
  *
  * Environment: PORT (editor, default 1880), MQTT_PORT (default 1883), DEMO_PORT_BASE (every port
- * the demo opens, from one base: see demoPorts below), DEMO_DEVICES (default 5, or one per PC the examples name), HOST (listen
+ * the demo opens, from one base: see demoPorts below), DEMO_DEVICES (default 5), HOST (listen
  * address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default .demo/),
  * DEMO_ALERT_SECONDS (a simulated PC plays an alert scenario this often; 0 = never). Without
  * DEMO_PORT_BASE the simulated devices take free ports; a busy editor or broker port falls back to a
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   const examples = readExamples(path.join(root, 'examples'));
   // The simulated PCs carry the names the examples give them: one PC, one name, one config node.
   const names = exampleDeviceNames(examples);
-  const deviceCount = Number(process.env.DEMO_DEVICES || Math.max(5, names.length));
+  const deviceCount = Number(process.env.DEMO_DEVICES || 5);
   const ports = demoPorts(process.env.DEMO_PORT_BASE, deviceCount);
   const fleet = await startFleet({
     devices: deviceCount,
@@ -120,8 +120,8 @@ async function main(): Promise<void> {
     user: USERNAME,
     password: PASSWORD,
     timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
-    // The front desk's PC is in client control mode: it asks its user for consent (the boot-consent example).
-    configure: (i, o) => ({ ...o, name: names[i] ?? o.name, power: i % 3 === 2 ? 'off' : 'on', ...(names[i] === 'front-desk-pc' ? { controlMode: 'client' as const } : {}) }),
+    // The accounts PC is in client control mode: it asks its user for consent (the boot-consent example).
+    configure: (i, o) => ({ ...o, name: names[i] ?? o.name, power: i % 3 === 2 ? 'off' : 'on', ...(names[i] === 'accounts-pc' ? { controlMode: 'client' as const } : {}) }),
     // Wake-on-LAN and RMCP presence on loopback ports (issue 3).
     wolPort: ports.wol,
     rmcpPort: ports.rmcp,

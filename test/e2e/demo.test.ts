@@ -118,7 +118,7 @@ describe('npm start', () => {
       const screen = await debug((d) => d.name === 'PC screen (simulated)');
       const code = /user consent code (\d{3}) (\d{3})/.exec(String(screen.msg));
       expect(code).not.toBeNull();
-      expect(String((await debug((d) => d.name === 'chat' && /wants its user's consent/.test(String(d.msg)))).msg)).toMatch(/^:key: front-desk-pc wants/);
+      expect(String((await debug((d) => d.name === 'chat' && /wants its user's consent/.test(String(d.msg)))).msg)).toMatch(/^:key: accounts-pc wants/);
       expect((await inject('ex-consent-code', { __user_inject_props__: [{ p: 'consentCode', v: `${code![1]}${code![2]}`, vt: 'str' }] })).status).toBe(200);
       const result = await debug((d) => d.name === 'boot result');
       expect(String(result.msg)).toMatch(/"result":"requested"/);

@@ -49,11 +49,11 @@ it('asks in the chat, takes the code from the inject dialog, and the PC boots in
   const chat = nextMessage('ex-consent-chat');
   getNode('ex-consent-go').receive({});
   const question = await chat;
-  expect(question.payload).toBe(`:key: front-desk-pc wants its user's consent before it boots into bios. Please ask the person at the PC for the 6-digit code on its screen and send it back (it is valid for 120 s).`);
+  expect(question.payload).toBe(`:key: accounts-pc wants its user's consent before it boots into bios. Please ask the person at the PC for the 6-digit code on its screen and send it back (it is valid for 120 s).`);
 
   const result = nextMessage('ex-consent-result');
   getNode('ex-consent-code').receive({ __user_inject_props__: [{ p: 'consentCode', v: await screen, vt: 'str' }] });
-  expect((await result).payload).toMatchObject({ target: 'bios', result: 'requested', device: { name: 'front-desk-pc' } });
+  expect((await result).payload).toMatchObject({ target: 'bios', result: 'requested', device: { name: 'accounts-pc' } });
   for (let i = 0; i < 50 && lastBoot(sim)?.status !== 'BIOS setup'; i++) await new Promise((r) => setTimeout(r, 20));
   expect(lastBoot(sim)?.status).toBe('BIOS setup');
 });
