@@ -211,7 +211,8 @@ async function authenticateChannel(channel: RedirectionChannel, e: RedirectionEn
   const [realm, nonce, qop = 'auth'] = readLengthPrefixed(challenge.data);
   if (!realm || !nonce) throw new ProtocolError('Digest challenge without realm or nonce');
   const cnonce = randomBytes(16).toString('hex');
-  const nc = '00000001';
+  // MeshCommander, used against real AMT every day, always sends nonce count 2 on this port.
+  const nc = '00000002';
   const ha1 = md5(`${e.username}:${realm}:${e.password}`);
   const ha2 = md5(`POST:${AUTH_URI}`);
   const response = md5(`${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);

@@ -94,6 +94,9 @@ export function frameLength(buf: Buffer, at = 0): number | undefined {
   if (fixed !== undefined) return have >= fixed ? fixed : undefined;
   switch (type) {
     case MSG.startSessionReply:
+      // A refusal may be as short as type, status and two reserved bytes (all MeshCommander
+      // waits for): take what came of it, so it is reported at once.
+      if (have >= 4 && buf[at + 1] !== 0) return Math.min(have, 13);
       return have >= 13 && have >= 13 + buf[at + 12] ? 13 + buf[at + 12] : undefined;
     case MSG.authenticate:
     case MSG.authenticateReply: {

@@ -120,7 +120,7 @@ function route(device: SimDevice, handler: ClassHandler, env: WsmanEnvelope, pee
     }
     case ACTION.delete: {
       if (!handler.delete) throw faults.actionNotSupported(action);
-      handler.delete(device, select(device, handler, env.header.selectors, true));
+      handler.delete(device, select(device, handler, env.header.selectors, true), env.header.selectors);
       return { ns: [], body: '' };
     }
     case ACTION.enumerate:

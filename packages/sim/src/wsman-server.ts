@@ -123,7 +123,8 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
     const type = String(req.headers['content-type'] ?? '').toLowerCase();
     let answer: SimAnswer;
     if (fault === 'http500') answer = { status: 500, xml: htmlPage('Internal Server Error') };
-    else if (!type.startsWith('application/soap+xml')) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
+    // No Content-Type at all is accepted: MeshCentral's WS-Man stack sends none, to real AMT every day.
+    else if (type !== '' && !type.startsWith('application/soap+xml')) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
     else {
       try {
         answer = dispatch(device, body.toString('utf8'), { user: verdict.user, address: req.socket.remoteAddress?.replace(/^::ffff:/, '') });

@@ -53,7 +53,8 @@ export interface ClassHandler {
   put?(device: SimDevice, current: SimProps, input: PlainObject): SimProps;
   /** Create: add an instance, return its reference (throw faults.alreadyExists() on a duplicate). */
   create?(device: SimDevice, input: PlainObject): SimRef;
-  delete?(device: SimDevice, current: SimProps): void;
+  /** `selectors` as the request gave them (a class may need more than the ones that find the instance). */
+  delete?(device: SimDevice, current: SimProps, selectors: Record<string, string>): void;
   methods?: Record<string, (ctx: MethodContext) => MethodResult>;
 }
 
