@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { armBoot, readBootSupport } from '../lib/amt/boot';
 import { bootFromMedia, CONSENT_PHASE, MediaBootOptions } from '../lib/amt/boot-media';
 import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
+import { checkBiosSetupReached, eventLogMark } from '../lib/amt/boot-check';
 import { cancelOptIn, obtainConsent, readOptInPolicy, sendOptInCode, startOptIn } from '../lib/amt/opt-in';
 import { requestPowerAction } from '../lib/amt/power';
 import { ConsentError } from '../lib/errors';
@@ -169,19 +170,29 @@ describe('boots that need consent', () => {
     const c = clientOf(d);
     await armBoot(c, 'bios', (await readBootSupport(c)).settings);
     const firmware = new Promise<string>((resolve) => d.once('firmware', (r: { status: string }) => resolve(r.status)));
+    const before = await eventLogMark(c);
     await requestPowerAction(c, 'on');
     expect(await firmware).toBe('booted from disk');
+    // The 200 proved nothing; the BIOS's own progress report in the event log tells.
+    await expect(checkBiosSetupReached(c, before, { timeoutMs: 5000, pollMs: 100 })).rejects.toThrow(/its BIOS reported starting the operating system instead: the one-time boot was ignored/);
 
     const phases: string[] = [];
     // Asked for the code once the PC shows it: read off the screen as it is then.
     const boot = mediaBoot(d, { target: 'bios', consent: { askCode: () => nextCodeOrNow(d) } });
     boot.on('phase', (p: string) => phases.push(p));
     const outcome = await boot.outcome;
-    expect(outcome).toMatchObject({ target: 'bios', result: 'requested', power: 'reset' });
-    expect(phases).toEqual(expect.arrayContaining([CONSENT_PHASE, 'user consent given', 'resetting']));
+    expect(outcome).toMatchObject({ target: 'bios', result: 'requested', power: 'reset', verified: true });
+    expect(phases).toEqual(expect.arrayContaining([CONSENT_PHASE, 'user consent given', 'resetting', 'checking what the PC booted']));
     expect(phases.indexOf(CONSENT_PHASE)).toBeLessThan(phases.indexOf('arming'));
     await new Promise((r) => setTimeout(r, 100));
     expect(lastBoot(d)?.status).toBe('BIOS setup');
+  });
+
+  it('a PC that reports no BIOS progress: the boot is not called verified, and the output says why', async () => {
+    const d = fleet.devices[8];
+    const c = clientOf(d);
+    const before = await eventLogMark(c);
+    expect(await checkBiosSetupReached(c, before, { timeoutMs: 300, pollMs: 100 })).toEqual({ verified: false, note: expect.stringMatching(/reported no BIOS progress within 0.3 s: whether it entered BIOS setup is not known/) });
   });
 
   it('IDE-R from a client-control-mode PC: the code read off the screen, the CD boots, consent ends with the session', async () => {

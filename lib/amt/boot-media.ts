@@ -10,6 +10,7 @@ import { ConsentError, DeviceRefusedError, OobError, TimeoutError } from '../err
 import type { WsmanClient } from '../wsman/client';
 import type { TypedObject } from '../wsman/typing';
 import { armBoot, BootTarget, canonicalBootTarget, checkBootTarget, enableIder, HttpsBootOptions, isIderTarget, readBootSupport, RedirectionState, restoreBoot, restoreRedirection } from './boot';
+import { BootCheck, checkBiosSetupReached, eventLogMark } from './boot-check';
 import { cancelOptIn, ConsentPrompt, obtainConsent, USER_CONSENT_REQUIRED } from './opt-in';
 import { OFF_STATES, readPowerStatus, requestPowerAction } from './power';
 import { openRedirection, RedirectionEndpoint } from './redirection/connection';
@@ -37,6 +38,13 @@ export interface MediaBootOptions {
    * PC reads out. Without it such a device is refused before anything changes.
    */
   consent?: { askCode: (prompt: ConsentPrompt) => Promise<unknown>; timeoutMs?: number; attempts?: number };
+  /**
+   * After a boot into BIOS setup, watch the BIOS's progress reports in the event log for where the
+   * PC really went (default: when the PC asked for consent, whose firmware may answer success and
+   * boot elsewhere). Up to `verifyBootMs` (default 2 minutes).
+   */
+  verifyBoot?: boolean;
+  verifyBootMs?: number;
 }
 
 /** The phase text while the PC shows its consent code. */
@@ -53,6 +61,9 @@ export interface MediaBootOutcome {
   image?: string;
   /** Volume id (CD) or label (floppy) of the image. */
   label?: string;
+  /** BIOS setup: true when the PC reported entering it, false when it reported nothing (see `note`). */
+  verified?: boolean;
+  note?: string;
 }
 
 export interface MediaBootFinal {
@@ -139,7 +150,7 @@ export class MediaBoot extends EventEmitter {
         medium = await ImageMedium.open(path, target === 'ide-r-cd' ? 'cd' : 'floppy');
         image = await checkBootable(medium);
         if (!this.o.redirection) throw new OobError('BAD_INPUT', 'IDE-R needs the redirection port and credentials of the device');
-        consentStarted = await this.consent('redirection');
+        consentStarted = (await this.consent('redirection')).started;
         this.phase('connecting');
         savedRedirection = await enableIder(this.client);
         // Same certificate as on the WS-Man port: pinned, or learned there on first use.
@@ -152,11 +163,18 @@ export class MediaBoot extends EventEmitter {
       } else if (target === 'https' && !this.o.https?.url) {
         throw new OobError('BAD_INPUT', 'an HTTPS boot needs a URL (set it in the node or in msg.url)');
       }
-      if (target === 'bios') consentStarted = await this.consent('boot');
+      let consentAsked = false;
+      if (target === 'bios') {
+        const c = await this.consent('boot');
+        consentStarted = c.started;
+        consentAsked = c.required;
+      }
       this.phase('arming');
       armed = true;
       await armBoot(this.client, target, support.settings, target === 'https' ? this.o.https : undefined);
       let power: MediaBootOutcome['power'] = 'none';
+      const verify = target === 'bios' && (this.o.power ?? 'auto') === 'auto' && (this.o.verifyBoot ?? consentAsked);
+      const mark = verify ? await eventLogMark(this.client) : undefined;
       if ((this.o.power ?? 'auto') === 'auto') {
         const state = await readPowerStatus(this.client, { osPowerSaving: false });
         power = OFF_STATES.has(state.state) ? 'on' : 'reset';
@@ -167,8 +185,13 @@ export class MediaBoot extends EventEmitter {
         });
         recordOwnAction(this.host, 'boot', target);
       }
+      let check: BootCheck | undefined;
+      if (mark) {
+        this.phase('checking what the PC booted');
+        check = await checkBiosSetupReached(this.client, mark, { timeoutMs: this.o.verifyBootMs ?? 120_000 });
+      }
       if (!this.session) {
-        const outcome: MediaBootOutcome = { target, result: 'requested', power, bytesServed: 0, seconds: this.elapsed() };
+        const outcome: MediaBootOutcome = { target, result: 'requested', power, bytesServed: 0, seconds: this.elapsed(), ...(check ? { verified: check.verified } : {}), ...(check?.note ? { note: check.note } : {}) };
         return { outcome, final: Promise.resolve({ bytesServed: 0, seconds: outcome.seconds, end: 'none' }) };
       }
       this.phase('waiting for the device');
@@ -200,8 +223,8 @@ export class MediaBoot extends EventEmitter {
     }
   }
 
-  /** Obtains consent when the device wants it; true when we started a request (cancelled on failure). */
-  private async consent(scope: 'redirection' | 'boot'): Promise<boolean> {
+  /** Obtains consent when the device wants it: whether it asked, and whether we started a request (cancelled on failure). */
+  private async consent(scope: 'redirection' | 'boot'): Promise<{ required: boolean; started: boolean }> {
     const c = this.o.consent;
     const ask = c?.askCode;
     const stopped = new Promise<never>((_, reject) => {
@@ -220,7 +243,7 @@ export class MediaBoot extends EventEmitter {
     });
     this.abortConsent = undefined;
     if (r.required) this.phase('user consent given');
-    return r.started;
+    return { required: r.required, started: r.started };
   }
 
   /** Until the boot image has been read, the session ends, the caller stops, or the time is up. */

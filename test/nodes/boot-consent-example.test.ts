@@ -53,7 +53,7 @@ it('asks in the chat, takes the code from the inject dialog, and the PC boots in
 
   const result = nextMessage('ex-consent-result');
   getNode('ex-consent-code').receive({ __user_inject_props__: [{ p: 'consentCode', v: await screen, vt: 'str' }] });
-  expect((await result).payload).toMatchObject({ target: 'bios', result: 'requested', device: { name: 'accounts-pc' } });
+  expect((await result).payload).toMatchObject({ target: 'bios', result: 'requested', verified: true, device: { name: 'accounts-pc' } });
   for (let i = 0; i < 50 && lastBoot(sim)?.status !== 'BIOS setup'; i++) await new Promise((r) => setTimeout(r, 20));
   expect(lastBoot(sim)?.status).toBe('BIOS setup');
 });
