@@ -119,6 +119,24 @@ describe('oob-boot-from-media: user consent in client control mode', () => {
     expect((await late).error.message).toMatch(/nothing is waiting for a user consent code/);
   });
 
+  it('stop while it waits: a clear error, the code taken off the screen, a later code refused', async () => {
+    const d = fleet.devices[1];
+    await load(NODES, flow(d), creds);
+    const before = pristine(d);
+    const asked = nextMessage('out');
+    const caught = nextMessage('caught');
+    getNode('boot').receive({ payload: 'go' });
+    await asked;
+    expect(consentState(d).state).toBe(2);
+    getNode('boot').receive({ payload: 'stop' });
+    expect((await caught).error.message).toMatch(/stopped while waiting for the user consent code/);
+    expect(consentState(d).state).toBe(0);
+    expect(pristine(d)).toEqual(before);
+    const late = nextMessage('caught');
+    getNode('boot').receive({ consentCode: '123456' });
+    expect((await late).error.message).toMatch(/nothing is waiting for a user consent code/);
+  });
+
   it('the PC\'s code expired before it was sent: a clear error, settings as they were', async () => {
     const d = fleet.devices[2];
     await load(NODES, flow(d), creds);
