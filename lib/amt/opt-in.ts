@@ -143,6 +143,8 @@ export interface ConsentOptions {
   attempts?: number;
   /** Told 'waiting' with the prompt once the code is on the screen. */
   onWaiting?: (prompt: ConsentPrompt) => void;
+  /** While waiting for the code, look this often (ms, default 5000) whether the PC still shows it. */
+  watchMs?: number;
 }
 
 export interface ConsentResult {
@@ -159,6 +161,35 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
     timer = setTimeout(() => reject(new TimeoutError(message)), ms);
   });
   return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+/** Rejects `gone` once the PC no longer shows a code (it expired, or someone cancelled it). */
+function watchScreen(client: WsmanClient, everyMs: number): { gone: Promise<never>; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const gone = new Promise<never>((_, reject) => {
+    const look = () => {
+      timer = setTimeout(() => {
+        readState(client).then(
+          (state) => {
+            if (stopped) return;
+            if (state === OPT_IN_STATE.notStarted) reject(new ConsentError('expired', `${client.label} no longer shows its consent code (it expired or was cancelled at the PC)`));
+            else look();
+          },
+          () => !stopped && look(),
+        );
+      }, everyMs);
+    };
+    look();
+  });
+  gone.catch(() => undefined);
+  return {
+    gone,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /**
@@ -185,11 +216,14 @@ export async function obtainConsent(client: WsmanClient, o: ConsentOptions): Pro
       const prompt: ConsentPrompt = { device: client.label, codeTimeoutSeconds: policy.codeTimeoutSeconds, attempt };
       o.onWaiting?.(prompt);
       let code: unknown;
+      const watch = watchScreen(client, o.watchMs ?? 5000);
       try {
-        code = await withTimeout(askCode(prompt), timeoutMs, `no user consent code for ${client.label} within ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s`);
+        code = await withTimeout(Promise.race([askCode(prompt), watch.gone]), timeoutMs, `no user consent code for ${client.label} within ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s`);
       } catch (e) {
         if (e instanceof TimeoutError) throw new ConsentError('no-code', e.message);
         throw e;
+      } finally {
+        watch.stop();
       }
       try {
         await sendOptInCode(client, code);

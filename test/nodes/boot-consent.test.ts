@@ -21,13 +21,13 @@ beforeAll(async () => {
   images = mkdtempSync(join(tmpdir(), 'oob-consent-node-'));
   buildIso(images, { volumeId: 'CONSENT_NODE', payloadBytes: 512 * 1024 });
   fleet = await startFleet({
-    devices: 3,
+    devices: 4,
     port: 0,
     user: USER,
     password: PASSWORD,
     power: 'off',
     timings: { bootTimeMs: 20 },
-    configure: (i, o) => ({ ...o, controlMode: 'client', consent: { timeoutMs: i === 2 ? 400 : 60_000 } }),
+    configure: (i, o) => ({ ...o, controlMode: 'client', consent: { timeoutMs: i >= 2 ? 400 : 60_000 } }),
   });
 });
 afterAll(async () => {
@@ -135,6 +135,20 @@ describe('oob-boot-from-media: user consent in client control mode', () => {
     const late = nextMessage('caught');
     getNode('boot').receive({ consentCode: '123456' });
     expect((await late).error.message).toMatch(/nothing is waiting for a user consent code/);
+  });
+
+  it('no code at all: once the PC\'s code expires the node ends by itself with a clear error', async () => {
+    const d = fleet.devices[3];
+    await load(NODES, flow(d), creds);
+    const before = pristine(d);
+    const statuses = recordStatuses('boot');
+    const asked = nextMessage('out');
+    const caught = nextMessage('caught', 15_000);
+    getNode('boot').receive({ payload: 'go' });
+    await asked;
+    expect((await caught).error.message).toMatch(/no longer shows its consent code \(it expired or was cancelled at the PC\)/);
+    expect(statuses.at(-1)).toMatchObject({ fill: 'red', text: expect.stringContaining('consent code expired') });
+    expect(pristine(d)).toEqual(before);
   });
 
   it('the PC\'s code expired before it was sent: a clear error, settings as they were', async () => {
