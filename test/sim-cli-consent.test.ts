@@ -64,3 +64,12 @@ it('a client-control-mode PC prints its consent code; that code gives consent', 
     expect(await exited).toBe(0);
   }
 });
+
+it('--boot-without-consent sets the firmware quirk on every PC; a bad value is a usage error', async () => {
+  const { parseCli, UsageError } = await import('../packages/sim/src/cli');
+  const o = parseCli(['--devices', '2', '--port', '0', '--control-mode', 'client', '--boot-without-consent', 'ignore']);
+  if (o === 'help' || !o.configure) throw new Error('no device options');
+  const base = { name: 'pc-01', uuid: '00000000-0000-4000-8000-000000000001', mac: '02:00:86:00:00:01', user: 'admin', password: 'x' };
+  expect(o.configure(0, base)).toMatchObject({ controlMode: 'client', consent: { bootWithoutConsent: 'ignore' } });
+  expect(() => parseCli(['--devices', '1', '--port', '0', '--boot-without-consent', 'maybe'])).toThrow(UsageError);
+});

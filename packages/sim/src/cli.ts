@@ -48,6 +48,11 @@ Options:
   --rmcp-hosts A     with --rmcp-port R: device i answers on IPv4 address A+i, all on port R
                      (e.g. 127.1.0.1, for sweeping many loopback addresses)
   --control-mode M   admin (default) or client: client control mode refuses System Defense changes
+                     and wants user consent for IDE-R and boots into BIOS setup (the code the PC
+                     shows is printed as a JSON line: {"event":"consent",...,"code":"123456"})
+  --boot-without-consent refuse|ignore
+                     a boot into BIOS setup or IDE-R asked without consent: refused (default), or
+                     answered with success and booted from disk, as some real firmware does
   --pet HOST:PORT    send the PCs' PET traps (SNMPv1, community public) to HOST:PORT
   --scenarios S      every S seconds a PC in turn plays an alert scenario (chassis opened, fan
                      failure, overheating, boot failure, OS watchdog, agent stopped): a PET trap
@@ -97,6 +102,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         'rmcp-port': { type: 'string' },
         'rmcp-hosts': { type: 'string' },
         'control-mode': { type: 'string' },
+        'boot-without-consent': { type: 'string' },
         pet: { type: 'string' },
         scenarios: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -118,6 +124,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   const udp = parseUdpOptions(v, devices);
   const mode = v['control-mode'];
   if (mode !== undefined && mode !== 'admin' && mode !== 'client') throw new UsageError(`--control-mode must be admin or client, got "${mode}"`);
+  const quirk = v['boot-without-consent'];
+  if (quirk !== undefined && quirk !== 'refuse' && quirk !== 'ignore') throw new UsageError(`--boot-without-consent must be refuse or ignore, got "${quirk}"`);
   let pet: PetTarget | undefined;
   if (v.pet !== undefined) {
     const m = /^(.+):(\d+)$/.exec(v.pet);
@@ -128,7 +136,15 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   if (pet && !scenarioEveryMs) throw new UsageError('--pet needs --scenarios (the PCs send traps when they play a scenario)');
   return {
     ...udp,
-    ...(mode ? { configure: (_i: number, o: Parameters<NonNullable<FleetOptions['configure']>>[1]) => ({ ...o, controlMode: mode }) } : {}),
+    ...(mode || quirk
+      ? {
+          configure: (_i: number, o: Parameters<NonNullable<FleetOptions['configure']>>[1]) => ({
+            ...o,
+            ...(mode ? { controlMode: mode } : {}),
+            ...(quirk ? { consent: { ...o.consent, bootWithoutConsent: quirk } } : {}),
+          }),
+        }
+      : {}),
     pet,
     scenarioEveryMs,
     devices,
