@@ -215,7 +215,7 @@ function fleetTab(s: DemoSettings, credentials: Record<string, unknown>, deviceB
       out.push(deviceNode(dev, d.name, d, 'demo'));
       credentials[dev] = { username: s.username, password: s.password };
     }
-    out.push({ id: `demo-fleet-watch-${i}`, type: 'oob-power-state', z: tab, name: `watch ${d.name}`, device: dev, action: 'status', poll: 5, x: 220, y: 100 + i * 40, wires: [['demo-fleet-record']] });
+    out.push({ id: `demo-fleet-watch-${i}`, type: 'oob-power-state', z: tab, name: `watch ${d.name}`, device: dev, action: 'status', poll: 5, x: 220, y: 100 + i * 60, wires: [['demo-fleet-record']] });
   });
   return out;
 }

@@ -1,6 +1,7 @@
 import type { NodeAPI, NodeDef } from 'node-red';
 import { amtFromObject, checkHost, checkPort, ipmiFromObject, ManagedDevice } from '../../lib/device';
 import { fetchFingerprint } from '../../lib/wsman/transport';
+import { translator } from '../shared/texts';
 import type { OobDeviceNode } from '../shared/types';
 import { WAKE_CREDENTIALS, WakeCredentials, WakeDef, wakeSettingsFromConfig } from './wake-settings';
 
@@ -45,6 +46,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const name = def.name || undefined;
+    const _ = translator(RED);
 
     // A fingerprint recorded by trust-on-first-use survives restarts in the node's context
     // (persistent when a file context store is configured).
@@ -77,7 +79,7 @@ export = function (RED: NodeAPI) {
           onFingerprintTrusted: (fp) => {
             learned = fp;
             context.set(LEARNED_KEY, fp);
-            node.warn(`trusted the TLS certificate of ${host} on first use: SHA-256 ${fp}; pin it in the device settings`);
+            node.warn(_('oob-device.warn.trusted-on-first-use', { host, fingerprint: fp }));
           },
         };
       }

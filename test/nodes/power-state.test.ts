@@ -54,6 +54,16 @@ describe('oob-power-state in a real Node-RED runtime', () => {
     expect(statuses.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'on' });
   });
 
+  it("names the device in the topic when an Inject sends an empty topic", async () => {
+    await load(NODES, flow(), creds());
+    const out = nextMessage('out');
+    getNode('power').receive({ topic: '', payload: 'status' });
+    expect((await out).topic).toBe('pc-01');
+    const kept = nextMessage('out');
+    getNode('power').receive({ topic: 'mine', payload: 'status' });
+    expect((await kept).topic).toBe('mine');
+  });
+
   it('powers off and on, reporting the previous state, and the simulated PC follows', async () => {
     await load(NODES, flow({}, 1), creds());
     const sim = fleet.devices[1];
