@@ -62,9 +62,12 @@ describe("Intel's wsman-messages against the simulated PC", () => {
 
   it('alarm clock: the service as captured, AddAlarm, the occurrence listed with the captured names, Delete', async () => {
     const svc = new AMT.Messages().AlarmClockService;
-    const got = readInstance(await send(svc.Get()));
+    const raw = await wsmanCall(pc, svc.Get(), { user: USER, password: PASSWORD });
+    const got = readInstance(readEnvelope(raw.body.toString()));
     const real = readInstance(capture('amt/alarmclock/get.xml'));
     expect(got).toEqual(real);
+    // Like the capture, the answer declares the CIM common namespace.
+    expect(raw.body.toString()).toContain('xmlns:h="http://schemas.dmtf.org/wbem/wscim/1/common"');
 
     const start = new Date(Date.now() + 3600_000);
     const added = await send(svc.AddAlarm({ InstanceID: 'peer-nightly', ElementName: 'peer-nightly', StartTime: start, Interval: 1440, DeleteOnCompletion: false } as never));

@@ -15,6 +15,7 @@ const FAILED = 2;
 
 export const alarmClockService: ClassHandler = {
   className: 'AMT_AlarmClockService',
+  commonNs: true,
   instances: () => [
     {
       CreationClassName: 'AMT_AlarmClockService',
