@@ -96,6 +96,12 @@ describe('alarm clock', () => {
     expect(out.ReturnValue).toBe('2');
   });
 
+  it('a PC without the alarm clock classes: a clear "not supported"', async () => {
+    const d = fleet.devices[2];
+    d.classes.delete('IPS_AlarmClockOccurrence');
+    await expect(listAlarms(clientOf(d))).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/has no alarm clock/) });
+  });
+
   it('reads intervals and start times as people and devices write them', () => {
     expect([intervalMinutes('daily'), intervalMinutes('12h'), intervalMinutes('30m'), intervalMinutes('P1DT0H0M'), intervalMinutes('PT90M'), intervalMinutes(15)]).toEqual([1440, 720, 30, 1440, 90, 15]);
     expect(() => intervalMinutes('P0D')).toThrow(/whole number of minutes/);

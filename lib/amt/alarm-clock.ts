@@ -12,7 +12,7 @@
  * comes from Intel's wsman-messages (its builder writes the embedded instance).
  */
 import { AMT } from '@device-management-toolkit/wsman-messages';
-import { DeviceRefusedError, InputError } from '../errors';
+import { DeviceRefusedError, InputError, UnsupportedError, WsmanFaultError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 import { readMethodOutput } from '../wsman/envelope';
 import { buildInvokeWithBody } from '../wsman/messages';
@@ -98,7 +98,10 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Every wake-up the PC holds. */
 export async function listAlarms(client: WsmanClient): Promise<Alarm[]> {
-  const items = await client.enumerate('IPS_AlarmClockOccurrence');
+  const items = await client.enumerate('IPS_AlarmClockOccurrence').catch((e: unknown) => {
+    if (e instanceof WsmanFaultError && e.subcode === 'DestinationUnreachable') throw new UnsupportedError(`${client.label} has no alarm clock (IPS_AlarmClockOccurrence; older AMT firmware has none)`);
+    throw e;
+  });
   return items.map(({ props: p }) => {
     const interval = typeof p.Interval === 'string' && p.Interval.trim() ? p.Interval : undefined;
     let everyMinutes: number | undefined;
