@@ -145,6 +145,15 @@ describe('IPS_OptInService', () => {
   });
 });
 
+describe('firmware without user consent', () => {
+  it('no IPS_OptInService at all: nothing to ask, the boot goes on', async () => {
+    const d = fleet.devices[8];
+    d.classes.delete('IPS_OptInService');
+    const r = await obtainConsent(clientOf(d), { scope: 'boot' });
+    expect(r).toMatchObject({ required: false, started: false });
+  });
+});
+
 describe('boots that need consent', () => {
   it('without a way to ask for the code, a BIOS-setup boot is refused before anything changes', async () => {
     const d = fleet.devices[2];

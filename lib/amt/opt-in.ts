@@ -12,7 +12,7 @@
  * Firmware ends a request after a few wrong codes (the code leaves the screen: OptInState goes
  * back to 0); that is how a "too many tries" is told apart from a plain wrong code.
  */
-import { ConsentError, DeviceRefusedError, InputError, TimeoutError } from '../errors';
+import { ConsentError, DeviceRefusedError, InputError, TimeoutError, WsmanFaultError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 
 export const OPT_IN_REQUIRED = { none: 0, kvm: 1, all: 4294967295 } as const;
@@ -199,7 +199,16 @@ function watchScreen(client: WsmanClient, everyMs: number): { gone: Promise<neve
  * the code leaves the screen.
  */
 export async function obtainConsent(client: WsmanClient, o: ConsentOptions): Promise<ConsentResult> {
-  const policy = await readOptInPolicy(client);
+  let policy: OptInPolicy;
+  try {
+    policy = await readOptInPolicy(client);
+  } catch (e) {
+    // Firmware without IPS_OptInService (before user consent existed) asks for none.
+    if (e instanceof WsmanFaultError && e.subcode === 'DestinationUnreachable') {
+      return { required: false, started: false, policy: { required: 'none', requiredValue: 0, state: 0, stateName: STATE_NAMES[0], canModifyPolicy: false, codeTimeoutSeconds: 0, displayTimeoutSeconds: 0 } };
+    }
+    throw e;
+  }
   if (!consentNeeded(policy, o.scope)) return { required: false, started: false, policy };
   if (consentInPlace(policy)) return { required: true, started: false, policy };
   const askCode = o.askCode;
