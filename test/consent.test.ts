@@ -202,6 +202,11 @@ describe('boots that need consent', () => {
     const c = clientOf(d);
     const before = await eventLogMark(c);
     expect(await checkBiosSetupReached(c, before, { timeoutMs: 300, pollMs: 100 })).toEqual({ verified: false, note: expect.stringMatching(/reported no BIOS progress within 0.3 s: whether it entered BIOS setup is not known/) });
+    // A stop ends the watch at once, long before its limit.
+    const stop = new AbortController();
+    const watching = checkBiosSetupReached(c, before, { timeoutMs: 600_000, pollMs: 60_000, signal: stop.signal });
+    stop.abort();
+    expect(await watching).toEqual({ verified: false, note: 'stopped before the PC reported where it booted' });
   });
 
   it('IDE-R from a client-control-mode PC: the code read off the screen, the CD boots, consent ends with the session', async () => {

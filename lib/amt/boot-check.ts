@@ -40,9 +40,10 @@ function progress(r: EventLogRecord): number | undefined {
  * Watches the event log after a boot into BIOS setup until the BIOS reports setup (verified), or
  * an OS boot without setup (an error: the one-time boot was ignored), or `timeoutMs` passes.
  */
-export async function checkBiosSetupReached(client: WsmanClient, before: Set<string>, o: { timeoutMs: number; pollMs?: number }): Promise<BootCheck> {
+export async function checkBiosSetupReached(client: WsmanClient, before: Set<string>, o: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<BootCheck> {
   const until = Date.now() + o.timeoutMs;
   for (;;) {
+    if (o.signal?.aborted) return { verified: false, note: 'stopped before the PC reported where it booted' };
     const fresh = (await readEventLog(client).catch(() => ({ records: [] as EventLogRecord[] }))).records.filter((r) => !before.has(r.raw)).reverse();
     for (const r of fresh) {
       const code = progress(r);
@@ -52,6 +53,15 @@ export async function checkBiosSetupReached(client: WsmanClient, before: Set<str
       }
     }
     if (Date.now() >= until) return { verified: false, note: `${client.label} reported no BIOS progress within ${(o.timeoutMs / 1000).toFixed(o.timeoutMs < 10_000 ? 1 : 0)} s: whether it entered BIOS setup is not known` };
-    await new Promise((r) => setTimeout(r, Math.min(o.pollMs ?? 2000, Math.max(until - Date.now(), 0))));
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(o.pollMs ?? 2000, Math.max(until - Date.now(), 0)));
+      if (o.signal?.aborted) return done();
+      o.signal?.addEventListener('abort', done);
+    });
   }
 }

@@ -86,6 +86,7 @@ export class MediaBoot extends EventEmitter {
   private stopRequested = false;
   private wake?: () => void;
   private abortConsent?: (e: Error) => void;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly client: WsmanClient,
@@ -111,6 +112,7 @@ export class MediaBoot extends EventEmitter {
   /** Ask to end: before boot the outcome is 'stopped'; after boot the session closes cleanly. */
   async stop(): Promise<MediaBootFinal> {
     this.stopRequested = true;
+    this.stopping.abort();
     this.wake?.();
     this.abortConsent?.(new OobError('CLOSED', 'stopped while waiting for the user consent code'));
     await this.session?.stop();
@@ -188,7 +190,7 @@ export class MediaBoot extends EventEmitter {
       let check: BootCheck | undefined;
       if (mark) {
         this.phase('checking what the PC booted');
-        check = await checkBiosSetupReached(this.client, mark, { timeoutMs: this.o.verifyBootMs ?? 120_000 });
+        check = await checkBiosSetupReached(this.client, mark, { timeoutMs: this.o.verifyBootMs ?? 120_000, signal: this.stopping.signal });
       }
       if (!this.session) {
         const outcome: MediaBootOutcome = { target, result: 'requested', power, bytesServed: 0, seconds: this.elapsed(), ...(check ? { verified: check.verified } : {}), ...(check?.note ? { note: check.note } : {}) };
