@@ -80,9 +80,10 @@ describe("Intel's wsman-messages against the simulated PC", () => {
     const page = readPullResponse(await send(occ.Pull(ctx)));
     expect(page.items).toHaveLength(1);
     const item = page.items[0];
-    const realItem = readInstance(capture('ips/alarmclock/get.xml'));
-    expect(item.className).toBe(realItem.className);
-    expect(names(item.props)).toEqual(names(realItem.props));
+    // As go-wsman-messages' ips/alarmclock/get.xml lists them, in that order (a capture whose values
+    // and namespace declarations the publisher edited, so it is not among the fixtures).
+    expect(item.className).toBe('IPS_AlarmClockOccurrence');
+    expect(Object.keys(item.props)).toEqual(['ElementName', 'InstanceID', 'StartTime', 'Interval', 'DeleteOnCompletion']);
     expect(item.props).toMatchObject({ InstanceID: 'peer-nightly', StartTime: start.toISOString().replace(/\.\d{3}Z$/, 'Z'), Interval: 'P1DT0H0M', DeleteOnCompletion: 'false' });
 
     const deleted = await send(occ.Delete({ name: 'InstanceID', value: 'peer-nightly' }));

@@ -1,14 +1,14 @@
 /**
  * AMT_AlarmClockService (AddAlarm) and IPS_AlarmClockOccurrence (Enumerate, Get, Delete), after the
  * AMT 12 captures (gwm/amt/alarmclock, gwm/ips/alarmclock); what a wake-up does is ../alarm-clock.ts.
- * AddAlarm answers a reference to the new occurrence (the capture's is empty) and ReturnValue 0; it
+ * AddAlarm answers an empty reference (as the capture does) and ReturnValue 0; it
  * refuses with ReturnValue 2 a sixth occurrence, a name in use, or a start that is not a date —
  * the class notes say it fails at 5; the value is our model, no capture shows a refusal.
  */
 import type { PlainObject } from '../../../../lib/wsman/xml';
 import { addSimAlarm, alarmClockState, cimIntervalMinutes, MAX_SIM_ALARMS, removeSimAlarm } from '../alarm-clock';
 import { faults } from '../sim-fault';
-import { datetime, interval, ref, SimProps } from '../values';
+import { datetime, interval, SimProps } from '../values';
 import { ClassHandler, inputText } from './types';
 
 const FAILED = 2;
@@ -45,7 +45,8 @@ export const alarmClockService: ClassHandler = {
         interval: everyMinutes ? intervalText : undefined,
         deleteOnCompletion: inputText(tpl, 'DeleteOnCompletion') === 'true',
       });
-      return { out: { AlarmClock: ref('IPS_AlarmClockOccurrence', { InstanceID: name }) }, returnValue: 0 };
+      // As captured: a reference with Address "default" and an empty ResourceURI and SelectorSet.
+      return { out: { AlarmClock: { kind: 'ref', resourceUri: '', selectors: [], address: 'default' } }, returnValue: 0 };
     },
   },
 };
@@ -53,14 +54,16 @@ export const alarmClockService: ClassHandler = {
 export const alarmClockOccurrence: ClassHandler = {
   className: 'IPS_AlarmClockOccurrence',
   keys: ['InstanceID'],
+  // The capture lists them as the class declares them.
+  declarationOrder: true,
   instances: (d) =>
     alarmClockState(d).alarms.map(
       (a): SimProps => ({
-        DeleteOnCompletion: a.deleteOnCompletion,
         ElementName: a.elementName ?? a.name,
         InstanceID: a.name,
-        Interval: a.interval ? interval(a.interval) : undefined,
         StartTime: datetime(a.start),
+        Interval: a.interval ? interval(a.interval) : undefined,
+        DeleteOnCompletion: a.deleteOnCompletion,
       }),
     ),
   delete: (d, current) => {
