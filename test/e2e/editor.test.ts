@@ -69,6 +69,18 @@ describe('the editor in Chromium', () => {
     expect(invalid).toEqual([]);
   });
 
+  it('has no unused configuration node of ours in the demo (Node-RED warns about them on deploy)', async () => {
+    const unused = await page.evaluate((types) => {
+      const RED = (window as any).RED;
+      const out: string[] = [];
+      RED.nodes.eachConfig((n: any) => {
+        if (types.includes(n.type) && (!n.users || n.users.length === 0)) out.push(`${n.type} ${n.name ?? n.id}`);
+      });
+      return out;
+    }, ourTypes);
+    expect(unused).toEqual([]);
+  });
+
   it.each(ourTypes)('opens the edit dialog of %s without console errors', async (type) => {
     const before = consoleErrors.length;
     const opened = await page.evaluate((t) => {
