@@ -4,8 +4,13 @@
  * connect. A broker that refuses (bad credentials, not authorized) or drops the connection is
  * retried the same way; the reason is reported through 'status'.
  *
+ * MQTT 5 unless the client options ask for another version: its reason codes tell a publish or
+ * subscription the broker's ACL refused ('denied'), and Retain As Published keeps the retain flag
+ * of messages delivered live.
+ *
  * Events: 'connect' (every successful connect, after which everything must be republished),
- * 'status' (LinkStatus), 'message' (topic, payload, packet).
+ * 'status' (LinkStatus), 'message' (topic, payload, packet), 'denied' (what: "publish to <topic>",
+ * "subscribe to <filter>").
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
@@ -51,6 +56,7 @@ export class MqttLink extends EventEmitter {
     this.client = mqtt.connect(o.url, {
       connectTimeout: 10_000,
       keepalive: 30,
+      protocolVersion: 5,
       ...o.client,
       clean: true,
       // Reconnects are ours (with backoff); mqtt.js would retry at a fixed period.
@@ -82,6 +88,11 @@ export class MqttLink extends EventEmitter {
     return this.client.connected;
   }
 
+  /** Subscriptions keep the retain flag of live messages (MQTT 5). */
+  get retainAsPublished(): boolean {
+    return this.client.options.protocolVersion === 5;
+  }
+
   private scheduleReconnect(): void {
     if (this.closing || this.retryTimer) return;
     const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(this.attempt, 16));
@@ -107,16 +118,21 @@ export class MqttLink extends EventEmitter {
       const timer = setTimeout(() => resolve(false), ackTimeoutMs);
       this.client.publish(topic, payload, { qos: 1, ...o }, (err) => {
         clearTimeout(timer);
+        if (err && isNotAuthorized(err)) this.emit('denied', `publish to ${topic}`);
         resolve(!err);
       });
     });
   }
 
-  subscribe(topics: string[]): Promise<void> {
+  /** Subscribe at QoS 1; `rap` asks for Retain As Published where the protocol has it. */
+  subscribe(topics: string[], o: { rap?: boolean } = {}): Promise<void> {
+    const options = o.rap && this.retainAsPublished ? { qos: 1 as const, rap: true } : { qos: 1 as const };
     return new Promise((resolve, reject) => {
-      this.client.subscribe(topics, { qos: 1 }, (err, granted) => {
+      this.client.subscribe(topics, options, (err, granted) => {
         if (err) return reject(err);
-        const refused = (granted ?? []).filter((g) => g.qos === 128);
+        // 0x80 (3.1.1 failure) and every MQTT 5 reason code from 0x80 up refuse the subscription.
+        const refused = (granted ?? []).filter((g) => g.qos >= 0x80);
+        for (const g of refused) this.emit('denied', `subscribe to ${g.topic}`);
         if (refused.length) return reject(new Error(`the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`));
         resolve();
       });
@@ -137,6 +153,11 @@ export class MqttLink extends EventEmitter {
     await new Promise<void>((resolve) => this.client.end(true, {}, () => resolve()));
     this.emit('status', { state: 'closed' } satisfies LinkStatus);
   }
+}
+
+/** MQTT 5 reason code 0x87 "Not authorized" on an acknowledgement. */
+function isNotAuthorized(e: Error & { code?: unknown }): boolean {
+  return e.code === 0x87 || /not authori[sz]ed/i.test(e.message);
 }
 
 function describeError(e: Error & { code?: string | number }): string {
