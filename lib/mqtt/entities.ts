@@ -186,7 +186,7 @@ export const UNIT_CLASSES: Readonly<Record<string, { unit: string; deviceClass?:
   '%': { unit: '%' },
 };
 
-/** Sensors worth seeing at once; the rest (voltage rails, currents...) are there, disabled, for whoever wants them. */
+/** Sensors worth seeing at once (with fan speeds); the rest (voltage rails, currents...) are there, disabled, for whoever wants them. */
 const ENABLED_CLASSES = new Set(['temperature', 'power']);
 
 function sensorSpec(number: number, id: string, name: string, type: string, unit?: string): EntitySpec {
@@ -200,7 +200,7 @@ function sensorSpec(number: number, id: string, name: string, type: string, unit
     icon: type === 'fan' || unit === 'RPM' ? 'mdi:fan' : undefined,
     unit: known ? known.unit : unit,
     stateClass: 'measurement',
-    disabledByDefault: !(deviceClass && ENABLED_CLASSES.has(deviceClass)) && !(type === 'fan' || unit === 'RPM'),
+    disabledByDefault: !(deviceClass && ENABLED_CLASSES.has(deviceClass)) && unit !== 'RPM',
     source: 'state',
     valueTemplate: `{{ value_json.sensors['${number}'] }}`,
     availability: 'device',
