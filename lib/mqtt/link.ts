@@ -4,9 +4,9 @@
  * connect. A broker that refuses (bad credentials, not authorized) or drops the connection is
  * retried the same way; the reason is reported through 'status'.
  *
- * MQTT 5 unless the client options ask for another version: its reason codes tell a publish or
- * subscription the broker's ACL refused ('denied'), and Retain As Published keeps the retain flag
- * of messages delivered live.
+ * MQTT 5 unless the client options ask for another version (and 3.1.1 after a broker refuses
+ * version 5): its reason codes tell a publish or subscription the broker's ACL refused ('denied'),
+ * and Retain As Published keeps the retain flag of messages delivered live.
  *
  * Events: 'connect' (every successful connect, after which everything must be republished),
  * 'status' (LinkStatus), 'message' (topic, payload, packet), 'denied' (what: "publish to <topic>",
@@ -50,6 +50,7 @@ export class MqttLink extends EventEmitter {
 
   constructor(o: LinkOptions) {
     super();
+    const versionChosen = o.client?.protocolVersion !== undefined;
     this.initialBackoffMs = o.initialBackoffMs ?? 1000;
     this.maxBackoffMs = o.maxBackoffMs ?? 60_000;
     this.maxIncomingBytes = o.maxIncomingBytes ?? 64 * 1024;
@@ -73,6 +74,11 @@ export class MqttLink extends EventEmitter {
     });
     this.client.on('error', (e: Error & { code?: string | number }) => {
       this.lastReason = describeError(e);
+      // "Unacceptable protocol version" (3.1.1 CONNACK 1) or "Unsupported Protocol Version" (0x84).
+      if (!versionChosen && this.client.options.protocolVersion === 5 && (e.code === 1 || e.code === 0x84)) {
+        this.client.options.protocolVersion = 4;
+        this.attempt = 0;
+      }
     });
     this.client.on('close', () => this.scheduleReconnect());
     this.client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {

@@ -70,7 +70,7 @@ describe('oob-ha in a real Node-RED runtime', () => {
     try {
       await c.waitFor(() => [...c.latest.keys()].filter((t) => t.endsWith('/config')).length === 17, 15000, 'discovery of two PCs and the gateway');
       await c.waitForJson('oobkit/branch/pc-02/state', (s) => s.power === 'on');
-      const origin = JSON.parse(c.latest.get(`homeassistant/switch/oobkit_branch/oobkit_${fleet.devices[0].mac.replace(/:/g, '')}_power/config`)!.payload).origin;
+      const origin = JSON.parse(c.latest.get(`homeassistant/switch/oobkit_branch/oobkit_branch_M${fleet.devices[0].mac.replace(/:/g, '').toUpperCase()}_power/config`)!.payload).origin;
       expect(origin.name).toMatch(/^OOBKit/);
       expect(origin.sw_version).toMatch(/^\d+\.\d+\.\d+/);
 
@@ -178,7 +178,7 @@ describe('oob-ha in a real Node-RED runtime', () => {
       await c.waitForJson('oobkit/branch/pc-02/state', (s) => s.power === 'on');
       getNode('ha').receive({ action: 'remove', device: 'pc-02' });
       await c.waitFor(() => c.latest.get('oobkit/branch/pc-02/state')?.payload === '', 5000, 'pc-02 state emptied');
-      const key = fleet.devices[1].mac.replace(/:/g, '');
+      const key = `branch_M${fleet.devices[1].mac.replace(/:/g, '').toUpperCase()}`;
       expect(c.latest.get(`homeassistant/switch/oobkit_branch/oobkit_${key}_power/config`)?.payload).toBe('');
     } finally {
       await c.end();
