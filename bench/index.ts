@@ -13,6 +13,7 @@ import { dedupMemory, petCpu, petRepeats, petThroughput, stateWrites } from './a
 import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
 import { ipmiPowerStatusReads } from './ipmi';
+import { gatewayCost } from './gateway';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -37,4 +38,5 @@ export const BENCHES: Bench[] = [
   mqttCommandLatency,
   // IPMI (issue 8)
   ipmiPowerStatusReads,
+  gatewayCost,
 ];

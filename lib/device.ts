@@ -101,7 +101,7 @@ function optionalString(o: Record<string, unknown>, key: string): string | undef
 
 /**
  * An inline device from a message: `{ host, name?, mac?, site?, username?, password?, port?, tls?,
- * fingerprint?, trustOnFirstUse?, redirectionPort?, wake?, ipmi? }`. AMT access is set when username and password are given;
+ * fingerprint?, trustOnFirstUse?, legacyTls?, redirectionPort?, wake?, ipmi? }`. AMT access is set when username and password are given;
  * IPMI access when `ipmi` is (see ipmiFromObject).
  */
 export function deviceFromObject(value: unknown): ManagedDevice {
@@ -124,8 +124,8 @@ const PRIVILEGE_VALUES = new Set(['user', 'operator', 'admin']);
 
 /** Checks a cipher suite setting: 3, 17 or auto (default). */
 /**
- * AMT access from `{ username, password, port?, tls?, fingerprint?, trustOnFirstUse?, timeout?
- * (seconds), redirectionPort? }`; undefined without credentials. `field` names a field in errors.
+ * AMT access from `{ username, password, port?, tls?, fingerprint?, trustOnFirstUse?, legacyTls?,
+ * timeout? (seconds), redirectionPort? }`; undefined without credentials. `field` names a field in errors.
  */
 export function amtFromObject(o: Record<string, unknown>, host: string, field: (name: string) => string = (f) => `device.${f}`): AmtEndpoint | undefined {
   const username = optionalString(o, 'username');
@@ -149,6 +149,7 @@ export function amtFromObject(o: Record<string, unknown>, host: string, field: (
     password,
     fingerprint,
     trustOnFirstUse: o.trustOnFirstUse === true,
+    ...(o.legacyTls === true || o.legacyTls === 'true' ? { legacyTls: true } : {}),
     timeoutMs: Number(o.timeout) > 0 ? Number(o.timeout) * 1000 : undefined,
     redirectionPort: port('redirectionPort'),
   };

@@ -22,6 +22,8 @@ export interface TlsPinOptions {
   onTrusted?: (fingerprint: string) => void;
   /** Lowest TLS version to offer; AMT before 11 speaks only TLS 1.0/1.1. */
   minVersion?: tls.SecureVersion;
+  /** Speak old AMT firmware's TLS (1.0/1.1, no secure renegotiation); see tls-pin.ts. */
+  legacyTls?: boolean;
 }
 
 export interface TransportOptions {
@@ -62,6 +64,11 @@ export class HttpTransport {
     }
   }
 
+  /** AMT 16.1 and later keep port 16992 closed: a refusal there most likely means that. */
+  private refusedHint(code: string): string {
+    return code === 'ECONNREFUSED' && !this.o.tls && this.o.port === 16992 ? '; Intel AMT 16.1 and later close port 16992: turn on TLS (port 16993) for this device' : '';
+  }
+
   /** The fingerprint this transport trusts (pinned, or learned on first use). */
   get fingerprint(): string | undefined {
     return this.pinned;
@@ -73,7 +80,7 @@ export class HttpTransport {
 
   private connectPinned(_opts: net.NetConnectOpts, done: (err: Error | null, s?: net.Socket) => void): void {
     const pin = this.o.pin;
-    connectPinned({ host: this.o.host, port: this.o.port, fingerprint: this.pinned, trustOnFirstUse: pin?.trustOnFirstUse, minVersion: pin?.minVersion }).then(
+    connectPinned({ host: this.o.host, port: this.o.port, fingerprint: this.pinned, trustOnFirstUse: pin?.trustOnFirstUse, minVersion: pin?.minVersion, legacyTls: pin?.legacyTls }).then(
       ({ socket, fingerprint, learned }) => {
         if (learned && !this.pinned) {
           this.pinned = fingerprint;
@@ -122,7 +129,7 @@ export class HttpTransport {
         if (req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
           return settle(Object.assign(new ConnectionError(`${this.label} closed a kept-alive connection`, e), { retryable: true }));
         }
-        if (NETWORK_CODES.has(code)) return settle(new ConnectionError(`cannot reach ${this.label} (${code})`, e));
+        if (NETWORK_CODES.has(code)) return settle(new ConnectionError(`cannot reach ${this.label} (${code})${this.refusedHint(code)}`, e));
         settle(new ConnectionError(`connection to ${this.label} failed: ${e.message}${code ? ` (${code})` : ''}`, e));
       });
       req.on('response', (res) => {

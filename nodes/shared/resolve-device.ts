@@ -1,6 +1,7 @@
 import type { NodeAPI } from 'node-red';
 import { deviceFromObject, ManagedDevice } from '../../lib/device';
-import { InputError } from '../../lib/errors';
+import { inputError } from './errors';
+import { translator } from './texts';
 import type { OobDeviceNode, OobMessage } from './types';
 
 /** The oob-device config node whose name is `name`, if exactly one exists. */
@@ -9,7 +10,7 @@ function deviceByName(RED: NodeAPI, name: string): OobDeviceNode | undefined {
   RED.nodes.eachNode((n: { id: string; type: string; name?: string }) => {
     if (n.type === 'oob-device' && n.name === name) ids.push(n.id);
   });
-  if (ids.length > 1) throw new InputError(`${ids.length} devices are named "${name}"; give them unique names`);
+  if (ids.length > 1) throw inputError(translator(RED), 'oobkit.error.device-name-twice', { count: ids.length, name });
   return ids.length ? (RED.nodes.getNode(ids[0]) as OobDeviceNode | null) ?? undefined : undefined;
 }
 
@@ -22,11 +23,11 @@ export function resolveDevice(RED: NodeAPI, configured: OobDeviceNode | undefine
   if (given !== undefined && given !== null && given !== '') {
     if (typeof given === 'string') {
       const node = deviceByName(RED, given);
-      if (!node) throw new InputError(`no device named "${given}"`);
+      if (!node) throw inputError(translator(RED), 'oobkit.error.no-device-named', { name: given });
       return node.device();
     }
     return deviceFromObject(given);
   }
-  if (!configured) throw new InputError('no device: choose one in the node or set msg.device');
+  if (!configured) throw inputError(translator(RED), 'oobkit.error.no-device');
   return configured.device();
 }

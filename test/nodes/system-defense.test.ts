@@ -179,7 +179,7 @@ describe('oob-system-defense in a real Node-RED flow', () => {
     const statuses = recordStatuses('sd');
     const s = await send({ action: 'block-inbound-port', params: { ports: ['3389', '135-139'], protocol: 'tcp' } });
     expect(s).toMatchObject({ state: 'policy', label: 'policy: block-inbound-port', template: 'block-inbound-port', params: { ports: ['3389', '135-139'], protocol: 'tcp' } });
-    expect(statuses.at(-1)).toEqual({ fill: 'yellow', shape: 'dot', text: 'policy: block-inbound-port' });
+    expect(statuses.at(-1)).toEqual({ fill: 'yellow', shape: 'ring', text: 'policy: block-inbound-port' });
     expect(inn(sim, ELSEWHERE, { localPort: 3389 })).toBe('dropped');
     expect(inn(sim, ELSEWHERE, { localPort: 137 })).toBe('dropped');
     expect(inn(sim, ELSEWHERE, { localPort: 3389, protocol: 'udp' })).toBe('passed');
