@@ -15,7 +15,7 @@ import { Consumer, startMosquitto, TestBroker } from './helpers/mqtt';
 
 const USER = 'admin';
 const PASSWORD = 'Acl-P@ss1';
-const USERS = { 'gw-a': 'pw-gw-a', 'gw-b': 'pw-gw-b', 'gw-c': 'pw-gw-c', ha: 'pw-ha' };
+const USERS = { 'gw-a': 'pw-gw-a', 'gw-b': 'pw-gw-b', 'gw-c': 'pw-gw-c', 'gw-lab': 'pw-gw-lab', ha: 'pw-ha' };
 let fleet: Fleet;
 let broker: TestBroker;
 
@@ -30,6 +30,8 @@ beforeAll(async () => {
     ...gatewayAclLines({ username: 'gw-b', site: 'customer-b' }),
     '',
     ...OLD_RECIPE,
+    '',
+    ...gatewayAclLines({ username: 'gw-lab', site: 'lab' }),
     '',
     'user ha',
     'topic readwrite #',
@@ -191,5 +193,121 @@ describe('two sites on one broker with the ACL lines the node prints', () => {
     expect(g.problems.some((p) => /does not allow this gateway to publish to homeassistant\//.test(p.message))).toBe(true);
     // Its own topics are allowed: nothing denied there.
     expect(denied.filter((d) => d.includes('oobkit/customer-c/'))).toEqual([]);
+  });
+});
+
+describe('start-up as HA sees it', () => {
+  const MIGRATE = '{"migrate_discovery":true}';
+  let c: Consumer;
+  beforeEach(async () => {
+    // A clean slate: empty whatever an earlier test left retained for site "lab".
+    const wiper = await ha(['homeassistant/+/oobkit_lab/#', 'oobkit/lab/#']);
+    await sleep(300);
+    for (const [topic, m] of wiper.latest) if (m.payload && m.retain) await wiper.publish(topic, '', { retain: true });
+    await wiper.end();
+    c = await ha(['homeassistant/#', 'oobkit/lab/#']);
+  });
+  afterEach(async () => {
+    await c.end();
+  });
+  const lab = (o: Partial<BridgeOptions> & { client?: IClientOptions } = {}) => gateway('lab', 'gw-lab', o);
+  const since = (mark: number, topic?: string) => c.messages.slice(mark).filter((m) => topic === undefined || m.topic === topic);
+  const liveState = (mark: number) => c.waitFor(() => since(mark, 'oobkit/lab/pc-03/state').find((m) => !m.retain && m.payload && JSON.parse(m.payload).connected), 15000, 'a live state of pc-03');
+
+  it('migrates entities between per-entity and per-PC discovery the way HA asks, keeping their unique_ids', async () => {
+    const first = lab({ mode: 'entity' });
+    first.b.setDevices([pc(2)]);
+    await c.waitFor(() => configsOf(c, 'oobkit_lab').length === 9, 15000, 'entity configs');
+    const old = new Map(configsOf(c, 'oobkit_lab').map(([t, m]) => [t, JSON.parse(m.payload).unique_id as string]));
+    await first.b.close();
+    const mark = c.messages.length;
+    const second = lab({ mode: 'device' });
+    second.b.setDevices([pc(2)]);
+    await c.waitFor(() => [...old.keys()].every((t) => c.latest.get(t)?.payload === '') && configsOf(c, 'oobkit_lab').length === 2, 15000, 'old configs emptied, device configs there');
+    const msgs = since(mark);
+    const newIds = new Map<string, number>();
+    msgs.forEach((m, i) => {
+      if (m.topic.startsWith('homeassistant/device/') && m.payload) for (const comp of Object.values(JSON.parse(m.payload).components) as Array<{ unique_id: string }>) if (!newIds.has(comp.unique_id)) newIds.set(comp.unique_id, i);
+    });
+    for (const [topic, uid] of old) {
+      const migrate = msgs.findIndex((m) => m.topic === topic && m.payload === MIGRATE);
+      const emptied = msgs.findIndex((m) => m.topic === topic && m.payload === '');
+      // 1. migrate_discovery on the old topic, 2. the same unique_id in the new config, 3. the old topic emptied.
+      expect(migrate).toBeGreaterThanOrEqual(0);
+      expect(newIds.get(uid)).toBeGreaterThan(migrate);
+      expect(emptied).toBeGreaterThan(newIds.get(uid)!);
+      expect(msgs[migrate].retain).toBe(false);
+    }
+    // And back: the device configs are migrated to per-entity configs the same way.
+    const deviceTopics = configsOf(c, 'oobkit_lab').map(([t]) => t);
+    await second.b.close();
+    const mark2 = c.messages.length;
+    lab({ mode: 'entity' }).b.setDevices([pc(2)]);
+    await c.waitFor(() => deviceTopics.every((t) => c.latest.get(t)?.payload === '') && configsOf(c, 'oobkit_lab').length === 9, 15000, 'back to per-entity');
+    const back = since(mark2);
+    for (const t of deviceTopics) {
+      const migrate = back.findIndex((m) => m.topic === t && m.payload === MIGRATE);
+      const firstEntity = back.findIndex((m) => m.topic.startsWith('homeassistant/switch/oobkit_lab/') && m.payload);
+      expect(migrate).toBeGreaterThanOrEqual(0);
+      expect(firstEntity).toBeGreaterThan(migrate);
+      expect(back.findIndex((m) => m.topic === t && m.payload === '')).toBeGreaterThan(firstEntity);
+    }
+  });
+
+  it("removes configs of earlier versions' ids before the new ones go out, and HA keeps the device", async () => {
+    const hex = fleet.devices[2].mac.replace(/:/g, '');
+    const legacyTopic = `homeassistant/switch/oobkit_lab/oobkit_${hex}_power/config`;
+    const strayTopic = 'homeassistant/sensor/oobkit_lab/oobkit_0a0b0c0d0e0f_last_alert/config';
+    await c.publish(legacyTopic, JSON.stringify({ name: 'Power', unique_id: `oobkit_${hex}_power`, command_topic: 'oobkit/lab/pc-03/cmd/power', device: { identifiers: [`oobkit_${hex}`] } }), { retain: true });
+    await c.publish(strayTopic, JSON.stringify({ name: 'Last alert', unique_id: 'oobkit_0a0b0c0d0e0f_last_alert', state_topic: 'x', device: { identifiers: ['oobkit_0a0b0c0d0e0f'] } }), { retain: true });
+    const mark = c.messages.length;
+    lab().b.setDevices([pc(2)]);
+    await c.waitFor(() => configsOf(c, 'oobkit_lab').length === 9 && c.latest.get(legacyTopic)?.payload === '' && c.latest.get(strayTopic)?.payload === '', 15000, 'new configs, old ones emptied');
+    const msgs = since(mark);
+    const firstNew = msgs.findIndex((m) => m.topic.endsWith('/config') && m.payload && m.topic.includes('oobkit_lab-') === false && m.topic.includes('/oobkit_lab/') && !m.topic.endsWith(`oobkit_${hex}_power/config`) && m.payload !== MIGRATE);
+    expect(msgs.findIndex((m) => m.topic === legacyTopic && m.payload === '')).toBeLessThan(firstNew);
+    expect(msgs.filter((m) => m.payload === MIGRATE)).toEqual([]);
+    const power = JSON.parse(c.latest.get(`homeassistant/switch/oobkit_lab/oobkit_lab_M${hex.toUpperCase()}_power/config`)!.payload);
+    expect(power.device.identifiers).toEqual([`oobkit_lab_M${hex.toUpperCase()}`, `oobkit_${hex}`]);
+    expect(power.default_entity_id).toBe('switch.lab_pc_03_power');
+  });
+
+  it('restarts without making the PC flap, and sends each config once, with the identity', async () => {
+    const first = lab();
+    first.b.setDevices([pc(2)]);
+    await liveState(0);
+    await first.b.close();
+    const mark = c.messages.length;
+    lab().b.setDevices([pc(2)]);
+    await liveState(mark);
+    await sleep(1200);
+    expect(since(mark, 'oobkit/lab/pc-03/availability').filter((m) => m.payload !== 'online')).toEqual([]);
+    expect(since(mark, 'oobkit/lab/pc-03/state').filter((m) => !JSON.parse(m.payload).connected)).toEqual([]);
+    const configs = since(mark).filter((m) => m.topic.includes('/oobkit_lab/') && m.topic.endsWith('/config') && m.payload && !m.retain);
+    const perTopic = new Map<string, number>();
+    for (const m of configs) perTopic.set(m.topic, (perTopic.get(m.topic) ?? 0) + 1);
+    expect(perTopic.size).toBe(9);
+    expect([...perTopic.values()].every((n) => n === 1)).toBe(true);
+    for (const m of configs) if (!m.topic.includes('_gateway_')) expect(JSON.parse(m.payload).device).toMatchObject({ manufacturer: expect.any(String), sw_version: expect.stringMatching(/^AMT /) });
+  });
+
+  it.each([5, 4] as const)('never runs a command retained while the gateway is online, and removes it (MQTT %s)', async (version) => {
+    const g = lab({ client: { protocolVersion: version } });
+    g.b.setDevices([pc(2)]);
+    await liveState(0);
+    const before = fleet.devices[2].powerState;
+    expect(before).toBe(2);
+    await c.publish('oobkit/lab/pc-03/cmd/reset', 'PRESS', { retain: true });
+    await c.waitFor(() => c.latest.get('oobkit/lab/pc-03/cmd/reset')?.payload === '', 10000, 'the retained command emptied');
+    if (version === 5) {
+      await sleep(500);
+      expect(g.commands).toEqual([]);
+    }
+    // (With 3.1.1 the broker clears the retain flag of live messages: that one ran once, as any live
+    // command would, and cannot run again.)
+    const late = await ha(['oobkit/lab/pc-03/cmd/reset']);
+    await sleep(300);
+    expect(late.messages.filter((m) => m.payload)).toEqual([]);
+    await late.end();
   });
 });
