@@ -53,7 +53,7 @@ async function ready(c: Consumer, slug = 'pc-01'): Promise<void> {
 describe('malformed commands and unknown targets', () => {
   it.each([
     ['a word the switch does not take', 'power', 'MAYBE', /"power" of pc-01 takes ON or OFF, got "MAYBE"/],
-    ['whitespace only', 'power', '  ', /takes ON or OFF, got "  "/],
+    ['whitespace only', 'power', '  ', /takes ON or OFF, got " {2}"/],
     ['JSON instead of ON/OFF', 'power', '{"state":"OFF"}', /takes ON or OFF/],
     ['binary junk', 'reset', '\u0000\u00ff\u0001PRESS', /"reset" of pc-01 takes PRESS, got "\?+\?PRESS"/],
     ['an oversized payload', 'reset', 'P'.repeat(5000), /is 5000 bytes; at most 256/],
