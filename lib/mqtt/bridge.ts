@@ -763,7 +763,7 @@ function normalizeMac(mac: string): string {
 /** What makes two configurations of a device the same (the password only as a hash). */
 function signatureOf(d: ManagedDevice): string {
   const amt = d.amt ? { ...d.amt, password: createHash('sha256').update(d.amt.password).digest('hex'), onFingerprintTrusted: undefined } : undefined;
-  return JSON.stringify({ ...deviceInfo(d), amt });
+  return JSON.stringify({ ...deviceInfo(d), area: d.area, amt });
 }
 
 function printable(b: Buffer): string {
