@@ -7,7 +7,8 @@
  * moment, the retained configs under this gateway's node_id are collected. Configs of entities
  * that moved (other discovery mode, other topic, same unique_id) are migrated as HA asks
  * (`migrate_discovery` on the old topic, the new config, then the old one emptied); configs that
- * belong to no current entity are emptied before anything new goes out. Then discovery, once per
+ * belong to no current entity (other devices, ids of earlier versions) are emptied once the new
+ * ones are out, so a device whose entities got new ids never has none left. Discovery goes once per
  * device and with its identity, as soon as its first poll has answered; until then the retained
  * state and availability of the last run stay as they are, so a restart does not make PCs flap.
  * When HA announces itself on `<prefix>/status` ("online"), discovery and states are published
@@ -139,6 +140,8 @@ interface Entry {
   identityRead: boolean;
   /** The first poll has answered or failed (always, for a device that is not polled). */
   firstPollDone: boolean;
+  /** Configs of this device under ids of earlier versions: emptied once its new ones are out. */
+  legacyTopics: string[];
   doc: DeviceStateDoc;
   /** Last published state JSON without the time, to publish only changes. */
   publishedState?: string;
@@ -313,6 +316,7 @@ export class HaBridge extends EventEmitter {
       announced: new Set(),
       identityRead: false,
       firstPollDone: !control.poll,
+      legacyTopics: [],
       doc: { power: null, connected: !control.poll, amtVersion: null, isolated: null, problem: false, openAlerts: 0, changed: new Date().toISOString() },
       // A device that cannot be polled is "available" as long as the gateway is.
       available: !control.poll,
@@ -350,6 +354,8 @@ export class HaBridge extends EventEmitter {
     clearTimeout(this.echoTimer);
     this.ready = false;
     this.echoes.clear();
+    // Checked again on every connect: an ACL fixed meanwhile clears the red status.
+    this.denied.clear();
     const seen = new Map<string, string>();
     this.scan = { seen, timer: setTimeout(() => void this.finishScan(seen), this.scanMs) };
     try {
@@ -364,8 +370,8 @@ export class HaBridge extends EventEmitter {
   }
 
   /**
-   * After the scan: empty what no current entity owns, migrate what moved, publish discovery, and
-   * empty the old topics of what moved; then watch for our own configs to come back.
+   * After the scan: migrate what moved, publish discovery, empty the old topics of what moved and
+   * what no current entity owns; then watch for our own configs to come back.
    */
   private async finishScan(seen: Map<string, string>): Promise<void> {
     if (this.scan?.seen !== seen) return;
@@ -388,21 +394,20 @@ export class HaBridge extends EventEmitter {
     for (const [topic, payload] of seen) {
       if (!topic.endsWith('/config') || currentTopics.has(topic)) continue;
       const ids = uniqueIdsIn(payload);
-      for (const id of ids) {
-        const e = legacy.get(id);
-        // Published by a gateway before site-scoped ids: HA's device stays the same device.
-        if (e && !e.desc.keepLegacyIdentifier) e.desc = { ...e.desc, keepLegacyIdentifier: true };
-      }
+      const owner = ids.map((id) => legacy.get(id)).find((e) => e !== undefined);
       if (ids.some((id) => currentIds.has(id))) moved.push(topic);
-      else stale.push(topic);
+      else if (owner) {
+        // Published by a gateway before site-scoped ids: HA's device stays the same device.
+        if (!owner.desc.keepLegacyIdentifier) owner.desc = { ...owner.desc, keepLegacyIdentifier: true };
+        owner.legacyTopics.push(topic);
+      } else stale.push(topic);
     }
-    // Gone first, so nothing new can clash with them; moved ones are unloaded with their settings kept.
-    for (const t of stale) void this.send(t, '', true);
+    // Moved entities are unloaded with their registry entries kept, then announced where they are now.
     for (const t of moved) void this.send(t, MIGRATE_PAYLOAD, false);
     this.ready = true;
     this.expectEcho(gateway.topic, gateway.payload);
     await this.publishAll();
-    for (const t of moved) await this.send(t, '', true);
+    for (const t of [...moved, ...stale]) await this.send(t, '', true);
     await this.clearStaleLeaves(seen);
     this.echoTimer = setTimeout(() => this.checkEchoes(), this.echoMs);
   }
@@ -446,6 +451,8 @@ export class HaBridge extends EventEmitter {
     sends.push(this.publishAvailability(entry), this.publishState(entry));
     if (entry.alerts.last) sends.push(this.send(deviceTopic(this.topics, entry.desc.slug, 'alert'), JSON.stringify(publishableAlert(entry.alerts.last)), true));
     const results = await Promise.all(sends);
+    // Only now: the HA device must never be left without entities (HA would remove it, area and all).
+    for (const t of entry.legacyTopics.splice(0)) await this.send(t, '', true);
     return results.every(Boolean);
   }
 
