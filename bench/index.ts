@@ -8,12 +8,14 @@ import { fleetInventory } from './inventory';
 // --- boot from media (issue 4) ---
 import { iderThroughput } from './boot';
 // --- alerts (issue 6) ---
-import { dedupMemory, petCpu, petRepeats, petThroughput, stateWrites } from './alerts';
+import { dedupMemory, petCpu, petLatency, petRepeats, petThroughput, stateWrites } from './alerts';
 // --- Home Assistant over MQTT (issue 7) ---
 import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
 import { ipmiPowerStatusReads } from './ipmi';
 import { gatewayCost } from './gateway';
+// hostile LAN
+import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -28,6 +30,7 @@ export const BENCHES: Bench[] = [
   // --- alerts (issue 6) ---
   petThroughput,
   petRepeats,
+  petLatency,
   petCpu,
   dedupMemory,
   stateWrites,
@@ -39,4 +42,7 @@ export const BENCHES: Bench[] = [
   // IPMI (issue 8)
   ipmiPowerStatusReads,
   gatewayCost,
+  // hostile LAN
+  xmlWorstCase,
+  eventListenerIdle,
 ];

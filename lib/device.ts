@@ -2,7 +2,8 @@
  * A managed device as every feature sees it: where it is, what it is called, and how to reach its
  * management engine. Built from an oob-device config node or from an inline `msg.device` object.
  */
-import { InputError } from './errors';
+import * as net from 'node:net';
+import { clip, InputError } from './errors';
 import type { AmtEndpoint } from './amt/connect';
 import type { IpmiEndpoint } from './ipmi/client';
 import { normalizeFingerprint } from './wsman/transport';
@@ -75,15 +76,42 @@ export function deviceInfo(d: ManagedDevice): DeviceInfo {
   return info;
 }
 
+const SECRET_FIELDS = new Set(['password', 'secureOn', 'kg']);
+
+/**
+ * A copy of an inline device object (as given in `msg.device`) without its secrets (passwords,
+ * SecureOn, IPMI Kg, at any depth), to put back in a message that goes on or into an error.
+ * Anything that is not an object is returned as it is.
+ */
+export function withoutSecrets(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || depth > 4) return typeof value === 'object' && value !== null ? {} : value;
+  if (Array.isArray(value)) return value.map((v) => withoutSecrets(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (SECRET_FIELDS.has(k)) continue;
+    Object.defineProperty(out, k, { value: withoutSecrets(v, depth + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
 export function deviceLabel(d: DeviceInfo): string {
   return d.name ? `${d.name} (${d.host})` : d.host;
 }
 
-const HOST_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$|^\[?[0-9A-Fa-f:.]+\]?$/;
+const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
+/**
+ * A host name or an IP address (IPv6 with or without brackets). "host:port" and dotted numbers
+ * that are no IPv4 address are refused: they would go to DNS as names.
+ */
 export function checkHost(host: unknown, what = 'host'): string {
-  if (typeof host !== 'string' || !HOST_RE.test(host.trim())) throw new InputError(`${what} "${String(host)}" is not a host name or IP address`);
-  return host.trim().replace(/^\[|\]$/g, '');
+  const bad = () => new InputError(`${what} "${clip(String(host), 80)}" is not a host name or IP address`);
+  if (typeof host !== 'string') throw bad();
+  const h = host.trim();
+  const bare = h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+  if (net.isIP(bare)) return bare;
+  if (bare !== h || !HOST_NAME.test(h) || /^[0-9.]+$/.test(h)) throw bad();
+  return h;
 }
 
 export function checkPort(port: unknown, what = 'port'): number {

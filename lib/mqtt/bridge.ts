@@ -47,6 +47,9 @@ import {
 } from './discovery';
 import { DeviceStateDoc, entitiesFor, entityById, EntitySpec, sensorEntities } from './entities';
 import { LinkOptions, LinkStatus, MqttLink } from './link';
+
+/** Retained topics of ours remembered while scanning on connect (stale ones are emptied). */
+const MAX_SCANNED_TOPICS = 20_000;
 import {
   checkBaseTopic,
   checkDiscoveryPrefix,
@@ -170,7 +173,8 @@ export class HaBridge extends EventEmitter {
   private readonly scanMs: number;
   private readonly maxQueued: number;
   private birthTimer?: NodeJS.Timeout;
-  private scan?: { seen: Map<string, string>; timer: NodeJS.Timeout };
+  /** Retained topics of ours seen while scanning, with the unique_ids a config announces. */
+  private scan?: { seen: Map<string, string[]>; timer: NodeJS.Timeout };
   /** Discovery goes out only once the retained configs of earlier runs have been looked at. */
   private ready = false;
   private readonly echoMs: number;
@@ -356,7 +360,7 @@ export class HaBridge extends EventEmitter {
     this.echoes.clear();
     // Checked again on every connect: an ACL fixed meanwhile clears the red status.
     this.denied.clear();
-    const seen = new Map<string, string>();
+    const seen = new Map<string, string[]>();
     this.scan = { seen, timer: setTimeout(() => void this.finishScan(seen), this.scanMs) };
     try {
       await this.link.subscribe([birthTopic(this.ctx), ownConfigSubscription(this.ctx), this.deviceLeaves]);
@@ -373,7 +377,7 @@ export class HaBridge extends EventEmitter {
    * After the scan: migrate what moved, publish discovery, empty the old topics of what moved and
    * what no current entity owns; then watch for our own configs to come back.
    */
-  private async finishScan(seen: Map<string, string>): Promise<void> {
+  private async finishScan(seen: Map<string, string[]>): Promise<void> {
     if (this.scan?.seen !== seen) return;
     this.scan = undefined;
     if (this.closed || !this.link.connected) return;
@@ -391,9 +395,8 @@ export class HaBridge extends EventEmitter {
     }
     const moved: string[] = [];
     const stale: string[] = [];
-    for (const [topic, payload] of seen) {
+    for (const [topic, ids] of seen) {
       if (!topic.endsWith('/config') || currentTopics.has(topic)) continue;
-      const ids = uniqueIdsIn(payload);
       const owner = ids.map((id) => legacy.get(id)).find((e) => e !== undefined);
       if (ids.some((id) => currentIds.has(id))) moved.push(topic);
       else if (owner) {
@@ -481,7 +484,7 @@ export class HaBridge extends EventEmitter {
   }
 
   /** Empty the state, availability and alert topics of devices no longer in the flows. */
-  private async clearStaleLeaves(seen: Map<string, string>): Promise<void> {
+  private async clearStaleLeaves(seen: Map<string, string[]>): Promise<void> {
     if (this.closed || !this.link.connected) return;
     const current = new Set<string>([gatewayAvailabilityTopic(this.topics)]);
     for (const e of this.entries.values()) for (const leaf of ['state', 'alert', 'availability'] as const) current.add(deviceTopic(this.topics, e.desc.slug, leaf));
@@ -492,8 +495,10 @@ export class HaBridge extends EventEmitter {
     const echo = this.echoes.get(topic);
     if (echo !== undefined && !packet.retain && payload.toString('utf8') === echo) this.echoes.delete(topic);
     if (this.scan && ((topic.endsWith('/config') && topic.startsWith(`${this.ctx.prefix}/`)) || isDeviceLeaf(this.topics, topic))) {
-      // Only what was retained before we came: our own echoes are not earlier runs.
-      if (payload.length && packet.retain) this.scan.seen.set(topic, payload.toString('utf8'));
+      // Only what was retained before we came (our own echoes are not earlier runs), and bounded: a
+      // broker holding a flood of retained topics under ours costs at most this many.
+      // Only the unique_ids of a config are kept, never its text.
+      if (payload.length && packet.retain && this.scan.seen.size < MAX_SCANNED_TOPICS) this.scan.seen.set(topic, topic.endsWith('/config') ? uniqueIdsIn(payload.toString('utf8')) : []);
       return;
     }
     if (topic === birthTopic(this.ctx)) {

@@ -32,7 +32,10 @@ export interface PinnedTarget {
    * per-device choice; the certificate is pinned exactly as otherwise.
    */
   legacyTls?: boolean;
+  /** Connect and handshake must be done within this; the socket is destroyed otherwise. */
   timeoutMs?: number;
+  /** Told of the socket as soon as it exists (to destroy it on close while still handshaking). */
+  onSocket?: (socket: tls.TLSSocket) => void;
 }
 
 /** What the TLS client offers: current defaults, or what old AMT firmware can speak. */
@@ -90,6 +93,7 @@ export function connectPinned(t: PinnedTarget): Promise<{ socket: tls.TLSSocket;
   const pinned = t.fingerprint ? normalizeFingerprint(t.fingerprint) : undefined;
   return new Promise((resolve, reject) => {
     const socket = openUnverified(t.host, t.port, protocolOptions(t.minVersion ?? 'TLSv1.2', t.legacyTls === true));
+    t.onSocket?.(socket);
     const timer = t.timeoutMs ? setTimeout(() => fail(new TimeoutError(`${label} did not complete a TLS handshake within ${t.timeoutMs} ms`)), t.timeoutMs) : undefined;
     const fail = (e: Error) => {
       clearTimeout(timer);
@@ -98,7 +102,11 @@ export function connectPinned(t: PinnedTarget): Promise<{ socket: tls.TLSSocket;
     };
     const onError = (e: NodeJS.ErrnoException) => fail(handshakeError(e, label, t.legacyTls === true));
     socket.once('error', onError);
+    // Destroyed from outside (the caller closed) before the handshake ended.
+    const onClose = () => fail(new ConnectionError(`${label} closed before the TLS handshake ended`));
+    socket.once('close', onClose);
     socket.once('secureConnect', () => {
+      socket.off('close', onClose);
       socket.off('error', onError);
       clearTimeout(timer);
       const actual = socket.getPeerCertificate()?.fingerprint256?.toUpperCase() ?? '';

@@ -34,6 +34,8 @@ export interface TransportOptions {
   /** Sockets kept open to this device. */
   maxSockets: number;
   maxResponseBytes: number;
+  /** TCP connect plus TLS handshake must end within this. Default 10 s. */
+  connectTimeoutMs?: number;
 }
 
 export interface HttpReply {
@@ -49,6 +51,8 @@ export class HttpTransport {
   private readonly agent: http.Agent;
   private pinned?: string;
   private closed = false;
+  /** TLS sockets still handshaking: the agent does not know them yet, so close() must. */
+  private readonly handshaking = new Set<tls.TLSSocket>();
 
   constructor(private readonly o: TransportOptions) {
     this.pinned = o.pin?.fingerprint ? normalizeFingerprint(o.pin.fingerprint) : undefined;
@@ -80,15 +84,37 @@ export class HttpTransport {
 
   private connectPinned(_opts: net.NetConnectOpts, done: (err: Error | null, s?: net.Socket) => void): void {
     const pin = this.o.pin;
-    connectPinned({ host: this.o.host, port: this.o.port, fingerprint: this.pinned, trustOnFirstUse: pin?.trustOnFirstUse, minVersion: pin?.minVersion, legacyTls: pin?.legacyTls }).then(
+    if (this.closed) return done(new ConnectionError(`transport to ${this.label} is closed`));
+    let pending: tls.TLSSocket | undefined;
+    connectPinned({
+      host: this.o.host,
+      port: this.o.port,
+      fingerprint: this.pinned,
+      trustOnFirstUse: pin?.trustOnFirstUse,
+      minVersion: pin?.minVersion,
+      legacyTls: pin?.legacyTls,
+      timeoutMs: this.o.connectTimeoutMs ?? 10_000,
+      onSocket: (s) => {
+        pending = s;
+        this.handshaking.add(s);
+      },
+    }).then(
       ({ socket, fingerprint, learned }) => {
+        if (pending) this.handshaking.delete(pending);
+        if (this.closed) {
+          socket.destroy();
+          return done(new ConnectionError(`transport to ${this.label} is closed`));
+        }
         if (learned && !this.pinned) {
           this.pinned = fingerprint;
           pin?.onTrusted?.(fingerprint);
         }
         done(null, socket);
       },
-      (e: Error) => done(e),
+      (e: Error) => {
+        if (pending) this.handshaking.delete(pending);
+        done(e);
+      },
     );
   }
 
@@ -155,5 +181,7 @@ export class HttpTransport {
   close(): void {
     this.closed = true;
     this.agent.destroy();
+    for (const s of this.handshaking) s.destroy();
+    this.handshaking.clear();
   }
 }
