@@ -220,6 +220,11 @@ export class HaBridge extends EventEmitter {
     this.emitStatus();
   }
 
+  /** The retained configs of earlier runs have been looked at on this connection: discovery may go out. */
+  get discoveryReady(): boolean {
+    return this.ready && this.link.connected;
+  }
+
   get status(): BridgeStatus {
     let unreachable = 0;
     for (const e of this.entries.values()) if (e.failing) unreachable++;
