@@ -42,6 +42,7 @@ export class MqttLink extends EventEmitter {
   private attempt = 0;
   private retryTimer?: NodeJS.Timeout;
   private closing = false;
+  private downgraded = false;
   private lastReason?: string;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -78,6 +79,7 @@ export class MqttLink extends EventEmitter {
       if (!versionChosen && this.client.options.protocolVersion === 5 && (e.code === 1 || e.code === 0x84)) {
         this.client.options.protocolVersion = 4;
         this.attempt = 0;
+        this.downgraded = true;
       }
     });
     this.client.on('close', () => this.scheduleReconnect());
@@ -101,6 +103,15 @@ export class MqttLink extends EventEmitter {
 
   private scheduleReconnect(): void {
     if (this.closing || this.retryTimer) return;
+    if (this.downgraded) {
+      // Not a failure: the broker speaks 3.1.1 only; try again at once with it.
+      this.downgraded = false;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!this.closing) this.client.reconnect();
+      }, 0);
+      return;
+    }
     const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(this.attempt, 16));
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
     this.attempt++;
