@@ -11,7 +11,7 @@ import { closeAllAmt } from '../lib/amt/connect';
 import type { ManagedDevice } from '../lib/device';
 import { BridgeOptions, BridgeStatus, CommandRequest, gatewayAclLines, HaBridge } from '../lib/mqtt';
 import { Fleet, startFleet } from '../packages/sim/src';
-import { Consumer, startMosquitto, TestBroker } from './helpers/mqtt';
+import { Consumer, startAedes, startMosquitto, TestBroker } from './helpers/mqtt';
 
 const USER = 'admin';
 const PASSWORD = 'Acl-P@ss1';
@@ -311,4 +311,26 @@ describe('start-up as HA sees it', () => {
     expect(late.messages.filter((m) => m.payload)).toEqual([]);
     await late.end();
   });
+});
+
+it('turns red when a broker refuses a subscription with a SUBACK failure (aedes, 3.1.1)', async () => {
+  const refusing = await startAedes({ denySubscription: 'homeassistant/status' });
+  const b = new HaBridge({ broker: { url: refusing.url, initialBackoffMs: 100 }, site: 'sub', origin: { name: 't' }, pollSeconds: 0, scanMs: 200, echoMs: 500 });
+  try {
+    const end = Date.now() + 10000;
+    while (Date.now() < end && !b.status.denied.length) await sleep(50);
+    expect(b.status.denied).toEqual(['subscribe to homeassistant/status']);
+    // The rest works: commands still arrive.
+    const c = await Consumer.connect(refusing.url, ['oobkit/sub/#']);
+    const results: unknown[] = [];
+    b.on('result', (r) => results.push(r));
+    b.setDevices([{ name: 'pc', host: '127.0.0.1', mac: '02:00:00:00:00:0a' }]);
+    await sleep(300);
+    await c.publish('oobkit/sub/pc/cmd/wake', 'ON');
+    await c.waitForJson('oobkit/sub/pc/cmd/wake/result', (r) => r.ok === false && /takes PRESS/.test(r.error));
+    await c.end();
+  } finally {
+    await b.close();
+    await refusing.stop();
+  }
 });

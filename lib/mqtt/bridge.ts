@@ -367,13 +367,14 @@ export class HaBridge extends EventEmitter {
     this.denied.clear();
     const seen = new Map<string, string[]>();
     this.scan = { seen, timer: setTimeout(() => void this.finishScan(seen), this.scanMs) };
-    try {
-      await this.link.subscribe([birthTopic(this.ctx), ownConfigSubscription(this.ctx), this.deviceLeaves]);
+    // Each on its own: a refused one (HA's birth topic, say) must not cost the others.
+    const subscriptions = [
+      this.link.subscribe([ownConfigSubscription(this.ctx), this.deviceLeaves]),
       // Retain As Published (MQTT 5): a retained command keeps its flag, so it is never run.
-      await this.link.subscribe([commandSubscription(this.topics)], { rap: true });
-    } catch (e) {
-      this.emit('problem', e);
-    }
+      this.link.subscribe([commandSubscription(this.topics)], { rap: true }),
+      this.link.subscribe([birthTopic(this.ctx)]),
+    ];
+    for (const r of await Promise.allSettled(subscriptions)) if (r.status === 'rejected') this.emit('problem', r.reason);
     this.expectEcho(gatewayAvailabilityTopic(this.topics), ONLINE);
     await this.send(gatewayAvailabilityTopic(this.topics), ONLINE, true);
   }

@@ -145,12 +145,14 @@ export class MqttLink extends EventEmitter {
   subscribe(topics: string[], o: { rap?: boolean } = {}): Promise<void> {
     const options = o.rap && this.retainAsPublished ? { qos: 1 as const, rap: true } : { qos: 1 as const };
     return new Promise((resolve, reject) => {
-      this.client.subscribe(topics, options, (err, granted) => {
+      this.client.subscribe(topics, options, (err, granted, packet) => {
+        // 0x80 (3.1.1 failure) and every MQTT 5 reason code from 0x80 up refuse a subscription;
+        // mqtt.js reports them as an error, with the SUBACK's codes in the packet.
+        const codes: number[] = (packet as { granted?: number[] } | undefined)?.granted ?? (granted ?? []).map((g) => g.qos);
+        const refused = topics.filter((_t, i) => (codes[i] ?? 0) >= 0x80);
+        for (const t of refused) this.emit('denied', `subscribe to ${t}`);
+        if (refused.length) return reject(new Error(`the broker refused the subscription to ${refused.join(', ')}`));
         if (err) return reject(err);
-        // 0x80 (3.1.1 failure) and every MQTT 5 reason code from 0x80 up refuse the subscription.
-        const refused = (granted ?? []).filter((g) => g.qos >= 0x80);
-        for (const g of refused) this.emit('denied', `subscribe to ${g.topic}`);
-        if (refused.length) return reject(new Error(`the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`));
         resolve();
       });
     });

@@ -114,6 +114,8 @@ async function waitForPort(port: number, child: ChildProcess, ms: number): Promi
 export interface AedesOptions {
   /** Refuse every connection (CONNACK "not authorized"). */
   refuse?: boolean;
+  /** Refuse subscriptions to this filter (SUBACK failure 0x80). */
+  denySubscription?: string;
   port?: number;
 }
 
@@ -124,6 +126,7 @@ import { Aedes } from 'aedes';
 import net from 'node:net';
 const broker = await Aedes.createBroker();
 if (process.env.REFUSE === '1') broker.authenticate = (c, u, p, done) => done(Object.assign(new Error('not authorized'), { returnCode: 5 }), false);
+if (process.env.DENY_SUB) broker.authorizeSubscribe = (c, sub, done) => done(null, sub.topic === process.env.DENY_SUB ? null : sub);
 const sockets = new Set();
 const server = net.createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); broker.handle(s); });
 process.on('SIGUSR2', () => { for (const s of sockets) s.destroy(); });
@@ -134,7 +137,7 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => console.log(serv
 export async function startAedes(o: AedesOptions = {}): Promise<TestBroker & { dropClients(): void }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', AEDES_SCRIPT], {
     cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, REFUSE: o.refuse ? '1' : '0', PORT: String(o.port ?? 0) },
+    env: { ...process.env, REFUSE: o.refuse ? '1' : '0', PORT: String(o.port ?? 0), DENY_SUB: o.denySubscription ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
