@@ -43,7 +43,7 @@ describe('PagerDuty Events v2 shape', () => {
       // The flow adds the routing key (a secret OOBKit never puts in a message).
       const body = { ...(s.payload as Record<string, unknown>), routing_key: 'R0UT1NGKEY' };
       valid(pagerDuty, body);
-      return body as { event_action: string; dedup_key: string; payload?: { severity: string; custom_details?: Record<string, unknown> } };
+      return body as unknown as { event_action: string; dedup_key: string; payload?: { severity: string; custom_details?: Record<string, unknown> } };
     });
     expect(bodies.map((b) => b.event_action)).toEqual(['trigger', 'trigger', 'trigger', 'resolve']);
     expect(new Set(bodies.map((b) => b.dedup_key)).size).toBe(1);
