@@ -3,6 +3,7 @@
  * of IPS_PowerManagementService where the firmware has it) and change it by name through
  * CIM_PowerManagementService.RequestPowerStateChange.
  */
+import { POWER_ACTION_ALIASES, POWER_ACTION_TABLE } from '../drivers/power-actions';
 import { DeviceRefusedError, InputError, OobError, UnsupportedError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 import { ANONYMOUS, resourceUri } from '../wsman/namespaces';
@@ -29,37 +30,12 @@ export const POWER_STATE_NAMES: Readonly<Record<number, string>> = {
   17: 'init',
 };
 
-/**
- * Action names a user types, and the PowerState each requests. "off" is AMT's power down (CIM 8):
- * immediate, the OS is not asked. "soft-off"/"graceful-off" (12) and "graceful-reset" (14) ask
- * the OS to shut down or restart and need the OS and its agent running.
- */
-export const POWER_ACTIONS: Readonly<Record<string, number>> = {
-  on: 2,
-  'sleep-light': 3,
-  sleep: 4,
-  cycle: 5,
-  'off-hard': 6,
-  hibernate: 7,
-  off: 8,
-  'cycle-hard': 9,
-  reset: 10,
-  nmi: 11,
-  'soft-off': 12,
-  'graceful-off-hard': 13,
-  'graceful-reset': 14,
-  'graceful-cycle': 15,
-};
+/** Action names and the PowerState each requests (from the one table of power actions). */
+export const POWER_ACTIONS: Readonly<Record<string, number>> = Object.fromEntries(
+  [...POWER_ACTION_TABLE].sort((a, b) => a.cim - b.cim).map((a) => [a.name, a.cim]),
+);
 
-/** Other names people use for the same actions. */
-export const POWER_ACTION_ALIASES: Readonly<Record<string, string>> = {
-  'graceful-off': 'soft-off',
-  'soft-reset': 'graceful-reset',
-  'power-on': 'on',
-  'power-off': 'off',
-  restart: 'graceful-reset',
-  shutdown: 'soft-off',
-};
+export { POWER_ACTION_ALIASES };
 
 /** States a device can be in and still count as "off" for a user (no OS running). */
 export const OFF_STATES = new Set(['off', 'off-hard', 'hibernate']);

@@ -4,9 +4,11 @@
  * shows a button that cannot work.
  *
  * States come from one retained JSON document per device (`.../state`) and the latest alert
- * (`.../alert`); each entity picks its field with a value template.
+ * (`.../alert`); each entity picks its field with a value template. This table drives both the
+ * discovery documents and the routing of commands: a new entity is one row here and, when it
+ * needs one, one method of the control.
  */
-import type { DeviceControl } from './control';
+import type { ActionOutcome, DeviceControl } from './control';
 
 export type Component = 'switch' | 'button' | 'binary_sensor' | 'sensor';
 
@@ -30,6 +32,8 @@ export interface EntitySpec {
   availability: 'gateway' | 'device';
   /** Does this device's control back the entity? */
   offeredBy(control: DeviceControl): boolean;
+  /** Switches and buttons: what a command (ON, OFF or PRESS) does, through the control. */
+  command?(control: DeviceControl, word: string): Promise<ActionOutcome>;
 }
 
 /** What `.../state` carries (retained JSON). */
@@ -62,6 +66,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     valueTemplate: on("value_json.power == 'on'"),
     availability: 'device',
     offeredBy: (c) => typeof c.setPower === 'function',
+    command: (c, word) => c.setPower!(word === 'ON'),
   },
   {
     id: 'wake',
@@ -70,6 +75,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     icon: 'mdi:power-on',
     availability: 'gateway',
     offeredBy: (c) => typeof c.wake === 'function',
+    command: (c) => c.wake!(),
   },
   {
     id: 'reset',
@@ -78,6 +84,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     deviceClass: 'restart',
     availability: 'device',
     offeredBy: (c) => typeof c.reset === 'function',
+    command: (c) => c.reset!(),
   },
   {
     id: 'pxe_boot',
@@ -87,6 +94,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     entityCategory: 'config',
     availability: 'device',
     offeredBy: (c) => typeof c.pxeBoot === 'function',
+    command: (c) => c.pxeBoot!(),
   },
   {
     id: 'isolation',
@@ -98,6 +106,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     valueTemplate: on('value_json.isolated'),
     availability: 'device',
     offeredBy: (c) => typeof c.setIsolation === 'function',
+    command: (c, word) => c.setIsolation!(word === 'ON'),
   },
   {
     id: 'connectivity',

@@ -1,0 +1,62 @@
+/**
+ * Every power action OOBKit knows, in one table: its name, what it does in a sentence, the CIM
+ * PowerState AMT's RequestPowerStateChange takes for it, and the IPMI Chassis Control command a
+ * BMC has for it (when it has one). The AMT and IPMI power code, the input check, the
+ * oob-power-state dialog's option list and its check all come from this table, so a new action is
+ * one row here (plus, when a protocol needs a request it does not make yet, one method there).
+ *
+ * This module imports nothing: lib/amt and lib/ipmi read it, and the editor build reads it.
+ */
+
+/** IPMI Chassis Control commands by our name (the values are in lib/ipmi/chassis.ts). */
+export type ChassisCommand = 'on' | 'off' | 'cycle' | 'reset' | 'nmi' | 'soft-off';
+
+export interface PowerActionSpec {
+  name: string;
+  /** For people: the editor's option and the help. */
+  label: string;
+  /** CIM PowerState requested through AMT. */
+  cim: number;
+  /** The BMC's Chassis Control command, when a BMC can do this. */
+  chassis?: ChassisCommand;
+  /** The action runs only while the device is on / only while it is off (IPMI has no list to ask). */
+  when?: 'on' | 'off';
+}
+
+/*
+ * "off" is AMT's power down (CIM 8): immediate, the OS is not asked. "soft-off" (12) and
+ * "graceful-reset" (14) ask the OS to shut down or restart and need the OS and its agent running;
+ * on a BMC soft-off is the ACPI power button.
+ */
+export const POWER_ACTION_TABLE: readonly PowerActionSpec[] = [
+  { name: 'on', label: 'power on', cim: 2, chassis: 'on', when: 'off' },
+  { name: 'off', label: 'power off (immediate)', cim: 8, chassis: 'off', when: 'on' },
+  { name: 'soft-off', label: 'shut down (asks the OS)', cim: 12, chassis: 'soft-off', when: 'on' },
+  { name: 'reset', label: 'reset (immediate)', cim: 10, chassis: 'reset', when: 'on' },
+  { name: 'graceful-reset', label: 'restart (asks the OS)', cim: 14 },
+  { name: 'cycle', label: 'power cycle', cim: 5, chassis: 'cycle', when: 'on' },
+  { name: 'cycle-hard', label: 'power cycle (hard)', cim: 9 },
+  { name: 'graceful-cycle', label: 'power cycle (asks the OS first)', cim: 15 },
+  { name: 'off-hard', label: 'power off (hard)', cim: 6 },
+  { name: 'graceful-off-hard', label: 'power off (asks the OS first, then hard)', cim: 13 },
+  { name: 'sleep-light', label: 'light sleep', cim: 3 },
+  { name: 'sleep', label: 'sleep', cim: 4 },
+  { name: 'hibernate', label: 'hibernate', cim: 7 },
+  { name: 'nmi', label: 'NMI (diagnostic interrupt)', cim: 11, chassis: 'nmi', when: 'on' },
+];
+
+/** Other names people use for the same actions. */
+export const POWER_ACTION_ALIASES: Readonly<Record<string, string>> = {
+  'graceful-off': 'soft-off',
+  'soft-reset': 'graceful-reset',
+  'power-on': 'on',
+  'power-off': 'off',
+  restart: 'graceful-reset',
+  shutdown: 'soft-off',
+};
+
+export const POWER_ACTION_NAMES: readonly string[] = POWER_ACTION_TABLE.map((a) => a.name);
+
+export function powerActionSpec(name: string): PowerActionSpec | undefined {
+  return POWER_ACTION_TABLE.find((a) => a.name === name);
+}
