@@ -3,8 +3,8 @@
  * of IPS_PowerManagementService where the firmware has it) and change it by name through
  * CIM_PowerManagementService.RequestPowerStateChange.
  */
-import { POWER_ACTION_ALIASES, POWER_ACTION_TABLE } from '../drivers/power-actions';
-import { DeviceRefusedError, InputError, OobError, UnsupportedError } from '../errors';
+import { canonicalPowerAction, POWER_ACTION_ALIASES, POWER_ACTION_TABLE } from '../drivers/power-actions';
+import { DeviceRefusedError, OobError, UnsupportedError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 import { ANONYMOUS, resourceUri } from '../wsman/namespaces';
 import type { EndpointReference } from '../wsman/xml';
@@ -73,15 +73,7 @@ export function actionsFor(codes: number[]): string[] {
     .map(([name]) => name);
 }
 
-/** The canonical name of an action ("shutdown" -> "soft-off"); an InputError for unknown names. */
-export function canonicalPowerAction(action: string): string {
-  const name = String(action).trim().toLowerCase();
-  const canonical = POWER_ACTION_ALIASES[name] ?? name;
-  if (POWER_ACTIONS[canonical] === undefined) {
-    throw new InputError(`unknown power action "${action}"; use one of: ${Object.keys(POWER_ACTIONS).join(', ')}`);
-  }
-  return canonical;
-}
+export { canonicalPowerAction };
 
 export function powerActionCode(action: string): number {
   return POWER_ACTIONS[canonicalPowerAction(action)];

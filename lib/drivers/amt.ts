@@ -15,6 +15,7 @@ import { readPowerStatus, requestPowerAction } from '../amt/power';
 import type { IderProgress } from '../amt/redirection/ider-session';
 import { deviceInfo, deviceLabel, ManagedDevice } from '../device';
 import { InputError, OobError } from '../errors';
+import { errorData } from './error-data';
 import type { WsmanClient } from '../wsman/client';
 import type { BootEvent, BootJob, BootRequest, DeviceDriver, DevicePowerStatus, EventCursor, PowerProbe } from './types';
 
@@ -102,7 +103,7 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
       const final = boot.final.then((f) => {
         runningBoots.delete(key);
         own.release();
-        return { bytesServed: f.bytesServed, seconds: f.seconds, end: f.end, ...(f.error ? { error: f.error.message } : {}) };
+        return { bytesServed: f.bytesServed, seconds: f.seconds, end: f.end, ...(f.error ? { error: errorData(f.error) } : {}) };
       });
       return { outcome: boot.outcome, final, stop: () => boot.stop().then(() => final) };
     },

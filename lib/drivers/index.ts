@@ -10,7 +10,7 @@ import { ipmiDriver } from './ipmi';
 import type { DeviceDriver, DriverKind } from './types';
 
 export * from './types';
-export { POWER_ACTION_ALIASES, POWER_ACTION_NAMES, POWER_ACTION_TABLE, powerActionSpec } from './power-actions';
+export { canonicalPowerAction, POWER_ACTION_ALIASES, POWER_ACTION_NAMES, POWER_ACTION_TABLE, powerActionSpec } from './power-actions';
 export type { PowerActionSpec } from './power-actions';
 
 /** How this device would be driven, or undefined when it has no management access at all. */

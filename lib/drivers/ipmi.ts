@@ -7,6 +7,7 @@ import type { AlertDevice } from '../alerts/alert';
 import type { BootTarget } from '../amt/boot';
 import { deviceInfo, deviceLabel, ManagedDevice } from '../device';
 import { InputError } from '../errors';
+import { errorData } from './error-data';
 import { selRecordToAlert } from '../ipmi/alert';
 import { IPMI_BOOT_TARGETS, ipmiBootTarget } from '../ipmi/boot';
 import { chassisIdentify } from '../ipmi/chassis';
@@ -63,7 +64,7 @@ export function ipmiDriver(device: ManagedDevice): DeviceDriver {
       onEvent?.({ type: 'phase', text: 'boot override' });
       const final = outcome.then(
         (o) => ({ bytesServed: 0, seconds: o.seconds, end: 'none' as const }),
-        (e: Error) => ({ bytesServed: 0, seconds: 0, end: 'none' as const, error: e.message }),
+        (e: Error) => ({ bytesServed: 0, seconds: 0, end: 'none' as const, error: errorData(e) }),
       );
       outcome.catch(() => undefined);
       return { outcome, final, stop: () => final };

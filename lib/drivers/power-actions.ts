@@ -5,8 +5,9 @@
  * oob-power-state dialog's option list and its check all come from this table, so a new action is
  * one row here (plus, when a protocol needs a request it does not make yet, one method there).
  *
- * This module imports nothing: lib/amt and lib/ipmi read it, and the editor build reads it.
+ * This module imports only lib/errors: lib/amt and lib/ipmi read it, and the editor build reads it.
  */
+import { InputError } from '../errors';
 
 /** IPMI Chassis Control commands by our name (the values are in lib/ipmi/chassis.ts). */
 export type ChassisCommand = 'on' | 'off' | 'cycle' | 'reset' | 'nmi' | 'soft-off';
@@ -59,4 +60,12 @@ export const POWER_ACTION_NAMES: readonly string[] = POWER_ACTION_TABLE.map((a) 
 
 export function powerActionSpec(name: string): PowerActionSpec | undefined {
   return POWER_ACTION_TABLE.find((a) => a.name === name);
+}
+
+/** The canonical name of an action ("shutdown" -> "soft-off"); an InputError for unknown names. */
+export function canonicalPowerAction(action: string): string {
+  const name = String(action).trim().toLowerCase();
+  const canonical = POWER_ACTION_ALIASES[name] ?? name;
+  if (!powerActionSpec(canonical)) throw new InputError(`unknown power action "${action}"; use one of: ${POWER_ACTION_NAMES.join(', ')}`);
+  return canonical;
 }

@@ -77,8 +77,8 @@ export interface BootFinal {
   bytesServed: number;
   seconds: number;
   end: 'device-closed' | 'stopped' | 'error' | 'none';
-  /** What went wrong after the outcome, as text (it crosses a wire). */
-  error?: string;
+  /** What went wrong after the outcome, as data (it crosses a wire): the error's code and message. */
+  error?: { code?: string; message: string };
 }
 
 /** Progress of a boot: phases as text, IDE-R transfer figures. */

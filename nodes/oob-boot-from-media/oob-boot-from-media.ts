@@ -1,12 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { acquireAmt } from '../../lib/amt/connect';
-import { BOOT_TARGETS, canonicalBootTarget, isIderTarget } from '../../lib/amt/boot';
-import { bootFromMedia, MediaBoot, MediaBootFinal, MediaBootOutcome } from '../../lib/amt/boot-media';
-import type { IderProgress } from '../../lib/amt/redirection/ider-session';
-import { deviceInfo, deviceLabel } from '../../lib/device';
-import { InputError, OobError, UnsupportedError } from '../../lib/errors';
-import { ipmiBootTarget } from '../../lib/ipmi/boot';
-import { withIpmi } from '../../lib/ipmi/connect';
+import { BOOT_TARGETS, canonicalBootTarget } from '../../lib/amt/boot';
+import { deviceInfo } from '../../lib/device';
+import { BootEvent, BootFinal, BootJob, BootOutcome, BootRequest, driverFor } from '../../lib/drivers';
+import { errorFromData } from '../../lib/drivers/error-data';
+import { OobError } from '../../lib/errors';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
@@ -24,12 +21,9 @@ interface BootDef extends NodeDef {
   stopAfterBoot?: boolean;
 }
 
-/** One boot from media per device at a time, across every node of the runtime. */
-const running = new Map<string, MediaBoot>();
-
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-function progressText(p: IderProgress): string {
+function progressText(p: { fraction: number; rate: number }): string {
   return `IDE-R ${Math.floor(p.fraction * 100)}% ${(p.rate / 1e6).toFixed(1)} MB/s`;
 }
 
@@ -42,7 +36,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
-    const mine = new Set<MediaBoot>();
+    const mine = new Set<BootJob>();
     const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 300) * 1000;
 
     function stopAll(): Promise<unknown> {
@@ -65,38 +59,15 @@ export = function (RED: NodeAPI) {
         }, done);
         return;
       }
-      let boot: MediaBoot;
-      let key: string;
-      let release: () => void;
-      let target: string;
       try {
-        target = targetOf(msg);
+        const target = targetOf(msg);
         const device = resolveDevice(RED, configured, msg);
-        // --- IPMI (issue 8): a server without AMT boots through its BMC's boot override ---
-        if (!device.amt && device.ipmi) {
-          const info = deviceInfo(device);
-          node.status(busyStatus(`${target}: boot override`));
-          withIpmi(device.ipmi, (c) => ipmiBootTarget(c, target, { power: def.power === 'none' ? 'none' : 'auto', host: device.host })).then(
-            (o) => {
-              node.status({ fill: 'green', shape: 'dot', text: `${o.target} ${o.power === 'none' ? 'armed' : 'requested'}` });
-              send(Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...o, protocol: 'ipmi', device: info } }) as NodeMessage);
-              done();
-            },
-            (e: Error) => {
-              node.status(errorStatus(e));
-              done(e);
-            },
-          );
-          return;
-        }
-        if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT or IPMI credentials`);
-        key = device.host.toLowerCase();
-        if (running.has(key)) throw new InputError(`a boot from media is already running for ${deviceLabel(device)}; send "stop" first`);
-        const amt = device.amt;
-        const lease = acquireAmt(amt);
-        release = lease.release;
         const info = deviceInfo(device);
-        boot = bootFromMedia(lease.client, device.host, {
+        const driver = driverFor(device);
+        let booted = false;
+        const onEvent = (e: BootEvent) =>
+          node.status(e.type === 'phase' ? busyStatus(`${target}: ${e.text}`) : { fill: booted ? 'green' : 'yellow', shape: 'dot', text: progressText(e) });
+        const request: BootRequest = {
           target,
           imageDirectory: def.imageDir,
           image: text(msg.image) ?? def.image,
@@ -104,55 +75,46 @@ export = function (RED: NodeAPI) {
           power: def.power === 'none' ? 'none' : 'auto',
           timeoutMs,
           stopAfterBoot: def.stopAfterBoot === true,
-          redirection: isIderTarget(canonicalBootTarget(target))
-            ? {
-                host: amt.host,
-                port: amt.redirectionPort,
-                tls: amt.tls,
-                username: amt.username,
-                password: amt.password,
-                fingerprint: amt.fingerprint,
-                trustOnFirstUse: amt.trustOnFirstUse,
-                onFingerprintTrusted: amt.onFingerprintTrusted,
-                timeoutMs: amt.timeoutMs,
+        };
+        driver.startBoot(request, onEvent).then(
+          (job) => {
+            mine.add(job);
+            job.outcome.then(
+              (o: BootOutcome) => {
+                booted = o.result === 'booted';
+                const status: NodeStatus =
+                  o.result === 'booted'
+                    ? { fill: 'green', shape: 'dot', text: `booted ${o.label ?? ''}`.trim() }
+                    : o.result === 'stopped'
+                      ? { fill: 'grey', shape: 'ring', text: 'stopped' }
+                      : { fill: 'green', shape: 'dot', text: `${o.target} ${o.power === 'none' ? 'armed' : 'requested'}` };
+                node.status(status);
+                send(Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...o, device: info } }) as NodeMessage);
+                done();
+              },
+              (e: Error) => {
+                node.status(errorStatus(e));
+                done(e);
+              },
+            );
+            void job.final.then((f: BootFinal) => {
+              mine.delete(job);
+              driver.close();
+              if (!booted) return;
+              if (f.error) {
+                node.status(errorStatus(errorFromData(f.error)));
+                node.error(new OobError('CLOSED', `IDE-R session ended after the boot: ${f.error.message}`), msg as NodeMessage);
+              } else {
+                node.status({ fill: 'grey', shape: 'ring', text: `IDE-R done ${mb(f.bytesServed)}` });
               }
-            : undefined,
-        });
-        running.set(key, boot);
-        mine.add(boot);
-        let booted = false;
-        boot.on('phase', (p: string) => node.status(busyStatus(`${target}: ${p}`)));
-        boot.on('progress', (p: IderProgress) => node.status({ fill: booted ? 'green' : 'yellow', shape: 'dot', text: progressText(p) }));
-        boot.outcome.then(
-          (o: MediaBootOutcome) => {
-            booted = o.result === 'booted';
-            const status: NodeStatus =
-              o.result === 'booted'
-                ? { fill: 'green', shape: 'dot', text: `booted ${o.label ?? ''}`.trim() }
-                : o.result === 'stopped'
-                  ? { fill: 'grey', shape: 'ring', text: 'stopped' }
-                  : { fill: 'green', shape: 'dot', text: `${o.target} ${o.power === 'none' ? 'armed' : 'requested'}` };
-            node.status(status);
-            send(Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...o, device: info } }) as NodeMessage);
-            done();
+            });
           },
           (e: Error) => {
+            driver.close();
             node.status(errorStatus(e));
             done(e);
           },
         );
-        boot.final.then((f: MediaBootFinal) => {
-          running.delete(key);
-          mine.delete(boot);
-          release();
-          if (!booted) return;
-          if (f.error) {
-            node.status(errorStatus(f.error));
-            node.error(new OobError('CLOSED', `IDE-R session ended after the boot: ${f.error.message}`), msg as NodeMessage);
-          } else {
-            node.status({ fill: 'grey', shape: 'ring', text: `IDE-R done ${mb(f.bytesServed)}` });
-          }
-        });
       } catch (e) {
         node.status(errorStatus(e));
         done(e as Error);

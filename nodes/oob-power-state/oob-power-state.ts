@@ -1,8 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { canonicalPowerAction } from '../../lib/amt/power';
 import { deviceInfo } from '../../lib/device';
+import { canonicalPowerAction, DevicePowerStatus, withDriver } from '../../lib/drivers';
 import { InputError } from '../../lib/errors';
-import { changeDevicePower, DevicePowerStatus, readDevicePower } from '../../lib/power';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus, powerStatus } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
@@ -39,12 +38,12 @@ export = function (RED: NodeAPI) {
       const info = deviceInfo(device);
       if (action === 'status') {
         node.status(busyStatus('reading…'));
-        const status = await readDevicePower(device);
+        const status = await withDriver(device, (d) => d.readPower());
         node.status(powerStatus(status.state));
         return Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...status, device: info } });
       }
       node.status(busyStatus(`${action}…`));
-      const { before, after } = await changeDevicePower(device, action);
+      const { before, after } = await withDriver(device, (d) => d.changePower(action));
       node.status(powerStatus(after.state));
       return Object.assign(msg, {
         topic: msg.topic ?? info.name ?? info.host,
@@ -70,7 +69,7 @@ export = function (RED: NodeAPI) {
       try {
         if (!configured) throw new InputError('polling needs a device chosen in the node');
         const device = configured.device();
-        const status = await readDevicePower(device);
+        const status = await withDriver(device, (d) => d.readPower());
         pollFailing = false;
         node.status(powerStatus(status.state));
         if (!last || last.state !== status.state) {
