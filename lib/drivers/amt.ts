@@ -4,10 +4,11 @@
  */
 import { recordOwnAction } from '../activity';
 import type { AlertDevice } from '../alerts/alert';
+import { readAuditLog } from '../amt/audit-log';
 import { BOOT_TARGETS, canonicalBootTarget, isIderTarget } from '../amt/boot';
 import { bootFromMedia, MediaBoot } from '../amt/boot-media';
 import { acquireAmt } from '../amt/connect';
-import { applyTemplate, readStatus, releaseTemplate } from '../amt/defense';
+import { addWatchdog, applyTemplate, readStatus, releaseTemplate, removeWatchdog } from '../amt/defense';
 import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
 import { readIdentity } from '../amt/identity';
 import { readInventory } from '../amt/inventory';
@@ -117,6 +118,7 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
 
     identity: () => readIdentity(client),
     readInventory: () => readInventory(client),
+    readAuditLog: (o) => readAuditLog(client, o),
 
     async readIsolation() {
       try {
@@ -131,6 +133,30 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
       const change = isolate ? await applyTemplate(client, 'isolate', { managementHosts }, { replace: true }) : await releaseTemplate(client);
       if (change.changed) recordOwnAction(device.host, 'defense', isolate ? 'isolate' : 'release');
       return { changed: change.changed, isolated: isolate };
+    },
+
+    defense: {
+      status: (o) => readStatus(client, o),
+      async apply(template, params, o) {
+        const change = await applyTemplate(client, template, params, o);
+        if (change.changed) recordOwnAction(device.host, 'defense', template);
+        return change;
+      },
+      async release() {
+        const change = await releaseTemplate(client);
+        if (change.changed) recordOwnAction(device.host, 'defense', 'release');
+        return change;
+      },
+      async addWatchdog(spec) {
+        const change = await addWatchdog(client, spec);
+        if (change.changed) recordOwnAction(device.host, 'defense', 'watchdog-add');
+        return change;
+      },
+      async removeWatchdog(agentId) {
+        const change = await removeWatchdog(client, agentId);
+        if (change.changed) recordOwnAction(device.host, 'defense', 'watchdog-remove');
+        return change;
+      },
     },
 
     close: () => lease.release(),

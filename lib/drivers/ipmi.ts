@@ -8,6 +8,7 @@ import type { BootTarget } from '../amt/boot';
 import { deviceInfo, deviceLabel, ManagedDevice } from '../device';
 import { InputError } from '../errors';
 import { errorData } from './error-data';
+import { runIpmiAction } from '../ipmi/actions';
 import { selRecordToAlert } from '../ipmi/alert';
 import { IPMI_BOOT_TARGETS, ipmiBootTarget } from '../ipmi/boot';
 import { chassisIdentify } from '../ipmi/chassis';
@@ -89,6 +90,8 @@ export function ipmiDriver(device: ManagedDevice): DeviceDriver {
 
     identify: (seconds) => chassisIdentify(c, { seconds }),
     sensors: () => readSensors(c),
+
+    bmc: { run: (action, params) => runIpmiAction(c, action, params) },
 
     close: () => lease.release(),
   };

@@ -9,9 +9,13 @@
  * A capability a device may lack is an optional member: absent means "this device cannot".
  */
 import type { Alert } from '../alerts/alert';
+import type { AuditPosition, AuditReadResult } from '../amt/audit-log';
 import type { BootTarget } from '../amt/boot';
+import type { DefenseChange, DefenseStatus, StatusOptions, WatchdogChange } from '../amt/defense';
+import type { Inventory } from '../amt/inventory';
 import type { PowerStatus } from '../amt/power';
 import type { DeviceInfo } from '../device';
+import type { IpmiActionName, IpmiActionParams, IpmiActionResult } from '../ipmi/actions';
 import type { SensorReading } from '../ipmi/sensors';
 
 /** The protocol a driver speaks to the device (a remote driver reports the far side's). */
@@ -118,6 +122,20 @@ export interface ConsentCapability {
   cancel(): Promise<ConsentState>;
 }
 
+/** System Defense: network filter templates and agent-presence watchdogs (AMT). Changes are recorded as our own. */
+export interface DefenseCapability {
+  status(o?: StatusOptions): Promise<DefenseStatus>;
+  apply(template: string, params: Record<string, unknown>, o?: { replace?: boolean }): Promise<DefenseChange>;
+  release(): Promise<DefenseChange>;
+  addWatchdog(spec: Record<string, unknown>): Promise<WatchdogChange>;
+  removeWatchdog(agentId: unknown): Promise<WatchdogChange>;
+}
+
+/** A BMC's own actions by name (chassis status, sensors, SEL, identify, boot override). */
+export interface BmcCapability {
+  run(action: IpmiActionName, params: IpmiActionParams): Promise<IpmiActionResult>;
+}
+
 export interface IsolationChange {
   changed: boolean;
   isolated: boolean;
@@ -153,8 +171,10 @@ export interface DeviceDriver {
   /** Entries added to the device's event log since `cursor`, as alerts. No cursor: 'skip' marks the end, 'all' reads all. */
   readNewEvents(cursor: EventCursor | undefined, o: { initial?: 'skip' | 'all' }): Promise<EventRead>;
   identity?(): Promise<DeviceIdentity>;
-  /** Hardware inventory (AMT). */
-  readInventory?(): Promise<unknown>;
+  /** Hardware inventory, whatever the OS is doing (AMT). */
+  readInventory?(): Promise<Inventory>;
+  /** The management controller's own audit log: who did what to the PC (AMT). */
+  readAuditLog?(o: { mode: 'new' | 'all'; after?: AuditPosition }): Promise<AuditReadResult>;
   /** Blink the chassis identify light for `seconds` (0 turns it off). */
   identify?(seconds: number): Promise<void>;
   /** Temperatures, fans, voltages... (servers' BMCs). */
@@ -165,21 +185,28 @@ export interface DeviceDriver {
   readIsolation?(): Promise<boolean | null>;
   setIsolation?(isolate: boolean, managementHosts: string[]): Promise<IsolationChange>;
   consent?: ConsentCapability;
+  defense?: DefenseCapability;
+
+  // --- the protocol's own actions, for the node that speaks it ---------------------------------
+  bmc?: BmcCapability;
 
   /** Releases the connection; the driver must not be used after. */
   close(): void;
 }
 
 /** What a driver can do beyond the methods every driver has, by name (for a remote site's announcement). */
-export type Capability = 'identity' | 'inventory' | 'identify' | 'sensors' | 'isolation' | 'consent';
+export type Capability = 'identity' | 'inventory' | 'audit-log' | 'defense' | 'bmc' | 'identify' | 'sensors' | 'isolation' | 'consent';
 
 export function capabilitiesOf(d: DeviceDriver): Capability[] {
   const out: Capability[] = [];
   if (d.identity) out.push('identity');
   if (d.readInventory) out.push('inventory');
+  if (d.readAuditLog) out.push('audit-log');
   if (d.identify) out.push('identify');
   if (d.sensors) out.push('sensors');
   if (d.setIsolation) out.push('isolation');
   if (d.consent) out.push('consent');
+  if (d.defense) out.push('defense');
+  if (d.bmc) out.push('bmc');
   return out;
 }

@@ -41,8 +41,8 @@ export interface WakeAndConfirmOptions {
   fallback?: boolean;
   /** Default 20 s. */
   fallbackAfterMs?: number;
-  /** Called as the wake moves on: 'waking', 'fallback'. */
-  onStage?: (stage: 'waking' | 'fallback') => void;
+  /** Called as the wake moves on: 'waking', 'fallback' (with what powers it on: AMT or a BMC over IPMI). */
+  onStage?: (stage: 'waking' | 'fallback', via?: 'amt' | 'ipmi') => void;
   signal?: AbortSignal;
 }
 
@@ -176,7 +176,7 @@ async function run(
     }
     if (canFallBack && !fellBack && performance.now() - started >= t.fallbackAfterMs) {
       fellBack = true;
-      o.onStage?.('fallback');
+      o.onStage?.('fallback', via);
       fallbackNote = await powerOnFallback(d as ManagedDevice, via === 'ipmi' ? 'IPMI' : 'AMT');
     }
     // Checks that fail fast (a refused TCP connection) must not turn into a busy loop.

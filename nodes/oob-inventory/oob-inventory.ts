@@ -1,10 +1,10 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { withAmt } from '../../lib/amt/connect';
-import { AuditPosition, readAuditLog } from '../../lib/amt/audit-log';
-import { inventoryRow, readInventory, ROW_COLUMNS } from '../../lib/amt/inventory';
+import type { AuditPosition } from '../../lib/amt/audit-log';
+import { inventoryRow, ROW_COLUMNS } from '../../lib/amt/inventory';
 import { deviceInfo, ManagedDevice } from '../../lib/device';
+import { withCapability } from '../../lib/drivers';
 import { InputError } from '../../lib/errors';
 import { KeyValueFile } from '../../lib/util/key-value-file';
 import { resolveDevice } from '../shared/resolve-device';
@@ -53,7 +53,7 @@ export = function (RED: NodeAPI) {
     async function inventory(msg: OobMessage, device: ManagedDevice): Promise<NodeMessage> {
       const info = deviceInfo(device);
       node.status(busyStatus('reading…'));
-      const inv = await withAmt(device, (c) => readInventory(c));
+      const inv = await withCapability(device, 'inventory', (d) => d.readInventory!());
       node.status(inv.partial ? { fill: 'yellow', shape: 'ring', text: `partial: ${inv.missing.length} missing` } : { fill: 'green', shape: 'dot', text: inv.platform.model ?? 'read' });
       const out: Record<string, unknown> = { topic: msg.topic ?? info.name ?? info.host, partial: inv.partial, missing: inv.missing };
       if (format === 'row') {
@@ -70,7 +70,7 @@ export = function (RED: NodeAPI) {
       const amt = device.amt;
       const key = `${node.id}|${device.host}:${amt?.port ?? (amt?.tls ? 16993 : 16992)}`;
       node.status(busyStatus('reading log…'));
-      const res = await withAmt(device, (c) => readAuditLog(c, { mode, after: positions.get(key) }));
+      const res = await withCapability(device, 'audit-log', (d) => d.readAuditLog!({ mode, after: positions.get(key) }));
       if (res.position) positions.set(key, res.position);
       const text = `${res.records.length} ${mode === 'new' ? 'new' : 'records'}`;
       node.status(res.partial ? { fill: 'yellow', shape: 'ring', text: `${text}, partial` } : { fill: 'green', shape: 'dot', text });

@@ -1,11 +1,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
-import { InputError, UnsupportedError } from '../../lib/errors';
-import { checkIpmiAction, IpmiActionName, IpmiActionResult, runIpmiAction } from '../../lib/ipmi/actions';
-import { withIpmi } from '../../lib/ipmi/connect';
-import { SelCursor, selCursorAtEnd } from '../../lib/ipmi/sel';
+import { deviceInfo, ManagedDevice } from '../../lib/device';
+import { EventCursor, withCapability } from '../../lib/drivers';
+import { InputError } from '../../lib/errors';
+import { checkIpmiAction, IpmiActionName, IpmiActionResult } from '../../lib/ipmi/actions';
+import type { SelCursor } from '../../lib/ipmi/sel';
 import { KeyValueFile } from '../../lib/util/key-value-file';
 import { resolveDevice } from '../shared/resolve-device';
 import { busyStatus, errorStatus, powerStatus } from '../shared/status';
@@ -27,11 +27,6 @@ interface IpmiDef extends NodeDef {
 function actionOf(msg: OobMessage, configured: IpmiActionName): IpmiActionName {
   const given = typeof msg.action === 'string' && msg.action.trim() ? msg.action : typeof msg.payload === 'string' && msg.payload.trim() ? msg.payload : undefined;
   return given === undefined ? configured : checkIpmiAction(given);
-}
-
-function ipmiOf(device: ManagedDevice) {
-  if (!device.ipmi) throw new UnsupportedError(`${deviceLabel(device)} has no IPMI credentials`);
-  return device.ipmi;
 }
 
 function doneStatus(action: IpmiActionName, r: IpmiActionResult): NodeStatus {
@@ -83,16 +78,15 @@ export = function (RED: NodeAPI) {
     }
     const cursors = store;
     // Per node and BMC: two nodes reading the same log each see every entry.
-    const cursorKey = (d: ManagedDevice) => `${node.id}|${d.ipmi!.host}:${d.ipmi!.port ?? 623}`;
+    const cursorKey = (d: ManagedDevice) => `${node.id}|${d.ipmi?.host ?? d.host}:${d.ipmi?.port ?? 623}`;
 
     async function handle(msg: OobMessage): Promise<NodeMessage> {
       const action = actionOf(msg, defaultAction);
       const device = resolveDevice(RED, configured, msg);
-      const endpoint = ipmiOf(device);
       const info = deviceInfo(device);
       node.status(busyStatus(`${action}…`));
-      const r = await withIpmi(endpoint, (c) =>
-        runIpmiAction(c, action, {
+      const r = await withCapability(device, 'bmc', (d) =>
+        d.bmc!.run(action, {
           device: info,
           seconds: msg.seconds ?? def.seconds,
           bootDevice: msg.bootDevice ?? def.bootDevice,
@@ -129,18 +123,16 @@ export = function (RED: NodeAPI) {
       try {
         if (!configured) throw new InputError('watching the event log needs a device chosen in the node');
         const device = configured.device();
-        const endpoint = ipmiOf(device);
         const key = cursorKey(device);
         const cursor = cursors.get(key);
+        // The first look only marks where the log stands: old entries are not news.
+        const r = await withCapability(device, 'bmc', (d) => d.readNewEvents(cursor as EventCursor | undefined, { initial: 'skip' }));
+        cursors.set(key, r.cursor as SelCursor);
         if (!cursor) {
-          // The first look only marks where the log stands: old entries are not news.
-          cursors.set(key, await withIpmi(endpoint, selCursorAtEnd));
           node.status({ fill: 'green', shape: 'dot', text: 'watching' });
         } else {
-          const r = await withIpmi(endpoint, (c) => runIpmiAction(c, 'sel-new', { device: deviceInfo(device), cursor }));
-          if (r.cursor) cursors.set(key, r.cursor);
-          for (const alert of r.alerts ?? []) node.send({ topic: alert.device.name ?? alert.device.host, payload: alert } as NodeMessage);
-          node.status({ fill: 'green', shape: 'dot', text: `watching: ${r.alerts?.length ?? 0} new` });
+          for (const alert of r.alerts) node.send({ topic: alert.device.name ?? alert.device.host, payload: alert } as NodeMessage);
+          node.status({ fill: 'green', shape: 'dot', text: `watching: ${r.alerts.length} new` });
         }
         failing = false;
       } catch (e) {

@@ -73,7 +73,7 @@ export = function (RED: NodeAPI) {
         timeoutMs: seconds(def.timeout, 60) * 1000,
         fallback: def.fallback !== false,
         fallbackAfterMs: seconds(def.fallbackAfter, 20) * 1000,
-        onStage: (stage) => node.status(busyStatus(stage === 'waking' ? 'waking…' : device?.amt || !device?.ipmi ? 'AMT power-on…' : 'BMC power-on…')),
+        onStage: (stage, via) => node.status(busyStatus(stage === 'waking' ? 'waking…' : via === 'ipmi' ? 'BMC power-on…' : 'AMT power-on…')),
         signal: abort.signal,
       });
       node.status(statusFor(outcome));
