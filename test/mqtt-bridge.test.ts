@@ -286,6 +286,8 @@ describe.each([
       b.setDevices(devices(2));
       await c.waitFor(() => configs(c).size === 17, 10000, 'configs of pc-03 emptied');
       expect([...configs(c).keys()].some((t) => t.includes(key3))).toBe(false);
+      // The state, alert and availability topics are emptied after the configs, in that order.
+      await c.waitFor(() => c.latest.get('oobkit/head-office/pc-03/availability')?.payload === '', 10000, 'pc-03 availability emptied');
       expect(c.latest.get('oobkit/head-office/pc-03/state')?.payload).toBe('');
       await b.close();
 

@@ -107,7 +107,8 @@ describe('simulated Wake-on-LAN', () => {
       await settle(50);
       const seconds = (performance.now() - t0) / 1000;
       const s = listener.stats;
-      expect(s.received).toBeGreaterThan(500);
+      // Loopback UDP may drop some of the burst under load; enough must arrive to pass the rate.
+      expect(s.rateLimited).toBeGreaterThan(0);
       // A burst of 100 plus 100 per second, and not one more.
       expect(s.woke + s.alreadyOn).toBeLessThanOrEqual(100 + Math.ceil(100 * seconds));
       expect(s.rateLimited).toBe(s.received - s.woke - s.alreadyOn);
