@@ -1,9 +1,10 @@
 /**
- * Every power action OOBKit knows, in one table: its name, what it does in a sentence, the CIM
- * PowerState AMT's RequestPowerStateChange takes for it, and the IPMI Chassis Control command a
- * BMC has for it (when it has one). The AMT and IPMI power code, the input check, the
- * oob-power-state dialog's option list and its check all come from this table, so a new action is
- * one row here (plus, when a protocol needs a request it does not make yet, one method there).
+ * Every power action OOBKit knows, in one table: its name, the CIM PowerState AMT's
+ * RequestPowerStateChange takes for it, and the IPMI Chassis Control command a BMC has for it (when
+ * it has one). The AMT and IPMI power code, the input check and the oob-power-state dialog's option
+ * list (generated at build time, checked by a test) all come from this table, so a new action is
+ * one row here and its label in the node's message catalogs (plus, when a protocol needs a request
+ * it does not make yet, one method there).
  *
  * This module imports only lib/errors: lib/amt and lib/ipmi read it, and the editor build reads it.
  */
@@ -14,8 +15,6 @@ export type ChassisCommand = 'on' | 'off' | 'cycle' | 'reset' | 'nmi' | 'soft-of
 
 export interface PowerActionSpec {
   name: string;
-  /** For people: the editor's option and the help. */
-  label: string;
   /** CIM PowerState requested through AMT. */
   cim: number;
   /** The BMC's Chassis Control command, when a BMC can do this. */
@@ -30,20 +29,20 @@ export interface PowerActionSpec {
  * on a BMC soft-off is the ACPI power button.
  */
 export const POWER_ACTION_TABLE: readonly PowerActionSpec[] = [
-  { name: 'on', label: 'power on', cim: 2, chassis: 'on', when: 'off' },
-  { name: 'off', label: 'power off (immediate)', cim: 8, chassis: 'off', when: 'on' },
-  { name: 'soft-off', label: 'shut down (asks the OS)', cim: 12, chassis: 'soft-off', when: 'on' },
-  { name: 'reset', label: 'reset (immediate)', cim: 10, chassis: 'reset', when: 'on' },
-  { name: 'graceful-reset', label: 'restart (asks the OS)', cim: 14 },
-  { name: 'cycle', label: 'power cycle', cim: 5, chassis: 'cycle', when: 'on' },
-  { name: 'cycle-hard', label: 'power cycle (hard)', cim: 9 },
-  { name: 'graceful-cycle', label: 'power cycle (asks the OS first)', cim: 15 },
-  { name: 'off-hard', label: 'power off (hard)', cim: 6 },
-  { name: 'graceful-off-hard', label: 'power off (asks the OS first, then hard)', cim: 13 },
-  { name: 'sleep-light', label: 'light sleep', cim: 3 },
-  { name: 'sleep', label: 'sleep', cim: 4 },
-  { name: 'hibernate', label: 'hibernate', cim: 7 },
-  { name: 'nmi', label: 'NMI (diagnostic interrupt)', cim: 11, chassis: 'nmi', when: 'on' },
+  { name: 'on', cim: 2, chassis: 'on', when: 'off' },
+  { name: 'off', cim: 8, chassis: 'off', when: 'on' },
+  { name: 'soft-off', cim: 12, chassis: 'soft-off', when: 'on' },
+  { name: 'reset', cim: 10, chassis: 'reset', when: 'on' },
+  { name: 'graceful-reset', cim: 14 },
+  { name: 'cycle', cim: 5, chassis: 'cycle', when: 'on' },
+  { name: 'cycle-hard', cim: 9 },
+  { name: 'graceful-cycle', cim: 15 },
+  { name: 'off-hard', cim: 6 },
+  { name: 'graceful-off-hard', cim: 13 },
+  { name: 'sleep-light', cim: 3 },
+  { name: 'sleep', cim: 4 },
+  { name: 'hibernate', cim: 7 },
+  { name: 'nmi', cim: 11, chassis: 'nmi', when: 'on' },
 ];
 
 /** Other names people use for the same actions. */

@@ -53,6 +53,9 @@ export interface DeviceControl {
   close(): void;
 }
 
+/** What the power switch's OFF may do (see ControlOptions.offAction). */
+export const OFF_ACTIONS = ['auto', 'soft-off', 'off'] as const;
+
 export interface ControlOptions {
   /**
    * What the power switch's OFF does: 'auto' shuts the OS down gracefully when the device offers
