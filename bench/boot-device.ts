@@ -7,7 +7,7 @@
  * boot, sink stream or loop.
  */
 import * as net from 'node:net';
-import { firmwareState, startFleet } from '../lib/sim';
+import { firmwareState, startFleet } from '../packages/sim/src';
 
 async function main(): Promise<void> {
   const host = process.env.BENCH_HOST ?? '127.0.0.1';

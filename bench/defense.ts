@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { openAmt } from '../lib/amt/connect';
 import { applyTemplate, releaseTemplate } from '../lib/amt/defense';
-import { startFleet } from '../lib/sim';
+import { startFleet } from '../packages/sim/src';
 import type { Bench } from './types';
 
 const USER = 'admin';
@@ -20,7 +20,7 @@ const ISOLATE = { managementHosts: ['192.0.2.10', '198.51.100.0/24'] };
 
 function simProcess(devices: number, latencyMs: number): Promise<{ child: ChildProcess; ports: number[] }> {
   return new Promise((resolve, reject) => {
-    const cli = path.join(__dirname, '..', 'lib', 'sim', 'cli.js');
+    const cli = path.join(__dirname, '..', 'packages', 'sim', 'src', 'cli.js');
     const child = spawn(process.execPath, [cli, '--devices', String(devices), '--port', '0', '--user', USER, '--password', PASSWORD, '--latency', String(latencyMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const ports: number[] = [];
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {

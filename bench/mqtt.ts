@@ -12,7 +12,7 @@ import mqtt from 'mqtt';
 import { closeAllAmt } from '../lib/amt/connect';
 import type { ManagedDevice } from '../lib/device';
 import { DeviceControl, HaBridge } from '../lib/mqtt';
-import { startFleet } from '../lib/sim';
+import { startFleet } from '../packages/sim/src';
 import { Consumer, startMosquitto } from '../test/helpers/mqtt';
 import type { Bench } from './types';
 

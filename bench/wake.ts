@@ -127,7 +127,7 @@ export const wolSendRate: Bench = {
 
 /** oob-sim with `devices` PCs answering RMCP on first+i:port; retries other ports when one is taken. */
 async function startRmcpFleet(devices: number, first: string): Promise<{ child: ChildProcess; port: number }> {
-  const cli = join(__dirname, '..', 'lib', 'sim', 'cli.js');
+  const cli = join(__dirname, '..', 'packages', 'sim', 'src', 'cli.js');
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = 20000 + Math.floor(Math.random() * 40000);
     const child = spawn(process.execPath, [cli, '--devices', String(devices), '--port', '0', '--rmcp-port', String(port), '--rmcp-hosts', first], { stdio: ['ignore', 'pipe', 'pipe'] });

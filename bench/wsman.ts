@@ -165,7 +165,7 @@ export function round(n: number, digits = 1): number {
 
 export function startSimProcess(devices: number, latencyMs: number): Promise<{ child: ChildProcess; ports: number[] }> {
   return new Promise((resolve, reject) => {
-    const cli = path.join(__dirname, '..', 'lib', 'sim', 'cli.js');
+    const cli = path.join(__dirname, '..', 'packages', 'sim', 'src', 'cli.js');
     const child = spawn(process.execPath, [cli, '--devices', String(devices), '--port', '0', '--user', USER, '--password', PASSWORD, '--latency', String(latencyMs)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -1,7 +1,7 @@
 /**
  * OOBKit's protocol core, usable without Node-RED (a CLI, a service, another automation host).
- * Grouped by area; the simulator is separate (`@oobkit/node-red-oobkit/dist/lib/sim`, or the
- * `oob-sim` command).
+ * Grouped by area. The simulator is not part of this package: it lives in the repository's
+ * packages/sim workspace (the `oob-sim` command).
  */
 export * from './errors';
 export * from './device';

@@ -43,6 +43,19 @@ export function readExamples(dir: string): Array<{ file: string; nodes: FlowNode
     .map((file) => ({ file, nodes: JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as FlowNode[] }));
 }
 
+/** The AMT PCs the examples name (servers excluded), in order of first appearance. */
+export function exampleDeviceNames(examples: Array<{ nodes: FlowNode[] }>): string[] {
+  const names: string[] = [];
+  for (const { nodes } of examples) {
+    for (const n of nodes) {
+      if (n.type !== 'oob-device' || isServer(n)) continue;
+      const name = String(n.name || n.id);
+      if (!names.includes(name)) names.push(name);
+    }
+  }
+  return names;
+}
+
 /** Replace every property equal to `from` (or array element) with `to`, on every node. */
 function renameReferences(nodes: FlowNode[], from: string, to: string): void {
   for (const n of nodes) {
@@ -134,7 +147,7 @@ export function demoFlows(
         deviceByName.set(name, n.id);
         continue;
       }
-      const target = s.devices[nextDevice++ % s.devices.length];
+      const target = s.devices.find((d) => d.name === name) ?? s.devices[nextDevice++ % s.devices.length];
       Object.assign(n, deviceNode(n.id, name, target, n.site as string | undefined));
       credentials[n.id] = { username: s.username, password: s.password };
       deviceByName.set(name, n.id);
@@ -148,6 +161,8 @@ export function demoFlows(
       }
       // --- boot from media (issue 4): images from the demo's folder ---
       if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
+      // The demo has no Request Tracker to talk to: the ticket example is there to look at, disabled.
+      if (n.type === 'oob-rt-ticket') n.d = true;
       // Alert listeners on free loopback ports (162 needs root, and two nodes cannot share one).
       if (n.type === 'oob-alert-in' && s.alertPorts?.[nextAlertPorts]) {
         const ports = s.alertPorts[nextAlertPorts++];
@@ -158,12 +173,12 @@ export function demoFlows(
       nodes.push(n);
     }
   }
-  nodes.push(...fleetTab(s, credentials));
+  nodes.push(...fleetTab(s, credentials, deviceByName));
   return { nodes, credentials, petPorts };
 }
 
 /** One watcher per simulated PC, the latest states in flow context, GET /api/fleet to read them. */
-function fleetTab(s: DemoSettings, credentials: Record<string, unknown>): FlowNode[] {
+function fleetTab(s: DemoSettings, credentials: Record<string, unknown>, deviceByName: Map<string, string>): FlowNode[] {
   const tab = 'demo-fleet-tab';
   const out: FlowNode[] = [
     { id: tab, type: 'tab', label: 'Fleet', info: 'Every simulated PC, watched every 5 s. GET /api/fleet returns their latest states.' },
@@ -194,10 +209,15 @@ function fleetTab(s: DemoSettings, credentials: Record<string, unknown>): FlowNo
     { id: 'demo-fleet-response', type: 'http response', z: tab, name: '', statusCode: '', headers: {}, x: 550, y: 420, wires: [] },
   ];
   s.devices.forEach((d, i) => {
-    const dev = `demo-fleet-device-${i}`;
-    out.push(deviceNode(dev, d.name, d, 'demo'));
-    credentials[dev] = { username: s.username, password: s.password };
-    out.push({ id: `demo-fleet-watch-${i}`, type: 'oob-power-state', z: tab, name: `watch ${d.name}`, device: dev, action: 'status', poll: 5, x: 220, y: 100 + i * 40, wires: [['demo-fleet-record']] });
+    // A PC the examples already configure is watched through that config node: a second node
+    // for the same PC would be a second device with the same MAC (Home Assistant refuses it).
+    let dev = deviceByName.get(d.name);
+    if (!dev) {
+      dev = `demo-fleet-device-${i}`;
+      out.push(deviceNode(dev, d.name, d, 'demo'));
+      credentials[dev] = { username: s.username, password: s.password };
+    }
+    out.push({ id: `demo-fleet-watch-${i}`, type: 'oob-power-state', z: tab, name: `watch ${d.name}`, device: dev, action: 'status', poll: 5, x: 220, y: 100 + i * 60, wires: [['demo-fleet-record']] });
   });
   return out;
 }

@@ -2,10 +2,14 @@
  * npm start: a real Node-RED runtime with OOBKit and its example flows, a simulated fleet of AMT
  * PCs and an embedded MQTT broker, all on loopback. Prints the editor URL; Ctrl-C stops it all.
  *
- * Environment: PORT (editor, default 1880), MQTT_PORT (default 1883), DEMO_DEVICES (default 5),
- * HOST (listen address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default
- * .demo/), DEMO_ALERT_SECONDS (a simulated PC plays an alert scenario this often; 0 = never). A busy port falls back to a free one.
+ * Environment: PORT (editor, default 1880), MQTT_PORT (default 1883), DEMO_PORT_BASE (every port
+ * the demo opens, from one base: see demoPorts below), DEMO_DEVICES (default 5), HOST (listen
+ * address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default .demo/),
+ * DEMO_ALERT_SECONDS (a simulated PC plays an alert scenario this often; 0 = never). Without
+ * DEMO_PORT_BASE the simulated devices take free ports; a busy editor or broker port falls back to a
+ * free one.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -13,9 +17,10 @@ import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
 import * as dgram from 'node:dgram';
-import { describeDevice, playScenarios, startBackgroundTraffic, startFleet, writeDemoIso } from '../lib/sim';
-import { SimBmc } from '../lib/sim/ipmi';
-import { demoFlows, readExamples } from './demo-flows';
+import { describeDevice, playScenarios, startBackgroundTraffic, startFleet, writeDemoIso } from '../packages/sim/src';
+import { SimBmc } from '../packages/sim/src/ipmi';
+import { demoFlows, exampleDeviceNames, readExamples } from './demo-flows';
+import { demoPorts } from './demo-ports';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const RED = require('node-red');
@@ -25,16 +30,17 @@ const userDir = process.env.OOBKIT_DEMO_DIR ? path.resolve(process.env.OOBKIT_DE
 const HOST = process.env.HOST || '127.0.0.1';
 const USERNAME = 'admin';
 const PASSWORD = 'Demo-P@ssw0rd';
+const CREDENTIAL_SECRET = 'oobkit-demo-only';
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** Listen on the wanted port, or on a free one if it is taken. */
-function listen(server: net.Server, port: number): Promise<number> {
+/** Listen on the wanted port, or on a free one if it is taken and may change. */
+function listen(server: net.Server, port: number, fixed: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE' && port !== 0) {
+      if (e.code === 'EADDRINUSE' && port !== 0 && !fixed) {
         log(`port ${port} is busy; using a free one`);
         server.listen(0, HOST);
       } else reject(e);
@@ -65,6 +71,21 @@ function linkPackage(): void {
   if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, JSON.stringify({ name: 'oobkit-demo', private: true, dependencies: { [name]: 'file:..' } }, null, 2));
 }
 
+/**
+ * The demo's flows are written before Node-RED starts, so last run's flows never start against
+ * this run's ports. The credentials go in Node-RED's encrypted form (key: SHA-256 of the
+ * credential secret, AES-256-CTR, hex IV then base64), as Node-RED itself would save them.
+ */
+function writeFlowFiles(nodes: unknown[], credentials: Record<string, unknown>, secret: string): void {
+  fs.mkdirSync(userDir, { recursive: true });
+  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(nodes, null, 2));
+  const key = crypto.createHash('sha256').update(secret).digest();
+  const iv = crypto.randomBytes(16);
+  const cipher = crypto.createCipheriv('aes-256-ctr', key, iv);
+  const sealed = iv.toString('hex') + cipher.update(JSON.stringify(credentials), 'utf8', 'base64') + cipher.final('base64');
+  fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify({ $: sealed }));
+}
+
 function freePort(kind: 'udp' | 'tcp'): Promise<number> {
   return new Promise((resolve, reject) => {
     if (kind === 'udp') {
@@ -87,24 +108,29 @@ function freePort(kind: 'udp' | 'tcp'): Promise<number> {
 
 async function main(): Promise<void> {
   const deviceCount = Number(process.env.DEMO_DEVICES || 5);
+  const ports = demoPorts(process.env.DEMO_PORT_BASE, deviceCount);
+  const examples = readExamples(path.join(root, 'examples'));
+  // The simulated PCs carry the names the examples give them: one PC, one name, one config node.
+  const names = exampleDeviceNames(examples);
   const fleet = await startFleet({
     devices: deviceCount,
-    port: 0,
+    port: ports.amt,
+    redirectionPort: ports.redirection,
     tls: true,
     user: USERNAME,
     password: PASSWORD,
     timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
-    configure: (i, o) => ({ ...o, power: i % 3 === 2 ? 'off' : 'on' }),
+    configure: (i, o) => ({ ...o, name: names[i] ?? o.name, power: i % 3 === 2 ? 'off' : 'on' }),
     // Wake-on-LAN and RMCP presence on loopback ports (issue 3).
-    wolPort: 0,
-    rmcpPort: 0,
+    wolPort: ports.wol,
+    rmcpPort: ports.rmcp,
   });
 
   // System Defense (issue 5): made-up traffic through each simulated PC, so filter counters move.
   const traffic = startBackgroundTraffic(fleet.devices);
   // --- IPMI (issue 8): two simulated servers with BMCs, one on, one off ---
   const servers = await Promise.all(
-    ['srv-01', 'srv-02'].map((name, i) => SimBmc.start({ users: [{ name: USERNAME, password: PASSWORD }], power: i === 0 ? 'on' : 'off', cycleMs: 3000, softOffMs: 3000 }).then((bmc) => ({ name, bmc }))),
+    ['srv-01', 'srv-02'].map((name, i) => SimBmc.start({ port: ports.bmc ? ports.bmc + i : 0, users: [{ name: USERNAME, password: PASSWORD }], power: i === 0 ? 'on' : 'off', cycleMs: 3000, softOffMs: 3000 }).then((bmc) => ({ name, bmc }))),
   );
   // Something for the event log to show: the lid of srv-01 was opened, and a fan ran slow.
   servers[0].bmc.state.addSelEvent({ sensorType: 0x05, sensorNumber: 0x31, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
@@ -112,40 +138,17 @@ async function main(): Promise<void> {
 
   const broker = await Aedes.createBroker();
   const mqttServer = net.createServer(broker.handle);
-  const mqttPort = await listen(mqttServer, Number(process.env.MQTT_PORT || 1883));
+  const mqttPort = await listen(mqttServer, ports.mqtt, ports.fixed);
 
   linkPackage();
-  const app = express();
-  const server = http.createServer(app);
-  const settings = {
-    userDir,
-    flowFile: 'flows.json',
-    credentialSecret: 'oobkit-demo-only',
-    httpAdminRoot: '/',
-    httpNodeRoot: '/api',
-    uiHost: HOST,
-    functionGlobalContext: {},
-    contextStorage: { default: { module: 'localfilesystem' } },
-    // Self-contained: no palette catalogue download, so the demo sends nothing off this machine.
-    editorTheme: { projects: { enabled: false }, tours: false, palette: { catalogues: [] } },
-    telemetry: { enabled: false, updateNotification: false },
-    logging: { console: { level: process.env.LOG_LEVEL || 'warn', metrics: false, audit: false } },
-  };
-  RED.init(server, settings);
-  app.use(settings.httpAdminRoot, RED.httpAdmin);
-  app.use(settings.httpNodeRoot, RED.httpNode);
-  const editorPort = await listen(server, Number(process.env.PORT || 1880));
-  await RED.start();
-
   // --- boot from media (issue 4): a bootable image the example serves to the simulated PCs ---
   const bootImageDir = path.join(userDir, 'boot-images');
   fs.mkdirSync(bootImageDir, { recursive: true });
   writeDemoIso(path.join(bootImageDir, 'rescue.iso'));
 
-  const examples = readExamples(path.join(root, 'examples'));
   const alertNodes = examples.flatMap((e) => e.nodes).filter((n) => n.type === 'oob-alert-in').length;
   const alertPorts: Array<{ pet: number; event: number }> = [];
-  for (let i = 0; i < alertNodes; i++) alertPorts.push({ pet: await freePort('udp'), event: await freePort('tcp') });
+  for (let i = 0; i < alertNodes; i++) alertPorts.push(ports.alerts ? { pet: ports.alerts + 2 * i, event: ports.alerts + 2 * i + 1 } : { pet: await freePort('udp'), event: await freePort('tcp') });
   const { nodes, credentials, petPorts } = demoFlows(examples, {
     alertPorts,
     devices: fleet.devices.map((d, i) => ({ name: d.name, port: d.port, fingerprint: d.tls?.fingerprint256, mac: d.mac, redirectionPort: d.redirectionPort, wolPort: fleet.wol?.port, rmcpPort: fleet.rmcp?.[i].port })),
@@ -156,7 +159,29 @@ async function main(): Promise<void> {
     // IPMI (issue 8)
     servers: servers.map((x) => ({ name: x.name, port: x.bmc.port })),
   });
-  await RED.runtime.flows.setFlows({ flows: { flows: nodes, credentials }, deploymentType: 'full' });
+  writeFlowFiles(nodes, credentials, CREDENTIAL_SECRET);
+  const app = express();
+  const server = http.createServer(app);
+  const settings = {
+    userDir,
+    flowFile: 'flows.json',
+    credentialSecret: CREDENTIAL_SECRET,
+    httpAdminRoot: '/',
+    httpNodeRoot: '/api',
+    uiHost: HOST,
+    functionGlobalContext: {},
+    contextStorage: { default: { module: 'localfilesystem' } },
+    // Self-contained: no palette catalogue download, so the demo sends nothing off this machine.
+    editorTheme: { tours: false, palette: { catalogues: [] } },
+    telemetry: { enabled: false, updateNotification: false },
+    logging: { console: { level: process.env.LOG_LEVEL || 'warn', metrics: false, audit: false } },
+  };
+  RED.init(server, settings);
+  app.use(settings.httpAdminRoot, RED.httpAdmin);
+  app.use(settings.httpNodeRoot, RED.httpNode);
+  const editorPort = await listen(server, ports.editor, ports.fixed);
+  await RED.start();
+
   const alertEveryMs = Number(process.env.DEMO_ALERT_SECONDS || 60) * 1000;
   const stopScenarios = petPorts.length && alertEveryMs > 0 ? playScenarios(fleet.devices, { pet: { host: '127.0.0.1', port: petPorts[0] } }, alertEveryMs) : () => undefined;
 

@@ -19,7 +19,7 @@ import { decodePet, encodePet, petToAlert } from '../lib/asf/pet';
 import { ReceivedTrap, TrapReceiver } from '../lib/asf/trap-receiver';
 import { XmlError } from '../lib/errors';
 import { DigestSession, parseDigestChallenge } from '../lib/wsman/digest';
-import { SCENARIOS, sendPetTrap, SimDevice } from '../lib/sim';
+import { SCENARIOS, sendPetTrap, SimDevice } from '../packages/sim/src';
 
 const CAPTURE = fs.readFileSync(path.join(__dirname, 'fixtures/amt/CIM_AlertIndication-Event.xml'), 'utf8');
 /** A real SNMPv1 PET trap datagram (community "public"), as our simulator sends it with net-snmp. */
@@ -165,7 +165,7 @@ describe('AMT event listener under bad input', () => {
   const alerts: Alert[] = [];
   const reg = newRegistration({ name: 'pc-01', host: '127.0.0.1' });
   beforeAll(async () => {
-    listener = new EventListener({ port: 0, address: '127.0.0.1', onAlert: (a) => alerts.push(a), perSenderPerSecond: 30 });
+    listener = new EventListener({ port: 0, address: '127.0.0.1', onAlert: (a) => alerts.push(a), perSenderPerSecond: 30, maxConnectionsPerAddress: 100, maxConnections: 100 });
     listener.register(reg);
     await listener.start();
   });

@@ -8,7 +8,7 @@ import { AuditPosition, readAuditLog } from '../lib/amt/audit-log';
 import type { AuditRecord } from '../lib/amt/audit-record';
 import { auditEventId } from '../lib/amt/audit-events';
 import type { WsmanClient } from '../lib/wsman/client';
-import { addAuditRecord, addRawAuditRecord, clearAuditLog, Fleet, MAX_AUDIT_RECORDS, SimDevice, startFleet } from '../lib/sim';
+import { addAuditRecord, addRawAuditRecord, clearAuditLog, Fleet, MAX_AUDIT_RECORDS, SimDevice, startFleet } from '../packages/sim/src';
 
 const USER = 'admin';
 const PASSWORD = 'Audit-P@ss1';

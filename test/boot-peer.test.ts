@@ -13,7 +13,7 @@ import { armBoot, BootTarget, httpsBootParameters, readBootSupport } from '../li
 import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
 import { ISO_SECTOR } from '../lib/amt/redirection/el-torito';
 import { checkBootable, ImageMedium } from '../lib/amt/redirection/medium';
-import { bootState, Fleet, SimDevice, startFleet, writeDemoIso } from '../lib/sim';
+import { bootState, Fleet, SimDevice, startFleet, writeDemoIso } from '../packages/sim/src';
 import { buildIso, IsoOptions, xorrisoBootReport } from './helpers/iso';
 
 const run = promisify(execFile);

@@ -8,8 +8,8 @@ import { closeAllAmt } from '../lib/amt/connect';
 import type { ManagedDevice } from '../lib/device';
 import { capabilitiesOf, consentOf, driverFor, driverKindOf, EventCursor, withCapability, withDriver } from '../lib/drivers';
 import { closeAllIpmi } from '../lib/ipmi';
-import { Fleet, runScenario, SimDevice, startFleet } from '../lib/sim';
-import { SimBmc } from '../lib/sim/ipmi';
+import { Fleet, runScenario, SimDevice, startFleet } from '../packages/sim/src';
+import { SimBmc } from '../packages/sim/src/ipmi';
 
 const USER = 'admin';
 const PASSWORD = 'Drv-P@ss1';

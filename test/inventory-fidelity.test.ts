@@ -24,7 +24,7 @@ import type { TypedInstance } from '../lib/wsman/client';
 import { readEnumerationContext, readEnvelope, readInstance, readMethodOutput, readPullResponse, WsmanEnvelope } from '../lib/wsman/envelope';
 import { buildEnumerate, buildGet, buildInvoke, buildPull, buildPut } from '../lib/wsman/messages';
 import { applySchema, TypedObject } from '../lib/wsman/typing';
-import { Fleet, SimDevice, startFleet } from '../lib/sim';
+import { Fleet, SimDevice, startFleet } from '../packages/sim/src';
 import { wsmanCall } from './sim-helpers';
 
 const DIR = join(__dirname, 'fixtures', 'amt');

@@ -7,7 +7,7 @@
 import { closeAllAmt } from '../lib/amt/connect';
 import type { ManagedDevice } from '../lib/device';
 import { BridgeOptions, BridgeStatus, CommandResult, HaBridge } from '../lib/mqtt';
-import { Fleet, startFleet } from '../lib/sim';
+import { Fleet, startFleet } from '../packages/sim/src';
 import { Consumer, startAedes, startMosquitto, TestBroker } from './helpers/mqtt';
 
 const USER = 'admin';

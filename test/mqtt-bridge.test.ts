@@ -7,7 +7,7 @@
 import { closeAllAmt } from '../lib/amt/connect';
 import type { ManagedDevice } from '../lib/device';
 import { HaBridge, BridgeOptions, CommandResult } from '../lib/mqtt';
-import { Fleet, lastBoot, startFleet } from '../lib/sim';
+import { Fleet, lastBoot, startFleet } from '../packages/sim/src';
 import { checkDevicePayload, checkEntityPayload, parseDiscoveryTopic } from './fixtures/ha-mqtt-schema';
 import { Consumer, startAedes, startMosquitto, TestBroker } from './helpers/mqtt';
 

@@ -1,8 +1,9 @@
 /**
  * The package as Node-RED and npm see it (after `npm run build`): what package.json promises
- * exists, every node has its editor file, labels, help and an example, and examples use only
- * nodes that exist.
+ * exists, every node has its editor file, labels, help and an example, examples use only nodes
+ * that exist, and the tarball holds what a user needs and nothing else.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -13,11 +14,15 @@ const examples = fs.readdirSync(path.join(root, 'examples')).filter((f) => f.end
 const coreTypes = new Set(['tab', 'comment', 'inject', 'debug', 'function', 'change', 'switch', 'template', 'catch', 'status', 'complete', 'link in', 'link out', 'link call', 'split', 'join', 'csv', 'file', 'file in', 'http in', 'http response', 'http request', 'delay', 'trigger', 'mqtt in', 'mqtt out', 'mqtt-broker', 'json', 'group', 'junction', 'rbe', 'filter', 'exec']);
 
 describe('package.json', () => {
-  it('points main, types and the oob-sim bin at built files', () => {
+  it('points main and types at built files; the oob-sim command belongs to the simulator workspace', () => {
     expect(fs.existsSync(path.join(root, pkg.main))).toBe(true);
     expect(fs.existsSync(path.join(root, pkg.types))).toBe(true);
-    const bin = path.join(root, pkg.bin['oob-sim']);
-    expect(fs.readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    expect(pkg.bin).toBeUndefined();
+    const simDir = path.join(root, 'packages', 'sim');
+    const sim = JSON.parse(fs.readFileSync(path.join(simDir, 'package.json'), 'utf8'));
+    expect(pkg.workspaces).toEqual(['packages/sim']);
+    expect(sim.private).toBe(true);
+    expect(fs.readFileSync(path.join(simDir, sim.bin['oob-sim']), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
     const api = require(path.join(root, pkg.main));
     for (const name of ['WsmanClient', 'readPowerStatus', 'requestPowerAction', 'wakeAndConfirm', 'bootFromMedia', 'readInventory']) expect(typeof api[name]).toBe('function');
     for (const area of ['ipmi', 'wol', 'asf', 'alerts', 'mqtt', 'defense']) expect(typeof api[area]).toBe('object');
@@ -51,7 +56,16 @@ describe.each(Object.entries(nodes))('node %s', (type, file) => {
       .filter((key) => key.startsWith(`${type}.`) && key.split('.').reduce((o: any, k) => (o === undefined ? o : o[k]), labels) === undefined);
     expect(missing).toEqual([]);
     const icon = /icon:\s*'([^']+)'/.exec(html)?.[1];
-    if (icon && !icon.startsWith('font-awesome/') && !icon.startsWith('node-red/')) expect(fs.existsSync(path.join(dir, 'icons', icon))).toBe(true);
+    if (icon && !icon.startsWith('font-awesome/') && !icon.startsWith('node-red/')) expect(fs.existsSync(path.join(root, 'dist', 'nodes', 'oob-device', 'icons', icon))).toBe(true);
+  });
+
+  it('ships its texts in en-US and German, each with the texts every node shares', () => {
+    for (const lang of ['en-US', 'de']) {
+      const texts = JSON.parse(fs.readFileSync(path.join(dir, 'locales', lang, `${type}.json`), 'utf8'));
+      expect(texts[type]).toBeDefined();
+      expect(typeof texts.oobkit?.reason?.timeout).toBe('string');
+      expect(fs.readFileSync(path.join(dir, 'locales', lang, `${type}.html`), 'utf8')).toContain(`data-help-name="${type}"`);
+    }
   });
 
   it('carries all its editor code: no script to fetch, no placeholder left by the build', () => {
@@ -82,5 +96,67 @@ describe.each(examples)('example %s', (file) => {
     for (const n of flow) expect(coreTypes.has(n.type) || n.type in nodes).toBe(true);
     expect(flow.some((n) => n.type === 'comment')).toBe(true);
     expect(JSON.stringify(flow)).not.toMatch(/"(password|credentials|secureOn|ipmiPassword)"\s*:/);
+  });
+});
+
+describe('the packed package (npm pack)', () => {
+  let files: string[];
+  const shipped = (p: string) => files.includes(p);
+
+  beforeAll(() => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', timeout: 60000 });
+    if (r.status !== 0) throw new Error(`npm pack failed: ${r.stderr}`);
+    files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
+  });
+
+  /** Relative module paths a built file refers to, resolved to package paths. */
+  function references(file: string, pattern: RegExp, exts: string[]): Array<{ spec: string; found: string | undefined }> {
+    const text = fs.readFileSync(path.join(root, file), 'utf8');
+    return [...text.matchAll(pattern)].map((m) => {
+      const spec = m[1] ?? m[2];
+      const base = path.posix.join(path.posix.dirname(file), spec);
+      return { spec, found: [base, ...exts.map((e) => base + e), ...exts.map((e) => `${base}/index${e}`)].find(shipped) };
+    });
+  }
+
+  it('has no source maps and no test files', () => {
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(files.filter((f) => /(^|\/)(test|tests|__tests__)\/|\.test\.|\.spec\./.test(f))).toEqual([]);
+  });
+
+  it('does not contain the simulator, and every module a shipped file requires is shipped', () => {
+    expect(files.filter((f) => f.startsWith('packages/') || f.startsWith('dist/packages/') || /(^|\/)sim(\/|$)/.test(f))).toEqual([]);
+    const missing = files
+      .filter((f) => f.endsWith('.js'))
+      .flatMap((f) => references(f, /require\(["'](\.{1,2}\/[^"']*)["']\)/g, ['.js', '.json']).filter((r) => !r.found).map((r) => `${f} -> ${r.spec}`));
+    expect(missing).toEqual([]);
+  });
+
+  it('has one icons folder, holding every icon a node uses', () => {
+    const folders = [...new Set(files.filter((f) => /(^|\/)icons\//.test(f)).map((f) => f.slice(0, f.lastIndexOf('icons/') + 'icons'.length)))];
+    expect(folders).toEqual(['dist/nodes/oob-device/icons']);
+    for (const [type, file] of Object.entries(nodes)) {
+      const icon = /icon:\s*'([^']+)'/.exec(fs.readFileSync(path.join(root, path.dirname(file), `${type}.html`), 'utf8'))?.[1];
+      if (icon && !icon.startsWith('font-awesome/') && !icon.startsWith('node-red/')) expect(shipped(`${folders[0]}/${icon}`)).toBe(true);
+    }
+  });
+
+  it('carries the type declarations of the public API (lib/index.ts and what it reaches) and no others', () => {
+    expect(shipped(pkg.types)).toBe(true);
+    const reached = new Set<string>();
+    const dangling: string[] = [];
+    const queue = [pkg.types as string];
+    while (queue.length) {
+      const file = queue.pop()!;
+      if (reached.has(file)) continue;
+      reached.add(file);
+      for (const r of references(file, /(?:from\s+|import\()["'](\.{1,2}\/[^"']*)["']/g, ['.d.ts'])) {
+        if (r.found) queue.push(r.found);
+        else dangling.push(`${file} -> ${r.spec}`);
+      }
+    }
+    expect(dangling).toEqual([]);
+    expect(reached.size).toBeGreaterThan(10);
+    expect(files.filter((f) => f.endsWith('.d.ts')).sort()).toEqual([...reached].sort());
   });
 });

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { decodePet, petToAlert } from '../lib/asf/pet';
 import { petFromTrap } from '../lib/asf/pet-trap';
 import { ReceivedTrap, TrapReceiver } from '../lib/asf/trap-receiver';
-import { SCENARIOS, sendPetTrap, SimDevice } from '../lib/sim';
+import { SCENARIOS, sendPetTrap, SimDevice } from '../packages/sim/src';
 import { freeUdpPort, requirePeer, run, writeUdpPcap } from './helpers/peers';
 
 const snmptrap = requirePeer('snmptrap', 'snmp');

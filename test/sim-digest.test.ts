@@ -1,6 +1,6 @@
 /** The simulator's HTTP Digest: AMT's 401, nonce expiry (stale), replayed nc, auth-int. */
 import { buildGet } from '../lib/wsman/messages';
-import { Fleet, parseDigestHeader, SimDevice, startFleet } from '../lib/sim';
+import { Fleet, parseDigestHeader, SimDevice, startFleet } from '../packages/sim/src';
 import { authorization, parseChallenge, postText, rawExchange, RawReply } from './sim-helpers';
 
 const CREDS = { user: 'admin', password: 'P@ssw0rd' };

@@ -1,8 +1,8 @@
 /** Fleets: deterministic identities, 1,000 devices in one process, clean failure on a busy port. */
 import { buildGet } from '../lib/wsman/messages';
 import { readEnvelope, readInstance } from '../lib/wsman/envelope';
-import { deviceMac, deviceName, deviceUuid, describeDevice, startFleet } from '../lib/sim';
-import { platformGuid } from '../lib/sim/classes/inventory';
+import { deviceMac, deviceName, deviceUuid, describeDevice, startFleet } from '../packages/sim/src';
+import { platformGuid } from '../packages/sim/src/classes/inventory';
 import { wsmanCall } from './sim-helpers';
 
 describe('fleet', () => {

@@ -12,7 +12,7 @@ import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { AMT, CIM } from '@device-management-toolkit/wsman-messages';
 import { readEnvelope, readEnumerationContext, readInstance, readMethodOutput, readPullResponse } from '../lib/wsman/envelope';
-import { BootEvent, Fleet, PowerEvent, SimDevice, startFleet } from '../lib/sim';
+import { BootEvent, Fleet, PowerEvent, SimDevice, startFleet } from '../packages/sim/src';
 
 const run = promisify(execFile);
 const USER = 'admin';

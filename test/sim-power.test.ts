@@ -1,7 +1,7 @@
 /** The simulated PC's power state machine, through RequestPowerStateChange and the device API. */
 import { readEnvelope, readFault, readInstance, readMethodOutput } from '../lib/wsman/envelope';
 import { buildGet, buildInvoke, BuiltRequest } from '../lib/wsman/messages';
-import { BootEvent, dispatch, OsEvent, PowerEvent, SimDevice, SimDeviceOptions } from '../lib/sim';
+import { BootEvent, dispatch, OsEvent, PowerEvent, SimDevice, SimDeviceOptions } from '../packages/sim/src';
 
 function device(o: Partial<SimDeviceOptions> = {}): SimDevice {
   return new SimDevice({ name: 'pc-01', uuid: '12345678-1234-4234-8234-123456789abc', mac: '02:00:86:00:00:01', user: 'admin', password: 'pw', ...o });

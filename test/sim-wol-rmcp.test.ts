@@ -10,8 +10,8 @@ import { openAmt } from '../lib/amt/connect';
 import { readPowerStatus } from '../lib/amt/power';
 import { presencePing } from '../lib/asf/ping';
 import { buildPresencePing, readPresencePong, readRmcp } from '../lib/asf/rmcp';
-import { Fleet, PowerEvent, startFleet, WolListener } from '../lib/sim';
-import { parseCli } from '../lib/sim/cli';
+import { Fleet, PowerEvent, startFleet, WolListener } from '../packages/sim/src';
+import { parseCli } from '../packages/sim/src/cli';
 import { buildMagicPacket } from '../lib/wol/magic-packet';
 import { wake } from '../lib/wol/send';
 
@@ -213,7 +213,7 @@ describe('oob-sim options for WOL and RMCP', () => {
   });
 
   it('prints the WOL and RMCP ports of each device, and both work', async () => {
-    const p: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lib', 'sim', 'cli.ts'), '--devices', '2', '--port', '0', '--power', 'off', '--wol-port', '0', '--rmcp-port', '0'], {
+    const p: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'packages', 'sim', 'src', 'cli.ts'), '--devices', '2', '--port', '0', '--power', 'off', '--wol-port', '0', '--rmcp-port', '0'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,7 +5,7 @@
  */
 import { readEnvelope, readFault, readInstance, readMethodOutput, readPullResponse, readEnumerationContext, readSubscribeResponse } from '../lib/wsman/envelope';
 import { buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, buildRelease, buildSubscribe, buildUnsubscribe, BuiltRequest } from '../lib/wsman/messages';
-import { dispatch, Fleet, optInState, SimDevice, startFleet } from '../lib/sim';
+import { dispatch, Fleet, optInState, SimDevice, startFleet } from '../packages/sim/src';
 import { authorization, parseChallenge, postText, rawExchange, wsmanCall } from './sim-helpers';
 
 function call(d: SimDevice, r: BuiltRequest | string) {
@@ -113,6 +113,18 @@ describe('HTTP edges', () => {
     r.socket.destroy();
     const t = await wsmanCall(dev, buildGet('CIM_Chassis').xml, {}, { contentType: 'text/plain' });
     expect(t.status).toBe(415);
+  });
+
+  it.each([
+    ['no Content-Type (MeshCentral)', { contentType: null }],
+    ['application/soap+xml without parameters', { contentType: 'application/soap+xml' }],
+    ['application/soap+xml; charset=utf-8 (wsman-messages)', { contentType: 'application/soap+xml; charset=utf-8' }],
+    ['a chunked request body', { chunked: true }],
+    ['chunked and no Content-Type', { contentType: null, chunked: true }],
+  ] as const)('accepts %s as firmware does', async (_name, o) => {
+    const r = await wsmanCall(dev, buildGet('CIM_Chassis').xml, {}, o);
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toContain('<g:CIM_Chassis>');
   });
 
   it('malformed XML and DOCTYPE are faults, never a crash', async () => {

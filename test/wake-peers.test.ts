@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Pinger, presencePing } from '../lib/asf/ping';
-import { Fleet, startFleet } from '../lib/sim';
+import { Fleet, startFleet } from '../packages/sim/src';
 import { wake } from '../lib/wol/send';
 import { CapturedPacket, createNamespace, jsonLines, Namespace, requirePeer, ROOT, startCapture } from './helpers/peers';
 
@@ -133,7 +133,7 @@ describe('in network namespaces we create', () => {
 
   it("FreeIPMI's rmcpping gets a pong from the simulator on UDP 623, while the PC is off", async () => {
     const rmcpping = requirePeer('rmcpping');
-    const sim = ns.spawnTs(join(ROOT, 'lib', 'sim', 'cli.ts'), ['--devices', '1', '--port', '0', '--rmcp-port', '623', '--power', 'off']);
+    const sim = ns.spawnTs(join(ROOT, 'packages', 'sim', 'src', 'cli.ts'), ['--devices', '1', '--port', '0', '--rmcp-port', '623', '--power', 'off']);
     const [dev] = await jsonLines(sim, 1);
     expect(dev.rmcpPort).toBe(623);
     const { stdout } = await ns.exec(rmcpping, ['-v', '-c', '2', '-i', '1', '127.0.0.1']);

@@ -9,7 +9,7 @@ import { readIdentity } from '../lib/amt/identity';
 import { readPowerStatus, requestPowerAction } from '../lib/amt/power';
 import { Limiter } from '../lib/util/limiter';
 import { WsmanClient } from '../lib/wsman/client';
-import { Fleet, SimDevice, startFleet } from '../lib/sim';
+import { Fleet, SimDevice, startFleet } from '../packages/sim/src';
 
 const USER = 'admin';
 const PASSWORD = 'Cl1ent-P@ss';

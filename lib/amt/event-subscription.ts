@@ -46,6 +46,7 @@ export class DeviceSubscription {
   private timer?: NodeJS.Timeout;
   private record?: SubscriptionRecord;
   private closed = false;
+  private inflight?: Promise<void>;
   private readonly expiresSeconds: number;
 
   constructor(private readonly o: DeviceSubscriptionOptions) {
@@ -79,8 +80,16 @@ export class DeviceSubscription {
     await this.refresh();
   }
 
-  private async refresh(): Promise<void> {
-    if (this.closed) return;
+  private refresh(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const run = this.subscribeOrRenew().finally(() => {
+      if (this.inflight === run) this.inflight = undefined;
+    });
+    this.inflight = run;
+    return run;
+  }
+
+  private async subscribeOrRenew(): Promise<void> {
     try {
       const old = this.handle();
       if (old) {
@@ -121,6 +130,9 @@ export class DeviceSubscription {
   async stop(unsubscribe = true): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    // A Subscribe still on its way would leave a subscription on the device that nobody renews or
+    // removes (a redeploy right after a start): let it land, then remove it.
+    await this.inflight;
     const h = this.handle();
     if (unsubscribe && h) {
       await this.o.client.unsubscribe(AMT_ALL_EVENTS_FILTER, h).catch(() => undefined);

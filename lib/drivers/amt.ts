@@ -91,6 +91,7 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
               password: amt.password,
               fingerprint: amt.fingerprint,
               trustOnFirstUse: amt.trustOnFirstUse,
+              legacyTls: amt.legacyTls,
               onFingerprintTrusted: amt.onFingerprintTrusted,
               timeoutMs: amt.timeoutMs,
             }

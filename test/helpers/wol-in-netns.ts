@@ -4,7 +4,7 @@
  * JSON list in argv[2], one after the other. Prints one JSON line per wake: which PCs woke and the
  * source address their packets came from.
  */
-import { startFleet, WolEvent } from '../../lib/sim';
+import { startFleet, WolEvent } from '../../packages/sim/src';
 import { wake, WakeOptions } from '../../lib/wol/send';
 
 async function main(): Promise<void> {

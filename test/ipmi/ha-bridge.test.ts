@@ -7,7 +7,7 @@
 import { closeAllIpmi } from '../../lib/ipmi';
 import type { ManagedDevice } from '../../lib/device';
 import { BridgeOptions, CommandResult, HaBridge } from '../../lib/mqtt';
-import { SimBmc } from '../../lib/sim/ipmi';
+import { SimBmc } from '../../packages/sim/src/ipmi';
 import { checkEntityPayload, parseDiscoveryTopic } from '../fixtures/ha-mqtt-schema';
 import { Consumer, startMosquitto, TestBroker } from '../helpers/mqtt';
 

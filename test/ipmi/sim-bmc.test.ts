@@ -19,7 +19,7 @@ import {
   readSensors,
   setBootOverride,
 } from '../../lib/ipmi';
-import { SimBmc } from '../../lib/sim/ipmi';
+import { SimBmc } from '../../packages/sim/src/ipmi';
 import { ipmipower, ipmitool } from '../helpers/ipmi-sim';
 
 const ADMIN = { name: 'admin', password: 'Sim-Bmc-Pw1' };

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { getChassisStatus, IpmiClient, ipmiPowerAction, readSensors } from '../../lib/ipmi';
-import { SimBmc } from '../../lib/sim/ipmi';
+import { SimBmc } from '../../packages/sim/src/ipmi';
 import { IpmiSim, ipmitool, requirePeer, SIM_USERS } from '../helpers/ipmi-sim';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 import { alertInNode, deviceNode, getNode, load, nextMessage, startServer, stopServer, systemDefenseNode } from '../helpers/red';
 
 const nodesDir = path.dirname(require.resolve('@node-red/nodes/package.json'));

@@ -1,5 +1,5 @@
 import { closeAllAmt } from '../../lib/amt/connect';
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 import { adminRequest, deviceNode, getNode, load, nextMessage, powerStateNode, startServer, stopServer } from '../helpers/red';
 
 const USER = 'admin';

@@ -2,7 +2,7 @@
  * oob-discover in a real Node-RED runtime: a sweep of a loopback block where simulated AMT PCs
  * answer presence pings (on their own 127.x.y.z addresses), targets from msg.payload, bad targets.
  */
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 import { catchNode, discoverNode, getNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
 
 // Our own 127.x.y.0/24 per run, so parallel runs do not collide.

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
 import { ROW_COLUMNS } from '../../lib/amt/inventory';
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 import { catchNode, csvNode, deviceNode, getNode, inventoryNode, load, nextMessage, runtimeSettings, startServer, stopServer } from '../helpers/red';
 
 const core = (dir: string, f: string) => require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', dir, f));

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
 import { ROW_COLUMNS } from '../../lib/amt/inventory';
-import { addAuditRecord, defaultClasses, Fleet, startFleet } from '../../lib/sim';
+import { addAuditRecord, defaultClasses, Fleet, startFleet } from '../../packages/sim/src';
 import {
   catchNode,
   csvNode,

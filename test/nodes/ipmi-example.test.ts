@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { closeAllIpmi } from '../../lib/ipmi';
-import { SimBmc } from '../../lib/sim/ipmi';
+import { SimBmc } from '../../packages/sim/src/ipmi';
 import { catchNode, deviceNode, getNode, ipmiNode, load, nextMessage, powerStateNode, runtimeSettings, startServer, stopServer } from '../helpers/red';
 
 const core = (dir: string, f: string) => require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', dir, f));

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 import * as net from 'node:net';
 import { alertInNode, catchNode, deviceNode, getNode, load, nextMessage, startServer, stopServer, systemDefenseNode } from '../helpers/red';
 

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
-import { Fleet, startFleet } from '../../lib/sim';
+import { Fleet, startFleet } from '../../packages/sim/src';
 import { demoFlows, readExamples } from '../../scripts/demo-flows';
 import { catchNode, deviceNode, discoverNode, getNode, load, nextMessage, powerStateNode, startServer, stopServer, wakeNode } from '../helpers/red';
 

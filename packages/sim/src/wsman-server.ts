@@ -1,0 +1,190 @@
+/**
+ * The HTTP(S) endpoint of one simulated device: POST /wsman only, Digest first, bodies bounded,
+ * answers written like AMT writes them: `Server: Intel(R) Active Management Technology x.y.z.b`,
+ * `Content-Type: application/soap+xml; charset=UTF-8`, `Transfer-Encoding: chunked` in chunks of
+ * 544 then 762 bytes (as in test/fixtures/amt/http) so boundaries fall anywhere, keep-alive. A 401
+ * carries `Connection: close` and the socket really closes. Latency and injected faults apply to
+ * authenticated requests only (the 401 round trip stays fast, as on real firmware).
+ */
+import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { NS, WSMAN_PATH } from '../../../lib/wsman/namespaces';
+import type { SimDevice } from './device';
+import { UNAUTHORIZED_HTML } from './digest-server';
+import { dispatch, SimAnswer } from './dispatch';
+import { tlsServerOptions } from './firmware-profile';
+import { writeFault } from './response-writer';
+import { SimFault } from './sim-fault';
+
+/** AMT's chunk sizes: the first chunk 544 bytes, then 762 (see AMT_GeneralSettings-Get.http). */
+export const CHUNK_SIZES = [544, 762];
+
+const SOAP_TYPE = 'application/soap+xml; charset=UTF-8';
+
+function htmlPage(title: string): string {
+  return `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" >\n<html><head><title>${title}</title></head><body><h2>${title}</h2></body></html>\n`;
+}
+
+/** Split at 544, then every 762 bytes. */
+export function chunkBoundaries(length: number): number[] {
+  const cuts: number[] = [];
+  let at = 0;
+  let i = 0;
+  while (at < length) {
+    at = Math.min(length, at + CHUNK_SIZES[Math.min(i, CHUNK_SIZES.length - 1)]);
+    cuts.push(at);
+    i++;
+  }
+  return cuts;
+}
+
+function writeChunked(device: SimDevice, res: ServerResponse, status: number, body: string, contentType = SOAP_TYPE): void {
+  const buf = Buffer.from(body, 'utf8');
+  res.writeHead(status, {
+    Date: new Date().toUTCString(),
+    Server: device.serverHeader,
+    'X-Frame-Options': 'DENY',
+    'Content-Type': contentType,
+    'Transfer-Encoding': 'chunked',
+  });
+  firmwareHeaderSet(res);
+  // The framing is ours: AMT writes each size as four upper-case hex digits ("0220"), Node as "220".
+  res.chunkedEncoding = false;
+  let from = 0;
+  for (const to of chunkBoundaries(buf.length)) {
+    res.write(Buffer.concat([Buffer.from(`${chunkSizeLine(to - from)}\r\n`, 'latin1'), buf.subarray(from, to), CRLF]));
+    from = to;
+  }
+  res.end('0\r\n\r\n', 'latin1');
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * AMT's 200 carries exactly Date, Server, X-Frame-Options, Content-Type, Transfer-Encoding (the
+ * captures in amt/http); Node adds `Connection: keep-alive` and `Keep-Alive: timeout=...` to the
+ * head it has composed but not sent yet. HTTP/1.1 is persistent without them, so they go.
+ */
+function firmwareHeaderSet(res: ServerResponse): void {
+  const composed = res as unknown as { _header?: unknown };
+  if (typeof composed._header === 'string') composed._header = composed._header.replace(/^(Connection: keep-alive|Keep-Alive: [^\r]*)\r\n/gim, '');
+}
+
+/** A chunk-size line as AMT writes it: at least four upper-case hex digits. */
+export function chunkSizeLine(size: number): string {
+  return size.toString(16).toUpperCase().padStart(4, '0');
+}
+
+function writeSmall(device: SimDevice, res: ServerResponse, status: number, extra: Record<string, string> = {}): void {
+  const body = htmlPage(`${status}`);
+  res.writeHead(status, {
+    Date: new Date().toUTCString(),
+    Server: device.serverHeader,
+    'Content-Type': 'text/html',
+    'Content-Length': String(Buffer.byteLength(body)),
+    ...extra,
+  });
+  res.end(body);
+}
+
+function unauthorized(device: SimDevice, res: ServerResponse, stale: boolean): void {
+  // Header order and fields as in HTTP-401-Digest.http; no Date header there.
+  res.sendDate = false;
+  res.writeHead(401, 'Unauthorized', {
+    'WWW-Authenticate': device.digest.challenge(stale),
+    'Content-Type': 'text/html',
+    Server: device.serverHeader,
+    'Content-Length': String(Buffer.byteLength(UNAUTHORIZED_HTML)),
+    Connection: 'close',
+  });
+  res.end(UNAUTHORIZED_HTML, () => res.socket?.destroySoon());
+}
+
+/**
+ * Firmware reads the body whatever the headers say: MeshCentral's stack sends no Content-Type at
+ * all, Intel's clients send `application/soap+xml` with or without a charset. Only a body
+ * declared as something else is refused.
+ */
+export function acceptedType(header: string | undefined): boolean {
+  if (header === undefined || header.trim() === '') return true;
+  const media = header.split(';')[0].trim().toLowerCase();
+  return media === 'application/soap+xml' || media === 'application/xml' || media === 'text/xml';
+}
+
+/** Broken XML: the answer cut short with a stray tag and an undeclared entity. */
+export function garble(xml: string): string {
+  return `${xml.slice(0, Math.floor(xml.length * 0.6))}<a:Bo&bogus;dy><g:`;
+}
+
+function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '').split('?')[0];
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > device.maxBodyBytes) {
+    writeSmall(device, res, 413, { Connection: 'close' });
+    req.resume();
+    return;
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  req.on('data', (c: Buffer) => {
+    if (tooBig) return;
+    size += c.length;
+    if (size > device.maxBodyBytes) {
+      tooBig = true;
+      parts.length = 0;
+      writeSmall(device, res, 413, { Connection: 'close' });
+      return;
+    }
+    parts.push(c);
+  });
+  req.on('end', () => {
+    if (tooBig) return;
+    const body = Buffer.concat(parts);
+    if (path !== WSMAN_PATH) return writeSmall(device, res, 404);
+    if (req.method !== 'POST') return writeSmall(device, res, 405, { Allow: 'POST' });
+    const verdict = device.digest.verify(req.method, req.url ?? '', req.headers.authorization, body);
+    if (!verdict.ok) return unauthorized(device, res, verdict.stale);
+    const fault = device.takeFault();
+    if (fault === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault === 'hang') return; // never answered; closed when the device stops
+    let answer: SimAnswer;
+    if (fault === 'http500') answer = { status: 500, xml: htmlPage('Internal Server Error') };
+    else if (!acceptedType(req.headers['content-type'])) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
+    else {
+      try {
+        answer = dispatch(device, body.toString('utf8'), { user: verdict.user, address: req.socket.remoteAddress?.replace(/^::ffff:/, '') });
+      } catch (e) {
+        const f = new SimFault(NS.wsman, 'InternalError', `The service cannot comply with the request due to internal processing errors: ${(e as Error).message}`, 'Receiver', 500);
+        answer = { status: 500, xml: writeFault('', device.nextMessageId(), f) };
+      }
+      if (fault === 'garble') answer = { ...answer, status: 200, xml: garble(answer.xml) };
+    }
+    const send = (): void => {
+      if (res.destroyed || res.writableEnded) return;
+      const isXml = answer.status !== 500 || answer.xml.startsWith('<?xml');
+      writeChunked(device, res, answer.status, answer.xml, isXml && answer.status !== 415 ? SOAP_TYPE : 'text/html');
+      device.emit('request', { action: answer.action, resourceUri: answer.resourceUri, status: answer.status });
+    };
+    if (device.latencyMs > 0) setTimeout(send, device.latencyMs);
+    else send();
+  });
+}
+
+export async function startWsmanServer(device: SimDevice, port: number, host: string): Promise<{ server: Server | HttpsServer; port: number }> {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => handle(device, req, res);
+  const server: Server | HttpsServer = device.tls ? createHttpsServer({ key: device.tls.key, cert: device.tls.cert, ...tlsServerOptions(device.profile) }, listener) : createHttpServer(listener);
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}
