@@ -87,6 +87,10 @@ describe('the AMT driver against a simulated PC', () => {
       expect(sim.power.state).toBe(2);
       expect(lastOwnAction('127.0.0.1', 5000)).toMatchObject({ kind: 'wake', action: 'amt-power-on' });
       expect(await d.powerOn()).toEqual({ wasOn: true, method: 'amt-power-on' });
+      const rebooted = new Promise<string>((resolve) => sim.once('boot', (e: { cause: string }) => resolve(e.cause)));
+      expect(wire(await d.requestPower('reset'))).toMatchObject({ state: 'on', protocol: 'amt' });
+      expect(await rebooted).toMatch(/reset/);
+      expect(lastOwnAction('127.0.0.1', 5000)).toMatchObject({ kind: 'power', action: 'reset' });
       await expect(d.changePower('explode')).rejects.toThrow(/unknown power action "explode"/);
     });
   });

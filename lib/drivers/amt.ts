@@ -35,6 +35,12 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
   const alertDevice: AlertDevice = { name: info.name, host: info.host, mac: info.mac, site: info.site };
   const status = async (osPowerSaving = true): Promise<DevicePowerStatus> => ({ ...(await readPowerStatus(client, { osPowerSaving })), protocol: 'amt' });
 
+  const requestPower = async (action: string): Promise<DevicePowerStatus> => {
+    const before = await requestPowerAction(client, action);
+    recordOwnAction(device.host, 'power', action);
+    return { ...before, protocol: 'amt' };
+  };
+
   return {
     kind: 'amt',
     protocol: 'amt',
@@ -44,10 +50,11 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
     readPower: (o) => status(o?.osPowerSaving !== false),
     wakeBy: 'wol',
 
+    requestPower,
+
     async changePower(action) {
-      const before = await requestPowerAction(client, action);
-      recordOwnAction(device.host, 'power', action);
-      return { before: { ...before, protocol: 'amt' }, after: await status() };
+      const before = await requestPower(action);
+      return { before, after: await status() };
     },
 
     async powerOn() {

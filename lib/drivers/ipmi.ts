@@ -29,6 +29,12 @@ export function ipmiDriver(device: ManagedDevice): DeviceDriver {
   const alertDevice: AlertDevice = { name: info.name, host: info.host, mac: info.mac, site: info.site };
   const status = async (): Promise<DevicePowerStatus> => ({ ...(await ipmiPowerStatus(c)), protocol: 'ipmi' });
 
+  const requestPower = async (action: string): Promise<DevicePowerStatus> => {
+    const before = await ipmiPowerAction(c, action);
+    recordOwnAction(device.host, 'power', action);
+    return { ...before, protocol: 'ipmi' };
+  };
+
   return {
     kind: 'ipmi',
     protocol: 'ipmi',
@@ -38,10 +44,11 @@ export function ipmiDriver(device: ManagedDevice): DeviceDriver {
     readPower: status,
     wakeBy: 'power-on',
 
+    requestPower,
+
     async changePower(action) {
-      const before = await ipmiPowerAction(c, action);
-      recordOwnAction(device.host, 'power', action);
-      return { before: { ...before, protocol: 'ipmi' }, after: await status() };
+      const before = await requestPower(action);
+      return { before, after: await status() };
     },
 
     async powerOn() {

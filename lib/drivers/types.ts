@@ -152,6 +152,8 @@ export interface DeviceDriver {
   readPower(o?: { osPowerSaving?: boolean }): Promise<DevicePowerStatus>;
   /** Runs a power action by name (POWER_ACTION_TABLE) and reads the state after; recorded as our own. */
   changePower(action: string): Promise<PowerChange>;
+  /** The same without reading the state after (a caller that polls anyway); returns the state before. */
+  requestPower(action: string): Promise<DevicePowerStatus>;
   /** Power on unless on (the "wake" of a device through its management controller); recorded as a wake. */
   powerOn(): Promise<{ wasOn: boolean; method: 'amt-power-on' | 'ipmi-power-on' }>;
   /**

@@ -90,8 +90,9 @@ function driverControl(device: ManagedDevice, driver: DeviceDriver, o: ControlOp
   const isolation = driver.setIsolation && o.managementHosts?.length ? o.managementHosts : undefined;
   const state = () => driver.readPower({ osPowerSaving: false });
 
+  // The bridge reads the state again after every command, so the driver need not.
   async function act(action: string): Promise<ActionOutcome> {
-    await driver.changePower(action);
+    await driver.requestPower(action);
     return { action };
   }
 
