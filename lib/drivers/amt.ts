@@ -8,6 +8,8 @@ import { readAuditLog } from '../amt/audit-log';
 import { BOOT_TARGETS, canonicalBootTarget, isIderTarget } from '../amt/boot';
 import { bootFromMedia, MediaBoot } from '../amt/boot-media';
 import { acquireAmt } from '../amt/connect';
+import { ConsentCodes } from '../amt/consent-codes';
+import type { ConsentPrompt } from '../amt/opt-in';
 import { addWatchdog, applyTemplate, readStatus, releaseTemplate, removeWatchdog } from '../amt/defense';
 import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
 import { readIdentity } from '../amt/identity';
@@ -103,18 +105,34 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
               timeoutMs: amt.timeoutMs,
             }
           : undefined,
+        consent: request.consent && {
+          timeoutMs: request.consent.timeoutMs,
+          attempts: request.consent.attempts,
+          askCode: (prompt: ConsentPrompt) => {
+            const code = codes.wait(key);
+            onEvent?.({ type: 'consent', codeTimeoutSeconds: prompt.codeTimeoutSeconds, attempt: prompt.attempt });
+            return code;
+          },
+        },
       });
       runningBoots.set(key, boot);
+      const codes = new ConsentCodes();
       if (onEvent) {
         boot.on('phase', (text: string) => onEvent({ type: 'phase', text }));
         boot.on('progress', (p: IderProgress) => onEvent({ type: 'progress', bytesServed: p.bytesServed, fraction: p.fraction, rate: p.rate, commands: p.commands }));
       }
       const final = boot.final.then((f) => {
+        codes.forget(key);
         runningBoots.delete(key);
         own.release();
         return { bytesServed: f.bytesServed, seconds: f.seconds, end: f.end, ...(f.error ? { error: errorData(f.error) } : {}) };
       });
-      return { outcome: boot.outcome, final, stop: () => boot.stop().then(() => final) };
+      return {
+        outcome: boot.outcome,
+        final,
+        stop: () => boot.stop().then(() => final),
+        submitConsentCode: async (code) => void codes.give(key, code),
+      };
     },
 
     async readNewEvents(cursor: EventCursor | undefined, o) {

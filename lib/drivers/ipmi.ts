@@ -75,7 +75,12 @@ export function ipmiDriver(device: ManagedDevice): DeviceDriver {
         (e: Error) => ({ bytesServed: 0, seconds: 0, end: 'none' as const, error: errorData(e) }),
       );
       outcome.catch(() => undefined);
-      return { outcome, final, stop: () => final };
+      return {
+        outcome,
+        final,
+        stop: () => final,
+        submitConsentCode: () => Promise.reject(new InputError(`${deviceLabel(device)} is a BMC: it asks for no user consent`)),
+      };
     },
 
     async readNewEvents(cursor: EventCursor | undefined, o) {

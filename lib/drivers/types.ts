@@ -62,6 +62,12 @@ export interface BootRequest {
   timeoutMs?: number;
   /** IDE-R: close the session once the device has loaded its boot image. */
   stopAfterBoot?: boolean;
+  /**
+   * The caller can get the user consent code from the person at the PC (a 'consent' event asks for
+   * it, `BootJob.submitConsentCode` gives it). Without this, a PC that wants consent for the boot is
+   * refused before anything changes.
+   */
+  consent?: { timeoutMs?: number; attempts?: number };
 }
 
 export interface BootOutcome {
@@ -88,13 +94,17 @@ export interface BootFinal {
 /** Progress of a boot: phases as text, IDE-R transfer figures. */
 export type BootEvent =
   | { type: 'phase'; text: string }
-  | { type: 'progress'; bytesServed: number; fraction: number; rate: number; commands: number };
+  | { type: 'progress'; bytesServed: number; fraction: number; rate: number; commands: number }
+  /** The PC shows its user consent code: give it with `BootJob.submitConsentCode`. */
+  | { type: 'consent'; codeTimeoutSeconds: number; attempt: number };
 
 /** A boot under way: its outcome, its end, and a way to stop it. */
 export interface BootJob {
   readonly outcome: Promise<BootOutcome>;
   readonly final: Promise<BootFinal>;
   stop(): Promise<BootFinal>;
+  /** The code the person at the PC read out, after a 'consent' event; an InputError when none is asked for. */
+  submitConsentCode(code: string | number): Promise<void>;
 }
 
 /** Where an event-log read stopped: opaque, JSON, kept by the caller between reads. */

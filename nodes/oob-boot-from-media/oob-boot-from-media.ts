@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { BOOT_TARGETS, canonicalBootTarget } from '../../lib/amt/boot';
+import { ConsentCodes } from '../../lib/amt/consent-codes';
 import { deviceInfo } from '../../lib/device';
 import { BootEvent, BootFinal, BootJob, BootOutcome, BootRequest, driverFor } from '../../lib/drivers';
 import { errorFromData } from '../../lib/drivers/error-data';
@@ -35,6 +36,8 @@ export = function (RED: NodeAPI) {
     const mine = new Set<BootJob>();
     const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 300) * 1000;
     const show = statusHelper(RED, node);
+    /** Boots of this node waiting for the code on their PC's screen, by host. */
+    const consentCodes = new ConsentCodes();
 
     function stopAll(): Promise<unknown> {
       return Promise.all([...mine].map((b) => b.stop().catch(() => undefined)));
@@ -46,6 +49,12 @@ export = function (RED: NodeAPI) {
     }
 
     onInput(node, show, (msg) => {
+      if (msg.consentCode !== undefined) {
+        // A code for the device named in msg.device, else for the one boot of this node that waits.
+        consentCodes.give(msg.device ? resolveDevice(RED, configured, msg).host.toLowerCase() : undefined, msg.consentCode);
+        show('busy', 'oob-boot-from-media.status.checking-consent');
+        return;
+      }
       const action = text(msg.action) ?? text(msg.payload);
       if (action === 'stop') {
         show('busy', 'oob-boot-from-media.status.stopping');
@@ -53,12 +62,25 @@ export = function (RED: NodeAPI) {
       }
       const target = targetOf(msg);
       const device = resolveDevice(RED, configured, msg);
+      const key = device.host.toLowerCase();
       const info = deviceInfo(device);
       const driver = driverFor(device);
       let booted = false;
       const onEvent = (e: BootEvent) => {
         if (e.type === 'phase') show('busy', 'oob-boot-from-media.status.phase', { target, phase: e.text });
-        else show(booted ? 'ok' : 'busy', 'oob-boot-from-media.status.progress', { percent: Math.floor(e.fraction * 100), rate: (e.rate / 1e6).toFixed(1) });
+        else if (e.type === 'progress') show(booted ? 'ok' : 'busy', 'oob-boot-from-media.status.progress', { percent: Math.floor(e.fraction * 100), rate: (e.rate / 1e6).toFixed(1) });
+        else {
+          show('waiting', 'oob-boot-from-media.status.waiting-consent');
+          const ask = RED.util.cloneMessage(msg) as OobMessage;
+          ask.topic = replyTopic(msg, info.name, info.host);
+          ask.payload = { result: 'consent-required', target, codeTimeoutSeconds: e.codeTimeoutSeconds, attempt: e.attempt, device: info };
+          node.send(ask as NodeMessage);
+          // The code a later message brings (msg.consentCode) goes on to the boot that asked for it.
+          consentCodes
+            .wait(key)
+            .then((code) => started.then((job) => job.submitConsentCode(code as string)))
+            .catch(() => undefined);
+        }
       };
       const request: BootRequest = {
         target,
@@ -68,11 +90,14 @@ export = function (RED: NodeAPI) {
         power: def.power === 'none' ? 'none' : 'auto',
         timeoutMs,
         stopAfterBoot: def.stopAfterBoot === true,
+        consent: {},
       };
-      const sent = driver.startBoot(request, onEvent).then(
+      const started = driver.startBoot(request, onEvent);
+      const sent = started.then(
         (job) => {
           mine.add(job);
           void job.final.then((f: BootFinal) => {
+            consentCodes.forget(key);
             mine.delete(job);
             driver.close();
             if (!booted) return;

@@ -18,7 +18,7 @@ afterAll(async () => {
 describe('npm start with Home Assistant', () => {
   it("carries discovery and states for the simulated fleet on the demo's broker, and takes commands", async () => {
     const url = /MQTT broker:\s+(mqtt:\/\/\S+)/.exec(demo.output())![1];
-    const fleet = [...demo.output().matchAll(/^\s+(pc-\d+)\s+127\.0\.0\.1:\d+\s+(\S+)\s+(on|off)$/gm)].map((m) => ({ name: m[1], mac: m[2], state: m[3] }));
+    const fleet = [...demo.output().matchAll(/^\s+([a-z][\w-]*)\s+127\.0\.0\.1:\d+\s+((?:[0-9a-f]{2}:){5}[0-9a-f]{2})\s+(on|off)$/gm)].map((m) => ({ name: m[1], mac: m[2], state: m[3] }));
     expect(fleet.length).toBeGreaterThanOrEqual(5);
     const c = await Consumer.connect(url, ['homeassistant/#', 'oobkit/#']);
     try {
