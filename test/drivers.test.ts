@@ -54,7 +54,7 @@ describe('the driver a device gets', () => {
   });
 
   it('each driver says what it can do beyond power, boot and the event log', async () => {
-    await withDriver(pc(0), async (d) => expect(capabilitiesOf(d).sort()).toEqual(['audit-log', 'defense', 'identity', 'inventory', 'isolation']));
+    await withDriver(pc(0), async (d) => expect(capabilitiesOf(d).sort()).toEqual(['audit-log', 'consent', 'defense', 'identity', 'inventory', 'isolation']));
     await withDriver(server(), async (d) => expect(capabilitiesOf(d).sort()).toEqual(['bmc', 'identify', 'sensors']));
   });
 
@@ -66,8 +66,8 @@ describe('the driver a device gets', () => {
     await expect(withCapability(pc(0), 'sensors', async () => 'read')).rejects.toThrow(/has no IPMI credentials/);
   });
 
-  it('user consent is declared but not offered by these drivers yet, and says so', async () => {
-    await withDriver(pc(0), async (d) => expect(() => consentOf(d)).toThrow(/user consent is not supported through its AMT driver/));
+  it('a BMC asks for no user consent, and says so', async () => {
+    await withDriver(server(), async (d) => expect(() => consentOf(d)).toThrow(/user consent is not supported through its IPMI driver/));
   });
 });
 
@@ -133,6 +133,35 @@ describe('the AMT driver against a simulated PC', () => {
       expect(await again.outcome).toMatchObject({ target: 'normal', result: 'requested', power: 'none' });
       await again.final;
     });
+  });
+});
+
+describe('user consent through the AMT driver', () => {
+  it('a PC in client control mode shows a code; a wrong one is refused, the right one grants consent', async () => {
+    const consenting = await startFleet({ devices: 1, port: 0, user: USER, password: PASSWORD, configure: (_i, o) => ({ ...o, controlMode: 'client' }) });
+    try {
+      const sim = consenting.devices[0];
+      const shown = new Promise<string>((resolve) => {
+        const on = (e: { state: string; code?: string }) => {
+          if (e.state !== 'displayed' || !e.code) return;
+          sim.off('consent', on);
+          resolve(e.code);
+        };
+        sim.on('consent', on);
+      });
+      await withDriver({ host: '127.0.0.1', amt: amtOf(sim) }, async (d) => {
+        const consent = consentOf(d);
+        expect(wire(await consent.read())).toMatchObject({ required: 'all', state: 'not started', controlMode: 'client' });
+        expect((await consent.request()).state).toBe('displayed');
+        const code = await shown;
+        await expect(consent.submit(code === '123456' ? '654321' : '123456')).rejects.toMatchObject({ reason: 'wrong-code' });
+        expect(wire(await consent.submit(code))).toMatchObject({ state: 'received' });
+        expect((await consent.cancel()).state).toBe('not started');
+      });
+    } finally {
+      closeAllAmt();
+      await consenting.stop();
+    }
   });
 });
 

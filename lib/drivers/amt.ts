@@ -9,7 +9,7 @@ import { BOOT_TARGETS, canonicalBootTarget, isIderTarget } from '../amt/boot';
 import { bootFromMedia, MediaBoot } from '../amt/boot-media';
 import { acquireAmt } from '../amt/connect';
 import { ConsentCodes } from '../amt/consent-codes';
-import type { ConsentPrompt } from '../amt/opt-in';
+import { cancelOptIn, ConsentPrompt, readOptInPolicy, sendOptInCode, startOptIn } from '../amt/opt-in';
 import { addWatchdog, applyTemplate, readStatus, releaseTemplate, removeWatchdog } from '../amt/defense';
 import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
 import { readIdentity } from '../amt/identity';
@@ -20,7 +20,7 @@ import { deviceInfo, deviceLabel, ManagedDevice } from '../device';
 import { InputError, OobError } from '../errors';
 import { errorData } from './error-data';
 import type { WsmanClient } from '../wsman/client';
-import type { BootEvent, BootJob, BootRequest, DeviceDriver, DevicePowerStatus, EventCursor, PowerProbe } from './types';
+import type { BootEvent, BootJob, BootRequest, ConsentState, DeviceDriver, DevicePowerStatus, EventCursor, PowerProbe } from './types';
 
 /** One boot from media per PC at a time, across everything in this process. */
 const runningBoots = new Map<string, MediaBoot>();
@@ -35,6 +35,10 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
   const client: WsmanClient = lease.client;
   const info = deviceInfo(device);
   const alertDevice: AlertDevice = { name: info.name, host: info.host, mac: info.mac, site: info.site };
+  const consentState = async (): Promise<ConsentState> => {
+    const p = await readOptInPolicy(client);
+    return { required: p.required, state: p.stateName, codeTimeoutSeconds: p.codeTimeoutSeconds, ...(p.controlMode ? { controlMode: p.controlMode } : {}) };
+  };
   const status = async (osPowerSaving = true): Promise<DevicePowerStatus> => ({ ...(await readPowerStatus(client, { osPowerSaving })), protocol: 'amt' });
 
   const requestPower = async (action: string): Promise<DevicePowerStatus> => {
@@ -159,6 +163,22 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
       const change = isolate ? await applyTemplate(client, 'isolate', { managementHosts }, { replace: true }) : await releaseTemplate(client);
       if (change.changed) recordOwnAction(device.host, 'defense', isolate ? 'isolate' : 'release');
       return { changed: change.changed, isolated: isolate };
+    },
+
+    consent: {
+      read: consentState,
+      async request() {
+        await startOptIn(client);
+        return consentState();
+      },
+      async submit(code) {
+        await sendOptInCode(client, code);
+        return consentState();
+      },
+      async cancel() {
+        await cancelOptIn(client);
+        return consentState();
+      },
     },
 
     defense: {

@@ -117,18 +117,22 @@ export interface EventRead {
 
 /** User consent (the code shown on the PC's screen before a remote session may start). */
 export interface ConsentState {
-  /** not-started, requested (code on the screen), granted, or not-required. */
-  state: 'not-required' | 'not-started' | 'requested' | 'granted';
-  /** What the device asks consent for: 'none', 'kvm', 'all'. */
-  required?: string;
+  /** What the PC wants consent for: none, kvm (remote screen only), all (every redirection and boot into setup), other. */
+  required: 'none' | 'kvm' | 'all' | 'other';
+  /** not started, requested, displayed (code on the screen), received (granted), in session. */
+  state: string;
+  /** How long a code stays valid. */
+  codeTimeoutSeconds: number;
+  controlMode?: 'client' | 'admin';
 }
 
 export interface ConsentCapability {
   read(): Promise<ConsentState>;
   /** Show a code on the PC's screen. */
   request(): Promise<ConsentState>;
-  /** The code the person at the PC read out. */
-  submit(code: string): Promise<ConsentState>;
+  /** The code the person at the PC read out (six digits). */
+  submit(code: string | number): Promise<ConsentState>;
+  /** Ends a request or a consent in place. */
   cancel(): Promise<ConsentState>;
 }
 
