@@ -87,6 +87,8 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
       if (runningBoots.has(key)) throw new InputError(`a boot from media is already running for ${deviceLabel(device)}; send "stop" first`);
       // The boot keeps its own lease: it may outlive this driver (IDE-R serves until the PC is done).
       const own = acquireAmt(amt);
+      // The consent code the caller hands over (submitConsentCode) for the prompt the boot raised.
+      const codes = new ConsentCodes();
       const boot = bootFromMedia(own.client, device.host, {
         target,
         imageDirectory: request.imageDirectory,
@@ -120,7 +122,6 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
         },
       });
       runningBoots.set(key, boot);
-      const codes = new ConsentCodes();
       if (onEvent) {
         boot.on('phase', (text: string) => onEvent({ type: 'phase', text }));
         boot.on('progress', (p: IderProgress) => onEvent({ type: 'progress', bytesServed: p.bytesServed, fraction: p.fraction, rate: p.rate, commands: p.commands }));

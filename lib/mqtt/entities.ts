@@ -25,7 +25,7 @@ export interface EntitySpec {
   valueTemplate?: string;
   /** The alert topic's JSON as the entity's attributes. */
   jsonAttributes?: boolean;
-  /** IPMI (issue 8): unit_of_measurement and state_class of a sensor entity. */
+  /** Servers: unit_of_measurement and state_class of a sensor entity. */
   unit?: string;
   stateClass?: 'measurement';
   /** 'gateway': available while the gateway is online; 'device': also needs AMT to answer. */
@@ -48,7 +48,7 @@ export interface DeviceStateDoc {
   /** At least one alert is open (triggered and not resolved). */
   problem: boolean;
   openAlerts: number;
-  /** IPMI (issue 8): sensor values by sensor number (null while the BMC has no reading). */
+  /** Servers: sensor values by sensor number (null while the BMC has no reading). */
   sensors?: Record<string, number | null>;
   /** ISO time of the last change of any field above. */
   changed: string;
@@ -159,7 +159,7 @@ export function entityById(id: string): EntitySpec | undefined {
   return ENTITIES.find((e) => e.id === id) ?? (SENSOR_ID.test(id) ? sensorSpec(Number(id.slice(7)), id, '', '') : undefined);
 }
 
-// --- IPMI (issue 8): one sensor entity per BMC sensor ------------------------------------------
+// --- Servers: one sensor entity per BMC sensor -------------------------------------------------
 
 const SENSOR_ID = /^sensor_\d+$/;
 
