@@ -13,7 +13,7 @@ const nodesDir = path.join(__dirname, '..', 'nodes');
 
 /** The option values of <select id="node-input-<field>"> in an editor file. */
 function optionsOf(html: string, field: string): string[] {
-  const select = new RegExp(`<select id="node-input-${field}">([\\s\\S]*?)</select>`).exec(html);
+  const select = new RegExp(`<select id="node-input-${field}"[^>]*>([\\s\\S]*?)</select>`).exec(html);
   if (!select) throw new Error(`no <select id="node-input-${field}">`);
   return [...select[1].matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]);
 }
