@@ -14,6 +14,8 @@ import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
 import { ipmiPowerStatusReads } from './ipmi';
 import { gatewayCost } from './gateway';
+// client cost against MeshCentral's AMT stack
+import { firstContact, warmReadsVsMeshCentral } from './meshcentral';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -39,4 +41,7 @@ export const BENCHES: Bench[] = [
   // IPMI (issue 8)
   ipmiPowerStatusReads,
   gatewayCost,
+  // client cost against MeshCentral's AMT stack
+  warmReadsVsMeshCentral,
+  firstContact,
 ];
