@@ -14,6 +14,8 @@ import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
 import { ipmiPowerStatusReads } from './ipmi';
 import { gatewayCost } from './gateway';
+// hostile LAN
+import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
 // client cost against MeshCentral's AMT stack
 import { firstContact, warmReadsVsMeshCentral } from './meshcentral';
 
@@ -41,6 +43,9 @@ export const BENCHES: Bench[] = [
   // IPMI (issue 8)
   ipmiPowerStatusReads,
   gatewayCost,
+  // hostile LAN
+  xmlWorstCase,
+  eventListenerIdle,
   // client cost against MeshCentral's AMT stack
   warmReadsVsMeshCentral,
   firstContact,

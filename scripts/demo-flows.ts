@@ -161,6 +161,8 @@ export function demoFlows(
       }
       // --- boot from media (issue 4): images from the demo's folder ---
       if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
+      // The demo has no Request Tracker to talk to: the ticket example is there to look at, disabled.
+      if (n.type === 'oob-rt-ticket') n.d = true;
       // Alert listeners on free loopback ports (162 needs root, and two nodes cannot share one).
       if (n.type === 'oob-alert-in' && s.alertPorts?.[nextAlertPorts]) {
         const ports = s.alertPorts[nextAlertPorts++];

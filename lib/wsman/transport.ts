@@ -25,6 +25,8 @@ export interface TlsPinOptions {
   onTrusted?: (fingerprint: string) => void;
   /** Lowest TLS version to offer; AMT before 11 speaks only TLS 1.0/1.1. */
   minVersion?: tls.SecureVersion;
+  /** Speak old AMT firmware's TLS (1.0/1.1, no secure renegotiation); see tls-pin.ts. */
+  legacyTls?: boolean;
 }
 
 export interface TransportOptions {
@@ -35,6 +37,8 @@ export interface TransportOptions {
   /** Sockets kept open to this device. */
   maxSockets: number;
   maxResponseBytes: number;
+  /** TCP connect plus TLS handshake must end within this. Default 10 s. */
+  connectTimeoutMs?: number;
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
@@ -72,6 +76,11 @@ export class HttpTransport {
   constructor(private readonly o: TransportOptions) {
     this.pinned = o.pin?.fingerprint ? normalizeFingerprint(o.pin.fingerprint) : undefined;
     this.hostHeader = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+  }
+
+  /** AMT 16.1 and later keep port 16992 closed: a refusal there most likely means that. */
+  private refusedHint(code: string): string {
+    return code === 'ECONNREFUSED' && !this.o.tls && this.o.port === 16992 ? '; Intel AMT 16.1 and later close port 16992: turn on TLS (port 16993) for this device' : '';
   }
 
   /** The fingerprint this transport trusts (pinned, or learned on first use). */
@@ -166,7 +175,7 @@ export class HttpTransport {
       }
       this.drop(c);
     }
-    if (this.open.size + this.connecting.size < this.o.maxSockets) return this.connect(timeoutMs);
+    if (this.open.size + this.connecting.size < this.o.maxSockets) return this.connect(Math.min(timeoutMs, this.o.connectTimeoutMs ?? 10_000));
     return new Promise<Conn>((resolve, reject) => {
       this.waiting.push((c) => {
         if (c) resolve(c);
@@ -207,7 +216,10 @@ export class HttpTransport {
 
   private connect(timeoutMs: number): Promise<Conn> {
     return new Promise<Conn>((resolve, reject) => {
+      let over = false;
       const ready = (socket: net.Socket): void => {
+        if (over) return void socket.destroy();
+        over = true;
         this.connecting.delete(raw);
         if (this.closed) {
           socket.destroy();
@@ -217,6 +229,8 @@ export class HttpTransport {
         resolve(this.adopt(socket));
       };
       const failed = (e: NodeJS.ErrnoException): void => {
+        if (over) return;
+        over = true;
         this.connecting.delete(raw);
         raw.destroy();
         const next = this.waiting.shift();
@@ -226,10 +240,23 @@ export class HttpTransport {
       let raw: net.Socket;
       if (this.o.tls) {
         const pin = this.o.pin;
-        // tls-pin opens its own socket; this placeholder only counts it among the connecting.
+        // Counts the handshake among the connecting until tls-pin hands over its socket.
         raw = new net.Socket();
         this.connecting.add(raw);
-        connectPinned({ host: this.o.host, port: this.o.port, fingerprint: this.pinned, trustOnFirstUse: pin?.trustOnFirstUse, minVersion: pin?.minVersion, timeoutMs }).then(
+        connectPinned({
+          host: this.o.host,
+          port: this.o.port,
+          fingerprint: this.pinned,
+          trustOnFirstUse: pin?.trustOnFirstUse,
+          minVersion: pin?.minVersion,
+          legacyTls: pin?.legacyTls,
+          timeoutMs,
+          onSocket: (s) => {
+            this.connecting.delete(raw);
+            raw = s;
+            this.connecting.add(s);
+          },
+        }).then(
           ({ socket, fingerprint, learned }) => {
             if (learned && !this.pinned && !this.closed) {
               this.pinned = fingerprint;
@@ -243,13 +270,18 @@ export class HttpTransport {
         raw = net.connect({ host: this.o.host, port: this.o.port, noDelay: true });
         this.connecting.add(raw);
         const timer = setTimeout(() => failed(new TimeoutError(`${this.label} did not accept a connection within ${timeoutMs} ms`)), timeoutMs);
-        raw.once('error', (e) => {
+        const onError = (e: Error): void => {
           clearTimeout(timer);
           failed(e);
-        });
+        };
+        // Destroyed by close() while connecting.
+        const onClose = (): void => onError(new ConnectionError(`transport to ${this.label} is closed`));
+        raw.once('error', onError);
+        raw.once('close', onClose);
         raw.once('connect', () => {
           clearTimeout(timer);
-          raw.removeAllListeners('error');
+          raw.off('error', onError);
+          raw.off('close', onClose);
           ready(raw);
         });
       }
@@ -326,7 +358,7 @@ export class HttpTransport {
   private networkError(e: NodeJS.ErrnoException): Error {
     if (e instanceof OobError) return e;
     const code = e.code ?? '';
-    if (NETWORK_CODES.has(code)) return new ConnectionError(`cannot reach ${this.label} (${code})`, e);
+    if (NETWORK_CODES.has(code)) return new ConnectionError(`cannot reach ${this.label} (${code})${this.refusedHint(code)}`, e);
     return new ConnectionError(`connection to ${this.label} failed: ${e.message}${code ? ` (${code})` : ''}`, e);
   }
 

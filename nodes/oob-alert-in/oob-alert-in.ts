@@ -7,7 +7,7 @@ import { AlertHub, AlertHubOptions, deviceKey } from '../../lib/alerts/hub';
 import { compileWindow, MaintenanceWindow } from '../../lib/alerts/maintenance';
 import { Policy } from '../../lib/alerts/policy';
 import { PayloadShape, shapeAlert } from '../../lib/alerts/shape';
-import { ManagedDevice } from '../../lib/device';
+import { ManagedDevice, withoutSecrets } from '../../lib/device';
 import { OobError } from '../../lib/errors';
 import { errorText, inputError } from '../shared/errors';
 import { onInput } from '../shared/input';
@@ -68,7 +68,7 @@ function alertFromMessage(_: Translate, msg: OobMessage): Alert | undefined {
   const severity = given.severity ?? 'warning';
   if (!isSeverity(severity)) throw inputError(_, 'oob-alert-in.error.bad-severity', { severity: String(severity) });
   if (typeof given.kind !== 'string' || !given.kind) throw inputError(_, 'oob-alert-in.error.no-kind');
-  const device = (typeof given.device === 'object' && given.device) || (typeof msg.device === 'object' && msg.device) || { name: givenTopic(msg) };
+  const device = withoutSecrets((typeof given.device === 'object' && given.device) || (typeof msg.device === 'object' && msg.device) || { name: givenTopic(msg) });
   return makeAlert({
     id: typeof given.id === 'string' ? given.id : undefined,
     dedupKey: typeof given.dedupKey === 'string' ? given.dedupKey : undefined,
@@ -152,7 +152,7 @@ export = function (RED: NodeAPI) {
         heartbeat: def.heartbeat ? { intervalSeconds: Math.max(0.5, num(def.heartbeatSeconds, 60)), misses: Math.max(1, num(def.heartbeatMisses, 2)), check: def.heartbeatCheck || 'amt' } : undefined,
         emit: ({ output, alert }) => {
           const shaped = shapeAlert(alert, shape);
-          const msg: Record<string, unknown> = { topic: alert.device.name ?? alert.device.host ?? '', payload: shaped.payload, alert };
+          const msg: Record<string, unknown> = { topic: alert.device.name ?? alert.device.host ?? '', payload: shaped.payload, alert, route: policy.outputName(output) };
           if (shaped.url) {
             msg.url = shaped.url;
             msg.method = shaped.method;

@@ -92,6 +92,7 @@ export = function (RED: NodeAPI) {
               password: amt.password,
               fingerprint: amt.fingerprint,
               trustOnFirstUse: amt.trustOnFirstUse,
+              legacyTls: amt.legacyTls,
               onFingerprintTrusted: amt.onFingerprintTrusted,
               timeoutMs: amt.timeoutMs,
             }

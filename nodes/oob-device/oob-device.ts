@@ -13,6 +13,8 @@ interface DeviceDef extends NodeDef, WakeDef {
   amtTls?: boolean;
   fingerprint?: string;
   tofu?: boolean;
+  /** Speak the TLS of AMT 11 and older (1.0/1.1, no secure renegotiation); the pin still applies. */
+  legacyTls?: boolean;
   /** Seconds to wait for an answer. */
   timeout?: string | number;
   /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
@@ -67,6 +69,7 @@ export = function (RED: NodeAPI) {
           tls: def.amtTls === true,
           fingerprint: def.fingerprint?.trim() || learned,
           trustOnFirstUse: def.tofu === true,
+          legacyTls: def.legacyTls === true,
           timeout: def.timeout,
           redirectionPort: def.redirPort,
         },

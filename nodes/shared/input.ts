@@ -1,5 +1,6 @@
 import type { Node, NodeMessage } from 'node-red';
 import { translatedError } from './errors';
+import { hideDeviceSecrets } from './resolve-device';
 import type { StatusHelper } from './status';
 import type { OobMessage } from './types';
 
@@ -31,6 +32,8 @@ export function onInput(
 ): void {
   const running = new Set<AbortController>();
   node.on('input', (msg, send, done) => {
+    // Before anything can fail: neither the message sent on nor a caught one carries them.
+    hideDeviceSecrets(msg);
     const abort = new AbortController();
     if (options.abortOnClose) running.add(abort);
     let result: Promise<InputResult>;

@@ -32,6 +32,8 @@ export interface RedirectionEndpoint {
   /** Pinned SHA-256 fingerprint (the same certificate AMT shows on 16993). */
   fingerprint?: string;
   trustOnFirstUse?: boolean;
+  /** Old firmware's TLS (see lib/wsman/tls-pin.ts). */
+  legacyTls?: boolean;
   onFingerprintTrusted?: (fingerprint: string) => void;
   /** Connect and handshake limit. Default 15 s. */
   timeoutMs?: number;
@@ -162,7 +164,7 @@ function connectSocket(e: RedirectionEndpoint, port: number, timeoutMs: number):
       return;
     }
     clearTimeout(timer);
-    connectPinned({ host: e.host, port, fingerprint: e.fingerprint, trustOnFirstUse: e.trustOnFirstUse, timeoutMs }).then(({ socket: t, fingerprint, learned }) => {
+    connectPinned({ host: e.host, port, fingerprint: e.fingerprint, trustOnFirstUse: e.trustOnFirstUse, legacyTls: e.legacyTls, timeoutMs }).then(({ socket: t, fingerprint, learned }) => {
       if (learned) e.onFingerprintTrusted?.(fingerprint);
       resolve(t);
     }, reject);

@@ -55,3 +55,6 @@ export { startBackgroundTraffic } from './background-traffic';
 // --- IPMI (issue 8): a simulated server BMC ---
 export { SimBmc, BmcState, defaultSensors } from './ipmi';
 export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';
+// --- firmware generations and accounts ---
+export { FIRMWARE_PROFILES, FirmwareProfile, firmwareProfile, DEFAULT_AMT_VERSION } from './firmware-profile';
+export { ACL_STATUS } from './classes/accounts';

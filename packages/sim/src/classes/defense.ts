@@ -457,18 +457,30 @@ export const activeFilterStatistics: ClassHandler = adminOnly({
   instances: (d) => statisticsRows(d),
 });
 
+/**
+ * The ports as AMT 12 reports them (test/fixtures/amt/gwm/cim/ethernetport/get.xml): the MAC in
+ * NetworkAddresses as 12 lower-case hex digits, PortType 53 (1000BaseT) on the wired port. The
+ * wireless port's Description and PortType (0, unknown, as CIM_WiFiPort says) are not from a capture.
+ */
 export const ethernetPort: ClassHandler = adminOnly({
   className: 'CIM_EthernetPort',
+  commonNs: true,
   keys: ['CreationClassName', 'DeviceID', 'SystemCreationClassName', 'SystemName'],
   instances: (d) =>
     ports(d).map((p) => ({
       CreationClassName: 'CIM_EthernetPort',
+      Description: p === 0 ? 'Wired0' : 'Wireless1',
       DeviceID: portDeviceId(p),
-      ElementName: p === 0 ? 'Intel(r) AMT Ethernet Port' : 'Intel(r) AMT Wireless Port',
+      ElementName: 'Intel(r) AMT Ethernet Port',
+      EnabledDefault: 5,
       EnabledState: 2,
       LinkTechnology: p === 0 ? 2 : 11,
-      PermanentAddress: d.mac.replace(/:/g, '').toUpperCase(),
+      MaxSpeed: 1000000000,
+      NetworkAddresses: (p === 0 ? d.mac : (d.hardware.wirelessMac ?? d.mac)).replace(/:/g, '').toLowerCase(),
+      OperationalStatus: 0,
+      PortType: p === 0 ? 53 : 0,
       RequestedState: 12,
+      Speed: 1000000000,
       ...SYSTEM_KEYS,
     })),
 });

@@ -40,6 +40,11 @@ export interface ClassHandler {
    * instances; it does for some classes and not others (see the fixtures). Dates force it.
    */
   commonNs?: boolean;
+  /**
+   * Properties the class adds to its CIM parent, which firmware writes after the inherited ones
+   * (the rest in byte order). Default: none, all in byte order.
+   */
+  ownProps?: readonly string[];
   /** Key properties for selectors and EPRs; default: InstanceID if instances have one, else the service keys. */
   keys?: string[];
   /** Every instance, in enumeration order, built from the device's state. */
