@@ -37,7 +37,11 @@ type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'tr
 
 export class HttpReplyReader {
   private state: State = 'head';
-  private pending: Buffer | undefined;
+  /** Bytes of an unfinished line or header block, kept across pushes (grown by doubling). */
+  private carry = Buffer.alloc(0);
+  private carryLen = 0;
+  /** How much of the carried bytes was already searched for the line end. */
+  private scanned = 0;
   private status = 0;
   private headers: ReplyHeaders = {};
   private readonly parts: Buffer[] = [];
@@ -58,17 +62,22 @@ export class HttpReplyReader {
   /** Feed bytes; returns the reply once it is complete. Bytes after the reply are an error. */
   push(data: Buffer): HttpReply | undefined {
     this.received += data.length;
-    const buf = this.pending ? Buffer.concat([this.pending, data]) : data;
-    this.pending = undefined;
+    const buf = this.carryLen ? this.append(data) : data;
+    // Body bytes in the carry buffer are copied out: the carry is reused for the next line.
+    const copy = buf !== data;
+    // A line end may straddle the old and new bytes: search from just before the new ones.
+    let skip = Math.max(0, this.scanned - 3);
+    this.carryLen = 0;
+    this.scanned = 0;
     let at = 0;
     while (at < buf.length || this.state === 'done') {
       switch (this.state) {
         case 'head': {
-          const end = buf.indexOf(HEAD_END, at);
+          const end = buf.indexOf(HEAD_END, at + skip);
+          skip = 0;
           if (end < 0) {
             if (buf.length - at > MAX_HEADER_BYTES) throw new HttpReplyError(`response header block over ${MAX_HEADER_BYTES} bytes`);
-            this.pending = buf.subarray(at);
-            return undefined;
+            return this.keep(buf, at);
           }
           if (end - at > MAX_HEADER_BYTES) throw new HttpReplyError(`response header block over ${MAX_HEADER_BYTES} bytes`);
           this.readHead(buf.toString('latin1', at, end));
@@ -77,23 +86,23 @@ export class HttpReplyReader {
         }
         case 'length': {
           const take = Math.min(this.remaining, buf.length - at);
-          this.addBody(buf.subarray(at, at + take));
+          this.addBody(buf.subarray(at, at + take), copy);
           at += take;
           this.remaining -= take;
           if (this.remaining === 0) this.state = 'done';
           break;
         }
         case 'until-close': {
-          this.addBody(buf.subarray(at));
+          this.addBody(buf.subarray(at), copy);
           at = buf.length;
           break;
         }
         case 'chunk-size': {
-          const nl = buf.indexOf(CRLF, at);
+          const nl = buf.indexOf(CRLF, at + skip);
+          skip = 0;
           if (nl < 0) {
             if (buf.length - at > MAX_CHUNK_LINE) throw new HttpReplyError('chunk-size line too long');
-            this.pending = buf.subarray(at);
-            return undefined;
+            return this.keep(buf, at);
           }
           if (nl - at > MAX_CHUNK_LINE) throw new HttpReplyError('chunk-size line too long');
           const line = buf.toString('latin1', at, nl);
@@ -108,28 +117,25 @@ export class HttpReplyReader {
         }
         case 'chunk-data': {
           const take = Math.min(this.remaining, buf.length - at);
-          this.addBody(buf.subarray(at, at + take));
+          this.addBody(buf.subarray(at, at + take), copy);
           at += take;
           this.remaining -= take;
           if (this.remaining === 0) this.state = 'chunk-end';
           break;
         }
         case 'chunk-end': {
-          if (buf.length - at < 2) {
-            this.pending = buf.subarray(at);
-            return undefined;
-          }
+          if (buf.length - at < 2) return this.keep(buf, at);
           if (buf[at] !== 13 || buf[at + 1] !== 10) throw new HttpReplyError('chunk not followed by CRLF');
           at += 2;
           this.state = 'chunk-size';
           break;
         }
         case 'trailer': {
-          const nl = buf.indexOf(CRLF, at);
+          const nl = buf.indexOf(CRLF, at + skip);
+          skip = 0;
           if (nl < 0) {
             if (this.trailerBytes + buf.length - at > MAX_TRAILER_BYTES) throw new HttpReplyError('trailer too long');
-            this.pending = buf.subarray(at);
-            return undefined;
+            return this.keep(buf, at);
           }
           this.trailerBytes += nl - at + 2;
           if (this.trailerBytes > MAX_TRAILER_BYTES) throw new HttpReplyError('trailer too long');
@@ -148,6 +154,30 @@ export class HttpReplyReader {
     return undefined;
   }
 
+  /** Carry buf[at..] over to the next push (it has been searched through). */
+  private keep(buf: Buffer, at: number): undefined {
+    const n = buf.length - at;
+    if (buf.buffer === this.carry.buffer && buf.byteOffset === this.carry.byteOffset) this.carry.copyWithin(0, at, buf.length);
+    else {
+      if (n > this.carry.length) this.carry = Buffer.allocUnsafe(Math.max(n, 256));
+      buf.copy(this.carry, 0, at);
+    }
+    this.carryLen = n;
+    this.scanned = n;
+    return undefined;
+  }
+
+  private append(data: Buffer): Buffer {
+    const need = this.carryLen + data.length;
+    if (need > this.carry.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.carry.length * 2));
+      this.carry.copy(grown, 0, 0, this.carryLen);
+      this.carry = grown;
+    }
+    data.copy(this.carry, this.carryLen);
+    return this.carry.subarray(0, need);
+  }
+
   /** The connection ended: completes a body framed by the end of the connection. */
   end(): HttpReply | undefined {
     if (this.state === 'until-close') {
@@ -162,11 +192,11 @@ export class HttpReplyReader {
     return { status: this.status, headers: this.headers, body };
   }
 
-  private addBody(b: Buffer): void {
+  private addBody(b: Buffer, copy: boolean): void {
     if (b.length === 0) return;
     this.size += b.length;
     if (this.size > this.maxBodyBytes) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
-    this.parts.push(b);
+    this.parts.push(copy ? Buffer.from(b) : b);
   }
 
   private readHead(text: string): void {
