@@ -100,11 +100,7 @@ export class HttpTransport {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.once(request, timeoutMs).catch((e: Error & { retryable?: boolean }) => {
-      // A kept-alive socket the device closed while idle fails before the device read anything.
-      if (e.retryable) return this.once(request, timeoutMs);
-      throw e;
-    });
+    return this.once(request, timeoutMs, true);
   }
 
   /** The whole request, head and body, as the one buffer written to the socket. */
@@ -125,7 +121,8 @@ export class HttpTransport {
     return out.subarray(0, at);
   }
 
-  private once(request: Buffer, timeoutMs: number): Promise<HttpReply> {
+  /** One exchange; `retry`: send once more if a kept-alive socket turns out dead before any answer. */
+  private once(request: Buffer, timeoutMs: number, retry: boolean): Promise<HttpReply> {
     if (this.closed) return Promise.reject(new ConnectionError(`transport to ${this.label} is closed`));
     return new Promise<HttpReply>((resolve, reject) => {
       let settled = false;
@@ -139,42 +136,49 @@ export class HttpTransport {
         settled = true;
         clearTimeout(timer);
         if (conn) conn.current = undefined;
-        if (err) reject(err);
+        if (err && retry && (err as { retryable?: boolean }).retryable && !this.closed) resolve(this.once(request, timeoutMs, false));
+        else if (err) reject(err);
         else resolve(reply as HttpReply);
       };
-      this.acquire(timeoutMs).then(
-        (c) => {
-          if (settled) {
-            // Timed out while connecting or waiting: the socket serves the next request.
-            this.release(c, false);
-            return;
-          }
-          conn = c;
-          const reader = new HttpReplyReader(this.o.maxResponseBytes);
-          c.current = {
-            reader,
-            settle: (err, reply) => {
-              settle(err, reply);
-              if (!err && reply) this.release(c, reader.closeAfter);
-            },
-          };
-          c.socket.write(request);
-        },
-        (e: Error) => settle(e),
-      );
+      const start = (c: Conn): void => {
+        if (settled) {
+          // Timed out while connecting or waiting: the socket serves the next request.
+          this.release(c, false);
+          return;
+        }
+        conn = c;
+        const reader = new HttpReplyReader(this.o.maxResponseBytes);
+        c.current = {
+          reader,
+          settle: (err, reply) => {
+            settle(err, reply);
+            if (!err && reply) this.release(c, reader.closeAfter);
+          },
+        };
+        c.socket.write(request);
+      };
+      const idle = this.takeIdle();
+      if (idle) start(idle);
+      else this.acquire(timeoutMs).then(start, (e: Error) => settle(e));
     });
+  }
+
+  /** A kept-alive socket ready for a request, if there is one. */
+  private takeIdle(): Conn | undefined {
+    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
+      if (!c.socket.destroyed && c.socket.writable) {
+        c.reused = true;
+        return c;
+      }
+      this.drop(c);
+    }
+    return undefined;
   }
 
   /** A free socket: an idle one, a new one if fewer than maxSockets are open, or the next freed. */
   private acquire(timeoutMs: number): Promise<Conn> {
-    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
-      if (!c.socket.destroyed && c.socket.writable) {
-        c.socket.setTimeout(0);
-        c.reused = true;
-        return Promise.resolve(c);
-      }
-      this.drop(c);
-    }
+    const idle = this.takeIdle();
+    if (idle) return Promise.resolve(idle);
     if (this.open.size + this.connecting.size < this.o.maxSockets) return this.connect(Math.min(timeoutMs, this.o.connectTimeoutMs ?? 10_000));
     return new Promise<Conn>((resolve, reject) => {
       this.waiting.push((c) => {
@@ -197,7 +201,6 @@ export class HttpTransport {
       next(c);
       return;
     }
-    c.socket.setTimeout(IDLE_MS);
     this.idle.push(c);
   }
 
@@ -291,6 +294,8 @@ export class HttpTransport {
   /** Take a connected socket into the pool: its answers go to the exchange in progress. */
   private adopt(socket: net.Socket): Conn {
     socket.setNoDelay(true);
+    // Idle sockets are closed after a while; one with a request in flight has that request's timer.
+    socket.setTimeout(IDLE_MS);
     const c: Conn = { socket, reused: false };
     this.open.add(c);
     socket.on('data', (data: Buffer) => {
@@ -338,7 +343,9 @@ export class HttpTransport {
       this.drop(c);
       if (x) x.settle(this.lost(c, x));
     });
-    socket.on('timeout', () => this.drop(c));
+    socket.on('timeout', () => {
+      if (!c.current) this.drop(c);
+    });
     return c;
   }
 

@@ -178,7 +178,8 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
   const st: ReadState = { xml, limits: { ...DEFAULT_XML_LIMITS, ...limits }, stack: [], elements: 0 };
   const { maxBytes } = st.limits;
   if (typeof xml !== 'string') throw new XmlError('reply is not text');
-  if (xml.length > maxBytes || Buffer.byteLength(xml) > maxBytes) throw new XmlError(`reply larger than ${maxBytes} bytes`);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: count the bytes only when that could matter.
+  if (xml.length > maxBytes || (xml.length * 3 > maxBytes && Buffer.byteLength(xml) > maxBytes)) throw new XmlError(`reply larger than ${maxBytes} bytes`);
   const stack = st.stack;
   let i = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
   const n = xml.length;
@@ -268,8 +269,9 @@ function openTag(st: ReadState, lt: number): number {
   let scope: Record<string, string> | undefined;
   let rawAttrs: Array<[string, string]> | undefined;
   let count = 0;
-  const declared = new Set<string>();
-  for (;;) {
+  let declared: Set<string> | undefined;
+  // Most tags have no attributes: `>` right after the name skips the attribute scan.
+  for (let c = xml.charCodeAt(at); c !== 62 /* > */ && c !== 47 /* / */; ) {
     ATTRIBUTE.lastIndex = at;
     const a = ATTRIBUTE.exec(xml);
     if (!a) break;
@@ -279,6 +281,7 @@ function openTag(st: ReadState, lt: number): number {
     const name = a[1];
     if (name === 'xmlns' || name.startsWith('xmlns:')) {
       const prefix = name === 'xmlns' ? '' : name.slice(6);
+      declared ??= new Set<string>();
       if (declared.has(prefix)) fail(xml, lt, `namespace prefix "${q(prefix)}" declared twice on <${q(qname)}>`);
       declared.add(prefix);
       if (prefix === 'xmlns' || (prefix === 'xml') !== (value === XML_NS) || value === XMLNS_NS) fail(xml, lt, `reserved namespace misused on <${q(qname)}>`);
@@ -288,10 +291,20 @@ function openTag(st: ReadState, lt: number): number {
     } else {
       (rawAttrs ??= []).push([name, value]);
     }
+    c = xml.charCodeAt(at);
   }
-  TAG_END.lastIndex = at;
-  const end = TAG_END.exec(xml);
-  if (!end) fail(xml, at, `bad attribute or unterminated tag <${q(qname)}>`);
+  let selfClosing: boolean;
+  let after: number;
+  if (xml.charCodeAt(at) === 62 /* > */) {
+    selfClosing = false;
+    after = at + 1;
+  } else {
+    TAG_END.lastIndex = at;
+    const end = TAG_END.exec(xml);
+    if (!end) fail(xml, at, `bad attribute or unterminated tag <${q(qname)}>`);
+    selfClosing = end[1] === '/';
+    after = TAG_END.lastIndex;
+  }
   const nodeScope: Readonly<Record<string, string>> = scope ?? parentScope;
   const [prefix, local] = splitQName(qname);
   const ns = nodeScope[prefix];
@@ -322,8 +335,8 @@ function openTag(st: ReadState, lt: number): number {
   if (parent) parent.children.push(node);
   else if (st.root) fail(xml, lt, 'more than one root element');
   else st.root = node;
-  if (end[1] !== '/') stack.push({ node, qname });
-  return TAG_END.lastIndex;
+  if (!selfClosing) stack.push({ node, qname });
+  return after;
 }
 
 /** The first child with this local name in this namespace. */
