@@ -129,6 +129,22 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
+/**
+ * Names used as keys of prototype-free objects, one string each. V8 makes a key of a fresh slice
+ * of the document costly (hundreds of ns per property on a null-prototype object); a name seen
+ * before comes back as the string already used as a key, which costs tens. Bounded: a document
+ * full of new names only stops being remembered.
+ */
+const KNOWN_NAMES = new Map<string, string>();
+const MAX_KNOWN_NAMES = 4096;
+
+export function knownName(name: string): string {
+  const known = KNOWN_NAMES.get(name);
+  if (known !== undefined) return known;
+  if (KNOWN_NAMES.size < MAX_KNOWN_NAMES && name.length <= 64) KNOWN_NAMES.set(name, name);
+  return name;
+}
+
 function splitQName(q: string): [string, string] {
   const i = q.indexOf(':');
   return i < 0 ? ['', q] : [q.slice(0, i), q.slice(i + 1)];
@@ -280,7 +296,7 @@ function openTag(st: ReadState, lt: number): number {
     const value = decodeEntities(a[2] ?? a[3]);
     const name = a[1];
     if (name === 'xmlns' || name.startsWith('xmlns:')) {
-      const prefix = name === 'xmlns' ? '' : name.slice(6);
+      const prefix = name === 'xmlns' ? '' : knownName(name.slice(6));
       declared ??= new Set<string>();
       if (declared.has(prefix)) fail(xml, lt, `namespace prefix "${q(prefix)}" declared twice on <${q(qname)}>`);
       declared.add(prefix);
@@ -306,7 +322,8 @@ function openTag(st: ReadState, lt: number): number {
     after = TAG_END.lastIndex;
   }
   const nodeScope: Readonly<Record<string, string>> = scope ?? parentScope;
-  const [prefix, local] = splitQName(qname);
+  const [prefix, rawLocal] = splitQName(qname);
+  const local = knownName(rawLocal);
   const ns = nodeScope[prefix];
   if (ns === undefined && prefix !== '') fail(xml, lt, `undeclared namespace prefix "${q(prefix)}" on <${q(qname)}>`);
   const attrs = rawAttrs ? (Object.create(null) as Record<string, string>) : NO_ATTRIBUTES;
@@ -315,7 +332,8 @@ function openTag(st: ReadState, lt: number): number {
     const seen = new Set<string>();
     const unprefixed = new Set<string>();
     for (const [k, v] of rawAttrs) {
-      const [p, l] = splitQName(k);
+      const [p, rawL] = splitQName(k);
+      const l = knownName(rawL);
       // Unprefixed attributes are in no namespace (the default namespace does not apply to them).
       const ans = p === '' ? '' : nodeScope[p];
       if (ans === undefined) fail(xml, lt, `undeclared namespace prefix "${q(p)}" on attribute ${q(k)}`);
@@ -377,7 +395,7 @@ export function readEndpointReference(node: XmlNode): EndpointReference | undefi
   const selectors = Object.create(null) as Record<string, string>;
   for (const s of childrenNamed(child(params, 'SelectorSet', NS.wsman), 'Selector', NS.wsman)) {
     const nested = s.children.length ? readEndpointReference(s.children[0]) : undefined;
-    selectors[s.attrs.Name ?? ''] = nested ? JSON.stringify(nested) : s.text;
+    selectors[knownName(s.attrs.Name ?? '')] = nested ? JSON.stringify(nested) : s.text;
   }
   return { address: address.text, resourceUri: child(params, 'ResourceURI', NS.wsman)?.text ?? '', selectors };
 }
