@@ -118,12 +118,32 @@ export function escapeXml(s: string): string {
 const NAME_START = 'A-Za-z_\\u00C0-\\uFFFF';
 const NAME_CHAR = `${NAME_START}0-9.\\-\\u00B7`;
 const QNAME = `[${NAME_START}][${NAME_CHAR}]*(?::[${NAME_START}][${NAME_CHAR}]*)?`;
-const TAG_NAME = new RegExp(QNAME, 'y');
 const ATTRIBUTE = new RegExp(`[ \\t\\r\\n]+(${QNAME})[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"([^"<]*)"|'([^'<]*)')`, 'y');
 const TAG_END = /[ \t\r\n]*(\/?)>/y;
 const END_TAG = new RegExp(`(${QNAME})[ \\t\\r\\n]*>`, 'y');
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
+
+/** The name classes of QNAME above, by character code. */
+function isNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 0xc0 && c <= 0xffff);
+}
+
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 48 && c <= 57) || c === 46 || c === 45 || c === 0xb7;
+}
+
+/** End of the QNAME starting at `at` (prefix:local or local), or -1 if none starts there. */
+function qnameEnd(xml: string, at: number): number {
+  if (!isNameStart(xml.charCodeAt(at))) return -1;
+  let i = at + 1;
+  while (isNameChar(xml.charCodeAt(i))) i++;
+  if (xml.charCodeAt(i) === 58 /* : */ && isNameStart(xml.charCodeAt(i + 1))) {
+    i += 2;
+    while (isNameChar(xml.charCodeAt(i))) i++;
+  }
+  return i;
+}
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
@@ -275,11 +295,9 @@ function openTag(st: ReadState, lt: number): number {
   const { xml, stack, limits } = st;
   if (++st.elements > limits.maxElements) throw new XmlError(`XML with more than ${limits.maxElements} elements`);
   if (stack.length + 1 > limits.maxDepth) throw new XmlError(`XML nested deeper than ${limits.maxDepth} levels`);
-  TAG_NAME.lastIndex = lt + 1;
-  const nameMatch = TAG_NAME.exec(xml);
-  if (!nameMatch) fail(xml, lt, 'bad start tag');
-  const qname = nameMatch[0];
-  let at = TAG_NAME.lastIndex;
+  let at = qnameEnd(xml, lt + 1);
+  if (at < 0) fail(xml, lt, 'bad start tag');
+  const qname = xml.slice(lt + 1, at);
   const parent = stack.length ? stack[stack.length - 1].node : undefined;
   const parentScope = parent ? parent.scope : ROOT_SCOPE;
   let scope: Record<string, string> | undefined;
@@ -329,22 +347,25 @@ function openTag(st: ReadState, lt: number): number {
   const attrs = rawAttrs ? (Object.create(null) as Record<string, string>) : NO_ATTRIBUTES;
   let nil = false;
   if (rawAttrs) {
-    const seen = new Set<string>();
-    const unprefixed = new Set<string>();
+    // One attribute (the usual case) cannot repeat: the sets are for two or more.
+    const seen = rawAttrs.length > 1 ? new Set<string>() : undefined;
+    const unprefixed = rawAttrs.length > 1 ? new Set<string>() : undefined;
     for (const [k, v] of rawAttrs) {
       const [p, rawL] = splitQName(k);
       const l = knownName(rawL);
       // Unprefixed attributes are in no namespace (the default namespace does not apply to them).
       const ans = p === '' ? '' : nodeScope[p];
       if (ans === undefined) fail(xml, lt, `undeclared namespace prefix "${q(p)}" on attribute ${q(k)}`);
-      const expanded = `${ans}\u0000${l}`;
-      if (seen.has(expanded)) fail(xml, lt, `attribute ${q(k)} repeated on <${q(qname)}>`);
-      seen.add(expanded);
+      if (seen) {
+        const expanded = `${ans}\u0000${l}`;
+        if (seen.has(expanded)) fail(xml, lt, `attribute ${q(k)} repeated on <${q(qname)}>`);
+        seen.add(expanded);
+      }
       if (ans === NS.xsi && l === 'nil') nil = v.trim() === 'true' || v.trim() === '1';
       if (p === '') {
         attrs[l] = v;
-        unprefixed.add(l);
-      } else if (!unprefixed.has(l) && attrs[l] === undefined) {
+        unprefixed?.add(l);
+      } else if (!unprefixed?.has(l) && attrs[l] === undefined) {
         attrs[l] = v;
       }
     }
