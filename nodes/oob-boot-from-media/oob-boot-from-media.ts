@@ -2,6 +2,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { acquireAmt } from '../../lib/amt/connect';
 import { BOOT_TARGETS, canonicalBootTarget, isIderTarget } from '../../lib/amt/boot';
 import { bootFromMedia, MediaBoot, MediaBootFinal, MediaBootOutcome } from '../../lib/amt/boot-media';
+import { ConsentCodes } from '../../lib/amt/consent-codes';
+import type { ConsentPrompt } from '../../lib/amt/opt-in';
 import type { IderProgress } from '../../lib/amt/redirection/ider-session';
 import { deviceInfo, deviceLabel } from '../../lib/device';
 import { ipmiBootTarget } from '../../lib/ipmi/boot';
@@ -41,6 +43,8 @@ export = function (RED: NodeAPI) {
     const mine = new Set<MediaBoot>();
     const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 300) * 1000;
     const show = statusHelper(RED, node);
+    /** Boots of this node waiting for the code on their PC's screen, by host. */
+    const consentCodes = new ConsentCodes();
 
     function stopAll(): Promise<unknown> {
       return Promise.all([...mine].map((b) => b.stop().catch(() => undefined)));
@@ -52,6 +56,12 @@ export = function (RED: NodeAPI) {
     }
 
     onInput(node, show, (msg) => {
+      if (msg.consentCode !== undefined) {
+        // A code for the device named in msg.device, else for the one boot of this node that waits.
+        consentCodes.give(msg.device ? resolveDevice(RED, configured, msg).host.toLowerCase() : undefined, msg.consentCode);
+        show('busy', 'oob-boot-from-media.status.checking-consent');
+        return;
+      }
       const action = text(msg.action) ?? text(msg.payload);
       if (action === 'stop') {
         show('busy', 'oob-boot-from-media.status.stopping');
@@ -97,6 +107,16 @@ export = function (RED: NodeAPI) {
               timeoutMs: amt.timeoutMs,
             }
           : undefined,
+        consent: {
+          askCode: (prompt: ConsentPrompt) => {
+            show('waiting', 'oob-boot-from-media.status.waiting-consent');
+            const ask = RED.util.cloneMessage(msg) as OobMessage;
+            ask.topic = replyTopic(msg, info.name, info.host);
+            ask.payload = { result: 'consent-required', target, codeTimeoutSeconds: prompt.codeTimeoutSeconds, attempt: prompt.attempt, device: info };
+            node.send(ask as NodeMessage);
+            return consentCodes.wait(key);
+          },
+        },
       });
       running.set(key, boot);
       mine.add(boot);
@@ -113,6 +133,7 @@ export = function (RED: NodeAPI) {
         return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...o, device: info } }) as NodeMessage;
       });
       boot.final.then((f: MediaBootFinal) => {
+        consentCodes.forget(key);
         running.delete(key);
         mine.delete(boot);
         release();

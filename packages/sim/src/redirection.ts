@@ -20,6 +20,7 @@ import * as tls from 'node:tls';
 import { AUTH, AUTH_URI, authenticateReply, DRIVE, FEATURE, GOOD, iderBare, iderCommand, iderFeatures, iderOpenReply, iderReset, INTEL_IANA, lengthPrefixed, MSG, readAuth, readCommandEnd, readFeatures, readIderOpen, readLengthPrefixed, readStartSession, Sense, sequenceOf, startSessionReply, StreamingFrameReader } from '../../../lib/amt/redirection/protocol';
 import { parseDigestHeader } from './digest-server';
 import type { SimDevice } from './device';
+import { enterRedirectionSession, leaveRedirectionSession } from './consent';
 import { redirectionState } from './classes/setup';
 import { bootCapabilityValue } from './classes/boot';
 
@@ -296,6 +297,8 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
   let stage: 'start' | 'auth' | 'ider' = 'start';
   let nonce = '';
   let session: SimIderSession | undefined;
+  /** This connection holds the user's consent (OptInState 4) until it closes. */
+  let consented = false;
   const drop = () => {
     socket.destroy();
     return false;
@@ -306,6 +309,7 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
       session.close();
       if (d.iderSession === session) d.iderSession = undefined;
     }
+    if (consented) leaveRedirectionSession(d);
   });
   /** One whole message; false stops reading (the connection is closing). */
   const onMessage = (m: Buffer): boolean => {
@@ -316,7 +320,7 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
     }
     if (stage === 'start') {
       if (m[0] !== MSG.startSession) return drop();
-      const ok = readStartSession(m) === 'IDER' && deviceIderAllowed(d) && !d.iderSession;
+      const ok = readStartSession(m) === 'IDER' && deviceIderAllowed(d) && !d.iderSession && (consented = enterRedirectionSession(d));
       socket.write(startSessionReply(ok ? 0 : 1, [16, 1]));
       if (!ok) {
         socket.end();

@@ -45,6 +45,8 @@ export interface ClassHandler {
    * (the rest in byte order). Default: none, all in byte order.
    */
   ownProps?: readonly string[];
+  /** Firmware writes this class's properties in the order its instances list them, not sorted. */
+  declarationOrder?: boolean;
   /** Key properties for selectors and EPRs; default: InstanceID if instances have one, else the service keys. */
   keys?: string[];
   /** Every instance, in enumeration order, built from the device's state. */
