@@ -21,7 +21,6 @@ interface DeviceDef extends NodeDef, WakeDef {
   timeout?: string | number;
   /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
   redirPort?: string | number;
-  // --- IPMI (issue 8) ---
   /** BMC address when it differs from the host (a dedicated management port). */
   ipmiHost?: string;
   ipmiPort?: string | number;
@@ -33,7 +32,6 @@ interface DeviceDef extends NodeDef, WakeDef {
 interface DeviceCredentials extends WakeCredentials {
   username?: string;
   password?: string;
-  // --- IPMI (issue 8) ---
   ipmiUsername?: string;
   ipmiPassword?: string;
   ipmiKg?: string;
@@ -60,7 +58,7 @@ export = function (RED: NodeAPI) {
     node.device = (): ManagedDevice => {
       const host = checkHost(def.host, `device "${name ?? node.id}" host`);
       const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined, area: def.area || undefined };
-      const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host); // Wake-on-LAN (issue 3)
+      const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host);
       if (wake) d.wake = wake;
       const creds = node.credentials ?? {};
       const amt = amtFromObject(
@@ -88,7 +86,7 @@ export = function (RED: NodeAPI) {
           },
         };
       }
-      // --- IPMI (issue 8): the server's BMC, when IPMI credentials are set ---
+      // IPMI: the server's BMC, when IPMI credentials are set
       if (creds.ipmiUsername) {
         d.ipmi = ipmiFromObject(
           {
@@ -114,7 +112,6 @@ export = function (RED: NodeAPI) {
       username: { type: 'text' },
       password: { type: 'password' },
       ...WAKE_CREDENTIALS,
-      // --- IPMI (issue 8) ---
       ipmiUsername: { type: 'text' },
       ipmiPassword: { type: 'password' },
       ipmiKg: { type: 'password' },
