@@ -55,3 +55,9 @@ export { startBackgroundTraffic } from './background-traffic';
 // --- IPMI (issue 8): a simulated server BMC ---
 export { SimBmc, BmcState, defaultSensors } from './ipmi';
 export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';
+// --- remote console: the PC's screen for SOL and KVM ---
+export { SimScreen, simScreen, ansiFrame, COLUMNS, ROWS } from './screen';
+export type { ScreenImage, ScreenKey, ScreenRow } from './screen';
+export { kvmState } from './classes/kvm';
+export type { KvmState } from './classes/kvm';
+export { KVM_WIDTH, KVM_HEIGHT, drawScreen } from './kvm';

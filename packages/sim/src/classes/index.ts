@@ -6,6 +6,7 @@ import { agentPresenceClasses } from './agent-presence';
 import { bootClasses } from './boot';
 import { defenseClasses } from './defense';
 import { inventoryClasses } from './inventory';
+import { kvmClasses } from './kvm';
 import { logClasses } from './logs';
 import { powerClasses } from './power';
 import { remoteAccessClasses } from './remote-access';
@@ -24,6 +25,7 @@ export const defaultClasses: ClassHandler[] = [
   // System Defense and Agent Presence (issue 5)
   ...defenseClasses,
   ...agentPresenceClasses,
+  ...kvmClasses,
 ];
 
 export type { ClassHandler, MethodContext, MethodResult } from './types';
