@@ -29,6 +29,9 @@ const PEERS = {
   // --- IPMI (issue 8) ---
   ss: 'iproute2',
   'ipmi-sensors': 'freeipmi-tools',
+  // remote console: a VNC client nobody here wrote reads the simulated screen
+  vncsnapshot: 'vncsnapshot',
+  djpeg: 'libjpeg-turbo-progs',
 };
 
 function has(cmd) {

@@ -4,6 +4,7 @@
  * power changes show at once, nothing while off; a wrong password, SOL disabled and a PC that drops
  * the session end with clear errors and leave nothing open.
  */
+/* eslint-disable no-control-regex -- the PC's text is ANSI: the tests look for its escape sequences */
 import { openSol, SolSession } from '../lib/amt/redirection/sol-session';
 import { bootState, redirectionState, SimDevice, simScreen } from '../packages/sim/src';
 

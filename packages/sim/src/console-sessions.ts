@@ -6,7 +6,8 @@
 import type * as net from 'node:net';
 import type { SimDevice } from './device';
 import { redirectionState } from './classes/setup';
-import { kvmState } from './classes/kvm';
+import { kvmEnabled } from './classes/kvm';
+import { kvmState } from './classes/inventory';
 import { SimSolSession } from './sol';
 import { SimKvmSession } from './kvm';
 
@@ -23,8 +24,7 @@ export function consoleSessionAllowed(d: SimDevice, protocol: string): boolean {
     return s === 32770 || s === 32771;
   }
   if (protocol === 'KVMR') {
-    const k = kvmState(d);
-    return k.enabled && !k.sessionOpen;
+    return kvmEnabled(d) && kvmState(d).enabledState !== 2;
   }
   return false;
 }

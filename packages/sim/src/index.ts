@@ -58,6 +58,6 @@ export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';
 // --- remote console: the PC's screen for SOL and KVM ---
 export { SimScreen, simScreen, ansiFrame, COLUMNS, ROWS } from './screen';
 export type { ScreenImage, ScreenKey, ScreenRow } from './screen';
-export { kvmState } from './classes/kvm';
-export type { KvmState } from './classes/kvm';
-export { KVM_WIDTH, KVM_HEIGHT, drawScreen } from './kvm';
+export { kvmSettings, kvmEnabled } from './classes/kvm';
+export type { KvmSettings } from './classes/kvm';
+export { KVM_WIDTH, KVM_HEIGHT, drawScreen, kvmSessionOf, SimKvmSession } from './kvm';

@@ -13,7 +13,7 @@
 import type * as net from 'node:net';
 import { KVM_DATA_CHANNEL, KVM_DATA_CHANNEL_LENGTH, kvmDataChannel } from '../../../lib/amt/redirection/protocol';
 import type { SimDevice } from './device';
-import { kvmState } from './classes/kvm';
+import { setKvmSessionOpen } from './classes/kvm';
 import { GLYPH_HEIGHT, GLYPH_WIDTH, glyphOf } from './font';
 import { COLUMNS, ROWS, ScreenImage, ScreenKey, simScreen } from './screen';
 
@@ -80,8 +80,11 @@ function encodePixels(rgb: Uint8Array, f: PixelFormat): Buffer {
       (Math.round((rgb[i * 3 + 1] * f.max[1]) / 255) << f.shift[1]) |
       (Math.round((rgb[i * 3 + 2] * f.max[2]) / 255) << f.shift[2]);
     if (bytes === 1) out[i] = v;
-    else if (bytes === 2) f.bigEndian ? out.writeUInt16BE(v & 0xffff, i * 2) : out.writeUInt16LE(v & 0xffff, i * 2);
-    else f.bigEndian ? out.writeUInt32BE(v >>> 0, i * 4) : out.writeUInt32LE(v >>> 0, i * 4);
+    else if (bytes === 2) {
+      if (f.bigEndian) out.writeUInt16BE(v & 0xffff, i * 2);
+      else out.writeUInt16LE(v & 0xffff, i * 2);
+    } else if (f.bigEndian) out.writeUInt32BE(v >>> 0, i * 4);
+    else out.writeUInt32LE(v >>> 0, i * 4);
   }
   return out;
 }
@@ -133,15 +136,27 @@ export class SimKvmSession {
     private readonly socket: net.Socket,
   ) {
     this.screen = simScreen(d);
-    kvmState(d).sessionOpen = true;
+    if (!setKvmSessionOpen(d, true)) {
+      socket.destroy();
+      this.closed = true;
+      return;
+    }
     socket.on('data', (c: Buffer) => this.onData(c));
     this.screen.on('change', this.onChange);
+    d.classState<{ session?: SimKvmSession }>('kvm-session', () => ({})).session = this;
+  }
+
+  /** Fault injection: the PC drops the connection. */
+  drop(): void {
+    this.fail();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    kvmState(this.d).sessionOpen = false;
+    setKvmSessionOpen(this.d, false);
+    const holder = this.d.classState<{ session?: SimKvmSession }>('kvm-session');
+    if (holder?.session === this) holder.session = undefined;
     this.screen.off('change', this.onChange);
   }
 
@@ -154,6 +169,7 @@ export class SimKvmSession {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     if (this.buf.length > 64 * 1024) return this.fail();
     for (;;) {
+      if (this.buf.length === 0) return;
       const used = this.step();
       if (used === 0 || this.closed) return;
       this.buf = this.buf.subarray(used);
@@ -322,4 +338,9 @@ export class SimKvmSession {
     this.frames++;
     this.socket.write(Buffer.concat([head, ...rects]));
   }
+}
+
+/** The open KVM session of a device, if any. */
+export function kvmSessionOf(d: SimDevice): SimKvmSession | undefined {
+  return d.classState<{ session?: SimKvmSession }>('kvm-session')?.session;
 }

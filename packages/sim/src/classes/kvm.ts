@@ -1,63 +1,45 @@
 /**
- * KVM redirection: CIM_KVMRedirectionSAP (RequestStateChange 2 enables, 3 disables; EnabledState
- * 2 while a session is open, 6 enabled and waiting, 3 disabled) and IPS_KVMRedirectionSettingData
- * (EnabledByMEBx read-only; Is5900PortEnabled, OptInPolicy and SessionTimeout writable; OptInPolicy
- * stays true in client control mode, where consent is always required). A simulated PC starts
- * with KVM disabled, as many provisioned PCs do, so consoles must enable it.
+ * IPS_KVMRedirectionSettingData (EnabledByMEBx read-only; Is5900PortEnabled, OptInPolicy and
+ * SessionTimeout writable; OptInPolicy stays true in client control mode, where consent is always
+ * required), and the KVM session bookkeeping of the redirection port: while a session is open,
+ * CIM_KVMRedirectionSAP (inventory.ts) reports EnabledState 2 instead of 6.
  */
 import type { SimDevice } from '../device';
 import type { SimProps } from '../values';
-import { applyWritable, ClassHandler, inputInt } from './types';
+import { kvmState } from './inventory';
+import { applyWritable, ClassHandler } from './types';
 
-export interface KvmState {
-  enabled: boolean;
+export interface KvmSettings {
   enabledByMebx: boolean;
   is5900PortEnabled: boolean;
   optInPolicy: boolean;
   sessionTimeout: number;
-  /** A KVM session is open on the redirection port. */
-  sessionOpen: boolean;
 }
 
-export function kvmState(d: SimDevice): KvmState {
-  return d.classState<KvmState>('CIM_KVMRedirectionSAP', () => ({ enabled: false, enabledByMebx: true, is5900PortEnabled: false, optInPolicy: d.controlMode === 'client', sessionTimeout: 0, sessionOpen: false }));
+export function kvmSettings(d: SimDevice): KvmSettings {
+  return d.classState<KvmSettings>('IPS_KVMRedirectionSettingData', () => ({ enabledByMebx: true, is5900PortEnabled: false, optInPolicy: d.controlMode === 'client', sessionTimeout: 0 }));
 }
 
-const SYSTEM = { SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'ManagedSystem' };
+/** KVM is enabled (CIM_KVMRedirectionSAP 6 or 2) on a PC that has it. */
+export function kvmEnabled(d: SimDevice): boolean {
+  const s = kvmState(d).enabledState;
+  return d.hardware.kvm === true && kvmSettings(d).enabledByMebx && (s === 6 || s === 2);
+}
 
-const kvmSap: ClassHandler = {
-  className: 'CIM_KVMRedirectionSAP',
-  keys: ['CreationClassName', 'Name', 'SystemCreationClassName', 'SystemName'],
-  instances: (d) => {
-    const s = kvmState(d);
-    return [
-      {
-        CreationClassName: 'CIM_KVMRedirectionSAP',
-        ElementName: 'KVM Redirection Service Access Point',
-        EnabledState: s.enabled ? (s.sessionOpen ? 2 : 6) : 3,
-        KVMProtocol: 4,
-        Name: 'KVM Redirection Service Access Point',
-        RequestedState: s.enabled ? 2 : 3,
-        ...SYSTEM,
-      } satisfies SimProps,
-    ];
-  },
-  methods: {
-    RequestStateChange: ({ device, input }) => {
-      const v = inputInt(input, 'RequestedState');
-      if (v !== 2 && v !== 3) return { returnValue: 5 };
-      const s = kvmState(device);
-      if (v === 2 && !s.enabledByMebx) return { returnValue: 2 };
-      s.enabled = v === 2;
-      return { returnValue: 0 };
-    },
-  },
-};
+/** Marks a KVM session open or closed; false when one is already open. */
+export function setKvmSessionOpen(d: SimDevice, open: boolean): boolean {
+  const s = kvmState(d);
+  if (open) {
+    if (s.enabledState === 2) return false;
+    s.enabledState = 2;
+  } else if (s.enabledState === 2) s.enabledState = 6;
+  return true;
+}
 
-const kvmSettings: ClassHandler = {
+const kvmSettingsClass: ClassHandler = {
   className: 'IPS_KVMRedirectionSettingData',
   instances: (d) => {
-    const s = kvmState(d);
+    const s = kvmSettings(d);
     return [
       {
         ElementName: 'Intel(r) KVM Redirection Settings',
@@ -71,12 +53,12 @@ const kvmSettings: ClassHandler = {
   },
   put: (d, current, input) => {
     const next = applyWritable(current, input, ['Is5900PortEnabled', 'OptInPolicy', 'SessionTimeout']);
-    const s = kvmState(d);
+    const s = kvmSettings(d);
     s.is5900PortEnabled = String(next.Is5900PortEnabled) === 'true';
     if (d.controlMode !== 'client') s.optInPolicy = String(next.OptInPolicy) === 'true';
     s.sessionTimeout = Number(next.SessionTimeout) || 0;
-    return kvmSettings.instances(d)[0];
+    return kvmSettingsClass.instances(d)[0];
   },
 };
 
-export const kvmClasses: ClassHandler[] = [kvmSap, kvmSettings];
+export const kvmClasses: ClassHandler[] = [kvmSettingsClass];
