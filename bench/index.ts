@@ -13,6 +13,9 @@ import { dedupMemory, petCpu, petRepeats, petThroughput, stateWrites } from './a
 import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
 import { ipmiPowerStatusReads } from './ipmi';
+import { gatewayCost } from './gateway';
+// hostile LAN
+import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -37,4 +40,8 @@ export const BENCHES: Bench[] = [
   mqttCommandLatency,
   // IPMI (issue 8)
   ipmiPowerStatusReads,
+  gatewayCost,
+  // hostile LAN
+  xmlWorstCase,
+  eventListenerIdle,
 ];

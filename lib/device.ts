@@ -2,7 +2,8 @@
  * A managed device as every feature sees it: where it is, what it is called, and how to reach its
  * management engine. Built from an oob-device config node or from an inline `msg.device` object.
  */
-import { InputError } from './errors';
+import * as net from 'node:net';
+import { clip, InputError } from './errors';
 import type { AmtEndpoint } from './amt/connect';
 import type { IpmiEndpoint } from './ipmi/client';
 import { normalizeFingerprint } from './wsman/transport';
@@ -73,15 +74,42 @@ export function deviceInfo(d: ManagedDevice): DeviceInfo {
   return info;
 }
 
+const SECRET_FIELDS = new Set(['password', 'secureOn', 'kg']);
+
+/**
+ * A copy of an inline device object (as given in `msg.device`) without its secrets (passwords,
+ * SecureOn, IPMI Kg, at any depth), to put back in a message that goes on or into an error.
+ * Anything that is not an object is returned as it is.
+ */
+export function withoutSecrets(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || depth > 4) return typeof value === 'object' && value !== null ? {} : value;
+  if (Array.isArray(value)) return value.map((v) => withoutSecrets(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (SECRET_FIELDS.has(k)) continue;
+    Object.defineProperty(out, k, { value: withoutSecrets(v, depth + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
 export function deviceLabel(d: DeviceInfo): string {
   return d.name ? `${d.name} (${d.host})` : d.host;
 }
 
-const HOST_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$|^\[?[0-9A-Fa-f:.]+\]?$/;
+const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
+/**
+ * A host name or an IP address (IPv6 with or without brackets). "host:port" and dotted numbers
+ * that are no IPv4 address are refused: they would go to DNS as names.
+ */
 export function checkHost(host: unknown, what = 'host'): string {
-  if (typeof host !== 'string' || !HOST_RE.test(host.trim())) throw new InputError(`${what} "${String(host)}" is not a host name or IP address`);
-  return host.trim().replace(/^\[|\]$/g, '');
+  const bad = () => new InputError(`${what} "${clip(String(host), 80)}" is not a host name or IP address`);
+  if (typeof host !== 'string') throw bad();
+  const h = host.trim();
+  const bare = h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+  if (net.isIP(bare)) return bare;
+  if (bare !== h || !HOST_NAME.test(h) || /^[0-9.]+$/.test(h)) throw bad();
+  return h;
 }
 
 export function checkPort(port: unknown, what = 'port'): number {
@@ -99,7 +127,7 @@ function optionalString(o: Record<string, unknown>, key: string): string | undef
 
 /**
  * An inline device from a message: `{ host, name?, mac?, site?, username?, password?, port?, tls?,
- * fingerprint?, trustOnFirstUse?, redirectionPort?, wake?, ipmi? }`. AMT access is set when username and password are given;
+ * fingerprint?, trustOnFirstUse?, legacyTls?, redirectionPort?, wake?, ipmi? }`. AMT access is set when username and password are given;
  * IPMI access when `ipmi` is (see ipmiFromObject).
  */
 export function deviceFromObject(value: unknown): ManagedDevice {
@@ -122,8 +150,8 @@ const PRIVILEGE_VALUES = new Set(['user', 'operator', 'admin']);
 
 /** Checks a cipher suite setting: 3, 17 or auto (default). */
 /**
- * AMT access from `{ username, password, port?, tls?, fingerprint?, trustOnFirstUse?, timeout?
- * (seconds), redirectionPort? }`; undefined without credentials. `field` names a field in errors.
+ * AMT access from `{ username, password, port?, tls?, fingerprint?, trustOnFirstUse?, legacyTls?,
+ * timeout? (seconds), redirectionPort? }`; undefined without credentials. `field` names a field in errors.
  */
 export function amtFromObject(o: Record<string, unknown>, host: string, field: (name: string) => string = (f) => `device.${f}`): AmtEndpoint | undefined {
   const username = optionalString(o, 'username');
@@ -147,6 +175,7 @@ export function amtFromObject(o: Record<string, unknown>, host: string, field: (
     password,
     fingerprint,
     trustOnFirstUse: o.trustOnFirstUse === true,
+    ...(o.legacyTls === true || o.legacyTls === 'true' ? { legacyTls: true } : {}),
     timeoutMs: Number(o.timeout) > 0 ? Number(o.timeout) * 1000 : undefined,
     redirectionPort: port('redirectionPort'),
   };

@@ -16,6 +16,12 @@ export type OobErrorCode =
   | 'DEVICE_REFUSED'
   | 'CLOSED';
 
+/** A piece of untrusted text as it may appear in an error message: at most `max` characters. */
+export function clip(s: string, max = 80): string {
+  const flat = String(s).replace(/[\r\n\t]+/g, ' ');
+  return flat.length <= max ? flat : `${flat.slice(0, max)}… (${flat.length} characters)`;
+}
+
 export class OobError extends Error {
   readonly code: OobErrorCode;
   constructor(code: OobErrorCode, message: string, options?: { cause?: unknown }) {
@@ -105,7 +111,7 @@ export class WsmanFaultError extends OobError {
   readonly httpStatus: number;
   constructor(f: { code: string; subcode: string; reason: string; detail: string; httpStatus: number; action?: string }) {
     const what = f.subcode || f.code || 'fault';
-    super('WSMAN_FAULT', `device answered ${what}${f.reason ? `: ${f.reason}` : ''}${f.action ? ` (${f.action})` : ''}`);
+    super('WSMAN_FAULT', `device answered ${clip(what)}${f.reason ? `: ${clip(f.reason, 300)}` : ''}${f.action ? ` (${clip(f.action, 160)})` : ''}`);
     this.faultCode = f.code;
     this.subcode = f.subcode;
     this.reason = f.reason;

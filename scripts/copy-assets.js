@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Copies what tsc does not emit next to each built node: its editor .html and its locales. The
-// palette icons go into ONE folder, beside the oob-device config node: Node-RED looks for icons/
-// beside each node's .js file but serves every icon it finds there to all nodes of the package.
+// Copies what tsc does not emit next to each built node: its editor .html and its locales (with
+// the shared texts merged in). The palette icons go into ONE folder, beside the oob-device config
+// node: Node-RED looks for icons/ beside each node's .js file but serves every icon it finds
+// there to all nodes of the package.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+const { writeCatalogs } = require('./catalogs');
 
 const root = path.join(__dirname, '..');
 const nodesSrc = path.join(root, 'nodes');
@@ -27,7 +29,8 @@ for (const type of fs.readdirSync(nodesSrc)) {
   const dir = path.join(nodesSrc, type);
   if (!fs.existsSync(path.join(dir, `${type}.html`))) continue;
   const out = path.join(nodesOut, type);
-  copyTree(dir, out, (f) => f.endsWith('.html') || (f.includes(`${path.sep}locales${path.sep}`) && f.endsWith('.json')));
+  copyTree(dir, out, (f) => f.endsWith('.html') && !f.includes(`${path.sep}locales${path.sep}`));
+  writeCatalogs(type, path.join(out, 'locales'));
   fs.rmSync(path.join(out, 'icons'), { recursive: true, force: true });
 }
 copyTree(path.join(root, 'icons'), path.join(nodesOut, ICONS_BESIDE, 'icons'), (f) => f.endsWith('.svg') || f.endsWith('.png'));

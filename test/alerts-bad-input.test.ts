@@ -165,7 +165,7 @@ describe('AMT event listener under bad input', () => {
   const alerts: Alert[] = [];
   const reg = newRegistration({ name: 'pc-01', host: '127.0.0.1' });
   beforeAll(async () => {
-    listener = new EventListener({ port: 0, address: '127.0.0.1', onAlert: (a) => alerts.push(a), perSenderPerSecond: 30 });
+    listener = new EventListener({ port: 0, address: '127.0.0.1', onAlert: (a) => alerts.push(a), perSenderPerSecond: 30, maxConnectionsPerAddress: 100, maxConnections: 100 });
     listener.register(reg);
     await listener.start();
   });

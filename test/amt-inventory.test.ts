@@ -128,6 +128,37 @@ describe('inventory faults', () => {
     }
   });
 
+  it('reads the chassis and board with a Get when the package enumeration leaves them out (as real firmware does)', async () => {
+    const packages = defaultClasses.find((c) => c.className === 'CIM_PhysicalPackage');
+    if (!packages) throw new Error('no CIM_PhysicalPackage in the simulator');
+    const withoutChassis = { ...packages, instances: (dev: SimDevice) => packages.instances(dev).filter((i) => i.CreationClassName !== 'CIM_Chassis') };
+    const f = await startFleet({
+      devices: 1,
+      port: 0,
+      user: USER,
+      password: PASSWORD,
+      seed: 'chassis-apart',
+      configure: (_i, o) => ({ ...o, classes: defaultClasses.map((c) => (c === packages ? withoutChassis : c)) }),
+    });
+    try {
+      const d = f.devices[0];
+      const asked: string[] = [];
+      d.on('request', (r: { action?: string; resourceUri?: string }) => asked.push(`${String(r.action).split('/').pop()} ${String(r.resourceUri).split('/').pop()}`));
+      const inv = await readInventory(clientFor(d));
+      expect(inv.platform).toMatchObject({ manufacturer: d.hardware.manufacturer, model: d.hardware.model, serial: d.hardware.serial, board: { model: d.hardware.board.model } });
+      expect(asked).toContain('Get CIM_Chassis');
+      expect(asked).not.toContain('Get CIM_Card'); // the board was in the enumeration
+      expect(inv.missing).toEqual([]);
+      // and when the chassis cannot be read either, the inventory says so instead of dropping it
+      d.classes.delete('CIM_Chassis');
+      const again = await readInventory(clientFor(d));
+      expect(again.partial).toBe(true);
+      expect(again.missing).toEqual([{ section: 'platform', class: 'CIM_Chassis', reason: 'CIM_Chassis is not available on this firmware (DestinationUnreachable)' }]);
+    } finally {
+      await f.stop();
+    }
+  });
+
   it('keeps what it read when the device stops answering halfway, and asks nothing more', async () => {
     const d = fleet.devices[1];
     const c = clientFor(d, { timeoutMs: 400 });

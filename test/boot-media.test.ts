@@ -75,6 +75,7 @@ describe('IDE-R CD boot', () => {
     expect(outcome).toMatchObject({ target: 'ide-r-cd', result: 'booted', power: 'on', image: 'rescue.iso', label: 'RESCUE_2026' });
     expect(outcome.bytesServed).toBeGreaterThanOrEqual(24 * 1024);
     expect(await booted).toBe('booted from media: RESCUE_2026');
+    // What the BIOS sent; INQUIRY among them was answered by the device, not by our console (see below).
     expect(lastBoot(d)?.commands).toEqual(expect.arrayContaining(['TEST UNIT READY', 'INQUIRY', 'READ CAPACITY', 'READ(10)']));
     expect(d.osState).toBe('running');
     // While the session is open IDE-R is enabled; after stop() the device is as it was.
@@ -226,12 +227,12 @@ describe('bad input: clear errors, nothing changed on the device', () => {
 });
 
 describe('keep-alives', () => {
-  it('pings an idle device, and gives up on one that goes silent', async () => {
+  it('sends no pings: the device heartbeats keep the session alive; gives up on one that goes silent', async () => {
     const d = fleet.devices[2];
     const medium = await ImageMedium.open(join(images, 'rescue.iso'), 'cd');
     const channel = await openRedirection({ host: '127.0.0.1', port: d.redirectionPort, username: USER, password: PASSWORD });
     const session = await IderSession.open(channel, { medium, heartbeatMs: 100, silenceMs: 600 });
-    // Heartbeats and pongs keep it alive well past the silence limit.
+    // The device's heartbeats keep it alive well past the silence limit.
     await new Promise((r) => setTimeout(r, 900));
     expect(channel.isClosed).toBe(false);
     d.iderSession?.hang();
@@ -242,6 +243,28 @@ describe('keep-alives', () => {
 });
 
 describe('the simulated BIOS', () => {
+  it('has INQUIRY answered by the device itself: the console never sees one', async () => {
+    const d = (await startFleet({ devices: 1, port: 0, user: USER, password: PASSWORD, seed: 'inquiry' })).devices[0];
+    try {
+      const medium = await ImageMedium.open(join(images, 'rescue.iso'), 'cd');
+      const channel = await openRedirection({ host: '127.0.0.1', port: d.redirectionPort, username: USER, password: PASSWORD });
+      const session = await IderSession.open(channel, { medium });
+      const ops: number[] = [];
+      session.on('command', (c: { op: number }) => ops.push(c.op));
+      Object.assign(bootState(d), { role: 1 });
+      bootState(d).settings = { ...bootState(d).settings, UseIDER: 'true', IDERBootDevice: '1' };
+      const status = firmwareDone(d);
+      d.reset('test');
+      expect(await status).toBe('booted from media: RESCUE_2026');
+      expect(lastBoot(d)?.commands).toContain('INQUIRY');
+      expect(ops).toContain(0x28);
+      expect(ops).not.toContain(0x12);
+      await session.stop();
+    } finally {
+      await d.close();
+    }
+  });
+
   it('refuses a corrupted boot file served as is, and falls back to the disk', async () => {
     const d = (await startFleet({ devices: 1, port: 0, user: USER, password: PASSWORD, seed: 'corrupt' })).devices[0];
     try {

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { AMT } from '@device-management-toolkit/wsman-messages';
 import { Base, WSManMessageCreator } from '@device-management-toolkit/wsman-messages/WSMan';
 import { openAmt } from '../lib/amt/connect';
-import { agentDeviceId, applyTemplate, readAgentPresence, readSnapshot, readStatus, releaseTemplate } from '../lib/amt/defense';
+import { agentDeviceId, applyTemplate, disablePolicy, readAgentPresence, readSnapshot, readStatus, releaseTemplate } from '../lib/amt/defense';
 import { readCreated, readEnumerationContext, readEnvelope, readInstance, readMethodOutput, readPullResponse } from '../lib/wsman/envelope';
 import { Fleet, SimDevice, startFleet } from '../packages/sim/src';
 
@@ -88,14 +88,16 @@ describe('Intel wsman-messages against the simulated System Defense classes (cur
 
   it('creates a filter and a policy with the library, enables it, and the PC drops what it says', async () => {
     const made = await curl(
-      filter.Create({ Name: 'no-ssh', FilterDirection: 1, FilterProfile: 1, ActionEventOnMatch: false, HdrIPVersion: 4, HdrSrcAddress: 'CB007100', HdrSrcMask: 'FFFFFF00', HdrProtocolID: 6, HdrDestPortStart: 22, HdrDestPortEnd: 22 }),
+      // Every key with a placeholder, as MeshCommander sends them: the device refuses a Create without.
+      filter.Create({ InstanceID: 0, Name: 'no-ssh', CreationClassName: 0, SystemName: 0, SystemCreationClassName: 0, FilterDirection: 1, FilterProfile: 1, ActionEventOnMatch: false, HdrIPVersion: 4, HdrSrcAddress: 'CB007100', HdrSrcMask: 'FFFFFF00', HdrProtocolID: 6, HdrDestPortStart: 22, HdrDestPortEnd: 22 }),
     );
     expect([made.status, made.body]).toEqual([200, expect.stringContaining('ResourceCreated')]);
     const filterId = readCreated(readEnvelope(made.body))?.selectors.InstanceID;
-    expect(filterId).toMatch(/ (\d+)$/);
-    const handle = Number(/(\d+)$/.exec(filterId!)![1]);
+    expect(filterId).toMatch(/^\d+$/);
+    const handle = Number(filterId);
 
-    const model: AMT.Models.SystemDefensePolicy = {
+    const model: AMT.Models.SystemDefensePolicy & { InstanceID: number } = {
+      InstanceID: 0,
       PolicyName: 'intel-made',
       PolicyPrecedence: 7,
       FilterCreationHandles: [handle],
@@ -170,11 +172,20 @@ describe('Intel wsman-messages against the simulated System Defense classes (cur
     }
   });
 
-  it('deletes the binding by its two references, as the library writes them', async () => {
-    const d = await curl(
+  it('deletes the binding only with the port named by CreationClassName and DeviceID', async () => {
+    // The library writes one selector per reference in a header: the port by DeviceID alone, refused.
+    const byDeviceId = await curl(
       binding.Delete({ Antecedent: epr(`${CIM_BASE}CIM_EthernetPort`, 'DeviceID', 'Intel(r) AMT Ethernet Port 0', 'header'), Dependent: epr(`${AMT_BASE}AMT_SystemDefensePolicy`, 'InstanceID', policyId, 'header') }),
     );
-    expect(d.status).toBe(200);
+    expect(byDeviceId.status).toBe(400);
+    expect(byDeviceId.body).toContain('InvalidSelectors');
+    expect(dev.sendPacket({ direction: 'in', remote: '203.0.113.9', localPort: 22 }).verdict).toBe('dropped');
+    const c = openAmt({ host: '127.0.0.1', port: dev.port, username: USER, password: PASS });
+    try {
+      await disablePolicy(c, 'wired', policyId);
+    } finally {
+      c.close();
+    }
     expect(dev.sendPacket({ direction: 'in', remote: '203.0.113.9', localPort: 22 }).verdict).toBe('passed');
     const wrong = await curl(binding.Delete({ Antecedent: epr(`${CIM_BASE}CIM_EthernetPort`, 'DeviceID', 'Intel(r) AMT Ethernet Port 0', 'header'), Dependent: epr(`${AMT_BASE}AMT_SystemDefensePolicy`, 'InstanceID', policyId, 'header') }));
     expect(wrong.status).toBe(400);
@@ -185,7 +196,7 @@ describe('Intel wsman-messages against the simulated System Defense classes (cur
     const agentId = '3b241101-e2bb-4255-8caf-4136c566a962';
     const deviceId = agentDeviceId(agentId);
     const wd = new IntelClass('AMT_AgentPresenceWatchdog');
-    expect((await curl(wd.Create({ DeviceID: deviceId, MonitoredEntityDescription: 'firewall', StartupInterval: 60, TimeoutInterval: 25 }))).status).toBe(200);
+    expect((await curl(wd.Create({ CreationClassName: 0, DeviceID: deviceId, SystemCreationClassName: 0, SystemName: 0, MonitoredEntityDescription: 'firewall', StartupInterval: 60, TimeoutInterval: 25 }))).status).toBe(200);
     const add = await curl(wd.Invoke('AddAction', { OldState: 4, NewState: 8, EventOnTransition: true }, { name: 'DeviceID', value: deviceId }));
     expect(readMethodOutput(readEnvelope(add.body), 'AddAction').ReturnValue).toBe('0');
     const reg = await curl(wd.Invoke('RegisterAgent', {}, { name: 'DeviceID', value: deviceId }));

@@ -4,7 +4,9 @@
  *
  *  - after any sequence of applies (same or other templates, with or without replace) and
  *    releases, the device is in the state the last successful action asked for, and a refused
- *    action (an overlapping template) leaves it as it was;
+ *    action (an overlapping template) leaves it as it was; while a template is applied, the one
+ *    policy link of the interface is OOBKit's (a user's policy linked before is unlinked, and
+ *    remembered);
  *  - whatever came before, a release leaves the device exactly as it was before OOBKit touched it:
  *    the same policies, filters and bindings, the same policy in force, the same verdict for
  *    every packet.
@@ -82,7 +84,8 @@ async function setUp(c: WsmanClient, users: UserPolicy[]): Promise<void> {
     }
     const none = { drop: false, count: false, event: false };
     const p = await createPolicy(c, { name: `user-${i}`, precedence: u.precedence, in: { ...none, drop: u.dropIn }, out: none, filterHandles: handles });
-    if (u.enabled) await enablePolicy(c, 'wired', p.instanceId);
+    // One policy linked per interface (the firmware rule MeshCommander follows).
+    if (u.enabled && !users.slice(0, i).some((x) => x.enabled)) await enablePolicy(c, 'wired', p.instanceId);
     if (u.asDefault && !users.slice(0, i).some((x) => x.asDefault)) await bind(c, 'AMT_NetworkPortDefaultSystemDefensePolicy', 'wired', p.instanceId);
   }
 }
@@ -135,6 +138,8 @@ describe('apply and release, as properties', () => {
           await setUp(c, users);
           const preSnap = await readSnapshot(c);
           const pre = foreign(preSnap);
+          // While OOBKit's policy is in force it holds the wired link; the user's link comes back on release.
+          const preApplied = foreign({ ...preSnap, enabled: preSnap.enabled.filter((b) => b.interface !== 'wired') });
           const preInForce = inForce(preSnap, 'wired')?.name ?? null;
           const preVerdicts = verdicts(sim);
           let applied: TemplatePlan | undefined;
@@ -152,7 +157,7 @@ describe('apply and release, as properties', () => {
                 applied = plan;
               }
             }
-            if (applied) await checkApplied(c, sim, applied, pre);
+            if (applied) await checkApplied(c, sim, applied, preApplied);
             else {
               const s = await readSnapshot(c);
               expect(foreign(s)).toBe(pre);

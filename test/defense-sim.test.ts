@@ -71,7 +71,7 @@ async function faultOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe('System Defense building blocks against the simulator', () => {
-  it('creates, reads and deletes filters and policies; precedence decides what is in force', async () => {
+  it('creates, reads and deletes filters and policies; one policy linked per interface', async () => {
     const { sim, c } = pc();
     const drop25 = await createFilter(c, { kind: 'ip', name: 'drop-25', direction: 'out', action: 'drop', count: true, event: false, protocol: 6, dstPort: parsePort(25) });
     const drop80 = await createFilter(c, { kind: 'ip', name: 'drop-80', direction: 'out', action: 'drop', count: false, event: false, version: 4, protocol: 6, dst: parseAddress('192.0.2.0/24'), dstPort: parsePort('80-81') });
@@ -83,15 +83,22 @@ describe('System Defense building blocks against the simulator', () => {
       ['web', 1, [drop80.handle]],
     ]);
     await enablePolicy(c, 'wired', a.instanceId);
-    await enablePolicy(c, 'wired', b.instanceId);
+    // A second link on the same interface is refused: the old one goes first (as MeshCommander does it).
+    expect(await faultOf(enablePolicy(c, 'wired', b.instanceId))).toMatch(/InvalidParameter.*has a System Defense policy linked already/);
     expect(sim.sendPacket({ direction: 'out', remote: '203.0.113.1', remotePort: 25 }).verdict).toBe('dropped');
     expect(sim.sendPacket({ direction: 'out', remote: '192.0.2.9', remotePort: 80 })).toMatchObject({ verdict: 'passed', policy: 'mail' });
-
+    // Deleting a link needs the port named by CreationClassName and DeviceID.
+    const port = { address: 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous', resourceUri: 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPort' };
+    const dependent = { address: port.address, resourceUri: 'http://intel.com/wbem/wscim/1/amt-schema/1/AMT_SystemDefensePolicy', selectors: { InstanceID: a.instanceId } };
+    expect(await faultOf(c.delete('AMT_NetworkPortSystemDefensePolicy', { Antecedent: { ...port, selectors: { DeviceID: 'Intel(r) AMT Ethernet Port 0' } }, Dependent: dependent }))).toMatch(/InvalidSelectors.*CreationClassName and DeviceID/);
+    await disablePolicy(c, 'wired', a.instanceId);
+    await enablePolicy(c, 'wired', b.instanceId);
     await setPrecedence(c, b, 3);
     expect(sim.sendPacket({ direction: 'out', remote: '192.0.2.9', remotePort: 81 })).toMatchObject({ verdict: 'dropped', policy: 'web', filter: 'drop-80' });
     expect(sim.sendPacket({ direction: 'out', remote: '192.0.2.9', remotePort: 25 }).verdict).toBe('passed');
 
     await disablePolicy(c, 'wired', b.instanceId);
+    await enablePolicy(c, 'wired', a.instanceId);
     expect((await readSnapshot(c)).enabled).toEqual([{ interface: 'wired', policyInstanceId: a.instanceId }]);
     expect(await faultOf(c.delete('AMT_IPHeadersFilter', drop25.keys))).toMatch(/InvalidParameter.*used by policy mail/);
     await deletePolicy(c, a.instanceId);
@@ -105,7 +112,12 @@ describe('System Defense building blocks against the simulator', () => {
 
   it('refuses what the class reference rules out', async () => {
     const { sim, c } = pc();
-    const base = { Name: 'x', FilterDirection: 0, FilterProfile: 4, ActionEventOnMatch: false };
+    // Without its key properties a Create is refused, whatever else it holds (as MeshCommander's placeholders imply).
+    const unkeyed = { Name: 'x', FilterDirection: 0, FilterProfile: 4, ActionEventOnMatch: false };
+    expect(await faultOf(c.create('AMT_IPHeadersFilter', unkeyed))).toMatch(/InvalidParameter.*Create without its key properties InstanceID, CreationClassName, SystemName, SystemCreationClassName/);
+    expect(await faultOf(c.create('AMT_IPHeadersFilter', { ...unkeyed, InstanceID: 0 }))).toMatch(/without its key properties CreationClassName, SystemName, SystemCreationClassName/);
+    expect(await faultOf(c.create('AMT_SystemDefensePolicy', { PolicyName: 'p', PolicyPrecedence: 1 }))).toMatch(/AMT_SystemDefensePolicy Create without its key properties InstanceID/);
+    const base = { InstanceID: 0, Name: 'x', CreationClassName: 0, SystemName: 0, SystemCreationClassName: 0, FilterDirection: 0, FilterProfile: 4, ActionEventOnMatch: false };
     expect(await faultOf(c.create('AMT_IPHeadersFilter', { ...base, HdrDestPortStart: 80, HdrDestPortEnd: 80 }))).toMatch(/need HdrProtocolID 6 \(TCP\) or 17/);
     expect(await faultOf(c.create('AMT_IPHeadersFilter', { ...base, HdrIPVersion: 4, HdrSrcAddress: '0A000000', HdrSrcMask: 'FF000000', HdrSrcAddressEndOfRange: '0A0000FF' }))).toMatch(/exclude each other/);
     expect(await faultOf(c.create('AMT_IPHeadersFilter', { ...base, HdrSrcAddress: '0A000000' }))).toMatch(/needs HdrIPVersion/);
@@ -113,12 +125,13 @@ describe('System Defense building blocks against the simulator', () => {
     expect(await faultOf(c.create('AMT_IPHeadersFilter', { ...base, FilterProfile: 2 }))).toMatch(/FilterProfileData/);
     expect(await faultOf(c.create('AMT_Hdr8021Filter', base))).toMatch(/HdrProtocolID8021 is required/);
     expect(await faultOf(c.create('AMT_IPHeadersFilter', { ...base, Name: 'a-name-longer-than-16' }))).toMatch(/longer than 16/);
-    await c.create('AMT_IPHeadersFilter', base);
+    // The device gives the filter its InstanceID: its handle, as firmware does (MeshCommander lists filter InstanceIDs as FilterCreationHandles).
+    expect((await c.create('AMT_IPHeadersFilter', base))?.selectors.InstanceID).toMatch(/^\d+$/);
     expect(await faultOf(c.create('AMT_IPHeadersFilter', base))).toMatch(/AlreadyExists/);
-    expect(await faultOf(c.create('AMT_SystemDefensePolicy', { PolicyName: 'p', PolicyPrecedence: 1, FilterCreationHandles: [999] }))).toMatch(/TxDefaultDrop is required/);
+    expect(await faultOf(c.create('AMT_SystemDefensePolicy', { InstanceID: 0, PolicyName: 'p', PolicyPrecedence: 1, FilterCreationHandles: [999] }))).toMatch(/TxDefaultDrop is required/);
     expect(
       await faultOf(
-        c.create('AMT_SystemDefensePolicy', { PolicyName: 'p', PolicyPrecedence: 1, TxDefaultDrop: false, TxDefaultMatchEvent: false, TxDefaultCount: false, RxDefaultDrop: false, RxDefaultMatchEvent: false, RxDefaultCount: false, FilterCreationHandles: [999] }),
+        c.create('AMT_SystemDefensePolicy', { InstanceID: 0, PolicyName: 'p', PolicyPrecedence: 1, TxDefaultDrop: false, TxDefaultMatchEvent: false, TxDefaultCount: false, RxDefaultDrop: false, RxDefaultMatchEvent: false, RxDefaultCount: false, FilterCreationHandles: [999] }),
       ),
     ).toMatch(/no filter has handle 999/);
     // Our own client refuses a policy name the device has, before sending the Create.
@@ -144,6 +157,35 @@ describe('System Defense building blocks against the simulator', () => {
     expect(events).toHaveLength(2);
     expect((await readCounters(c, p.instanceId, 'wired'))[0]).toMatchObject({ count: 1 });
     expect((await readCounters(c, p.instanceId, 'wired'))[0]).toMatchObject({ count: 1 });
+  });
+
+  it('over a PC with its own policy linked: takes the link, gives it back on release, and relinks it when the apply fails part way', async () => {
+    const { sim, c } = pc();
+    const f = await createFilter(c, { kind: 'ip', name: 'no-smtp', direction: 'out', action: 'drop', count: false, event: false, protocol: 6, dstPort: parsePort(25) });
+    const mine = await createPolicy(c, { name: 'mine', precedence: 50, in: NONE, out: NONE, filterHandles: [f.handle] });
+    await enablePolicy(c, 'wired', mine.instanceId);
+    const before = await readSnapshot(c);
+
+    // The Create of OOBKit's link fails (HTTP 500 on the request after the Delete of the user's link).
+    const trip = (r: { action?: string; resourceUri?: string }) => {
+      if (r.action?.endsWith('/transfer/Delete') && r.resourceUri?.endsWith('AMT_NetworkPortSystemDefensePolicy')) {
+        sim.injectFault({ kind: 'http500' });
+        sim.off('request', trip);
+      }
+    };
+    sim.on('request', trip);
+    await expect(applyTemplate(c, 'isolate', { managementHosts: '192.0.2.100' })).rejects.toThrow(/\(enable oobkit-a-isolate\+w\d+ on wired\): .*HTTP 500; undid the \d+ step\(s\) done before it; nothing was left applied/);
+    sim.off('request', trip);
+    expect(await readSnapshot(c)).toEqual(before);
+    expect(sim.sendPacket({ direction: 'out', remote: '203.0.113.1', remotePort: 25 })).toMatchObject({ verdict: 'dropped', policy: 'mine' });
+
+    const applied = await applyTemplate(c, 'isolate', { managementHosts: '192.0.2.100' });
+    expect(applied.policy).toMatch(/^oobkit-a-isolate\+w\d+$/);
+    expect(applied.after).toEqual({ wired: applied.policy });
+    expect((await readSnapshot(c)).enabled).toEqual([{ interface: 'wired', policyInstanceId: expect.not.stringMatching(mine.instanceId) }]);
+    const released = await releaseTemplate(c);
+    expect(released.after).toEqual({ wired: 'mine' });
+    expect(await readSnapshot(c)).toEqual(before);
   });
 
   it('a default policy is in force when no other is; OOBKit overrides it and release brings it back', async () => {

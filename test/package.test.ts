@@ -59,6 +59,15 @@ describe.each(Object.entries(nodes))('node %s', (type, file) => {
     if (icon && !icon.startsWith('font-awesome/') && !icon.startsWith('node-red/')) expect(fs.existsSync(path.join(root, 'dist', 'nodes', 'oob-device', 'icons', icon))).toBe(true);
   });
 
+  it('ships its texts in en-US and German, each with the texts every node shares', () => {
+    for (const lang of ['en-US', 'de']) {
+      const texts = JSON.parse(fs.readFileSync(path.join(dir, 'locales', lang, `${type}.json`), 'utf8'));
+      expect(texts[type]).toBeDefined();
+      expect(typeof texts.oobkit?.reason?.timeout).toBe('string');
+      expect(fs.readFileSync(path.join(dir, 'locales', lang, `${type}.html`), 'utf8')).toContain(`data-help-name="${type}"`);
+    }
+  });
+
   it('carries all its editor code: no script to fetch, no placeholder left by the build', () => {
     // Node-RED registers a node only once a <script src> has loaded; a missing one stops the editor.
     const html = fs.readFileSync(path.join(dir, `${type}.html`), 'utf8');

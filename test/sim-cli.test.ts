@@ -83,6 +83,16 @@ describe('oob-sim CLI', () => {
     expect((await done).code).toBe(0);
   });
 
+  it('--amt-version 18 serves TLS only, with that firmware version in the Server header', async () => {
+    const p = start(['--devices', '1', '--port', '0', '--amt-version', '18']);
+    const done = exited(p);
+    const [d] = await lines(p, 1);
+    expect(d).toMatchObject({ tls: true, amtVersion: '18.0.5' });
+    expect(d.url).toMatch(/^https:/);
+    p.kill('SIGTERM');
+    expect((await done).code).toBe(0);
+  });
+
   // --- boot from media (issue 4): the redirection port ---
   it('--redir-port sets the redirection port and prints it; the port speaks the redirection protocol', async () => {
     const free = await new Promise<number>((resolve) => {
@@ -119,6 +129,7 @@ describe('oob-sim CLI', () => {
     [['--devices', '1', '--port', '0', '--pet', '127.0.0.1'], /--pet must be HOST:PORT/],
     [['--devices', '1', '--port', '0', '--pet', '127.0.0.1:162'], /--pet needs --scenarios/],
     [['--devices', '1', '--port', '0', '--control-mode', 'root'], /--control-mode must be admin or client/],
+    [['--devices', '1', '--port', '0', '--amt-version', '9'], /--amt-version must be one of 11, 12, 15, 16, 18, got "9"/],
   ])('refuses %j with a clear message and a non-zero exit', async (args, message) => {
     const res = await exited(start(args));
     expect(res.code).not.toBe(0);

@@ -13,16 +13,15 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEnvelope, readEnumerationContext, readFault, readInstance, readMethodOutput, readPullResponse, WsmanEnvelope } from '../lib/wsman/envelope';
+import { readEnvelope, readEnumerationContext, WsmanEnvelope } from '../lib/wsman/envelope';
 import { buildDelete, buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, BuiltRequest } from '../lib/wsman/messages';
 import { resourceUri } from '../lib/wsman/namespaces';
-import { isEndpointReference, PlainObject } from '../lib/wsman/xml';
 import { Fleet, SimDevice, startFleet, writeEvent, datetime } from '../packages/sim/src';
 import { RawReply, wsmanCall } from './sim-helpers';
+import { Kind, shape } from './helpers/wsman-shape';
 
 const DIR = join(__dirname, 'fixtures', 'amt');
 
-type Kind = { kind: 'instance' } | { kind: 'method'; method: string } | { kind: 'enumerate' } | { kind: 'pull' } | { kind: 'fault' } | { kind: 'empty' };
 
 interface Case {
   fixture: string;
@@ -132,69 +131,15 @@ const CASES: Case[] = [
   method('AMT_SetupAndConfigurationService-Unprovision.xml', 'AMT_SetupAndConfigurationService', 'Unprovision', { ProvisioningMode: 1 }),
 ];
 
+/** Header names of a firmware 200, in order. */
+const HTTP_200_HEADERS = readFileSync(join(DIR, 'http', 'AMT_GeneralSettings-Get.http'), 'latin1')
+  .split('\r\n\r\n')[0]
+  .split('\r\n')
+  .slice(1)
+  .map((l) => l.split(':')[0]);
+
 /** Not an answer to a request: compared with the event writer below. */
 const EVENT_FIXTURE = 'CIM_AlertIndication-Event.xml';
-
-function valueKind(v: unknown): string {
-  if (isEndpointReference(v)) return `ref ${v.resourceUri} [${Object.keys(v.selectors).join(',')}]`;
-  if (Array.isArray(v)) return valueKind(v[0]);
-  if (v !== null && typeof v === 'object') return `object {${Object.keys(v).join(',')}}`;
-  return 'text';
-}
-
-function propsShape(p: PlainObject): Array<[string, string]> {
-  return Object.entries(p).map(([k, v]) => [k, valueKind(v)]);
-}
-
-/** Envelope namespace declarations in order, e.g. [["a","http://...soap-envelope"], ...]. */
-function nsDecls(xml: string): Array<[string, string]> {
-  const open = /<a:Envelope\b[^>]*>/.exec(xml)?.[0] ?? '';
-  return [...open.matchAll(/xmlns:(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]);
-}
-
-function shape(xml: string, k: Kind, status: number): unknown {
-  const env = readEnvelope(xml);
-  const h = env.header;
-  const header = {
-    keys: Object.entries(h)
-      .filter(([, v]) => v !== undefined)
-      .map(([key]) => key)
-      .sort(),
-    action: h.action,
-    resourceUri: h.resourceUri,
-    selectors: Object.keys(h.selectors),
-    extra: Object.keys(h.extra),
-  };
-  const payload = env.payload ? `{${env.payload.ns}}${env.payload.name}` : null;
-  let body: unknown;
-  switch (k.kind) {
-    case 'instance': {
-      const i = readInstance(env);
-      body = { className: i.className, props: propsShape(i.props) };
-      break;
-    }
-    case 'method':
-      body = propsShape(readMethodOutput(env, k.method));
-      break;
-    case 'enumerate':
-      body = typeof readEnumerationContext(env);
-      break;
-    case 'pull': {
-      const p = readPullResponse(env);
-      body = { items: [...new Set(p.items.map((i) => JSON.stringify([i.className, propsShape(i.props)])))], more: p.context !== undefined, end: p.end };
-      break;
-    }
-    case 'fault': {
-      const f = readFault(env, status);
-      body = f ? { code: f.faultCode, subcode: f.subcode, detail: f.detail } : 'no fault';
-      break;
-    }
-    case 'empty':
-      body = env.body.children.length;
-      break;
-  }
-  return { header, payload, body, ns: nsDecls(xml) };
-}
 
 describe('simulator answers have the shape of real AMT captures', () => {
   let fleet: Fleet;
@@ -245,10 +190,15 @@ describe('simulator answers have the shape of real AMT captures', () => {
     expect(reply.headers.server).toBe('Intel(R) Active Management Technology 15.0.23.1706');
     expect(reply.headers['content-type']).toBe('application/soap+xml; charset=UTF-8');
     expect(reply.headers['transfer-encoding']).toBe('chunked');
+    // The header set and order of amt/http/AMT_GeneralSettings-Get.http, nothing added.
+    expect(reply.headerLines.map((l) => l.split(':')[0])).toEqual(HTTP_200_HEADERS);
     const sizes = reply.chunkSizes;
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(reply.body.length);
     if (reply.body.length > 544) expect(sizes[0]).toBe(544);
     expect(sizes.slice(1, -1).every((s) => s === 762)).toBe(true);
+    // Framing as in amt/http/*.http: four upper-case hex digits per size line, then a bare 0.
+    expect(reply.chunkLines.slice(0, -1).every((l) => /^[0-9A-F]{4}$/.test(l))).toBe(true);
+    expect(reply.chunkLines.at(-1)).toBe('0');
   });
 
   it('MessageIDs count up per device', () => {

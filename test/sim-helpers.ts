@@ -16,6 +16,8 @@ export interface RawReply {
   headers: Record<string, string>;
   body: Buffer;
   chunkSizes: number[];
+  /** The chunk-size lines as written (e.g. "0220"), the final "0" included. */
+  chunkLines: string[];
   /** Resolves when the server closes the socket (or after `waitMs`, to false). */
   closedByServer: (waitMs?: number) => Promise<boolean>;
   socket: Socket;
@@ -37,12 +39,15 @@ function tryParse(buf: Buffer): Omit<RawReply, 'closedByServer' | 'socket'> | un
   if ((headers['transfer-encoding'] ?? '').toLowerCase() === 'chunked') {
     const parts: Buffer[] = [];
     const sizes: number[] = [];
+    const lines: string[] = [];
     for (;;) {
       const lineEnd = rest.indexOf('\r\n');
       if (lineEnd < 0) return undefined;
-      const size = parseInt(rest.subarray(0, lineEnd).toString('latin1'), 16);
+      const line = rest.subarray(0, lineEnd).toString('latin1');
+      const size = parseInt(line, 16);
       if (rest.length < lineEnd + 2 + size + 2) return undefined;
-      if (size === 0) return { status, statusLine, headerLines, headers, body: Buffer.concat(parts), chunkSizes: sizes };
+      lines.push(line);
+      if (size === 0) return { status, statusLine, headerLines, headers, body: Buffer.concat(parts), chunkSizes: sizes, chunkLines: lines };
       sizes.push(size);
       parts.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size));
       rest = rest.subarray(lineEnd + 2 + size + 2);
@@ -50,7 +55,7 @@ function tryParse(buf: Buffer): Omit<RawReply, 'closedByServer' | 'socket'> | un
   }
   const len = Number(headers['content-length'] ?? 0);
   if (rest.length < len) return undefined;
-  return { status, statusLine, headerLines, headers, body: rest.subarray(0, len), chunkSizes: [] };
+  return { status, statusLine, headerLines, headers, body: rest.subarray(0, len), chunkSizes: [], chunkLines: [] };
 }
 
 /** Send `request` on a new connection and read one response. Rejects if the server closes first. */
@@ -127,23 +132,36 @@ export function authorization(ch: Record<string, string>, c: DigestCreds, method
   return `Digest username="${c.user}", realm="${realm}", nonce="${ch.nonce}", uri="${uri}", qop=${qop}, nc=${ncHex}, cnonce="${cnonce}", response="${response}"`;
 }
 
-export function postText(port: number, body: string | Buffer, extraHeaders: string[] = [], contentType = 'application/soap+xml;charset=UTF-8'): Buffer {
+/**
+ * A POST /wsman. `contentType` null sends no Content-Type (as MeshCentral's stack does);
+ * `chunked` sends the body in chunks of 100 bytes instead of with a Content-Length.
+ */
+export function postText(port: number, body: string | Buffer, extraHeaders: string[] = [], contentType: string | null = 'application/soap+xml;charset=UTF-8', chunked = false): Buffer {
   const b = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
-  const head = [`POST /wsman HTTP/1.1`, `Host: 127.0.0.1:${port}`, `Content-Type: ${contentType}`, `Content-Length: ${b.length}`, ...extraHeaders, '', ''].join('\r\n');
-  return Buffer.concat([Buffer.from(head, 'latin1'), b]);
+  const type = contentType === null ? [] : [`Content-Type: ${contentType}`];
+  const length = chunked ? ['Transfer-Encoding: chunked'] : [`Content-Length: ${b.length}`];
+  const head = [`POST /wsman HTTP/1.1`, `Host: 127.0.0.1:${port}`, ...type, ...length, ...extraHeaders, '', ''].join('\r\n');
+  if (!chunked) return Buffer.concat([Buffer.from(head, 'latin1'), b]);
+  const parts: Buffer[] = [Buffer.from(head, 'latin1')];
+  for (let at = 0; at < b.length; at += 100) {
+    const piece = b.subarray(at, at + 100);
+    parts.push(Buffer.from(`${piece.length.toString(16)}\r\n`, 'latin1'), piece, Buffer.from('\r\n', 'latin1'));
+  }
+  parts.push(Buffer.from('0\r\n\r\n', 'latin1'));
+  return Buffer.concat(parts);
 }
 
 /** Challenge, then the authenticated request: the reply to the second. */
-export async function wsmanCall(device: SimDevice, xml: string, c: Partial<DigestCreds> = {}, o: { contentType?: string } = {}): Promise<RawReply> {
+export async function wsmanCall(device: SimDevice, xml: string, c: Partial<DigestCreds> = {}, o: { contentType?: string | null; chunked?: boolean } = {}): Promise<RawReply> {
   const creds: DigestCreds = { user: 'admin', password: 'P@ssw0rd', ...c };
   const tls = Boolean(device.tls);
-  const first = await rawExchange(device.port, postText(device.port, xml, [], o.contentType), { tls });
+  const first = await rawExchange(device.port, postText(device.port, xml, [], o.contentType, o.chunked), { tls });
   first.socket.destroy();
   if (first.status !== 401) return first;
   const ch = parseChallenge(first.headers['www-authenticate']);
   const body = Buffer.from(xml, 'utf8');
   const auth = authorization(ch, creds, 'POST', '/wsman', body, 1);
-  const reply = await rawExchange(device.port, postText(device.port, body, [`Authorization: ${auth}`], o.contentType), { tls });
+  const reply = await rawExchange(device.port, postText(device.port, body, [`Authorization: ${auth}`], o.contentType, o.chunked), { tls });
   reply.socket.destroy();
   return reply;
 }

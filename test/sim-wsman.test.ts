@@ -115,6 +115,18 @@ describe('HTTP edges', () => {
     expect(t.status).toBe(415);
   });
 
+  it.each([
+    ['no Content-Type (MeshCentral)', { contentType: null }],
+    ['application/soap+xml without parameters', { contentType: 'application/soap+xml' }],
+    ['application/soap+xml; charset=utf-8 (wsman-messages)', { contentType: 'application/soap+xml; charset=utf-8' }],
+    ['a chunked request body', { chunked: true }],
+    ['chunked and no Content-Type', { contentType: null, chunked: true }],
+  ] as const)('accepts %s as firmware does', async (_name, o) => {
+    const r = await wsmanCall(dev, buildGet('CIM_Chassis').xml, {}, o);
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toContain('<g:CIM_Chassis>');
+  });
+
   it('malformed XML and DOCTYPE are faults, never a crash', async () => {
     const bad = await wsmanCall(dev, '<a:Envelope xmlns:a="http://www.w3.org/2003/05/soap-envelope"><a:Body>');
     expect(bad.status).toBe(400);

@@ -14,7 +14,7 @@ import { promises as dns } from 'node:dns';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { acquireAmt } from '../amt/connect';
-import { EventListener, newRegistration, PushRegistration, PushRejection } from '../amt/event-listener';
+import { bindAddressFor, EventListener, newRegistration, PushRegistration, PushRejection } from '../amt/event-listener';
 import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
 import { DeviceSubscription } from '../amt/event-subscription';
 import { petDraft } from '../asf/pet';
@@ -242,9 +242,10 @@ export class AlertHub {
   }
 
   private async startWsEvent(w: WsEventSourceOptions): Promise<void> {
+    const address = w.address ?? bindAddressFor(w.publicUrl);
     const listener = new EventListener({
       port: w.port,
-      address: w.address,
+      address,
       auth: w.auth,
       tls: w.tls,
       onReject: (reason, from, detail) => this.drop('wsevent', reason, from, detail),
@@ -258,7 +259,7 @@ export class AlertHub {
       await listener.start();
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new InputError(`AMT events: cannot listen on TCP ${w.address ?? '0.0.0.0'}:${w.port} (${err.code ?? err.message})`);
+      throw new InputError(`AMT events: cannot listen on TCP ${address}:${w.port} (${err.code ?? err.message})`);
     }
     this.listener = listener;
     const base = w.publicUrl.replace(/:0(?=\/|$)/, `:${listener.port}`);

@@ -163,6 +163,11 @@ export class Policy {
     return this.config.outputs.length;
   }
 
+  /** The name of output `n` (1-based): the route an alert leaves by. */
+  outputName(n: number): string {
+    return this.config.outputs[n - 1] ?? `output ${n}`;
+  }
+
   /**
    * Decisions already made, by everything a rule can look at, one level per text (source, kind,
    * severity, state, device name, host, site; then escalated or not). Alerts come in a few

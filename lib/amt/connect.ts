@@ -20,6 +20,8 @@ export interface AmtEndpoint {
   /** Pinned SHA-256 fingerprint of the device's TLS certificate. */
   fingerprint?: string;
   trustOnFirstUse?: boolean;
+  /** Old firmware's TLS (AMT 11 and older: TLS 1.0/1.1 without secure renegotiation), pin unchanged. */
+  legacyTls?: boolean;
   onFingerprintTrusted?: (fingerprint: string) => void;
   timeoutMs?: number;
   /** Redirection (IDE-R) port; default 16995 with TLS, 16994 without. */
@@ -27,7 +29,7 @@ export interface AmtEndpoint {
 }
 
 export function openAmt(e: AmtEndpoint): WsmanClient {
-  const pin: TlsPinOptions = { fingerprint: e.fingerprint || undefined, trustOnFirstUse: e.trustOnFirstUse, onTrusted: e.onFingerprintTrusted };
+  const pin: TlsPinOptions = { fingerprint: e.fingerprint || undefined, trustOnFirstUse: e.trustOnFirstUse, onTrusted: e.onFingerprintTrusted, legacyTls: e.legacyTls };
   return new WsmanClient({
     host: e.host,
     port: e.port,
@@ -53,7 +55,7 @@ const pool = new Map<string, PoolEntry>();
 
 function keyOf(e: AmtEndpoint): string {
   const secret = createHash('sha256').update(`${e.username}\0${e.password}`).digest('hex');
-  return [e.host, e.port ?? '', e.tls ? 'tls' : 'plain', e.fingerprint ?? '', e.trustOnFirstUse ? 'tofu' : '', e.timeoutMs ?? '', secret].join('|');
+  return [e.host, e.port ?? '', e.tls ? 'tls' : 'plain', e.fingerprint ?? '', e.trustOnFirstUse ? 'tofu' : '', e.legacyTls ? 'legacy' : '', e.timeoutMs ?? '', secret].join('|');
 }
 
 /** A shared client for this endpoint; call the returned release() when done with it. */

@@ -12,6 +12,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import type { Alert, AlertDevice } from '../alerts/alert';
 import { XmlError } from '../errors';
 import { DigestAuthenticator } from '../wsman/digest-server';
@@ -21,6 +22,27 @@ import { escapeXml } from '../wsman/xml';
 import { alertIndicationToAlert, readAlertIndication } from './events';
 
 export const EVENT_PATH_PREFIX = '/oobkit/events/';
+/** Where the listener binds when the user names no address. */
+export const DEFAULT_BIND_ADDRESS = '0.0.0.0';
+
+function localAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+}
+
+/**
+ * The address to bind for a public URL the devices are told to push to: that address when it is
+ * one of this host's own (so the listener is not reachable on the other interfaces), else every
+ * interface (the URL is a name, or an address forwarded by NAT).
+ */
+export function bindAddressFor(publicUrl: string, local: string[] = localAddresses()): string {
+  let host: string;
+  try {
+    host = new URL(publicUrl).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return DEFAULT_BIND_ADDRESS;
+  }
+  return net.isIP(host) && local.includes(host) ? host : DEFAULT_BIND_ADDRESS;
+}
 export const PUSH_REALM = 'OOBKit alerts';
 
 export interface PushRegistration {
@@ -32,7 +54,7 @@ export interface PushRegistration {
   password: string;
 }
 
-export type PushRejection = 'unknown-path' | 'not-allowed' | 'too-big' | 'rate-limited' | 'unauthorized' | 'bad-xml' | 'bad-method' | 'handler-failed';
+export type PushRejection = 'unknown-path' | 'not-allowed' | 'too-big' | 'rate-limited' | 'unauthorized' | 'bad-xml' | 'bad-method' | 'handler-failed' | 'too-many-connections';
 
 export interface EventListenerOptions {
   port: number;
@@ -41,6 +63,13 @@ export interface EventListenerOptions {
   /** 'digest' (default), 'basic' (refused without TLS), or 'none'. */
   auth?: 'digest' | 'basic' | 'none';
   maxBodyBytes?: number;
+  /** Open connections at once, from everyone (default 64) and from one address (default 4). */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  /** A connection that sends nothing for this long is closed (default 10 s). */
+  idleTimeoutMs?: number;
+  /** Request headers (and the TLS handshake) must be complete within this (default 10 s). */
+  headersTimeoutMs?: number;
   perSenderPerSecond?: number;
   globalPerSecond?: number;
   /** Takes the alert; throwing makes the push fail with 503 (the device retries). */
@@ -82,8 +111,12 @@ export class EventListener {
   readonly counts: ListenerCounts = {
     requests: 0,
     accepted: 0,
-    rejected: { 'unknown-path': 0, 'not-allowed': 0, 'too-big': 0, 'rate-limited': 0, unauthorized: 0, 'bad-xml': 0, 'bad-method': 0, 'handler-failed': 0 },
+    rejected: { 'unknown-path': 0, 'not-allowed': 0, 'too-big': 0, 'rate-limited': 0, unauthorized: 0, 'bad-xml': 0, 'bad-method': 0, 'handler-failed': 0, 'too-many-connections': 0 },
   };
+  private readonly open = new Map<string, number>();
+  /** Addresses a push may come from, or 'anywhere' when a device is known by name only. */
+  private pushers?: Set<string> | 'anywhere';
+  private openTotal = 0;
   private readonly entries = new Map<string, Entry>();
   private server?: http.Server | https.Server;
   private readonly buckets: TokenBuckets;
@@ -99,10 +132,12 @@ export class EventListener {
   }
 
   register(reg: PushRegistration): void {
+    this.pushers = undefined;
     this.entries.set(reg.path, { reg, digest: new DigestAuthenticator({ realm: PUSH_REALM, user: reg.username, password: reg.password, nonceTtlMs: 10 * 60_000, maxNonces: 8 }) });
   }
 
   unregister(path: string): void {
+    this.pushers = undefined;
     this.entries.delete(path);
   }
 
@@ -116,6 +151,59 @@ export class EventListener {
     if (res.headersSent) return;
     res.writeHead(status, { 'Content-Type': 'text/plain', Connection: 'close', ...headers });
     res.end(`${status} ${reason}\n`);
+  }
+
+  /** Open TCP connections now (all addresses). */
+  get connections(): number {
+    return this.openTotal;
+  }
+
+  /**
+   * Whether a new connection from this address could carry a push: when every registered device
+   * has an IP address, only those addresses can; a device known by name could be anywhere.
+   */
+  private mayPush(from: string): boolean {
+    if (!this.pushers) {
+      // Rebuilt after a registration changes; a connection costs one lookup, not one per device.
+      const ips = new Set<string>();
+      let anywhere = false;
+      for (const { reg } of this.entries.values()) {
+        const host = reg.device.host;
+        if (!host || !net.isIP(host)) anywhere = true;
+        else ips.add(host.toLowerCase());
+      }
+      this.pushers = anywhere ? 'anywhere' : ips;
+    }
+    if (this.pushers === 'anywhere') return true;
+    const a = from.replace(/^::ffff:/i, '').toLowerCase();
+    return this.pushers.has(a);
+  }
+
+  /** Every connection: closed at once when it cannot be a device or is one too many; then timed. */
+  private admit(socket: net.Socket): void {
+    const from = (socket.remoteAddress ?? '?').replace(/^::ffff:/i, '');
+    if (!this.mayPush(from)) {
+      this.counts.rejected['not-allowed']++;
+      this.o.onReject?.('not-allowed', from, 'connection');
+      socket.destroy();
+      return;
+    }
+    const mine = this.open.get(from) ?? 0;
+    if (this.openTotal >= (this.o.maxConnections ?? 64) || mine >= (this.o.maxConnectionsPerAddress ?? 4)) {
+      this.counts.rejected['too-many-connections']++;
+      this.o.onReject?.('too-many-connections', from);
+      socket.destroy();
+      return;
+    }
+    this.open.set(from, mine + 1);
+    this.openTotal++;
+    socket.once('close', () => {
+      this.openTotal--;
+      const left = (this.open.get(from) ?? 1) - 1;
+      if (left > 0) this.open.set(from, left);
+      else this.open.delete(from);
+    });
+    socket.setTimeout(this.o.idleTimeoutMs ?? 10_000, () => socket.destroy());
   }
 
   private senderAllowed(reg: PushRegistration, from: string): boolean {
@@ -222,15 +310,19 @@ export class EventListener {
         this.reject(res, 500, 'handler-failed', req.socket.remoteAddress ?? '?', (e as Error).message);
       }
     };
-    const server = this.o.tls ? https.createServer({ key: this.o.tls.key, cert: this.o.tls.cert }, listener) : http.createServer(listener);
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 15_000;
+    const headersMs = this.o.headersTimeoutMs ?? 10_000;
+    // Timeouts on headers and requests are checked this often; the default (30 s) lets them run over.
+    const base = { connectionsCheckingInterval: Math.min(1000, headersMs), headersTimeout: headersMs, requestTimeout: headersMs + 5_000, keepAliveTimeout: 5_000 };
+    const server = this.o.tls
+      ? https.createServer({ ...base, key: this.o.tls.key, cert: this.o.tls.cert, handshakeTimeout: headersMs }, listener)
+      : http.createServer(base, listener);
     server.maxHeadersCount = 50;
-    server.keepAliveTimeout = 5_000;
+    // The raw TCP socket, before any TLS: refused or timed before it costs a handshake.
+    server.on('connection', (socket: net.Socket) => this.admit(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.o.port, this.o.address ?? '0.0.0.0', () => {
+      server.listen(this.o.port, this.o.address ?? DEFAULT_BIND_ADDRESS, () => {
         server.off('error', reject);
         server.on('error', () => undefined);
         this.port = (server.address() as AddressInfo).port;

@@ -8,7 +8,7 @@
  * messages we do not know.
  */
 import { Alert, AlertDevice, makeAlert, Severity, stableId } from '../alerts/alert';
-import { XmlError } from '../errors';
+import { clip, XmlError } from '../errors';
 import { readEnvelope, WsmanEnvelope } from '../wsman/envelope';
 import { ACTION } from '../wsman/namespaces';
 import { toPlain, XmlLimits } from '../wsman/xml';
@@ -87,7 +87,7 @@ const MESSAGES: Readonly<Record<string, Row>> = {
 const PERCEIVED: Readonly<Record<number, Severity>> = { 2: 'info', 3: 'warning', 4: 'minor', 5: 'major', 6: 'critical', 7: 'critical' };
 
 /** Pushes are small; anything bigger or deeper than this is refused before it is read further. */
-export const EVENT_XML_LIMITS: XmlLimits = { maxBytes: 64 * 1024, maxDepth: 24 };
+export const EVENT_XML_LIMITS: XmlLimits = { maxBytes: 64 * 1024, maxDepth: 24, maxElements: 1000, maxAttributes: 32, maxTextLength: 16 * 1024 };
 
 function text(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
@@ -96,9 +96,9 @@ function text(v: unknown): string | undefined {
 /** Reads a pushed event envelope; throws XmlError when it is not a CIM_AlertIndication push. */
 export function readAlertIndication(xml: string): AlertIndication {
   const env: WsmanEnvelope = readEnvelope(xml, EVENT_XML_LIMITS);
-  if (env.header.action && env.header.action !== ACTION.event) throw new XmlError(`not an event push (Action ${env.header.action})`);
+  if (env.header.action && env.header.action !== ACTION.event) throw new XmlError(`not an event push (Action ${clip(env.header.action, 120)})`);
   const p = env.payload;
-  if (!p || !/AlertIndication$/.test(p.name)) throw new XmlError(`event body holds <${p?.name ?? 'nothing'}>, not an alert indication`);
+  if (!p || !/AlertIndication$/.test(p.name)) throw new XmlError(`event body holds <${clip(p?.name ?? 'nothing', 60)}>, not an alert indication`);
   const props = toPlain(p);
   if (typeof props !== 'object' || props === null || Array.isArray(props)) throw new XmlError('empty alert indication');
   const o = props as Record<string, unknown>;
@@ -107,7 +107,7 @@ export function readAlertIndication(xml: string): AlertIndication {
   const rawArgs = o.MessageArguments;
   const args = (Array.isArray(rawArgs) ? rawArgs : rawArgs === undefined ? [] : [rawArgs]).map((a) => (typeof a === 'string' ? a : ''));
   const sev = Number(text(o.PerceivedSeverity));
-  const ackRequested = env.body !== undefined && xml.includes('AckRequested');
+  const ackRequested = env.header.ackRequested;
   return {
     messageId,
     args,

@@ -33,6 +33,9 @@ import {
 } from './discovery';
 import { DeviceStateDoc, entitiesFor, entityById, EntitySpec, sensorEntities } from './entities';
 import { LinkOptions, LinkStatus, MqttLink } from './link';
+
+/** Retained topics of ours remembered while scanning on connect (stale ones are emptied). */
+const MAX_SCANNED_TOPICS = 20_000;
 import {
   checkBaseTopic,
   checkDiscoveryPrefix,
@@ -380,7 +383,8 @@ export class HaBridge extends EventEmitter {
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     if (this.scan && ((topic.endsWith('/config') && topic.startsWith(`${this.ctx.prefix}/`)) || isDeviceLeaf(this.topics, topic))) {
-      if (payload.length) this.scan.seen.add(topic);
+      // Bounded: a broker holding a flood of retained topics under ours costs at most this many.
+      if (payload.length && this.scan.seen.size < MAX_SCANNED_TOPICS) this.scan.seen.add(topic);
       return;
     }
     if (topic === birthTopic(this.ctx)) {

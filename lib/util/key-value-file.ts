@@ -71,6 +71,10 @@ export class KeyValueFile<T> {
     if (evicted || !before || JSON.stringify(before.value) !== JSON.stringify(value)) this.save(m);
   }
 
+  keys(): string[] {
+    return [...this.load().keys()];
+  }
+
   delete(key: string): void {
     const m = this.load();
     if (m.delete(key)) this.save(m);

@@ -3,7 +3,7 @@
  * `aabb.ccdd.eeff`, or 12 bare hex digits, in any case. Anything else is an InputError naming the
  * value, so a typo in a flow is found at once and not by a PC that stays off.
  */
-import { InputError } from '../errors';
+import { clip, InputError } from '../errors';
 
 const COLONS = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 const DASHES = /^[0-9a-f]{2}(-[0-9a-f]{2}){5}$/i;
@@ -19,7 +19,7 @@ export function parseMac(value: unknown, what = 'MAC address'): Buffer {
   if (typeof value !== 'string') throw new InputError(`${what} must be text like aa:bb:cc:dd:ee:ff, got ${describe(value)}`);
   const s = value.trim();
   if (!(COLONS.test(s) || DASHES.test(s) || DOTS.test(s) || BARE.test(s))) {
-    throw new InputError(`${what} "${value}" is not a MAC address (use aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff or 12 hex digits)`);
+    throw new InputError(`${what} "${clip(value, 40)}" is not a MAC address (use aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff or 12 hex digits)`);
   }
   return Buffer.from(s.replace(/[^0-9a-f]/gi, ''), 'hex');
 }

@@ -114,10 +114,14 @@ export function sourceAddressFor(iface: string, family: 4 | 6): string {
   return any.address;
 }
 
+/** MAC addresses one wake may name: a whole site's PCs, not a flood of the LAN. */
+export const MAX_MACS_PER_WAKE = 1024;
+
 /** Checks every option and builds the packets; nothing is sent. */
 export async function planWake(o: WakeOptions): Promise<WakePlan> {
   const list = Array.isArray(o.macs) ? o.macs : [o.macs];
   if (list.length === 0) throw new InputError('no MAC address to wake');
+  if (list.length > MAX_MACS_PER_WAKE) throw new InputError(`${list.length} MAC addresses in one wake; at most ${MAX_MACS_PER_WAKE} (split them over several messages)`);
   const macs = list.map((m, i) => parseMac(m, list.length > 1 ? `MAC address #${i + 1}` : 'MAC address'));
   const password = o.secureOn === undefined || o.secureOn === '' ? undefined : parseSecureOn(o.secureOn);
   const port = o.port === undefined || o.port === '' ? WOL_DEFAULT_PORT : checkPort(o.port, 'WOL port');

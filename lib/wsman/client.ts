@@ -3,7 +3,7 @@
  * Subscribe/Unsubscribe, over HTTP Digest with a per-device request queue and a shared
  * fleet-wide concurrency limit.
  */
-import { AuthError, ClosedError, HttpStatusError, XmlError } from '../errors';
+import { AuthError, clip, ClosedError, HttpStatusError, XmlError } from '../errors';
 import { Limiter } from '../util/limiter';
 import { DigestSession, parseDigestChallenge } from './digest';
 import {
@@ -40,7 +40,7 @@ import {
 import { WSMAN_PATH } from './namespaces';
 import { HttpTransport, TlsPinOptions } from './transport';
 import { applySchema, ClassSchema, TypedObject } from './typing';
-import { EndpointReference } from './xml';
+import { DEFAULT_XML_LIMITS, EndpointReference } from './xml';
 
 /** Limits fleet-wide operations across every client that does not bring its own limiter. */
 export const fleetLimiter = new Limiter(50);
@@ -96,7 +96,8 @@ export class WsmanClient {
       tls: this.tls,
       pin: o.pin,
       maxSockets: o.maxConcurrent ?? 1,
-      maxResponseBytes: o.maxResponseBytes ?? 8 * 1024 * 1024,
+      maxResponseBytes: o.maxResponseBytes ?? DEFAULT_XML_LIMITS.maxBytes,
+      connectTimeoutMs: Math.min(this.timeoutMs, 10_000),
     });
   }
 
@@ -201,7 +202,7 @@ export class WsmanClient {
         const challenge = parseDigestChallenge(reply.headers['www-authenticate']);
         if (!challenge) throw new AuthError(`${this.label} refused the request without offering HTTP Digest`);
         if (this.pinnedRealm !== undefined && challenge.realm !== this.pinnedRealm) {
-          throw new AuthError(`${this.label} changed its Digest realm from ${this.pinnedRealm} to ${challenge.realm}; is this the same device?`);
+          throw new AuthError(`${this.label} changed its Digest realm from ${clip(this.pinnedRealm)} to ${clip(challenge.realm)}; is this the same device?`);
         }
         if (auth && challengedThisCall && !challenge.stale) {
           this.digest.forget();
@@ -231,7 +232,7 @@ export class WsmanClient {
     if (fault) throw fault;
     if (status !== 200) throw new HttpStatusError(status, `${this.label} answered HTTP ${status}`);
     if (env.header.relatesTo && env.header.relatesTo !== req.messageId) {
-      throw new XmlError(`${this.label} answered message ${env.header.relatesTo}, not ${req.messageId}`);
+      throw new XmlError(`${this.label} answered message ${clip(env.header.relatesTo)}, not ${req.messageId}`);
     }
     return env;
   }

@@ -53,8 +53,8 @@ export function parseDigestHeader(h: string | undefined): Record<string, string>
 
 export class DigestAuthenticator {
   readonly realm: string;
-  private readonly user: string;
-  private readonly ha1: string;
+  /** Digest user -> MD5(user:realm:password), the form AMT keeps (and AddUserAclEntryEx sends). */
+  private readonly accounts = new Map<string, string>();
   private readonly authInt: boolean;
   private readonly ttl: number;
   private readonly maxNonces: number;
@@ -64,11 +64,19 @@ export class DigestAuthenticator {
 
   constructor(o: DigestOptions) {
     this.realm = o.realm;
-    this.user = o.user;
-    this.ha1 = md5(`${o.user}:${o.realm}:${o.password}`);
+    this.accounts.set(o.user, md5(`${o.user}:${o.realm}:${o.password}`));
     this.authInt = o.authInt ?? false;
     this.ttl = o.nonceTtlMs ?? 5 * 60_000;
     this.maxNonces = o.maxNonces ?? 32;
+  }
+
+  /** Add or change an account by its HA1 (hex). */
+  setAccount(user: string, ha1: string): void {
+    this.accounts.set(user, ha1.toLowerCase());
+  }
+
+  removeAccount(user: string): void {
+    this.accounts.delete(user);
   }
 
   /** A fresh nonce: 24 random bytes in base64, 32 characters like AMT's. */
@@ -95,14 +103,15 @@ export class DigestAuthenticator {
     const { username, realm, nonce, response, qop, nc, cnonce } = p;
     const dUri = p.uri;
     if (!username || !nonce || !response || !dUri) return { ok: false, stale: false, reason: 'incomplete Digest credentials' };
-    if (username !== this.user) return { ok: false, stale: false, reason: 'unknown user' };
+    const ha1 = this.accounts.get(username);
+    if (ha1 === undefined) return { ok: false, stale: false, reason: 'unknown user' };
     if (realm !== this.realm) return { ok: false, stale: false, reason: 'wrong realm' };
     if (p.algorithm && p.algorithm.toUpperCase() !== 'MD5') return { ok: false, stale: false, reason: 'unsupported algorithm' };
     if (dUri !== uri) return { ok: false, stale: false, reason: 'uri does not match the request' };
     if (qop !== 'auth' && !(qop === 'auth-int' && this.authInt)) return { ok: false, stale: false, reason: `qop ${qop ?? '(none)'} not offered` };
     if (!nc || !/^[0-9a-fA-F]{1,8}$/.test(nc) || cnonce === undefined) return { ok: false, stale: false, reason: 'bad nc or cnonce' };
     const ha2 = qop === 'auth-int' ? md5(`${method}:${dUri}:${md5(body)}`) : md5(`${method}:${dUri}`);
-    const expected = md5(`${this.ha1}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
+    const expected = md5(`${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
     if (expected !== response.toLowerCase()) return { ok: false, stale: false, reason: 'wrong response (password?)' };
     const st = this.nonces.get(nonce);
     if (!st || this.now() - st.created > this.ttl) {

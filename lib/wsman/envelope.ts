@@ -3,7 +3,7 @@
  * fields and body, and reading the standard body shapes: instance, method output, enumeration,
  * pull, subscription and fault.
  */
-import { WsmanFaultError, XmlError } from '../errors';
+import { clip, WsmanFaultError, XmlError } from '../errors';
 import { NS } from './namespaces';
 import {
   child,
@@ -30,6 +30,8 @@ export interface WsmanHeader {
   selectors: Record<string, string>;
   operationTimeout?: string;
   maxEnvelopeSize?: string;
+  /** wsman:AckRequested is present (an event push that wants an Ack). */
+  ackRequested: boolean;
   /** ReferenceParameters copied into the header of an event push (WS-Addressing), by local name. */
   extra: Record<string, string>;
 }
@@ -41,17 +43,32 @@ export interface WsmanEnvelope {
   payload?: XmlNode;
 }
 
-const KNOWN_HEADERS = new Set(['To', 'Action', 'MessageID', 'RelatesTo', 'ResourceURI', 'ReplyTo', 'SelectorSet', 'OperationTimeout', 'MaxEnvelopeSize', 'Locale', 'DataLocale', 'OptionSet']);
+/** The namespace each header we read belongs to; a same-named header of another namespace is not it. */
+const HEADER_NS: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  To: NS.addressing,
+  Action: NS.addressing,
+  MessageID: NS.addressing,
+  RelatesTo: NS.addressing,
+  ReplyTo: NS.addressing,
+  ResourceURI: NS.wsman,
+  SelectorSet: NS.wsman,
+  OperationTimeout: NS.wsman,
+  MaxEnvelopeSize: NS.wsman,
+  Locale: NS.wsman,
+  DataLocale: NS.wsman,
+  OptionSet: NS.wsman,
+  AckRequested: NS.wsman,
+});
 
 export function readEnvelope(xml: string, limits?: Partial<XmlLimits>): WsmanEnvelope {
   const root = parseXml(xml, limits);
-  if (root.name !== 'Envelope' || root.ns !== NS.soap) throw new XmlError(`not a SOAP 1.2 envelope (root <${root.name}>)`);
+  if (root.name !== 'Envelope' || root.ns !== NS.soap) throw new XmlError(`not a SOAP 1.2 envelope (root <${clip(root.name, 60)}>)`);
   const headerNode = child(root, 'Header', NS.soap);
   const body = child(root, 'Body', NS.soap);
   if (!body) throw new XmlError('SOAP envelope without Body');
-  const header: WsmanHeader = { selectors: {}, extra: {} };
+  const header: WsmanHeader = { selectors: Object.create(null) as Record<string, string>, extra: Object.create(null) as Record<string, string>, ackRequested: false };
   for (const h of headerNode?.children ?? []) {
-    switch (h.name) {
+    switch (HEADER_NS[h.name] === h.ns ? h.name : '') {
       case 'To':
         header.to = h.text;
         break;
@@ -68,7 +85,7 @@ export function readEnvelope(xml: string, limits?: Partial<XmlLimits>): WsmanEnv
         header.resourceUri = h.text;
         break;
       case 'ReplyTo':
-        header.replyTo = child(h, 'Address')?.text;
+        header.replyTo = child(h, 'Address', NS.addressing)?.text;
         break;
       case 'OperationTimeout':
         header.operationTimeout = h.text;
@@ -76,14 +93,17 @@ export function readEnvelope(xml: string, limits?: Partial<XmlLimits>): WsmanEnv
       case 'MaxEnvelopeSize':
         header.maxEnvelopeSize = h.text;
         break;
+      case 'AckRequested':
+        header.ackRequested = true;
+        break;
       case 'SelectorSet':
-        for (const s of childrenNamed(h, 'Selector')) {
+        for (const s of childrenNamed(h, 'Selector', NS.wsman)) {
           const epr = s.children.length ? readEndpointReference(s.children[0]) : undefined;
           header.selectors[s.attrs.Name ?? ''] = epr ? JSON.stringify(epr) : s.text;
         }
         break;
       default:
-        if (!KNOWN_HEADERS.has(h.name) && h.children.length === 0) header.extra[h.name] = h.text;
+        if (HEADER_NS[h.name] === undefined && h.children.length === 0) header.extra[h.name] = h.text;
     }
   }
   return { header, body, payload: body.children[0] };
@@ -136,20 +156,20 @@ export function readInstance(env: WsmanEnvelope): WsmanInstance {
 export function readMethodOutput(env: WsmanEnvelope, method: string): PlainObject {
   const out = env.payload;
   if (!out || out.name !== `${method}_OUTPUT`) {
-    throw new XmlError(`reply has <${out?.name ?? 'nothing'}> where <${method}_OUTPUT> was expected`);
+    throw new XmlError(`reply has <${clip(out?.name ?? 'nothing', 60)}> where <${method}_OUTPUT> was expected`);
   }
   return out.children.length ? asObject(toPlain(out)) : {};
 }
 
 /** Create answers: a ResourceCreated endpoint reference. */
 export function readCreated(env: WsmanEnvelope): EndpointReference | undefined {
-  const created = env.payload && env.payload.name === 'ResourceCreated' ? env.payload : undefined;
+  const created = env.payload && env.payload.name === 'ResourceCreated' && env.payload.ns === NS.transfer ? env.payload : undefined;
   return created ? readEndpointReference(created) : undefined;
 }
 
 export function readEnumerationContext(env: WsmanEnvelope): string {
   const ctx = child(env.payload, 'EnumerationContext', NS.enumeration);
-  if (!env.payload || env.payload.name !== 'EnumerateResponse' || !ctx) {
+  if (!env.payload || env.payload.name !== 'EnumerateResponse' || env.payload.ns !== NS.enumeration || !ctx) {
     throw new XmlError('reply is not an EnumerateResponse with an EnumerationContext');
   }
   return ctx.text;
@@ -164,7 +184,7 @@ export interface PullPage {
 
 export function readPullResponse(env: WsmanEnvelope): PullPage {
   const p = env.payload;
-  if (!p || p.name !== 'PullResponse') throw new XmlError(`reply has <${p?.name ?? 'nothing'}> where <PullResponse> was expected`);
+  if (!p || p.name !== 'PullResponse' || p.ns !== NS.enumeration) throw new XmlError(`reply has <${clip(p?.name ?? 'nothing', 60)}> where <PullResponse> was expected`);
   const items = child(p, 'Items', NS.enumeration);
   const end = child(p, 'EndOfSequence', NS.enumeration) !== undefined;
   const context = child(p, 'EnumerationContext', NS.enumeration)?.text;
@@ -189,7 +209,7 @@ export interface SubscriptionHandle {
 
 export function readSubscribeResponse(env: WsmanEnvelope): SubscriptionHandle {
   const p = env.payload;
-  if (!p || p.name !== 'SubscribeResponse') throw new XmlError(`reply has <${p?.name ?? 'nothing'}> where <SubscribeResponse> was expected`);
+  if (!p || p.name !== 'SubscribeResponse' || p.ns !== NS.eventing) throw new XmlError(`reply has <${clip(p?.name ?? 'nothing', 60)}> where <SubscribeResponse> was expected`);
   const mgr = child(p, 'SubscriptionManager', NS.eventing);
   const manager = mgr ? readEndpointReference(mgr) : undefined;
   const params = child(mgr, 'ReferenceParameters', NS.addressing);
@@ -204,6 +224,6 @@ export function readSubscribeResponse(env: WsmanEnvelope): SubscriptionHandle {
 /** RenewResponse: the new Expires, when the device gives one. */
 export function readRenewResponse(env: WsmanEnvelope): string | undefined {
   const p = env.payload;
-  if (p && p.name !== 'RenewResponse') throw new XmlError(`reply has <${p.name}> where <RenewResponse> was expected`);
+  if (p && (p.name !== 'RenewResponse' || p.ns !== NS.eventing)) throw new XmlError(`reply has <${clip(p.name, 60)}> where <RenewResponse> was expected`);
   return child(p, 'Expires', NS.eventing)?.text;
 }

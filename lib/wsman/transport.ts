@@ -22,6 +22,8 @@ export interface TlsPinOptions {
   onTrusted?: (fingerprint: string) => void;
   /** Lowest TLS version to offer; AMT before 11 speaks only TLS 1.0/1.1. */
   minVersion?: tls.SecureVersion;
+  /** Speak old AMT firmware's TLS (1.0/1.1, no secure renegotiation); see tls-pin.ts. */
+  legacyTls?: boolean;
 }
 
 export interface TransportOptions {
@@ -32,6 +34,8 @@ export interface TransportOptions {
   /** Sockets kept open to this device. */
   maxSockets: number;
   maxResponseBytes: number;
+  /** TCP connect plus TLS handshake must end within this. Default 10 s. */
+  connectTimeoutMs?: number;
 }
 
 export interface HttpReply {
@@ -47,6 +51,8 @@ export class HttpTransport {
   private readonly agent: http.Agent;
   private pinned?: string;
   private closed = false;
+  /** TLS sockets still handshaking: the agent does not know them yet, so close() must. */
+  private readonly handshaking = new Set<tls.TLSSocket>();
 
   constructor(private readonly o: TransportOptions) {
     this.pinned = o.pin?.fingerprint ? normalizeFingerprint(o.pin.fingerprint) : undefined;
@@ -62,6 +68,11 @@ export class HttpTransport {
     }
   }
 
+  /** AMT 16.1 and later keep port 16992 closed: a refusal there most likely means that. */
+  private refusedHint(code: string): string {
+    return code === 'ECONNREFUSED' && !this.o.tls && this.o.port === 16992 ? '; Intel AMT 16.1 and later close port 16992: turn on TLS (port 16993) for this device' : '';
+  }
+
   /** The fingerprint this transport trusts (pinned, or learned on first use). */
   get fingerprint(): string | undefined {
     return this.pinned;
@@ -73,15 +84,37 @@ export class HttpTransport {
 
   private connectPinned(_opts: net.NetConnectOpts, done: (err: Error | null, s?: net.Socket) => void): void {
     const pin = this.o.pin;
-    connectPinned({ host: this.o.host, port: this.o.port, fingerprint: this.pinned, trustOnFirstUse: pin?.trustOnFirstUse, minVersion: pin?.minVersion }).then(
+    if (this.closed) return done(new ConnectionError(`transport to ${this.label} is closed`));
+    let pending: tls.TLSSocket | undefined;
+    connectPinned({
+      host: this.o.host,
+      port: this.o.port,
+      fingerprint: this.pinned,
+      trustOnFirstUse: pin?.trustOnFirstUse,
+      minVersion: pin?.minVersion,
+      legacyTls: pin?.legacyTls,
+      timeoutMs: this.o.connectTimeoutMs ?? 10_000,
+      onSocket: (s) => {
+        pending = s;
+        this.handshaking.add(s);
+      },
+    }).then(
       ({ socket, fingerprint, learned }) => {
+        if (pending) this.handshaking.delete(pending);
+        if (this.closed) {
+          socket.destroy();
+          return done(new ConnectionError(`transport to ${this.label} is closed`));
+        }
         if (learned && !this.pinned) {
           this.pinned = fingerprint;
           pin?.onTrusted?.(fingerprint);
         }
         done(null, socket);
       },
-      (e: Error) => done(e),
+      (e: Error) => {
+        if (pending) this.handshaking.delete(pending);
+        done(e);
+      },
     );
   }
 
@@ -122,7 +155,7 @@ export class HttpTransport {
         if (req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
           return settle(Object.assign(new ConnectionError(`${this.label} closed a kept-alive connection`, e), { retryable: true }));
         }
-        if (NETWORK_CODES.has(code)) return settle(new ConnectionError(`cannot reach ${this.label} (${code})`, e));
+        if (NETWORK_CODES.has(code)) return settle(new ConnectionError(`cannot reach ${this.label} (${code})${this.refusedHint(code)}`, e));
         settle(new ConnectionError(`connection to ${this.label} failed: ${e.message}${code ? ` (${code})` : ''}`, e));
       });
       req.on('response', (res) => {
@@ -148,5 +181,7 @@ export class HttpTransport {
   close(): void {
     this.closed = true;
     this.agent.destroy();
+    for (const s of this.handshaking) s.destroy();
+    this.handshaking.clear();
   }
 }

@@ -36,9 +36,10 @@ function typeScalar(v: PlainValue, t: ScalarType): TypedValue {
 }
 
 export function applySchema(obj: PlainObject, schema?: ClassSchema): TypedObject {
-  const out: TypedObject = {};
+  const out = Object.create(null) as TypedObject;
   for (const [k, v] of Object.entries(obj)) {
-    const t = schema?.[k];
+    // Own keys only: a property named "constructor" must not find Object's member in the schema.
+    const t = schema && Object.hasOwn(schema, k) ? schema[k] : undefined;
     if (!t) {
       out[k] = v as TypedValue;
     } else if (t.endsWith('[]')) {

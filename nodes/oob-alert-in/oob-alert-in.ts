@@ -3,13 +3,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Alert, isSeverity, isSource, makeAlert } from '../../lib/alerts/alert';
-import { AlertHub, AlertHubOptions } from '../../lib/alerts/hub';
+import { AlertHub, AlertHubOptions, deviceKey } from '../../lib/alerts/hub';
 import { compileWindow, MaintenanceWindow } from '../../lib/alerts/maintenance';
 import { Policy } from '../../lib/alerts/policy';
 import { PayloadShape, shapeAlert } from '../../lib/alerts/shape';
-import { ManagedDevice } from '../../lib/device';
-import { InputError } from '../../lib/errors';
+import { ManagedDevice, withoutSecrets } from '../../lib/device';
+import { OobError } from '../../lib/errors';
+import { errorText, inputError } from '../shared/errors';
+import { onInput } from '../shared/input';
 import { PolicyDef, policyFromDef } from '../shared/policy-def';
+import { statusHelper } from '../shared/status';
+import type { Translate } from '../shared/texts';
+import { givenTopic } from '../shared/topic';
 import type { OobAlertPolicyNode, OobDeviceNode, OobMessage } from '../shared/types';
 
 interface AlertInDef extends NodeDef, PolicyDef {
@@ -55,15 +60,15 @@ function guessPublicUrl(port: number, tls: boolean): string {
 }
 
 /** An alert given in a message (msg.alert, or msg.payload with at least kind and summary). */
-function alertFromMessage(msg: OobMessage): Alert | undefined {
+function alertFromMessage(_: Translate, msg: OobMessage): Alert | undefined {
   const given = (msg.alert ?? msg.payload) as Record<string, unknown> | undefined;
   if (!given || typeof given !== 'object' || Array.isArray(given) || !('kind' in given)) return undefined;
   const source = given.source ?? 'power';
-  if (!isSource(source)) throw new InputError(`alert source "${String(source)}" is not one of pet, wsevent, eventlog, presence, heartbeat, defense, power`);
+  if (!isSource(source)) throw inputError(_, 'oob-alert-in.error.bad-source', { source: String(source) });
   const severity = given.severity ?? 'warning';
-  if (!isSeverity(severity)) throw new InputError(`alert severity "${String(severity)}" is not one of critical, major, minor, warning, info, ok`);
-  if (typeof given.kind !== 'string' || !given.kind) throw new InputError('alert kind must be a non-empty text');
-  const device = (typeof given.device === 'object' && given.device) || (typeof msg.device === 'object' && msg.device) || { name: typeof msg.topic === 'string' ? msg.topic : undefined };
+  if (!isSeverity(severity)) throw inputError(_, 'oob-alert-in.error.bad-severity', { severity: String(severity) });
+  if (typeof given.kind !== 'string' || !given.kind) throw inputError(_, 'oob-alert-in.error.no-kind');
+  const device = withoutSecrets((typeof given.device === 'object' && given.device) || (typeof msg.device === 'object' && msg.device) || { name: givenTopic(msg) });
   return makeAlert({
     id: typeof given.id === 'string' ? given.id : undefined,
     dedupKey: typeof given.dedupKey === 'string' ? given.dedupKey : undefined,
@@ -83,27 +88,34 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const shape: PayloadShape = def.shape ?? 'alert';
+    const show = statusHelper(RED, node);
     let hub: AlertHub | undefined;
+    /** Watched devices by their heartbeat key, for naming the silent ones. */
+    const namesByKey = new Map<string, string>();
+    /** Why the hub did not start, as the status says it. */
     let failed: string | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
 
     const showCounts = () => {
       if (!hub || failed) return;
       const c = hub.engine.counts;
-      const missing = hub.heartbeat?.watched.filter((w) => w.missing).length ?? 0;
-      node.status({ fill: missing ? 'yellow' : 'green', shape: 'dot', text: `rx ${c.received} · tx ${c.emitted} · held ${c.suppressed}${missing ? ` · ${missing} silent` : ''}` });
+      const counts = { rx: c.received, tx: c.emitted, held: c.suppressed };
+      const silent = (hub.heartbeat?.watched ?? []).filter((w) => w.missing).map((w) => namesByKey.get(w.key) ?? w.key);
+      if (!silent.length) return show('ok', 'oob-alert-in.status.counts', counts);
+      const more = silent.length - 1;
+      show('warning', more ? 'oob-alert-in.status.counts-silent-more' : 'oob-alert-in.status.counts-silent', { ...counts, device: silent[0], more });
     };
-    const fail = (text: string, e: Error) => {
-      failed = text;
-      node.status({ fill: 'red', shape: 'ring', text });
-      node.error(e.message);
+    const fail = (key: string, e: Error) => {
+      failed = show._(key);
+      show.show('error', failed);
+      node.error(errorText(show._, e));
     };
 
     function setup(): AlertHubOptions {
       let policy: Policy;
       if (def.policy) {
         const p = RED.nodes.getNode(def.policy) as OobAlertPolicyNode | null;
-        if (!p) throw new InputError('the chosen alert policy does not exist');
+        if (!p) throw inputError(show._, 'oob-alert-in.error.no-policy');
         policy = p.policy();
       } else policy = new Policy(policyFromDef(def));
       const names = list(def.devices).map((n) => n.toLowerCase());
@@ -116,12 +128,13 @@ export = function (RED: NodeAPI) {
         try {
           d = cfg.device();
         } catch (e) {
-          node.warn(`device ${n.name ?? n.id} skipped: ${(e as Error).message}`);
+          node.warn(show._('oob-alert-in.warn.device-skipped', { device: n.name ?? n.id, reason: errorText(show._, e) }));
           return;
         }
         if (names.length && !names.includes((d.name ?? '').toLowerCase()) && !names.includes(d.host.toLowerCase())) return;
         if (def.site && (d.site ?? '') !== def.site) return;
         devices.push(d);
+        namesByKey.set(deviceKey(d), d.name ?? d.host);
       });
       const userDir = (RED.settings as unknown as { userDir?: string }).userDir ?? path.join(os.homedir(), '.node-red');
       const tls = def.tlsCert && def.tlsKey ? { cert: fs.readFileSync(def.tlsCert), key: fs.readFileSync(def.tlsKey) } : undefined;
@@ -139,7 +152,7 @@ export = function (RED: NodeAPI) {
         heartbeat: def.heartbeat ? { intervalSeconds: Math.max(0.5, num(def.heartbeatSeconds, 60)), misses: Math.max(1, num(def.heartbeatMisses, 2)), check: def.heartbeatCheck || 'amt' } : undefined,
         emit: ({ output, alert }) => {
           const shaped = shapeAlert(alert, shape);
-          const msg: Record<string, unknown> = { topic: alert.device.name ?? alert.device.host ?? '', payload: shaped.payload, alert };
+          const msg: Record<string, unknown> = { topic: alert.device.name ?? alert.device.host ?? '', payload: shaped.payload, alert, route: policy.outputName(output) };
           if (shaped.url) {
             msg.url = shaped.url;
             msg.method = shaped.method;
@@ -160,40 +173,33 @@ export = function (RED: NodeAPI) {
           statusTimer = setInterval(showCounts, 1000);
           statusTimer.unref();
         },
-        (e: Error) => fail(/PET/.test(e.message) ? 'PET port busy' : /events/.test(e.message) ? 'event port busy' : 'cannot start', e),
+        (e: Error) => fail(/PET/.test(e.message) ? 'oob-alert-in.status.pet-port-busy' : /events/.test(e.message) ? 'oob-alert-in.status.event-port-busy' : 'oob-alert-in.status.cannot-start', e),
       );
     } catch (e) {
-      fail(e instanceof InputError ? 'bad config' : 'cannot start', e as Error);
+      fail(e instanceof OobError && e.code === 'BAD_INPUT' ? 'oob-alert-in.status.bad-config' : 'oob-alert-in.status.cannot-start', e as Error);
     }
 
-    node.on('input', (raw, _send, done) => {
-      const msg = raw as OobMessage;
-      try {
-        if (!hub) throw new InputError(`alert-in is not running${failed ? ` (${failed})` : ''}`);
-        if (msg.maintenance !== undefined) {
-          const m = msg.maintenance as Record<string, unknown>;
-          if (typeof m !== 'object' || m === null) throw new InputError('msg.maintenance must be an object: { device?, site?, minutes | until | cron+minutes } or { clear: true }');
-          if (m.clear) hub.engine.clearMaintenance(typeof m.device === 'string' ? m.device : undefined, typeof m.site === 'string' ? m.site : undefined);
-          else {
-            const w: MaintenanceWindow = { ...(m as MaintenanceWindow) };
-            if (!w.cron && !w.until && typeof m.minutes === 'number') w.until = new Date(Date.now() + m.minutes * 60_000).toISOString();
-            compileWindow(w);
-            hub.addMaintenance(w);
-          }
-        } else if (msg.heartbeat !== undefined) {
-          if (typeof msg.heartbeat !== 'string') throw new InputError('msg.heartbeat must be the name or host of a watched device');
-          if (!hub.beat(msg.heartbeat)) throw new InputError(`no heartbeat watch for "${msg.heartbeat}" (turn heartbeats on and include that device)`);
-        } else {
-          const a = alertFromMessage(msg);
-          if (!a) throw new InputError('send msg.alert (or a payload with kind, severity, summary), msg.maintenance or msg.heartbeat');
-          hub.process(a);
+    onInput(node, show, (msg) => {
+      if (!hub) throw failed ? inputError(show._, 'oob-alert-in.error.not-running-because', { reason: failed }) : inputError(show._, 'oob-alert-in.error.not-running');
+      if (msg.maintenance !== undefined) {
+        const m = msg.maintenance as Record<string, unknown>;
+        if (typeof m !== 'object' || m === null) throw inputError(show._, 'oob-alert-in.error.bad-maintenance');
+        if (m.clear) hub.engine.clearMaintenance(typeof m.device === 'string' ? m.device : undefined, typeof m.site === 'string' ? m.site : undefined);
+        else {
+          const w: MaintenanceWindow = { ...(m as MaintenanceWindow) };
+          if (!w.cron && !w.until && typeof m.minutes === 'number') w.until = new Date(Date.now() + m.minutes * 60_000).toISOString();
+          compileWindow(w);
+          hub.addMaintenance(w);
         }
-        showCounts();
-        done();
-      } catch (e) {
-        node.status({ fill: 'red', shape: 'ring', text: 'bad input' });
-        done(e as Error);
+      } else if (msg.heartbeat !== undefined) {
+        if (typeof msg.heartbeat !== 'string') throw inputError(show._, 'oob-alert-in.error.bad-heartbeat');
+        if (!hub.beat(msg.heartbeat)) throw inputError(show._, 'oob-alert-in.error.no-watch', { device: msg.heartbeat });
+      } else {
+        const a = alertFromMessage(show._, msg);
+        if (!a) throw inputError(show._, 'oob-alert-in.error.no-request');
+        hub.process(a);
       }
+      showCounts();
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

@@ -1,14 +1,16 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { acquireAmt } from '../../lib/amt/connect';
 import { BOOT_TARGETS, canonicalBootTarget, isIderTarget } from '../../lib/amt/boot';
 import { bootFromMedia, MediaBoot, MediaBootFinal, MediaBootOutcome } from '../../lib/amt/boot-media';
 import type { IderProgress } from '../../lib/amt/redirection/ider-session';
 import { deviceInfo, deviceLabel } from '../../lib/device';
-import { InputError, OobError, UnsupportedError } from '../../lib/errors';
 import { ipmiBootTarget } from '../../lib/ipmi/boot';
 import { withIpmi } from '../../lib/ipmi/connect';
+import { errorText, nodeError } from '../shared/errors';
+import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
-import { busyStatus, errorStatus } from '../shared/status';
+import { statusHelper } from '../shared/status';
+import { replyTopic } from '../shared/topic';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
 interface BootDef extends NodeDef {
@@ -27,12 +29,6 @@ interface BootDef extends NodeDef {
 /** One boot from media per device at a time, across every node of the runtime. */
 const running = new Map<string, MediaBoot>();
 
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-
-function progressText(p: IderProgress): string {
-  return `IDE-R ${Math.floor(p.fraction * 100)}% ${(p.rate / 1e6).toFixed(1)} MB/s`;
-}
-
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() ? v.trim() : undefined;
 }
@@ -44,6 +40,7 @@ export = function (RED: NodeAPI) {
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
     const mine = new Set<MediaBoot>();
     const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 300) * 1000;
+    const show = statusHelper(RED, node);
 
     function stopAll(): Promise<unknown> {
       return Promise.all([...mine].map((b) => b.stop().catch(() => undefined)));
@@ -54,109 +51,81 @@ export = function (RED: NodeAPI) {
       return canonicalBootTarget(asked ?? def.target ?? 'pxe');
     }
 
-    node.on('input', (raw, send, done) => {
-      const msg = raw as OobMessage;
+    onInput(node, show, (msg) => {
       const action = text(msg.action) ?? text(msg.payload);
       if (action === 'stop') {
-        node.status(busyStatus('stopping…'));
-        stopAll().then(() => {
-          node.status({ fill: 'grey', shape: 'ring', text: 'stopped' });
-          done();
-        }, done);
-        return;
+        show('busy', 'oob-boot-from-media.status.stopping');
+        return stopAll().then(() => show('idle', 'oobkit.status.stopped'));
       }
-      let boot: MediaBoot;
-      let key: string;
-      let release: () => void;
-      let target: string;
-      try {
-        target = targetOf(msg);
-        const device = resolveDevice(RED, configured, msg);
-        // --- IPMI (issue 8): a server without AMT boots through its BMC's boot override ---
-        if (!device.amt && device.ipmi) {
-          const info = deviceInfo(device);
-          node.status(busyStatus(`${target}: boot override`));
-          withIpmi(device.ipmi, (c) => ipmiBootTarget(c, target, { power: def.power === 'none' ? 'none' : 'auto', host: device.host })).then(
-            (o) => {
-              node.status({ fill: 'green', shape: 'dot', text: `${o.target} ${o.power === 'none' ? 'armed' : 'requested'}` });
-              send(Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...o, protocol: 'ipmi', device: info } }) as NodeMessage);
-              done();
-            },
-            (e: Error) => {
-              node.status(errorStatus(e));
-              done(e);
-            },
-          );
-          return;
-        }
-        if (!device.amt) throw new UnsupportedError(`${deviceLabel(device)} has no AMT or IPMI credentials`);
-        key = device.host.toLowerCase();
-        if (running.has(key)) throw new InputError(`a boot from media is already running for ${deviceLabel(device)}; send "stop" first`);
-        const amt = device.amt;
-        const lease = acquireAmt(amt);
-        release = lease.release;
+      const target = targetOf(msg);
+      const device = resolveDevice(RED, configured, msg);
+      // --- IPMI (issue 8): a server without AMT boots through its BMC's boot override ---
+      if (!device.amt && device.ipmi) {
         const info = deviceInfo(device);
-        boot = bootFromMedia(lease.client, device.host, {
-          target,
-          imageDirectory: def.imageDir,
-          image: text(msg.image) ?? def.image,
-          https: target === 'https' ? { url: text(msg.url) ?? def.url ?? '', serverCertSha256: def.certHash || undefined } : undefined,
-          power: def.power === 'none' ? 'none' : 'auto',
-          timeoutMs,
-          stopAfterBoot: def.stopAfterBoot === true,
-          redirection: isIderTarget(canonicalBootTarget(target))
-            ? {
-                host: amt.host,
-                port: amt.redirectionPort,
-                tls: amt.tls,
-                username: amt.username,
-                password: amt.password,
-                fingerprint: amt.fingerprint,
-                trustOnFirstUse: amt.trustOnFirstUse,
-                onFingerprintTrusted: amt.onFingerprintTrusted,
-                timeoutMs: amt.timeoutMs,
-              }
-            : undefined,
+        show('busy', 'oob-boot-from-media.status.boot-override', { target });
+        return withIpmi(device.ipmi, (c) => ipmiBootTarget(c, target, { power: def.power === 'none' ? 'none' : 'auto', host: device.host })).then((o) => {
+          show('ok', o.power === 'none' ? 'oob-boot-from-media.status.armed' : 'oob-boot-from-media.status.requested', { target: o.target });
+          return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...o, protocol: 'ipmi', device: info } }) as NodeMessage;
         });
-        running.set(key, boot);
-        mine.add(boot);
-        let booted = false;
-        boot.on('phase', (p: string) => node.status(busyStatus(`${target}: ${p}`)));
-        boot.on('progress', (p: IderProgress) => node.status({ fill: booted ? 'green' : 'yellow', shape: 'dot', text: progressText(p) }));
-        boot.outcome.then(
-          (o: MediaBootOutcome) => {
-            booted = o.result === 'booted';
-            const status: NodeStatus =
-              o.result === 'booted'
-                ? { fill: 'green', shape: 'dot', text: `booted ${o.label ?? ''}`.trim() }
-                : o.result === 'stopped'
-                  ? { fill: 'grey', shape: 'ring', text: 'stopped' }
-                  : { fill: 'green', shape: 'dot', text: `${o.target} ${o.power === 'none' ? 'armed' : 'requested'}` };
-            node.status(status);
-            send(Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...o, device: info } }) as NodeMessage);
-            done();
-          },
-          (e: Error) => {
-            node.status(errorStatus(e));
-            done(e);
-          },
-        );
-        boot.final.then((f: MediaBootFinal) => {
-          running.delete(key);
-          mine.delete(boot);
-          release();
-          if (!booted) return;
-          if (f.error) {
-            node.status(errorStatus(f.error));
-            node.error(new OobError('CLOSED', `IDE-R session ended after the boot: ${f.error.message}`), msg as NodeMessage);
-          } else {
-            node.status({ fill: 'grey', shape: 'ring', text: `IDE-R done ${mb(f.bytesServed)}` });
-          }
-        });
-      } catch (e) {
-        node.status(errorStatus(e));
-        done(e as Error);
       }
+      if (!device.amt) throw nodeError('UNSUPPORTED', show._('oob-boot-from-media.error.no-credentials', { device: deviceLabel(device) }));
+      const key = device.host.toLowerCase();
+      if (running.has(key)) throw nodeError('BAD_INPUT', show._('oob-boot-from-media.error.already-running', { device: deviceLabel(device) }));
+      const amt = device.amt;
+      const lease = acquireAmt(amt);
+      const release = lease.release;
+      const info = deviceInfo(device);
+      const boot = bootFromMedia(lease.client, device.host, {
+        target,
+        imageDirectory: def.imageDir,
+        image: text(msg.image) ?? def.image,
+        https: target === 'https' ? { url: text(msg.url) ?? def.url ?? '', serverCertSha256: def.certHash || undefined } : undefined,
+        power: def.power === 'none' ? 'none' : 'auto',
+        timeoutMs,
+        stopAfterBoot: def.stopAfterBoot === true,
+        redirection: isIderTarget(canonicalBootTarget(target))
+          ? {
+              host: amt.host,
+              port: amt.redirectionPort,
+              tls: amt.tls,
+              username: amt.username,
+              password: amt.password,
+              fingerprint: amt.fingerprint,
+              trustOnFirstUse: amt.trustOnFirstUse,
+              legacyTls: amt.legacyTls,
+              onFingerprintTrusted: amt.onFingerprintTrusted,
+              timeoutMs: amt.timeoutMs,
+            }
+          : undefined,
+      });
+      running.set(key, boot);
+      mine.add(boot);
+      let booted = false;
+      boot.on('phase', (p: string) => show('busy', 'oob-boot-from-media.status.phase', { target, phase: p }));
+      boot.on('progress', (p: IderProgress) =>
+        show(booted ? 'ok' : 'busy', 'oob-boot-from-media.status.progress', { percent: Math.floor(p.fraction * 100), rate: (p.rate / 1e6).toFixed(1) }),
+      );
+      const sent = boot.outcome.then((o: MediaBootOutcome) => {
+        booted = o.result === 'booted';
+        if (o.result === 'booted') show('ok', o.label ? 'oob-boot-from-media.status.booted-label' : 'oob-boot-from-media.status.booted', { label: o.label });
+        else if (o.result === 'stopped') show('idle', 'oobkit.status.stopped');
+        else show('ok', o.power === 'none' ? 'oob-boot-from-media.status.armed' : 'oob-boot-from-media.status.requested', { target: o.target });
+        return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...o, device: info } }) as NodeMessage;
+      });
+      boot.final.then((f: MediaBootFinal) => {
+        running.delete(key);
+        mine.delete(boot);
+        release();
+        if (!booted) return;
+        if (f.error) {
+          show.error(f.error);
+          const ended = nodeError('CLOSED', show._('oob-boot-from-media.error.ider-ended', { reason: errorText(show._, f.error) }));
+          node.error(ended, msg as NodeMessage);
+        } else {
+          show('idle', 'oob-boot-from-media.status.ider-done', { mb: (f.bytesServed / 1e6).toFixed(1) });
+        }
+      });
+      return sent;
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

@@ -2,6 +2,7 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import { amtFromObject, checkHost, checkPort, ipmiFromObject, ManagedDevice } from '../../lib/device';
 import { fetchFingerprint } from '../../lib/wsman/transport';
 import { registerConsoleRoutes } from '../oob-console/console-routes';
+import { translator } from '../shared/texts';
 import type { OobDeviceNode } from '../shared/types';
 import { WAKE_CREDENTIALS, WakeCredentials, WakeDef, wakeSettingsFromConfig } from './wake-settings';
 
@@ -13,6 +14,8 @@ interface DeviceDef extends NodeDef, WakeDef {
   amtTls?: boolean;
   fingerprint?: string;
   tofu?: boolean;
+  /** Speak the TLS of AMT 11 and older (1.0/1.1, no secure renegotiation); the pin still applies. */
+  legacyTls?: boolean;
   /** Seconds to wait for an answer. */
   timeout?: string | number;
   /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
@@ -47,6 +50,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const name = def.name || undefined;
+    const _ = translator(RED);
 
     // A fingerprint recorded by trust-on-first-use survives restarts in the node's context
     // (persistent when a file context store is configured).
@@ -67,6 +71,7 @@ export = function (RED: NodeAPI) {
           tls: def.amtTls === true,
           fingerprint: def.fingerprint?.trim() || learned,
           trustOnFirstUse: def.tofu === true,
+          legacyTls: def.legacyTls === true,
           timeout: def.timeout,
           redirectionPort: def.redirPort,
         },
@@ -79,7 +84,7 @@ export = function (RED: NodeAPI) {
           onFingerprintTrusted: (fp) => {
             learned = fp;
             context.set(LEARNED_KEY, fp);
-            node.warn(`trusted the TLS certificate of ${host} on first use: SHA-256 ${fp}; pin it in the device settings`);
+            node.warn(_('oob-device.warn.trusted-on-first-use', { host, fingerprint: fp }));
           },
         };
       }

@@ -1,7 +1,10 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { discover, DISCOVER_DEFAULTS } from '../../lib/asf/discover';
-import { InputError } from '../../lib/errors';
-import { busyStatus, errorStatus } from '../shared/status';
+import { inputError } from '../shared/errors';
+import { onInput } from '../shared/input';
+import { statusHelper } from '../shared/status';
+import { Translate } from '../shared/texts';
+import { replyTopic } from '../shared/topic';
 import type { OobMessage } from '../shared/types';
 
 interface DiscoverNodeDef extends NodeDef {
@@ -18,14 +21,14 @@ interface DiscoverNodeDef extends NodeDef {
 const num = (v: unknown, dflt: number): number => (v === undefined || v === null || v === '' ? dflt : Number(v));
 
 /** Targets from msg.payload (text or a list of text) when given, else the node's. */
-function targetsOf(msg: OobMessage, configured: string | undefined): string | string[] {
+function targetsOf(_: Translate, msg: OobMessage, configured: string | undefined): string | string[] {
   const p = msg.payload;
   if (typeof p === 'string' && p.trim()) return p;
   if (Array.isArray(p) && p.length) {
-    if (!p.every((x) => typeof x === 'string')) throw new InputError('msg.payload must be text or a list of text (addresses, CIDR blocks, ranges)');
+    if (!p.every((x) => typeof x === 'string')) throw inputError(_, 'oob-discover.error.bad-targets');
     return p as string[];
   }
-  if (!configured?.trim()) throw new InputError('nothing to discover: set targets in the node or send them in msg.payload');
+  if (!configured?.trim()) throw inputError(_, 'oob-discover.error.no-targets');
   return configured;
 }
 
@@ -33,15 +36,14 @@ export = function (RED: NodeAPI) {
   function OobDiscover(this: Node, def: DiscoverNodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const running = new Set<AbortController>();
+    const show = statusHelper(RED, node);
 
-    node.on('input', (msg, send, done) => {
-      const abort = new AbortController();
-      running.add(abort);
-      const m = msg as OobMessage;
-      (async () => {
-        const targets = targetsOf(m, def.targets);
-        node.status(busyStatus('sweeping…'));
+    onInput(
+      node,
+      show,
+      async (m, { signal }) => {
+        const targets = targetsOf(show._, m, def.targets);
+        show('busy', 'oob-discover.status.sweeping');
         const result = await discover({
           targets,
           port: num(def.port, 623),
@@ -49,29 +51,13 @@ export = function (RED: NodeAPI) {
           concurrency: num(def.concurrency, DISCOVER_DEFAULTS.concurrency),
           timeoutMs: num(def.timeout, DISCOVER_DEFAULTS.timeoutMs / 1000) * 1000,
           retries: num(def.retries, DISCOVER_DEFAULTS.retries),
-          signal: abort.signal,
+          signal,
         });
-        node.status({ fill: 'green', shape: 'dot', text: `found ${result.found.length} of ${result.scanned}` });
-        return Object.assign(m, { topic: m.topic ?? 'discovery', payload: result }) as NodeMessage;
-      })().then(
-        (out) => {
-          running.delete(abort);
-          send(out);
-          done();
-        },
-        (e: Error) => {
-          running.delete(abort);
-          if (abort.signal.aborted) return done();
-          node.status(errorStatus(e));
-          done(e);
-        },
-      );
-    });
-
-    node.on('close', () => {
-      for (const a of running) a.abort();
-      running.clear();
-    });
+        show('ok', 'oob-discover.status.found', { found: result.found.length, scanned: result.scanned });
+        return Object.assign(m, { topic: replyTopic(m, 'discovery'), payload: result }) as NodeMessage;
+      },
+      { abortOnClose: true },
+    );
   }
 
   RED.nodes.registerType('oob-discover', OobDiscover as never);

@@ -7,8 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Node } from 'node-red';
 import type { IClientOptions } from 'mqtt';
-import { InputError } from '../../lib/errors';
 import type { LinkOptions } from '../../lib/mqtt';
+import { inputError } from '../shared/errors';
+import type { Translate } from '../shared/texts';
 
 export interface MqttBrokerNode extends Node {
   brokerurl?: string;
@@ -18,9 +19,9 @@ export interface MqttBrokerNode extends Node {
 /** Options of the broker node we take over; anything about its own session we leave. */
 const COPIED = ['username', 'password', 'protocolId', 'protocolVersion', 'keepalive', 'ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'servername', 'ALPNProtocols', 'wsOptions'] as const;
 
-export function linkOptionsFrom(broker: MqttBrokerNode | null | undefined, site: string): Omit<LinkOptions, 'will'> {
-  if (!broker) throw new InputError('no MQTT broker: choose an mqtt-broker configuration in the node');
-  if (!broker.brokerurl || !broker.options) throw new InputError(`the mqtt-broker node "${broker.name || broker.id}" has no broker URL`);
+export function linkOptionsFrom(_: Translate, broker: MqttBrokerNode | null | undefined, site: string): Omit<LinkOptions, 'will'> {
+  if (!broker) throw inputError(_, 'oob-ha.error.no-broker');
+  if (!broker.brokerurl || !broker.options) throw inputError(_, 'oob-ha.error.no-broker-url', { broker: broker.name || broker.id });
   const client: Record<string, unknown> = {};
   for (const k of COPIED) if (broker.options[k] !== undefined) client[k] = broker.options[k];
   // Our own client id: a second connection with the broker node's id would push that one off.

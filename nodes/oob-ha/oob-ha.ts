@@ -1,10 +1,11 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { ManagedDevice } from '../../lib/device';
-import { InputError } from '../../lib/errors';
 import { BridgeStatus, CommandRequest, CommandResult, HaBridge, slug } from '../../lib/mqtt';
 import { packageInfo } from '../../lib/version';
+import { errorText, inputError, translatedError } from '../shared/errors';
+import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
-import { errorStatus } from '../shared/status';
+import { StatusHelper, statusHelper } from '../shared/status';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 import { linkOptionsFrom, MqttBrokerNode } from './broker';
 
@@ -29,17 +30,22 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-function linkStatus(s: BridgeStatus): NodeStatus {
-  const devices = `${s.devices} PC${s.devices === 1 ? '' : 's'}`;
+function showLink(show: StatusHelper, s: BridgeStatus): void {
+  const count = s.devices;
   switch (s.link.state) {
     case 'connected':
-      return s.unreachable ? { fill: 'yellow', shape: 'dot', text: `${devices}, ${s.unreachable} unreachable` } : { fill: 'green', shape: 'dot', text: devices };
+      if (s.unreachable) return show('warning', 'oob-ha.status.pcs-unreachable', { count, unreachable: s.unreachable });
+      return show('ok', 'oob-ha.status.pcs', { count });
     case 'connecting':
-      return { fill: 'yellow', shape: 'ring', text: s.link.reason ? `connecting (${s.link.reason})` : 'connecting' };
-    case 'disconnected':
-      return { fill: 'red', shape: 'ring', text: `${s.link.reason ?? 'disconnected'}, retry ${Math.ceil((s.link.retryInMs ?? 0) / 1000)} s` };
+      if (s.link.reason) return show('waiting', 'oob-ha.status.connecting-reason', { reason: s.link.reason });
+      return show('waiting', 'oob-ha.status.connecting');
+    case 'disconnected': {
+      const seconds = Math.ceil((s.link.retryInMs ?? 0) / 1000);
+      if (s.link.reason) return show('error', 'oob-ha.status.retry-reason', { reason: s.link.reason, seconds });
+      return show('error', 'oob-ha.status.retry', { seconds });
+    }
     default:
-      return { fill: 'grey', shape: 'ring', text: 'closed' };
+      return show('idle', 'oobkit.status.closed');
   }
 }
 
@@ -51,26 +57,27 @@ export = function (RED: NodeAPI) {
     const scope = def.scope ?? 'all';
     const approvalMs = Math.max(1, Number(def.approvalTimeout) || 30) * 1000;
     const pending = new Map<string, Pending>();
+    const show = statusHelper(RED, node);
     let bridge: HaBridge | undefined;
     let restoreTimer: NodeJS.Timeout | undefined;
 
     // An input error shows for a few seconds before the connection status comes back.
     let errorShownUntil = 0;
     const showStatus = () => {
-      if (bridge && Date.now() >= errorShownUntil) node.status(linkStatus(bridge.status));
+      if (bridge && Date.now() >= errorShownUntil) showLink(show, bridge.status);
     };
     const flashError = (e: unknown) => {
-      node.status(errorStatus(e));
+      show.error(e);
       errorShownUntil = Date.now() + 5000;
       clearTimeout(restoreTimer);
       restoreTimer = setTimeout(showStatus, 5000);
     };
 
     try {
-      if (!site) throw new InputError('set the site name of this gateway');
+      if (!site) throw inputError(show._, 'oob-ha.error.no-site');
       const { name, version, homepage } = packageInfo();
       bridge = new HaBridge({
-        broker: linkOptionsFrom(RED.nodes.getNode(def.broker) as MqttBrokerNode | null, site),
+        broker: linkOptionsFrom(show._, RED.nodes.getNode(def.broker) as MqttBrokerNode | null, site),
         base: def.base || 'oobkit',
         site,
         discoveryPrefix: def.prefix || 'homeassistant',
@@ -85,15 +92,15 @@ export = function (RED: NodeAPI) {
         approve: def.approval ? (cmd) => waitForApproval(cmd) : undefined,
       });
     } catch (e) {
-      node.status(errorStatus(e));
-      node.error(e);
+      show.error(e);
+      node.error(translatedError(show._, e));
     }
 
     function waitForApproval(cmd: CommandRequest): Promise<boolean | string> {
       return new Promise((resolve) => {
         const timer = setTimeout(() => {
           pending.delete(cmd.id);
-          resolve(`no approval within ${approvalMs / 1000} s`);
+          resolve(show._('oob-ha.error.no-approval', { seconds: approvalMs / 1000 }));
         }, approvalMs);
         pending.set(cmd.id, { resolve, timer });
       });
@@ -112,13 +119,13 @@ export = function (RED: NodeAPI) {
       for (const id of ids) {
         const n = RED.nodes.getNode(id) as OobDeviceNode | null;
         if (!n) {
-          node.warn(`device ${id} is not deployed`);
+          node.warn(show._('oob-ha.warn.not-deployed', { id }));
           continue;
         }
         try {
           out.push(n.device());
         } catch (e) {
-          node.error(e);
+          node.error(translatedError(show._, e));
         }
       }
       return out;
@@ -128,7 +135,7 @@ export = function (RED: NodeAPI) {
       const b = bridge;
       b.on('status', showStatus);
       b.on('problem', (e: Error & { short?: string }) => {
-        node.error(e, { payload: { error: e.message } } as NodeMessage);
+        node.error(translatedError(show._, e), { payload: { error: errorText(show._, e) } } as NodeMessage);
       });
       b.on('command', (cmd: CommandRequest) => {
         node.send([{ topic: `${cmd.device.name ?? cmd.device.host}/${cmd.entity}`, payload: cmd, approvalRequired: Boolean(def.approval) } as NodeMessage, null]);
@@ -137,20 +144,20 @@ export = function (RED: NodeAPI) {
         const device = 'slug' in r.device ? r.device.slug : (r.device.name ?? r.device.host);
         node.send([null, { topic: `${device}/${r.entity}`, payload: r } as NodeMessage]);
       });
-      node.status({ fill: 'yellow', shape: 'ring', text: 'connecting' });
+      show('waiting', 'oob-ha.status.connecting');
       // Config nodes are all created before this one runs its first tick.
       setImmediate(() => b.setDevices(configuredDevices()));
     }
 
     async function handle(msg: OobMessage): Promise<void> {
-      if (!bridge) throw new InputError('not running: see the node status');
+      if (!bridge) throw inputError(show._, 'oob-ha.error.not-running');
       if (msg.approve !== undefined) {
         const id = (msg.payload as { id?: unknown } | undefined)?.id;
         const p = typeof id === 'string' ? pending.get(id) : undefined;
-        if (!p) throw new InputError(`no command waiting for approval with id ${JSON.stringify(id)} (it may have timed out)`);
+        if (!p) throw inputError(show._, 'oob-ha.error.no-pending', { id: JSON.stringify(id) });
         clearTimeout(p.timer);
         pending.delete(id as string);
-        p.resolve(msg.approve === true ? true : typeof msg.reason === 'string' && msg.reason ? msg.reason : 'vetoed by the flow');
+        p.resolve(msg.approve === true ? true : typeof msg.reason === 'string' && msg.reason ? msg.reason : show._('oob-ha.error.vetoed'));
         return;
       }
       const action = typeof msg.action === 'string' ? msg.action.trim().toLowerCase() : undefined;
@@ -165,32 +172,24 @@ export = function (RED: NodeAPI) {
           return;
         case 'remove': {
           const ref = typeof msg.device === 'string' ? msg.device : (msg.device as { name?: string; host?: string } | undefined)?.name ?? (msg.device as { host?: string } | undefined)?.host;
-          if (!ref) throw new InputError('remove needs msg.device: the name of the device');
-          if (!bridge.removeDevice(ref)) throw new InputError(`no published device "${ref}"`);
+          if (!ref) throw inputError(show._, 'oob-ha.error.remove-no-device');
+          if (!bridge.removeDevice(ref)) throw inputError(show._, 'oob-ha.error.not-published', { device: ref });
           return;
         }
         case 'republish':
           await bridge.publishAll();
           return;
       }
-      throw new InputError('send an alert (msg.payload with dedupKey), msg.action add/remove with msg.device, msg.action "republish", or a command message back with msg.approve');
+      throw inputError(show._, 'oob-ha.error.no-request');
     }
 
-    node.on('input', (msg, _send, done) => {
-      handle(msg as OobMessage).then(
-        () => done(),
-        (e: Error) => {
-          flashError(e);
-          done(e);
-        },
-      );
-    });
+    onInput(node, show, handle, { showError: flashError });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearTimeout(restoreTimer);
       for (const p of pending.values()) {
         clearTimeout(p.timer);
-        p.resolve('the node was stopped');
+        p.resolve(show._('oob-ha.error.stopped'));
       }
       pending.clear();
       if (!bridge) return done();

@@ -5,10 +5,13 @@ import { withAmt } from '../../lib/amt/connect';
 import { AuditPosition, readAuditLog } from '../../lib/amt/audit-log';
 import { inventoryRow, readInventory, ROW_COLUMNS } from '../../lib/amt/inventory';
 import { deviceInfo, ManagedDevice } from '../../lib/device';
-import { InputError } from '../../lib/errors';
 import { KeyValueFile } from '../../lib/util/key-value-file';
+import { inputError } from '../shared/errors';
+import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
-import { busyStatus, errorStatus } from '../shared/status';
+import { statusHelper } from '../shared/status';
+import type { Translate } from '../shared/texts';
+import { replyTopic } from '../shared/topic';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
 interface InventoryDef extends NodeDef {
@@ -21,11 +24,11 @@ interface InventoryDef extends NodeDef {
 const ACTIONS = ['inventory', 'audit', 'audit-new', 'audit-all'];
 
 /** The action a message asks for: msg.action, else a text msg.payload, else the node's setting. */
-function actionOf(msg: OobMessage, configured: string): string {
+function actionOf(_: Translate, msg: OobMessage, configured: string): string {
   const given = typeof msg.action === 'string' && msg.action.trim() ? msg.action : typeof msg.payload === 'string' && msg.payload.trim() ? msg.payload : undefined;
   if (given === undefined) return configured;
   const a = given.trim().toLowerCase();
-  if (!ACTIONS.includes(a)) throw new InputError(`unknown action "${given}"; use one of: ${ACTIONS.join(', ')}`);
+  if (!ACTIONS.includes(a)) throw inputError(_, 'oobkit.error.unknown-action', { action: given, actions: ACTIONS.join(', ') });
   return a;
 }
 
@@ -38,6 +41,7 @@ export = function (RED: NodeAPI) {
     const node = this;
     const configured = def.device ? ((RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined) : undefined;
     const defaultAction = ACTIONS.includes(def.action ?? '') ? (def.action as string) : 'inventory';
+    const show = statusHelper(RED, node);
     const format = def.format === 'row' ? 'row' : 'object';
     const auditMode = def.auditMode === 'all' ? 'all' : 'new';
 
@@ -52,10 +56,12 @@ export = function (RED: NodeAPI) {
 
     async function inventory(msg: OobMessage, device: ManagedDevice): Promise<NodeMessage> {
       const info = deviceInfo(device);
-      node.status(busyStatus('reading…'));
+      show('busy', 'oobkit.status.reading');
       const inv = await withAmt(device, (c) => readInventory(c));
-      node.status(inv.partial ? { fill: 'yellow', shape: 'ring', text: `partial: ${inv.missing.length} missing` } : { fill: 'green', shape: 'dot', text: inv.platform.model ?? 'read' });
-      const out: Record<string, unknown> = { topic: msg.topic ?? info.name ?? info.host, partial: inv.partial, missing: inv.missing };
+      if (inv.partial) show('warning', 'oob-inventory.status.partial', { missing: inv.missing.length });
+      else if (inv.platform.model) show.show('ok', inv.platform.model);
+      else show('ok', 'oob-inventory.status.read');
+      const out: Record<string, unknown> = { topic: replyTopic(msg, info.name, info.host), partial: inv.partial, missing: inv.missing };
       if (format === 'row') {
         out.payload = inventoryRow(inv, info);
         out.columns = ROW_COLUMNS.join(',');
@@ -69,15 +75,16 @@ export = function (RED: NodeAPI) {
       const info = deviceInfo(device);
       const amt = device.amt;
       const key = `${node.id}|${device.host}:${amt?.port ?? (amt?.tls ? 16993 : 16992)}`;
-      node.status(busyStatus('reading log…'));
+      show('busy', 'oob-inventory.status.reading-log');
       const res = await withAmt(device, (c) => readAuditLog(c, { mode, after: positions.get(key) }));
       if (res.position) positions.set(key, res.position);
-      const text = `${res.records.length} ${mode === 'new' ? 'new' : 'records'}`;
-      node.status(res.partial ? { fill: 'yellow', shape: 'ring', text: `${text}, partial` } : { fill: 'green', shape: 'dot', text });
+      const count = { count: res.records.length };
+      if (res.partial) show('warning', mode === 'new' ? 'oob-inventory.status.new-partial' : 'oob-inventory.status.records-partial', count);
+      else show('ok', mode === 'new' ? 'oob-inventory.status.new' : 'oob-inventory.status.records', count);
       const meta: Record<string, unknown> = { device: info, mode, total: res.total };
       if (res.restarted) meta.restarted = res.restarted;
       return Object.assign(msg, {
-        topic: msg.topic ?? info.name ?? info.host,
+        topic: replyTopic(msg, info.name, info.host),
         payload: res.records.map((r) => ({ ...r, device: info.name ?? info.host })),
         audit: meta,
         partial: res.partial,
@@ -88,25 +95,16 @@ export = function (RED: NodeAPI) {
     // One read at a time per node, so two audit reads never race for the same position.
     let queue: Promise<unknown> = Promise.resolve();
 
-    node.on('input', (msg, send, done) => {
+    onInput(node, show, (msg) => {
       const run = async (): Promise<NodeMessage> => {
-        const action = actionOf(msg as OobMessage, defaultAction);
-        const device = resolveDevice(RED, configured, msg as OobMessage);
-        if (action === 'inventory') return inventory(msg as OobMessage, device);
-        return audit(msg as OobMessage, device, action === 'audit-all' ? 'all' : action === 'audit-new' ? 'new' : auditMode);
+        const action = actionOf(show._, msg, defaultAction);
+        const device = resolveDevice(RED, configured, msg);
+        if (action === 'inventory') return inventory(msg, device);
+        return audit(msg, device, action === 'audit-all' ? 'all' : action === 'audit-new' ? 'new' : auditMode);
       };
       const job = queue.then(run);
       queue = job.catch(() => undefined);
-      job.then(
-        (out) => {
-          send(out);
-          done();
-        },
-        (e: Error) => {
-          node.status(errorStatus(e));
-          done(e);
-        },
-      );
+      return job;
     });
   }
 

@@ -1,14 +1,18 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
-import { InputError, UnsupportedError } from '../../lib/errors';
 import { checkIpmiAction, IpmiActionName, IpmiActionResult, runIpmiAction } from '../../lib/ipmi/actions';
 import { withIpmi } from '../../lib/ipmi/connect';
 import { SelCursor, selCursorAtEnd } from '../../lib/ipmi/sel';
 import { KeyValueFile } from '../../lib/util/key-value-file';
+import { errorText, inputError, nodeError } from '../shared/errors';
+import { onInput } from '../shared/input';
+import { startPoll } from '../shared/poll';
 import { resolveDevice } from '../shared/resolve-device';
-import { busyStatus, errorStatus, powerStatus } from '../shared/status';
+import { StatusHelper, statusHelper } from '../shared/status';
+import type { Translate } from '../shared/texts';
+import { replyTopic } from '../shared/topic';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
 interface IpmiDef extends NodeDef {
@@ -29,32 +33,33 @@ function actionOf(msg: OobMessage, configured: IpmiActionName): IpmiActionName {
   return given === undefined ? configured : checkIpmiAction(given);
 }
 
-function ipmiOf(device: ManagedDevice) {
-  if (!device.ipmi) throw new UnsupportedError(`${deviceLabel(device)} has no IPMI credentials`);
+function ipmiOf(_: Translate, device: ManagedDevice) {
+  if (!device.ipmi) throw nodeError('UNSUPPORTED', _('oob-ipmi.error.no-ipmi', { device: deviceLabel(device) }));
   return device.ipmi;
 }
 
-function doneStatus(action: IpmiActionName, r: IpmiActionResult): NodeStatus {
+function showDone(show: StatusHelper, action: IpmiActionName, r: IpmiActionResult): void {
   const p = r.payload;
   switch (action) {
     case 'status':
-      return powerStatus(String(p.power));
+      return show.power(String(p.power));
     case 'sensors': {
       const sensors = p.sensors as Array<{ status: string }>;
       const bad = sensors.filter((s) => s.status !== 'ok' && s.status !== 'unavailable').length;
-      return bad ? { fill: 'yellow', shape: 'dot', text: `${bad} of ${sensors.length} sensors out of range` } : { fill: 'green', shape: 'dot', text: `${sensors.length} sensors ok` };
+      if (bad) return show('warning', 'oob-ipmi.status.sensors-out', { bad, total: sensors.length });
+      return show('ok', 'oob-ipmi.status.sensors-ok', { total: sensors.length });
     }
     case 'sel':
     case 'sel-new':
-      return { fill: 'green', shape: 'dot', text: `${String(p.count)} events` };
+      return show('ok', 'oob-ipmi.status.events', { count: Number(p.count) });
     case 'sel-clear':
-      return { fill: 'green', shape: 'dot', text: 'log cleared' };
+      return show('ok', 'oob-ipmi.status.log-cleared');
     case 'identify':
-      return { fill: 'blue', shape: 'dot', text: `identify ${String(p.identify)} s` };
+      return show('ok', 'oob-ipmi.status.identify', { seconds: String(p.identify) });
     case 'identify-off':
-      return { fill: 'grey', shape: 'ring', text: 'identify off' };
+      return show('idle', 'oob-ipmi.status.identify-off');
     case 'boot':
-      return { fill: 'green', shape: 'dot', text: `next boot: ${(p.bootOverride as { device: string }).device}` };
+      return show('ok', 'oob-ipmi.status.next-boot', { device: (p.bootOverride as { device: string }).device });
   }
 }
 
@@ -66,11 +71,12 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const configured = def.device ? ((RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined) : undefined;
+    const show = statusHelper(RED, node);
     let defaultAction: IpmiActionName = 'status';
     try {
       defaultAction = checkIpmiAction(def.action || 'status');
     } catch (e) {
-      node.error((e as Error).message);
+      node.error(errorText(show._, e));
     }
     const watchSeconds = Number(def.watch) || 0;
 
@@ -88,9 +94,9 @@ export = function (RED: NodeAPI) {
     async function handle(msg: OobMessage): Promise<NodeMessage> {
       const action = actionOf(msg, defaultAction);
       const device = resolveDevice(RED, configured, msg);
-      const endpoint = ipmiOf(device);
+      const endpoint = ipmiOf(show._, device);
       const info = deviceInfo(device);
-      node.status(busyStatus(`${action}…`));
+      show('busy', 'oobkit.status.doing', { action });
       const r = await withIpmi(endpoint, (c) =>
         runIpmiAction(c, action, {
           device: info,
@@ -103,59 +109,29 @@ export = function (RED: NodeAPI) {
         }),
       );
       if (r.cursor) cursors.set(cursorKey(device), r.cursor);
-      node.status(doneStatus(action, r));
-      return Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: r.payload }) as NodeMessage;
+      showDone(show, action, r);
+      return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: r.payload }) as NodeMessage;
     }
 
-    node.on('input', (msg, send, done) => {
-      handle(msg as OobMessage).then(
-        (out) => {
-          send(out);
-          done();
-        },
-        (e: Error) => {
-          node.status(errorStatus(e));
-          done(e);
-        },
-      );
-    });
+    onInput(node, show, handle);
 
     // Watch mode: read the event log on an interval and send each new entry as an Alert.
-    let timer: NodeJS.Timeout | undefined;
-    let failing = false;
-    let closed = false;
-    async function watch(): Promise<void> {
-      if (closed) return;
-      try {
-        if (!configured) throw new InputError('watching the event log needs a device chosen in the node');
-        const device = configured.device();
-        const endpoint = ipmiOf(device);
-        const key = cursorKey(device);
-        const cursor = cursors.get(key);
-        if (!cursor) {
-          // The first look only marks where the log stands: old entries are not news.
-          cursors.set(key, await withIpmi(endpoint, selCursorAtEnd));
-          node.status({ fill: 'green', shape: 'dot', text: 'watching' });
-        } else {
-          const r = await withIpmi(endpoint, (c) => runIpmiAction(c, 'sel-new', { device: deviceInfo(device), cursor }));
-          if (r.cursor) cursors.set(key, r.cursor);
-          for (const alert of r.alerts ?? []) node.send({ topic: alert.device.name ?? alert.device.host, payload: alert } as NodeMessage);
-          node.status({ fill: 'green', shape: 'dot', text: `watching: ${r.alerts?.length ?? 0} new` });
-        }
-        failing = false;
-      } catch (e) {
-        node.status(errorStatus(e));
-        if (!failing) node.error(e, { payload: { error: (e as Error).message } } as NodeMessage);
-        failing = true;
-      } finally {
-        if (!closed) timer = setTimeout(watch, watchSeconds * 1000);
+    startPoll(node, show, watchSeconds, async () => {
+      if (!configured) throw inputError(show._, 'oob-ipmi.error.watch-no-device');
+      const device = configured.device();
+      const endpoint = ipmiOf(show._, device);
+      const key = cursorKey(device);
+      const cursor = cursors.get(key);
+      if (!cursor) {
+        // The first look only marks where the log stands: old entries are not news.
+        cursors.set(key, await withIpmi(endpoint, selCursorAtEnd));
+        show('ok', 'oob-ipmi.status.watching');
+      } else {
+        const r = await withIpmi(endpoint, (c) => runIpmiAction(c, 'sel-new', { device: deviceInfo(device), cursor }));
+        if (r.cursor) cursors.set(key, r.cursor);
+        for (const alert of r.alerts ?? []) node.send({ topic: alert.device.name ?? alert.device.host, payload: alert } as NodeMessage);
+        show('ok', 'oob-ipmi.status.watching-new', { count: r.alerts?.length ?? 0 });
       }
-    }
-    if (watchSeconds > 0) timer = setTimeout(watch, 100);
-
-    node.on('close', () => {
-      closed = true;
-      clearTimeout(timer);
     });
   }
 

@@ -1,10 +1,13 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { canonicalPowerAction } from '../../lib/amt/power';
 import { deviceInfo } from '../../lib/device';
-import { InputError } from '../../lib/errors';
 import { changeDevicePower, DevicePowerStatus, readDevicePower } from '../../lib/power';
+import { inputError } from '../shared/errors';
+import { onInput } from '../shared/input';
+import { startPoll } from '../shared/poll';
 import { resolveDevice } from '../shared/resolve-device';
-import { busyStatus, errorStatus, powerStatus } from '../shared/status';
+import { statusHelper } from '../shared/status';
+import { replyTopic } from '../shared/topic';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
 interface PowerStateDef extends NodeDef {
@@ -27,10 +30,8 @@ export = function (RED: NodeAPI) {
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
     const defaultAction = (def.action || 'status').toLowerCase();
     const pollSeconds = Number(def.poll) || 0;
+    const show = statusHelper(RED, node);
     let last: DevicePowerStatus | undefined;
-    let pollTimer: NodeJS.Timeout | undefined;
-    let pollFailing = false;
-    let closed = false;
 
     async function handle(msg: OobMessage): Promise<NodeMessage> {
       const asked = actionOf(msg, defaultAction);
@@ -38,61 +39,32 @@ export = function (RED: NodeAPI) {
       const device = resolveDevice(RED, configured, msg);
       const info = deviceInfo(device);
       if (action === 'status') {
-        node.status(busyStatus('reading…'));
+        show('busy', 'oobkit.status.reading');
         const status = await readDevicePower(device);
-        node.status(powerStatus(status.state));
-        return Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...status, device: info } });
+        show.power(status.state);
+        return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...status, device: info } });
       }
-      node.status(busyStatus(`${action}…`));
+      show('busy', 'oobkit.status.doing', { action });
       const { before, after } = await changeDevicePower(device, action);
-      node.status(powerStatus(after.state));
+      show.power(after.state);
       return Object.assign(msg, {
-        topic: msg.topic ?? info.name ?? info.host,
+        topic: replyTopic(msg, info.name, info.host),
         payload: { ...after, previous: before.state, action, device: info },
       });
     }
 
-    node.on('input', (msg, send, done) => {
-      handle(msg as OobMessage).then(
-        (out) => {
-          send(out);
-          done();
-        },
-        (e: Error) => {
-          node.status(errorStatus(e));
-          done(e);
-        },
-      );
-    });
+    onInput(node, show, handle);
 
-    async function poll(): Promise<void> {
-      if (closed) return;
-      try {
-        if (!configured) throw new InputError('polling needs a device chosen in the node');
-        const device = configured.device();
-        const status = await readDevicePower(device);
-        pollFailing = false;
-        node.status(powerStatus(status.state));
-        if (!last || last.state !== status.state) {
-          const info = deviceInfo(device);
-          node.send({ topic: info.name ?? info.host, payload: { ...status, previous: last?.state, device: info } } as NodeMessage);
-        }
-        last = status;
-      } catch (e) {
-        node.status(errorStatus(e));
-        // Report a failure once when it starts, not on every poll while the device stays away.
-        if (!pollFailing) node.error(e, { payload: { error: (e as Error).message } } as NodeMessage);
-        pollFailing = true;
-      } finally {
-        if (!closed) pollTimer = setTimeout(poll, pollSeconds * 1000);
+    startPoll(node, show, pollSeconds, async () => {
+      if (!configured) throw inputError(show._, 'oob-power-state.error.poll-no-device');
+      const device = configured.device();
+      const status = await readDevicePower(device);
+      show.power(status.state);
+      if (!last || last.state !== status.state) {
+        const info = deviceInfo(device);
+        node.send({ topic: info.name ?? info.host, payload: { ...status, previous: last?.state, device: info } } as NodeMessage);
       }
-    }
-
-    if (pollSeconds > 0) pollTimer = setTimeout(poll, 100);
-
-    node.on('close', () => {
-      closed = true;
-      clearTimeout(pollTimer);
+      last = status;
     });
   }
 

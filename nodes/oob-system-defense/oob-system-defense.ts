@@ -1,4 +1,4 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { recordOwnAction } from '../../lib/activity';
 import { withAmt } from '../../lib/amt/connect';
 import {
@@ -12,9 +12,12 @@ import {
   templateName,
 } from '../../lib/amt/defense';
 import { deviceInfo } from '../../lib/device';
-import { InputError } from '../../lib/errors';
+import { inputError } from '../shared/errors';
+import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
-import { busyStatus, errorStatus } from '../shared/status';
+import { StatusHelper, statusHelper } from '../shared/status';
+import type { Translate } from '../shared/texts';
+import { replyTopic } from '../shared/topic';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
 interface DefenseDef extends NodeDef {
@@ -39,11 +42,10 @@ interface DefenseDef extends NodeDef {
 
 const ACTIONS = ['status', 'apply', 'release', 'watchdog-add', 'watchdog-remove', 'watchdog-status'];
 
-/** Red dot isolated, yellow dot under a policy, green dot open. */
-function defenseStatusDot(s: DefenseStatus): NodeStatus {
-  if (s.state === 'isolated') return { fill: 'red', shape: 'dot', text: 'isolated' };
-  if (s.state === 'policy') return { fill: 'yellow', shape: 'dot', text: s.label };
-  return { fill: 'green', shape: 'dot', text: 'open' };
+function showDefense(show: StatusHelper, s: DefenseStatus): void {
+  if (s.state === 'isolated') return show('alarm', 'oob-system-defense.status.isolated');
+  if (s.state === 'policy') return show('warning', 'oob-system-defense.status.policy', { name: s.template ?? s.policy?.name ?? '' });
+  show('ok', 'oob-system-defense.status.open');
 }
 
 function text(v: unknown): string | undefined {
@@ -74,9 +76,9 @@ function configuredWatchdog(def: DefenseDef): Record<string, unknown> {
   return w;
 }
 
-function objectOf(v: unknown, what: string): Record<string, unknown> {
+function objectOf(_: Translate, v: unknown, what: string): Record<string, unknown> {
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new InputError(`${what} must be an object`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw inputError(_, 'oob-system-defense.error.not-object', { what });
   return v as Record<string, unknown>;
 }
 
@@ -88,6 +90,7 @@ export = function (RED: NodeAPI) {
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
     const defaultAction = (def.action || 'status').toLowerCase();
     const withCounters = def.counters !== false;
+    const show = statusHelper(RED, node);
 
     /** What the message asks for: an action, or a template name meaning "apply it". */
     function request(msg: OobMessage): { action: string; template?: string } {
@@ -95,7 +98,7 @@ export = function (RED: NodeAPI) {
       const a = asked.toLowerCase();
       if (ACTIONS.includes(a)) return { action: a, template: text(msg.template) ?? def.template };
       if (isTemplateName(a)) return { action: 'apply', template: a };
-      throw new InputError(`unknown action "${asked}"; use ${ACTIONS.join(', ')} or a template name (isolate, block-inbound-port, block-outbound-port, allow-only)`);
+      throw inputError(show._, 'oob-system-defense.error.unknown-action', { action: asked, actions: ACTIONS.join(', ') });
     }
 
     async function handle(msg: OobMessage): Promise<NodeMessage> {
@@ -104,12 +107,13 @@ export = function (RED: NodeAPI) {
       const info = deviceInfo(device);
       let payload: Record<string, unknown>;
       if (action === 'apply') {
-        if (!template) throw new InputError('apply needs a template: set one in the node or in msg.template');
+        if (!template) throw inputError(show._, 'oob-system-defense.error.no-template');
         const t = templateName(template);
-        const params = { ...(def.template && templateName(def.template) === t ? configuredParams(def) : {}), ...objectOf(msg.params, 'msg.params') };
+        const params = { ...(def.template && templateName(def.template) === t ? configuredParams(def) : {}), ...objectOf(show._, msg.params, 'msg.params') };
         const replace = typeof msg.replace === 'boolean' ? msg.replace : params.replace === true || def.replace === true;
         delete params.replace;
-        node.status(busyStatus(`${t === 'isolate' ? 'isolating' : `applying ${t}`}…`));
+        if (t === 'isolate') show('busy', 'oob-system-defense.status.isolating');
+        else show('busy', 'oob-system-defense.status.applying', { template: t });
         const change = await withAmt(device, async (c) => {
           const ch = await applyTemplate(c, t, params, { replace });
           if (ch.changed) recordOwnAction(device.host, 'defense', t);
@@ -118,7 +122,7 @@ export = function (RED: NodeAPI) {
         payload = { action, changed: change.ch.changed, template: t, params: change.ch.params, ...change.status, before: change.ch.before, steps: change.ch.steps };
         if (change.ch.warnings.length) payload.warnings = change.ch.warnings;
       } else if (action === 'release') {
-        node.status(busyStatus('releasing…'));
+        show('busy', 'oob-system-defense.status.releasing');
         const change = await withAmt(device, async (c) => {
           const ch = await releaseTemplate(c);
           if (ch.changed) recordOwnAction(device.host, 'defense', 'release');
@@ -127,8 +131,8 @@ export = function (RED: NodeAPI) {
         payload = { action, changed: change.ch.changed, released: change.ch.policy ?? null, ...change.status, before: change.ch.before, steps: change.ch.steps };
         if (change.ch.warnings.length) payload.warnings = change.ch.warnings;
       } else if (action === 'watchdog-add' || action === 'watchdog-remove') {
-        const w = { ...configuredWatchdog(def), ...objectOf(msg.watchdog, 'msg.watchdog') };
-        node.status(busyStatus(action === 'watchdog-add' ? 'adding watchdog…' : 'removing watchdog…'));
+        const w = { ...configuredWatchdog(def), ...objectOf(show._, msg.watchdog, 'msg.watchdog') };
+        show('busy', action === 'watchdog-add' ? 'oob-system-defense.status.adding-watchdog' : 'oob-system-defense.status.removing-watchdog');
         const change = await withAmt(device, async (c) => {
           const ch = action === 'watchdog-add' ? await addWatchdog(c, w) : await removeWatchdog(c, w.agentId ?? msg.agentId);
           if (ch.changed) recordOwnAction(device.host, 'defense', action);
@@ -137,26 +141,15 @@ export = function (RED: NodeAPI) {
         payload = { action, changed: change.ch.changed, agentId: change.ch.agentId, ...change.status, steps: change.ch.steps };
         if (change.ch.warnings.length) payload.warnings = change.ch.warnings;
       } else {
-        node.status(busyStatus('reading…'));
+        show('busy', 'oobkit.status.reading');
         const status = await withAmt(device, (c) => readStatus(c, { counters: action === 'status' && withCounters, watchdogs: action === 'watchdog-status' }));
         payload = { action, ...status };
       }
-      node.status(defenseStatusDot(payload as unknown as DefenseStatus));
-      return Object.assign(msg, { topic: msg.topic ?? info.name ?? info.host, payload: { ...payload, device: info } });
+      showDefense(show, payload as unknown as DefenseStatus);
+      return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...payload, device: info } });
     }
 
-    node.on('input', (msg, send, done) => {
-      handle(msg as OobMessage).then(
-        (out) => {
-          send(out);
-          done();
-        },
-        (e: Error) => {
-          node.status(errorStatus(e));
-          done(e);
-        },
-      );
-    });
+    onInput(node, show, handle);
   }
 
   RED.nodes.registerType('oob-system-defense', OobSystemDefense as never);

@@ -1,9 +1,12 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { deviceInfo, ManagedDevice } from '../../lib/device';
-import { InputError } from '../../lib/errors';
 import { ConfirmChoice, wakeAndConfirm, WakeOutcome } from '../../lib/wake';
+import { inputError } from '../shared/errors';
+import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
-import { busyStatus, errorStatus } from '../shared/status';
+import { StatusHelper, statusHelper } from '../shared/status';
+import type { Translate } from '../shared/texts';
+import { replyTopic } from '../shared/topic';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
 
 interface WakeNodeDef extends NodeDef {
@@ -29,22 +32,23 @@ interface WakeNodeCredentials {
 const seconds = (v: unknown, dflt: number): number => (v === undefined || v === '' || v === null ? dflt : Number(v));
 
 /** msg.mac: one MAC or a list of them. */
-function macsOf(msg: OobMessage): string[] | undefined {
+function macsOf(_: Translate, msg: OobMessage): string[] | undefined {
   const m = msg.mac;
   if (m === undefined || m === null || m === '') return undefined;
   if (typeof m === 'string') return [m];
   if (Array.isArray(m) && m.length > 0) return m.map((x) => (typeof x === 'string' ? x : String(x)));
-  throw new InputError('msg.mac must be a MAC address or a list of them');
+  throw inputError(_, 'oob-wake.error.bad-mac');
 }
 
-function statusFor(o: WakeOutcome): NodeStatus {
+function showOutcome(show: StatusHelper, o: WakeOutcome): void {
   if (o.woke === true) {
-    if (o.alreadyOn) return { fill: 'green', shape: 'dot', text: 'already on' };
-    const after = `on after ${((o.after_ms ?? 0) / 1000).toFixed(1)} s`;
-    return { fill: 'green', shape: 'dot', text: o.fallback ? `${after} (${o.method === 'ipmi-power-on' ? 'BMC' : 'AMT'})` : after };
+    if (o.alreadyOn) return show('ok', 'oob-wake.status.already-on');
+    const seconds = ((o.after_ms ?? 0) / 1000).toFixed(1);
+    if (!o.fallback) return show('ok', 'oob-wake.status.on-after', { seconds });
+    return show('ok', 'oob-wake.status.on-after-fallback', { seconds, by: o.method === 'ipmi-power-on' ? 'BMC' : 'AMT' });
   }
-  if (o.woke === false) return { fill: 'red', shape: 'ring', text: 'no answer' };
-  return { fill: 'green', shape: 'ring', text: `sent ${o.packets} packet${o.packets === 1 ? '' : 's'}` };
+  if (o.woke === false) return show('error', 'oob-wake.status.no-answer');
+  show('ok', 'oob-wake.status.sent', { count: o.packets });
 }
 
 export = function (RED: NodeAPI) {
@@ -52,10 +56,10 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
-    const running = new Set<AbortController>();
+    const show = statusHelper(RED, node);
 
-    async function handle(msg: OobMessage, abort: AbortController): Promise<NodeMessage> {
-      const macs = macsOf(msg);
+    async function handle(msg: OobMessage, signal: AbortSignal): Promise<NodeMessage> {
+      const macs = macsOf(show._, msg);
       // msg.mac alone wakes those MACs (nothing to watch); otherwise a device: msg.device or the configured one.
       let device: ManagedDevice | undefined;
       if (msg.device !== undefined && msg.device !== null && msg.device !== '') device = resolveDevice(RED, configured, msg);
@@ -73,39 +77,18 @@ export = function (RED: NodeAPI) {
         timeoutMs: seconds(def.timeout, 60) * 1000,
         fallback: def.fallback !== false,
         fallbackAfterMs: seconds(def.fallbackAfter, 20) * 1000,
-        onStage: (stage) => node.status(busyStatus(stage === 'waking' ? 'waking…' : device?.amt || !device?.ipmi ? 'AMT power-on…' : 'BMC power-on…')),
-        signal: abort.signal,
+        onStage: (stage) => show('busy', stage === 'waking' ? 'oob-wake.status.waking' : device?.amt || !device?.ipmi ? 'oob-wake.status.amt-power-on' : 'oob-wake.status.bmc-power-on'),
+        signal,
       });
-      node.status(statusFor(outcome));
+      showOutcome(show, outcome);
       const info = device ? deviceInfo(device) : undefined;
       return Object.assign(msg, {
-        topic: msg.topic ?? info?.name ?? info?.host ?? outcome.macs.join(','),
+        topic: replyTopic(msg, info?.name, info?.host, outcome.macs.join(',')),
         payload: { ...outcome, ...(info ? { device: info } : {}) },
       });
     }
 
-    node.on('input', (msg, send, done) => {
-      const abort = new AbortController();
-      running.add(abort);
-      handle(msg as OobMessage, abort).then(
-        (out) => {
-          running.delete(abort);
-          send(out);
-          done();
-        },
-        (e: Error) => {
-          running.delete(abort);
-          if (abort.signal.aborted) return done(); // the node is closing
-          node.status(errorStatus(e));
-          done(e);
-        },
-      );
-    });
-
-    node.on('close', () => {
-      for (const a of running) a.abort();
-      running.clear();
-    });
+    onInput(node, show, (msg, { signal }) => handle(msg, signal), { abortOnClose: true });
   }
 
   RED.nodes.registerType('oob-wake', OobWake as never, { credentials: { secureOn: { type: 'password' } } });

@@ -1,6 +1,7 @@
 import type { NodeAPI } from 'node-red';
-import { deviceFromObject, ManagedDevice } from '../../lib/device';
-import { InputError } from '../../lib/errors';
+import { deviceFromObject, ManagedDevice, withoutSecrets } from '../../lib/device';
+import { inputError } from './errors';
+import { translator } from './texts';
 import type { OobDeviceNode, OobMessage } from './types';
 
 /** The oob-device config node whose name is `name`, if exactly one exists. */
@@ -9,8 +10,30 @@ function deviceByName(RED: NodeAPI, name: string): OobDeviceNode | undefined {
   RED.nodes.eachNode((n: { id: string; type: string; name?: string }) => {
     if (n.type === 'oob-device' && n.name === name) ids.push(n.id);
   });
-  if (ids.length > 1) throw new InputError(`${ids.length} devices are named "${name}"; give them unique names`);
+  if (ids.length > 1) throw inputError(translator(RED), 'oobkit.error.device-name-twice', { count: ids.length, name });
   return ids.length ? (RED.nodes.getNode(ids[0]) as OobDeviceNode | null) ?? undefined : undefined;
+}
+
+/** Inline devices as they came, with their secrets, for the messages whose copy was cleaned. */
+const given = new WeakMap<object, { original: unknown; cleaned: unknown }>();
+
+/** msg.device as it came, when the message still holds the cleaned copy we put there. */
+function originalDevice(msg: OobMessage): unknown {
+  const g = given.get(msg);
+  return g && g.cleaned === msg.device ? g.original : msg.device;
+}
+
+/**
+ * First thing on input (onInput calls it): an inline `msg.device` loses its secrets (passwords,
+ * SecureOn, Kg) in the message itself, so neither the message sent on nor one caught with an
+ * error carries them; resolveDevice still reads the original.
+ */
+export function hideDeviceSecrets(msg: object): void {
+  const m = msg as OobMessage;
+  if (typeof m.device !== 'object' || m.device === null || given.get(msg)?.cleaned === m.device) return;
+  const cleaned = withoutSecrets(m.device);
+  given.set(msg, { original: m.device, cleaned });
+  m.device = cleaned as OobMessage['device'];
 }
 
 /**
@@ -18,15 +41,16 @@ function deviceByName(RED: NodeAPI, name: string): OobDeviceNode | undefined {
  * credentials) wins over the node's configured device.
  */
 export function resolveDevice(RED: NodeAPI, configured: OobDeviceNode | undefined, msg: OobMessage): ManagedDevice {
-  const given = msg.device;
-  if (given !== undefined && given !== null && given !== '') {
-    if (typeof given === 'string') {
-      const node = deviceByName(RED, given);
-      if (!node) throw new InputError(`no device named "${given}"`);
+  const original = originalDevice(msg);
+  hideDeviceSecrets(msg);
+  if (original !== undefined && original !== null && original !== '') {
+    if (typeof original === 'string') {
+      const node = deviceByName(RED, original);
+      if (!node) throw inputError(translator(RED), 'oobkit.error.no-device-named', { name: original });
       return node.device();
     }
-    return deviceFromObject(given);
+    return deviceFromObject(original);
   }
-  if (!configured) throw new InputError('no device: choose one in the node or set msg.device');
+  if (!configured) throw inputError(translator(RED), 'oobkit.error.no-device');
   return configured.device();
 }

@@ -14,7 +14,8 @@ const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-red-'));
 const name = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).name;
 const link = path.join(userDir, 'node_modules', name);
 fs.mkdirSync(path.dirname(link), { recursive: true });
-fs.symlinkSync(root, link, 'dir');
+// BARE_NODE_RED=1: Node-RED without this package, the baseline a benchmark compares with.
+if (!process.env.BARE_NODE_RED) fs.symlinkSync(root, link, 'dir');
 fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'oobkit-child', private: true, dependencies: { [name]: 'file:..' } }));
 
 // The flows and their credentials as files in the user directory, loaded at start (credentials
@@ -46,6 +47,8 @@ async function main() {
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   }
   await RED.start();
+  // Without flows nothing else would keep the process alive (no editor server listens).
+  setInterval(() => undefined, 1 << 30);
   process.stdout.write(adminRoot ? `ready ${server.address().port}\n` : 'ready\n');
 }
 

@@ -3,29 +3,70 @@
  * helpers to send a message and collect what comes out.
  */
 const helper = require('node-red-node-test-helper');
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeCatalogs } from '../../scripts/catalogs';
 
 helper.init(require.resolve('node-red'));
 
+// --- message catalogs ----------------------------------------------------------------------------
+// The test helper gives nodes a RED._ that returns the key. Node-RED's runtime gives each node set
+// its own namespace (`<module>/<set>`) in its i18n, with the catalog from locales/<lang>/<set>.json.
+// Do the same here with Node-RED's own i18n and our merged catalogs, in the language of the
+// runtime's `lang` setting (en-US when unset, whatever the machine's locale).
+const { i18n } = require(require.resolve('@node-red/util', { paths: [path.dirname(require.resolve('node-red'))] }));
+const MODULE = require('../../package.json').name as string;
+const catalogDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-catalogs-'));
+const registered = new Map<string, Promise<void>>();
+
+function registerCatalog(type: string): Promise<void> {
+  let p = registered.get(type);
+  if (!p) {
+    writeCatalogs(type, path.join(catalogDir, type));
+    p = i18n.registerMessageCatalog(`${MODULE}/${type}`, path.join(catalogDir, type), `${type}.json`) as Promise<void>;
+    registered.set(type, p);
+  }
+  return p;
+}
+
+/** A node module whose RED._ looks up `type`'s catalog, as in Node-RED. */
+function catalogued(type: string, mod: (red: any) => unknown): (red: any) => unknown {
+  const ns = `${MODULE}/${type}`;
+  const wrapped = (red: any) => {
+    const _ = (key: string, vars?: Record<string, unknown>) => i18n._(key.includes(':') ? key : `${ns}:${key}`, vars);
+    return mod(new Proxy(red, { get: (target, prop) => (prop === '_' ? _ : target[prop]) }));
+  };
+  (wrapped as { catalogType?: string }).catalogType = type;
+  return wrapped;
+}
+
+async function prepareCatalogs(nodes: unknown[]): Promise<void> {
+  i18n.init({ lang: 'en-US' });
+  const lang = (helper.settings() as { lang?: string } | undefined)?.lang ?? 'en-US';
+  await Promise.all(nodes.map((n) => (n as { catalogType?: string }).catalogType).filter((t): t is string => Boolean(t)).map(registerCatalog));
+  if (i18n.i.language !== lang) await i18n.i.changeLanguage(lang);
+}
+
 const core = (f: string) => require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common', f));
 
-export const deviceNode = require('../../nodes/oob-device/oob-device');
-export const powerStateNode = require('../../nodes/oob-power-state/oob-power-state');
-export const wakeNode = require('../../nodes/oob-wake/oob-wake'); // issue 3
-export const discoverNode = require('../../nodes/oob-discover/oob-discover'); // issue 3
+export const deviceNode = catalogued('oob-device', require('../../nodes/oob-device/oob-device'));
+export const powerStateNode = catalogued('oob-power-state', require('../../nodes/oob-power-state/oob-power-state'));
+export const wakeNode = catalogued('oob-wake', require('../../nodes/oob-wake/oob-wake')); // issue 3
+export const discoverNode = catalogued('oob-discover', require('../../nodes/oob-discover/oob-discover')); // issue 3
 // --- boot from media (issue 4) ---
-export const bootFromMediaNode = require('../../nodes/oob-boot-from-media/oob-boot-from-media');
-export const systemDefenseNode = require('../../nodes/oob-system-defense/oob-system-defense');
+export const bootFromMediaNode = catalogued('oob-boot-from-media', require('../../nodes/oob-boot-from-media/oob-boot-from-media'));
+export const systemDefenseNode = catalogued('oob-system-defense', require('../../nodes/oob-system-defense/oob-system-defense'));
 export const catchNode = core('25-catch.js');
 export const helperNode = helper;
 
 // inventory and audit log (issue 9)
-export const inventoryNode = require('../../nodes/oob-inventory/oob-inventory');
+export const inventoryNode = catalogued('oob-inventory', require('../../nodes/oob-inventory/oob-inventory'));
 const coreParser = (f: string) => require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'parsers', f));
 export const csvNode = coreParser('70-CSV.js');
 
 // --- IPMI (issue 8) ---
-export const ipmiNode = require('../../nodes/oob-ipmi/oob-ipmi');
+export const ipmiNode = catalogued('oob-ipmi', require('../../nodes/oob-ipmi/oob-ipmi'));
 /** Runtime settings for the next load (userDir, say); merged with Node-RED's defaults. */
 export function runtimeSettings(s: Record<string, unknown>): void {
   helper.settings(s);
@@ -49,7 +90,8 @@ export async function stopServer(): Promise<void> {
   await new Promise((resolve) => helper.stopServer(resolve));
 }
 
-export function load(nodes: unknown[], flow: unknown[], credentials: Record<string, unknown> = {}): Promise<void> {
+export async function load(nodes: unknown[], flow: unknown[], credentials: Record<string, unknown> = {}): Promise<void> {
+  await prepareCatalogs(nodes);
   return helper.load(nodes, flow, credentials);
 }
 
@@ -88,6 +130,8 @@ export function adminRequest(): any {
   return helper.request();
 }
 
+export const haNode = catalogued('oob-ha', require('../../nodes/oob-ha/oob-ha'));
+
 // --- alerts (issue 6) ----------------------------------------------------------------------------
-export const alertInNode = require('../../nodes/oob-alert-in/oob-alert-in');
-export const alertPolicyNode = require('../../nodes/oob-alert-policy/oob-alert-policy');
+export const alertInNode = catalogued('oob-alert-in', require('../../nodes/oob-alert-in/oob-alert-in'));
+export const alertPolicyNode = catalogued('oob-alert-policy', require('../../nodes/oob-alert-policy/oob-alert-policy'));

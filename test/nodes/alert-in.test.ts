@@ -139,10 +139,14 @@ describe('oob-alert-in in a real Node-RED runtime', () => {
     await load(NODES, [...flow({ devices: 'pc-02', heartbeat: true, heartbeatSeconds: 0.5, heartbeatMisses: 2, heartbeatCheck: 'amt' }), devices()[1]], creds());
     const seen: Array<Record<string, any>> = [];
     getNode('out1').on('input', (m: Record<string, any>) => seen.push(m.payload));
+    const statuses = recordStatuses('alerts');
     await new Promise((r) => setTimeout(r, 800));
     await goSilent(sim);
     try {
       for (let i = 0; i < 80 && !seen.some((a) => a.state === 'trigger'); i++) await new Promise((r) => setTimeout(r, 50));
+      // The status says which device is silent.
+      for (let i = 0; i < 40 && !statuses.some((s) => / · pc-02 silent$/.test(s.text ?? '')); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(statuses.filter((s) => /silent/.test(s.text ?? '')).at(-1)).toEqual({ fill: 'yellow', shape: 'ring', text: expect.stringMatching(/^rx \d+ · tx \d+ · held \d+ · pc-02 silent$/) });
     } finally {
       await comeBack(sim);
     }
@@ -152,6 +156,24 @@ describe('oob-alert-in in a real Node-RED runtime', () => {
       ['heartbeat-missed', 'resolve'],
     ]);
     expect(seen[0].summary).toMatch(/^No heartbeat from pc-02 for \d+ s$/);
+  });
+
+  it('names the first silent device and counts the others in its status', async () => {
+    // Heartbeats that are only pushed: nobody pushes them here, so both PCs fall silent.
+    await load(NODES, [...flow({ devices: 'pc-01, pc-02', heartbeat: true, heartbeatSeconds: 0.5, heartbeatMisses: 1, heartbeatCheck: 'push' }), devices()[1]], creds());
+    const statuses = recordStatuses('alerts');
+    for (let i = 0; i < 80 && !statuses.some((s) => /\+1 silent$/.test(s.text ?? '')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(statuses.at(-1)).toEqual({ fill: 'yellow', shape: 'ring', text: expect.stringMatching(/^rx \d+ · tx \d+ · held \d+ · pc-0[12] \+1 silent$/) });
+    getNode('alerts').receive({ heartbeat: 'pc-01' });
+    getNode('alerts').receive({ heartbeat: 'pc-02' });
+    expect(statuses.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: expect.stringMatching(/^rx \d+ · tx \d+ · held \d+$/) });
+  });
+
+  it('takes an empty topic as no device name', async () => {
+    await load(NODES, flow({}), creds());
+    const out = nextMessage('out1');
+    getNode('alerts').receive({ topic: '', payload: { kind: 'disk-space', severity: 'warning', summary: 'Disk 91% full' } });
+    expect((await out).alert.device).toEqual({});
   });
 
   it('a shared policy routes to named outputs and shapes for PagerDuty; maintenance from a message holds alerts back', async () => {

@@ -150,3 +150,36 @@ describe('oob-boot-from-media in a real Node-RED runtime', () => {
     }
   });
 });
+
+// UEFI HTTPS boot exists from AMT 16: the same node and flow against three firmware generations.
+describe.each([
+  ['15', false],
+  ['16', true],
+  ['18', true],
+] as const)('oob-boot-from-media, UEFI HTTPS boot on AMT %s', (amtVersion, offered) => {
+  let gen: Fleet;
+  beforeAll(async () => {
+    gen = await startFleet({ devices: 1, port: 0, tls: true, amtVersion, user: USER, password: PASSWORD, seed: `https-${amtVersion}`, timings: { bootTimeMs: 20 } });
+  });
+  afterAll(async () => {
+    closeAllAmt();
+    await gen.stop();
+  });
+
+  it(offered ? 'arms the boot and the PC loads the URL' : 'is refused: the firmware does not offer it', async () => {
+    const d = gen.devices[0];
+    await load(NODES, flow(d, { target: 'https', url: 'https://boot.example/rescue.efi' }), creds);
+    if (offered) {
+      const booted = firmwareDone(d);
+      const out = nextMessage('out');
+      getNode('boot').receive({ payload: 'go' });
+      expect((await out).payload).toMatchObject({ target: 'https', result: 'requested' });
+      expect(await booted).toBe('UEFI HTTPS boot from https://boot.example/rescue.efi');
+    } else {
+      const caught = nextMessage('caught');
+      getNode('boot').receive({ payload: 'go' });
+      expect((await caught).error.message).toMatch(/cannot do a UEFI HTTPS boot \(it needs AMT 16 or later/);
+      expect(lastBoot(d)).toBeUndefined();
+    }
+  });
+});

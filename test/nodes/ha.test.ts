@@ -6,9 +6,8 @@ import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
 import { Fleet, startFleet } from '../../packages/sim/src';
 import { Consumer, freePort, startMosquitto, TestBroker } from '../helpers/mqtt';
-import { catchNode, deviceNode, getNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
+import { catchNode, deviceNode, getNode, haNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
 
-const haNode = require('../../nodes/oob-ha/oob-ha');
 const mqttNodes = require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'network', '10-mqtt.js'));
 
 const USER = 'admin';

@@ -54,6 +54,16 @@ describe('oob-power-state in a real Node-RED runtime', () => {
     expect(statuses.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'on' });
   });
 
+  it("names the device in the topic when an Inject sends an empty topic", async () => {
+    await load(NODES, flow(), creds());
+    const out = nextMessage('out');
+    getNode('power').receive({ topic: '', payload: 'status' });
+    expect((await out).topic).toBe('pc-01');
+    const kept = nextMessage('out');
+    getNode('power').receive({ topic: 'mine', payload: 'status' });
+    expect((await kept).topic).toBe('mine');
+  });
+
   it('powers off and on, reporting the previous state, and the simulated PC follows', async () => {
     await load(NODES, flow({}, 1), creds());
     const sim = fleet.devices[1];
@@ -175,4 +185,47 @@ describe('oob-power-state in a real Node-RED runtime', () => {
     await new Promise((r) => setTimeout(r, 900));
     expect(seen.at(-1)).toMatchObject({ state: 'on', previous: 'off' });
   });
+});
+
+// The same node against each firmware generation the simulator plays: AMT 11 needs the device's
+// legacy TLS setting (TLS 1.0/1.1), 16 and 18 serve only TLS.
+describe.each(['11', '12', '16', '18'])('oob-power-state against AMT %s', (amtVersion) => {
+  let gen: Fleet;
+  beforeAll(async () => {
+    gen = await startFleet({ devices: 1, port: 0, tls: true, amtVersion, user: USER, password: PASSWORD, seed: `gen-${amtVersion}`, timings: { bootTimeMs: 50, offDwellMs: 20 } });
+  });
+  afterAll(async () => {
+    closeAllAmt();
+    await gen.stop();
+  });
+
+  it('reads the state, powers off and on, and the simulated PC follows', async () => {
+    const d = gen.devices[0];
+    const dev = { id: 'dev', type: 'oob-device', name: d.name, host: '127.0.0.1', amtPort: d.port, amtTls: true, fingerprint: d.tls!.fingerprint256, timeout: 2, legacyTls: amtVersion === '11' };
+    await load(NODES, [dev, ...flow().slice(1)], creds());
+    let out = nextMessage('out');
+    getNode('power').receive({ payload: 'status' });
+    expect((await out).payload).toMatchObject({ state: 'on', code: 2 });
+    out = nextMessage('out');
+    getNode('power').receive({ payload: 'off' });
+    expect((await out).payload).toMatchObject({ action: 'off', previous: 'on', state: 'off' });
+    expect(d.power.state).toBe(8);
+    out = nextMessage('out');
+    getNode('power').receive({ payload: 'on' });
+    expect((await out).payload).toMatchObject({ action: 'on', previous: 'off' });
+    expect(d.power.state).toBe(2);
+  });
+
+  if (amtVersion === '11') {
+    it('without legacy TLS: a red status and an error that names the setting', async () => {
+      const d = gen.devices[0];
+      const dev = { id: 'dev', type: 'oob-device', name: d.name, host: '127.0.0.1', amtPort: d.port, amtTls: true, fingerprint: d.tls!.fingerprint256, timeout: 2 };
+      await load(NODES, [dev, ...flow().slice(1)], creds());
+      const statuses = recordStatuses('power');
+      const caught = nextMessage('caught');
+      getNode('power').receive({ payload: 'status' });
+      expect((await caught).error.message).toMatch(/only TLS 1\.0\/1\.1.*legacy TLS/);
+      expect(statuses.at(-1)).toMatchObject({ fill: 'red' });
+    });
+  }
 });

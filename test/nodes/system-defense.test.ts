@@ -179,7 +179,7 @@ describe('oob-system-defense in a real Node-RED flow', () => {
     const statuses = recordStatuses('sd');
     const s = await send({ action: 'block-inbound-port', params: { ports: ['3389', '135-139'], protocol: 'tcp' } });
     expect(s).toMatchObject({ state: 'policy', label: 'policy: block-inbound-port', template: 'block-inbound-port', params: { ports: ['3389', '135-139'], protocol: 'tcp' } });
-    expect(statuses.at(-1)).toEqual({ fill: 'yellow', shape: 'dot', text: 'policy: block-inbound-port' });
+    expect(statuses.at(-1)).toEqual({ fill: 'yellow', shape: 'ring', text: 'policy: block-inbound-port' });
     expect(inn(sim, ELSEWHERE, { localPort: 3389 })).toBe('dropped');
     expect(inn(sim, ELSEWHERE, { localPort: 137 })).toBe('dropped');
     expect(inn(sim, ELSEWHERE, { localPort: 3389, protocol: 'udp' })).toBe('passed');
@@ -313,7 +313,7 @@ describe('oob-system-defense in a real Node-RED flow', () => {
     const c = lease.client;
     const q = (await listPolicies(c)).find((p) => p.name === 'quarantine')!;
     await c.put('AMT_SystemDefensePolicy', { InstanceID: q.instanceId, PolicyName: 'quarantine', PolicyPrecedence: 1, TxDefaultDrop: true, RxDefaultDrop: true, TxDefaultCount: false, RxDefaultCount: false, TxDefaultMatchEvent: false, RxDefaultMatchEvent: false }, { InstanceID: q.instanceId });
-    await c.delete('AMT_NetworkPortSystemDefensePolicy', { Antecedent: { address: 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous', resourceUri: 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPort', selectors: { DeviceID: 'Intel(r) AMT Ethernet Port 0' } }, Dependent: { address: 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous', resourceUri: 'http://intel.com/wbem/wscim/1/amt-schema/1/AMT_SystemDefensePolicy', selectors: { InstanceID: q.instanceId } } });
+    await c.delete('AMT_NetworkPortSystemDefensePolicy', { Antecedent: { address: 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous', resourceUri: 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPort', selectors: { CreationClassName: 'CIM_EthernetPort', DeviceID: 'Intel(r) AMT Ethernet Port 0' } }, Dependent: { address: 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous', resourceUri: 'http://intel.com/wbem/wscim/1/amt-schema/1/AMT_SystemDefensePolicy', selectors: { InstanceID: q.instanceId } } });
     lease.release();
     expect(out(sim, ELSEWHERE)).toBe('passed');
 

@@ -151,7 +151,7 @@ describe('oob-wake in a real Node-RED runtime', () => {
     getNode('wake').receive({});
     const msg = await out;
     expect(msg.payload).toMatchObject({ woke: null, method: 'wol', note: expect.stringMatching(/answered presence pings before the wake/) });
-    expect(statuses.at(-1)).toMatchObject({ fill: 'green', shape: 'ring', text: 'sent 2 packets' });
+    expect(statuses.at(-1)).toMatchObject({ fill: 'green', shape: 'dot', text: 'sent 2 packets' });
     expect(fleet.devices[2].powerState).toBe(2);
   });
 
@@ -180,7 +180,7 @@ describe('oob-wake in a real Node-RED runtime', () => {
     expect(msg.payload).toMatchObject({ woke: null, packets: 2, macs: [fleet.devices[0].mac, fleet.devices[2].mac], address: '127.0.0.1' });
     expect(msg.payload.device).toBeUndefined();
     expect(fleet.devices.map((d) => d.powerState)).toEqual([2, 8, 2, 8]);
-    expect(statuses.at(-1)).toEqual({ fill: 'green', shape: 'ring', text: 'sent 2 packets' });
+    expect(statuses.at(-1)).toEqual({ fill: 'green', shape: 'dot', text: 'sent 2 packets' });
   });
 
   it('sends the SecureOn password from the device credentials', async () => {

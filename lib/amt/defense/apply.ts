@@ -1,15 +1,18 @@
 /**
  * Applying a template and releasing it.
  *
- * Apply adds OOBKit's own policy with a precedence above every other policy and enables it on the
- * interfaces, without touching anything it did not make; release takes OOBKit's policy away, so
- * whatever was in force before is in force again. Both are idempotent: applying the same template
- * with the same parameters again, or releasing twice, sends no change.
+ * Apply adds OOBKit's own policy with a precedence above every other policy and links it to the
+ * interfaces. An interface links one policy (docs/firmware-evidence.md): a link already there is
+ * deleted first, then OOBKit's is created, and the policy it replaced is written into OOBKit's
+ * policy name; release deletes OOBKit's link and links that policy again, so whatever was in
+ * force before is in force again. OOBKit changes or deletes no policy or filter it did not make.
+ * Both are idempotent: applying the same template with the same parameters again, or releasing
+ * twice, sends no change.
  *
- * Only one OOBKit template can be in force at a time (AMT enforces one policy per interface, so a
- * second would silently shadow the first): applying a different one is refused unless `replace`
- * is set. A replacement, like a change of parameters, is made before the old one is broken: the
- * new policy is in force before the old one is disabled, so the PC is never left open between.
+ * Only one OOBKit template can be in force at a time: applying a different one is refused unless
+ * `replace` is set. A replacement, like a change of parameters, creates the new policy and its
+ * filters first, then swaps the link (delete, create: two requests back to back), then deletes
+ * the old policy.
  *
  * Every multi-step change runs in a Journal: if the device fails part way, what was done is
  * undone and the error says so. Removing the old policy after a successful change is clean-up:
@@ -22,8 +25,9 @@ import { createFilter, deleteFilter, DeviceFilter, sameFilter } from './filters'
 import { Journal } from './journal';
 import { exclusive } from './lock';
 import { createPolicy, deletePolicy, DevicePolicy, MAX_PRECEDENCE } from './policies';
-import { disablePolicy, enablePolicy, InterfaceName } from './ports';
-import { DefenseSnapshot, inForce, isOwnFilter, OwnedPolicy, ownedPolicies, ownFilterName, ownPolicyName, readSnapshot } from './state';
+import { handleOf } from './filters';
+import { Binding, disablePolicy, enablePolicy, InterfaceName } from './ports';
+import { DefenseSnapshot, inForce, isOwnFilter, OwnedPolicy, ownedPolicies, ownFilterName, ownPolicyName, policyByHandle, readSnapshot, RestoreLink } from './state';
 import { buildPlan, TemplateName, TemplatePlan } from './templates';
 
 export interface ApplyOptions {
@@ -64,16 +68,38 @@ function filtersOf(s: DefenseSnapshot, p: DevicePolicy): DeviceFilter[] {
   return p.filterHandles.map((h) => byHandle.get(h)).filter((f): f is DeviceFilter => f !== undefined);
 }
 
-/** The snapshot with some policies gone and, optionally, one added and enabled on interfaces. */
-function without(s: DefenseSnapshot, removed: string[], added?: DevicePolicy, on: InterfaceName[] = []): DefenseSnapshot {
+/** One change of an interface's policy link. */
+interface LinkStep {
+  link: boolean;
+  iface: InterfaceName;
+  policy: DevicePolicy;
+}
+
+/** Runs link changes in a journal (each undone by its opposite) and keeps `enabled` as the device now has it. */
+async function runLinks(client: WsmanClient, journal: Journal, steps: LinkStep[], enabled: Binding[]): Promise<void> {
+  for (const { link, iface, policy } of steps) {
+    const add = () => enablePolicy(client, iface, policy.instanceId);
+    const remove = () => disablePolicy(client, iface, policy.instanceId);
+    await journal.run(`${link ? 'enable' : 'disable'} ${policy.name} on ${iface}`, link ? add : remove, link ? remove : add);
+    if (link) enabled.push({ interface: iface, policyInstanceId: policy.instanceId });
+    else enabled.splice(enabled.findIndex((b) => b.interface === iface && b.policyInstanceId === policy.instanceId) >>> 0, 1);
+  }
+}
+
+/** The policy an OOBKit policy replaced on an interface, if the device still holds it and nothing else is linked there. */
+function restoreTarget(s: DefenseSnapshot, own: OwnedPolicy, iface: InterfaceName, enabled: Binding[]): DevicePolicy | undefined {
+  const r = own.restore.find((x) => x.interface === iface);
+  const p = r ? policyByHandle(s, r.handle) : undefined;
+  if (!p || ownedPolicies(s).some((o) => o.policy.instanceId === p.instanceId)) return undefined;
+  return enabled.some((b) => b.interface === iface) ? undefined : p;
+}
+
+/** The snapshot with some policies gone, one added, and the links as they are now. */
+function after(s: DefenseSnapshot, removed: string[], enabled: Binding[], added?: DevicePolicy): DefenseSnapshot {
   const gone = new Set(removed);
   const policies = s.policies.filter((p) => !gone.has(p.instanceId));
-  const enabled = s.enabled.filter((b) => !gone.has(b.policyInstanceId));
-  if (added) {
-    policies.push(added);
-    for (const i of on) enabled.push({ interface: i, policyInstanceId: added.instanceId });
-  }
-  return { ...s, policies, enabled };
+  if (added) policies.push(added);
+  return { ...s, policies, enabled: enabled.filter((b) => !gone.has(b.policyInstanceId)) };
 }
 
 /** The device already holds exactly this plan, in force on exactly these interfaces. */
@@ -153,9 +179,20 @@ async function apply(client: WsmanClient, plan: TemplatePlan, o: ApplyOptions): 
   const generations = new Set(owned.map((x) => x.generation));
   if (generations.size > 1) throw new InputError(`${client.label} holds two OOBKit policies (${owned.map((x) => x.policy.name).join(', ')}); release first`);
   const generation = generations.has('a') ? 'b' : 'a';
-  const policyName = ownPolicyName(generation, plan.template);
-  if (snap.policies.some((p) => p.name === policyName)) {
-    throw new InputError(`a System Defense policy named "${policyName}" exists already on ${client.label} and was not made by OOBKit from its own filters; rename or remove it`);
+  // What each interface links now: a policy of someone else's is remembered, to be linked again on release.
+  const restore: RestoreLink[] = [];
+  for (const iface of interfaces) {
+    const linked = snap.enabled.find((b) => b.interface === iface);
+    if (!linked) continue;
+    const own = owned.find((x) => x.policy.instanceId === linked.policyInstanceId);
+    const carried = own?.restore.find((r) => r.interface === iface);
+    const handle = own ? carried?.handle : handleOf(linked.policyInstanceId);
+    if (handle !== undefined) restore.push({ interface: iface, handle });
+  }
+  const policyName = ownPolicyName(generation, plan.template, restore);
+  const baseName = ownPolicyName(generation, plan.template);
+  if (snap.policies.some((p) => p.name === baseName || p.name.startsWith(`${baseName}+`))) {
+    throw new InputError(`a System Defense policy named "${baseName}" exists already on ${client.label} and was not made by OOBKit from its own filters; rename or remove it`);
   }
   // Filters of ours left by an apply that could not undo everything: unused ones go, used ones block.
   const used = new Set(snap.policies.flatMap((p) => p.filterHandles));
@@ -177,8 +214,15 @@ async function apply(client: WsmanClient, plan: TemplatePlan, o: ApplyOptions): 
   const precedence = Math.max(0, ...snap.policies.map((p) => p.precedence)) + 1;
   if (precedence > MAX_PRECEDENCE) throw new UnsupportedError(`a policy on ${client.label} has the highest precedence possible; OOBKit cannot take precedence over it`);
 
-  const toDisable = owned.flatMap((x) => bindingsOf(snap, x.policy).map((i) => [x.policy, i] as const));
-  const total = plan.filters.length + 1 + interfaces.length + toDisable.length;
+  // Per interface: delete what is linked, then link ours. An old OOBKit policy linked where the new
+  // one will not be gives its place back to the policy it replaced.
+  const ownedIds = new Set(owned.map((x) => x.policy.instanceId));
+  const byId = new Map(snap.policies.map((p) => [p.instanceId, p]));
+  const unlinks: LinkStep[] = snap.enabled
+    .filter((b) => interfaces.includes(b.interface) || ownedIds.has(b.policyInstanceId))
+    .map((b) => ({ link: false, iface: b.interface, policy: byId.get(b.policyInstanceId)! }))
+    .filter((x) => x.policy !== undefined);
+  const total = plan.filters.length + 1 + unlinks.length + interfaces.length + unlinks.filter((u) => !interfaces.includes(u.iface)).length;
   const journal = new Journal(`applying ${plan.template} to ${client.label}`, total);
   const handles: number[] = [];
   for (const [i, spec] of plan.filters.entries()) {
@@ -191,17 +235,22 @@ async function apply(client: WsmanClient, plan: TemplatePlan, o: ApplyOptions): 
     () => createPolicy(client, { name: policyName, precedence, in: plan.in, out: plan.out, filterHandles: handles }, snap.policies),
     (made) => deletePolicy(client, made.instanceId),
   );
-  for (const iface of interfaces) {
-    await journal.run(`enable ${policyName} on ${iface}`, () => enablePolicy(client, iface, policy.instanceId), () => disablePolicy(client, iface, policy.instanceId));
-  }
-  for (const [old, iface] of toDisable) {
-    await journal.run(`disable ${old.name} on ${iface}`, () => disablePolicy(client, iface, old.instanceId), () => enablePolicy(client, iface, old.instanceId));
+  const enabled = [...snap.enabled];
+  for (const iface of new Set([...interfaces, ...unlinks.map((u) => u.iface)])) {
+    const steps: LinkStep[] = unlinks.filter((u) => u.iface === iface);
+    if (interfaces.includes(iface)) steps.push({ link: true, iface, policy });
+    await runLinks(client, journal, steps, enabled);
+    if (interfaces.includes(iface)) continue;
+    for (const x of owned) {
+      const back = steps.some((u) => u.policy.instanceId === x.policy.instanceId) ? restoreTarget(snap, x, iface, enabled) : undefined;
+      if (back) await runLinks(client, journal, [{ link: true, iface, policy: back }], enabled);
+    }
   }
   result.steps.push(...journal.steps);
   await cleanUp(client, { ...snap, filters: snap.filters.filter((f) => !stale.includes(f)) }, owned.map((x) => x.policy), result.steps, result.warnings);
   result.changed = true;
   result.policy = policyName;
-  result.after = inForceNames(without(snap, owned.map((x) => x.policy.instanceId), policy, interfaces));
+  result.after = inForceNames(after(snap, owned.map((x) => x.policy.instanceId), enabled, policy));
   return result;
 }
 
@@ -224,14 +273,17 @@ async function release(client: WsmanClient): Promise<DefenseChange> {
   }
   if (!owned.length && !orphans.length) return result;
 
-  const toDisable = owned.flatMap((x) => bindingsOf(snap, x.policy).map((i) => [x.policy, i] as const));
-  const journal = new Journal(`releasing ${result.template ?? 'System Defense'} on ${client.label}`, toDisable.length);
-  for (const [p, iface] of toDisable) {
-    await journal.run(`disable ${p.name} on ${iface}`, () => disablePolicy(client, iface, p.instanceId), () => enablePolicy(client, iface, p.instanceId));
+  const links = owned.flatMap((x) => bindingsOf(snap, x.policy).map((iface) => [x, iface] as const));
+  const journal = new Journal(`releasing ${result.template ?? 'System Defense'} on ${client.label}`, 2 * links.length);
+  const enabled = [...snap.enabled];
+  for (const [x, iface] of links) {
+    await runLinks(client, journal, [{ link: false, iface, policy: x.policy }], enabled);
+    const back = restoreTarget(snap, x, iface, enabled);
+    if (back) await runLinks(client, journal, [{ link: true, iface, policy: back }], enabled);
   }
   result.steps = journal.steps;
   await cleanUp(client, snap, owned.map((x) => x.policy), result.steps, result.warnings);
-  result.after = inForceNames(without(snap, [...ownedIds]));
+  result.after = inForceNames(after(snap, [...ownedIds], enabled));
   result.changed = true;
   return result;
 }

@@ -13,6 +13,7 @@ import type { InputObject } from '../../wsman/messages';
 import type { TypedObject } from '../../wsman/typing';
 import { EndpointReference, isEndpointReference } from '../../wsman/xml';
 import { AddressMatch, fromHex, PortRange } from './address';
+import { KEY_PLACEHOLDER } from './policies';
 
 export type Direction = 'in' | 'out';
 export type FilterAction = 'pass' | 'drop' | 'rate-limit';
@@ -95,8 +96,13 @@ export function handleOf(instanceId: string): number | undefined {
 /** The properties a Create sends for this filter. */
 export function filterToWire(spec: FilterSpec): InputObject {
   if (spec.name.length === 0 || spec.name.length > FILTER_NAME_MAX) throw new InputError(`filter name "${spec.name}" must be 1 to ${FILTER_NAME_MAX} characters`);
+  // Every key, with placeholders the device replaces, in the order MeshCommander sends them (docs/firmware-evidence.md).
   const o: InputObject = {
+    InstanceID: KEY_PLACEHOLDER,
     Name: spec.name,
+    CreationClassName: KEY_PLACEHOLDER,
+    SystemName: KEY_PLACEHOLDER,
+    SystemCreationClassName: KEY_PLACEHOLDER,
     FilterDirection: spec.direction === 'out' ? 0 : 1,
     FilterProfile: profileOf(spec),
     ActionEventOnMatch: spec.event,

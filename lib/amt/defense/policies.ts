@@ -36,6 +36,9 @@ export interface DevicePolicy extends PolicySpec {
 
 export const MAX_PRECEDENCE = 0xffffffff;
 
+/** What MeshCommander puts in every key property of a Create; the device replaces it. */
+export const KEY_PLACEHOLDER = 0;
+
 export function policyRef(instanceId: string): EndpointReference {
   return { address: ANONYMOUS, resourceUri: resourceUri('AMT_SystemDefensePolicy'), selectors: { InstanceID: instanceId } };
 }
@@ -60,6 +63,7 @@ export function policyFromWire(props: TypedObject): DevicePolicy {
 
 export function policyToWire(p: PolicySpec): InputObject {
   const o: InputObject = {
+    InstanceID: KEY_PLACEHOLDER, // the device gives the real one, as with MeshCommander's placeholder
     PolicyName: p.name,
     PolicyPrecedence: p.precedence,
     TxDefaultDrop: p.out.drop,
@@ -102,7 +106,7 @@ export async function deletePolicy(client: WsmanClient, instanceId: string): Pro
 /** Put a policy back with changed properties (AMT replaces the whole instance on Put). */
 export async function updatePolicy(client: WsmanClient, p: DevicePolicy): Promise<void> {
   checkSpec(p);
-  await client.put('AMT_SystemDefensePolicy', { InstanceID: p.instanceId, ...policyToWire(p) }, { InstanceID: p.instanceId });
+  await client.put('AMT_SystemDefensePolicy', { ...policyToWire(p), InstanceID: p.instanceId }, { InstanceID: p.instanceId });
 }
 
 export async function setPrecedence(client: WsmanClient, p: DevicePolicy, precedence: number): Promise<DevicePolicy> {

@@ -28,8 +28,14 @@ export function portIndex(i: InterfaceName): 0 | 1 {
   return i === 'wired' ? 0 : 1;
 }
 
-export function portRef(i: InterfaceName): EndpointReference {
-  return { address: ANONYMOUS, resourceUri: resourceUri('CIM_EthernetPort'), selectors: { DeviceID: `Intel(r) AMT Ethernet Port ${portIndex(i)}` } };
+/**
+ * The port as an association's Antecedent. A Create names it by DeviceID; a Delete adds
+ * CreationClassName, as MeshCommander does (docs/firmware-evidence.md).
+ */
+export function portRef(i: InterfaceName, forDelete = false): EndpointReference {
+  const selectors: Record<string, string> = forDelete ? { CreationClassName: 'CIM_EthernetPort' } : {};
+  selectors.DeviceID = `Intel(r) AMT Ethernet Port ${portIndex(i)}`;
+  return { address: ANONYMOUS, resourceUri: resourceUri('CIM_EthernetPort'), selectors };
 }
 
 function interfaceOf(r: unknown): InterfaceName | undefined {
@@ -84,7 +90,7 @@ export async function bind(client: WsmanClient, className: BindingClass, iface: 
 }
 
 export async function unbind(client: WsmanClient, className: BindingClass, iface: InterfaceName, policyInstanceId: string): Promise<void> {
-  await client.delete(className, { Antecedent: portRef(iface), Dependent: policyRef(policyInstanceId) });
+  await client.delete(className, { Antecedent: portRef(iface, true), Dependent: policyRef(policyInstanceId) });
 }
 
 /** Enable a policy on an interface (it takes effect if it has the highest precedence there). */

@@ -3,14 +3,16 @@
  * enables, which policy is in force where, and which of it OOBKit put there.
  *
  * OOBKit owns exactly what it names: policies "oobkit-<a|b>-<template>" and filters
- * "oobkit-<a|b>-<n>". It never changes or deletes anything else, which is why releasing restores
- * whatever policy was in force before: OOBKit only ever adds its own on top.
+ * "oobkit-<a|b>-<n>". It never changes or deletes anything else. An interface links one policy
+ * (docs/firmware-evidence.md), so to put its own in force OOBKit takes over the link; the policy
+ * it replaced is written into its own policy's name ("+w<n>": wired, "+l<n>": wireless, n the
+ * number that ends the replaced policy's InstanceID), and releasing links that policy again.
  */
 import { OobError } from '../../errors';
 import { isFault, noDefense } from './availability';
 import type { WsmanClient } from '../../wsman/client';
 import { formatAddress, formatPort } from './address';
-import { DeviceFilter, FilterSpec, listFilters } from './filters';
+import { DeviceFilter, FilterSpec, handleOf, listFilters } from './filters';
 import { DevicePolicy, listPolicies } from './policies';
 import { Binding, InterfaceName, listBindings, listInterfaces } from './ports';
 import { TEMPLATE_NAMES, TEMPLATE_SHORT, TemplateName } from './templates';
@@ -24,11 +26,23 @@ export interface DefenseSnapshot {
   agentPresence: Binding[];
 }
 
-const POLICY_RE = /^oobkit-([ab])-(.+)$/;
+const POLICY_RE = /^oobkit-([ab])-([^+]+)((?:\+[wl]\d+)*)$/;
+
+/** A policy an OOBKit policy replaced on an interface, linked again on release. */
+export interface RestoreLink {
+  interface: InterfaceName;
+  /** The number that ends the replaced policy's InstanceID. */
+  handle: number;
+}
 const FILTER_RE = /^oobkit-([ab])-\d+$/;
 
-export function ownPolicyName(generation: 'a' | 'b', template: TemplateName): string {
-  return `oobkit-${generation}-${TEMPLATE_SHORT[template]}`;
+export function ownPolicyName(generation: 'a' | 'b', template: TemplateName, restore: RestoreLink[] = []): string {
+  return `oobkit-${generation}-${TEMPLATE_SHORT[template]}${restore.map((r) => `+${r.interface === 'wired' ? 'w' : 'l'}${r.handle}`).join('')}`;
+}
+
+/** The device's policy whose InstanceID ends with this number. */
+export function policyByHandle(s: DefenseSnapshot, handle: number): DevicePolicy | undefined {
+  return s.policies.find((p) => handleOf(p.instanceId) === handle);
 }
 
 export function ownFilterName(generation: 'a' | 'b', index: number): string {
@@ -39,14 +53,19 @@ export interface OwnedPolicy {
   policy: DevicePolicy;
   template: TemplateName;
   generation: 'a' | 'b';
+  restore: RestoreLink[];
 }
 
 /** The OOBKit policy behind a name, if the name is one OOBKit gives. */
-export function parseOwnName(name: string): { generation: 'a' | 'b'; template: TemplateName } | undefined {
+export function parseOwnName(name: string): { generation: 'a' | 'b'; template: TemplateName; restore: RestoreLink[] } | undefined {
   const m = POLICY_RE.exec(name);
   if (!m) return undefined;
   const template = TEMPLATE_NAMES.find((t) => TEMPLATE_SHORT[t] === m[2]);
-  return template ? { generation: m[1] as 'a' | 'b', template } : undefined;
+  const restore: RestoreLink[] = m[3]
+    .split('+')
+    .filter(Boolean)
+    .map((x) => ({ interface: x[0] === 'w' ? 'wired' : 'wireless', handle: Number(x.slice(1)) }));
+  return template ? { generation: m[1] as 'a' | 'b', template, restore } : undefined;
 }
 
 export function isOwnFilter(f: DeviceFilter): boolean {

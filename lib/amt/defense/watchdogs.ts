@@ -16,6 +16,7 @@ import type { WsmanClient } from '../../wsman/client';
 import { ensureDefenseAvailable } from './availability';
 import { Journal } from './journal';
 import { exclusive } from './lock';
+import { KEY_PLACEHOLDER } from './policies';
 import { bind, Binding, InterfaceName, listBindings, parseInterfaces, unbind } from './ports';
 import { readSnapshot } from './state';
 
@@ -267,10 +268,14 @@ async function add(client: WsmanClient, spec: WatchdogSpec): Promise<WatchdogCha
     `create watchdog ${spec.agentId}`,
     () =>
       client.create('AMT_AgentPresenceWatchdog', {
+        // Key placeholders, as MeshCommander sends them (docs/firmware-evidence.md); the device fills them in.
+        CreationClassName: KEY_PLACEHOLDER,
         DeviceID: deviceId,
-        MonitoredEntityDescription: spec.description || undefined,
         StartupInterval: spec.grace,
+        SystemCreationClassName: KEY_PLACEHOLDER,
+        SystemName: KEY_PLACEHOLDER,
         TimeoutInterval: spec.timeout,
+        MonitoredEntityDescription: spec.description || undefined,
       }),
     () => client.delete('AMT_AgentPresenceWatchdog', { DeviceID: deviceId }),
   );

@@ -107,14 +107,12 @@ export async function readInventory(client: WsmanClient, now: () => Date = () =>
   // platform: system UUID, then chassis, base board and the disks' packages in one enumeration.
   const systemPackage = need('platform', 'CIM_ComputerSystemPackage', await s.get('CIM_ComputerSystemPackage'));
   const pp = await s.enumerate('CIM_PhysicalPackage');
-  let packages = pp.ok ? packagesFrom(pp.value) : undefined;
-  if (!pp.ok) {
-    // Older firmware: the chassis and the board one by one.
-    const chassis = need('platform', 'CIM_Chassis', await s.get('CIM_Chassis'));
-    const card = need('platform', 'CIM_Card', await s.get('CIM_Card'));
-    packages = { chassis, card, media: [] };
-  }
-  const platform = platformFrom({ systemPackage, chassis: packages?.chassis, card: packages?.card });
+  const packages = pp.ok ? packagesFrom(pp.value) : { media: [] };
+  // Older firmware fails the enumeration, and some leave the chassis (or the board) out of it:
+  // read what is not there one by one, so it is either reported or listed in `missing`.
+  if (!packages.chassis) packages.chassis = need('platform', 'CIM_Chassis', await s.get('CIM_Chassis'));
+  if (!packages.card) packages.card = need('platform', 'CIM_Card', await s.get('CIM_Card'));
+  const platform = platformFrom({ systemPackage, chassis: packages.chassis, card: packages.card });
 
   const bios = biosFrom(need('bios', 'CIM_BIOSElement', await s.get('CIM_BIOSElement')));
 

@@ -33,6 +33,8 @@ export interface RedirectionEndpoint {
   /** Pinned SHA-256 fingerprint (the same certificate AMT shows on 16993). */
   fingerprint?: string;
   trustOnFirstUse?: boolean;
+  /** Old firmware's TLS (see lib/wsman/tls-pin.ts). */
+  legacyTls?: boolean;
   onFingerprintTrusted?: (fingerprint: string) => void;
   /** Connect and handshake limit. Default 15 s. */
   timeoutMs?: number;
@@ -177,7 +179,7 @@ function connectSocket(e: RedirectionEndpoint, port: number, timeoutMs: number):
       return;
     }
     clearTimeout(timer);
-    connectPinned({ host: e.host, port, fingerprint: e.fingerprint, trustOnFirstUse: e.trustOnFirstUse, timeoutMs }).then(({ socket: t, fingerprint, learned }) => {
+    connectPinned({ host: e.host, port, fingerprint: e.fingerprint, trustOnFirstUse: e.trustOnFirstUse, legacyTls: e.legacyTls, timeoutMs }).then(({ socket: t, fingerprint, learned }) => {
       if (learned) e.onFingerprintTrusted?.(fingerprint);
       resolve(t);
     }, reject);
@@ -226,7 +228,8 @@ async function authenticateChannel(channel: RedirectionChannel, e: RedirectionEn
   const [realm, nonce, qop = 'auth'] = readLengthPrefixed(challenge.data);
   if (!realm || !nonce) throw new ProtocolError('Digest challenge without realm or nonce');
   const cnonce = randomBytes(16).toString('hex');
-  const nc = '00000001';
+  // MeshCommander, used against real AMT every day, always sends nonce count 2 on this port.
+  const nc = '00000002';
   const ha1 = md5(`${e.username}:${realm}:${e.password}`);
   const ha2 = md5(`POST:${AUTH_URI}`);
   const response = md5(`${ha1}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { RedirectionChannel } from './connection';
 import { IderSession } from './ider-session';
 import { ImageMedium } from './medium';
-import { DRIVE, FEATURE, FrameReader, iderCommand, iderFeatures, iderOpenReply, iderReset, INTEL_IANA, MSG, readDataToHost, sequenceOf } from './protocol';
+import { DRIVE, FEATURE, FrameReader, iderBare, iderCommand, iderError, iderFeatures, iderOpenReply, iderReset, INTEL_IANA, MSG, readDataToHost, readIderOpen, sequenceOf } from './protocol';
 
 let dir: string;
 let image: Buffer;
@@ -30,7 +30,7 @@ afterEach(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A device end: answers OPEN and the enable request, then lets the test write commands and read what comes back. */
-async function connect(o: { readBufferSize: number; segmentBytes?: number; highWaterBytes?: number }) {
+async function connect(o: { readBufferSize: number; segmentBytes?: number; highWaterBytes?: number; beforeFeaturesReply?: Array<(seq: number) => Buffer>; heartbeatDefault?: boolean }) {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
@@ -50,10 +50,12 @@ async function connect(o: { readBufferSize: number; segmentBytes?: number; highW
     return inbox.shift()!;
   };
   let seq = 0;
-  const opening = IderSession.open(new RedirectionChannel(console, 'test-device'), { medium, heartbeatMs: 60_000, highWaterBytes: o.highWaterBytes });
-  expect((await next())[0]).toBe(MSG.iderOpen);
+  const opening = IderSession.open(new RedirectionChannel(console, 'test-device'), { medium, heartbeatMs: o.heartbeatDefault ? undefined : 60_000, highWaterBytes: o.highWaterBytes });
+  const openRequest = await next();
+  expect(openRequest[0]).toBe(MSG.iderOpen);
   device.write(iderOpenReply(seq++, { major: 1, minor: 0, firmwareMajor: 16, firmwareMinor: 1, readBufferSize: o.readBufferSize, writeBufferSize: 8192, protocol: 0, iana: INTEL_IANA }));
   expect((await next())[0]).toBe(MSG.iderFeatures);
+  for (const make of o.beforeFeaturesReply ?? []) device.write(make(seq++));
   device.write(iderFeatures(seq++, FEATURE.set, 1, true));
   const session = await opening;
   open.push({ close: () => (device.destroy(), console.destroy(), server.close()) });
@@ -77,8 +79,54 @@ async function connect(o: { readBufferSize: number; segmentBytes?: number; highW
       if (d.last) return { data: Buffer.concat(pieces.map((p) => p.data)), sizes: pieces.map((p) => p.data.length), seqs };
     }
   };
-  return { session, medium, device, next, answer, read, reset: () => device.write(iderReset(seq++, 1)) };
+  const read10 = (lba: number, blocks: number, ataCommand = 0xa0) => {
+    const cdb = Buffer.alloc(12);
+    cdb[0] = 0x28;
+    cdb.writeUInt32BE(lba, 2);
+    cdb.writeUInt16BE(blocks, 7);
+    return iderCommand(seq++, { drive: DRIVE.cd, dma: false, byteCountLimit: 0xfffe, ataCommand, cdb });
+  };
+  return { session, medium, device, next, answer, read, read10, open: readIderOpen(openRequest), send: (make: (seq: number) => Buffer) => device.write(make(seq++)), reset: () => device.write(iderReset(seq++, 1)) };
 }
+
+describe('what MeshCommander shows of real firmware', () => {
+  it('takes the enable reply whenever it comes, after a heartbeat and a reset', async () => {
+    const d = await connect({ readBufferSize: 8192, beforeFeaturesReply: [(seq) => iderBare(MSG.iderHeartbeat, seq), (seq) => iderReset(seq, 1)] });
+    // The reset was answered in turn, and the session serves reads.
+    expect((await d.next())[0]).toBe(MSG.iderResetReply);
+    d.device.write(d.read10(16, 1));
+    expect((await d.answer()).data.equals(image.subarray(16 * 2048, 17 * 2048))).toBe(true);
+  });
+
+  it('answers a command whatever its ATA command byte holds', async () => {
+    const d = await connect({ readBufferSize: 8192 });
+    d.device.write(d.read10(5, 2, 0x00));
+    expect((await d.answer()).data.equals(image.subarray(5 * 2048, 7 * 2048))).toBe(true);
+  });
+
+  it('goes on after a device ERROR, and takes the device CLOSE as the end', async () => {
+    const d = await connect({ readBufferSize: 8192 });
+    d.send((seq) => iderError(seq, 1));
+    d.device.write(d.read10(9, 1));
+    expect((await d.answer()).data.equals(image.subarray(9 * 2048, 10 * 2048))).toBe(true);
+    expect(d.session.deviceErrors).toBe(1);
+    d.send((seq) => iderBare(MSG.iderCloseReply, seq));
+    expect(await d.session.ended).toEqual({ reason: 'device-closed' });
+  });
+
+  it('sends at most 8 KiB per DATA_TO_HOST, even to a device that reports a larger read buffer', async () => {
+    const d = await connect({ readBufferSize: 16384 });
+    d.device.write(d.read10(0, 20));
+    const a = await d.answer();
+    expect(a.data.equals(image.subarray(0, 20 * 2048))).toBe(true);
+    expect(a.sizes).toEqual([8192, 8192, 8192, 8192, 8192]);
+  });
+
+  it('asks the device for 30 s / 20 s, as MeshCommander does', async () => {
+    const d = await connect({ readBufferSize: 8192, heartbeatDefault: true });
+    expect(d.open).toEqual({ rxTimeoutMs: 30000, txTimeoutMs: 0, heartbeatMs: 20000, version: 1 });
+  });
+});
 
 describe('serving reads', () => {
   it('answers commands a device sends before the previous one is answered, in order, with the right bytes', async () => {

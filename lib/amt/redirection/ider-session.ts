@@ -42,6 +42,11 @@ import {
   writeDataToHostHeader,
 } from './protocol';
 
+const DEFAULT_HEARTBEAT_MS = 20_000;
+const RX_TIMEOUT_MS = 30_000;
+/** Largest DATA_TO_HOST payload we send. */
+const MAX_READ_BUFFER = 8192;
+
 /** A read being sent: `sent` of `length` bytes from `offset`, blocks `lba`.. of the drive. */
 interface Transfer {
   drive: DriveSelect;
@@ -57,9 +62,12 @@ export interface IderOptions {
   medium: ImageMedium;
   /** Attach the drive at the device's next boot (default) or at once. */
   start?: 'reboot' | 'now';
-  /** Heartbeat interval asked of the device, and our keep-alive ping interval. Default 5 s. */
+  /**
+   * Heartbeat interval asked of the device. Default 20 s, with a receive timeout of 30 s: what
+   * MeshCommander asks (docs/firmware-evidence.md). We send no pings, as it sends none.
+   */
   heartbeatMs?: number;
-  /** The device is taken for gone after this long without a message. Default 4 heartbeats. */
+  /** The device is taken for gone after this long without a message. Default 3 heartbeats. */
   silenceMs?: number;
   /** Handshake step limit. Default 15 s. */
   timeoutMs?: number;
@@ -95,6 +103,8 @@ export class IderSession extends EventEmitter {
   /** Commands answered per kind of reply: 'read', 'data' or 'status'. */
   readonly replies = { read: 0, data: 0, status: 0 };
   booted = false;
+  /** ERROR messages (4Ah) the device sent; they do not end the session. */
+  deviceErrors = 0;
   /** Transfers that had to wait for the image file (the read-ahead had not fetched their bytes yet). */
   diskWaits = 0;
   readonly ended: Promise<IderEnd>;
@@ -122,6 +132,8 @@ export class IderSession extends EventEmitter {
   private readonly samples: Array<[number, number]> = [];
   private lastProgress = 0;
   private closeReply?: () => void;
+  /** Settles the enable request when its FEATURES reply arrives, whenever that is. */
+  private featuresReply?: (reply: { type: number; value: number }) => void;
 
   private constructor(
     private readonly channel: RedirectionChannel,
@@ -163,7 +175,6 @@ export class IderSession extends EventEmitter {
   static async open(channel: RedirectionChannel, o: IderOptions): Promise<IderSession> {
     const s = new IderSession(channel, o);
     await s.handshake();
-    s.run();
     return s;
   }
 
@@ -195,17 +206,42 @@ export class IderSession extends EventEmitter {
   }
 
   private async handshake(): Promise<void> {
-    const heartbeatMs = this.o.heartbeatMs ?? 5000;
-    this.send(iderOpen(this.seq(), { rxTimeoutMs: Math.max(heartbeatMs * 4, 10000), txTimeoutMs: 0, heartbeatMs, version: 1 }));
+    const heartbeatMs = this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const timeoutMs = this.o.timeoutMs ?? 15000;
+    this.send(iderOpen(this.seq(), { rxTimeoutMs: Math.max(heartbeatMs, RX_TIMEOUT_MS), txTimeoutMs: 0, heartbeatMs, version: 1 }));
     const open = readIderOpenReply(await this.expect(MSG.iderOpenReply, 'the IDE-R open request'));
     if (open.protocol !== 0) throw new ConnectionError(`${this.label} offers IDE-R protocol ${open.protocol}, not 0`);
     if (open.readBufferSize < 512) throw new ConnectionError(`${this.label} reported an IDE-R read buffer of ${open.readBufferSize} bytes`);
-    this.chunk = Math.min(open.readBufferSize, 0xffff);
+    // Never more than 8 KiB per DATA_TO_HOST, whatever the device reports: MeshCommander refuses a larger buffer.
+    this.chunk = Math.min(open.readBufferSize, MAX_READ_BUFFER);
     this.batch = Math.max(1, Math.floor((this.o.highWaterBytes ?? 1024 * 1024) / this.chunk)) * this.chunk;
     const when = this.o.start === 'now' ? FEATURE.now : FEATURE.onReboot;
+    // The reply may come after other messages (a reset, a command): from here on the session runs.
+    const replied = new Promise<{ type: number; value: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TimeoutError(`${this.label} did not answer the IDE-R enable request within ${timeoutMs} ms`)), timeoutMs);
+      this.featuresReply = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      void this.ended.then((e) => {
+        clearTimeout(timer);
+        reject(e.reason === 'error' ? e.error : new ConnectionError(`${this.label} closed the IDE-R session during the enable request`));
+      });
+    });
+    this.run();
     this.send(iderFeatures(this.seq(), FEATURE.set, FEATURE.enable | when));
-    const reply = readFeatures(await this.expect(MSG.iderFeaturesReply, 'the IDE-R enable request'));
-    if (reply.type !== FEATURE.set || reply.value !== 1) throw new ConnectionError(`${this.label} did not enable the IDE-R drive (reply ${reply.type}/${reply.value})`);
+    let reply: { type: number; value: number };
+    try {
+      reply = await replied;
+    } catch (e) {
+      this.fail(e as Error);
+      throw e;
+    }
+    if (reply.type !== FEATURE.set || reply.value !== 1) {
+      const e = new ConnectionError(`${this.label} did not enable the IDE-R drive (reply ${reply.type}/${reply.value})`);
+      this.fail(e);
+      throw e;
+    }
   }
 
   private run(): void {
@@ -215,15 +251,13 @@ export class IderSession extends EventEmitter {
       if (this.closeReply) return this.finish({ reason: 'stopped' });
       this.finish(e ? { reason: 'error', error: new ConnectionError(`${this.label} dropped the IDE-R session: ${e.message}`, e) } : { reason: 'device-closed' });
     });
-    const heartbeatMs = this.o.heartbeatMs ?? 5000;
-    const silenceMs = this.o.silenceMs ?? heartbeatMs * 4;
+    const heartbeatMs = this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const silenceMs = this.o.silenceMs ?? heartbeatMs * 3;
+    // The device's heartbeats show it is there; we ping nothing (MeshCommander never does).
     this.timer = setInterval(() => {
-      const now = Date.now();
-      if (now - this.lastIn > silenceMs) {
+      if (Date.now() - this.lastIn > silenceMs) {
         this.fail(new TimeoutError(`${this.label} sent nothing on the IDE-R session for ${Math.round(silenceMs / 1000)} s`));
-        return;
       }
-      if (now - this.lastOut >= heartbeatMs) this.send(iderBare(MSG.iderPing, this.seq()));
     }, Math.max(50, Math.min(heartbeatMs, silenceMs) / 2));
     this.timer.unref();
   }
@@ -253,11 +287,22 @@ export class IderSession extends EventEmitter {
       case MSG.iderDataFromHost:
         this.inTurn(m);
         return;
+      case MSG.iderFeaturesReply:
+        this.featuresReply?.(readFeatures(m));
+        this.featuresReply = undefined;
+        return;
       case MSG.iderCloseReply:
-        this.closeReply?.();
+        // Our close answered, or the device ending the session by itself: either way the end.
+        if (this.closeReply) this.closeReply();
+        else {
+          this.finish({ reason: 'device-closed' });
+          this.channel.end();
+        }
         return;
       case MSG.iderError:
-        this.fail(new ConnectionError(`${this.label} reported IDE-R error ${m[8]}`));
+        // Not fatal: the device goes on (MeshCommander only logs it); the next command is answered as usual.
+        this.deviceErrors++;
+        this.emit('device-error', m[8]);
         return;
       default:
         this.fail(new ConnectionError(`${this.label} sent unexpected IDE-R message 0x${m[0].toString(16)}`));
@@ -319,11 +364,8 @@ export class IderSession extends EventEmitter {
   private command(m: Buffer): void | Promise<void> {
     const c = readCommand(m);
     this.commands++;
-    if (c.ataCommand !== 0xa0) {
-      // Only ATAPI PACKET commands reach a console; anything else is refused as invalid.
-      this.send(commandEnd(this.seq(), c.drive, { key: 5, asc: 0x20, ascq: 0 }));
-      return;
-    }
+    // Byte 15 (the ATA command) is not checked: only PACKET commands reach a console, and
+    // MeshCommander reads the CDB whatever that byte holds.
     const reply: AtapiReply = this.drives[c.drive].handle(c.cdb);
     this.replies[reply.kind]++;
     this.emit('command', { op: c.cdb[0], drive: c.drive === DRIVE.cd ? 'cd' : 'floppy' });

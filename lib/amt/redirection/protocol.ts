@@ -115,6 +115,9 @@ export function frameLength(buf: Buffer, at = 0): number | undefined {
   if (fixed !== undefined) return have >= fixed ? fixed : undefined;
   switch (type) {
     case MSG.startSessionReply:
+      // A refusal may be as short as type, status and two reserved bytes (all MeshCommander
+      // waits for): take what came of it, so it is reported at once.
+      if (have >= 4 && buf[at + 1] !== 0) return Math.min(have, 13);
       return have >= 13 && have >= 13 + buf[at + 12] ? 13 + buf[at + 12] : undefined;
     case MSG.authenticate:
     case MSG.authenticateReply: {
@@ -147,26 +150,31 @@ export function frameLength(buf: Buffer, at = 0): number | undefined {
 export class FrameReader {
   private parts: Buffer[] = [];
   private pendingBytes = 0;
+  /** Length of the pending message once its first bytes said it. */
+  private pendingLength?: number;
   constructor(private readonly maxPending = 256 * 1024) {}
 
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let buf = chunk;
     if (this.pendingBytes > 0) {
-      // Complete the split message, copying only its own bytes. Its length is known from its first
-      // bytes (34 cover every header: DATA_TO_HOST's is the longest).
-      const head = Buffer.concat([...this.parts, chunk.subarray(0, Math.max(0, 34 - this.pendingBytes))]);
-      const fromChunk = head.length - this.pendingBytes;
+      // Complete the split message, copying only its own bytes, once: pieces are kept apart until
+      // it is whole, so a message sent a byte at a time costs no more than one sent at once.
       const total = this.pendingBytes + chunk.length;
-      let n: number | undefined;
-      try {
-        n = frameLength(head) ?? this.lengthFromHeader(head);
-      } catch (e) {
-        this.reset();
-        throw e;
+      let n = this.pendingLength;
+      if (n === undefined) {
+        // 34 bytes cover every header (DATA_TO_HOST's is the longest).
+        const head = Buffer.concat([...this.parts, chunk.subarray(0, Math.max(0, 34 - this.pendingBytes))]).subarray(0, 34);
+        try {
+          n = frameLength(head) ?? this.lengthFromHeader(head);
+        } catch (e) {
+          this.reset();
+          throw e;
+        }
+        this.pendingLength = n;
       }
       if (n === undefined || total < n) {
-        this.parts = [head, chunk.subarray(fromChunk)];
+        this.parts.push(chunk);
         this.pendingBytes = total;
         this.check();
         return out;
@@ -185,6 +193,7 @@ export class FrameReader {
     if (at < buf.length) {
       this.parts = [buf.subarray(at)];
       this.pendingBytes = buf.length - at;
+      this.pendingLength = undefined;
       this.check();
     }
     return out;
@@ -200,6 +209,10 @@ export class FrameReader {
       case MSG.authenticate:
       case MSG.authenticateReply:
         return b.length >= 9 ? 9 + b.readUInt32LE(5) : undefined;
+      case MSG.startSessionReply:
+        return b.length >= 13 ? 13 + b[12] : undefined;
+      case MSG.iderOpenReply:
+        return b.length >= 30 ? 30 + b[29] : undefined;
       case MSG.solDataToHost:
       case MSG.solDataFromHost:
         return b.length >= SOL_DATA_HEADER ? SOL_DATA_HEADER + b.readUInt16LE(8) : undefined;
@@ -221,6 +234,7 @@ export class FrameReader {
   private reset(): void {
     this.parts = [];
     this.pendingBytes = 0;
+    this.pendingLength = undefined;
   }
 
   private check(): void {

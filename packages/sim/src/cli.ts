@@ -2,7 +2,7 @@
 /**
  * oob-sim: simulated Intel AMT PCs for demos, tests and benchmarks.
  *
- *   oob-sim --devices N --port P --user U --password W [--tls] [--latency MS]
+ *   oob-sim --devices N --port P --user U --password W [--tls] [--latency MS] [--amt-version V]
  *           [--wol-port P] [--rmcp-port R [--rmcp-hosts FIRST]] [--pet HOST:PORT] [--scenarios S]
  *
  * Device i listens on P+i (P = 0: ephemeral ports). One JSON line per device on stdout; runs until
@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { PetTarget, playScenarios } from './alerts';
+import { FIRMWARE_PROFILES } from './firmware-profile';
 import { describeDevice, Fleet, FleetOptions, startFleet } from './fleet';
 
 /** What the command line asks for: the fleet, and alert scenarios to play on it. */
@@ -32,6 +33,8 @@ Options:
   --tls              serve HTTPS with a self-signed certificate per device
   --latency MS       delay before every answer (default 0)
   --auth-int         offer qop="auth-int, auth" like newer firmware
+  --amt-version V    firmware generation: 11 (TLS 1.0/1.1 only), 12, 15 (default), 16 or 18
+                     (16 and 18: TLS only, port 16992 closed; --tls implied)
   --nonce-ttl MS     Digest nonce lifetime (default 300000)
   --boot-time MS     time from power-on to a running OS (default 3000)
   --power on|off     initial power state (default on)
@@ -93,6 +96,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         'rmcp-port': { type: 'string' },
         'rmcp-hosts': { type: 'string' },
         'control-mode': { type: 'string' },
+        'amt-version': { type: 'string' },
         pet: { type: 'string' },
         scenarios: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -120,6 +124,10 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     if (!m) throw new UsageError(`--pet must be HOST:PORT, got "${v.pet}"`);
     pet = { host: m[1].replace(/^\[|\]$/g, ''), port: int('pet', m[2], 1, 65535) };
   }
+  const amtVersion = v['amt-version'];
+  if (amtVersion !== undefined && !(amtVersion.split('.')[0] in FIRMWARE_PROFILES)) {
+    throw new UsageError(`--amt-version must be one of ${Object.keys(FIRMWARE_PROFILES).join(', ')}, got "${amtVersion}"`);
+  }
   const scenarioEveryMs = v.scenarios === undefined ? undefined : int('scenarios', v.scenarios, 1, 86_400) * 1000;
   if (pet && !scenarioEveryMs) throw new UsageError('--pet needs --scenarios (the PCs send traps when they play a scenario)');
   return {
@@ -127,6 +135,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     ...(mode ? { configure: (_i: number, o: Parameters<NonNullable<FleetOptions['configure']>>[1]) => ({ ...o, controlMode: mode }) } : {}),
     pet,
     scenarioEveryMs,
+    ...(amtVersion !== undefined ? { amtVersion } : {}),
     devices,
     port,
     host: v.host ?? '127.0.0.1',

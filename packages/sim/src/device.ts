@@ -26,6 +26,7 @@ import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { DigestAuthenticator } from './digest-server';
+import { FirmwareProfile, firmwareProfile, profileOfVersion } from './firmware-profile';
 import { BootDetails, PowerMachine, PowerTimings } from './power';
 import { takeBootRequest } from './classes/boot';
 import type { ClassHandler } from './classes/types';
@@ -74,6 +75,8 @@ export interface SimDeviceOptions {
   /** `Digest:<32 uppercase hex>`; derived from the UUID when omitted. */
   realm?: string;
   firmware?: Partial<FirmwareInfo>;
+  /** Firmware generation to play ("11", "12", "15", "16", "18"; see firmware-profile.ts); sets version and build unless `firmware` does. */
+  amtVersion?: string;
   /** Offer qop="auth-int, auth" like newer firmware. */
   authInt?: boolean;
   nonceTtlMs?: number;
@@ -132,7 +135,11 @@ export class SimDevice extends EventEmitter {
   readonly uuid: string;
   readonly mac: string;
   readonly realm: string;
+  /** The Digest user the device was provisioned with (AMT's admin account). */
+  readonly adminUser: string;
   readonly firmware: FirmwareInfo;
+  /** What this generation of firmware does differently (TLS versions, port 16992, properties). */
+  readonly profile: FirmwareProfile;
   readonly hardware: HardwareProfile;
   readonly digest: DigestAuthenticator;
   readonly tls?: TlsMaterial;
@@ -168,7 +175,11 @@ export class SimDevice extends EventEmitter {
     this.uuid = o.uuid.toLowerCase();
     this.mac = o.mac.toLowerCase();
     this.realm = o.realm ?? realmFor(this.uuid);
-    this.firmware = { version: '15.0.23', build: '1706', sku: '16392', ...o.firmware };
+    this.adminUser = o.user;
+    const generation = o.amtVersion !== undefined ? firmwareProfile(o.amtVersion) : undefined;
+    this.firmware = { version: generation?.version ?? '15.0.23', build: generation?.build ?? '1706', sku: '16392', ...o.firmware };
+    // A version given alone changes what the device reports, not which ports and TLS it serves.
+    this.profile = generation ?? { ...profileOfVersion(this.firmware.version), plainHttp: true, tls: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } };
     this.hardware = o.hardware ?? hardwareFor(0, this.uuid);
     this.controlMode = o.controlMode ?? 'admin';
     this.digest = new DigestAuthenticator({ realm: this.realm, user: o.user, password: o.password, authInt: o.authInt, nonceTtlMs: o.nonceTtlMs });
@@ -310,6 +321,9 @@ export class SimDevice extends EventEmitter {
   // --- lifecycle ----------------------------------------------------------------------------------
 
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    if (!this.tls && !this.profile.plainHttp) {
+      throw new Error(`AMT ${this.firmware.version} serves WS-Management only over TLS (port 16992 is closed from AMT 16.1): give the device a certificate`);
+    }
     const { server, port: bound } = await startWsmanServer(this, port, host);
     this.server = server;
     this.port = bound;

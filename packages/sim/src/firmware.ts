@@ -2,8 +2,8 @@
  * The simulated PC's BIOS at each firmware boot: it reads the one-time boot request (AMT_BootSettingData
  * and the forced boot source) and acts on it, and records what happened in `firmwareState(device)`:
  *
- *   IDE-R CD      over the IDE-R session whose drive is attached: RESET, TEST UNIT READY, INQUIRY,
- *                 READ CAPACITY, the primary volume descriptor (sector 16), the El Torito boot record
+ *   IDE-R CD      over the IDE-R session whose drive is attached: RESET, TEST UNIT READY, INQUIRY
+ *                 (answered by AMT itself, not the console), READ CAPACITY, the primary volume descriptor (sector 16), the El Torito boot record
  *                 (sector 17), the boot catalog, the boot image, and (as the loader does with a boot
  *                 information table) the whole boot file with its checksum; "booted from media: <volume id>"
  *   IDE-R floppy  the boot sector and its 55 AA signature; "booted from media: <label>"

@@ -12,6 +12,7 @@ import type { PowerTimings } from './power';
 import { RmcpResponder } from './rmcp-responder';
 import { WolListener } from './wol-listener';
 import { hardwareFor } from './hardware';
+import { firmwareProfile } from './firmware-profile';
 
 export interface FleetOptions {
   devices: number;
@@ -30,6 +31,8 @@ export interface FleetOptions {
   power?: 'on' | 'off';
   timings?: Partial<PowerTimings>;
   firmware?: SimDeviceOptions['firmware'];
+  /** Firmware generation of every device ("11", "12", "15", "16", "18"); 16 and 18 imply TLS (no port 16992). */
+  amtVersion?: string;
   /** Changes every generated UUID/MAC/realm; the default gives the same fleet every time. */
   seed?: string;
   /** First redirection (IDE-R) port; device i gets redirectionPort + i. 0 or unset = ephemeral ports. */
@@ -96,8 +99,9 @@ export function deviceOptions(index: number, o: FleetOptions, keyPair?: SimKeyPa
     power: o.power,
     timings: o.timings,
     firmware: o.firmware,
+    amtVersion: o.amtVersion,
   };
-  if (o.tls) {
+  if (o.tls || needsTls(o)) {
     const kp = o.keyPerDevice ? generateKeyPair() : keyPair;
     if (!kp) throw new Error('TLS needs a key pair');
     opts.tls = makeCertificate({ commonName: name, serial: index + 1, keyPair: kp });
@@ -105,12 +109,18 @@ export function deviceOptions(index: number, o: FleetOptions, keyPair?: SimKeyPa
   return o.configure ? o.configure(index, opts) : opts;
 }
 
+/** Generations without port 16992 serve TLS whatever the fleet asked. */
+function needsTls(o: FleetOptions): boolean {
+  return o.amtVersion !== undefined && !firmwareProfile(o.amtVersion).plainHttp;
+}
+
 export async function startFleet(o: FleetOptions): Promise<Fleet> {
   if (!Number.isInteger(o.devices) || o.devices < 1) throw new Error('devices must be a positive integer');
   const base = o.port ?? 0;
   if (!Number.isInteger(base) || base < 0 || (base > 0 && base + o.devices - 1 > 65535)) throw new Error('port range outside 1..65535');
   const host = o.host ?? '127.0.0.1';
-  const shared = o.tls && !o.keyPerDevice ? generateKeyPair() : undefined;
+  if (o.amtVersion !== undefined) firmwareProfile(o.amtVersion); // an unknown generation fails here, clearly
+  const shared = (o.tls || needsTls(o)) && !o.keyPerDevice ? generateKeyPair() : undefined;
   const devices: SimDevice[] = [];
   const fleet: Fleet = { devices, stop: async () => undefined };
   fleet.stop = async (): Promise<void> => {
@@ -180,6 +190,7 @@ export function describeDevice(d: SimDevice, fleet?: Fleet): Record<string, unkn
     realm: d.realm,
     tls: Boolean(d.tls),
     fingerprint256: d.tls?.fingerprint256 ?? null,
+    amtVersion: d.firmware.version,
     ...(fleet?.wol ? { wolHost: fleet.wol.host, wolPort: fleet.wol.port } : {}),
     ...(rmcp ? { rmcpHost: rmcp.host, rmcpPort: rmcp.port } : {}),
     redirectionPort: d.redirectionPort,

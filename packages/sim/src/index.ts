@@ -55,9 +55,11 @@ export { startBackgroundTraffic } from './background-traffic';
 // --- IPMI (issue 8): a simulated server BMC ---
 export { SimBmc, BmcState, defaultSensors } from './ipmi';
 export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';
+// --- firmware generations and accounts ---
+export { FIRMWARE_PROFILES, FirmwareProfile, firmwareProfile, DEFAULT_AMT_VERSION } from './firmware-profile';
+export { ACL_STATUS } from './classes/accounts';
 // --- remote console: the PC's screen for SOL and KVM ---
 export { SimScreen, simScreen, ansiFrame, COLUMNS, ROWS } from './screen';
 export type { ScreenImage, ScreenKey, ScreenRow } from './screen';
-export { kvmSettings, kvmEnabled } from './classes/kvm';
-export type { KvmSettings } from './classes/kvm';
+export { kvmEnabled } from './classes/kvm';
 export { KVM_WIDTH, KVM_HEIGHT, drawScreen, kvmSessionOf, SimKvmSession } from './kvm';

@@ -3,7 +3,9 @@
  * StartRedirectionSession (IDE-R only; SOL and KVM are refused), Digest authentication with the
  * device's own credentials and nonce bookkeeping, then an IDE-R session: OPEN, the enable request,
  * heartbeats at the interval the console asked for, ping/pong, close. The simulated BIOS
- * (firmware.ts) sends its ATAPI commands through the session that has its drive attached.
+ * (firmware.ts) sends its ATAPI commands through the session that has its drive attached; INQUIRY
+ * and REQUEST SENSE the device answers itself (the latter from the sense the console put in its
+ * last COMMAND_END), as AMT does (docs/firmware-evidence.md).
  *
  * Refused like AMT does: the port closes at once while AMT_RedirectionService.ListenerEnabled is
  * false; StartRedirectionSession answers a non-zero status when IDE-R is not enabled in its
@@ -15,7 +17,7 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { AUTH, AUTH_URI, authenticateReply, DRIVE, FEATURE, iderBare, iderCommand, iderFeatures, iderOpenReply, iderReset, INTEL_IANA, lengthPrefixed, MSG, readAuth, readCommandEnd, readFeatures, readIderOpen, readLengthPrefixed, readStartSession, Sense, sequenceOf, startSessionReply, StreamingFrameReader } from '../../../lib/amt/redirection/protocol';
+import { AUTH, AUTH_URI, authenticateReply, DRIVE, FEATURE, GOOD, iderBare, iderCommand, iderFeatures, iderOpenReply, iderReset, INTEL_IANA, lengthPrefixed, MSG, readAuth, readCommandEnd, readFeatures, readIderOpen, readLengthPrefixed, readStartSession, Sense, sequenceOf, startSessionReply, StreamingFrameReader } from '../../../lib/amt/redirection/protocol';
 import { parseDigestHeader } from './digest-server';
 import type { SimDevice } from './device';
 import { redirectionState } from './classes/setup';
@@ -23,7 +25,7 @@ import { bootCapabilityValue } from './classes/boot';
 import { consoleSessionAllowed, openConsoleSession, SimConsoleSession } from './console-sessions';
 
 export interface SimRedirectionOptions {
-  /** IDE-R read buffer the device reports (largest DATA_TO_HOST payload). Default 8192. */
+  /** IDE-R read buffer the device reports (largest DATA_TO_HOST payload), 512 to 8192. Default 8192. */
   readBufferSize: number;
   /** Close the connection once this many image bytes came from the console (a device dropping mid-transfer). */
   dropAfterBytes?: number;
@@ -55,8 +57,38 @@ interface PendingCommand {
   keep: boolean;
   bytes: number;
   opcode: number;
+  drive: 'cd' | 'floppy';
   timeoutMs: number;
   deadline: number;
+}
+
+/**
+ * INQUIRY data the device gives for its own IDE-R drives. AMT answers INQUIRY and REQUEST SENSE
+ * itself: a console (MeshCommander) has no handler for them and refuses them as invalid opcodes.
+ */
+function inquiryData(drive: 'cd' | 'floppy', allocation: number): Buffer {
+  const b = Buffer.alloc(36, 0x20);
+  b.fill(0, 0, 8);
+  b[0] = drive === 'cd' ? 0x05 : 0x00;
+  b[1] = 0x80; // removable
+  b[2] = 0x00;
+  b[3] = 0x21; // ATAPI, response format 1
+  b[4] = 31;
+  b.write('Intel', 8, 'latin1');
+  b.write(drive === 'cd' ? 'Virtual CD' : 'Virtual Floppy', 16, 'latin1');
+  b.write('1.00', 32, 'latin1');
+  return b.subarray(0, Math.min(36, allocation));
+}
+
+/** Fixed-format sense data (18 bytes) for REQUEST SENSE. */
+function senseData(sense: Sense, allocation: number): Buffer {
+  const b = Buffer.alloc(18);
+  b[0] = 0x70;
+  b[2] = sense.key & 0x0f;
+  b[7] = 10;
+  b[12] = sense.asc;
+  b[13] = sense.ascq;
+  return b.subarray(0, Math.min(18, allocation));
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -94,6 +126,8 @@ export class SimIderSession extends EventEmitter {
   }
 
   private hung = false;
+  /** The sense of each drive's last command, from the console's COMMAND_END messages. */
+  private readonly lastSense: Record<'cd' | 'floppy', Sense> = { cd: GOOD, floppy: GOOD };
 
   /** Handles one IDE-R message from the console; returns false to drop the connection. */
   onMessage(m: Buffer): boolean {
@@ -140,6 +174,7 @@ export class SimIderSession extends EventEmitter {
         const p = this.pending;
         if (!p) return false;
         const e = readCommandEnd(m);
+        this.lastSense[p.drive] = e.ok ? GOOD : e.sense;
         this.complete({ ok: e.ok, sense: e.ok ? undefined : e.sense, data: p.keep ? Buffer.concat(p.chunks) : EMPTY, length: p.bytes });
         return true;
       }
@@ -213,9 +248,15 @@ export class SimIderSession extends EventEmitter {
   command(drive: 'cd' | 'floppy', cdb: Buffer, timeoutMs = 10000, keep = true): Promise<AtapiResult> {
     if (this.closed) return Promise.reject(new Error('the IDE-R session is closed'));
     if (this.pending) return Promise.reject(new Error('an ATAPI command is already outstanding'));
+    // Answered by the device itself, never sent to the console.
+    if (cdb[0] === 0x12 || cdb[0] === 0x03) {
+      const data = cdb[0] === 0x12 ? inquiryData(drive, cdb[4]) : senseData(this.lastSense[drive], cdb[4]);
+      if (cdb[0] === 0x03) this.lastSense[drive] = GOOD;
+      return Promise.resolve({ ok: true, data: keep ? data : EMPTY, length: data.length });
+    }
     this.stats.commands++;
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject, chunks: [], keep, bytes: 0, opcode: cdb[0], timeoutMs, deadline: Date.now() + timeoutMs };
+      this.pending = { resolve, reject, chunks: [], keep, bytes: 0, opcode: cdb[0], drive, timeoutMs, deadline: Date.now() + timeoutMs };
       if (!this.commandTimer || this.commandTimeoutMs !== timeoutMs) {
         clearTimeout(this.commandTimer);
         this.commandTimer = setTimeout(() => this.onCommandTimeout(), timeoutMs);
@@ -367,6 +408,8 @@ export interface RedirectionListener {
 }
 
 export function startRedirectionServer(d: SimDevice, port: number, host: string, o: SimRedirectionOptions): Promise<RedirectionListener> {
+  // Firmware reports at most 8 KiB: MeshCommander drops a device that reports more (docs/firmware-evidence.md).
+  if (!(o.readBufferSize >= 512 && o.readBufferSize <= 8192)) return Promise.reject(new RangeError(`IDE-R read buffer ${o.readBufferSize} is not 512 to 8192 bytes`));
   const sockets = new Set<net.Socket>();
   const onSocket = (s: net.Socket) => {
     sockets.add(s);

@@ -102,9 +102,14 @@ export function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** `<p:Class>` with the properties sorted; dates use `commonPrefix`. */
-export function instanceXml(prefix: string, className: string, props: SimProps, commonPrefix: string): string {
-  const keys = Object.keys(props).sort(byteOrder);
+/**
+ * `<p:Class>` with the properties sorted; dates use `commonPrefix`. Properties named in `after`
+ * (a class's own additions to its CIM parent) come after all the others, sorted among themselves:
+ * firmware writes the inherited ones first (IPS_PowerManagementService ends with OSPowerSavingState).
+ */
+export function instanceXml(prefix: string, className: string, props: SimProps, commonPrefix: string, after: readonly string[] = []): string {
+  const late = new Set(after);
+  const keys = [...Object.keys(props).filter((k) => !late.has(k)).sort(byteOrder), ...Object.keys(props).filter((k) => late.has(k)).sort(byteOrder)];
   return `<${prefix}:${className}>${keys.map((k) => valueXml(prefix, k, props[k], commonPrefix)).join('')}</${prefix}:${className}>`;
 }
 

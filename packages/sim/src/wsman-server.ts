@@ -13,6 +13,7 @@ import { NS, WSMAN_PATH } from '../../../lib/wsman/namespaces';
 import type { SimDevice } from './device';
 import { UNAUTHORIZED_HTML } from './digest-server';
 import { dispatch, SimAnswer } from './dispatch';
+import { tlsServerOptions } from './firmware-profile';
 import { writeFault } from './response-writer';
 import { SimFault } from './sim-fault';
 
@@ -47,12 +48,32 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
     'Content-Type': contentType,
     'Transfer-Encoding': 'chunked',
   });
+  firmwareHeaderSet(res);
+  // The framing is ours: AMT writes each size as four upper-case hex digits ("0220"), Node as "220".
+  res.chunkedEncoding = false;
   let from = 0;
   for (const to of chunkBoundaries(buf.length)) {
-    res.write(buf.subarray(from, to));
+    res.write(Buffer.concat([Buffer.from(`${chunkSizeLine(to - from)}\r\n`, 'latin1'), buf.subarray(from, to), CRLF]));
     from = to;
   }
-  res.end();
+  res.end('0\r\n\r\n', 'latin1');
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * AMT's 200 carries exactly Date, Server, X-Frame-Options, Content-Type, Transfer-Encoding (the
+ * captures in amt/http); Node adds `Connection: keep-alive` and `Keep-Alive: timeout=...` to the
+ * head it has composed but not sent yet. HTTP/1.1 is persistent without them, so they go.
+ */
+function firmwareHeaderSet(res: ServerResponse): void {
+  const composed = res as unknown as { _header?: unknown };
+  if (typeof composed._header === 'string') composed._header = composed._header.replace(/^(Connection: keep-alive|Keep-Alive: [^\r]*)\r\n/gim, '');
+}
+
+/** A chunk-size line as AMT writes it: at least four upper-case hex digits. */
+export function chunkSizeLine(size: number): string {
+  return size.toString(16).toUpperCase().padStart(4, '0');
 }
 
 function writeSmall(device: SimDevice, res: ServerResponse, status: number, extra: Record<string, string> = {}): void {
@@ -78,6 +99,17 @@ function unauthorized(device: SimDevice, res: ServerResponse, stale: boolean): v
     Connection: 'close',
   });
   res.end(UNAUTHORIZED_HTML, () => res.socket?.destroySoon());
+}
+
+/**
+ * Firmware reads the body whatever the headers say: MeshCentral's stack sends no Content-Type at
+ * all, Intel's clients send `application/soap+xml` with or without a charset. Only a body
+ * declared as something else is refused.
+ */
+export function acceptedType(header: string | undefined): boolean {
+  if (header === undefined || header.trim() === '') return true;
+  const media = header.split(';')[0].trim().toLowerCase();
+  return media === 'application/soap+xml' || media === 'application/xml' || media === 'text/xml';
 }
 
 /** Broken XML: the answer cut short with a stray tag and an undeclared entity. */
@@ -120,10 +152,9 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
       return;
     }
     if (fault === 'hang') return; // never answered; closed when the device stops
-    const type = String(req.headers['content-type'] ?? '').toLowerCase();
     let answer: SimAnswer;
     if (fault === 'http500') answer = { status: 500, xml: htmlPage('Internal Server Error') };
-    else if (!type.startsWith('application/soap+xml')) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
+    else if (!acceptedType(req.headers['content-type'])) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
     else {
       try {
         answer = dispatch(device, body.toString('utf8'), { user: verdict.user, address: req.socket.remoteAddress?.replace(/^::ffff:/, '') });
@@ -146,7 +177,7 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
 
 export async function startWsmanServer(device: SimDevice, port: number, host: string): Promise<{ server: Server | HttpsServer; port: number }> {
   const listener = (req: IncomingMessage, res: ServerResponse): void => handle(device, req, res);
-  const server: Server | HttpsServer = device.tls ? createHttpsServer({ key: device.tls.key, cert: device.tls.cert }, listener) : createHttpServer(listener);
+  const server: Server | HttpsServer = device.tls ? createHttpsServer({ key: device.tls.key, cert: device.tls.cert, ...tlsServerOptions(device.profile) }, listener) : createHttpServer(listener);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -23,7 +23,7 @@ import {
 import { defenseState, policyOfRef, policyRef, portDeviceId, portOfRef, PortIndex, portRef, ports, refreshPolicies, SYSTEM_KEYS } from '../defense';
 import { faults } from '../sim-fault';
 import { isRef, ref, SimProps } from '../values';
-import { adminOnly, quotaLimit } from './defense';
+import { adminOnly, quotaLimit, requireKeys } from './defense';
 import { ClassHandler, inputInt, inputText, MethodContext } from './types';
 
 const MAX_AGENTS = 16;
@@ -62,6 +62,7 @@ export const agentPresenceWatchdog: ClassHandler = adminOnly({
   keys: ['DeviceID'],
   instances: (d) => [...agentPresenceState(d).watchdogs.values()].map(watchdogProps),
   create: (d, input) => {
+    requireKeys(input, 'AMT_AgentPresenceWatchdog', ['CreationClassName', 'DeviceID', 'SystemCreationClassName', 'SystemName']);
     const s = agentPresenceState(d);
     const deviceId = inputText(input, 'DeviceID')?.trim() ?? '';
     const agentId = deviceIdToGuid(deviceId);

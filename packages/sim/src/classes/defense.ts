@@ -1,13 +1,17 @@
 /**
  * System Defense classes of a simulated PC: AMT_SystemDefensePolicy (Create, Put, Delete,
- * UpdateStatistics), AMT_IPHeadersFilter and AMT_Hdr8021Filter (Create, Delete), the associations
+ * UpdateStatistics), AMT_IPHeadersFilter and AMT_Hdr8021Filter (Create, Delete; AMT_NetworkFilter
+ * lists both), the associations
  * AMT_FilterInSystemDefensePolicy, AMT_NetworkPortSystemDefensePolicy and
  * AMT_NetworkPortDefaultSystemDefensePolicy, AMT_ActiveFilterStatistics, CIM_EthernetPort and
  * AMT_GeneralSystemDefenseCapabilities.
  *
  * Modelled, not captured: no real answers for these classes exist in permissive sources (see
- * test/fixtures/SOURCES.md). Property names follow Intel's class reference; instance IDs,
- * limits and faults are our choices, each noted where it is made. Changes answer AccessDenied
+ * test/fixtures/SOURCES.md). Property names follow Intel's class reference. What MeshCommander
+ * shows of real firmware is followed (docs/firmware-evidence.md): keys required in a Create,
+ * filter InstanceIDs that are their handles, one policy link per port, the port named by
+ * CreationClassName and DeviceID to delete a link. Other limits and faults are our choices, each
+ * noted where it is made. Changes answer AccessDenied
  * unless the device is in admin control mode. Enforcement lives in lib/sim/defense.ts.
  */
 import type { SimDevice } from '../device';
@@ -48,7 +52,7 @@ export function adminOnly(h: ClassHandler): ClassHandler {
   const wrapped: ClassHandler = { ...h };
   if (h.put) wrapped.put = (d, c, i) => (requireAdminControlMode(d), h.put!(d, c, i));
   if (h.create) wrapped.create = (d, i) => (requireAdminControlMode(d), h.create!(d, i));
-  if (h.delete) wrapped.delete = (d, c) => (requireAdminControlMode(d), h.delete!(d, c));
+  if (h.delete) wrapped.delete = (d, c, s) => (requireAdminControlMode(d), h.delete!(d, c, s));
   if (h.methods) {
     wrapped.methods = Object.fromEntries(
       Object.entries(h.methods).map(([name, fn]) => [
@@ -66,6 +70,16 @@ export function adminOnly(h: ClassHandler): ClassHandler {
 export const quotaLimit = (what: string) => new SimFault(NS.wsman, 'QuotaLimit', `The service cannot hold more ${what}.`);
 
 const bad = (detail: string) => faults.invalidParameter(detail);
+
+/**
+ * A Create must carry the class's key properties, even though the device fills them in itself:
+ * MeshCommander sends a placeholder (0) for every one of them in every Create, which only makes
+ * sense if firmware refuses a Create without (docs/firmware-evidence.md).
+ */
+export function requireKeys(input: PlainObject, className: string, keys: string[]): void {
+  const missing = keys.filter((k) => input[k] === undefined);
+  if (missing.length) throw bad(`${className} Create without its key properties ${missing.join(', ')}.`);
+}
 
 function bool(input: PlainObject, name: string, required = true): boolean | undefined {
   const v = inputText(input, name)?.trim().toLowerCase();
@@ -102,6 +116,7 @@ function ints(input: PlainObject, name: string): number[] {
 const FILTER_NAME_MAX = 16; // MeshCommander's filter dialog limit; the firmware's own limit is not documented.
 
 function commonFilterProps(d: SimDevice, className: SimFilter['className'], input: PlainObject): SimProps {
+  requireKeys(input, className, ['InstanceID', 'CreationClassName', 'SystemName', 'SystemCreationClassName']);
   const s = defenseState(d);
   if (s.filters.size >= maxFilters(d)) throw quotaLimit(`than ${maxFilters(d)} System Defense filters`);
   const name = inputText(input, 'Name')?.trim();
@@ -159,8 +174,8 @@ function portSide(input: PlainObject, side: 'Src' | 'Dest', protocol: number | u
 function addFilter(d: SimDevice, className: SimFilter['className'], props: SimProps): SimRef {
   const s = defenseState(d);
   const handle = s.nextHandle++;
-  const label = className === 'AMT_IPHeadersFilter' ? 'IP Headers Filter' : 'Hdr8021 Filter';
-  props.InstanceID = `Intel(r) AMT: ${label} ${handle}`;
+  // The filter's handle itself: MeshCommander lists filter InstanceIDs as a policy's FilterCreationHandles.
+  props.InstanceID = String(handle);
   const f: SimFilter = { className, handle, props };
   s.filters.set(handle, f);
   return filterRef(f);
@@ -214,6 +229,16 @@ export const hdr8021Filter: ClassHandler = adminOnly({
   delete: deleteFilter,
 });
 
+/**
+ * The filters' base class, enumerated as a whole: MeshCommander reads it last in its System
+ * Defense batch, which fails unless it answers. Modelled: every filter of both kinds.
+ */
+export const networkFilter: ClassHandler = adminOnly({
+  className: 'AMT_NetworkFilter',
+  keys: FILTER_KEYS,
+  instances: (d) => [...defenseState(d).filters.values()].map((f) => f.props),
+});
+
 // --- policies ----------------------------------------------------------------------------------
 
 const POLICY_FLAGS = ['TxDefaultDrop', 'TxDefaultMatchEvent', 'TxDefaultCount', 'RxDefaultDrop', 'RxDefaultMatchEvent', 'RxDefaultCount'];
@@ -247,6 +272,7 @@ export const systemDefensePolicy: ClassHandler = adminOnly({
   keys: ['InstanceID'],
   instances: (d) => [...defenseState(d).policies.values()].map(policyProps),
   create: (d, input) => {
+    requireKeys(input, 'AMT_SystemDefensePolicy', ['InstanceID']);
     const s = defenseState(d);
     if (s.policies.size >= maxPolicies(d)) throw quotaLimit(`than ${maxPolicies(d)} System Defense policies`);
     const name = inputText(input, 'PolicyName')?.trim() || undefined;
@@ -321,6 +347,20 @@ function portAndPolicy(d: SimDevice, current: SimProps): [PortIndex, SimPolicy] 
   return [port, policy];
 }
 
+/** The Antecedent selector must name the port by CreationClassName and DeviceID. */
+function requirePortSelectors(selectors: Record<string, string>): void {
+  let port: { selectors?: Record<string, unknown> } | undefined;
+  try {
+    port = JSON.parse(selectors.Antecedent ?? '') as typeof port;
+  } catch {
+    port = undefined;
+  }
+  const s = port?.selectors ?? {};
+  if (s.CreationClassName !== 'CIM_EthernetPort' || typeof s.DeviceID !== 'string') {
+    throw faults.invalidSelectors('The Antecedent must name the CIM_EthernetPort by CreationClassName and DeviceID.');
+  }
+}
+
 function bindingInput(d: SimDevice, input: PlainObject): [PortIndex, SimPolicy] {
   const port = portOfRef(d, input.Antecedent);
   if (port === undefined) throw bad('Antecedent must reference a CIM_EthernetPort of this device.');
@@ -333,7 +373,11 @@ function bindingRef(className: string, port: PortIndex, p: SimPolicy): SimRef {
   return ref(className, { Antecedent: portRef(port), Dependent: policyRef(p) });
 }
 
-/** Enables a policy on an interface; more than one may be enabled (highest precedence wins). */
+/**
+ * Links a policy to an interface: one link per interface, as MeshCommander treats it (to change
+ * the policy it deletes the link, then creates the new one); a second link is refused. Deleting a
+ * link needs the port named by CreationClassName and DeviceID, as MeshCommander's Delete does.
+ */
 export const networkPortSystemDefensePolicy: ClassHandler = adminOnly({
   className: 'AMT_NetworkPortSystemDefensePolicy',
   keys: ['Antecedent', 'Dependent'],
@@ -352,12 +396,14 @@ export const networkPortSystemDefensePolicy: ClassHandler = adminOnly({
     const s = defenseState(d);
     const set = s.enabled.get(port) ?? new Set<number>();
     if (set.has(policy.handle)) throw faults.alreadyExists();
+    if (set.size > 0) throw bad(`${portDeviceId(port)} has a System Defense policy linked already; delete that link first.`);
     set.add(policy.handle);
     s.enabled.set(port, set);
     refreshPolicies(d, 'policy-enabled');
     return bindingRef('AMT_NetworkPortSystemDefensePolicy', port, policy);
   },
-  delete: (d, current) => {
+  delete: (d, current, selectors) => {
+    requirePortSelectors(selectors);
     const [port, policy] = portAndPolicy(d, current);
     defenseState(d).enabled.get(port)?.delete(policy.handle);
     refreshPolicies(d, 'policy-disabled');
@@ -411,18 +457,30 @@ export const activeFilterStatistics: ClassHandler = adminOnly({
   instances: (d) => statisticsRows(d),
 });
 
+/**
+ * The ports as AMT 12 reports them (test/fixtures/amt/gwm/cim/ethernetport/get.xml): the MAC in
+ * NetworkAddresses as 12 lower-case hex digits, PortType 53 (1000BaseT) on the wired port. The
+ * wireless port's Description and PortType (0, unknown, as CIM_WiFiPort says) are not from a capture.
+ */
 export const ethernetPort: ClassHandler = adminOnly({
   className: 'CIM_EthernetPort',
+  commonNs: true,
   keys: ['CreationClassName', 'DeviceID', 'SystemCreationClassName', 'SystemName'],
   instances: (d) =>
     ports(d).map((p) => ({
       CreationClassName: 'CIM_EthernetPort',
+      Description: p === 0 ? 'Wired0' : 'Wireless1',
       DeviceID: portDeviceId(p),
-      ElementName: p === 0 ? 'Intel(r) AMT Ethernet Port' : 'Intel(r) AMT Wireless Port',
+      ElementName: 'Intel(r) AMT Ethernet Port',
+      EnabledDefault: 5,
       EnabledState: 2,
       LinkTechnology: p === 0 ? 2 : 11,
-      PermanentAddress: d.mac.replace(/:/g, '').toUpperCase(),
+      MaxSpeed: 1000000000,
+      NetworkAddresses: (p === 0 ? d.mac : (d.hardware.wirelessMac ?? d.mac)).replace(/:/g, '').toLowerCase(),
+      OperationalStatus: 0,
+      PortType: p === 0 ? 53 : 0,
       RequestedState: 12,
+      Speed: 1000000000,
       ...SYSTEM_KEYS,
     })),
 });
@@ -443,6 +501,7 @@ export const defenseClasses = [
   systemDefensePolicy,
   ipHeadersFilter,
   hdr8021Filter,
+  networkFilter,
   filterInSystemDefensePolicy,
   networkPortSystemDefensePolicy,
   networkPortDefaultSystemDefensePolicy,

@@ -9,7 +9,7 @@ import type { SimDevice } from '../device';
 import type { HardwareProfile } from '../hardware';
 import { faults } from '../sim-fault';
 import { datetime, managedSystemRef, ref, SimProps } from '../values';
-import { ClassHandler, inputInt } from './types';
+import { applyWritable, ClassHandler, inputInt } from './types';
 
 /** SMBIOS-style GUID as AMT reports it: the first three UUID fields byte-swapped, uppercase, no dashes. */
 export function platformGuid(uuid: string): string {
@@ -42,16 +42,28 @@ export const softwareIdentity: ClassHandler = {
   instances: softwareIdentities,
 };
 
-export const computerSystemPackage: ClassHandler = {
-  className: 'CIM_ComputerSystemPackage',
-  keys: ['Antecedent', 'Dependent'],
-  instances: (d) => [
+function systemPackages(d: SimDevice): SimProps[] {
+  return [
     {
       Antecedent: ref('CIM_Chassis', { CreationClassName: 'CIM_Chassis', Tag: 'CIM_Chassis' }),
       Dependent: managedSystemRef(),
       PlatformGUID: platformGuid(d.uuid),
     },
-  ],
+  ];
+}
+
+export const computerSystemPackage: ClassHandler = {
+  className: 'CIM_ComputerSystemPackage',
+  keys: ['Antecedent', 'Dependent'],
+  instances: systemPackages,
+};
+
+/** The parent association: firmware answers with the CIM_ComputerSystemPackage instance. */
+export const systemPackaging: ClassHandler = {
+  className: 'CIM_SystemPackaging',
+  keys: ['Antecedent', 'Dependent'],
+  itemClassName: () => 'CIM_ComputerSystemPackage',
+  instances: systemPackages,
 };
 
 function chassisOf(h: HardwareProfile): SimProps {
@@ -246,6 +258,7 @@ export function kvmState(d: SimDevice): { enabledState: number } {
 /** Present only on PCs with KVM (vPro Enterprise); others answer DestinationUnreachable like real firmware. */
 export const kvmRedirectionSAP: ClassHandler = {
   className: 'CIM_KVMRedirectionSAP',
+  commonNs: true,
   keys: ['CreationClassName', 'Name', 'SystemCreationClassName', 'SystemName'],
   instances: (d) => {
     if (!d.hardware.kvm) throw faults.destinationUnreachable();
@@ -273,6 +286,38 @@ export const kvmRedirectionSAP: ClassHandler = {
   },
 };
 
+function kvmSettingsDefaults(): SimProps {
+  return {
+    BackToBackFbMode: false,
+    DefaultScreen: 0,
+    ElementName: 'Intel(r) KVM Redirection Settings',
+    EnabledByMEBx: true,
+    InstanceID: 'Intel(r) KVM Redirection Settings',
+    Is5900PortEnabled: false,
+    OptInPolicy: true,
+    OptInPolicyTimeout: 300,
+    RFBPassword: '',
+    SessionTimeout: 3,
+  };
+}
+
+/**
+ * KVM settings (PCs with KVM only). RFBPassword is write-only: firmware always reads it back empty.
+ * OptInPolicy here is KVM's own consent switch; the consent rules live with IPS_OptInService.
+ */
+export const kvmRedirectionSettingData: ClassHandler = {
+  className: 'IPS_KVMRedirectionSettingData',
+  instances: (d) => {
+    if (!d.hardware.kvm) throw faults.destinationUnreachable();
+    return [d.classState<{ props: SimProps }>('IPS_KVMRedirectionSettingData')?.props ?? kvmSettingsDefaults()];
+  },
+  put: (d, current, input) => {
+    const s = d.classState<{ props: SimProps }>('IPS_KVMRedirectionSettingData', () => ({ props: kvmSettingsDefaults() }));
+    s.props = { ...applyWritable(current, input, ['DefaultScreen', 'Is5900PortEnabled', 'OptInPolicy', 'OptInPolicyTimeout', 'SessionTimeout']), RFBPassword: '' };
+    return s.props;
+  },
+};
+
 // Which System Defense policies are bound to a port now lives with the System Defense simulation
 // (lib/sim/defense.ts, issue 5), which serves AMT_NetworkPortSystemDefensePolicy itself.
 export { setActiveDefensePolicies } from '../defense';
@@ -280,6 +325,7 @@ export { setActiveDefensePolicies } from '../defense';
 export const inventoryClasses = [
   softwareIdentity,
   computerSystemPackage,
+  systemPackaging,
   chassis,
   card,
   biosElement,
@@ -289,4 +335,5 @@ export const inventoryClasses = [
   processor,
   mediaAccessDevice,
   kvmRedirectionSAP,
+  kvmRedirectionSettingData,
 ];

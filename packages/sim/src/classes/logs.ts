@@ -8,6 +8,7 @@
 import { auditEventId } from '../../../../lib/amt/audit-events';
 import { AuditRecordInput, encodeAuditRecord } from '../../../../lib/amt/audit-record';
 import type { SimDevice } from '../device';
+import { datetime } from '../values';
 import { ClassHandler, inputInt, SimPeer } from './types';
 
 export interface EventLogRecord {
@@ -62,26 +63,34 @@ export function addEventLogRecord(d: SimDevice, r: EventLogRecord): void {
   if (log.length > MAX_EVENT_RECORDS) log.shift();
 }
 
+/** The event log as AMT 12 describes it (test/fixtures/amt/gwm/amt/messagelog/pull.xml). */
 export const messageLog: ClassHandler = {
   className: 'AMT_MessageLog',
   commonNs: true,
   instances: (d) => [
     {
-      Capabilities: [3, 4, 7],
+      Capabilities: [5, 6, 8, 7],
       CharacterSet: 10,
       CreationClassName: 'AMT_MessageLog',
       CurrentNumberOfRecords: eventLog(d).length,
-      ElementName: 'Intel(r) AMT:MessageLog',
+      ElementName: 'Intel(r) AMT:MessageLog 1',
       EnabledDefault: 2,
       EnabledState: 2,
       HealthState: 5,
       IsFrozen: false,
       LastChange: 0,
+      LogState: 4,
+      MaxLogSize: 0,
       MaxNumberOfRecords: MAX_EVENT_RECORDS,
-      Name: 'Intel(r) AMT:MessageLog',
-      OverWritePolicy: 2,
-      PercentageNearFull: 0,
+      MaxRecordSize: 21,
+      Name: 'Intel(r) AMT:MessageLog 1',
+      OperationalStatus: 2,
+      OverwritePolicy: 2,
+      PercentageNearFull: Math.floor((eventLog(d).length * 100) / MAX_EVENT_RECORDS),
       RequestedState: 12,
+      SizeOfHeader: 0,
+      SizeOfRecordHeader: 0,
+      Status: 'OK',
     },
   ],
   methods: {
@@ -107,6 +116,8 @@ export const MAX_AUDIT_RECORDS = 1000;
 
 interface AuditState {
   records: string[];
+  /** Seconds since 1970 of the newest record (TimeOfLastRecord). */
+  lastTime: number;
 }
 
 /**
@@ -134,14 +145,18 @@ function auditLog(d: SimDevice): AuditState {
         at('user-added', t + 86400, admin, '192.0.2.10', helpdesk),
         at('kvm-enabled', t + 86460, admin, '192.0.2.10'),
       ],
+      lastTime: t + 86460,
     };
   });
 }
 
 /** Append a record (the newest); the oldest is dropped once the log is full. */
 export function addAuditRecord(d: SimDevice, r: Omit<AuditRecordInput, 'time'> & { time?: number }): void {
-  const log = auditLog(d).records;
-  log.push(encodeAuditRecord({ ...r, time: r.time ?? Math.floor(Date.now() / 1000) }));
+  const state = auditLog(d);
+  const log = state.records;
+  const time = r.time ?? Math.floor(Date.now() / 1000);
+  log.push(encodeAuditRecord({ ...r, time }));
+  state.lastTime = Math.max(state.lastTime, time);
   if (log.length > MAX_AUDIT_RECORDS) log.splice(0, log.length - MAX_AUDIT_RECORDS);
 }
 
@@ -188,22 +203,27 @@ export function clearAuditLog(d: SimDevice): void {
   auditLog(d).records.length = 0;
 }
 
+/**
+ * As AMT 12 describes its audit log (test/fixtures/amt/gwm/amt/auditlog/pull.xml): AuditState 16
+ * (no signing key set), MaxNumberOfRecords 0 (firmware sizes the log in bytes, not records).
+ */
 export const auditLogClass: ClassHandler = {
   className: 'AMT_AuditLog',
   commonNs: true,
   instances: (d) => [
     {
-      CreationClassName: 'AMT_AuditLog',
+      AuditState: 16,
       CurrentNumberOfRecords: auditLog(d).records.length,
-      ElementName: 'Intel(r) AMT:Audit Log',
+      ElementName: 'Intel(r) AMT Audit Log',
       EnabledState: 2,
       MaxAllowedAuditors: 1,
-      MaxNumberOfRecords: MAX_AUDIT_RECORDS,
+      MaxNumberOfRecords: 0,
       Name: 'Intel(r) AMT:Audit Log',
       OverwritePolicy: 2,
-      PercentageFree: 99,
+      PercentageFree: Math.max(0, 100 - Math.ceil((auditLog(d).records.length * 100) / MAX_AUDIT_RECORDS)),
       RequestedState: 2,
       StoragePolicy: 1,
+      TimeOfLastRecord: datetime(new Date(auditLog(d).lastTime * 1000).toISOString().replace(/\.\d+Z$/, 'Z')),
     },
   ],
   methods: {

@@ -1,5 +1,10 @@
-/** Power classes: CIM_AssociatedPowerManagementService, CIM_PowerManagementService, IPS_PowerManagementService. */
+/**
+ * Power classes: CIM_AssociatedPowerManagementService (also answered for its parent
+ * CIM_ServiceAvailableToElement, which MeshCommander polls for the power state), CIM_PowerManagementService,
+ * IPS_PowerManagementService and AMT_SystemPowerScheme (the ME's own power policy).
+ */
 import { isEndpointReference } from '../../../../lib/wsman/xml';
+import type { SimDevice } from '../device';
 import { faults } from '../sim-fault';
 import { managedSystemRef, ref, serviceSelectors, SimProps } from '../values';
 import { auditPowerAction } from './logs';
@@ -7,18 +12,70 @@ import { ClassHandler, inputInt, inputText } from './types';
 
 const PMS_NAME = 'Intel(r) AMT Power Management Service';
 
-export const associatedPowerManagementService: ClassHandler = {
-  className: 'CIM_AssociatedPowerManagementService',
-  commonNs: true,
-  keys: ['ServiceProvided', 'UserOfService'],
-  instances: (d) => [
+function associatedPower(d: SimDevice): SimProps[] {
+  return [
     {
       AvailableRequestedPowerStates: d.power.available(),
       PowerState: d.power.state,
       ServiceProvided: ref('CIM_PowerManagementService', serviceSelectors('CIM_PowerManagementService', PMS_NAME)),
       UserOfService: managedSystemRef(),
     },
-  ],
+  ];
+}
+
+export const associatedPowerManagementService: ClassHandler = {
+  className: 'CIM_AssociatedPowerManagementService',
+  commonNs: true,
+  keys: ['ServiceProvided', 'UserOfService'],
+  instances: associatedPower,
+};
+
+/** Enumerating the parent association returns the power one, typed as what it is. */
+export const serviceAvailableToElement: ClassHandler = {
+  className: 'CIM_ServiceAvailableToElement',
+  commonNs: true,
+  keys: ['ServiceProvided', 'UserOfService'],
+  itemClassName: () => 'CIM_AssociatedPowerManagementService',
+  instances: associatedPower,
+};
+
+/**
+ * The ME's power policies (which sleep states it stays reachable in), as the AMT 12 capture lists
+ * them (test/fixtures/amt/gwm/amt/systempowerscheme); the second is active.
+ */
+const POWER_SCHEMES: Array<[string, string]> = [
+  ['Mobile: ON in S0', 'djmXEQtWUEOIcJgS85G1YA=='],
+  ['Mobile: ON in S0, ME Wake in S3, S4-5 (AC only)', 'MIAN7gnAeEOvKHhootu+Og=='],
+];
+
+function activeScheme(d: SimDevice): { guid: string } {
+  return d.classState('AMT_SystemPowerScheme', () => ({ guid: POWER_SCHEMES[1][1] }));
+}
+
+/** The active scheme's GUID (base64), as a console compares it. */
+export function activePowerScheme(d: SimDevice): string {
+  return activeScheme(d).guid;
+}
+
+export const systemPowerScheme: ClassHandler = {
+  className: 'AMT_SystemPowerScheme',
+  instances: () =>
+    POWER_SCHEMES.map(([description, guid], i) => ({
+      Description: description,
+      ElementName: 'Intel(r) AMT Power Scheme',
+      InstanceID: `SCHEME ${i}`,
+      SchemeGUID: guid,
+    })),
+  methods: {
+    /** Selectors name the scheme to activate. */
+    SetPowerScheme: ({ device, selectors }) => {
+      const i = /^SCHEME (\d+)$/.exec(selectors.InstanceID ?? '')?.[1];
+      const scheme = i === undefined ? undefined : POWER_SCHEMES[Number(i)];
+      if (!scheme) throw faults.invalidSelectors('No power scheme matches the selectors.');
+      activeScheme(device).guid = scheme[1];
+      return { returnValue: 0 };
+    },
+  },
 };
 
 export const powerManagementService: ClassHandler = {
@@ -55,6 +112,7 @@ export const powerManagementService: ClassHandler = {
 export const ipsPowerManagementService: ClassHandler = {
   className: 'IPS_PowerManagementService',
   commonNs: true,
+  ownProps: ['OSPowerSavingState'],
   instances: (d) => [
     {
       CreationClassName: 'IPS_PowerManagementService',
@@ -79,4 +137,4 @@ export const ipsPowerManagementService: ClassHandler = {
   },
 };
 
-export const powerClasses = [associatedPowerManagementService, powerManagementService, ipsPowerManagementService];
+export const powerClasses = [associatedPowerManagementService, serviceAvailableToElement, powerManagementService, ipsPowerManagementService, systemPowerScheme];

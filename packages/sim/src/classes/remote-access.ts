@@ -4,6 +4,7 @@
  * AMT_PublicKeyManagementService (AddTrustedRootCertificate, AddCertificate), AMT_PublicKeyCertificate.
  * Stored per device only once used; a fresh device has none of them.
  */
+import { X509Certificate } from 'node:crypto';
 import type { SimDevice } from '../device';
 import { faults } from '../sim-fault';
 import { ref, serviceSelectors, SimProps } from '../values';
@@ -30,7 +31,10 @@ export const remoteAccessService: ClassHandler = {
     {
       CreationClassName: 'AMT_RemoteAccessService',
       ElementName: 'Intel(r) AMT Remote Access Service',
+      // The simulator has no CIRA tunnel; 4294967295: no keep-alive timeout set.
+      IsRemoteTunnelConnected: false,
       Name: 'Intel(r) AMT Remote Access Service',
+      RemoteTunnelKeepAliveTimeout: 4294967295,
       ...SYSTEM,
     },
   ],
@@ -92,7 +96,6 @@ export const managementPresenceRemoteSAP: ClassHandler = {
 
 export const remoteAccessPolicyRule: ClassHandler = {
   className: 'AMT_RemoteAccessPolicyRule',
-  commonNs: true,
   keys: ['CreationClassName', 'PolicyRuleName', 'SystemCreationClassName', 'SystemName'],
   instances: (d) => d.classState<RemoteAccessState>('AMT_RemoteAccessService')?.rules ?? [],
   delete: (d, current) => {
@@ -110,19 +113,32 @@ function certState(d: SimDevice): CertState {
   return d.classState<CertState>('AMT_PublicKeyCertificate', () => ({ certs: [], next: 0 }));
 }
 
+/** Issuer and subject as firmware writes them ("C=unknown,O=unknown,CN=MPSRoot-0af1d5"); CN=Unknown when not a certificate. */
+function distinguishedNames(base64: string): { issuer: string; subject: string } {
+  try {
+    const x = new X509Certificate(Buffer.from(base64, 'base64'));
+    const dn = (s: string) => s.split('\n').filter(Boolean).join(',');
+    return { issuer: dn(x.issuer), subject: dn(x.subject) };
+  } catch {
+    return { issuer: 'CN=Unknown', subject: 'CN=Unknown' };
+  }
+}
+
 function addCert(d: SimDevice, blob: string | undefined, trustedRoot: boolean): SimProps {
   const clean = (blob ?? '').replace(/\s+/g, '');
   if (!clean || !/^[A-Za-z0-9+/]+=*$/.test(clean)) throw faults.invalidParameter('CertificateBlob must be a base64 DER certificate.');
   const s = certState(d);
   if (s.certs.some((c) => c.X509Certificate === clean)) throw faults.alreadyExists();
   const id = `Intel(r) AMT Certificate: Handle: ${s.next++}`;
+  const names = distinguishedNames(clean);
+  // Firmware spells it TrustedRootCertficate (sic): the AMT 12 capture in test/fixtures/amt/gwm, and
+  // what MeshCommander reads.
   const cert: SimProps = {
     ElementName: 'Intel(r) AMT Certificate',
     InstanceID: id,
-    IsTrustedRootCertificate: trustedRoot,
-    Issuer: 'CN=Unknown',
-    ReadOnlyCertificate: false,
-    Subject: 'CN=Unknown',
+    Issuer: names.issuer,
+    Subject: names.subject,
+    TrustedRootCertficate: trustedRoot,
     X509Certificate: clean,
   };
   s.certs.push(cert);
@@ -131,6 +147,7 @@ function addCert(d: SimDevice, blob: string | undefined, trustedRoot: boolean): 
 
 export const publicKeyCertificate: ClassHandler = {
   className: 'AMT_PublicKeyCertificate',
+  commonNs: true,
   keys: ['InstanceID'],
   instances: (d) => d.classState<CertState>('AMT_PublicKeyCertificate')?.certs ?? [],
   delete: (d, current) => {

@@ -26,7 +26,7 @@ function generalDefaults(d: SimDevice): SimProps {
     PrivacyLevel: 0,
     RmcpPingResponseEnabled: true,
     SharedFQDN: true,
-    ThunderboltDockEnabled: 0,
+    ...(d.profile.generalSettings.thunderboltDock ? { ThunderboltDockEnabled: 0 } : {}),
     WsmanOnlyMode: false,
   };
 }
@@ -93,19 +93,24 @@ function ethernetDefaults(d: SimDevice): SimProps {
   };
 }
 
-/** The wireless LAN port AMT manages on notebooks: not associated, so no link and no address. */
+/**
+ * The wireless LAN port AMT manages on notebooks, as AMT 12 reports it (second instance of
+ * test/fixtures/amt/gwm/amt/ethernetport/pull.xml): not associated, so no link and no address;
+ * LinkControl/LinkPreference 2 (the ME owns the link only when the host OS does not).
+ */
 function wirelessDefaults(mac: string): SimProps {
   return {
+    ConsoleTcpMaxRetransmissions: 5,
     DHCPEnabled: true,
     ElementName: 'Intel(r) AMT Ethernet Port Settings',
     InstanceID: 'Intel(r) AMT Ethernet Port Settings 1',
+    LinkControl: 2,
     LinkIsUp: false,
-    LinkPolicy: [1, 14],
+    LinkPreference: 2,
     MACAddress: mac.replace(/:/g, '-'),
     PhysicalConnectionType: 3,
-    SharedDynamicIP: true,
     SharedMAC: true,
-    SharedStaticIp: false,
+    WLANLinkProtectionLevel: 1,
   };
 }
 

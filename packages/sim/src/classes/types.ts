@@ -40,6 +40,11 @@ export interface ClassHandler {
    * instances; it does for some classes and not others (see the fixtures). Dates force it.
    */
   commonNs?: boolean;
+  /**
+   * Properties the class adds to its CIM parent, which firmware writes after the inherited ones
+   * (the rest in byte order). Default: none, all in byte order.
+   */
+  ownProps?: readonly string[];
   /** Key properties for selectors and EPRs; default: InstanceID if instances have one, else the service keys. */
   keys?: string[];
   /** Every instance, in enumeration order, built from the device's state. */
@@ -53,7 +58,8 @@ export interface ClassHandler {
   put?(device: SimDevice, current: SimProps, input: PlainObject): SimProps;
   /** Create: add an instance, return its reference (throw faults.alreadyExists() on a duplicate). */
   create?(device: SimDevice, input: PlainObject): SimRef;
-  delete?(device: SimDevice, current: SimProps): void;
+  /** `selectors` as the request gave them (a class may need more than the ones that find the instance). */
+  delete?(device: SimDevice, current: SimProps, selectors: Record<string, string>): void;
   methods?: Record<string, (ctx: MethodContext) => MethodResult>;
 }
 

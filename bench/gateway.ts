@@ -1,0 +1,166 @@
+/**
+ * What the gateway costs on a Pi-class budget: the RSS and CPU of a Node-RED process with OOBKit,
+ * idle and at work (250 simulated PCs polled every 10 s by the Home Assistant bridge into a
+ * broker, alert-in listening for PET traps and AMT event pushes), next to a bare Node-RED process
+ * started the same way in the same run. The simulated fleet and the broker run in this process, so
+ * their work is not counted against the gateway.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Aedes } from 'aedes';
+import { startFleet } from '../packages/sim/src';
+import type { Bench } from './types';
+
+const CHILD = path.join(__dirname, '..', '..', 'test', 'helpers', 'node-red-child.js');
+const TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
+const USER = 'admin';
+const PASSWORD = 'Bench-P@ss1';
+
+interface Sample {
+  rssMiB: number;
+  cpuSeconds: number;
+}
+
+function sample(pid: number): Sample {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { rssMiB: Number(rss?.[1] ?? 0) / 1024, cpuSeconds };
+}
+
+async function startRed(flows: unknown[], credentials: Record<string, unknown>, bare: boolean): Promise<ChildProcess> {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-bench-gw-')), 'flows.json');
+  fs.writeFileSync(file, JSON.stringify({ flows, credentials }));
+  const child = spawn(process.execPath, [CHILD], { env: { ...process.env, FLOWS_FILE: file, ...(bare ? { BARE_NODE_RED: '1' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (b) => (out += b));
+  child.stderr!.on('data', (b) => (out += b));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Node-RED did not start in 60 s:\n${out}`)), 60000);
+    child.stdout!.on('data', () => {
+      if (out.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`Node-RED exited with ${code}:\n${out}`)));
+  });
+  return child;
+}
+
+async function stopRed(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10000).unref();
+  });
+}
+
+/** Settle, then RSS and the CPU used over `seconds` (as a fraction of one core). */
+async function measure(child: ChildProcess, settleSeconds: number, seconds: number): Promise<{ rssMiB: number; cpuOfOneCore: number }> {
+  await new Promise((r) => setTimeout(r, settleSeconds * 1000));
+  const a = sample(child.pid!);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const b = sample(child.pid!);
+  return { rssMiB: Math.round(b.rssMiB * 10) / 10, cpuOfOneCore: Math.round(((b.cpuSeconds - a.cpuSeconds) / seconds) * 10000) / 10000 };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const gatewayCost: Bench = {
+  name: 'gateway-cost',
+  description: 'RSS and CPU of Node-RED with OOBKit, idle and polling 250 PCs every 10 s (HA bridge + alert-in), vs bare Node-RED',
+  async run() {
+    const devices = 250;
+    const windowSeconds = 40;
+    const fleet = await startFleet({ devices, port: 0, user: USER, password: PASSWORD });
+    const broker = await Aedes.createBroker();
+    const mqttServer = net.createServer(broker.handle);
+    await new Promise<void>((r) => mqttServer.listen(0, '127.0.0.1', () => r()));
+    const mqttPort = (mqttServer.address() as net.AddressInfo).port;
+    try {
+      const bare = await startRed([], {}, true);
+      const bareCost = await measure(bare, 5, windowSeconds / 2);
+      await stopRed(bare);
+
+      const idle = await startRed([], {}, false);
+      const idleCost = await measure(idle, 5, windowSeconds / 2);
+      await stopRed(idle);
+
+      const credentials: Record<string, unknown> = {};
+      const flows: Array<Record<string, unknown>> = [{ id: 'gw-tab', type: 'tab', label: 'gateway' }];
+      fleet.devices.forEach((d, i) => {
+        const id = `gw-dev-${i}`;
+        flows.push({ id, type: 'oob-device', name: d.name, host: '127.0.0.1', mac: d.mac, site: 'bench', amtPort: d.port, amtTls: false, fingerprint: '', tofu: false, timeout: 10 });
+        credentials[id] = { username: USER, password: PASSWORD };
+      });
+      flows.push(
+        { id: 'gw-broker', type: 'mqtt-broker', name: 'central', broker: '127.0.0.1', port: String(mqttPort), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true },
+        { id: 'gw-ha', type: 'oob-ha', z: 'gw-tab', broker: 'gw-broker', site: 'bench', base: 'oobkit', prefix: 'homeassistant', mode: 'entity', scope: 'all', devices: [], poll: 10, offAction: 'auto', approval: false, approvalTimeout: 30, wires: [[], []] },
+        {
+          id: 'gw-alerts',
+          type: 'oob-alert-in',
+          z: 'gw-tab',
+          name: 'alerts',
+          devices: '',
+          site: '',
+          pet: true,
+          petPort: await freePort(),
+          petAddress: '127.0.0.1',
+          communities: 'public',
+          allow: '127.0.0.1',
+          wsevent: true,
+          eventPort: await freePort(),
+          eventAddress: '127.0.0.1',
+          publicUrl: '',
+          eventAuth: 'digest',
+          eventlog: false,
+          heartbeat: false,
+          shape: 'alert',
+          outputNames: 'alerts',
+          rules: '[]',
+          defaultOutput: 1,
+          dedupSeconds: 300,
+          maintenance: '[]',
+          outputs: 1,
+          wires: [[]],
+        },
+      );
+      const busy = await startRed(flows, credentials, false);
+      // Two poll rounds to warm up (first contact, discovery), then the window.
+      const busyCost = await measure(busy, 25, windowSeconds);
+      await stopRed(busy);
+      const requestsPerSecond = devices / 10;
+      return {
+        devices,
+        pollSeconds: 10,
+        bareNodeRed: bareCost,
+        oobkitIdle: idleCost,
+        oobkitPolling: busyCost,
+        idleRssOverBareMiB: Math.round((idleCost.rssMiB - bareCost.rssMiB) * 10) / 10,
+        pollingRssOverBareMiB: Math.round((busyCost.rssMiB - bareCost.rssMiB) * 10) / 10,
+        pollingCpuOverBare: Math.round((busyCost.cpuOfOneCore - bareCost.cpuOfOneCore) * 10000) / 10000,
+        cpuMicrosecondsPerPoll: Math.round(((busyCost.cpuOfOneCore - bareCost.cpuOfOneCore) / requestsPerSecond) * 1e6),
+        goals: { rssOverBareMiB: 20, cpuOfOneCore: 0.02, cpuOfOneCorePi: 0.05 },
+      };
+    } finally {
+      mqttServer.close();
+      await new Promise<void>((r) => broker.close(() => r()));
+      await fleet.stop();
+    }
+  },
+};
