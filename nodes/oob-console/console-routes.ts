@@ -81,10 +81,12 @@ export function consolePath(RED: NodeAPI, deviceId: string): string | undefined 
   return root === undefined ? undefined : `${root}oob-console/${encodeURIComponent(deviceId)}`;
 }
 
+/** Admin apps that have the routes: every node module gets its own RED object, but they share the app. */
+const registered = new WeakSet<object>();
+
 export function registerConsoleRoutes(RED: NodeAPI): void {
-  const holder = RED as unknown as { __oobConsoleRoutes?: boolean };
-  if (holder.__oobConsoleRoutes) return;
-  holder.__oobConsoleRoutes = true;
+  if (!RED.httpAdmin || registered.has(RED.httpAdmin)) return;
+  registered.add(RED.httpAdmin);
   const root = adminRoot(RED);
   if (root === undefined) return;
   const check = RED.auth.needsPermission(CONSOLE_PERMISSION) as unknown as Middleware;
