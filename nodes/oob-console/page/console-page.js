@@ -1,4 +1,4 @@
-/* global window, document, location, history, localStorage, sessionStorage, WebSocket, TextEncoder, fetch, URLSearchParams, setInterval, clearInterval */
+/* global window, document, location, history, localStorage, sessionStorage, WebSocket, TextEncoder, fetch, URLSearchParams, clearInterval */
 /*
  * The console page in the browser: the PC's screen with noVNC and its serial console with xterm.js,
  * each over a WebSocket to the gateway (next to this page, under Node-RED's admin root), with a
