@@ -15,6 +15,7 @@ import { putListener, readRedirection, requestRedirectionState, restoreRedirecti
 import type { RedirectionEndpoint } from './redirection/connection';
 import { openKvm } from './redirection/kvm-session';
 import { openSol } from './redirection/sol-session';
+import { RfbEncodingFilter } from './rfb-encodings';
 
 export type ConsoleKind = 'kvm' | 'sol';
 
@@ -54,6 +55,8 @@ export function openConsoleKind(key: string): ConsoleKind | undefined {
 export class ConsoleConnection extends EventEmitter {
   done: Promise<Error | undefined>;
   private ended = false;
+  /** KVM: keeps the viewer from asking AMT for encodings it answers differently (see rfb-encodings). */
+  readonly encodings?: RfbEncodingFilter;
 
   constructor(
     readonly kind: ConsoleKind,
@@ -62,6 +65,7 @@ export class ConsoleConnection extends EventEmitter {
     release: () => void,
   ) {
     super();
+    if (kind === 'kvm') this.encodings = new RfbEncodingFilter();
     this.done = new Promise((resolve) => {
       session.once('close', (e?: Error) => {
         this.ended = true;
@@ -87,7 +91,11 @@ export class ConsoleConnection extends EventEmitter {
   }
 
   write(b: Buffer | string): void {
-    if (!this.ended) this.session.write(b);
+    if (this.ended) return;
+    if (this.encodings) {
+      const out = this.encodings.push(typeof b === 'string' ? Buffer.from(b, 'latin1') : b);
+      if (out.length > 0) this.session.write(out);
+    } else this.session.write(b);
   }
 
   /** Ends the session; resolves once the PC's settings are restored. */

@@ -15,13 +15,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { bootState, kvmState, SimDevice, simScreen } from '../../packages/sim/src';
+import { bootState, kvmSessionOf, kvmState, SimDevice, simScreen } from '../../packages/sim/src';
 import { launchChromium } from '../helpers/browser';
 
 const USER = 'admin';
 const PASSWORD = 'Console-P@ss1';
 const ROOT = '/red/';
 const DEVICE_ID = 'c0ffee0000000001';
+const WRONG_ID = 'c0ffee0000000002';
 const ROW = 16;
 
 let pc: SimDevice;
@@ -52,9 +53,10 @@ beforeAll(async () => {
   const flows = [
     { id: 'f1', type: 'tab', label: 'console' },
     { id: DEVICE_ID, type: 'oob-device', name: 'office-pc', host: '127.0.0.1', amtPort: String(pc.port), redirPort: String(pc.redirectionPort), amtTls: false },
+    { id: WRONG_ID, type: 'oob-device', name: 'wrong-password', host: '127.0.0.1', amtPort: String(pc.port), redirPort: String(pc.redirectionPort), amtTls: false },
   ];
   const file = path.join(dir, 'flows.json');
-  fs.writeFileSync(file, JSON.stringify({ flows, credentials: { [DEVICE_ID]: { username: USER, password: PASSWORD } } }));
+  fs.writeFileSync(file, JSON.stringify({ flows, credentials: { [DEVICE_ID]: { username: USER, password: PASSWORD }, [WRONG_ID]: { username: USER, password: 'not-the-password' } } }));
   const bcrypt = require('bcryptjs');
   const adminAuth = {
     type: 'credentials',
@@ -89,6 +91,11 @@ beforeAll(async () => {
   readerToken = await token('watcher', 'watcher-pass', 'read');
   chromium = await launchChromium({ width: 1000, height: 700 });
 }, 120000);
+
+afterEach(async () => {
+  // A failed test leaves no page (and no console session) behind for the next one.
+  for (const p of chromium?.context.pages() ?? []) await p.close();
+});
 
 afterAll(async () => {
   await chromium?.close();
@@ -171,6 +178,9 @@ test('the admin sees the screen, boots into BIOS setup, moves with the keys; clo
   await until('OS text', () => canvasMean(page, 0, 0, 320, ROW), (c) => c[0] > 8);
   expect(Math.max(...(await canvasMean(page, 0, 400 - 4 * ROW, 640, 4 * ROW)))).toBeLessThan(6);
   expect(kvmState(pc).enabledState).toBe(2);
+  // The gateway kept noVNC's ZRLE (which AMT would answer with Intel's own RLE) from the PC.
+  expect(kvmSessionOf(pc)!.encodings).toContain(0);
+  expect(kvmSessionOf(pc)!.encodings).not.toContain(16);
   // A second viewer is refused while this one is open.
   const second = await chromium.context.newPage();
   await second.goto(`${base}oob-console/${DEVICE_ID}?access_token=${encodeURIComponent(adminToken)}`);
@@ -192,11 +202,22 @@ test('the admin sees the screen, boots into BIOS setup, moves with the keys; clo
   fs.mkdirSync(path.join(__dirname, '..', '..', 'test-output'), { recursive: true });
   await page.screenshot({ path: path.join(__dirname, '..', '..', 'test-output', 'console-kvm.png') });
 
+  // Ctrl-Alt-Del from the toolbar restarts the PC: it boots normally, to the OS screen.
+  const boots = pc.listenerCount('boot');
+  expect(boots).toBeGreaterThan(0);
+  const restarted = new Promise((r) => pc.once('boot', r));
+  await page.locator('#cad').click();
+  await restarted;
+  await until('OS screen after the restart', () => canvasMean(page, 0, 20 * ROW, 640, ROW), (c) => Math.max(...c) < 6);
+
   await page.close();
   await until('KVM off again', async () => kvmState(pc).enabledState, (v) => v === 3);
 });
 
 test('the serial console shows the BIOS text and takes keys', async () => {
+  bootState(pc).settings.BIOSSetup = true;
+  bootState(pc).role = 1;
+  pc.reset('test');
   const page = await chromium.context.newPage();
   await page.goto(`${base}oob-console/${DEVICE_ID}?access_token=${encodeURIComponent(adminToken)}#sol`);
   await until('status', () => statusOf(page), (v) => v.state === 'live');
@@ -205,6 +226,27 @@ test('the serial console shows the BIOS text and takes keys', async () => {
   await page.locator('#sol .xterm').click();
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
-  await until('cursor', text, (t) => /> Secure Boot/.test(t));
+  await until('cursor', text, (t) => /> Virtualization/.test(t));
+  await page.close();
+});
+
+test('a wrong password shows a clear error in the status line and leaves KVM off', async () => {
+  const page = await chromium.context.newPage();
+  await page.goto(`${base}oob-console/${WRONG_ID}?access_token=${encodeURIComponent(adminToken)}`);
+  const s = await until('status', () => statusOf(page), (v) => v.state === 'error');
+  expect(s.text).toMatch(/KVM: .*(401|rejected|auth)/i);
+  await page.close();
+  expect(kvmState(pc).enabledState).toBe(3);
+});
+
+test('a PC that drops the session: the page says the session ended, KVM is turned off again', async () => {
+  const page = await chromium.context.newPage();
+  await page.goto(`${base}oob-console/${DEVICE_ID}?access_token=${encodeURIComponent(adminToken)}`);
+  await until('status', () => statusOf(page), (v) => v.state === 'live');
+  await until('session', async () => kvmSessionOf(pc) !== undefined, (v) => v);
+  kvmSessionOf(pc)!.drop();
+  const s = await until('status', () => statusOf(page), (v) => v.state === 'closed');
+  expect(s.text).toMatch(/ended the KVM session/);
+  await until('KVM off again', async () => kvmState(pc).enabledState, (v) => v === 3);
   await page.close();
 });

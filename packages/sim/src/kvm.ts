@@ -109,6 +109,8 @@ export function keyOfKeysym(sym: number): ScreenKey | undefined {
   return undefined;
 }
 
+const MODIFIERS: Record<number, 'ctrl' | 'alt'> = { 0xffe3: 'ctrl', 0xffe4: 'ctrl', 0xffe9: 'alt', 0xffea: 'alt' };
+
 const RFB_VERSION = 'RFB 004.000\n';
 const SERVER_NAME = 'Intel(r) AMT KVM';
 const ENCODING = { raw: 0, copyRect: 1 } as const;
@@ -130,6 +132,9 @@ export class SimKvmSession {
   private readonly onChange = () => this.update();
   /** Frames sent, for tests and benchmarks. */
   frames = 0;
+  private readonly held = { ctrl: false, alt: false };
+  /** The encodings the viewer asked for last. */
+  encodings: number[] = [];
 
   constructor(
     private readonly d: SimDevice,
@@ -270,8 +275,8 @@ export class SimKvmSession {
           return 0;
         }
         if (b.length < 4 + 4 * n) return 0;
-        const encodings = Array.from({ length: n }, (_, i) => b.readInt32BE(4 + 4 * i));
-        this.copyRect = encodings.includes(ENCODING.copyRect);
+        this.encodings = Array.from({ length: n }, (_, i) => b.readInt32BE(4 + 4 * i));
+        this.copyRect = this.encodings.includes(ENCODING.copyRect);
         return 4 + 4 * n;
       }
       case 3:
@@ -280,8 +285,16 @@ export class SimKvmSession {
         this.update();
         return 10;
       case 4: {
-        const key = b[1] ? keyOfKeysym(b.readUInt32BE(4)) : undefined;
-        if (key) this.screen.key(key);
+        const sym = b.readUInt32BE(4);
+        const down = b[1] !== 0;
+        if (MODIFIERS[sym]) this.held[MODIFIERS[sym]] = down;
+        else if (down && sym === 0xffff && this.held.ctrl && this.held.alt) {
+          // Ctrl-Alt-Del: the PC restarts, as a BIOS or a text console does.
+          if (this.d.power.state === 2) this.d.reset('ctrl-alt-del');
+        } else {
+          const key = down ? keyOfKeysym(sym) : undefined;
+          if (key) this.screen.key(key);
+        }
         return 8;
       }
       case 5:
