@@ -16,6 +16,8 @@ import { ipmiPowerStatusReads } from './ipmi';
 import { gatewayCost } from './gateway';
 // hostile LAN
 import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
+// remote console
+import { consoleKvm } from './console';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -44,4 +46,6 @@ export const BENCHES: Bench[] = [
   // hostile LAN
   xmlWorstCase,
   eventListenerIdle,
+  // remote console
+  consoleKvm,
 ];
