@@ -8,7 +8,7 @@ import { fleetInventory } from './inventory';
 // --- boot from media (issue 4) ---
 import { iderThroughput } from './boot';
 // --- alerts (issue 6) ---
-import { dedupMemory, petCpu, petRepeats, petThroughput, stateWrites } from './alerts';
+import { dedupMemory, petCpu, petLatency, petRepeats, petThroughput, stateWrites } from './alerts';
 // --- Home Assistant over MQTT (issue 7) ---
 import { mqttCommandLatency, mqttDiscovery } from './mqtt';
 // IPMI (issue 8)
@@ -32,6 +32,7 @@ export const BENCHES: Bench[] = [
   // --- alerts (issue 6) ---
   petThroughput,
   petRepeats,
+  petLatency,
   petCpu,
   dedupMemory,
   stateWrites,

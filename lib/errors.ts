@@ -14,6 +14,7 @@ export type OobErrorCode =
   | 'HTTP_STATUS'
   | 'WSMAN_FAULT'
   | 'DEVICE_REFUSED'
+  | 'CONSENT'
   | 'CLOSED';
 
 /** A piece of untrusted text as it may appear in an error message: at most `max` characters. */
@@ -129,6 +130,18 @@ export class DeviceRefusedError extends OobError {
   }
 }
 
+/** Why user consent (the code on the PC's screen) was not obtained. */
+export type ConsentFailure = 'wrong-code' | 'expired' | 'too-many-tries' | 'not-started' | 'busy' | 'no-code' | 'refused';
+
+/** The device needs the user's consent for this and did not get it. */
+export class ConsentError extends OobError {
+  readonly reason: ConsentFailure;
+  constructor(reason: ConsentFailure, message: string) {
+    super('CONSENT', message);
+    this.reason = reason;
+  }
+}
+
 export class ClosedError extends OobError {
   constructor(message = 'client closed') {
     super('CLOSED', message);
@@ -138,6 +151,16 @@ export class ClosedError extends OobError {
 export function isOobError(e: unknown): e is OobError {
   return e instanceof OobError;
 }
+
+const CONSENT_STATUS: Record<ConsentFailure, string> = {
+  'wrong-code': 'wrong consent code',
+  expired: 'consent code expired',
+  'too-many-tries': 'too many wrong codes',
+  'not-started': 'no consent request',
+  busy: 'consent busy',
+  'no-code': 'no consent code',
+  refused: 'needs user consent',
+};
 
 /** Short text for a red node status: "auth failed", "unreachable", "timeout"... */
 export function shortReason(e: unknown): string {
@@ -165,6 +188,8 @@ export function shortReason(e: unknown): string {
       return 'bad input';
     case 'DEVICE_REFUSED':
       return 'refused';
+    case 'CONSENT':
+      return CONSENT_STATUS[(e as ConsentError).reason];
     case 'CLOSED':
       return 'closed';
   }

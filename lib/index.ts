@@ -8,7 +8,10 @@ export * from './device';
 export { recordOwnAction, lastOwnAction, onOwnAction } from './activity';
 export type { OwnAction } from './activity';
 
-// Power on any managed device: AMT when it has it, IPMI otherwise.
+// What any managed device can do, through its driver (AMT or a server's BMC), chosen in one place.
+export * as drivers from './drivers';
+export { driverFor, withDriver, withCapability } from './drivers';
+export type { DeviceDriver } from './drivers';
 export * from './power';
 
 // WS-Management and Intel AMT.
@@ -23,6 +26,10 @@ export { readIdentity, uuidFromPlatformGuid } from './amt/identity';
 export type { AmtIdentity } from './amt/identity';
 export { bootFromMedia } from './amt/boot-media';
 export type { MediaBootOptions, MediaBootOutcome } from './amt/boot-media';
+export { readOptInPolicy, consentNeeded, obtainConsent, startOptIn, sendOptInCode, cancelOptIn } from './amt/opt-in';
+export type { OptInPolicy, ConsentOptions, ConsentPrompt, ConsentResult, ConsentScope } from './amt/opt-in';
+export { listAlarms, addAlarm, deleteAlarm } from './amt/alarm-clock';
+export type { Alarm, AlarmSpec } from './amt/alarm-clock';
 export * as defense from './amt/defense';
 export { readInventory, inventoryRow, ROW_COLUMNS } from './amt/inventory';
 export { readAuditLog } from './amt/audit-log';

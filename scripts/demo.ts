@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import express from 'express';
 import { Aedes } from 'aedes';
 import * as dgram from 'node:dgram';
-import { describeDevice, playScenarios, startBackgroundTraffic, startFleet, writeDemoIso } from '../packages/sim/src';
+import { ConsentEvent, describeDevice, playScenarios, SimDevice, startBackgroundTraffic, startFleet, writeDemoIso } from '../packages/sim/src';
 import { SimBmc } from '../packages/sim/src/ipmi';
 import { demoFlows, exampleDeviceNames, readExamples } from './demo-flows';
 import { demoPorts } from './demo-ports';
@@ -107,11 +107,11 @@ function freePort(kind: 'udp' | 'tcp'): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const deviceCount = Number(process.env.DEMO_DEVICES || 5);
-  const ports = demoPorts(process.env.DEMO_PORT_BASE, deviceCount);
   const examples = readExamples(path.join(root, 'examples'));
   // The simulated PCs carry the names the examples give them: one PC, one name, one config node.
   const names = exampleDeviceNames(examples);
+  const deviceCount = Number(process.env.DEMO_DEVICES || 5);
+  const ports = demoPorts(process.env.DEMO_PORT_BASE, deviceCount);
   const fleet = await startFleet({
     devices: deviceCount,
     port: ports.amt,
@@ -120,7 +120,8 @@ async function main(): Promise<void> {
     user: USERNAME,
     password: PASSWORD,
     timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
-    configure: (i, o) => ({ ...o, name: names[i] ?? o.name, power: i % 3 === 2 ? 'off' : 'on' }),
+    // The accounts PC is in client control mode: it asks its user for consent (the boot-consent example).
+    configure: (i, o) => ({ ...o, name: names[i] ?? o.name, power: i % 3 === 2 ? 'off' : 'on', ...(names[i] === 'accounts-pc' ? { controlMode: 'client' as const } : {}) }),
     // Wake-on-LAN and RMCP presence on loopback ports (issue 3).
     wolPort: ports.wol,
     rmcpPort: ports.rmcp,
@@ -182,6 +183,7 @@ async function main(): Promise<void> {
   const editorPort = await listen(server, ports.editor, ports.fixed);
   await RED.start();
 
+  showPcScreens(fleet.devices);
   const alertEveryMs = Number(process.env.DEMO_ALERT_SECONDS || 60) * 1000;
   const stopScenarios = petPorts.length && alertEveryMs > 0 ? playScenarios(fleet.devices, { pet: { host: '127.0.0.1', port: petPorts[0] } }, alertEveryMs) : () => undefined;
 
@@ -226,6 +228,21 @@ async function main(): Promise<void> {
   for (const x of servers) log(`    ${x.name}  127.0.0.1:${x.bmc.port}  ${x.bmc.state.powerOn ? 'on' : 'off'}`);
   log('Press Ctrl-C to stop.');
 
+}
+
+/**
+ * What a simulated PC's screen shows that a person would read out (the user consent code), as a
+ * line in the editor's debug sidebar, as a debug node would send it.
+ */
+function showPcScreens(devices: SimDevice[]): void {
+  for (const d of devices) {
+    d.on('consent', (e: ConsentEvent) => {
+      if (e.state !== 'displayed' || !e.code) return;
+      const text = `${d.name} screen: user consent code ${e.code.slice(0, 3)} ${e.code.slice(3)} (valid until ${e.expiresAt ?? '?'})`;
+      RED.events.emit('comms', { topic: 'debug', data: { id: 'oobkit-demo-pc-screen', name: 'PC screen (simulated)', topic: d.name, msg: text, format: `string[${text.length}]`, path: '' } });
+      log(text);
+    });
+  }
 }
 
 main().catch((e) => {

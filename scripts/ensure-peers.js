@@ -23,6 +23,7 @@ const PEERS = {
   ipmi_sim: 'openipmi',
   ipmipower: 'freeipmi-tools',
   rmcpping: 'freeipmi-tools',
+  'ipmi-pet': 'freeipmi-tools',
   ipmitool: 'ipmitool',
   xorriso: 'xorriso',
   ip: 'iproute2',
@@ -30,6 +31,8 @@ const PEERS = {
   ss: 'iproute2',
   'ipmi-sensors': 'freeipmi-tools',
   'qemu-aarch64-static': 'qemu-user-static',
+  // Request Tracker 5 for the ticket tests (its standalone server and SQLite below)
+  'rt-setup-database-5': 'request-tracker5',
   // remote console: a VNC client nobody here wrote reads the simulated screen
   vncsnapshot: 'vncsnapshot',
   djpeg: 'libjpeg-turbo-progs',
@@ -89,11 +92,17 @@ function ensureNpmPeers() {
 
 if (process.platform === 'linux' && process.arch === 'x64') ensureNpmPeers();
 
-/** Files the tests need that no command stands for -> Debian package: the arm64 C and C++ runtimes qemu runs the arm64 Node with. */
+/**
+ * Files the tests need that no command stands for -> Debian package: the arm64 C and C++ runtimes
+ * qemu runs the arm64 Node with, and RT's standalone server and SQLite support (packages of
+ * dependencies only: their copyright file says they are installed).
+ */
 const FILE_PEERS = {
   '/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1': 'libc6-arm64-cross',
   '/usr/aarch64-linux-gnu/lib/libstdc++.so.6': 'libstdc++6-arm64-cross',
   '/usr/aarch64-linux-gnu/lib/libgcc_s.so.1': 'libgcc-s1-arm64-cross',
+  '/usr/share/doc/rt5-standalone/copyright': 'rt5-standalone',
+  '/usr/share/doc/rt5-db-sqlite/copyright': 'rt5-db-sqlite',
 };
 
 const missingFiles = Object.keys(FILE_PEERS).filter((f) => !fs.existsSync(f));

@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readEnumerationContext, readEnvelope, readInstance, readPullResponse, WsmanEnvelope } from '../lib/wsman/envelope';
-import { buildDelete, buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, BuiltRequest } from '../lib/wsman/messages';
+import { AMT } from '@device-management-toolkit/wsman-messages';
+import { buildDelete, buildEnumerate, buildGet, buildInvoke, buildInvokeWithBody, buildPull, buildPut, BuiltRequest } from '../lib/wsman/messages';
 import { resourceUri } from '../lib/wsman/namespaces';
 import type { PlainObject } from '../lib/wsman/xml';
 import { Fleet, SimDevice, startFleet } from '../packages/sim/src';
@@ -58,6 +59,11 @@ const addUser: Step = (_prev, dev) =>
   buildInvoke('AMT_AuthorizationService', 'AddUserAclEntryEx', { DigestUsername: 'helpdesk', DigestPassword: md5b64(`helpdesk:${dev.realm}:Help-desk1`), AccessPermission: 2, Realms: [3, 5] } as never);
 
 const ctxOf = (env: WsmanEnvelope | undefined): string => readEnumerationContext(env as WsmanEnvelope);
+/** An alarm-clock wake-up an hour from now, the AddAlarm body as Intel's wsman-messages writes it. */
+const addAlarm: Step = () => {
+  const xml = new AMT.Messages().AlarmClockService.AddAlarm({ InstanceID: 'fidelity-alarm', StartTime: new Date(Date.now() + 3600_000), Interval: 1440, DeleteOnCompletion: false } as never);
+  return buildInvokeWithBody('AMT_AlarmClockService', 'AddAlarm', xml.slice(xml.indexOf('<Body>'), xml.lastIndexOf('</Body>') + 7));
+};
 const eprOf = (className: string, selectors: Record<string, string>) => ({ address: 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous', resourceUri: resourceUri(className), selectors });
 
 const get = (file: string, className: string, selectors?: Record<string, string>): Case => ({ file, steps: [buildGet(className, selectors)], expect: { kind: 'instance' } });
@@ -202,6 +208,18 @@ const CASES: Case[] = [
   ),
   enumerate('amt/remoteaccess/policyrule/enumerate.xml', 'AMT_RemoteAccessPolicyRule'),
   pull('amt/remoteaccess/policyrule/pull.xml', 'AMT_RemoteAccessPolicyRule'),
+  // User consent and the alarm clock.
+  ...getEnumPull('ips/optin', 'IPS_OptInService'),
+  invoke('ips/optin/startoptin.xml', 'IPS_OptInService', 'StartOptIn'),
+  invoke('ips/optin/canceloptin.xml', 'IPS_OptInService', 'CancelOptIn'),
+  ...getEnumPull('amt/alarmclock', 'AMT_AlarmClockService'),
+  { file: 'amt/alarmclock/addalarm.xml', steps: [addAlarm], expect: { kind: 'method', method: 'AddAlarm' } },
+  enumerate('ips/alarmclock/enumerate.xml', 'IPS_AlarmClockOccurrence'),
+  {
+    file: 'ips/alarmclock/delete.xml',
+    steps: [buildDelete('IPS_AlarmClockOccurrence', { InstanceID: 'fidelity-alarm' })],
+    expect: { kind: 'empty' },
+  },
   {
     file: 'amt/remoteaccess/policyrule/delete.xml',
     steps: [buildDelete('AMT_RemoteAccessPolicyRule', { CreationClassName: 'AMT_RemoteAccessPolicyRule', PolicyRuleName: 'Periodic', SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'Intel(r) AMT' })],

@@ -5,9 +5,9 @@
  */
 import * as crypto from 'node:crypto';
 import { isoTime } from '../util/iso-time';
-import { AlertSource, Severity, severityRank } from './vocabulary';
+import { AlertSource, Severity } from './vocabulary';
 
-export { ALERT_SOURCES, SEVERITIES, isSeverity, isSource, severityRank } from './vocabulary';
+export { ALERT_SOURCES, SEVERITIES, isSeverity, isSource, moreSevere, severityRank } from './vocabulary';
 export type { AlertSource, Severity } from './vocabulary';
 
 export interface AlertDevice {
@@ -37,6 +37,12 @@ export interface Alert {
   details: Record<string, unknown>;
 }
 
+/**
+ * An alert as another flow hands it over (to the MQTT bridge, or from a message): id, time and
+ * details may be missing, and the source is any text (alerts of other tools pass through).
+ */
+export type ReceivedAlert = Omit<Alert, 'id' | 'time' | 'details' | 'source'> & Partial<Pick<Alert, 'id' | 'time' | 'details'>> & { source: string };
+
 /** What a policy rule looks at in an alert. */
 export type AlertFacts = Pick<Alert, 'source' | 'kind' | 'severity' | 'state' | 'device' | 'details'>;
 
@@ -58,10 +64,6 @@ export function isDraft(a: Alert | AlertDraft): a is AlertDraft {
 
 /** The details of a draft: nothing yet (frozen, shared). */
 export const NO_DETAILS: Record<string, unknown> = Object.freeze({});
-
-export function moreSevere(a: Severity, b: Severity): Severity {
-  return severityRank(a) <= severityRank(b) ? a : b;
-}
 
 /** The name a person knows the device by: name, else host, else MAC or GUID. */
 export function deviceLabel(d: AlertDevice): string {

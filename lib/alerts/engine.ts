@@ -18,13 +18,18 @@
  *  - Own actions: a trigger of a kind that OOBKit's own power/wake/boot action explains
  *    (heartbeat lost during our reset...) within `ownActionSeconds` is suppressed.
  *  - State (open keys, maintenance windows set by message) is exported by `snapshot()` and
- *    restored by the constructor, so a restart does not re-page for what was already sent.
+ *    restored by the constructor, so a restart does not re-page for what was already sent
+ *    (lib/alerts/open-keys: what a key holds, what is written, what changed). The rate limits
+ *    are lib/alerts/rate-limit.
  */
 import { lastOwnAction } from '../activity';
-import { isoTime } from '../util/iso-time';
-import { Alert, AlertDevice, AlertDraft, AlertFacts, AlertSource, deviceLabel, isDraft, moreSevere, Severity } from './alert';
+import { Alert, AlertDraft, isDraft, Severity } from './alert';
 import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
+import { alertOf, buildLazyRepeat, ChangeTracker, EngineChange, EngineState, LAZY_REPEAT, OpenKey, QUEUED, release, restoredKeys, withSeverity } from './open-keys';
 import { Policy } from './policy';
+import { RateLimits } from './rate-limit';
+
+export type { EngineChange, EngineState, OpenKey } from './open-keys';
 
 /** Own actions that make a device go quiet for a while (fencing it off does not). */
 const DISRUPTIVE_OWN_ACTIONS = ['power', 'wake', 'boot'] as const;
@@ -50,6 +55,8 @@ export interface Emission {
   /** 1-based output. */
   output: number;
   alert: Alert;
+  /** This alert opened its condition (a first trigger, or one after the dedup window): see withdraw(). */
+  opens?: boolean;
 }
 
 export interface EngineCounts {
@@ -58,72 +65,6 @@ export interface EngineCounts {
   suppressed: number;
   byReason: Record<SuppressReason, number>;
 }
-
-/**
- * On an open key: the takeChanges() round in which it was queued as changed (negative: already
- * taken in that round). A symbol, so the state written to disk never holds it.
- */
-const QUEUED: unique symbol = Symbol('queued');
-/** On an open key: its latest repeat when it came as a draft, not built yet (see settle()). */
-const DRAFT: unique symbol = Symbol('draft');
-
-export interface OpenKey {
-  [QUEUED]?: number;
-  [DRAFT]?: AlertDraft;
-  /** The id of the key's latest alert (a resolve names it), and what a person knows the condition by. */
-  id: string;
-  device: AlertDevice;
-  source: AlertSource;
-  kind: string;
-  severity: Severity;
-  summary: string;
-  /**
-   * The latest alert whole: kept only while a follow-up (repeats held) or an escalation may still
-   * be sent from it. Without it an open key costs a few hundred bytes, in memory and in the state
-   * file, not the whole decoded event.
-   */
-  alert?: Alert;
-  output: number;
-  firstAt: number;
-  lastAt: number;
-  /** Occurrences since the key opened. */
-  count: number;
-  /** Repeats not yet reported. */
-  held: number;
-  windowEnd: number;
-  escalateAt?: number;
-  escalated?: boolean;
-  /** The per-key rate limit's window: when it started and how many alerts it let through. */
-  rateStart?: number;
-  rateN?: number;
-}
-
-interface RateWindow {
-  start: number;
-  n: number;
-}
-
-interface Held {
-  count: number;
-  severity: Severity;
-  byKind: Record<string, number>;
-  devices: Set<string>;
-  first: AlertFacts;
-}
-
-export interface EngineState {
-  /** 1: each key kept its whole latest alert (still read); 2: keys as OpenKey is now. */
-  version: 1 | 2;
-  keys: Array<[string, OpenKey]>;
-  maintenance: MaintenanceWindow[];
-}
-
-/**
- * What changed in the state since the last takeChanges(): an open key as it is now (null when it
- * was forgotten), the keys forgotten (all in one: a flood forgets them by the hundred), or all
- * run-time maintenance windows.
- */
-export type EngineChange = { k: string; v: OpenKey | null } | { forgotten: string[] } | { maintenance: MaintenanceWindow[] };
 
 export interface EngineOptions {
   emit: (e: Emission) => void;
@@ -145,60 +86,6 @@ export interface EngineOptions {
   timer?: boolean;
 }
 
-/** Lets go of a key's whole alert once neither a follow-up nor an escalation can need it. */
-function release(k: OpenKey): void {
-  if (k.held === 0 && (k.escalateAt === undefined || k.escalated)) k.alert = undefined;
-}
-
-/** The alert as the policy left it: with its new severity, the original in the details. */
-function withSeverity(a: Alert, severity: Severity): Alert {
-  return severity === a.severity ? a : { ...a, severity, details: { ...a.details, originalSeverity: a.severity } };
-}
-
-/**
- * When a key's latest repeat came as a draft, builds it: its id and the whole alert become the
- * key's, as if it had come whole. Done when something needs them (a follow-up, an escalation, a
- * resolve naming the trigger, the state file), once per key however many repeats came.
- */
-function settle(k: OpenKey): void {
-  const d = k[DRAFT];
-  if (!d) return;
-  k[DRAFT] = undefined;
-  const a = withSeverity(d.build(), k.severity);
-  k.id = a.id;
-  k.alert = a;
-}
-
-/** A key's latest alert: the one kept, else made again from what the key remembers of it. */
-function alertOf(dedupKey: string, k: OpenKey): Alert {
-  settle(k);
-  return (
-    k.alert ?? { id: k.id, dedupKey, time: isoTime(k.lastAt), device: k.device, source: k.source, kind: k.kind, severity: k.severity, state: 'trigger', summary: k.summary, details: {} }
-  );
-}
-
-/** An open key read back from a state file (either version), or undefined when it cannot be used. */
-function restoredKey(v: unknown): OpenKey | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
-  const k = v as OpenKey;
-  const a = k.alert;
-  if (a && typeof a === 'object') {
-    a.details ??= {};
-    // Version 1 kept only the alert: the key's own fields come from it.
-    k.id ??= a.id;
-    k.device ??= a.device ?? {};
-    k.source ??= a.source;
-    k.kind ??= a.kind;
-    k.severity ??= a.severity;
-    k.summary ??= a.summary;
-  }
-  if (typeof k.id !== 'string' || typeof k.kind !== 'string' || typeof k.lastAt !== 'number') return undefined;
-  k.device ??= {};
-  k.held = Number(k.held) || 0;
-  release(k);
-  return k;
-}
-
 const EMPTY_REASONS = (): Record<SuppressReason, number> => ({
   policy: 0,
   maintenance: 0,
@@ -217,23 +104,14 @@ export class AlertEngine {
   /** Keys with repeats not yet reported, and keys waiting to escalate: what tick() looks at. */
   private readonly heldKeys = new Set<string>();
   private readonly escalating = new Set<string>();
-  private globalRate: RateWindow = { start: 0, n: 0 };
-  /** The per-key rate window allowedByRate() leaves for the key it let through. */
-  private rateStart?: number;
-  private rateN?: number;
-  private readonly held = new Map<number, Held>();
-  private heldWindowEnd = 0;
+  private readonly rates = new RateLimits();
   private readonly schedule: MaintenanceSchedule;
   private readonly runtimeWindows: MaintenanceSchedule;
   private readonly now: () => number;
   private readonly maxKeys: number;
   private readonly maxKeyAgeMs: number;
   private timer?: NodeJS.Timeout;
-  /** Keys changed since takeChanges() (with trackChanges), each live key once per round. */
-  private changedKeys: string[] = [];
-  private changeRound = 1;
-  private maintenanceChanged = false;
-  private readonly tracking: boolean;
+  private readonly changes: ChangeTracker;
 
   constructor(
     policy: Policy,
@@ -243,23 +121,15 @@ export class AlertEngine {
     this.now = o.now ?? Date.now;
     this.maxKeys = o.maxKeys ?? 50_000;
     this.maxKeyAgeMs = o.maxKeyAgeMs ?? 7 * 24 * 3600_000;
-    this.tracking = o.trackChanges === true;
+    this.changes = new ChangeTracker(o.trackChanges === true);
     this.schedule = new MaintenanceSchedule(policy.config.maintenance);
     this.runtimeWindows = new MaintenanceSchedule([]);
+    for (const [k, key] of restoredKeys(o.state)) {
+      this.keys.delete(k);
+      this.keys.set(k, key);
+      this.watch(k, key);
+    }
     if (o.state && (o.state.version === 1 || o.state.version === 2)) {
-      const restored: Array<[string, OpenKey]> = [];
-      for (const [k, v] of o.state.keys ?? []) {
-        const key = restoredKey(v);
-        if (key) restored.push([k, key]);
-      }
-      // Least recently seen first, as expiry and eviction expect (changes replayed from a log
-      // come in the order they were written, not in that order).
-      if (restored.some(([, v], i) => i > 0 && v.lastAt < restored[i - 1][1].lastAt)) restored.sort((a, b) => a[1].lastAt - b[1].lastAt);
-      for (const [k, key] of restored) {
-        this.keys.delete(k);
-        this.keys.set(k, key);
-        this.watch(k, key);
-      }
       for (const w of o.state.maintenance ?? []) {
         try {
           this.runtimeWindows.add(w);
@@ -290,7 +160,7 @@ export class AlertEngine {
   snapshot(): EngineState {
     for (const k of this.heldKeys) {
       const v = this.keys.get(k);
-      if (v) settle(v);
+      if (v) buildLazyRepeat(v);
     }
     return { version: 2, keys: [...this.keys.entries()], maintenance: this.runtimeWindows.windows };
   }
@@ -301,31 +171,13 @@ export class AlertEngine {
    * matter. Persistence appends these instead of writing the whole state again.
    */
   takeChanges(): EngineChange[] {
-    const out: EngineChange[] = [];
-    const round = this.changeRound++;
-    const changed = this.changedKeys;
-    this.changedKeys = [];
-    const forgotten: string[] = [];
-    for (const k of changed) {
-      const v = this.keys.get(k);
-      if (!v) forgotten.push(k);
-      else if (v[QUEUED] !== -round) {
-        // A key forgotten and opened again in the round is queued twice: taken once.
-        v[QUEUED] = -round;
-        settle(v);
-        out.push({ k, v });
-      }
-    }
-    if (forgotten.length) out.push({ forgotten });
-    if (this.maintenanceChanged) out.push({ maintenance: this.runtimeWindows.windows });
-    this.maintenanceChanged = false;
-    return out;
+    return this.changes.take(this.keys, () => this.runtimeWindows.windows);
   }
 
   /** A window set at run time (from a message); kept across restarts until it ends. */
   addMaintenance(w: MaintenanceWindow): void {
     this.runtimeWindows.add(w);
-    this.maintenanceChanged = this.tracking;
+    this.changes.markMaintenance();
     this.changed();
   }
 
@@ -333,23 +185,10 @@ export class AlertEngine {
   clearMaintenance(device?: string, site?: string): number {
     const n = this.runtimeWindows.clear((w) => (device === undefined || w.device === device) && (site === undefined || w.site === site));
     if (n) {
-      this.maintenanceChanged = this.tracking;
+      this.changes.markMaintenance();
       this.changed();
     }
     return n;
-  }
-
-  /**
-   * Notes that a key changed (v: as it is now) or was forgotten, for takeChanges(). Cheap for a
-   * key already noted in this round: a flood of repeats changes the same keys over and over.
-   */
-  private mark(k: string, v?: OpenKey): void {
-    if (!this.tracking) return;
-    if (v) {
-      if (v[QUEUED] === this.changeRound) return;
-      v[QUEUED] = this.changeRound;
-    }
-    this.changedKeys.push(k);
   }
 
   get maintenanceWindows(): MaintenanceWindow[] {
@@ -379,9 +218,23 @@ export class AlertEngine {
     if (this.o.onSuppressed) this.o.onSuppressed(alertOf(k, v), reason);
   }
 
-  private send(output: number, alert: Alert): void {
+  private send(output: number, alert: Alert, opens?: boolean): void {
     this.counts.emitted++;
-    this.o.emit({ output, alert });
+    this.o.emit(opens ? { output, alert, opens } : { output, alert });
+  }
+
+  /**
+   * Takes back an emission that opened a condition but never reached anyone (the flow stopped
+   * first): the condition is forgotten, so it is new again when it comes back.
+   */
+  withdraw(e: Emission): void {
+    if (!e.opens) return;
+    // Repeats counted since went to nobody either.
+    const v = this.keys.get(e.alert.dedupKey);
+    if (v) {
+      this.forget(e.alert.dedupKey, v);
+      this.changed();
+    }
   }
 
   /**
@@ -403,7 +256,7 @@ export class AlertEngine {
 
     if (input.state === 'resolve') {
       if (!open) return this.suppress(given ?? input, severity, 'nothing-to-resolve');
-      settle(open);
+      buildLazyRepeat(open);
       this.forget(dedupKey, open);
       this.changed();
       const alert = given ?? withSeverity(draft!.build(), severity);
@@ -431,19 +284,19 @@ export class AlertEngine {
       if (whole) {
         open.alert = whole;
         open.id = whole.id;
-        open[DRAFT] = undefined;
-      } else open[DRAFT] = draft;
+        open[LAZY_REPEAT] = undefined;
+      } else open[LAZY_REPEAT] = draft;
       open.device = device;
       open.severity = severity;
       open.summary = input.summary;
       this.touch(dedupKey, open);
       this.heldKeys.add(dedupKey);
-      this.mark(dedupKey, open);
+      this.changes.mark(dedupKey, open);
       this.changed();
       return this.suppress(whole ?? input, severity, 'duplicate');
     }
 
-    if (!this.allowedByRate(input, severity, decision.output, t, open)) return this.suppress(given ?? input, severity, 'rate-limit');
+    if (!this.rates.allow(cfg, input, severity, decision.output, t, open)) return this.suppress(given ?? input, severity, 'rate-limit');
 
     const alert = given ?? withSeverity(draft!.build(), severity);
     const count = (open?.count ?? 0) + 1;
@@ -463,11 +316,11 @@ export class AlertEngine {
       windowEnd: t + cfg.dedupSeconds * 1000,
       escalateAt: cfg.escalateMinutes > 0 ? (open?.escalateAt ?? t + cfg.escalateMinutes * 60_000) : undefined,
       escalated: open?.escalated,
-      rateStart: this.rateStart,
-      rateN: this.rateN,
+      rateStart: this.rates.rateStart,
+      rateN: this.rates.rateN,
       // Made with the key: added later, they would cost every key a second object.
       [QUEUED]: 0,
-      [DRAFT]: undefined,
+      [LAZY_REPEAT]: undefined,
     };
     if (open) {
       this.keys.delete(alert.dedupKey);
@@ -476,9 +329,9 @@ export class AlertEngine {
     this.keys.set(alert.dedupKey, key);
     if (key.escalateAt !== undefined && !key.escalated) this.escalating.add(alert.dedupKey);
     release(key);
-    this.mark(alert.dedupKey, key);
+    this.changes.mark(alert.dedupKey, key);
     this.changed();
-    this.send(decision.output, count > 1 ? { ...alert, details: { ...alert.details, count } } : alert);
+    this.send(decision.output, count > 1 ? { ...alert, details: { ...alert.details, count } } : alert, count === 1);
   }
 
   private touch(k: string, v: OpenKey): void {
@@ -499,8 +352,7 @@ export class AlertEngine {
     this.keys.delete(k);
     this.heldKeys.delete(k);
     this.escalating.delete(k);
-    // Queued already in this round: takeChanges() will find it gone.
-    if (v[QUEUED] !== this.changeRound) this.mark(k);
+    this.changes.forgot(k, v);
   }
 
   /**
@@ -515,46 +367,6 @@ export class AlertEngine {
       this.suppressKey(k, v, 'capacity');
       if (--n === 0) break;
     }
-  }
-
-  /**
-   * Whether the rate limits let the alert through (else it is held back). When they do and there
-   * is a per-key limit, the key's window after this alert is left in rateStart and rateN.
-   */
-  private allowedByRate(alert: AlertFacts, severity: Severity, output: number, t: number, open?: OpenKey): boolean {
-    const cfg = this.policy.config;
-    const perKey = cfg.rateLimitPerKey;
-    const global = cfg.rateLimitGlobal;
-    let start: number | undefined;
-    let n = 0;
-    if (perKey) {
-      const fresh = open?.rateStart === undefined || t - open.rateStart >= perKey.seconds * 1000;
-      start = fresh ? t : open!.rateStart!;
-      n = fresh ? 0 : (open!.rateN ?? 0);
-      if (n >= perKey.count) return this.hold(alert, severity, output, t, perKey.seconds);
-    }
-    if (global) {
-      if (t - this.globalRate.start >= global.seconds * 1000) this.globalRate = { start: t, n: 0 };
-      if (this.globalRate.n >= global.count) return this.hold(alert, severity, output, t, global.seconds);
-      this.globalRate.n++;
-    }
-    this.rateStart = start;
-    this.rateN = start === undefined ? undefined : n + 1;
-    return true;
-  }
-
-  private hold(alert: AlertFacts, severity: Severity, output: number, t: number, seconds: number): false {
-    let h = this.held.get(output);
-    if (!h) {
-      h = { count: 0, severity, byKind: {}, devices: new Set(), first: alert };
-      this.held.set(output, h);
-    }
-    h.count++;
-    h.severity = moreSevere(h.severity, severity);
-    h.byKind[alert.kind] = (h.byKind[alert.kind] ?? 0) + 1;
-    if (h.devices.size < 1000) h.devices.add(deviceLabel(alert.device));
-    if (this.heldWindowEnd === 0) this.heldWindowEnd = t + seconds * 1000;
-    return false;
   }
 
   /**
@@ -577,7 +389,7 @@ export class AlertEngine {
       v.held = 0;
       v.windowEnd = t + cfg.dedupSeconds * 1000;
       this.heldKeys.delete(k);
-      this.mark(k, v);
+      this.changes.mark(k, v);
       changed = true;
       this.send(v.output, {
         ...latest,
@@ -595,7 +407,7 @@ export class AlertEngine {
       if (t < v.escalateAt) continue;
       v.escalated = true;
       this.escalating.delete(k);
-      this.mark(k, v);
+      this.changes.mark(k, v);
       changed = true;
       const minutes = Math.round((t - v.firstAt) / 60000);
       const latest = alertOf(k, v);
@@ -611,36 +423,12 @@ export class AlertEngine {
       this.forget(k, v);
       changed = true;
     }
-    if (this.heldWindowEnd !== 0 && t >= this.heldWindowEnd) this.flushHeld(t);
+    for (const e of this.rates.takeSummaries(t)) this.send(e.output, e.alert);
     const before = this.runtimeWindows.windows.length;
     if (this.runtimeWindows.prune(t).length !== before) {
-      this.maintenanceChanged = this.tracking;
+      this.changes.markMaintenance();
       changed = true;
     }
     if (changed) this.changed();
-  }
-
-  private flushHeld(t: number): void {
-    this.heldWindowEnd = 0;
-    for (const [output, h] of this.held) {
-      const kinds = Object.entries(h.byKind)
-        .sort((a, b) => b[1] - a[1])
-        .map(([k, n]) => `${n} ${k}`);
-      const devices = [...h.devices];
-      const shown = devices.slice(0, 3).join(', ') + (devices.length > 3 ? ` +${devices.length - 3} more` : '');
-      this.send(output, {
-        id: `held-${t}-${output}`,
-        dedupKey: `oobkit/held-back/${output}`,
-        time: new Date(t).toISOString(),
-        device: devices.length === 1 ? h.first.device : {},
-        source: h.first.source,
-        kind: 'held-back',
-        severity: h.severity,
-        state: 'trigger',
-        summary: `Rate limit held back ${h.count} alert${h.count === 1 ? '' : 's'}: ${kinds.join(', ')} (${shown})`,
-        details: { held: h.count, byKind: h.byKind, devices },
-      });
-    }
-    this.held.clear();
   }
 }

@@ -5,17 +5,25 @@
  * what comes out goes to `emit`.
  *
  * Durability: a WS-Eventing push is journaled (fsync) before it is acknowledged and replayed
- * after a restart if it never got through the engine; the engine's open keys, event-log
- * positions and subscriptions are kept as a snapshot and a log of changed entries, appended about
- * once a second (lib/util/snapshot-log), and flushed on close. PET traps are UDP and not
- * acknowledged.
+ * after a restart if it was never emitted; the engine's open keys, event-log positions and
+ * subscriptions are kept as a snapshot and a log of changed entries (lib/util/snapshot-log),
+ * and flushed on close. PET traps are UDP and not acknowledged.
+ *
+ * Persist before emit: what the engine emits is held in an outbox and goes out only once the
+ * state write that holds its change is on disk (one write per batch: what came in while the
+ * last write was syncing). So a crash at any point never pages twice for one condition after
+ * the restart: a condition either was not emitted or is known to be open. The price: a crash
+ * while a write is syncing leaves its conditions written but not emitted; after the restart
+ * their repeats are counted and go out as the follow-up when the dedup window ends. When a write fails
+ * (full disk) the held alerts still go out (paging twice beats paging nobody) and
+ * `onStateError` says so until a write succeeds again.
  */
 import { promises as dns } from 'node:dns';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { acquireAmt } from '../amt/connect';
 import { bindAddressFor, EventListener, newRegistration, PushRegistration, PushRejection } from '../amt/event-listener';
-import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
+import type { EventLogPosition } from '../amt/event-log';
 import { DeviceSubscription } from '../amt/event-subscription';
 import { petDraft } from '../asf/pet';
 import { petFromTrap } from '../asf/pet-trap';
@@ -29,11 +37,8 @@ import { MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 import { applyHubChanges, HubChange, HubSection, HubState, Journal } from './store';
 import { SnapshotLog } from '../util/snapshot-log';
-// --- IPMI (issue 8): the SEL of servers without AMT feeds the event-log source ---
-import { selRecordToAlert } from '../ipmi/alert';
-import { withIpmi } from '../ipmi/connect';
-import { readNewSel, SelCursor, selCursorAtEnd } from '../ipmi/sel';
-import { sensorRecords } from '../ipmi/sensors';
+import { EventCursor, hasDriver, withDriver } from '../drivers';
+import type { SelCursor } from '../ipmi/sel';
 
 export interface PetSourceOptions {
   port: number;
@@ -73,7 +78,15 @@ export interface AlertHubOptions {
   onProblem?(what: string, e?: Error): void;
   /** Input refused before it became an alert (garbage datagram, wrong community...). */
   onDropped?(source: 'pet' | 'wsevent', reason: string, from: string, detail?: string): void;
+  /** The state could not be written (e: why), or can be again (e undefined) after a failure. */
+  onStateError?(e: Error | undefined): void;
 }
+
+/** Where each protocol's event-log position is kept in the saved state. */
+const CURSOR_SECTION = { amt: 'eventLog', ipmi: 'sel' } as const;
+
+/** What waits for the state write: an emission, or a journaled alert to mark done once emitted. */
+type Held = Emission | { journalDone: string };
 
 export function deviceKey(d: ManagedDevice): string {
   return (d.name ?? d.host).toLowerCase();
@@ -105,6 +118,13 @@ export class AlertHub {
   private pollTimer?: NodeJS.Timeout;
   private polling = false;
   private closed = false;
+  /** Emitted by the engine, waiting for the next state write to start. */
+  private outbox: Held[] = [];
+  /** Taken by the state write in progress: released when it is on disk. */
+  private inFlight: Held[] = [];
+  private stateFailing = false;
+  /** While closing with heldCanBeDelivered: what goes out after the last write. */
+  private closingHeld?: Held[];
 
   constructor(private readonly o: AlertHubOptions) {
     const safeId = o.id.replace(/[^A-Za-z0-9._-]/g, '_');
@@ -114,6 +134,7 @@ export class AlertHub {
       snapshot: this.document,
       takeChanges: () => this.takeChanges(),
       onError: (e) => o.onProblem?.('cannot save the alert state (retrying)', e),
+      onWritten: (e) => this.written(e),
     });
     const loaded = this.state.load();
     for (const p of loaded.problems) o.onProblem?.(`alert state: ${p}`);
@@ -123,7 +144,7 @@ export class AlertHub {
     this.selPositions = { ...(this.stored.sel ?? {}) }; // IPMI (issue 8)
     this.subs = { ...(this.stored.subscriptions ?? {}) };
     this.engine = new AlertEngine(o.policy, {
-      emit: o.emit,
+      emit: (e) => this.hold(e),
       onSuppressed: o.onSuppressed,
       onStateChange: () => this.state.changed(),
       trackChanges: true,
@@ -134,8 +155,49 @@ export class AlertHub {
   /** The whole state, for a snapshot. */
   private readonly document = (): HubState => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs });
 
+  private hold(h: Held): void {
+    if (this.closed) {
+      if (this.closingHeld) this.closingHeld.push(h);
+      else this.withdraw([h]);
+      return;
+    }
+    this.outbox.push(h);
+    this.state.changed(true);
+  }
+
+  /** Held emissions that will reach nobody: their conditions are not kept as paged, their journal entries stay. */
+  private withdraw(held: Held[]): void {
+    for (const h of held) if (!('journalDone' in h)) this.engine.withdraw(h);
+  }
+
+  /** A state write ended: what it covered goes out (also when it failed: see the top of this file). */
+  private written(e: Error | undefined): void {
+    const out = this.inFlight;
+    this.inFlight = [];
+    if (e) this.stateFailing = true;
+    if (e || this.stateFailing) this.o.onStateError?.(e);
+    if (!e) this.stateFailing = false;
+    this.deliver(out);
+  }
+
+  private deliver(out: Held[]): void {
+    for (const h of out) {
+      if ('journalDone' in h) this.journal.done(h.journalDone);
+      else {
+        try {
+          this.o.emit(h);
+        } catch (err) {
+          this.o.onProblem?.('an emitted alert was refused', err as Error);
+        }
+      }
+    }
+  }
+
   /** What changed since the last append: the engine's keys and windows, and the hub's own entries. */
   private takeChanges(): HubChange[] {
+    // Everything emitted until now is covered by this write.
+    this.inFlight = this.inFlight.length ? this.inFlight.concat(this.outbox) : this.outbox;
+    this.outbox = [];
     const out: HubChange[] = this.engine.takeChanges();
     const sections = { eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs } as Record<HubSection, Record<string, unknown>>;
     for (const [section, keys] of this.changedEntries) {
@@ -169,14 +231,15 @@ export class AlertHub {
     // Replay what was acknowledged but not processed before a crash.
     for (const a of this.journal.start()) {
       this.engine.process(a);
-      this.journal.done(a.id);
+      this.hold({ journalDone: a.id });
     }
     await this.resolveAddresses();
     try {
       if (this.o.pet) await this.startPet(this.o.pet);
       if (this.o.wsevent) await this.startWsEvent(this.o.wsevent);
     } catch (e) {
-      await this.close();
+      // The listener's error is the one to tell; a state write failing on the way out is reported by onStateError.
+      await this.close().catch(() => undefined);
       throw e;
     }
     if (this.o.eventLog) this.startEventLog(this.o.eventLog.intervalSeconds);
@@ -252,7 +315,7 @@ export class AlertHub {
       onAlert: (alert) => {
         this.journal.append(alert);
         this.engine.process(alert);
-        this.journal.done(alert.id);
+        this.hold({ journalDone: alert.id });
       },
     });
     try {
@@ -297,9 +360,7 @@ export class AlertHub {
       try {
         for (const d of this.o.devices) {
           if (this.closed) continue;
-          if (d.amt) await this.pollEventLog(d).catch((e) => this.o.onProblem?.(`cannot read the event log of ${d.name ?? d.host}`, e as Error));
-          // IPMI (issue 8): a server without AMT: its BMC's SEL.
-          else if (d.ipmi) await this.pollSel(d).catch((e) => this.o.onProblem?.(`cannot read the IPMI event log of ${d.name ?? d.host}`, e as Error));
+          if (hasDriver(d)) await this.pollEventLog(d).catch((e) => this.o.onProblem?.(`cannot read the event log of ${d.name ?? d.host}`, e as Error));
         }
       } finally {
         this.polling = false;
@@ -313,51 +374,18 @@ export class AlertHub {
     this.pollTimer.unref();
   }
 
-  /** One event-log poll of one device; exported for tests through the hub. */
+  /** One event-log poll of one device (AMT's event log, a server's SEL): the new entries, as alerts. */
   async pollEventLog(d: ManagedDevice): Promise<number> {
-    if (!d.amt) return 0;
+    if (!hasDriver(d)) return 0;
     const key = deviceKey(d);
-    const lease = acquireAmt(d.amt);
-    try {
-      const before = this.eventLogPositions[key];
-      const { records } = await readEventLog(lease.client, before?.newest ?? 0);
-      const { records: fresh, position } = newSince(records, before, this.o.eventLog?.initial ?? 'skip');
-      for (const r of fresh) this.engine.process(eventRecordToAlert(r, alertDevice(d)));
-      this.eventLogPositions[key] = position;
-      this.save('eventLog', key);
-      return fresh.length;
-    } finally {
-      lease.release();
-    }
-  }
-
-  // --- IPMI (issue 8) ---
-  /** One SEL poll of one server: the entries added since the last poll, as alerts. */
-  async pollSel(d: ManagedDevice): Promise<number> {
-    if (!d.ipmi) return 0;
-    const key = deviceKey(d);
-    return withIpmi(d.ipmi, async (c) => {
-      const before = this.selPositions[key];
-      if (!before && (this.o.eventLog?.initial ?? 'skip') === 'skip') {
-        // The first look only marks where the log stands: old entries are not news.
-        this.selPositions[key] = await selCursorAtEnd(c);
-        this.save('sel', key);
-        return 0;
-      }
-      const { records, cursor } = await readNewSel(c, before ?? {});
-      if (records.length) {
-        let sensors: Map<number, Awaited<ReturnType<typeof sensorRecords>>[number]> | undefined;
-        try {
-          sensors = new Map((await sensorRecords(c)).map((s) => [s.number, s]));
-        } catch {
-          sensors = undefined; // names are a nicety; the alerts go out without them
-        }
-        const readAt = new Date();
-        for (const r of records) this.engine.process(selRecordToAlert(r, { device: alertDevice(d), sensors, readAt }));
-      }
-      this.selPositions[key] = cursor;
-      this.save('sel', key);
-      return records.length;
+    return withDriver(d, async (driver) => {
+      const section = CURSOR_SECTION[driver.protocol];
+      const positions = (section === 'sel' ? this.selPositions : this.eventLogPositions) as Record<string, EventCursor>;
+      const { alerts, cursor } = await driver.readNewEvents(positions[key], { initial: this.o.eventLog?.initial ?? 'skip' });
+      for (const a of alerts) this.engine.process(a);
+      positions[key] = cursor;
+      this.save(section, key);
+      return alerts.length;
     });
   }
 
@@ -380,7 +408,7 @@ export class AlertHub {
     return d ? this.heartbeat.beat(deviceKey(d)) : false;
   }
 
-  /** Writes the state now (what changed, and a compaction that is due); resolves when it is on disk. */
+  /** Writes the state now (what changed, and a compaction that is due); resolves when it is on disk, rejects when it cannot be written. */
   async saveState(): Promise<void> {
     await this.state.flush();
   }
@@ -389,9 +417,21 @@ export class AlertHub {
     this.engine.addMaintenance(w);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the receivers and pollers and writes the state; rejects when it cannot be written.
+   * What is held for the state write goes out after the last write; with `heldCanBeDelivered:
+   * false` (a Node-RED flow being stopped no longer passes messages on) it is withdrawn instead:
+   * the conditions it opened are not kept as paged and its journaled alerts are replayed at the
+   * next start, so nothing is lost and nothing pages twice.
+   */
+  async close(o: { heldCanBeDelivered?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const held = this.inFlight.concat(this.outbox);
+    this.inFlight = [];
+    this.outbox = [];
+    if (o.heldCanBeDelivered === false) this.withdraw(held);
+    else this.closingHeld = held;
     clearTimeout(this.pollTimer);
     this.heartbeat?.close();
     this.engine.close();
@@ -399,7 +439,13 @@ export class AlertHub {
     for (const release of this.leases) release();
     await this.pet?.close();
     await this.listener?.close();
-    await this.state.close();
-    this.journal.close();
+    try {
+      await this.state.close();
+    } finally {
+      const out = this.closingHeld ?? [];
+      this.closingHeld = undefined;
+      this.deliver(out);
+      this.journal.close();
+    }
   }
 }

@@ -124,6 +124,12 @@ export function parseWindows(list: unknown): MaintenanceWindow[] {
   });
 }
 
+/** The end of a window that starts now and lasts `minutes` (from a message), as ISO text; an InputError when it cannot be one. */
+export function untilAfterMinutes(minutes: number, now = Date.now()): string {
+  if (!Number.isFinite(minutes) || minutes <= 0 || minutes > MAX_MINUTES) throw new InputError(`maintenance minutes must be between 1 and ${MAX_MINUTES}, got ${minutes}`);
+  return new Date(now + minutes * 60_000).toISOString();
+}
+
 export function compileWindow(w: MaintenanceWindow, i = 0): CompiledWindow {
   const what = `maintenance window ${w.name ?? i + 1}`;
   const device = compileNames(w.device);

@@ -55,8 +55,10 @@ describe('alert-in state on disk', () => {
     const second = hub();
     expect(second.h.engine.openKeys).toBe(2);
     second.h.process(fan('pc-01', { id: 'trigger-2' }));
+    await second.h.saveState();
     expect(second.emitted).toEqual([]);
     second.h.process(fan('pc-01', { state: 'resolve', severity: 'ok', id: 'clear' }));
+    await second.h.saveState();
     // The latest trigger of the condition, and both occurrences counted.
     expect(second.emitted.map((a) => [a.id, a.details.triggerId, a.details.count])).toEqual([['clear', 'trigger-2', 2]]);
     await second.h.close();
@@ -90,6 +92,7 @@ describe('alert-in state on disk', () => {
     const { h, emitted, problems } = hub();
     expect(problems).toEqual([]);
     h.process(fan('pc-01', { state: 'resolve', severity: 'ok' }));
+    await h.saveState();
     expect(emitted[0].details).toMatchObject({ triggerId: 'old-trigger', count: 1 });
     await h.close();
     // The positions stay as they were, through the change log.

@@ -17,6 +17,7 @@ import type { EventLogPosition } from '../amt/event-log';
 import type { SubscriptionRecord } from '../amt/event-subscription';
 import type { PushRegistration } from '../amt/event-listener';
 import type { SelCursor } from '../ipmi/sel';
+import { removeLeftoverTemps } from '../util/atomic-file';
 import { readRecordLog, RecordLog } from '../util/record-log';
 import type { Alert } from './alert';
 import type { EngineChange, EngineState } from './engine';
@@ -81,6 +82,8 @@ export class Journal {
 
   /** Opens (creating it) and returns what was acknowledged but not emitted before. */
   start(): Alert[] {
+    // A crash while the journal was rewritten leaves its temporary file: the journal itself is intact.
+    removeLeftoverTemps(this.file);
     // Each line stands on its own: a torn or damaged one (never acknowledged, or unreadable) is
     // left out, the others are used. Lines written before they had checksums are read too.
     const { records } = readRecordLog(this.file, { afterDamage: 'skip', unframed: true });

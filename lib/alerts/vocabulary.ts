@@ -22,3 +22,7 @@ export function isSource(v: unknown): v is AlertSource {
 export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);
 }
+
+export function moreSevere(a: Severity, b: Severity): Severity {
+  return severityRank(a) <= severityRank(b) ? a : b;
+}

@@ -6,10 +6,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { recordOwnAction } from '../activity';
-import { OobError, TimeoutError } from '../errors';
+import { ConsentError, DeviceRefusedError, OobError, TimeoutError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 import type { TypedObject } from '../wsman/typing';
 import { armBoot, BootTarget, canonicalBootTarget, checkBootTarget, enableIder, HttpsBootOptions, isIderTarget, readBootSupport, RedirectionState, restoreBoot, restoreRedirection } from './boot';
+import { BootCheck, checkBiosSetupReached, eventLogMark } from './boot-check';
+import { cancelOptIn, ConsentPrompt, obtainConsent, USER_CONSENT_REQUIRED } from './opt-in';
 import { OFF_STATES, readPowerStatus, requestPowerAction } from './power';
 import { openRedirection, RedirectionEndpoint } from './redirection/connection';
 import { IderEnd, IderProgress, IderSession } from './redirection/ider-session';
@@ -30,7 +32,23 @@ export interface MediaBootOptions {
   /** Where the redirection port is and how to authenticate (IDE-R). */
   redirection?: RedirectionEndpoint;
   heartbeatMs?: number;
+  /**
+   * User consent, for a device that wants it before IDE-R or a boot into BIOS setup (client control
+   * mode, or admin control mode with consent required): `askCode` gives the code the person at the
+   * PC reads out. Without it such a device is refused before anything changes.
+   */
+  consent?: { askCode: (prompt: ConsentPrompt) => Promise<unknown>; timeoutMs?: number; attempts?: number };
+  /**
+   * After a boot into BIOS setup, watch the BIOS's progress reports in the event log for where the
+   * PC really went (default: when the PC asked for consent, whose firmware may answer success and
+   * boot elsewhere). Up to `verifyBootMs` (default 2 minutes).
+   */
+  verifyBoot?: boolean;
+  verifyBootMs?: number;
 }
+
+/** The phase text while the PC shows its consent code. */
+export const CONSENT_PHASE = "waiting for user consent: code on the PC's screen";
 
 export type MediaBootResult = 'booted' | 'requested' | 'stopped';
 
@@ -43,6 +61,9 @@ export interface MediaBootOutcome {
   image?: string;
   /** Volume id (CD) or label (floppy) of the image. */
   label?: string;
+  /** BIOS setup: true when the PC reported entering it, false when it reported nothing (see `note`). */
+  verified?: boolean;
+  note?: string;
 }
 
 export interface MediaBootFinal {
@@ -53,7 +74,8 @@ export interface MediaBootFinal {
 }
 
 /**
- * A boot in progress. Events: 'phase' (text), 'progress' (IderProgress), 'booted'.
+ * A boot in progress. Events: 'phase' (text), 'consent' (ConsentPrompt: the PC shows its code and
+ * `consent.askCode` was asked for it), 'progress' (IderProgress), 'booted'.
  * `outcome` settles once (booted, requested, stopped, or the error); `final` when everything is
  * closed and restored (for IDE-R, when the session has ended).
  */
@@ -63,6 +85,8 @@ export class MediaBoot extends EventEmitter {
   session?: IderSession;
   private stopRequested = false;
   private wake?: () => void;
+  private abortConsent?: (e: Error) => void;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly client: WsmanClient,
@@ -88,7 +112,9 @@ export class MediaBoot extends EventEmitter {
   /** Ask to end: before boot the outcome is 'stopped'; after boot the session closes cleanly. */
   async stop(): Promise<MediaBootFinal> {
     this.stopRequested = true;
+    this.stopping.abort();
     this.wake?.();
+    this.abortConsent?.(new OobError('CLOSED', 'stopped while waiting for the user consent code'));
     await this.session?.stop();
     return this.final;
   }
@@ -105,8 +131,10 @@ export class MediaBoot extends EventEmitter {
     let savedSettings: TypedObject | undefined;
     let savedRedirection: RedirectionState | undefined;
     let armed = false;
+    let consentStarted = false;
     const undo = async (e: Error): Promise<never> => {
       const problems: string[] = [];
+      if (consentStarted) await cancelOptIn(this.client).catch(() => undefined);
       if (this.session) await this.session.stop().catch(() => undefined);
       else await medium?.close();
       if (armed && savedSettings) await restoreBoot(this.client, savedSettings).catch((x: Error) => problems.push(`restoring the boot settings failed: ${x.message}`));
@@ -124,6 +152,7 @@ export class MediaBoot extends EventEmitter {
         medium = await ImageMedium.open(path, target === 'ide-r-cd' ? 'cd' : 'floppy');
         image = await checkBootable(medium);
         if (!this.o.redirection) throw new OobError('BAD_INPUT', 'IDE-R needs the redirection port and credentials of the device');
+        consentStarted = (await this.consent('redirection')).started;
         this.phase('connecting');
         savedRedirection = await enableIder(this.client);
         // Same certificate as on the WS-Man port: pinned, or learned there on first use.
@@ -136,19 +165,35 @@ export class MediaBoot extends EventEmitter {
       } else if (target === 'https' && !this.o.https?.url) {
         throw new OobError('BAD_INPUT', 'an HTTPS boot needs a URL (set it in the node or in msg.url)');
       }
+      let consentAsked = false;
+      if (target === 'bios') {
+        const c = await this.consent('boot');
+        consentStarted = c.started;
+        consentAsked = c.required;
+      }
       this.phase('arming');
       armed = true;
       await armBoot(this.client, target, support.settings, target === 'https' ? this.o.https : undefined);
       let power: MediaBootOutcome['power'] = 'none';
+      const verify = target === 'bios' && (this.o.power ?? 'auto') === 'auto' && (this.o.verifyBoot ?? consentAsked);
+      const mark = verify ? await eventLogMark(this.client) : undefined;
       if ((this.o.power ?? 'auto') === 'auto') {
         const state = await readPowerStatus(this.client, { osPowerSaving: false });
         power = OFF_STATES.has(state.state) ? 'on' : 'reset';
         this.phase(power === 'on' ? 'powering on' : 'resetting');
-        await requestPowerAction(this.client, power);
+        await requestPowerAction(this.client, power).catch((e: Error) => {
+          if (e instanceof DeviceRefusedError && e.returnValue === USER_CONSENT_REQUIRED) throw new ConsentError('refused', `${label} refused to ${power === 'on' ? 'power on' : 'reset'} into ${target}: it needs the user's consent`);
+          throw e;
+        });
         recordOwnAction(this.host, 'boot', target);
       }
+      let check: BootCheck | undefined;
+      if (mark) {
+        this.phase('checking what the PC booted');
+        check = await checkBiosSetupReached(this.client, mark, { timeoutMs: this.o.verifyBootMs ?? 120_000, signal: this.stopping.signal });
+      }
       if (!this.session) {
-        const outcome: MediaBootOutcome = { target, result: 'requested', power, bytesServed: 0, seconds: this.elapsed() };
+        const outcome: MediaBootOutcome = { target, result: 'requested', power, bytesServed: 0, seconds: this.elapsed(), ...(check ? { verified: check.verified } : {}), ...(check?.note ? { note: check.note } : {}) };
         return { outcome, final: Promise.resolve({ bytesServed: 0, seconds: outcome.seconds, end: 'none' }) };
       }
       this.phase('waiting for the device');
@@ -178,6 +223,29 @@ export class MediaBoot extends EventEmitter {
     } catch (e) {
       return undo(e as Error);
     }
+  }
+
+  /** Obtains consent when the device wants it: whether it asked, and whether we started a request (cancelled on failure). */
+  private async consent(scope: 'redirection' | 'boot'): Promise<{ required: boolean; started: boolean }> {
+    const c = this.o.consent;
+    const ask = c?.askCode;
+    const stopped = new Promise<never>((_, reject) => {
+      this.abortConsent = reject;
+    });
+    stopped.catch(() => undefined);
+    const r = await obtainConsent(this.client, {
+      scope,
+      askCode: ask && ((prompt) => (this.stopRequested ? Promise.reject(new OobError('CLOSED', 'stopped before the user consent code was given')) : Promise.race([ask(prompt), stopped]))),
+      timeoutMs: c?.timeoutMs,
+      attempts: c?.attempts,
+      onWaiting: (prompt) => {
+        this.phase(CONSENT_PHASE);
+        this.emit('consent', prompt);
+      },
+    });
+    this.abortConsent = undefined;
+    if (r.required) this.phase('user consent given');
+    return { required: r.required, started: r.started };
   }
 
   /** Until the boot image has been read, the session ends, the caller stops, or the time is up. */

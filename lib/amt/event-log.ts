@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Alert, AlertDevice, makeAlert, stableId } from '../alerts/alert';
-import { entityName, interpret, PET_SEVERITIES, severityOf } from '../asf/ipmi-events';
+import { entityName, interpret, ipmiEventName, PET_SEVERITIES, severityOf } from '../events/ipmi-events';
 import { DeviceRefusedError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 
@@ -154,6 +154,7 @@ export function eventRecordToAlert(r: EventLogRecord, device: AlertDevice): Aler
       eventData: r.eventData,
       eventSourceType: r.eventSourceType,
       raw: r.raw,
+      ...(ipmiEventName(r) ? { ipmiEvent: ipmiEventName(r) } : {}),
     },
   });
 }

@@ -15,7 +15,8 @@ describe('PET decoding of real traps', () => {
     expect(ev.time?.toISOString()).toBe('2012-05-07T19:11:50.000Z');
     expect(ev.quirks).toEqual([]);
     const a = petToAlert(ev, { device: { name: 'srv-1', host: '10.0.0.2' }, from: '10.0.0.2' });
-    expect(a).toMatchObject({ source: 'pet', kind: 'memory-ecc-correctable', severity: 'info', state: 'trigger' });
+    // The BMC calls it information; a correctable ECC error is a warning to us: the more severe wins.
+    expect(a).toMatchObject({ source: 'pet', kind: 'memory-ecc-correctable', severity: 'warning', state: 'trigger' });
     expect(a.summary).toBe('Correctable memory error (ECC)');
   });
 
@@ -163,13 +164,18 @@ describe('PET decoding gives what it gave before it was made faster', () => {
     return out;
   }
 
-  it('the same event and the same alert, field for field and in the same order, as commit abac91c', () => {
-    const before = JSON.parse(fs.readFileSync(path.join(__dirname, '../../test/fixtures/pet/alert-digests-abac91c.json'), 'utf8')).digests as string[];
+  it('the same event and the same alert, field for field and in the same order, as recorded (test/fixtures/pet/alert-digests.json)', () => {
+    const file = path.join(__dirname, '../../test/fixtures/pet/alert-digests.json');
+    const before = JSON.parse(fs.readFileSync(file, 'utf8')).digests as string[];
     const now = cases().map(({ specific, bytes, ctx }) => {
       const ev = decodePet(specific, bytes, Date.UTC(2024, 0, 1));
       const a = petToAlert(ev, ctx);
       return createHash('sha256').update(JSON.stringify({ ev, a })).digest('hex').slice(0, 16);
     });
+    if (process.env.PET_DIGESTS_WRITE === '1') {
+      const about = JSON.parse(fs.readFileSync(file, 'utf8')).about as string;
+      fs.writeFileSync(file, `{\n"about": ${JSON.stringify(about)},\n"digests": [\n${now.map((d) => JSON.stringify(d)).join(',\n')}\n]\n}\n`);
+    }
     expect(now.map((d, i) => (d === before[i] ? 'same' : `case ${i} differs`)).filter((d) => d !== 'same')).toEqual([]);
     // The same again: what a flood repeats is read from what was worked out the first time.
     expect(cases().map(({ specific, bytes, ctx }) => createHash('sha256').update(JSON.stringify({ ev: decodePet(specific, bytes, Date.UTC(2024, 0, 1)), a: petToAlert(decodePet(specific, bytes, Date.UTC(2024, 0, 1)), ctx) })).digest('hex').slice(0, 16))).toEqual(now);

@@ -15,7 +15,7 @@
  */
 import { Alert, AlertDevice, AlertDraft, alertDeviceOf, makeDedupKey, NO_DETAILS, Severity, stableId } from '../alerts/alert';
 import { isoTime } from '../util/iso-time';
-import { entityName, interpret, Interpretation, PET_SEVERITIES, SensorEvent, severityOf } from './ipmi-events';
+import { entityInstanceText, entityName, interpret, Interpretation, ipmiEventName, PET_SEVERITIES, SensorEvent, severityOf } from '../events/ipmi-events';
 
 export const PET_ENTERPRISE = '1.3.6.1.4.1.3183.1.1';
 export const PET_VARBIND_OID = '1.3.6.1.4.1.3183.1.1.1';
@@ -38,11 +38,71 @@ export interface PetEvent extends SensorEvent {
   iana?: number;
   systemId?: number;
   oem?: string;
+  /** The OEM custom fields after the fixed bytes, each with its type (PET 1.0: FRU type/length bytes, ended by C1h). */
+  oemFields?: OemField[];
   /** How many bytes the varbind had. */
   length: number;
   /** Fewer than the 46 fixed bytes. */
   truncated: boolean;
   quirks: string[];
+}
+
+export interface OemField {
+  type: 'binary' | 'bcd-plus' | '6-bit-ascii' | 'text';
+  /** Text for the text types, hex for binary. */
+  value: string;
+}
+
+/** The end marker of the OEM custom fields (a type/length byte: 8-bit text, length 1). */
+export const PET_END_MARKER = 0xc1;
+
+const BCD_PLUS = '0123456789 -.:,_';
+
+/** 6-bit packed ASCII (FRU spec): four characters in three bytes, least significant bits first. */
+function sixBitAscii(b: Buffer): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (const byte of b) {
+    acc |= byte << bits;
+    bits += 8;
+    while (bits >= 6) {
+      out += String.fromCharCode(0x20 + (acc & 0x3f));
+      acc >>>= 6;
+      bits -= 6;
+    }
+  }
+  return out;
+}
+
+/**
+ * The OEM custom fields of a PET (the bytes after the 46 fixed ones): type/length bytes as in the
+ * FRU specification (bits 7:6 the type, 5:0 the length), ended by C1h. Read as far as the bytes
+ * go; a field cut short keeps what is there.
+ */
+export function decodeOemFields(b: Buffer): OemField[] {
+  const fields: OemField[] = [];
+  for (let at = 0; at < b.length && fields.length < 32; ) {
+    const tl = b[at];
+    if (tl === PET_END_MARKER) break;
+    const data = b.subarray(at + 1, Math.min(b.length, at + 1 + (tl & 0x3f)));
+    at += 1 + (tl & 0x3f);
+    const type = tl >> 6;
+    if (type === 3) fields.push({ type: 'text', value: data.toString('latin1') });
+    else if (type === 2) fields.push({ type: '6-bit-ascii', value: sixBitAscii(data) });
+    else if (type === 1) fields.push({ type: 'bcd-plus', value: [...data].map((x) => BCD_PLUS[x >> 4] + BCD_PLUS[x & 15]).join('') });
+    else fields.push({ type: 'binary', value: data.toString('hex') });
+  }
+  return fields;
+}
+
+/**
+ * The event offset: the specific trap's four bits, except 0Fh ("unspecified" there), for which
+ * PET 1.0 points to event data 1, bits 3:0.
+ */
+function offsetOf(s: number, eventData: number[] | undefined): number {
+  const offset = s & 0x0f;
+  return offset === 0x0f && eventData !== undefined && eventData.length > 0 ? eventData[0] & 0x0f : offset;
 }
 
 export function splitSpecificTrap(specific: number): { sensorType: number; eventType: number; deassert: boolean; offset: number } {
@@ -57,28 +117,37 @@ export function specificTrapOf(e: { sensorType: number; eventType: number; deass
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 
 /**
- * GUIDs written lately, by a hash of their bytes (a device sends the same one in every trap): the
- * 16 bytes as four words, and the text. A flood of traps then shares one string per device.
+ * The text of recently seen GUIDs, in 256 slots by a hash of their 16 bytes. Why: a device sends
+ * the same GUID in every trap, so a flood of traps reuses one string per device instead of
+ * formatting (and keeping) one per trap.
  */
-const GUID_SLOTS = 256;
-const guidWords = new Uint32Array(GUID_SLOTS * 4);
-const guidTexts: Array<string | undefined> = new Array(GUID_SLOTS).fill(undefined);
+class GuidTextCache {
+  private readonly words = new Uint32Array(256 * 4);
+  private readonly texts: Array<string | undefined> = new Array(256).fill(undefined);
 
-/** The first 16 bytes as 8-4-4-4-12 hex, in the order they came. */
-export function formatGuid(b: Buffer): string {
-  if (b.length < 16) {
-    const h = b.toString('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  /** The first 16 bytes of `b` as 8-4-4-4-12 hex. */
+  textOf(b: Buffer): string {
+    const w0 = b.readUInt32BE(0);
+    const w1 = b.readUInt32BE(4);
+    const w2 = b.readUInt32BE(8);
+    const w3 = b.readUInt32BE(12);
+    const slot = Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 24;
+    const at = slot * 4;
+    const words = this.words;
+    const known = this.texts[slot];
+    if (known !== undefined && words[at] === w0 && words[at + 1] === w1 && words[at + 2] === w2 && words[at + 3] === w3) return known;
+    const text = guidText(b);
+    words[at] = w0;
+    words[at + 1] = w1;
+    words[at + 2] = w2;
+    words[at + 3] = w3;
+    this.texts[slot] = text;
+    return text;
   }
-  const w0 = b.readUInt32BE(0);
-  const w1 = b.readUInt32BE(4);
-  const w2 = b.readUInt32BE(8);
-  const w3 = b.readUInt32BE(12);
-  const slot = Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 24;
-  const at = slot * 4;
-  const known = guidTexts[slot];
-  if (known !== undefined && guidWords[at] === w0 && guidWords[at + 1] === w1 && guidWords[at + 2] === w2 && guidWords[at + 3] === w3) return known;
-  // Written into bytes and read once: one flat string (an alert keeps it), not a chain of pieces.
+}
+
+/** 16 bytes as 8-4-4-4-12 hex, written into bytes and read once: one flat string (an alert keeps it). */
+function guidText(b: Buffer): string {
   const out = Buffer.allocUnsafe(36);
   let o = 0;
   for (let i = 0; i < 16; i++) {
@@ -86,13 +155,18 @@ export function formatGuid(b: Buffer): string {
     out[o++] = HEX_DIGITS[b[i] >> 4];
     out[o++] = HEX_DIGITS[b[i] & 15];
   }
-  const text = out.toString('latin1');
-  guidWords[at] = w0;
-  guidWords[at + 1] = w1;
-  guidWords[at + 2] = w2;
-  guidWords[at + 3] = w3;
-  guidTexts[slot] = text;
-  return text;
+  return out.toString('latin1');
+}
+
+const guidTexts = new GuidTextCache();
+
+/** The first 16 bytes as 8-4-4-4-12 hex, in the order they came. */
+export function formatGuid(b: Buffer): string {
+  if (b.length < 16) {
+    const h = b.toString('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  }
+  return guidTexts.textOf(b);
 }
 
 /** The same GUID with its first three fields byte-swapped (SMBIOS order vs RFC 4122 order). */
@@ -175,7 +249,9 @@ export function decodePet(specificTrap: number, data: Buffer | undefined, receiv
       iana: decodeIana(b, 40, quirks),
       systemId: b.readUInt16BE(44),
       oem: n > PET_FIXED_LENGTH ? b.subarray(46, Math.min(n, 46 + 256)).toString('hex') : undefined,
+      oemFields: n > PET_FIXED_LENGTH + 1 ? decodeOemFields(b.subarray(46, Math.min(n, 46 + 256))) : undefined,
     };
+    ev.offset = offsetOf(s, ev.eventData);
     return ev;
   }
   const ev: PetEvent = {
@@ -204,6 +280,7 @@ export function decodePet(specificTrap: number, data: Buffer | undefined, receiv
     const eventData: number[] = [];
     for (let i = 31; i < 39 && i < n; i++) eventData.push(b[i]);
     ev.eventData = eventData;
+    ev.offset = offsetOf(s, eventData);
   }
   if (n >= 40) ev.language = b[39];
   if (n >= 44) ev.iana = decodeIana(b, 40, quirks);
@@ -230,22 +307,26 @@ interface Reading {
   summary: string;
 }
 
-/** Readings by everything they depend on; a flood of traps reads the same few events over and over. */
-const readings = new Map<number, Reading>();
+/**
+ * Readings by everything they depend on, at most 4,096 (then it starts over). Why: a flood of
+ * traps reads the same few events over and over, and working out a sentence costs more than the
+ * rest of a trap's decoding.
+ */
+const readingCache = new Map<number, Reading>();
 
 /** Our reading of an event (kind, sentence, entity name), worked out once per distinct event. */
 function readingOf(ev: PetEvent): Reading {
   const firmwareCode = ev.sensorType === 0x0f && ev.eventData && ev.eventData.length > 1 ? ev.eventData[1] + 1 : 0;
   // sensor type, event type, deassert and offset (24 bits), firmware code, entity, instance: < 2^49.
-  const key = (((ev.specificTrap & 0xffffff) * 257 + firmwareCode) * 257 + (ev.entity ?? 256)) * 256 + (ev.entityInstance ?? 0);
-  let r = readings.get(key);
+  const key = ((((ev.specificTrap & 0xfffff0) | ev.offset) * 257 + firmwareCode) * 257 + (ev.entity ?? 256)) * 256 + (ev.entityInstance ?? 0);
+  let r = readingCache.get(key);
   if (r) return r;
   const i = interpret(ev);
   const entity = entityName(ev.entity);
-  const where = entity && !VAGUE_ENTITIES.has(entity) ? ` [${entity}${ev.entityInstance ? ` ${ev.entityInstance}` : ''}]` : '';
+  const where = entity && !VAGUE_ENTITIES.has(entity) ? ` [${entity}${ev.entityInstance ? ` ${entityInstanceText(ev.entityInstance)}` : ''}]` : '';
   r = { i, entity, summary: ev.deassert ? `Cleared: ${i.summary}${where}` : `${i.summary}${where}` };
-  if (readings.size >= 4096) readings.clear();
-  readings.set(key, r);
+  if (readingCache.size >= 4096) readingCache.clear();
+  readingCache.set(key, r);
   return r;
 }
 
@@ -305,17 +386,21 @@ function detailsOf(ev: PetEvent, entity: string | undefined): Record<string, unk
     if (ev.trapSource !== undefined) d.trapSource = ev.trapSource;
     if (ev.eventSource !== undefined) d.eventSource = ev.eventSource;
   }
+  const ipmiEvent = ipmiEventName(ev);
+  if (ipmiEvent !== undefined) d.ipmiEvent = ipmiEvent;
   if (ev.utcOffsetMinutes !== undefined) d.utcOffsetMinutes = ev.utcOffsetMinutes;
+  if (ev.oemFields?.length) d.oemFields = ev.oemFields;
   if (ev.quirks.length) d.quirks = ev.quirks;
   if (ev.truncated) d.truncated = true;
   return d;
 }
 
 /**
- * A PET event as an alert to be: what the policy and dedup need (kind, severity, device, dedup
- * key, summary) now, the rest (id, time, details) when built.
+ * A PET event as an alert built lazily: what the policy and dedup need (kind, severity, device,
+ * dedup key, summary) now, the rest (id, time, details) in build(). Why: most traps of a flood
+ * repeat an open condition and are only counted, so their id hash and details are never needed.
  */
-class PetDraft implements AlertDraft {
+class LazyPetAlert implements AlertDraft {
   readonly source = 'pet' as const;
   readonly details = NO_DETAILS;
   readonly kind: string;
@@ -366,12 +451,12 @@ class PetDraft implements AlertDraft {
 
 /** A decoded PET event as an alert draft: built only when it is needed whole (see AlertDraft). */
 export function petDraft(ev: PetEvent, ctx: PetContext): AlertDraft {
-  return new PetDraft(ev, ctx);
+  return new LazyPetAlert(ev, ctx);
 }
 
 /** The Alert for a decoded PET event. */
 export function petToAlert(ev: PetEvent, ctx: PetContext): Alert {
-  return new PetDraft(ev, ctx).build();
+  return new LazyPetAlert(ev, ctx).build();
 }
 
 export interface PetFields {

@@ -1,11 +1,11 @@
 /**
  * SEL records as OOBKit Alerts, so a server's event log feeds the same alert path as PET traps
  * and the AMT event log. What an event means (kind, severity, sentence) comes from the IPMI
- * event tables PET and the AMT event log use (lib/asf/ipmi-events); this file adds what only the
+ * event tables PET and the AMT event log use (lib/events/ipmi-events); this file adds what only the
  * SEL has: the sensor's name from the SDR and its trigger reading in real units.
  */
 import { Alert, AlertDevice, makeAlert, stableId } from '../alerts/alert';
-import { interpret, severityOf, SensorEvent } from '../asf/ipmi-events';
+import { interpret, ipmiEventName, severityOf, SensorEvent } from '../events/ipmi-events';
 import type { SensorRecord } from './sdr';
 import { convertReading, describeSensor, sensorTypeName } from './sdr';
 import type { SelRecord } from './sel';
@@ -65,6 +65,8 @@ export function selRecordToAlert(rec: SelRecord, ctx: SelAlertContext): Alert {
     generatorId: rec.generatorId,
     eventData: rec.eventData,
   });
+  const ipmiEvent = ipmiEventName(ev);
+  if (ipmiEvent !== undefined) details.ipmiEvent = ipmiEvent;
 
   let values = '';
   // Threshold events may carry the trigger reading (data 2) and the threshold (data 3).

@@ -7,7 +7,7 @@ import { OobError } from '../errors';
 import type { IpmiClient } from './client';
 import { CMD, NETFN } from './constants';
 import { IpmiCompletionError } from './errors';
-import { SENSOR_TYPES } from '../asf/ipmi-events';
+import { SENSOR_TYPES } from '../events/ipmi-events';
 
 export const SDR_FULL_SENSOR = 0x01;
 export const SDR_COMPACT_SENSOR = 0x02;

@@ -3,24 +3,15 @@
  * dedupKey) make the `problem` sensor ON; the latest one is the `last_alert` sensor and the
  * retained `.../alert` topic. The shape is the Alert of DESIGN.md (what oob-alert-in emits).
  */
+import type { ReceivedAlert } from '../alerts/alert';
+import { isSeverity, Severity, SEVERITIES } from '../alerts/vocabulary';
 import { InputError } from '../errors';
 
-export interface AlertLike {
-  id?: string;
-  dedupKey: string;
-  time?: string;
-  device: { name?: string; host?: string; mac?: string; guid?: string; site?: string };
-  source: string;
-  kind: string;
-  severity: string;
-  state: 'trigger' | 'resolve';
-  summary: string;
-  details?: Record<string, unknown>;
-}
+/** The Alert as the bridge receives it (lib/alerts/alert: ReceivedAlert). */
+export type AlertLike = ReceivedAlert;
 
-const SEVERITIES = new Set(['critical', 'major', 'minor', 'warning', 'info', 'ok']);
 /** Severities that do not make a device "have a problem". */
-const BENIGN = new Set(['info', 'ok']);
+const BENIGN: ReadonlySet<Severity> = new Set(['info', 'ok']);
 const MAX_OPEN = 100;
 const MAX_SUMMARY = 1000;
 
@@ -37,7 +28,7 @@ export function checkAlert(value: unknown): AlertLike {
   text('kind');
   text('source');
   if (a.state !== 'trigger' && a.state !== 'resolve') throw new InputError(`alert.state must be "trigger" or "resolve", got ${JSON.stringify(a.state)}`);
-  if (typeof a.severity !== 'string' || !SEVERITIES.has(a.severity)) throw new InputError(`alert.severity must be one of ${[...SEVERITIES].join(', ')}`);
+  if (!isSeverity(a.severity)) throw new InputError(`alert.severity must be one of ${SEVERITIES.join(', ')}`);
   if (typeof a.device !== 'object' || a.device === null) throw new InputError('alert.device must be an object with a name, host or mac');
   return value as AlertLike;
 }

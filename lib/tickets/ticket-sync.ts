@@ -153,6 +153,8 @@ export class TicketSync {
     this.running = true;
     void this.drain().finally(() => {
       this.running = false;
+      // Taken while the last round was ending: not seen by it.
+      if (!this.closed && !this.timer && this.pendingKeys().length) return this.kick();
       for (const r of this.idle.splice(0)) r();
     });
   }

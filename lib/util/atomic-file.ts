@@ -17,6 +17,32 @@ function tmpName(file: string): string {
   return `${file}.${process.pid}.tmp`;
 }
 
+/**
+ * Removes temporary files a crash (or a full disk) left beside `file` (`<file>.<pid>.tmp`), and
+ * returns their names. Call at start, before anything of this process writes `file`.
+ */
+export function removeLeftoverTemps(file: string): string[] {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const f of names) {
+    if (!f.startsWith(prefix) || !/^\d+\.tmp$/.test(f.slice(prefix.length))) continue;
+    try {
+      fs.rmSync(path.join(dir, f), { force: true });
+      removed.push(f);
+    } catch {
+      /* reported by whoever writes next */
+    }
+  }
+  return removed;
+}
+
 /** Makes a rename in `dir` durable; where a directory cannot be opened for that (Windows), skipped. */
 function syncDir(dir: string): void {
   let fd: number | undefined;
@@ -46,14 +72,21 @@ async function syncDirAsync(dir: string): Promise<void> {
 export function writeFileAtomic(file: string, data: string | Buffer): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = tmpName(file);
-  const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      const b = typeof data === 'string' ? Buffer.from(data) : data;
+      for (let done = 0; done < b.length; ) done += fs.writeSync(fd, b, done);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    // A full disk must not leave half a file behind.
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
-  fs.renameSync(tmp, file);
   syncDir(path.dirname(file));
 }
 

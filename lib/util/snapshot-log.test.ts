@@ -125,7 +125,57 @@ describe('SnapshotLog', () => {
     fs.writeFileSync(path.join(dir, 'state.changes'), staleLog);
     const b = owner(dir);
     expect(b.items).toEqual(new Map([['x', 'new'], ['y', 'kept'.padEnd(300, '.')]]));
+    // Not replayed, and not silently: the person reading the log learns what was left out.
+    expect(b.problems).toEqual([expect.stringMatching(/state\.changes follows snapshot 0, not 1 .*: its 1 change\(s\) are not replayed/)]);
+  });
+
+  it('a lost snapshot is reported, and the changes of its log are still used', async () => {
+    const a = owner(dir, { minCompactBytes: 200 });
+    a.set('x', 'in the snapshot'.padEnd(300, '.'));
+    await a.store.flush();
+    await a.store.flush();
+    expect(a.store.stats.compactions).toBe(1);
+    a.set('y', 'in the log');
+    await a.store.close();
+    fs.rmSync(path.join(dir, 'state.json'));
+    const b = owner(dir);
+    expect(b.items).toEqual(new Map([['y', 'in the log']]));
+    expect(b.problems).toEqual([expect.stringMatching(/state\.json is missing but .*state\.changes follows snapshot 1: the state is rebuilt from the 1 change\(s\) in the log alone/)]);
+    // And a new snapshot is written at once, so the next start finds both again.
+    await b.store.close();
+    const c = owner(dir);
+    expect(c.items).toEqual(new Map([['y', 'in the log']]));
+    expect(c.problems).toEqual([]);
+  });
+
+  it('an urgent change is written at once, and a compaction due for size waits while urgent changes come (up to 4x the log size)', async () => {
+    const a = owner(dir, { minCompactBytes: 1000, minIntervalMs: 60_000 });
+    let n = 0;
+    // Each urgent change is on disk well before the minute-long interval.
+    for (let i = 0; i < 40; i++) {
+      a.set(`k${i}`, 'x'.repeat(120));
+      a.store.changed(true);
+      for (let t = 0; t < 100 && a.store.stats.appends + a.store.stats.compactions === n; t++) await wait(5);
+      n = a.store.stats.appends + a.store.stats.compactions;
+    }
+    expect(a.store.stats.appends + a.store.stats.compactions).toBe(40);
+    // 40 records of ~140 bytes outgrew 1,000 bytes early on; the compaction came only past 4,000.
+    expect(a.store.stats.compactions).toBe(1);
+    // And when nobody waits any more, it is done.
+    await a.store.close();
+    const b = owner(dir);
+    expect(b.items.size).toBe(40);
     expect(b.problems).toEqual([]);
+  });
+
+  it('removes the temporary files a crash left behind, and says so', async () => {
+    fs.writeFileSync(path.join(dir, 'state.json.12345.tmp'), '{"items":{"half');
+    fs.writeFileSync(path.join(dir, 'state.changes.999.tmp'), 'x');
+    fs.writeFileSync(path.join(dir, 'other.json.1.tmp'), 'not ours');
+    const a = owner(dir);
+    expect(a.problems).toEqual([expect.stringMatching(/removed 1 temporary file\(s\).*state\.json\.12345\.tmp/), expect.stringMatching(/state\.changes\.999\.tmp/)]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['other.json.1.tmp']);
+    await a.store.close();
   });
 
   it('ignores a torn or damaged end of the log, says so, and what is appended afterwards reads back', async () => {

@@ -19,10 +19,18 @@
  *    (its first line). A crash between writing a snapshot and starting its log leaves the old log
  *    behind; its generation tells it apart, and it is not replayed over the newer snapshot.
  *  - A snapshot that cannot be read is set aside (*.corrupt-<time>); the changes in the log are
- *    still used, and a new snapshot is written at the first occasion.
+ *    still used, and a new snapshot is written at the first occasion. A snapshot that is gone
+ *    while its log is there is treated the same way, and reported; so is a log that follows
+ *    another snapshot than the one there (its changes are not replayed).
+ *  - Urgent changes (`changed(true)`): written as soon as the write in progress ends, without
+ *    waiting for the interval. Whoever must not act before a change is on disk (alert-in emits a
+ *    new condition only after it is written) marks it urgent and waits for `onWritten`.
+ *  - Failures: a write that fails is reported (`onError`, `lastError`), retried as a whole
+ *    snapshot, and makes `flush()` and `close()` reject. Temporary files a crash left behind
+ *    are removed by `load()`.
  */
 import * as fs from 'node:fs';
-import { readOrSetAside, writeFileAtomicInPieces } from './atomic-file';
+import { readOrSetAside, removeLeftoverTemps, writeFileAtomicInPieces } from './atomic-file';
 import { jsonPieces } from './json-pieces';
 import { frameRecord, frameRecords, readRecordLog, RecordLog } from './record-log';
 
@@ -43,6 +51,8 @@ export interface SnapshotLogOptions<D extends object, R> {
   minCompactBytes?: number;
   /** A write failed (it is retried; `lastError` holds it until one succeeds). */
   onError?(e: Error): void;
+  /** A write ended (`error` when it failed): everything taken by takeChanges() before it is on disk, or not. */
+  onWritten?(error?: Error): void;
 }
 
 export interface LoadedState<D, R> {
@@ -87,10 +97,14 @@ export class SnapshotLog<D extends object, R> {
   private snapshotBytes = 0;
   private dirty = false;
   private compactDue = false;
+  /** The compaction is due only because the log outgrew the snapshot: it may wait for a quiet moment. */
+  private compactForSize = false;
   private nextWriteAt = 0;
   /** Time the write in progress (or the last) spent on the event loop. */
   private encodeMs = 0;
   private timer?: NodeJS.Timeout;
+  private immediate?: NodeJS.Immediate;
+  private urgent = false;
   private running?: Promise<void>;
   private closed = false;
 
@@ -105,6 +119,10 @@ export class SnapshotLog<D extends object, R> {
   /** Reads the snapshot and the log, and opens the log for appending. Call once, before anything else. */
   load(): LoadedState<D, R> {
     const problems: string[] = [];
+    for (const f of [this.o.snapshotFile, this.o.logFile]) {
+      const removed = removeLeftoverTemps(f);
+      if (removed.length) problems.push(`removed ${removed.length} temporary file(s) a crash left behind: ${removed.join(', ')}`);
+    }
     const read = readOrSetAside(
       this.o.snapshotFile,
       (text) => {
@@ -115,7 +133,7 @@ export class SnapshotLog<D extends object, R> {
       { stamped: true },
     );
     let snapshot: D | undefined;
-    const snapshotDamaged = read.value === undefined && read.problem !== undefined;
+    let snapshotDamaged = read.value === undefined && read.problem !== undefined;
     if (read.value !== undefined) {
       const { logGeneration, ...doc } = read.value;
       this.generation = typeof logGeneration === 'number' && Number.isSafeInteger(logGeneration) ? logGeneration : 0;
@@ -129,7 +147,19 @@ export class SnapshotLog<D extends object, R> {
     try {
       const log = readRecordLog(this.o.logFile, { afterDamage: 'stop' });
       const [header, ...rest] = log.records;
+      if (read.value === undefined && !snapshotDamaged && isHeader(header) && header.logOf > 0) {
+        // The log follows a snapshot that is not there (deleted, or lost with a disk): its changes are all we have.
+        problems.push(`${this.o.snapshotFile} is missing but ${this.o.logFile} follows snapshot ${header.logOf}: the state is rebuilt from the ${rest.length} change(s) in the log alone; whatever was only in the snapshot is lost`);
+        snapshotDamaged = true;
+      }
       const follows = isHeader(header) && (header.logOf === this.generation || snapshotDamaged);
+      if (!follows && log.records.length > 0) {
+        problems.push(
+          isHeader(header)
+            ? `${this.o.logFile} follows snapshot ${header.logOf}, not ${this.generation} (a crash between writing a snapshot and starting its log): its ${rest.length} change(s) are not replayed`
+            : `${this.o.logFile} does not start with a header: its ${log.records.length} record(s) are not replayed`,
+        );
+      }
       if (follows) changes = rest as R[];
       if (log.damagedLines > 0) {
         problems.push(
@@ -149,14 +179,30 @@ export class SnapshotLog<D extends object, R> {
     return { snapshot, changes, problems };
   }
 
-  /** Something changed: it is written within about minIntervalMs (longer after big writes). */
-  changed(): void {
+  /**
+   * Something changed: it is written within about minIntervalMs (longer after big writes); with
+   * `urgent`, as soon as the write in progress (if any) ends.
+   */
+  changed(urgent = false): void {
     this.dirty = true;
+    if (urgent) this.urgent = true;
     this.schedule();
   }
 
   private schedule(): void {
-    if (this.timer || this.running || this.closed || !(this.dirty || this.compactDue)) return;
+    if (this.running || this.closed || this.immediate || !(this.dirty || this.compactDue)) return;
+    // A failed write is retried after the longest interval, urgent or not: a full disk is not hammered.
+    if (this.urgent && !this.lastError) {
+      // Right after the I/O callbacks now due (a timer would wait a millisecond at least).
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        if (!this.running) void this.run();
+      });
+      return;
+    }
+    if (this.timer) return;
     const wait = Math.max(this.minIntervalMs, this.nextWriteAt - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -178,16 +224,24 @@ export class SnapshotLog<D extends object, R> {
     const started = Date.now();
     let bytes = 0;
     this.encodeMs = 0;
+    // Whoever waits for an urgent change waits for this write: a compaction that is due only for
+    // size (a whole snapshot, far longer than an append) waits for a write nobody waits for, or
+    // until the log is four times what would have made it due.
+    const urgent = this.urgent;
+    this.urgent = false;
     try {
-      if (this.compactDue) bytes = await this.compact();
+      const mayWait = urgent && this.compactForSize && this.logGeneration === this.generation && this.log.isOpen && this.log.size < 4 * Math.max(this.minCompactBytes, this.snapshotBytes);
+      if (this.compactDue && !mayWait) bytes = await this.compact();
       else bytes = await this.append();
       this.lastError = undefined;
     } catch (e) {
       this.lastError = e as Error;
       // What could not be appended is not kept for a retry: the next write is a whole snapshot.
       this.compactDue = true;
+      this.compactForSize = false;
       this.o.onError?.(e as Error);
     }
+    this.o.onWritten?.(this.lastError);
     const spacing = Math.max(Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, (bytes / this.bytesPerSecond) * 1000)), 19 * this.encodeMs);
     this.nextWriteAt = started + (this.lastError ? Math.max(spacing, this.maxIntervalMs) : spacing);
   }
@@ -210,7 +264,7 @@ export class SnapshotLog<D extends object, R> {
       this.stats.bytesWritten += framed.length;
     }
     this.stats.appends++;
-    if (this.log.size > Math.max(this.minCompactBytes, this.snapshotBytes)) this.compactDue = true;
+    if (!this.compactDue && this.log.size > Math.max(this.minCompactBytes, this.snapshotBytes)) this.compactDue = this.compactForSize = true;
     return bytes;
   }
 
@@ -228,6 +282,7 @@ export class SnapshotLog<D extends object, R> {
     this.snapshotBytes = w.bytes;
     this.stats.bytesWritten += w.bytes;
     this.compactDue = false;
+    this.compactForSize = false;
     this.stats.compactions++;
     return w.bytes + (await this.startLog());
   }
@@ -245,26 +300,34 @@ export class SnapshotLog<D extends object, R> {
 
   /**
    * Writes what is pending now (after a write in progress), and then a compaction if that made
-   * one due; resolves when it is on disk.
+   * one due; resolves when it is on disk, rejects with the error when it could not be written.
    */
   async flush(): Promise<void> {
     for (;;) {
       clearTimeout(this.timer);
       this.timer = undefined;
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
       if (!this.running) break;
       await this.running;
     }
     if (this.dirty || this.compactDue) await this.run();
     if (this.compactDue && !this.lastError) await this.run();
+    if (this.lastError) throw this.lastError;
   }
 
-  /** Flushes and closes the log; later changes are not written. */
+  /** Flushes and closes the log; later changes are not written. Rejects when the last write failed. */
   async close(): Promise<void> {
-    await this.flush();
-    this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.log.close();
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+      this.log.close();
+    }
   }
 
   /** Bytes in the log now (for tests and benchmarks). */

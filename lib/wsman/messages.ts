@@ -175,6 +175,11 @@ export function buildInvoke(className: string, method: string, input: InputObjec
   );
 }
 
+/** A method call whose `<Body>` was written elsewhere (a library builder for an embedded instance). */
+export function buildInvokeWithBody(className: string, method: string, body: string, selectors?: Selectors): BuiltRequest {
+  return envelope({ action: methodAction(className, method), resourceUri: resourceUri(className), selectors }, body);
+}
+
 export interface SubscribeOptions {
   /** Where the device pushes events: an http(s) URL of our listener. */
   notifyTo: string;

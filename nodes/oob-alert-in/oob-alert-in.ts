@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { Alert, isSeverity, isSource, makeAlert } from '../../lib/alerts/alert';
 import { AlertHub, AlertHubOptions, deviceKey } from '../../lib/alerts/hub';
-import { compileWindow, MaintenanceWindow } from '../../lib/alerts/maintenance';
+import { compileWindow, MaintenanceWindow, untilAfterMinutes } from '../../lib/alerts/maintenance';
 import { Policy } from '../../lib/alerts/policy';
 import { PayloadShape, shapeAlert } from '../../lib/alerts/shape';
 import { ManagedDevice, withoutSecrets } from '../../lib/device';
@@ -79,8 +79,29 @@ function alertFromMessage(_: Translate, msg: OobMessage): Alert | undefined {
     severity,
     state: given.state === 'resolve' ? 'resolve' : 'trigger',
     summary: typeof given.summary === 'string' ? given.summary : given.kind,
-    details: typeof given.details === 'object' && given.details ? (given.details as Record<string, unknown>) : {},
+    details: typeof given.details === 'object' && given.details ? plainDetails(_, given.details) : {},
   });
+}
+
+/** Biggest details of an alert given in a message, written as JSON. */
+const MAX_DETAILS_CHARS = 65_536;
+
+/**
+ * The details of an alert given in a message, as a JSON copy: they are written to the state file
+ * and into every payload shape, so cycles, too deep nesting (JSON.stringify's RangeError) and
+ * oversized values are refused here, with a clear error, instead of failing later.
+ */
+function plainDetails(_: Translate, details: object): Record<string, unknown> {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(details);
+  } catch (e) {
+    throw inputError(_, e instanceof RangeError ? 'oob-alert-in.error.details-too-deep' : 'oob-alert-in.error.details-not-json');
+  }
+  if (text === undefined || text.length > MAX_DETAILS_CHARS) throw inputError(_, 'oob-alert-in.error.details-too-big', { max: MAX_DETAILS_CHARS });
+  const copy = JSON.parse(text) as unknown;
+  if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) throw inputError(_, 'oob-alert-in.error.details-not-object');
+  return copy as Record<string, unknown>;
 }
 
 export = function (RED: NodeAPI) {
@@ -94,10 +115,13 @@ export = function (RED: NodeAPI) {
     const namesByKey = new Map<string, string>();
     /** Why the hub did not start, as the status says it. */
     let failed: string | undefined;
+    /** Why the state cannot be written, while it cannot. */
+    let stateError: string | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
 
     const showCounts = () => {
       if (!hub || failed) return;
+      if (stateError) return show('error', 'oob-alert-in.status.state-not-saved', { reason: stateError });
       const c = hub.engine.counts;
       const counts = { rx: c.received, tx: c.emitted, held: c.suppressed };
       const silent = (hub.heartbeat?.watched ?? []).filter((w) => w.missing).map((w) => namesByKey.get(w.key) ?? w.key);
@@ -162,6 +186,12 @@ export = function (RED: NodeAPI) {
           node.send(out);
         },
         onProblem: (what, e) => node.warn(`${what}${e ? `: ${e.message}` : ''}`),
+        onStateError: (e) => {
+          const was = stateError;
+          stateError = e ? ((e as NodeJS.ErrnoException).code ?? e.message) : undefined;
+          if (e && !was) node.error(show._('oob-alert-in.error.state-not-saved', { reason: e.message }));
+          showCounts();
+        },
       };
     }
 
@@ -187,7 +217,7 @@ export = function (RED: NodeAPI) {
         if (m.clear) hub.engine.clearMaintenance(typeof m.device === 'string' ? m.device : undefined, typeof m.site === 'string' ? m.site : undefined);
         else {
           const w: MaintenanceWindow = { ...(m as MaintenanceWindow) };
-          if (!w.cron && !w.until && typeof m.minutes === 'number') w.until = new Date(Date.now() + m.minutes * 60_000).toISOString();
+          if (!w.cron && !w.until && typeof m.minutes === 'number') w.until = untilAfterMinutes(m.minutes);
           compileWindow(w);
           hub.addMaintenance(w);
         }
@@ -206,9 +236,14 @@ export = function (RED: NodeAPI) {
       clearInterval(statusTimer);
       const h = hub;
       hub = undefined;
-      (h ? h.close() : Promise.resolve()).then(
+      // The flow is stopping: what the hub still holds can reach no node now.
+      (h ? h.close({ heldCanBeDelivered: false }) : Promise.resolve()).then(
         () => done(),
-        () => done(),
+        (e: Error) => {
+          show('error', 'oob-alert-in.status.state-not-saved', { reason: (e as NodeJS.ErrnoException).code ?? e.message });
+          node.error(show._('oob-alert-in.error.state-not-saved-at-close', { reason: e.message }));
+          done();
+        },
       );
     });
   }

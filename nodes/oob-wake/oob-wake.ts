@@ -1,7 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { deviceInfo, ManagedDevice } from '../../lib/device';
+import { isAlarmAction, runAlarmAction } from '../../lib/amt/alarm-clock';
+import { acquireAmt } from '../../lib/amt/connect';
+import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
 import { ConfirmChoice, wakeAndConfirm, WakeOutcome } from '../../lib/wake';
-import { inputError } from '../shared/errors';
+import { inputError, nodeError } from '../shared/errors';
 import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
 import { StatusHelper, statusHelper } from '../shared/status';
@@ -58,7 +60,25 @@ export = function (RED: NodeAPI) {
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
     const show = statusHelper(RED, node);
 
+    /** Firmware wake-ups (AMT's alarm clock): set, list or delete them on the device. */
+    async function alarm(msg: OobMessage, action: string): Promise<NodeMessage> {
+      const device = resolveDevice(RED, configured, msg);
+      if (!device.amt) throw nodeError('UNSUPPORTED', show._('oob-wake.error.alarm-needs-amt', { device: deviceLabel(device) }));
+      const act = action.trim().toLowerCase() as Parameters<typeof runAlarmAction>[1];
+      show('busy', 'oobkit.status.doing', { action: act });
+      const lease = acquireAmt(device.amt);
+      try {
+        const result = await runAlarmAction(lease.client, act, msg.alarm ?? msg.payload);
+        show('ok', 'oob-wake.status.alarms', { count: result.alarms.length });
+        const info = deviceInfo(device);
+        return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...result, device: info } });
+      } finally {
+        lease.release();
+      }
+    }
+
     async function handle(msg: OobMessage, signal: AbortSignal): Promise<NodeMessage> {
+      if (isAlarmAction(msg.action)) return alarm(msg, msg.action);
       const macs = macsOf(show._, msg);
       // msg.mac alone wakes those MACs (nothing to watch); otherwise a device: msg.device or the configured one.
       let device: ManagedDevice | undefined;
@@ -77,7 +97,7 @@ export = function (RED: NodeAPI) {
         timeoutMs: seconds(def.timeout, 60) * 1000,
         fallback: def.fallback !== false,
         fallbackAfterMs: seconds(def.fallbackAfter, 20) * 1000,
-        onStage: (stage) => show('busy', stage === 'waking' ? 'oob-wake.status.waking' : device?.amt || !device?.ipmi ? 'oob-wake.status.amt-power-on' : 'oob-wake.status.bmc-power-on'),
+        onStage: (stage, via) => show('busy', stage === 'waking' ? 'oob-wake.status.waking' : via === 'ipmi' ? 'oob-wake.status.bmc-power-on' : 'oob-wake.status.amt-power-on'),
         signal,
       });
       showOutcome(show, outcome);

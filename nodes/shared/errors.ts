@@ -1,4 +1,4 @@
-import { InputError, OobError, OobErrorCode } from '../../lib/errors';
+import { ConsentError, ConsentFailure, InputError, OobError, OobErrorCode } from '../../lib/errors';
 import type { Translate } from './texts';
 
 /** Catalog keys for lib's error codes: the short status text and the start of the error message. */
@@ -15,6 +15,18 @@ const CODE_KEYS: Record<OobErrorCode, { status: string; message: string }> = {
   WSMAN_FAULT: { status: 'oobkit.reason.fault', message: 'oobkit.error.fault' },
   DEVICE_REFUSED: { status: 'oobkit.reason.refused', message: 'oobkit.error.refused' },
   CLOSED: { status: 'oobkit.reason.closed', message: 'oobkit.error.closed' },
+  CONSENT: { status: 'oobkit.reason.consent-refused', message: 'oobkit.error.consent' },
+};
+
+/** Why user consent failed, as a short status. */
+const CONSENT_KEYS: Record<ConsentFailure, string> = {
+  'wrong-code': 'oobkit.reason.consent-wrong-code',
+  expired: 'oobkit.reason.consent-expired',
+  'too-many-tries': 'oobkit.reason.consent-too-many-tries',
+  'not-started': 'oobkit.reason.consent-not-started',
+  busy: 'oobkit.reason.consent-busy',
+  'no-code': 'oobkit.reason.consent-no-code',
+  refused: 'oobkit.reason.consent-refused',
 };
 
 const TRANSLATED = Symbol('translated');
@@ -37,6 +49,7 @@ export function reasonText(_: Translate, e: unknown): string {
     const fault = e as OobError & { subcode?: string; status?: number };
     if (e.code === 'WSMAN_FAULT' && fault.subcode) return fault.subcode;
     if (e.code === 'HTTP_STATUS') return _(CODE_KEYS.HTTP_STATUS.status, { status: fault.status });
+    if (e instanceof ConsentError) return _(CONSENT_KEYS[e.reason]);
   }
   return _(e instanceof OobError ? CODE_KEYS[e.code].status : 'oobkit.reason.error');
 }

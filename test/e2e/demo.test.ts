@@ -101,6 +101,32 @@ describe('npm start', () => {
     }
   });
 
+  it('boot-consent example: the PC\'s consent code shows in the sidebar, the chat asks for it, the code sent back boots it', async () => {
+    const comms = await watchComms(demo.editorUrl);
+    const inject = (id: string, body: unknown = {}) =>
+      fetch(new URL(`inject/${id}`, demo.editorUrl).href, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-API-Version': 'v2' }, body: JSON.stringify(body) });
+    const debug = async (test: (d: any) => boolean) => {
+      for (let i = 0; i < 60; i++) {
+        const m = comms.messages.find((x) => x.topic === 'debug' && test(x.data));
+        if (m) return m.data;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error('no such debug message within 15 s');
+    };
+    try {
+      expect((await inject('ex-consent-go')).status).toBe(200);
+      const screen = await debug((d) => d.name === 'PC screen (simulated)');
+      const code = /user consent code (\d{3}) (\d{3})/.exec(String(screen.msg));
+      expect(code).not.toBeNull();
+      expect(String((await debug((d) => d.name === 'chat' && /wants its user's consent/.test(String(d.msg)))).msg)).toMatch(/^:key: accounts-pc wants/);
+      expect((await inject('ex-consent-code', { __user_inject_props__: [{ p: 'consentCode', v: `${code![1]}${code![2]}`, vt: 'str' }] })).status).toBe(200);
+      const result = await debug((d) => d.name === 'boot result');
+      expect(String(result.msg)).toMatch(/"result":"requested"/);
+    } finally {
+      comms.close();
+    }
+  });
+
   it('stops cleanly on Ctrl-C', async () => {
     const code = await demo.stop('SIGINT');
     expect(code).toBe(0);

@@ -10,10 +10,13 @@ const path = require('node:path');
 const RED = require('node-red');
 
 const root = path.join(__dirname, '..', '..');
-const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-red-'));
+// USER_DIR: a user directory that outlives this process (a test that restarts Node-RED on it).
+const keepUserDir = Boolean(process.env.USER_DIR);
+const userDir = process.env.USER_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-red-'));
 const name = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).name;
 const link = path.join(userDir, 'node_modules', name);
 fs.mkdirSync(path.dirname(link), { recursive: true });
+fs.rmSync(link, { force: true });
 // BARE_NODE_RED=1: Node-RED without this package, the baseline a benchmark compares with.
 if (!process.env.BARE_NODE_RED) fs.symlinkSync(root, link, 'dir');
 fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'oobkit-child', private: true, dependencies: { [name]: 'file:..' } }));
@@ -59,7 +62,7 @@ async function stop() {
   try {
     await RED.stop();
   } finally {
-    fs.rmSync(userDir, { recursive: true, force: true });
+    if (!keepUserDir) fs.rmSync(userDir, { recursive: true, force: true });
     process.exit(0);
   }
 }

@@ -64,6 +64,12 @@ const started = async () => {
   return statuses;
 };
 
+function cyclic(): Record<string, unknown> {
+  const o: Record<string, unknown> = { a: 1 };
+  o.self = o;
+  return o;
+}
+
 describe('oob-alert-in in a real Node-RED runtime', () => {
   it('PET → chat: a simulated chassis intrusion becomes one readable chat line, its repeat is held back', async () => {
     const port = await freeUdpPort();
@@ -201,6 +207,8 @@ describe('oob-alert-in in a real Node-RED runtime', () => {
     ['an unknown severity', { alert: { kind: 'x', severity: 'apocalyptic' } }, /severity "apocalyptic"/],
     ['a heartbeat for a device nobody watches', { heartbeat: 'pc-99' }, /no heartbeat watch for "pc-99"/],
     ['a maintenance window without an end', { maintenance: { device: 'pc-01' } }, /needs a cron expression with minutes, or an until date/],
+    ['a maintenance window of 10^20 minutes', { maintenance: { device: 'pc-01', minutes: 1e20 } }, /maintenance minutes must be between 1 and 44640, got 100000000000000000000/],
+    ['alert details with a cycle', { alert: { kind: 'x', summary: 'cycle', details: cyclic() } }, /alert details must be plain JSON data \(no cycles, no BigInt\)/],
   ])('refuses %s with a clear error to a Catch node', async (_what, input, message) => {
     await load(NODES, flow({}), creds());
     const statuses = await started();

@@ -7,6 +7,7 @@ import { DEFENSE_SCHEMAS } from './defense';
 import { IDENTITY_SCHEMAS } from './identity';
 // inventory and audit log (issue 9)
 import { INVENTORY_SCHEMAS } from './inventory';
+import { OPT_IN_SCHEMAS } from './opt-in';
 import { POWER_SCHEMAS } from './power';
 // --- boot from media (issue 4) ---
 import { BOOT_SCHEMAS } from './boot';
@@ -20,6 +21,7 @@ const SCHEMAS: Record<string, ClassSchema> = {
   ...BOOT_SCHEMAS,
   // System Defense and Agent Presence (issue 5)
   ...DEFENSE_SCHEMAS,
+  ...OPT_IN_SCHEMAS,
 };
 
 /** Schema of a class ("CIM_Chassis") or of a method's output ("CIM_BootService.SetBootConfigRole"). */

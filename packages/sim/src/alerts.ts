@@ -13,7 +13,7 @@
  * iAMT0005 / iAMT0004 like firmware, once `forwardWatchdogEvents(device)` is on.
  */
 import * as http from 'node:http';
-import { encodePet, PET_ENTERPRISE, PET_VARBIND_OID, specificTrapOf } from '../../../lib/asf/pet';
+import { encodePet, PET_END_MARKER, PET_ENTERPRISE, PET_VARBIND_OID, specificTrapOf } from '../../../lib/asf/pet';
 import { DigestSession, parseDigestChallenge } from '../../../lib/wsman/digest';
 import { resourceUri } from '../../../lib/wsman/namespaces';
 import { addEventLogRecord } from './classes/logs';
@@ -81,7 +81,10 @@ export function petBytes(device: SimDevice, e: SensorEventSpec, o: { deassert?: 
     severity: o.deassert ? 0x04 : e.severity,
     sensorNumber: e.sensorNumber,
     entity: e.entity,
-    eventData: e.eventData,
+    // Event data 1 holds the offset in bits 3:0, as in every IPMI event (decoders read it there).
+    eventData: e.eventData ? [(e.eventData[0] & 0xf0) | (e.offset & 0x0f), ...e.eventData.slice(1)] : [e.offset & 0x0f, 0xff, 0xff],
+    // No OEM custom fields, and the end marker after them, as real senders write it.
+    oem: Buffer.from([PET_END_MARKER]),
   });
 }
 

@@ -5,11 +5,15 @@
  *   oob-sim --devices N --port P --user U --password W [--tls] [--latency MS] [--amt-version V]
  *           [--wol-port P] [--rmcp-port R [--rmcp-hosts FIRST]] [--pet HOST:PORT] [--scenarios S]
  *
- * Device i listens on P+i (P = 0: ephemeral ports). One JSON line per device on stdout; runs until
+ * Device i listens on P+i (P = 0: ephemeral ports). One JSON line per device on stdout, then one
+ * per thing a PC's screen or firmware shows (`{"event":"consent","device",...,"code"}` when a PC
+ * displays a user consent code, `{"event":"alarm",...}` when its alarm clock wakes it); runs until
  * SIGINT/SIGTERM, then closes every listener and exits 0.
  */
 import { parseArgs } from 'node:util';
+import type { AlarmEvent } from './alarm-clock';
 import { PetTarget, playScenarios } from './alerts';
+import type { ConsentEvent } from './consent';
 import { FIRMWARE_PROFILES } from './firmware-profile';
 import { describeDevice, Fleet, FleetOptions, startFleet } from './fleet';
 
@@ -47,6 +51,11 @@ Options:
   --rmcp-hosts A     with --rmcp-port R: device i answers on IPv4 address A+i, all on port R
                      (e.g. 127.1.0.1, for sweeping many loopback addresses)
   --control-mode M   admin (default) or client: client control mode refuses System Defense changes
+                     and wants user consent for IDE-R and boots into BIOS setup (the code the PC
+                     shows is printed as a JSON line: {"event":"consent",...,"code":"123456"})
+  --boot-without-consent refuse|ignore
+                     a boot into BIOS setup or IDE-R asked without consent: refused (default), or
+                     answered with success and booted from disk, as some real firmware does
   --pet HOST:PORT    send the PCs' PET traps (SNMPv1, community public) to HOST:PORT
   --scenarios S      every S seconds a PC in turn plays an alert scenario (chassis opened, fan
                      failure, overheating, boot failure, OS watchdog, agent stopped): a PET trap
@@ -96,6 +105,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         'rmcp-port': { type: 'string' },
         'rmcp-hosts': { type: 'string' },
         'control-mode': { type: 'string' },
+        'boot-without-consent': { type: 'string' },
         'amt-version': { type: 'string' },
         pet: { type: 'string' },
         scenarios: { type: 'string' },
@@ -118,6 +128,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   const udp = parseUdpOptions(v, devices);
   const mode = v['control-mode'];
   if (mode !== undefined && mode !== 'admin' && mode !== 'client') throw new UsageError(`--control-mode must be admin or client, got "${mode}"`);
+  const quirk = v['boot-without-consent'];
+  if (quirk !== undefined && quirk !== 'refuse' && quirk !== 'ignore') throw new UsageError(`--boot-without-consent must be refuse or ignore, got "${quirk}"`);
   let pet: PetTarget | undefined;
   if (v.pet !== undefined) {
     const m = /^(.+):(\d+)$/.exec(v.pet);
@@ -132,7 +144,15 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   if (pet && !scenarioEveryMs) throw new UsageError('--pet needs --scenarios (the PCs send traps when they play a scenario)');
   return {
     ...udp,
-    ...(mode ? { configure: (_i: number, o: Parameters<NonNullable<FleetOptions['configure']>>[1]) => ({ ...o, controlMode: mode }) } : {}),
+    ...(mode || quirk
+      ? {
+          configure: (_i: number, o: Parameters<NonNullable<FleetOptions['configure']>>[1]) => ({
+            ...o,
+            ...(mode ? { controlMode: mode } : {}),
+            ...(quirk ? { consent: { ...o.consent, bootWithoutConsent: quirk } } : {}),
+          }),
+        }
+      : {}),
     pet,
     scenarioEveryMs,
     ...(amtVersion !== undefined ? { amtVersion } : {}),
@@ -213,6 +233,11 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', stop);
   });
   for (const d of fleet.devices) process.stdout.write(`${JSON.stringify(describeDevice(d, fleet))}\n`);
+  // What the PC's screen shows: the user consent code, as a person in front of it would read it out.
+  for (const d of fleet.devices) {
+    d.on('consent', (e: ConsentEvent) => process.stdout.write(`${JSON.stringify({ event: 'consent', device: d.name, ...e })}\n`));
+    d.on('alarm', (e: AlarmEvent) => process.stdout.write(`${JSON.stringify({ event: 'alarm', device: d.name, ...e })}\n`));
+  }
   return stopped;
 }
 

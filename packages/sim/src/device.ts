@@ -18,6 +18,8 @@
  *   'agent-presence' { agentId, from, to, policy?, ... }  a transition whose action raises an
  *                                            event: the alert AMT would send (agent-presence.ts)
  *   'firmware' BootRecord                    what the simulated BIOS did at a boot (firmware.ts), once final
+ *   'consent' ConsentEvent                   the user consent code shown on the PC's screen, or cleared (consent.ts)
+ *   'alarm'   AlarmEvent                     an alarm-clock wake-up came due (alarm-clock.ts)
  *
  * The redirection port (IDE-R, redirection.ts) starts with `listenRedirection()`.
  */
@@ -40,6 +42,7 @@ import { hardwareFor, HardwareProfile } from './hardware';
 import { onFirmwareBoot } from './firmware';
 import { RedirectionListener, SimIderSession, SimRedirectionOptions, startRedirectionServer } from './redirection';
 import { parseSecureOn } from '../../../lib/wol/magic-packet';
+import type { SimConsentOptions } from './consent';
 
 export interface FirmwareInfo {
   /** e.g. "15.0.23" */
@@ -90,7 +93,7 @@ export interface SimDeviceOptions {
   timings?: Partial<PowerTimings>;
   /** Largest request body accepted (default 1 MiB); bigger ones get 413. */
   maxBodyBytes?: number;
-  /** Class handlers (default: every class in lib/sim/classes). */
+  /** Class handlers (default: every class in packages/sim/src/classes). */
   classes?: ClassHandler[];
   /** What the PC is made of (inventory classes); default: the first model, serials from the UUID. */
   hardware?: HardwareProfile;
@@ -102,6 +105,8 @@ export interface SimDeviceOptions {
   defense?: SimDefenseOptions;
   /** SecureOn password the NIC wants with a magic packet (4 or 6 bytes; see wol-listener.ts). */
   wolPassword?: string;
+  /** User consent: admin-mode policy, code lifetime, the boot-without-consent quirk (consent.ts). */
+  consent?: SimConsentOptions;
 }
 
 export interface Enumeration {
@@ -158,6 +163,7 @@ export class SimDevice extends EventEmitter {
   /** Control mode reported by IPS_HostBasedSetupService; tests may change it at any time. */
   controlMode: 'admin' | 'client';
   readonly defenseOptions: SimDefenseOptions;
+  readonly consentOptions: SimConsentOptions;
   private readonly closers: Array<() => void> = [];
   server?: Server | HttpsServer;
   port = 0;
@@ -190,6 +196,7 @@ export class SimDevice extends EventEmitter {
     if (o.osInstalled === false) this.power.osInstalled = false;
     this.classes = new Map((o.classes ?? defaultClasses).map((h) => [h.className, h]));
     this.defenseOptions = { ...o.defense };
+    this.consentOptions = { ...o.consent };
     this.redirection = { readBufferSize: 8192, ...o.redirection };
     this.on('boot', (e) => onFirmwareBoot(this, e));
     if (o.wolPassword) this.secureOn = parseSecureOn(o.wolPassword);

@@ -151,7 +151,7 @@ function itemClass(handler: ClassHandler, props: SimProps): string {
 function instanceAnswer(handler: ClassHandler, props: SimProps): Routed {
   const common = handler.commonNs || hasDate(props);
   const cls = itemClass(handler, props);
-  return { ns: common ? [resourceUri(cls), NS.common] : [resourceUri(cls)], body: instanceXml('g', cls, props, 'h', handler.ownProps) };
+  return { ns: common ? [resourceUri(cls), NS.common] : [resourceUri(cls)], body: instanceXml('g', cls, props, 'h', handler.ownProps, handler.declarationOrder) };
 }
 
 export function keysOf(handler: ClassHandler, sample: SimProps | undefined): string[] {
@@ -270,7 +270,7 @@ function pull(device: SimDevice, handler: ClassHandler, env: WsmanEnvelope): Rou
   const classes = [...new Set(page.map((i) => itemClass(handler, i)))];
   const letter = (cls: string) => String.fromCharCode(0x68 + classes.indexOf(cls));
   const commonLetter = String.fromCharCode(0x68 + classes.length);
-  const items = page.map((i) => instanceXml(letter(itemClass(handler, i)), itemClass(handler, i), i, commonLetter, handler.ownProps)).join('');
+  const items = page.map((i) => instanceXml(letter(itemClass(handler, i)), itemClass(handler, i), i, commonLetter, handler.ownProps, handler.declarationOrder)).join('');
   const ns = [NS.enumeration, ...classes.map((c) => (c === handler.className ? uri : resourceUri(c)))];
   return { ns: common ? [...ns, NS.common] : ns, body: pullResponseXml(items, done ? undefined : ctxId) };
 }

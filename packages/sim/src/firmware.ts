@@ -15,6 +15,7 @@
  * does. The device emits 'firmware' with each record when it is final.
  */
 import { ISO_SECTOR, inspectFloppy, inspectIso, loadBytes, verifyBootFile } from '../../../lib/amt/redirection/el-torito';
+import { addEventLogRecord } from './classes/logs';
 import type { SimDevice } from './device';
 import type { BootEvent } from './power';
 import type { SimIderSession } from './redirection';
@@ -84,8 +85,17 @@ export function httpsBootUrl(base64: string | undefined): string | undefined {
   return undefined;
 }
 
+/** System Firmware Progress codes the BIOS reports in AMT's event log. */
+const PROGRESS = { setup: 0x05, osBoot: 0x13 } as const;
+
+function reportProgress(d: SimDevice, code: number): void {
+  addEventLogRecord(d, { time: Math.floor(Date.now() / 1000), sensorType: 0x0f, eventType: 0x6f, eventOffset: 2, severity: 0x08, entity: 0x22, eventData: [0x40, code] });
+}
+
 function record(d: SimDevice, r: Omit<BootRecord, 'at'>): BootRecord {
   const rec: BootRecord = { at: new Date().toISOString(), ...r };
+  if (r.status === 'BIOS setup') reportProgress(d, PROGRESS.setup);
+  if (r.status === 'booted from disk') reportProgress(d, PROGRESS.osBoot);
   const s = firmwareState(d);
   s.boots.push(rec);
   if (s.boots.length > 50) s.boots.shift();

@@ -20,6 +20,7 @@ import * as tls from 'node:tls';
 import { AUTH, AUTH_URI, authenticateReply, DRIVE, FEATURE, GOOD, iderBare, iderCommand, iderFeatures, iderOpenReply, iderReset, INTEL_IANA, lengthPrefixed, MSG, readAuth, readCommandEnd, readFeatures, readIderOpen, readLengthPrefixed, readStartSession, Sense, sequenceOf, startSessionReply, StreamingFrameReader } from '../../../lib/amt/redirection/protocol';
 import { parseDigestHeader } from './digest-server';
 import type { SimDevice } from './device';
+import { enterRedirectionSession, leaveRedirectionSession } from './consent';
 import { redirectionState } from './classes/setup';
 import { bootCapabilityValue } from './classes/boot';
 import { consoleSessionAllowed, openConsoleSession, SimConsoleSession } from './console-sessions';
@@ -300,6 +301,8 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
   // SOL and KVM sessions (console-sessions.ts).
   let protocol = 'IDER';
   let consoleSession: SimConsoleSession | undefined;
+  /** This connection holds the user's consent (OptInState 4) until it closes. */
+  let consented = false;
   const drop = () => {
     socket.destroy();
     return false;
@@ -311,6 +314,7 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
       session.close();
       if (d.iderSession === session) d.iderSession = undefined;
     }
+    if (consented) leaveRedirectionSession(d);
   });
   /** One whole message; false stops reading (the connection is closing). */
   const onMessage = (m: Buffer): boolean => {
@@ -322,7 +326,8 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
     if (stage === 'start') {
       if (m[0] !== MSG.startSession) return drop();
       protocol = readStartSession(m);
-      const ok = protocol === 'IDER' ? deviceIderAllowed(d) && !d.iderSession : consoleSessionAllowed(d, protocol);
+      // IDE-R, SOL and KVM alike need the user's consent where the PC's policy asks for it (consent.ts).
+      const ok = (protocol === 'IDER' ? deviceIderAllowed(d) && !d.iderSession : consoleSessionAllowed(d, protocol)) && (consented = enterRedirectionSession(d));
       socket.write(startSessionReply(ok ? 0 : 1, [16, 1]));
       if (!ok) {
         socket.end();

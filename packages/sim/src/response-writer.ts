@@ -87,7 +87,10 @@ export function eprInner(r: SimRef): string {
 
 function scalarXml(prefix: string, name: string, v: SimScalar, commonPrefix: string): string {
   if (isRef(v)) return refXml(prefix, name, v);
-  if (isDate(v)) return `<${prefix}:${name}><${commonPrefix}:Datetime>${escapeXml(v.value)}</${commonPrefix}:Datetime></${prefix}:${name}>`;
+  if (isDate(v)) {
+    const w = v.wrapper ?? 'Datetime';
+    return `<${prefix}:${name}><${commonPrefix}:${w}>${escapeXml(v.value)}</${commonPrefix}:${w}></${prefix}:${name}>`;
+  }
   return `<${prefix}:${name}>${escapeXml(typeof v === 'string' ? v : String(v))}</${prefix}:${name}>`;
 }
 
@@ -107,9 +110,9 @@ export function byteOrder(a: string, b: string): number {
  * (a class's own additions to its CIM parent) come after all the others, sorted among themselves:
  * firmware writes the inherited ones first (IPS_PowerManagementService ends with OSPowerSavingState).
  */
-export function instanceXml(prefix: string, className: string, props: SimProps, commonPrefix: string, after: readonly string[] = []): string {
+export function instanceXml(prefix: string, className: string, props: SimProps, commonPrefix: string, after: readonly string[] = [], declarationOrder = false): string {
   const late = new Set(after);
-  const keys = [...Object.keys(props).filter((k) => !late.has(k)).sort(byteOrder), ...Object.keys(props).filter((k) => late.has(k)).sort(byteOrder)];
+  const keys = declarationOrder ? Object.keys(props) : [...Object.keys(props).filter((k) => !late.has(k)).sort(byteOrder), ...Object.keys(props).filter((k) => late.has(k)).sort(byteOrder)];
   return `<${prefix}:${className}>${keys.map((k) => valueXml(prefix, k, props[k], commonPrefix)).join('')}</${prefix}:${className}>`;
 }
 

@@ -19,6 +19,8 @@ export interface SimRef {
 export interface SimDate {
   kind: 'datetime';
   value: string;
+  /** The common-namespace element it is wrapped in (default Datetime; Interval for CIM intervals). */
+  wrapper?: 'Datetime' | 'Interval';
 }
 
 export type SimScalar = string | number | boolean | SimRef | SimDate;
@@ -37,6 +39,11 @@ export function ref(className: string, selectors: Record<string, string | number
 
 export function datetime(value: string | Date): SimDate {
   return { kind: 'datetime', value: typeof value === 'string' ? value : value.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}
+
+/** A CIM interval (P<d>DT<h>H<m>M), written wrapped in the common namespace's Interval element. */
+export function interval(value: string): SimDate {
+  return { kind: 'datetime', value, wrapper: 'Interval' };
 }
 
 export function isRef(v: unknown): v is SimRef {

@@ -7,6 +7,8 @@ import { isEndpointReference } from '../../../../lib/wsman/xml';
 import type { SimDevice } from '../device';
 import { faults } from '../sim-fault';
 import { managedSystemRef, ref, serviceSelectors, SimProps } from '../values';
+import { checkBootConsent } from '../consent';
+import { bootState } from './boot';
 import { auditPowerAction } from './logs';
 import { ClassHandler, inputInt, inputText } from './types';
 
@@ -102,6 +104,8 @@ export const powerManagementService: ClassHandler = {
           throw faults.invalidParameter('ManagedElement must reference CIM_ComputerSystem.');
         }
       }
+      const refused = checkBootConsent(device, ps, device.classState('AMT_BootSettingData') ? bootState(device) : undefined);
+      if (refused !== undefined) return { returnValue: refused };
       device.requestPowerStateChange(ps);
       auditPowerAction(device, ps, peer);
       return { returnValue: 0 };

@@ -1,13 +1,13 @@
 /**
  * Provisioning and user consent: AMT_SetupAndConfigurationService, IPS_HostBasedSetupService,
- * IPS_OptInService, AMT_RedirectionService, AMT_UserInitiatedConnectionService.
+ * AMT_RedirectionService, AMT_UserInitiatedConnectionService (IPS_OptInService: opt-in.ts).
  * A simulated device is provisioned (ProvisioningState 2) in admin control mode (CurrentControlMode 2)
  * unless it was made with `controlMode: 'client'` (CurrentControlMode 1).
  */
-import { createHash, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { SimDevice } from '../device';
 import { SimProps } from '../values';
-import { applyWritable, ClassHandler, inputInt, inputText } from './types';
+import { applyWritable, ClassHandler, inputInt } from './types';
 
 const SYSTEM = { SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'Intel(r) AMT' };
 
@@ -69,68 +69,6 @@ export const hostBasedSetupService: ClassHandler = {
       ...SYSTEM,
     },
   ],
-};
-
-export interface OptInState {
-  required: number;
-  state: number;
-  /** The six-digit code shown on the PC's screen while a session waits for consent. */
-  code?: string;
-}
-
-/** User consent state of a device (tests read `code` the way a person reads the screen). */
-export function optInState(d: SimDevice): OptInState {
-  return d.classState<OptInState>('IPS_OptInService', () => ({ required: 0, state: 0 }));
-}
-
-export const optInService: ClassHandler = {
-  className: 'IPS_OptInService',
-  commonNs: true,
-  instances: (d) => {
-    const s = d.classState<OptInState>('IPS_OptInService') ?? { required: 0, state: 0 };
-    return [
-      {
-        CanModifyOptInPolicy: 1,
-        CreationClassName: 'IPS_OptInService',
-        ElementName: 'Intel(r) AMT OptIn Service',
-        Name: 'Intel(r) AMT OptIn Service',
-        OptInCodeTimeout: 120,
-        OptInDisplayTimeout: 300,
-        OptInRequired: s.required,
-        OptInState: s.state,
-        ...SYSTEM,
-      },
-    ];
-  },
-  put: (d, current, input) => {
-    const next = applyWritable(current, input, ['OptInRequired', 'OptInDisplayTimeout']);
-    optInState(d).required = Number(next.OptInRequired);
-    return { ...next, OptInRequired: optInState(d).required };
-  },
-  methods: {
-    /** 0: code displayed (OptInState 2); 2: a session is already waiting or in progress. */
-    StartOptIn: ({ device }) => {
-      const s = optInState(device);
-      if (s.state !== 0) return { returnValue: 2 };
-      s.code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-      s.state = 2;
-      return { returnValue: 0 };
-    },
-    CancelOptIn: ({ device }) => {
-      const s = optInState(device);
-      s.state = 0;
-      s.code = undefined;
-      return { returnValue: 0 };
-    },
-    /** 0: right code (OptInState 3, received); 2066: wrong code. */
-    SendOptInCode: ({ device, input }) => {
-      const s = optInState(device);
-      if (s.state !== 2 || !s.code) return { returnValue: 2 };
-      if (inputText(input, 'OptInCode')?.trim().padStart(6, '0') !== s.code) return { returnValue: 2066 };
-      s.state = 3;
-      return { returnValue: 0 };
-    },
-  },
 };
 
 interface Stateful {
@@ -200,4 +138,4 @@ export const userInitiatedConnectionService: ClassHandler = {
   },
 };
 
-export const setupClasses = [setupAndConfigurationService, hostBasedSetupService, optInService, redirectionService, userInitiatedConnectionService];
+export const setupClasses = [setupAndConfigurationService, hostBasedSetupService, redirectionService, userInitiatedConnectionService];

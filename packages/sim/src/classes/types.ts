@@ -3,8 +3,8 @@
  * WS-Management part (selectors, enumeration contexts, envelopes, faults) and asks the handler
  * only for instances and for what a Put, Create, Delete or method call does to the device.
  *
- * To add a class: write a handler in lib/sim/classes/<area>.ts, export it in that file's list,
- * and add the list to lib/sim/classes/index.ts (one line). Handlers keep their mutable state in
+ * To add a class: write a handler in packages/sim/src/classes/<area>.ts, export it in that file's list,
+ * and add the list to packages/sim/src/classes/index.ts (one line). Handlers keep their mutable state in
  * `device.classState(className, init)`, created on first use, so idle devices stay small.
  */
 import type { PlainObject } from '../../../../lib/wsman/xml';
@@ -45,6 +45,8 @@ export interface ClassHandler {
    * (the rest in byte order). Default: none, all in byte order.
    */
   ownProps?: readonly string[];
+  /** Firmware writes this class's properties in the order its instances list them, not sorted. */
+  declarationOrder?: boolean;
   /** Key properties for selectors and EPRs; default: InstanceID if instances have one, else the service keys. */
   keys?: string[];
   /** Every instance, in enumeration order, built from the device's state. */

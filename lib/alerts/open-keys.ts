@@ -1,0 +1,182 @@
+/**
+ * What the engine remembers per open condition (an OpenKey, by dedup key) and how that memory
+ * is kept across restarts: the state a snapshot holds (EngineState), the changes appended
+ * between snapshots (EngineChange, collected by ChangeTracker), and reading a key back.
+ *
+ * Two speed-ups live on an OpenKey, each under a symbol so the state written to disk never holds
+ * them: QUEUED (a flood of repeats changes the same keys over and over; each is noted once per
+ * round) and LAZY_REPEAT (a repeat of an open condition is only counted: building the alert,
+ * hashing its id and writing out its details waits until something needs it whole).
+ */
+import { isoTime } from '../util/iso-time';
+import { Alert, AlertDevice, AlertDraft, AlertSource, Severity } from './alert';
+import type { MaintenanceWindow } from './maintenance';
+import type { KeyRateWindow } from './rate-limit';
+
+/** The ChangeTracker round in which a key was queued as changed (negative: already taken in that round). */
+export const QUEUED: unique symbol = Symbol('queued');
+/** A key's latest repeat when it came as a draft, not built yet (see buildLazyRepeat). */
+export const LAZY_REPEAT: unique symbol = Symbol('lazy-repeat');
+
+export interface OpenKey extends KeyRateWindow {
+  [QUEUED]?: number;
+  [LAZY_REPEAT]?: AlertDraft;
+  /** The id of the key's latest alert (a resolve names it), and what a person knows the condition by. */
+  id: string;
+  device: AlertDevice;
+  source: AlertSource;
+  kind: string;
+  severity: Severity;
+  summary: string;
+  /**
+   * The latest alert whole: kept only while a follow-up (repeats held) or an escalation may still
+   * be sent from it. Without it an open key costs a few hundred bytes, in memory and in the state
+   * file, not the whole decoded event.
+   */
+  alert?: Alert;
+  output: number;
+  firstAt: number;
+  lastAt: number;
+  /** Occurrences since the key opened. */
+  count: number;
+  /** Repeats not yet reported. */
+  held: number;
+  windowEnd: number;
+  escalateAt?: number;
+  escalated?: boolean;
+}
+
+export interface EngineState {
+  /** 1: each key kept its whole latest alert (still read); 2: keys as OpenKey is now. */
+  version: 1 | 2;
+  keys: Array<[string, OpenKey]>;
+  maintenance: MaintenanceWindow[];
+}
+
+/**
+ * What changed in the state since the last take: an open key as it is now (null when it was
+ * forgotten), the keys forgotten (all in one: a flood forgets them by the hundred), or all
+ * run-time maintenance windows.
+ */
+export type EngineChange = { k: string; v: OpenKey | null } | { forgotten: string[] } | { maintenance: MaintenanceWindow[] };
+
+/** Lets go of a key's whole alert once neither a follow-up nor an escalation can need it. */
+export function release(k: OpenKey): void {
+  if (k.held === 0 && (k.escalateAt === undefined || k.escalated)) k.alert = undefined;
+}
+
+/** The alert as the policy left it: with its new severity, the original in the details. */
+export function withSeverity(a: Alert, severity: Severity): Alert {
+  return severity === a.severity ? a : { ...a, severity, details: { ...a.details, originalSeverity: a.severity } };
+}
+
+/**
+ * When a key's latest repeat came as a draft, builds it: its id and the whole alert become the
+ * key's, as if it had come whole. Done when something needs them (a follow-up, an escalation, a
+ * resolve naming the trigger, the state file), once per key however many repeats came.
+ */
+export function buildLazyRepeat(k: OpenKey): void {
+  const d = k[LAZY_REPEAT];
+  if (!d) return;
+  k[LAZY_REPEAT] = undefined;
+  const a = withSeverity(d.build(), k.severity);
+  k.id = a.id;
+  k.alert = a;
+}
+
+/** A key's latest alert: the one kept, else made again from what the key remembers of it. */
+export function alertOf(dedupKey: string, k: OpenKey): Alert {
+  buildLazyRepeat(k);
+  return (
+    k.alert ?? { id: k.id, dedupKey, time: isoTime(k.lastAt), device: k.device, source: k.source, kind: k.kind, severity: k.severity, state: 'trigger', summary: k.summary, details: {} }
+  );
+}
+
+/** An open key read back from a state file (either version), or undefined when it cannot be used. */
+export function restoredKey(v: unknown): OpenKey | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const k = v as OpenKey;
+  const a = k.alert;
+  if (a && typeof a === 'object') {
+    a.details ??= {};
+    // Version 1 kept only the alert: the key's own fields come from it.
+    k.id ??= a.id;
+    k.device ??= a.device ?? {};
+    k.source ??= a.source;
+    k.kind ??= a.kind;
+    k.severity ??= a.severity;
+    k.summary ??= a.summary;
+  }
+  if (typeof k.id !== 'string' || typeof k.kind !== 'string' || typeof k.lastAt !== 'number') return undefined;
+  k.device ??= {};
+  k.held = Number(k.held) || 0;
+  release(k);
+  return k;
+}
+
+/** Open keys from a state file, least recently seen first (as expiry and eviction expect). */
+export function restoredKeys(state: EngineState | undefined): Array<[string, OpenKey]> {
+  if (!state || (state.version !== 1 && state.version !== 2)) return [];
+  const restored: Array<[string, OpenKey]> = [];
+  for (const [k, v] of state.keys ?? []) {
+    const key = restoredKey(v);
+    if (key) restored.push([k, key]);
+  }
+  // Changes replayed from a log come in the order they were written, not by when last seen.
+  if (restored.some(([, v], i) => i > 0 && v.lastAt < restored[i - 1][1].lastAt)) restored.sort((a, b) => a[1].lastAt - b[1].lastAt);
+  return restored;
+}
+
+/**
+ * Which keys changed since the last take(), each live key once per round, and whether the
+ * run-time maintenance windows did. Persistence appends these instead of writing the whole state.
+ */
+export class ChangeTracker {
+  private changedKeys: string[] = [];
+  private round = 1;
+  private maintenanceChanged = false;
+
+  constructor(readonly enabled: boolean) {}
+
+  /** A key changed (v: as it is now) or was forgotten (no v). Cheap for a key already noted in this round. */
+  mark(k: string, v?: OpenKey): void {
+    if (!this.enabled) return;
+    if (v) {
+      if (v[QUEUED] === this.round) return;
+      v[QUEUED] = this.round;
+    }
+    this.changedKeys.push(k);
+  }
+
+  /** A key is forgotten: noted, unless it was queued in this round already (take() will find it gone). */
+  forgot(k: string, v: OpenKey): void {
+    if (v[QUEUED] !== this.round) this.mark(k);
+  }
+
+  markMaintenance(): void {
+    this.maintenanceChanged = this.enabled;
+  }
+
+  /** Each changed key once, as it is now, the keys forgotten, and the windows if they changed. Order does not matter. */
+  take(keys: ReadonlyMap<string, OpenKey>, maintenance: () => MaintenanceWindow[]): EngineChange[] {
+    const out: EngineChange[] = [];
+    const round = this.round++;
+    const changed = this.changedKeys;
+    this.changedKeys = [];
+    const forgotten: string[] = [];
+    for (const k of changed) {
+      const v = keys.get(k);
+      if (!v) forgotten.push(k);
+      else if (v[QUEUED] !== -round) {
+        // A key forgotten and opened again in the round is queued twice: taken once.
+        v[QUEUED] = -round;
+        buildLazyRepeat(v);
+        out.push({ k, v });
+      }
+    }
+    if (forgotten.length) out.push({ forgotten });
+    if (this.maintenanceChanged) out.push({ maintenance: maintenance() });
+    this.maintenanceChanged = false;
+    return out;
+  }
+}
