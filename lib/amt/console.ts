@@ -25,10 +25,10 @@ export interface ConsoleTarget {
   client: WsmanClient;
   redirection: RedirectionEndpoint;
   /**
-   * USER CONSENT HOOK: called after KVM is enabled and before its session opens. Where the PC
-   * requires user consent (client control mode always does), it must resolve once the user at the
-   * PC has given the code, and reject when consent is refused or times out. Without it, no consent
-   * is asked (admin control mode PCs).
+   * User consent: called after the console is enabled and before its session opens. Where the PC
+   * requires consent (client control mode always does for KVM), it must resolve once the code on
+   * the PC's screen has been given, and reject when consent is refused or times out. Without it,
+   * no consent is asked, and a PC that requires it refuses the session.
    */
   waitForUserConsent?: (kind: ConsoleKind) => Promise<void>;
 }
@@ -154,7 +154,7 @@ export async function openConsole(kind: ConsoleKind, t: ConsoleTarget): Promise<
   let restore: Restore | undefined;
   try {
     restore = kind === 'kvm' ? await enableKvm(t.client, t.key) : await enableSol(t.client);
-    if (kind === 'kvm' && t.waitForUserConsent) await t.waitForUserConsent(kind);
+    if (t.waitForUserConsent) await t.waitForUserConsent(kind);
     const session = kind === 'kvm' ? await openKvm(t.redirection) : await openSol(t.redirection);
     return new ConsoleConnection(kind, session, restore, release);
   } catch (e) {

@@ -19,6 +19,7 @@ import type { NodeAPI } from 'node-red';
 import WebSocket from 'ws';
 import { acquireAmt } from '../../lib/amt/connect';
 import { ConsoleKind, openConsole, openConsoleKind } from '../../lib/amt/console';
+import { obtainConsent } from '../../lib/amt/opt-in';
 import type { OobDeviceNode } from '../shared/types';
 
 export const CONSOLE_PERMISSION = 'oob-console.write';
@@ -66,6 +67,7 @@ function page(): string {
 <title>OOBKit console</title><link rel="stylesheet" href="assets/console.css"></head>
 <body><div id="bar"><b id="title">console</b> <button id="show-kvm">Screen</button> <button id="show-sol">Serial</button>
 <button id="cad" title="Ctrl-Alt-Del">Ctrl-Alt-Del</button> <label><input type="checkbox" id="scale" checked> scale</label>
+<span id="consent" hidden>consent code from the PC's screen: <input id="consent-code" size="8" inputmode="numeric" autocomplete="off"> <button id="consent-send">Send</button> <small id="consent-detail"></small></span>
 <span id="status" data-state="connecting">connecting</span></div>
 <div id="kvm"></div><div id="sol" hidden></div>
 <script type="module" src="assets/console.js"></script></body></html>`;
@@ -139,7 +141,18 @@ async function bridge(RED: NodeAPI, ws: WebSocket, dev: OobDeviceNode, kind: Con
   const status = (state: string, detail?: string) => send(ws, JSON.stringify({ state, detail }));
   let gone = false;
   const early: Buffer[] = [];
-  ws.on('message', (m: Buffer) => {
+  // Before the session: text messages are the viewer's consent codes, binary ones are held.
+  let codeWanted: ((code: string) => void) | undefined;
+  ws.on('message', (m: Buffer | string, isBinary?: boolean) => {
+    if (typeof m === 'string' || isBinary === false) {
+      try {
+        const code = (JSON.parse(m.toString()) as { consent?: unknown }).consent;
+        if (typeof code === 'string' && codeWanted) codeWanted(code);
+      } catch {
+        /* not JSON: ignored */
+      }
+      return;
+    }
     if (early.length < 64) early.push(Buffer.from(m));
   });
   ws.once('close', () => (gone = true));
@@ -149,6 +162,7 @@ async function bridge(RED: NodeAPI, ws: WebSocket, dev: OobDeviceNode, kind: Con
     if (!d.amt) throw new Error(`${d.name ?? d.host} has no Intel AMT credentials: a console needs AMT`);
     const amt = d.amt;
     lease = acquireAmt(amt);
+    const client = lease.client;
     status('connecting');
     const c = await openConsole(kind, {
       key: d.host,
@@ -162,6 +176,23 @@ async function bridge(RED: NodeAPI, ws: WebSocket, dev: OobDeviceNode, kind: Con
         fingerprint: amt.fingerprint || lease.client.fingerprint,
         trustOnFirstUse: amt.trustOnFirstUse,
         onFingerprintTrusted: amt.onFingerprintTrusted,
+      },
+      // The code the PC shows is typed into the console page.
+      waitForUserConsent: async (k) => {
+        await obtainConsent(client, {
+          scope: k === 'kvm' ? 'kvm' : 'redirection',
+          attempts: 3,
+          askCode: (prompt) =>
+            new Promise<unknown>((resolve, reject) => {
+              if (gone) return reject(new Error('the viewer went away'));
+              status('consent', `code ${prompt.attempt} of 3, valid ${prompt.codeTimeoutSeconds} s`);
+              codeWanted = (code) => {
+                codeWanted = undefined;
+                resolve(code);
+              };
+              ws.once('close', () => reject(new Error('the viewer went away')));
+            }),
+        });
       },
     });
     const held = lease;
@@ -177,7 +208,10 @@ async function bridge(RED: NodeAPI, ws: WebSocket, dev: OobDeviceNode, kind: Con
     status('live');
     ws.removeAllListeners('message');
     for (const m of early.splice(0)) c.write(m);
-    ws.on('message', (m: Buffer | string) => c.write(typeof m === 'string' ? Buffer.from(m, 'utf8') : m));
+    // Binary messages are the console's bytes; text ones (a late consent code) are not for the PC.
+    ws.on('message', (m: Buffer | string) => {
+      if (typeof m !== 'string') c.write(m);
+    });
     ws.once('close', () => void c.close());
     c.on('data', (b: Buffer) => send(ws, b));
     c.once('close', (e?: Error) => {

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { bootState, kvmSessionOf, kvmState, SimDevice, simScreen } from '../../packages/sim/src';
+import { bootState, consentState, kvmSessionOf, kvmState, SimDevice, simScreen } from '../../packages/sim/src';
 import { launchChromium } from '../helpers/browser';
 
 const USER = 'admin';
@@ -23,9 +23,12 @@ const PASSWORD = 'Console-P@ss1';
 const ROOT = '/red/';
 const DEVICE_ID = 'c0ffee0000000001';
 const WRONG_ID = 'c0ffee0000000002';
+const CLIENT_ID = 'c0ffee0000000003';
 const ROW = 16;
 
 let pc: SimDevice;
+/** A PC in client control mode: KVM needs the code on its screen. */
+let ccm: SimDevice;
 let red: ChildProcess;
 let base: string;
 let adminToken: string;
@@ -49,14 +52,18 @@ beforeAll(async () => {
   await pc.listen(0);
   await pc.listenRedirection(0);
   kvmState(pc).enabledState = 3;
+  ccm = new SimDevice({ name: 'reception-pc', uuid: '4c4c4544-0000-1000-8000-00000000c0c1', mac: '00:16:3e:00:c0:c1', user: USER, password: PASSWORD, controlMode: 'client' });
+  await ccm.listen(0);
+  await ccm.listenRedirection(0);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-console-e2e-'));
   const flows = [
     { id: 'f1', type: 'tab', label: 'console' },
     { id: DEVICE_ID, type: 'oob-device', name: 'office-pc', host: '127.0.0.1', amtPort: String(pc.port), redirPort: String(pc.redirectionPort), amtTls: false },
+    { id: CLIENT_ID, type: 'oob-device', name: 'reception-pc', host: 'localhost', amtPort: String(ccm.port), redirPort: String(ccm.redirectionPort), amtTls: false },
     { id: WRONG_ID, type: 'oob-device', name: 'wrong-password', host: '127.0.0.1', amtPort: String(pc.port), redirPort: String(pc.redirectionPort), amtTls: false },
   ];
   const file = path.join(dir, 'flows.json');
-  fs.writeFileSync(file, JSON.stringify({ flows, credentials: { [DEVICE_ID]: { username: USER, password: PASSWORD }, [WRONG_ID]: { username: USER, password: 'not-the-password' } } }));
+  fs.writeFileSync(file, JSON.stringify({ flows, credentials: { [DEVICE_ID]: { username: USER, password: PASSWORD }, [WRONG_ID]: { username: USER, password: 'not-the-password' }, [CLIENT_ID]: { username: USER, password: PASSWORD } } }));
   const bcrypt = require('bcryptjs');
   const adminAuth = {
     type: 'credentials',
@@ -104,6 +111,7 @@ afterAll(async () => {
     await new Promise((r) => red.once('exit', r));
   }
   await pc?.close();
+  await ccm?.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -248,5 +256,21 @@ test('a PC that drops the session: the page says the session ended, KVM is turne
   const s = await until('status', () => statusOf(page), (v) => v.state === 'closed');
   expect(s.text).toMatch(/ended the KVM session/);
   await until('KVM off again', async () => kvmState(pc).enabledState, (v) => v === 3);
+  await page.close();
+});
+
+test('client control mode: the page asks for the code the PC shows, then the screen is live', async () => {
+  const page = await chromium.context.newPage();
+  await page.goto(`${base}oob-console/${CLIENT_ID}?access_token=${encodeURIComponent(adminToken)}`);
+  await until('status', () => statusOf(page), (v) => v.state === 'consent');
+  // The PC paints the code on its own screen.
+  expect(simScreen(ccm).image().rows.map((r) => r.text).join('\n')).toContain(`User consent code: ${consentState(ccm).code}`);
+  await page.fill('#consent-code', '000000' === consentState(ccm).code ? '111111' : '000000');
+  await page.click('#consent-send');
+  await until('a second try after a wrong code', () => statusOf(page), (v) => v.state === 'consent' && /code 2 of 3/.test(v.text));
+  await page.fill('#consent-code', consentState(ccm).code!);
+  await page.click('#consent-send');
+  await until('status', () => statusOf(page), (v) => v.state === 'live');
+  await until('OS text', () => canvasMean(page, 0, 0, 320, ROW), (c) => c[0] > 8);
   await page.close();
 });

@@ -63,7 +63,8 @@ function connect(kind, onState, onBytes, onClose) {
       last = s.state;
       if (s.state === 'error') setStatus('error', `${kind.toUpperCase()}: ${s.detail}`);
       else if (s.state === 'closed') setStatus('closed', `${kind.toUpperCase()}: closed (${s.detail})`);
-      else setStatus(s.state, `${kind.toUpperCase()}: ${STATES[s.state] || s.state}`);
+      else setStatus(s.state, `${kind.toUpperCase()}: ${STATES[s.state] || s.state}${s.detail ? ` (${s.detail})` : ''}`);
+      if (s.state === 'consent') askConsent(ws, s.detail);
       onState(s);
       return;
     }
@@ -77,6 +78,20 @@ function connect(kind, onState, onBytes, onClose) {
 }
 
 let current;
+
+/** The six-digit code the PC shows (user consent): asked in the status bar, sent as text. */
+function askConsent(ws, detail) {
+  const box = $('consent');
+  box.hidden = false;
+  $('consent-detail').textContent = detail || '';
+  const input = $('consent-code');
+  input.value = '';
+  input.focus();
+  $('consent-send').onclick = () => {
+    ws.send(JSON.stringify({ consent: input.value.trim() }));
+    box.hidden = true;
+  };
+}
 
 function openKvm() {
   const el = $('kvm');

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { SimDevice } from './device';
 import { BootRecord, lastBoot } from './firmware';
+import { consentState } from './consent';
 
 export const COLUMNS = 80;
 export const ROWS = 25;
@@ -83,6 +84,7 @@ export class SimScreen extends EventEmitter {
     d.on('power', changed);
     d.on('os', changed);
     d.on('firmware', changed);
+    d.on('consent', changed);
     d.on('boot', () => {
       this.typed.length = 0;
       this.typing = '';
@@ -99,6 +101,15 @@ export class SimScreen extends EventEmitter {
   image(): ScreenImage {
     const d = this.d;
     if (d.power.state !== 2) return { signal: false, kind: 'off', rows: [], foreground: GREY, background: BLACK };
+    const consent = consentState(d);
+    // The user consent code, as firmware paints it over whatever the PC shows.
+    if (consent.code && consent.state === 2) {
+      const rows: ScreenRow[] = Array.from({ length: ROWS }, () => ({ text: '', inverse: false }));
+      rows[10] = { text: centre('Intel(R) AMT: a remote console asks for your consent'), inverse: false };
+      rows[12] = { text: centre(`User consent code: ${consent.code}`), inverse: true };
+      rows[14] = { text: centre('Read this code to the person at the console'), inverse: false };
+      return { signal: true, kind: 'post', rows, foreground: WHITE, background: [0x40, 0x00, 0x00] };
+    }
     if (this.inSetup()) return this.setupImage();
     const rows: ScreenRow[] = [
       'Simulated PC BIOS 2.1 - OOBKit oob-sim',
