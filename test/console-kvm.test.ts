@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
 import { ConsoleConnection, openConsole, openConsoleKind } from '../lib/amt/console';
-import { bootState, kvmSessionOf, kvmState, redirectionState, SimDevice, simScreen } from '../packages/sim/src';
+import { bootState, kvmSessionOf, kvmState, redirectionState, SimDevice, simScreen, startFleet } from '../packages/sim/src';
 import { decodeJpeg, meanColour, Pixels } from './helpers/pnm';
 
 const USER = 'admin';
@@ -162,4 +162,21 @@ test('a PC that drops the session: the console closes with an error and the PC i
   expect(await c.done).toBeUndefined();
   expect(kvmState(d).enabledState).toBe(3);
   expect(redirectionState(d).listenerEnabled).toBe(false);
+});
+
+test('over TLS (16995) with the pinned certificate: the screen arrives; a wrong pin is refused', async () => {
+  const fleet = await startFleet({ devices: 1, port: 0, tls: true, user: USER, password: PASSWORD });
+  cleanup.push(() => fleet.stop());
+  const d = fleet.devices[0];
+  const lease = acquireAmt({ host: '127.0.0.1', port: d.port, tls: true, fingerprint: d.tls!.fingerprint256, username: USER, password: PASSWORD });
+  cleanup.push(() => lease.release());
+  const redirection = { host: '127.0.0.1', port: d.redirectionPort, tls: true, fingerprint: d.tls!.fingerprint256, username: USER, password: PASSWORD, timeoutMs: 5000 };
+  const c = await openConsole('kvm', { key: 'tls-pc', client: lease.client, redirection });
+  cleanup.push(() => c.close());
+  const shot = await snapshot(await tcpBridge(c), 'tls');
+  expect(meanColour(shot, 0, 0, 320, ROW)[0]).toBeGreaterThan(8);
+  expect(await c.done).toBeUndefined();
+  const wrongPin = 'AB:'.repeat(31) + 'AB';
+  await expect(openConsole('kvm', { key: 'tls-pc', client: lease.client, redirection: { ...redirection, fingerprint: wrongPin } })).rejects.toMatchObject({ code: 'TLS_PIN_MISMATCH' });
+  expect(openConsoleKind('tls-pc')).toBeUndefined();
 });
