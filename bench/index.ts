@@ -16,6 +16,8 @@ import { ipmiPowerStatusReads } from './ipmi';
 import { gatewayCost } from './gateway';
 // hostile LAN
 import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
+// client cost against MeshCentral's AMT stack
+import { firstContact, warmReadsVsMeshCentral } from './meshcentral';
 // remote console
 import { consoleKvm } from './console';
 
@@ -47,6 +49,9 @@ export const BENCHES: Bench[] = [
   // hostile LAN
   xmlWorstCase,
   eventListenerIdle,
+  // client cost against MeshCentral's AMT stack
+  warmReadsVsMeshCentral,
+  firstContact,
   // remote console
   consoleKvm,
 ];
