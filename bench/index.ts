@@ -13,6 +13,8 @@ import { gatewayCost } from './gateway';
 import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
 // client cost against MeshCentral's AMT stack
 import { firstContact, warmReadsVsMeshCentral } from './meshcentral';
+// remote console
+import { consoleKvm } from './console';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -38,4 +40,6 @@ export const BENCHES: Bench[] = [
   // client cost against MeshCentral's AMT stack
   warmReadsVsMeshCentral,
   firstContact,
+  // remote console
+  consoleKvm,
 ];
