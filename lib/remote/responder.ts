@@ -5,7 +5,8 @@
  * Long actions send progress on the same topic first. Its availability (retained, last will)
  * tells the centre when the site is gone.
  *
- * Events: 'refused' (Refusal), 'ran' (RunRecord), 'status' (LinkStatus).
+ * Events: 'online' (subscribed, and said so), 'accepted' ({ action, device }: a command passed the checks and runs now), 'refused'
+ * (Refusal), 'ran' (RunRecord), 'status' (LinkStatus).
  */
 import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
@@ -88,7 +89,7 @@ export class RemoteResponder extends EventEmitter {
   private async onConnect(): Promise<void> {
     try {
       await this.link.subscribe([remoteCommandTopic(this.topics)]);
-      await this.link.publish(remoteAvailabilityTopic(this.topics), ONLINE, { retain: true });
+      if (await this.link.publish(remoteAvailabilityTopic(this.topics), ONLINE, { retain: true })) this.emit('online');
     } catch (e) {
       this.emit('status', { state: 'disconnected', reason: e instanceof Error ? e.message : String(e) });
     }
@@ -124,6 +125,7 @@ export class RemoteResponder extends EventEmitter {
 
   private async run(c: Command, device: ManagedDevice, replyTo: string, correlation: Buffer | undefined): Promise<void> {
     this.running++;
+    this.emit('accepted', { action: c.action, device: c.device });
     let seq = 0;
     const progress = (event: unknown) => {
       void this.answer(replyTo, correlation, { ...this.base(c), type: 'progress', seq: ++seq, event });

@@ -38,6 +38,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** Reuse this port (to restart a broker where clients expect it). */
   port?: number;
+  /** Mosquitto ACL file text (`user x` / `topic read|write|readwrite t` lines). */
+  acl?: string;
 }
 
 /** A real Mosquitto on 127.0.0.1 with its own temporary configuration. */
@@ -56,6 +58,12 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<TestBrok
       fs.chmodSync(pw, 0o600);
       lines.push('allow_anonymous false', `password_file ${pw}`);
     } else lines.push('allow_anonymous true');
+    if (o.acl !== undefined) {
+      const acl = path.join(dir, 'acl');
+      fs.writeFileSync(acl, o.acl);
+      fs.chmodSync(acl, 0o600);
+      lines.push(`acl_file ${acl}`);
+    }
     const conf = path.join(dir, 'mosquitto.conf');
     fs.writeFileSync(conf, lines.join('\n') + '\n');
     const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
