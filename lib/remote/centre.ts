@@ -60,6 +60,7 @@ export class RemoteCentre {
   private readonly availability = new Map<string, SiteAvailability>();
   private readonly now: () => number;
   private readonly ready: Promise<void>;
+  private subscribed = false;
   private closed = false;
 
   constructor(private readonly o: CentreOptions) {
@@ -76,18 +77,31 @@ export class RemoteCentre {
     this.link.on('connect', async () => {
       try {
         await this.link.subscribe(centreSubscriptions(o.base, o.centre));
+        this.subscribed = true;
         ready();
       } catch (e) {
         this.failAll(() => new ConnectionError(`the broker refused the centre's subscriptions: ${(e as Error).message}`));
       }
     });
-    this.link.client.on('close', () => this.failAll((p) => new ConnectionError(`connection to the broker lost while waiting for site ${p.site} (${p.command.action} on ${p.command.device})`)));
+    this.link.client.on('close', () => {
+      this.subscribed = false;
+      this.failAll((p) => new ConnectionError(`connection to the broker lost while waiting for site ${p.site} (${p.command.action} on ${p.command.device})`));
+    });
     this.link.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(topic, payload, packet));
   }
 
   /** Resolves once connected and subscribed (the first time). */
   whenReady(): Promise<void> {
     return this.ready;
+  }
+
+  /** Waits (at most `ms`) for the link to be connected and subscribed. */
+  private async waitForLink(ms: number, site: string): Promise<void> {
+    const end = Date.now() + ms;
+    while (!(this.link.connected && this.subscribed)) {
+      if (this.closed || Date.now() >= end) throw new ConnectionError(`the centre is not connected to the broker; site ${site} cannot be reached`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   siteAvailability(site: string): SiteAvailability {
@@ -99,7 +113,7 @@ export class RemoteCentre {
     if (this.closed) throw new ConnectionError('the centre is closed');
     const key = this.o.siteKeys(site);
     if (!key) throw new InputError(`no public key is pinned for site "${site}"`);
-    if (!this.link.connected) throw new ConnectionError(`the centre is not connected to the broker; site ${site} cannot be reached`);
+    if (!this.link.connected || !this.subscribed) await this.waitForLink(Math.min(ro.timeoutMs ?? this.o.timeoutMs ?? 30_000, 10_000), site);
     if (this.availability.get(site) === 'offline') throw new SiteOfflineError(site, `site ${site} is offline (its gateway is not connected to the broker)`);
     if (this.pending.size >= (this.o.maxPending ?? 10_000)) throw new ConnectionError(`${this.pending.size} remote commands are waiting already`);
     ro.signal?.throwIfAborted();

@@ -12,5 +12,6 @@ export type { Executor, Refusal, ResponderOptions, RunRecord } from './responder
 export { RemoteCentre } from './centre';
 export type { CentreOptions, RequestOptions, SiteAvailability } from './centre';
 export { RemoteRefusedError, SiteOfflineError } from './errors';
-export { powerExecutor } from './power-executor';
+export { powerExecutor, powerExecutor as siteExecutor } from './power-executor';
 export * from './topics';
+export type { RemoteEndpoint, RemoteRequester } from './endpoint';
