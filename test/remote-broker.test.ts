@@ -46,8 +46,7 @@ const ACL = [
   ...SITES.flatMap((s) => [`user ${s}`, `topic read ${BASE}/${s}/_remote/cmd`, `topic write ${BASE}/${s}/_remote/reply/#`, `topic readwrite ${BASE}/${s}/_remote/availability`]),
   'user broker-admin',
   'topic readwrite #',
-  '',
-].join('\n');
+];
 const PASSWORDS: Record<string, string> = { centre: 'c-pw', 'site-a': 'a-pw', 'site-b': 'b-pw', 'site-c': 'c-site-pw', 'broker-admin': 'root-pw' };
 
 let broker: TestBroker;
