@@ -27,7 +27,7 @@ import type { IPublishPacket } from 'mqtt';
 import { deviceInfo, DeviceInfo, ManagedDevice } from '../device';
 import { InputError, OobError, shortReason } from '../errors';
 import { AlertLike, checkAlert, DeviceAlerts, heartbeatVerdict, publishableAlert } from './alerts';
-import { ActionOutcome, ControlOptions, controlFor, DeviceControl, DeviceIdentity } from './control';
+import { ControlOptions, controlFor, DeviceControl, DeviceIdentity } from './control';
 import {
   birthTopic,
   deviceConfigTopics,
@@ -636,8 +636,8 @@ export class HaBridge extends EventEmitter {
     }
     const info = deviceInfo(entry.device);
     const entity = entry.entities.find((e) => e.id === entityId);
-    if (!entity || (entity.component !== 'switch' && entity.component !== 'button')) {
-      return fail(new InputError(`${entry.desc.name} has no command "${entityId}"; it takes: ${entry.entities.filter((e) => e.component === 'switch' || e.component === 'button').map((e) => e.id).join(', ')}`), info);
+    if (!entity?.command) {
+      return fail(new InputError(`${entry.desc.name} has no command "${entityId}"; it takes: ${entry.entities.filter((e) => e.command).map((e) => e.id).join(', ')}`), info);
     }
     if (payload.length > MAX_COMMAND_BYTES) return fail(new InputError(`command on ${topic} is ${payload.length} bytes; at most ${MAX_COMMAND_BYTES}`), info);
     const text = payload.toString('utf8').trim();
@@ -665,7 +665,7 @@ export class HaBridge extends EventEmitter {
         }
       }
       if (entry.removed) throw new InputError(`${entry.desc.name} was removed`);
-      const outcome = await this.execute(entry.control, entity.id, request.payload);
+      const outcome = await entity.command!(entry.control, request.payload);
       result.ok = true;
       result.action = outcome.action;
       if (outcome.note) result.note = outcome.note;
@@ -689,22 +689,6 @@ export class HaBridge extends EventEmitter {
   private followUp(entry: Entry): void {
     for (const t of entry.followUps) clearTimeout(t);
     entry.followUps = FOLLOW_UP_MS.map((ms) => setTimeout(() => void this.poll(entry), ms));
-  }
-
-  private execute(c: DeviceControl, entity: string, word: string): Promise<ActionOutcome> {
-    switch (entity) {
-      case 'power':
-        return c.setPower!(word === 'ON');
-      case 'isolation':
-        return c.setIsolation!(word === 'ON');
-      case 'wake':
-        return c.wake!();
-      case 'reset':
-        return c.reset!();
-      case 'pxe_boot':
-        return c.pxeBoot!();
-    }
-    return Promise.reject(new InputError(`no command "${entity}"`));
   }
 
   // --- alerts --------------------------------------------------------------------------------

@@ -4,9 +4,11 @@
  * shows a button that cannot work.
  *
  * States come from one retained JSON document per device (`.../state`) and the latest alert
- * (`.../alert`); each entity picks its field with a value template.
+ * (`.../alert`); each entity picks its field with a value template. This table drives both the
+ * discovery documents and the routing of commands: a new entity is one row here and, when it
+ * needs one, one method of the control.
  */
-import type { DeviceControl } from './control';
+import type { ActionOutcome, DeviceControl } from './control';
 
 export type Component = 'switch' | 'button' | 'binary_sensor' | 'sensor';
 
@@ -23,7 +25,7 @@ export interface EntitySpec {
   valueTemplate?: string;
   /** The alert topic's JSON as the entity's attributes. */
   jsonAttributes?: boolean;
-  /** IPMI (issue 8): unit_of_measurement and state_class of a sensor entity. */
+  /** Servers: unit_of_measurement and state_class of a sensor entity. */
   unit?: string;
   stateClass?: 'measurement';
   /** Shown by HA only once the user enables it (readings that change at every poll). */
@@ -32,6 +34,8 @@ export interface EntitySpec {
   availability: 'gateway' | 'device';
   /** Does this device's control back the entity? */
   offeredBy(control: DeviceControl): boolean;
+  /** Switches and buttons: what a command (ON, OFF or PRESS) does, through the control. */
+  command?(control: DeviceControl, word: string): Promise<ActionOutcome>;
 }
 
 /** What `.../state` carries (retained JSON). */
@@ -46,7 +50,7 @@ export interface DeviceStateDoc {
   /** At least one alert is open (triggered and not resolved). */
   problem: boolean;
   openAlerts: number;
-  /** IPMI (issue 8): sensor values by sensor number (null while the BMC has no reading). */
+  /** Servers: sensor values by sensor number (null while the BMC has no reading). */
   sensors?: Record<string, number | null>;
   /** ISO time of the last change of any field above. */
   changed: string;
@@ -64,6 +68,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     valueTemplate: on("value_json.power == 'on'"),
     availability: 'device',
     offeredBy: (c) => typeof c.setPower === 'function',
+    command: (c, word) => c.setPower!(word === 'ON'),
   },
   {
     id: 'wake',
@@ -72,6 +77,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     icon: 'mdi:power-on',
     availability: 'gateway',
     offeredBy: (c) => typeof c.wake === 'function',
+    command: (c) => c.wake!(),
   },
   {
     id: 'reset',
@@ -80,6 +86,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     deviceClass: 'restart',
     availability: 'device',
     offeredBy: (c) => typeof c.reset === 'function',
+    command: (c) => c.reset!(),
   },
   {
     id: 'pxe_boot',
@@ -89,6 +96,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     entityCategory: 'config',
     availability: 'device',
     offeredBy: (c) => typeof c.pxeBoot === 'function',
+    command: (c) => c.pxeBoot!(),
   },
   {
     id: 'isolation',
@@ -101,6 +109,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     valueTemplate: "{{ 'ON' if value_json.isolated == true else ('OFF' if value_json.isolated == false else 'None') }}",
     availability: 'device',
     offeredBy: (c) => typeof c.setIsolation === 'function',
+    command: (c, word) => c.setIsolation!(word === 'ON'),
   },
   {
     id: 'connectivity',
