@@ -20,7 +20,7 @@ import {
   newNonce,
   parsePrivateKey,
   parsePublicKey,
-  powerExecutor,
+  driverExecutor,
   Refusal,
   RemoteCentre,
   RemoteRefusedError,
@@ -83,7 +83,7 @@ function gateway(site: string, allow: string[], devices: Record<string, ManagedD
     centreKey: parsePublicKey(keys.centre.publicKey),
     allow: allowList(allow),
     devices: (slug) => devices[slug],
-    execute: powerExecutor,
+    execute: driverExecutor,
   });
   r.on('refused', (x: Refusal) => refusals[site]?.push(x));
   return new Promise((resolve) => r.once('online', () => resolve(r)));

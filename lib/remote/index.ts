@@ -12,6 +12,6 @@ export type { Executor, Refusal, ResponderOptions, RunRecord } from './responder
 export { RemoteCentre } from './centre';
 export type { CentreOptions, RequestOptions, SiteAvailability } from './centre';
 export { RemoteRefusedError, SiteOfflineError } from './errors';
-export { powerExecutor, powerExecutor as siteExecutor } from './power-executor';
+export { driverExecutor } from './driver-executor';
 export * from './topics';
 export type { RemoteEndpoint, RemoteRequester } from './endpoint';

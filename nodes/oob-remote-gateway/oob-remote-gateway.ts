@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { ManagedDevice } from '../../lib/device';
 import { slug } from '../../lib/mqtt/topics';
-import { ActionClass, allowList, generateKeyPairText, parsePrivateKey, parsePublicKey, Refusal, RemoteResponder, RunRecord, siteExecutor } from '../../lib/remote';
+import { ActionClass, allowList, generateKeyPairText, parsePrivateKey, parsePublicKey, Refusal, RemoteResponder, RunRecord, driverExecutor } from '../../lib/remote';
 import type { LinkStatus } from '../../lib/mqtt/link';
 import { inputError, translatedError } from '../shared/errors';
 import { MqttBrokerConfigNode, remoteLinkOptions } from '../shared/remote-broker';
@@ -89,7 +89,7 @@ export = function (RED: NodeAPI) {
         allow: allowList(allowed),
         windowMs: windowSeconds * 1000,
         devices: (s) => devices.get(s),
-        execute: siteExecutor,
+        execute: driverExecutor,
       });
     } catch (e) {
       show.error(e);

@@ -6,7 +6,7 @@
  * Prints one JSON line per event: {"event":"online"}, {"event":"accepted",...}, {"event":"refused",...}.
  */
 import { ManagedDevice } from '../../lib/device';
-import { allowList, parsePrivateKey, parsePublicKey, powerExecutor, RemoteResponder } from '../../lib/remote';
+import { allowList, parsePrivateKey, parsePublicKey, driverExecutor, RemoteResponder } from '../../lib/remote';
 
 interface ChildConfig {
   url: string;
@@ -30,7 +30,7 @@ const responder = new RemoteResponder({
   centreKey: parsePublicKey(config.centreKey),
   allow: allowList(config.allow),
   devices: (slug) => config.devices[slug],
-  execute: powerExecutor,
+  execute: driverExecutor,
 });
 const say = (event: string, data: object = {}) => process.stdout.write(JSON.stringify({ event, ...data }) + '\n');
 responder.on('online', () => say('online'));
