@@ -16,6 +16,8 @@ import { ipmiPowerStatusReads } from './ipmi';
 import { gatewayCost } from './gateway';
 // hostile LAN
 import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
+// client cost against MeshCentral's AMT stack
+import { firstContact, warmReadsVsMeshCentral } from './meshcentral';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -45,4 +47,7 @@ export const BENCHES: Bench[] = [
   // hostile LAN
   xmlWorstCase,
   eventListenerIdle,
+  // client cost against MeshCentral's AMT stack
+  warmReadsVsMeshCentral,
+  firstContact,
 ];

@@ -112,7 +112,7 @@ export const warmCalls: Bench = {
         loopbackLimitPerSecond: round(median(limit)),
         ratio: round(median(ratios), 3),
         ratioRange: [round(Math.min(...ratios), 3), round(Math.max(...ratios), 3)],
-        goal: '>= 0.5',
+        goal: '>= 0.8',
       };
     } finally {
       client.close();

@@ -10,7 +10,8 @@ import { fillOptionLists } from './option-lists';
 
 const NODE_TYPES: string[] = fs.readdirSync(nodesDir).filter((t: string) => fs.existsSync(path.join(nodesDir, t, `${t}.html`)));
 /** Dotted names that look like keys but are not: Node-RED permissions. */
-const NOT_KEYS = new Set(['oob-device.write', 'oob-device.read']);
+/** Admin permissions (RED.auth.needsPermission), not catalog keys. */
+const NOT_KEYS = new Set(['oob-device.write', 'oob-device.read', 'oob-ha.read']);
 /** Keys Node-RED itself reads from every node's catalog. */
 const READ_BY_NODE_RED = ['palette.label.out'];
 
