@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import mqtt, { IPublishPacket, MqttClient } from 'mqtt';
 import { closeAllAmt } from '../lib/amt/connect';
+import { driverFor } from '../lib/drivers';
+import type { BootEvent } from '../lib/drivers';
 import type { ManagedDevice } from '../lib/device';
 import { OobError } from '../lib/errors';
 import {
@@ -131,7 +133,7 @@ beforeAll(async () => {
   fleet = await startFleet({ devices: 2, port: 0, user: USER, password: PASSWORD, seed: 'remote-broker', timings: { bootTimeMs: 20, offDwellMs: 20, osShutdownMs: 20 } });
   // A slow PC: every answer takes a second, so a power change is still running when its gateway dies.
   slowFleet = await startFleet({ devices: 1, port: 0, user: USER, password: PASSWORD, seed: 'remote-slow', latencyMs: 1000 });
-  responders['site-a'] = await gateway('site-a', ['read', 'power'], { 'pc-a': pc(fleet, 0) });
+  responders['site-a'] = await gateway('site-a', ['read', 'power', 'boot'], { 'pc-a': pc(fleet, 0) });
   responders['site-b'] = await gateway('site-b', ['read', 'power'], { 'pc-b': pc(fleet, 1) });
   admin = await connect('broker-admin');
   admin.on('message', (topic, payload, packet) => seen.push({ topic, payload, packet }));
@@ -174,6 +176,23 @@ describe('remote commands through a real Mosquitto with per-site ACLs', () => {
     expect(u).toBeInstanceOf(RemoteRefusedError);
     expect(u.reason).toBe('unknown-device');
     expect(u.message).toBe('site site-a refused readPower on pc-zz: no device "pc-zz" at site site-a');
+  });
+
+  it('a boot at the site reports its phases and outcome to the centre through the remote driver', async () => {
+    const sim = fleet.devices[0];
+    const boots: string[] = [];
+    sim.on('boot', (e: { cause: string }) => boots.push(e.cause));
+    const driver = driverFor({ name: 'pc-a', host: 'pc-a@site-a', remote: { site: 'site-a', device: 'pc-a', via: centre } });
+    expect(driver.kind).toBe('remote');
+    const events: BootEvent[] = [];
+    const job = await driver.startBoot({ target: 'pxe' }, (e) => events.push(e));
+    const outcome = await job.outcome;
+    expect(outcome).toMatchObject({ target: 'pxe', result: 'requested', power: 'reset' });
+    await expect(job.final).resolves.toMatchObject({ end: 'none' });
+    expect(events.filter((e) => e.type === 'phase').length).toBeGreaterThan(0);
+    // The PC was reset into its one-time PXE boot at the site.
+    await until(() => boots.length > 0, 'the PC to boot');
+    driver.close();
   });
 
   it('refuses what the site does not allow, and says so to the centre', async () => {
