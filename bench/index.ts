@@ -18,6 +18,8 @@ import { gatewayCost } from './gateway';
 import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
 // client cost against MeshCentral's AMT stack
 import { firstContact, warmReadsVsMeshCentral } from './meshcentral';
+// the MSP's central console through the broker
+import { centralPowerRead } from './central';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -50,4 +52,5 @@ export const BENCHES: Bench[] = [
   // client cost against MeshCentral's AMT stack
   warmReadsVsMeshCentral,
   firstContact,
+  centralPowerRead,
 ];
