@@ -10,6 +10,7 @@ import { randomBytes, KeyObject } from 'node:crypto';
 import type { IClientOptions, IPublishPacket } from 'mqtt';
 import { ConnectionError, InputError, OobError, TimeoutError } from '../errors';
 import { MqttLink } from '../mqtt/link';
+import { noDelay } from './no-delay';
 import { OFFLINE, ONLINE } from '../mqtt/topics';
 import type { RemoteAction } from './actions';
 import { Answer, Command, newNonce, openAnswer, PROTOCOL_VERSION, signCommand } from './envelope';
@@ -72,6 +73,7 @@ export class RemoteCentre {
       will: { topic: `${o.base}/_centre/${o.centre}/availability`, payload: OFFLINE },
       maxIncomingBytes: 1024 * 1024 + 1024,
     });
+    noDelay(this.link);
     let ready: () => void;
     this.ready = new Promise((r) => (ready = r));
     this.link.on('connect', async () => {

@@ -14,6 +14,7 @@ import type { IClientOptions, IPublishPacket } from 'mqtt';
 import type { ManagedDevice } from '../device';
 import { clip, OobError } from '../errors';
 import { MqttLink } from '../mqtt/link';
+import { noDelay } from './no-delay';
 import { OFFLINE, ONLINE, SiteTopics } from '../mqtt/topics';
 import { TokenBuckets } from '../util/token-bucket';
 import type { ActionClass, RemoteAction } from './actions';
@@ -81,6 +82,7 @@ export class RemoteResponder extends EventEmitter {
       will: { topic: remoteAvailabilityTopic(this.topics), payload: OFFLINE },
       maxIncomingBytes: 64 * 1024,
     });
+    noDelay(this.link);
     this.link.on('status', (s) => this.emit('status', s));
     this.link.on('connect', () => void this.onConnect());
     this.link.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(topic, payload, packet));

@@ -40,6 +40,8 @@ export interface MosquittoOptions {
   port?: number;
   /** Lines of an acl_file (`user ...`, `topic ...`); without it every user may do anything. */
   acl?: string[];
+  /** `set_tcp_nodelay true`: each packet sent at once (request/response round trips). */
+  noDelay?: boolean;
 }
 
 /** A real Mosquitto on 127.0.0.1 with its own temporary configuration. */
@@ -51,6 +53,7 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<TestBrok
     const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'max_queued_messages 100000', 'log_dest stdout', 'log_type error', 'log_type warning', 'log_type notice'];
     // Run as whoever runs the tests (as root Mosquitto would switch to its own user and lose access to our files).
     lines.push(`user ${os.userInfo().username}`);
+    if (o.noDelay) lines.push('set_tcp_nodelay true');
     if (o.users) {
       const pw = path.join(dir, 'passwd');
       fs.writeFileSync(pw, '');
