@@ -11,7 +11,7 @@ export interface SimTarget {
   port: number;
   fingerprint?: string;
   mac: string;
-  /** The fleet's shared magic-packet port and this PC's RMCP presence port (issue 3). */
+  /** The fleet's shared magic-packet port and this PC's RMCP presence port. */
   wolPort?: number;
   rmcpPort?: number;
   /** Redirection (IDE-R) port of the simulated PC (boot from media). */
@@ -28,7 +28,6 @@ export interface DemoSettings {
   bootImageDir?: string;
   /** Free loopback ports for each alert-in node in turn: PET traps (UDP) and event pushes (TCP). */
   alertPorts?: Array<{ pet: number; event: number }>;
-  // --- IPMI (issue 8) ---
   /** Simulated server BMCs, for example devices that are servers (they have IPMI settings). */
   servers?: Array<{ name: string; port: number }>;
 }
@@ -80,7 +79,7 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
     fingerprint: target.fingerprint ?? '',
     tofu: false,
     timeout: 10,
-    // Wake-on-LAN (issue 3): magic packets to the simulator on loopback, never a real broadcast.
+    // Wake-on-LAN: magic packets to the simulator on loopback, never a real broadcast.
     wolAddress: '127.0.0.1',
     wolPort: target.wolPort ?? '',
     wolInterface: '',
@@ -91,7 +90,7 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
 
 /**
  * Wake and discover nodes in examples address real networks (broadcasts, a /24): point them at the
- * simulator instead, so the demo sends nothing off this machine (issue 3).
+ * simulator instead, so the demo sends nothing off this machine.
  */
 function keepWakeOnLoopback(n: FlowNode, s: DemoSettings): void {
   if (n.type === 'oob-wake') Object.assign(n, { address: '127.0.0.1', port: s.devices[0]?.wolPort ?? '', interface: '' });
@@ -101,7 +100,6 @@ function keepWakeOnLoopback(n: FlowNode, s: DemoSettings): void {
   }
 }
 
-// --- IPMI (issue 8) ---
 /** An example device is a server when it carries IPMI settings. */
 function isServer(n: FlowNode): boolean {
   return ['ipmiHost', 'ipmiPort', 'ipmiCipher', 'ipmiPrivilege'].some((k) => n[k] !== undefined);
@@ -140,7 +138,7 @@ export function demoFlows(
         n.type = '__drop__';
         continue;
       }
-      // --- IPMI (issue 8): a server (a device with IPMI settings) gets a simulated BMC ---
+      // IPMI: a server (a device with IPMI settings) gets a simulated BMC
       if (isServer(n) && s.servers?.length) {
         const bmc = s.servers[nextServer++ % s.servers.length];
         Object.assign(n, serverNode(n.id, name, bmc.port, n.site as string | undefined));
@@ -160,7 +158,7 @@ export function demoFlows(
         const u = new URL(s.mqttUrl);
         Object.assign(n, { broker: u.hostname, port: u.port });
       }
-      // --- boot from media (issue 4): images from the demo's folder ---
+      // boot from media: images from the demo's folder
       if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
       // The demo has no Request Tracker to talk to: the ticket example is there to look at, disabled.
       if (n.type === 'oob-rt-ticket') n.d = true;

@@ -13,7 +13,7 @@ const PEERS = {
   openssl: 'openssl',
   chromium: 'chromium',
   mosquitto: 'mosquitto',
-  // issue 7: the MQTT tests run Mosquitto with a password file
+  // the MQTT tests run Mosquitto with a password file
   mosquitto_passwd: 'mosquitto',
   snmptrap: 'snmp',
   snmptrapd: 'snmptrapd',
@@ -27,7 +27,6 @@ const PEERS = {
   ipmitool: 'ipmitool',
   xorriso: 'xorriso',
   ip: 'iproute2',
-  // --- IPMI (issue 8) ---
   ss: 'iproute2',
   'ipmi-sensors': 'freeipmi-tools',
   'qemu-aarch64-static': 'qemu-user-static',

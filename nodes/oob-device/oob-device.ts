@@ -23,7 +23,6 @@ interface DeviceDef extends NodeDef, WakeDef {
   timeout?: string | number;
   /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
   redirPort?: string | number;
-  // --- IPMI (issue 8) ---
   /** BMC address when it differs from the host (a dedicated management port). */
   ipmiHost?: string;
   ipmiPort?: string | number;
@@ -39,7 +38,6 @@ interface DeviceDef extends NodeDef, WakeDef {
 interface DeviceCredentials extends WakeCredentials {
   username?: string;
   password?: string;
-  // --- IPMI (issue 8) ---
   ipmiUsername?: string;
   ipmiPassword?: string;
   ipmiKg?: string;
@@ -67,7 +65,7 @@ export = function (RED: NodeAPI) {
       if (def.via) return remoteDevice();
       const host = checkHost(def.host, `device "${name ?? node.id}" host`);
       const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined, area: def.area || undefined };
-      const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host); // Wake-on-LAN (issue 3)
+      const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host);
       if (wake) d.wake = wake;
       const creds = node.credentials ?? {};
       const amt = amtFromObject(
@@ -95,7 +93,7 @@ export = function (RED: NodeAPI) {
           },
         };
       }
-      // --- IPMI (issue 8): the server's BMC, when IPMI credentials are set ---
+      // IPMI: the server's BMC, when IPMI credentials are set
       if (creds.ipmiUsername) {
         d.ipmi = ipmiFromObject(
           {
@@ -131,7 +129,6 @@ export = function (RED: NodeAPI) {
       username: { type: 'text' },
       password: { type: 'password' },
       ...WAKE_CREDENTIALS,
-      // --- IPMI (issue 8) ---
       ipmiUsername: { type: 'text' },
       ipmiPassword: { type: 'password' },
       ipmiKg: { type: 'password' },
