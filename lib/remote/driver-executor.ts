@@ -17,6 +17,7 @@ import type { Executor } from './responder';
 /** Boots under way, by device and the centre's job id; at most this many at once. */
 const MAX_BOOTS = 32;
 const boots = new Map<string, BootJob>();
+const PROGRESS_INTERVAL_MS = 250;
 
 const str = (v: unknown, what: string): string => {
   if (typeof v !== 'string' || !v) throw new InputError(`${what} is missing`);
@@ -46,7 +47,16 @@ async function startBoot(d: DeviceDriver, device: ManagedDevice, args: Record<st
   const job = str(args.job, 'boot job id');
   if (boots.size >= MAX_BOOTS) throw new InputError(`${boots.size} boots are running at this site already`);
   const request = (args.request ?? {}) as BootRequest;
-  const running = await d.startBoot(request, (e) => progress({ boot: e }));
+  // Transfer figures come many times a second; a few a second are enough across the broker.
+  let lastTransfer = 0;
+  const running = await d.startBoot(request, (e) => {
+    if (e.type === 'progress') {
+      const now = Date.now();
+      if (now - lastTransfer < PROGRESS_INTERVAL_MS) return;
+      lastTransfer = now;
+    }
+    progress({ boot: e });
+  });
   const key = `${device.host}/${job}`;
   boots.set(key, running);
   try {

@@ -8,6 +8,8 @@ import { MqttBrokerConfigNode, remoteLinkOptions } from '../shared/remote-broker
 import { statusHelper } from '../shared/status';
 import type { OobDeviceNode } from '../shared/types';
 
+const MAX_REFUSALS_SENT_PER_SECOND = 10;
+
 interface GatewayDef extends NodeDef {
   broker: string;
   site: string;
@@ -113,11 +115,20 @@ export = function (RED: NodeAPI) {
         if (s.state === 'closed') return show('idle', 'oobkit.status.closed');
         show(s.state === 'connecting' ? 'waiting' : 'error', 'oob-remote-gateway.status.offline', { reason: s.reason ?? '' });
       });
+      // A flood of refused commands (someone at the broker) shows once a second at most, and its
+      // output messages are capped per second: the flow is not flooded with them.
+      let refusedWindow = 0;
+      let refusedInWindow = 0;
       r.on('refused', (x: Refusal) => {
-        flashUntil = Date.now() + 5000;
-        show('warning', 'oob-remote-gateway.status.refused', { reason: x.reason, action: x.action ?? '?' });
-        setTimeout(showState, 5000).unref?.();
-        node.send({ topic: 'refused', payload: x } as NodeMessage);
+        const now = Date.now();
+        if (now - refusedWindow >= 1000) {
+          refusedWindow = now;
+          refusedInWindow = 0;
+          flashUntil = now + 5000;
+          show('warning', 'oob-remote-gateway.status.refused', { reason: x.reason, action: x.action ?? '?' });
+          setTimeout(showState, 5000).unref?.();
+        }
+        if (++refusedInWindow <= MAX_REFUSALS_SENT_PER_SECOND) node.send({ topic: 'refused', payload: x } as NodeMessage);
       });
       r.on('ran', (x: RunRecord) => node.send({ topic: 'ran', payload: x } as NodeMessage));
     }
