@@ -1,5 +1,5 @@
 /**
- * The MSP's centre drives devices at two sites through a real Mosquitto (MQTT 5, a user and an
+ * The MSP's centre drives devices at two sites through a real Mosquitto (MQTT 5 over TLS, a user and an
  * ACL per site): each site's gateway runs a responder with its own key and allow-list, the
  * centre signs commands and checks the signed answers. The broker's admin (who can publish
  * anywhere) replays, forges and redirects; a site's own credentials try another site; a gateway
@@ -30,7 +30,7 @@ import {
   signCommand,
   SiteOfflineError,
 } from '../lib/remote';
-import { Fleet, startFleet } from '../packages/sim/src';
+import { Fleet, generateKeyPair, makeCertificate, startFleet } from '../packages/sim/src';
 import { startMosquitto, TestBroker } from './helpers/mqtt';
 
 jest.setTimeout(60_000);
@@ -52,6 +52,8 @@ const ACL = [
 const PASSWORDS: Record<string, string> = { centre: 'c-pw', 'site-a': 'a-pw', 'site-b': 'b-pw', 'site-c': 'c-site-pw', 'broker-admin': 'root-pw' };
 
 let broker: TestBroker;
+/** The broker's self-signed certificate, which every client trusts (and nothing else). */
+let ca: string;
 let fleet: Fleet;
 let slowFleet: Fleet;
 const keys: Record<string, KeyPairText> = {};
@@ -67,7 +69,7 @@ function pc(f: Fleet, i: number): ManagedDevice {
 }
 
 function connect(user: string): Promise<MqttClient> {
-  const c = mqtt.connect(broker.url, { protocolVersion: 5, username: user, password: PASSWORD_OF(user), reconnectPeriod: 0 });
+  const c = mqtt.connect(broker.url, { protocolVersion: 5, username: user, password: PASSWORD_OF(user), reconnectPeriod: 0, ca });
   return new Promise((resolve, reject) => {
     c.once('connect', () => resolve(c));
     c.once('error', reject);
@@ -78,7 +80,7 @@ const PASSWORD_OF = (u: string) => PASSWORDS[u];
 function gateway(site: string, allow: string[], devices: Record<string, ManagedDevice>): Promise<RemoteResponder> {
   const r = new RemoteResponder({
     url: broker.url,
-    client: { username: site, password: PASSWORDS[site] },
+    client: { username: site, password: PASSWORDS[site], ca },
     base: BASE,
     site,
     siteKey: parsePrivateKey(keys[site].privateKey),
@@ -94,7 +96,7 @@ function gateway(site: string, allow: string[], devices: Record<string, ManagedD
 function newCentre(centreKeyText = keys.centre.privateKey, timeoutMs = 20_000): RemoteCentre {
   return new RemoteCentre({
     url: broker.url,
-    client: { username: 'centre', password: PASSWORDS.centre },
+    client: { username: 'centre', password: PASSWORDS.centre, ca },
     base: BASE,
     centre: 'hq',
     centreKey: parsePrivateKey(centreKeyText),
@@ -129,7 +131,10 @@ function publishAsAdmin(topic: string, payload: Buffer | string, properties: IPu
 
 beforeAll(async () => {
   for (const who of ['centre', ...SITES]) keys[who] = generateKeyPairText();
-  broker = await startMosquitto({ users: PASSWORDS, acl: ACL });
+  const tls = makeCertificate({ commonName: 'localhost', serial: 1, keyPair: generateKeyPair() });
+  ca = tls.cert;
+  broker = await startMosquitto({ users: PASSWORDS, acl: ACL, tls: { cert: tls.cert, key: tls.key } });
+  expect(broker.url).toMatch(/^mqtts:/);
   fleet = await startFleet({ devices: 2, port: 0, user: USER, password: PASSWORD, seed: 'remote-broker', timings: { bootTimeMs: 20, offDwellMs: 20, osShutdownMs: 20 } });
   // A slow PC: every answer takes a second, so a power change is still running when its gateway dies.
   slowFleet = await startFleet({ devices: 1, port: 0, user: USER, password: PASSWORD, seed: 'remote-slow', latencyMs: 1000 });
@@ -218,14 +223,17 @@ describe('remote commands through a real Mosquitto with per-site ACLs', () => {
   });
 
   it('the broker admin replays a captured command, sends it unsigned, and to another site: all refused, nothing runs', async () => {
+    // What ran at the sites: every command a gateway accepts, and site B's PC's power changes.
+    const accepted: string[] = [];
+    for (const site of ['site-a', 'site-b']) responders[site].on('accepted', (a: { action: string }) => accepted.push(`${site} ${a.action}`));
     const powerEvents: string[] = [];
-    fleet.devices[0].on('power', (e: { to: number }) => powerEvents.push(String(e.to)));
     fleet.devices[1].on('power', (e: { to: number }) => powerEvents.push(String(e.to)));
     seen.length = 0;
     await centre.request('site-a', 'pc-a', 'changePower', { action: 'reset' });
     const captured = await until(() => seen.find((m) => m.topic === `${BASE}/site-a/_remote/cmd`), 'the command seen by the admin');
     await until(() => seen.find((m) => m.topic === `${BASE}/site-a/_remote/reply/hq`), 'its answer seen by the admin');
     const props = { responseTopic: captured.packet.properties!.responseTopic, correlationData: captured.packet.properties!.correlationData };
+    expect(accepted).toEqual(['site-a changePower']);
     const before = powerEvents.length;
     const replies = () => seen.filter((m) => m.topic.startsWith(`${BASE}/site-a/_remote/reply/`) || m.topic.startsWith(`${BASE}/site-b/_remote/reply/`));
     const refusalsA = refusals['site-a'].length;
@@ -250,6 +258,7 @@ describe('remote commands through a real Mosquitto with per-site ACLs', () => {
     // Each refusal went back signed by the site, and nothing was powered.
     await until(() => replies().length >= 3, 'three signed refusals');
     expect(replies().map((m) => JSON.parse(JSON.parse(m.payload.toString()).body).type)).toEqual(['refused', 'refused', 'refused']);
+    expect(accepted).toEqual(['site-a changePower']);
     expect(powerEvents.length).toBe(before);
   });
 
@@ -309,6 +318,7 @@ describe('remote commands through a real Mosquitto with per-site ACLs', () => {
           url: broker.url,
           username: 'site-c',
           password: PASSWORDS['site-c'],
+          ca,
           base: BASE,
           site: 'site-c',
           siteKey: keys['site-c'].privateKey,

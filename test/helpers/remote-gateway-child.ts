@@ -12,6 +12,8 @@ interface ChildConfig {
   url: string;
   username: string;
   password: string;
+  /** The broker's certificate (TLS). */
+  ca?: string;
   base: string;
   site: string;
   siteKey: string;
@@ -23,7 +25,7 @@ interface ChildConfig {
 const config = JSON.parse(process.env.GATEWAY_CONFIG ?? '{}') as ChildConfig;
 const responder = new RemoteResponder({
   url: config.url,
-  client: { username: config.username, password: config.password, clientId: `gw-${config.site}-${process.pid}` },
+  client: { username: config.username, password: config.password, ca: config.ca, clientId: `gw-${config.site}-${process.pid}` },
   base: config.base,
   site: config.site,
   siteKey: parsePrivateKey(config.siteKey),
