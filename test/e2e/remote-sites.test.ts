@@ -2,7 +2,7 @@
  * The MSP's central console through the broker, with real Node-RED runtimes: two customer sites,
  * each a Node-RED in its own process with an oob-remote-gateway and a simulated PC on its LAN, and
  * a central Node-RED whose oob-devices are "device D at site S via centre". The centre's ordinary
- * power-state and wake nodes drive the sites' PCs through one Mosquitto with a user and an ACL per
+ * power-state, wake and inventory nodes drive the sites' PCs through one Mosquitto with a user and an ACL per
  * site; site B allows reading only; site B's gateway is then killed.
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
 import { generateKeyPairText, KeyPairText } from '../../lib/remote';
 import { Fleet, startFleet } from '../../packages/sim/src';
-import { catchNode, deviceNode, getNode, load, powerStateNode, remoteCentreNode, startServer, stopServer, wakeNode } from '../helpers/red';
+import { catchNode, deviceNode, getNode, inventoryNode, load, powerStateNode, remoteCentreNode, startServer, stopServer, wakeNode } from '../helpers/red';
 import { startMosquitto, TestBroker } from '../helpers/mqtt';
 
 jest.setTimeout(120_000);
@@ -82,6 +82,7 @@ function centralFlow() {
     { id: 'pa', z: 'f1', type: 'oob-power-state', device: 'ra', action: 'status', poll: 0, wires: [['out']] },
     { id: 'pb', z: 'f1', type: 'oob-power-state', device: 'rb', action: 'status', poll: 0, wires: [['out']] },
     { id: 'wa', z: 'f1', type: 'oob-wake', device: 'ra', confirm: 'auto', timeout: 30, wires: [['out']] },
+    { id: 'ia', z: 'f1', type: 'oob-inventory', device: 'ra', action: 'inventory', format: 'object', auditMode: 'new', wires: [['out']] },
     { id: 'out', z: 'f1', type: 'helper' },
     { id: 'catcher', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', z: 'f1', type: 'helper' },
@@ -96,7 +97,7 @@ beforeAll(async () => {
   fleets['site-b'] = await startFleet({ devices: 1, port: 0, wolPort: 0, user: USER, password: PASSWORD, seed: 'remote-site-b', timings });
   await Promise.all([startGateway('site-a', { power: true }), startGateway('site-b', { power: false })]);
   await startServer();
-  await load([deviceNode, powerStateNode, wakeNode, remoteCentreNode, mqttNodes, catchNode], centralFlow(), { rc: { privateKey: keys.centre.privateKey }, cb: { user: 'centre', password: BROKER_PASSWORDS.centre } });
+  await load([deviceNode, powerStateNode, wakeNode, inventoryNode, remoteCentreNode, mqttNodes, catchNode], centralFlow(), { rc: { privateKey: keys.centre.privateKey }, cb: { user: 'centre', password: BROKER_PASSWORDS.centre } });
 }, 180_000);
 
 afterAll(async () => {
@@ -159,6 +160,17 @@ describe('central Node-RED drives two sites through their gateways', () => {
     expect(woke.out!.payload).toMatchObject({ woke: true, method: 'wol', confirmedBy: 'amt' });
     expect(sim.powerState).toBe(2);
     expect(heard).toContain(sim.name);
+  });
+
+  it("reads the site's hardware inventory and its AMT audit log, where the centre's power-off shows (the wake was Wake-on-LAN, not AMT)", async () => {
+    const hw = fleets['site-a'].devices[0].hardware;
+    const inv = await ask('ia', { payload: 'inventory' });
+    expect(inv.error).toBeUndefined();
+    expect(inv.out!.payload).toMatchObject({ platform: { manufacturer: hw.manufacturer, model: hw.model, serial: hw.serial }, amt: { controlMode: 'admin' } });
+    const audit = await ask('ia', { payload: 'audit-all' });
+    expect(audit.error).toBeUndefined();
+    const actions = (audit.out!.payload as Array<{ action: string; app: string }>).filter((r) => r.app === 'Remote Control').map((r) => r.action);
+    expect(actions).toEqual(['power-off']);
   });
 
   it("site B's gateway allows reading only: the centre's power change is refused there, with the site's reason", async () => {
