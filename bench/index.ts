@@ -13,6 +13,8 @@ import { gatewayCost } from './gateway';
 import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
 // client cost against MeshCentral's AMT stack
 import { firstContact, warmReadsVsMeshCentral } from './meshcentral';
+// remote console
+import { consoleKvm } from './console';
 // the MSP's central console through the broker
 import { centralPowerRead } from './central';
 
@@ -40,5 +42,8 @@ export const BENCHES: Bench[] = [
   // client cost against MeshCentral's AMT stack
   warmReadsVsMeshCentral,
   firstContact,
+  // remote console
+  consoleKvm,
+  // the MSP's central console through the broker
   centralPowerRead,
 ];

@@ -1,6 +1,7 @@
 import type { NodeAPI, NodeDef } from 'node-red';
 import { amtFromObject, checkHost, checkPort, ipmiFromObject, ManagedDevice } from '../../lib/device';
 import { fetchFingerprint } from '../../lib/wsman/transport';
+import { registerConsoleRoutes } from '../oob-console/console-routes';
 import { translator } from '../shared/texts';
 import { slug } from '../../lib/mqtt/topics';
 import { inputError } from '../shared/errors';
@@ -50,6 +51,7 @@ const AMT_FIELDS: Record<string, string> = { port: 'AMT port', redirectionPort: 
 const IPMI_FIELDS: Record<string, string> = { cipherSuite: 'cipher suite', kg: 'BMC key (Kg)' };
 
 export = function (RED: NodeAPI) {
+  registerConsoleRoutes(RED); // the "Console" button of the dialog opens its page
   function OobDevice(this: OobDeviceNode & { credentials: DeviceCredentials }, def: DeviceDef) {
     RED.nodes.createNode(this, def);
     const node = this;

@@ -131,6 +131,8 @@ export const haNode = catalogued('oob-ha', require('../../nodes/oob-ha/oob-ha'))
 
 export const alertInNode = catalogued('oob-alert-in', require('../../nodes/oob-alert-in/oob-alert-in'));
 export const alertPolicyNode = catalogued('oob-alert-policy', require('../../nodes/oob-alert-policy/oob-alert-policy'));
+// --- remote console ---
+export const consoleNode = catalogued('oob-console', require('../../nodes/oob-console/oob-console'));
 
 // --- devices at other sites, through the MSP's broker ---
 export const remoteCentreNode = catalogued('oob-remote-centre', require('../../nodes/oob-remote-centre/oob-remote-centre'));

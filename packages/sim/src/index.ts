@@ -59,3 +59,8 @@ export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';
 // --- firmware generations and accounts ---
 export { FIRMWARE_PROFILES, FirmwareProfile, firmwareProfile, DEFAULT_AMT_VERSION } from './firmware-profile';
 export { ACL_STATUS } from './classes/accounts';
+// --- remote console: the PC's screen for SOL and KVM ---
+export { SimScreen, simScreen, ansiFrame, COLUMNS, ROWS } from './screen';
+export type { ScreenImage, ScreenKey, ScreenRow } from './screen';
+export { kvmEnabled } from './classes/kvm';
+export { KVM_WIDTH, KVM_HEIGHT, drawScreen, kvmSessionOf, SimKvmSession } from './kvm';
