@@ -125,7 +125,9 @@ export = function (RED: NodeAPI) {
           refusedWindow = now;
           refusedInWindow = 0;
           flashUntil = now + 5000;
-          show('warning', 'oob-remote-gateway.status.refused', { reason: x.reason, action: x.action ?? '?' });
+          // A command that could not be read (unsigned, forged) names no action we may trust.
+          if (x.action) show('warning', 'oob-remote-gateway.status.refused', { reason: x.reason, action: x.action });
+          else show('warning', 'oob-remote-gateway.status.refused-unread', { reason: x.reason });
           setTimeout(showState, 5000).unref?.();
         }
         if (++refusedInWindow <= MAX_REFUSALS_SENT_PER_SECOND) node.send({ topic: 'refused', payload: x } as NodeMessage);

@@ -136,3 +136,4 @@ export const consoleNode = catalogued('oob-console', require('../../nodes/oob-co
 
 // --- devices at other sites, through the MSP's broker ---
 export const remoteCentreNode = catalogued('oob-remote-centre', require('../../nodes/oob-remote-centre/oob-remote-centre'));
+export const remoteGatewayNode = catalogued('oob-remote-gateway', require('../../nodes/oob-remote-gateway/oob-remote-gateway'));
