@@ -15,6 +15,8 @@ import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
 import { firstContact, warmReadsVsMeshCentral } from './meshcentral';
 // remote console
 import { consoleKvm } from './console';
+// the MSP's central console through the broker
+import { centralPowerRead } from './central';
 
 export const BENCHES: Bench[] = [
   warmCalls,
@@ -42,4 +44,6 @@ export const BENCHES: Bench[] = [
   firstContact,
   // remote console
   consoleKvm,
+  // the MSP's central console through the broker
+  centralPowerRead,
 ];

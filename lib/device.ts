@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import { clip, InputError } from './errors';
 import type { AmtEndpoint } from './amt/connect';
 import type { IpmiEndpoint } from './ipmi/client';
+import type { RemoteEndpoint } from './remote/endpoint';
 import { normalizeFingerprint } from './wsman/transport';
 
 export interface ManagedDevice {
@@ -21,6 +22,8 @@ export interface ManagedDevice {
   wake?: WakeSettings;
   /** IPMI v2.0 access to the server's BMC, when it has one and credentials are known. */
   ipmi?: IpmiEndpoint;
+  /** A device at another site, reached through that site's gateway over the MSP's broker. */
+  remote?: RemoteEndpoint;
 }
 
 

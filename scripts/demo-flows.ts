@@ -47,7 +47,7 @@ export function exampleDeviceNames(examples: Array<{ nodes: FlowNode[] }>): stri
   const names: string[] = [];
   for (const { nodes } of examples) {
     for (const n of nodes) {
-      if (n.type !== 'oob-device' || isServer(n)) continue;
+      if (n.type !== 'oob-device' || isServer(n) || n.via) continue;
       const name = String(n.name || n.id);
       if (!names.includes(name)) names.push(name);
     }
@@ -128,7 +128,8 @@ export function demoFlows(
       if (ids.has(n.id)) throw new Error(`examples/${file}: node id ${n.id} is used by another example; ids must be unique across examples`);
     }
     for (const n of exampleNodes) {
-      if (n.type !== 'oob-device') continue;
+      // A device at another site is reached through its site's gateway, not a simulated PC here.
+      if (n.type !== 'oob-device' || n.via) continue;
       const name = String(n.name || n.id);
       const existing = deviceByName.get(name);
       if (existing) {
@@ -161,6 +162,8 @@ export function demoFlows(
       if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
       // The demo has no Request Tracker to talk to: the ticket example is there to look at, disabled.
       if (n.type === 'oob-rt-ticket') n.d = true;
+      // Nor keys for a site gateway (they are made in its dialog): the central console is there to look at.
+      if (n.type === 'oob-remote-gateway') n.d = true;
       // Alert listeners on free loopback ports (162 needs root, and two nodes cannot share one).
       if (n.type === 'oob-alert-in' && s.alertPorts?.[nextAlertPorts]) {
         const ports = s.alertPorts[nextAlertPorts++];

@@ -3,7 +3,9 @@ import { amtFromObject, checkHost, checkPort, ipmiFromObject, ManagedDevice } fr
 import { fetchFingerprint } from '../../lib/wsman/transport';
 import { registerConsoleRoutes } from '../oob-console/console-routes';
 import { translator } from '../shared/texts';
-import type { OobDeviceNode } from '../shared/types';
+import { slug } from '../../lib/mqtt/topics';
+import { inputError } from '../shared/errors';
+import type { OobDeviceNode, OobRemoteCentreNode } from '../shared/types';
 import { WAKE_CREDENTIALS, WakeCredentials, WakeDef, wakeSettingsFromConfig } from './wake-settings';
 
 interface DeviceDef extends NodeDef, WakeDef {
@@ -28,6 +30,10 @@ interface DeviceDef extends NodeDef, WakeDef {
   /** 'auto', '3' or '17'. */
   ipmiCipher?: string;
   ipmiPrivilege?: string;
+  /** An oob-remote-centre: the device is at another site, reached through that site's gateway. */
+  via?: string;
+  remoteSite?: string;
+  remoteDevice?: string;
 }
 
 interface DeviceCredentials extends WakeCredentials {
@@ -58,6 +64,7 @@ export = function (RED: NodeAPI) {
     let learned = def.tofu ? (context.get(LEARNED_KEY) as string | undefined) : undefined;
 
     node.device = (): ManagedDevice => {
+      if (def.via) return remoteDevice();
       const host = checkHost(def.host, `device "${name ?? node.id}" host`);
       const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined, area: def.area || undefined };
       const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host);
@@ -107,6 +114,16 @@ export = function (RED: NodeAPI) {
       }
       return d;
     };
+
+    /** Device D at site S, through the centre's broker: no host or credentials of its own here. */
+    function remoteDevice(): ManagedDevice {
+      const centre = RED.nodes.getNode(def.via!) as OobRemoteCentreNode | null;
+      if (!centre) throw inputError(_, 'oob-device.error.no-centre', { name: name ?? node.id });
+      const site = slug(def.remoteSite ?? '');
+      const device = slug(def.remoteDevice || name || '');
+      if (!site || !device) throw inputError(_, 'oob-device.error.no-remote-site', { name: name ?? node.id });
+      return { name, host: `${device}@${site}`, site, remote: { site, device, via: centre.requester(), timeoutMs: centre.timeoutMs } };
+    }
   }
 
   RED.nodes.registerType('oob-device', OobDevice as never, {

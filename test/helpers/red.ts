@@ -133,3 +133,7 @@ export const alertInNode = catalogued('oob-alert-in', require('../../nodes/oob-a
 export const alertPolicyNode = catalogued('oob-alert-policy', require('../../nodes/oob-alert-policy/oob-alert-policy'));
 // --- remote console ---
 export const consoleNode = catalogued('oob-console', require('../../nodes/oob-console/oob-console'));
+
+// --- devices at other sites, through the MSP's broker ---
+export const remoteCentreNode = catalogued('oob-remote-centre', require('../../nodes/oob-remote-centre/oob-remote-centre'));
+export const remoteGatewayNode = catalogued('oob-remote-gateway', require('../../nodes/oob-remote-gateway/oob-remote-gateway'));
