@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { generateKeyPairText } from '../lib/remote/keys';
 
 export interface SimTarget {
   name: string;
@@ -162,8 +163,7 @@ export function demoFlows(
       if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
       // The demo has no Request Tracker to talk to: the ticket example is there to look at, disabled.
       if (n.type === 'oob-rt-ticket') n.d = true;
-      // Nor keys for a site gateway (they are made in its dialog): the central console is there to look at.
-      if (n.type === 'oob-remote-gateway') n.d = true;
+      if (n.type === 'mqtt-broker' && s.mqttUrl) Object.assign(n, { usetls: false, tls: '' });
       // Alert listeners on free loopback ports (162 needs root, and two nodes cannot share one).
       if (n.type === 'oob-alert-in' && s.alertPorts?.[nextAlertPorts]) {
         const ports = s.alertPorts[nextAlertPorts++];
@@ -174,8 +174,32 @@ export function demoFlows(
       nodes.push(n);
     }
   }
+  pairRemoteKeys(nodes, credentials);
   nodes.push(...fleetTab(s, credentials, deviceByName));
   return { nodes, credentials, petPorts };
+}
+
+/**
+ * The central console works in the demo as it would across the internet, through the embedded
+ * broker: each site gateway and the centre get a fresh key pair (in the credential store, as the
+ * dialogs' "new key pair" button would do), and each pins the other's public key.
+ */
+function pairRemoteKeys(nodes: FlowNode[], credentials: Record<string, unknown>): void {
+  const centres = nodes.filter((n) => n.type === 'oob-remote-centre');
+  const gateways = nodes.filter((n) => n.type === 'oob-remote-gateway');
+  for (const c of centres) {
+    const centre = generateKeyPairText();
+    credentials[c.id] = { privateKey: centre.privateKey };
+    c.publicKey = centre.publicKey;
+    const pins: string[] = [];
+    for (const g of gateways.filter((x) => x.broker === c.broker)) {
+      const site = generateKeyPairText();
+      credentials[g.id] = { siteKey: site.privateKey, centreKey: centre.publicKey };
+      g.publicKey = site.publicKey;
+      pins.push(`${String(g.site)} ${site.publicKey}`);
+    }
+    c.sites = pins.join('\n');
+  }
 }
 
 /** One watcher per simulated PC, the latest states in flow context, GET /api/fleet to read them. */

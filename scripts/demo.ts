@@ -3,8 +3,8 @@
  * PCs and an embedded MQTT broker, all on loopback. Prints the editor URL; Ctrl-C stops it all.
  *
  * Environment: PORT (editor, default 1880), MQTT_PORT (default 1883), DEMO_PORT_BASE (every port
- * the demo opens, from one base: see demoPorts below), DEMO_DEVICES (default 5), HOST (listen
- * address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default .demo/),
+ * the demo opens, from one base: see demoPorts below), DEMO_DEVICES (default: one per device the
+ * examples name, at least 5), HOST (listen address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default .demo/),
  * DEMO_ALERT_SECONDS (a simulated PC plays an alert scenario this often; 0 = never). Without
  * DEMO_PORT_BASE the simulated devices take free ports; a busy editor or broker port falls back to a
  * free one.
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   const examples = readExamples(path.join(root, 'examples'));
   // The simulated PCs carry the names the examples give them: one PC, one name, one config node.
   const names = exampleDeviceNames(examples);
-  const deviceCount = Number(process.env.DEMO_DEVICES || 5);
+  const deviceCount = Number(process.env.DEMO_DEVICES || Math.max(5, names.length));
   const ports = demoPorts(process.env.DEMO_PORT_BASE, deviceCount);
   const fleet = await startFleet({
     devices: deviceCount,

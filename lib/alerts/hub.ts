@@ -248,6 +248,8 @@ export class AlertHub {
 
   private async resolveAddresses(): Promise<void> {
     for (const d of this.o.devices) {
+      // A device at another site sends its traps and pushes to that site's gateway, never here.
+      if (d.remote) continue;
       if (net.isIP(d.host)) {
         this.byAddress.set(d.host, d);
         continue;
