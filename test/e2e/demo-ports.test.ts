@@ -34,7 +34,9 @@ describe('DEMO_PORT_BASE', () => {
     expect(new URL(demo.editorUrl).port).toBe(String(base));
     expect(demo.output()).toContain(`mqtt://127.0.0.1:${base + 1}`);
     const pcPorts = [...demo.output().matchAll(/^\s+[a-z][\w-]*\s+127\.0\.0\.1:(\d+)\s+(?:[0-9a-f]{2}:){5}/gm)].map((m) => Number(m[1]));
-    expect(pcPorts).toEqual([0, 1, 2, 3, 4].map((i) => base + 100 + i));
+    // One simulated PC per device the examples name (at least five), PC i on base + 100 + i.
+    expect(pcPorts.length).toBeGreaterThanOrEqual(5);
+    expect(pcPorts).toEqual(pcPorts.map((_, i) => base + 100 + i));
     // The flows' listeners open once the flows have started, a moment after the banner.
     let ports = boundPorts(demo.child.pid!);
     for (let i = 0; i < 40 && !ports.some((p) => p >= base + 10 && p < base + 100); i++) {
