@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// `npm run mutate [-- module.ts ...]`: StrykerJS on each module in turn (all of
+// scripts/mutation-targets.js when none is named), reports under reports/mutation/<module>/.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+const { TARGETS } = require('./mutation-targets.js');
+
+const root = path.resolve(__dirname, '..');
+const asked = process.argv.slice(2).map((a) => path.relative(root, path.resolve(a)).split(path.sep).join('/'));
+const unknown = asked.filter((a) => !TARGETS[a]);
+if (unknown.length) {
+  console.error(`not a mutation target: ${unknown.join(', ')}; targets: ${Object.keys(TARGETS).join(', ')}`);
+  process.exit(2);
+}
+const stryker = path.join(path.dirname(require.resolve('@stryker-mutator/core/package.json', { paths: [root] })), 'bin', 'stryker.js');
+let failed = 0;
+for (const target of asked.length ? asked : Object.keys(TARGETS)) {
+  console.log(`\n== mutation testing ${target}`);
+  const r = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, OOBKIT_MUTATE: target },
+  });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
