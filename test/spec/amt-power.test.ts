@@ -1,0 +1,247 @@
+/**
+ * AMT power against its specification, not against our own tables: every action name and alias →
+ * the PowerState the client puts on the wire (DSP1027 Power State Management Profile, the
+ * CIM_PowerManagementService.RequestPowerStateChange PowerState ValueMap, as Intel's AMT SDK and
+ * wsman-messages name them), and every ReturnValue → success or its error (the method's ValueMap).
+ *
+ * The real client talks to the simulated PC through a recording proxy written here: the request
+ * bodies are read with fast-xml-parser (not our reader); for rows the simulated firmware does not
+ * implement, the proxy lists every PowerState as available and answers the invoke with Intel's
+ * captured RequestPowerStateChange reply, its ReturnValue set to the row's value.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { requestPowerAction } from '../../lib/amt/power';
+import { DeviceRefusedError, InputError } from '../../lib/errors';
+import { amtSchemaFor } from '../../lib/amt/schema';
+import { WsmanClient } from '../../lib/wsman/client';
+import { Fleet, startFleet } from '../../packages/sim/src';
+
+const USER = 'admin';
+const PASSWORD = 'Spec-P0wer!';
+const CAPTURED_REPLY = fs.readFileSync(path.join(__dirname, '../fixtures/amt/gwm/cim/power/managementservice/requestpowerstatechange.xml'), 'utf8');
+const RPSC_ACTION = 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_PowerManagementService/RequestPowerStateChange';
+
+/**
+ * DSP1027 / CIM_PowerManagementService PowerState values, by the names users type. Written from
+ * the specification's value names: 2 Power On, 3 Sleep-Light, 4 Sleep-Deep, 5 Power Cycle (Off
+ * Soft), 6 Power Off-Hard, 7 Hibernate, 8 Power Off-Soft (AMT's "power down"), 9 Power Cycle (Off
+ * Hard), 10 Master Bus Reset, 11 Diagnostic Interrupt (NMI), 12 Power Off-Soft Graceful, 13 Power
+ * Off-Hard Graceful, 14 Master Bus Reset Graceful, 15 Power Cycle (Off-Soft Graceful), 16 Power
+ * Cycle (Off-Hard Graceful).
+ */
+const ACTION_TABLE: Array<[string, number]> = [
+  ['on', 2],
+  ['power-on', 2],
+  ['sleep-light', 3],
+  ['sleep', 4],
+  ['cycle', 5],
+  ['off-hard', 6],
+  ['hibernate', 7],
+  ['off', 8],
+  ['power-off', 8],
+  ['cycle-hard', 9],
+  ['reset', 10],
+  ['nmi', 11],
+  ['soft-off', 12],
+  ['graceful-off', 12],
+  ['shutdown', 12],
+  ['graceful-off-hard', 13],
+  ['graceful-reset', 14],
+  ['soft-reset', 14],
+  ['restart', 14],
+  ['graceful-cycle', 15],
+  ['graceful-cycle-hard', 16],
+  // Names are read case-blind and trimmed, the way a person types them.
+  ['  Restart ', 14],
+  ['SHUTDOWN', 12],
+];
+
+/** ReturnValue → null for success, else the words its error must carry (the ValueMap's meaning). */
+const RETURN_TABLE: Array<[number, RegExp | null]> = [
+  [0, null],
+  [1, /not supported/],
+  [2, /unknown or unspecified error/],
+  [3, /timeout/],
+  [4, /failed/],
+  [5, /invalid parameter/],
+  [6, /in use/],
+  [7, /reserved/],
+  [4095, /reserved/],
+  [4096, null],
+  [4097, /invalid state transition/],
+  [4098, /timeout parameter not supported/],
+  [4099, /busy/],
+  [4100, /reserved/],
+  [32767, /reserved/],
+  [32768, /vendor specific/],
+  [65535, /vendor specific/],
+];
+
+const xml = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, parseTagValue: false });
+
+interface Sent {
+  action: string;
+  messageId: string;
+  powerState?: string;
+  managedElement?: Record<string, string>;
+}
+
+/** What the client sent, read from the body with fast-xml-parser. */
+function readRequest(body: string): Sent {
+  const env = xml.parse(body).Envelope;
+  const action = String(env.Header.Action['#text'] ?? env.Header.Action);
+  const messageId = String(env.Header.MessageID);
+  const input = env.Body?.RequestPowerStateChange_INPUT;
+  if (!input) return { action, messageId };
+  const selectors: Record<string, string> = {};
+  const set = input.ManagedElement?.ReferenceParameters?.SelectorSet?.Selector ?? [];
+  for (const s of [].concat(set) as Array<Record<string, string>>) selectors[s['@_Name']] = s['#text'];
+  return { action, messageId, powerState: String(input.PowerState), managedElement: selectors };
+}
+
+interface Proxy {
+  port: number;
+  sent: Sent[];
+  /** When set: every PowerState 2-16 listed as available, and the invoke answered with this ReturnValue. */
+  answer?: number;
+  close(): Promise<void>;
+}
+
+async function startProxy(target: number): Promise<Proxy> {
+  const p = { sent: [] as Sent[], answer: undefined as number | undefined } as Proxy;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const sent = body ? readRequest(body) : undefined;
+      const fwd = http.request({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        const parts: Buffer[] = [];
+        up.on('data', (c: Buffer) => parts.push(c));
+        up.on('end', () => {
+          let out = Buffer.concat(parts).toString('utf8');
+          let status = up.statusCode ?? 500;
+          if (sent && status !== 401) p.sent.push(sent);
+          if (p.answer !== undefined && sent && status !== 401) {
+            if (sent.action === RPSC_ACTION) {
+              status = 200;
+              out = CAPTURED_REPLY.replace('<g:ReturnValue>0</g:ReturnValue>', `<g:ReturnValue>${p.answer}</g:ReturnValue>`).replace(
+                '<b:RelatesTo>0</b:RelatesTo>',
+                `<b:RelatesTo>${sent.messageId}</b:RelatesTo>`,
+              );
+            } else if (/AvailableRequestedPowerStates/.test(out)) {
+              const all = Array.from({ length: 15 }, (_, i) => i + 2);
+              out = out.replace(/(<(\w+:)?AvailableRequestedPowerStates>\d+<\/(\w+:)?AvailableRequestedPowerStates>)+/, (m) => {
+                const prefix = /^<(\w+:)?/.exec(m)![1] ?? '';
+                return all.map((n) => `<${prefix}AvailableRequestedPowerStates>${n}</${prefix}AvailableRequestedPowerStates>`).join('');
+              });
+            }
+          }
+          const headers = { ...up.headers };
+          delete headers['transfer-encoding'];
+          headers['content-length'] = String(Buffer.byteLength(out));
+          res.writeHead(status, headers);
+          res.end(out);
+        });
+      });
+      fwd.on('error', () => res.destroy());
+      fwd.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  p.port = (server.address() as AddressInfo).port;
+  p.close = () => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  };
+  return p;
+}
+
+let fleet: Fleet;
+let proxy: Proxy;
+let client: WsmanClient;
+
+beforeAll(async () => {
+  fleet = await startFleet({ devices: 1, port: 0, user: USER, password: PASSWORD, seed: 'spec-power' });
+  proxy = await startProxy(fleet.devices[0].port!);
+  client = new WsmanClient({ host: '127.0.0.1', port: proxy.port, username: USER, password: PASSWORD, schemaFor: amtSchemaFor });
+});
+afterAll(async () => {
+  client.close();
+  await proxy.close();
+  await fleet.stop();
+});
+
+beforeEach(() => {
+  proxy.sent.length = 0;
+  proxy.answer = undefined;
+});
+
+/** The PowerStates the client asked for, as they went over the wire. */
+const requested = () => proxy.sent.filter((s) => s.action === RPSC_ACTION).map((s) => s.powerState);
+
+describe('every action name and alias sends the PowerState DSP1027 gives it', () => {
+  it.each(ACTION_TABLE)('%s -> PowerState %i', async (action, code) => {
+    proxy.answer = 0;
+    await requestPowerAction(client, action);
+    expect(requested()).toEqual([String(code)]);
+    const sent = proxy.sent.find((s) => s.action === RPSC_ACTION)!;
+    // DSP1027: the ManagedElement is the host's CIM_ComputerSystem (AMT names it ManagedSystem).
+    expect(sent.managedElement).toEqual({ CreationClassName: 'CIM_ComputerSystem', Name: 'ManagedSystem' });
+  });
+
+  it('a name that is not an action is refused before anything is sent', async () => {
+    proxy.answer = 0;
+    for (const bad of ['', 'reboot-now', 'power', '12', 'off hard']) {
+      await expect(requestPowerAction(client, bad)).rejects.toBeInstanceOf(InputError);
+    }
+    expect(proxy.sent).toEqual([]);
+  });
+});
+
+describe('the simulated firmware acts on what the client sends', () => {
+  it('shutdown (12) with the OS running: the PC goes off through the OS', async () => {
+    const d = fleet.devices[0];
+    d.powerOn();
+    d.setOsRunning(true);
+    await requestPowerAction(client, 'shutdown');
+    expect(requested()).toEqual(['12']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(d.powerState).toBe(8);
+    await requestPowerAction(client, 'power-on');
+    expect(requested()).toEqual(['12', '2']);
+    expect(d.powerState).toBe(2);
+  });
+
+  it('an action the firmware does not list now is refused without an invoke', async () => {
+    const d = fleet.devices[0];
+    d.powerOff();
+    await expect(requestPowerAction(client, 'reset')).rejects.toThrow(/does not offer "reset" while off/);
+    expect(requested()).toEqual([]);
+    d.powerOn();
+  });
+});
+
+describe('every ReturnValue of RequestPowerStateChange', () => {
+  it.each(RETURN_TABLE)('ReturnValue %i', async (rv, error) => {
+    proxy.answer = rv;
+    const result = requestPowerAction(client, 'reset');
+    if (error === null) {
+      await expect(result).resolves.toMatchObject({ state: expect.any(String) });
+    } else {
+      const e = await result.then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      if (!(e instanceof DeviceRefusedError)) throw e;
+      expect((e as DeviceRefusedError).returnValue).toBe(rv);
+      expect((e as Error).message).toMatch(error);
+      expect((e as Error).message).toContain(`ReturnValue ${rv}`);
+    }
+    expect(requested()).toEqual(['10']);
+  });
+});
