@@ -9,6 +9,7 @@
  * Specific trap: sensor type bits 23:16, event type 15:8, deassertion bit 7, offset 3:0 (0Fh:
  * the offset is event data 1, bits 3:0).
  */
+import * as fc from 'fast-check';
 import { decodePet, encodePet, formatGuid, PET_FIXED_LENGTH, specificTrapOf, splitSpecificTrap, swapGuid } from '../../lib/asf/pet';
 
 const RECEIVED = Date.UTC(2026, 0, 1);
@@ -226,5 +227,48 @@ describe('length boundaries', () => {
     expect(b.subarray(22, 24)).toEqual(Buffer.from([0xfe, 0xd4]));
     expect(b.subarray(31, 39)).toEqual(Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
     expect(b.subarray(40, 46)).toEqual(Buffer.from([0x00, 0xff, 0xff, 0xff, 0xff, 0xff]));
+  });
+});
+
+describe('any varbind of 0 to 300 bytes', () => {
+  /** The fixed fields read straight from the layout above, as far as the bytes go. */
+  function layout(b: Buffer): Record<string, unknown> {
+    const n = b.length;
+    const byte = (i: number) => (i < n ? b[i] : undefined);
+    return {
+      sequence: n >= 18 ? b[16] * 256 + b[17] : undefined,
+      trapSource: byte(24),
+      eventSource: byte(25),
+      severityCode: byte(26),
+      sensorDevice: byte(27),
+      sensorNumber: byte(28),
+      entity: byte(29),
+      entityInstance: byte(30),
+      eventData: n >= 32 ? [...b.subarray(31, 39)] : undefined,
+      language: byte(39),
+      systemId: n >= 46 ? b[44] * 256 + b[45] : undefined,
+      oem: n > 46 ? b.subarray(46).toString('hex') : undefined,
+      truncated: n < 46,
+      length: n,
+    };
+  }
+
+  it('every fixed field is read from its offset, whatever the other bytes hold', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300, size: 'max' }), fc.integer({ min: 0, max: 0xffffff }), (a, specific) => {
+        const b = Buffer.from(a);
+        const ev = decodePet(specific, b, RECEIVED);
+        const got: Record<string, unknown> = {};
+        for (const k of Object.keys(layout(b))) got[k] = ev[k as keyof typeof ev];
+        expect(got).toEqual(layout(b));
+        if (b.length >= 16) expect(ev.guid!.replace(/-/g, '')).toBe(b.subarray(0, 16).toString('hex'));
+        const be = b.length >= 44 ? b.readUInt32BE(40) : undefined;
+        if (be !== undefined && be <= 0xffffff) expect(ev.iana).toBe(be);
+        expect(ev.sensorType).toBe(specific >>> 16);
+        expect(ev.eventType).toBe((specific >>> 8) & 0xff);
+        expect(ev.deassert).toBe((specific & 0x80) !== 0);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
