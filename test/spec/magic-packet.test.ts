@@ -64,6 +64,10 @@ describe('SecureOn passwords as people write them', () => {
     expect(() => parseSecureOn(input)).toThrow(InputError);
   });
 
+  it('a password that is neither text nor bytes says so', () => {
+    expect(() => parseSecureOn(1234)).toThrow(/must be text/);
+  });
+
   it('an empty password means none', () => {
     expect(buildMagicPacket('00:11:22:33:44:55', '')).toEqual(handPacket([0, 0x11, 0x22, 0x33, 0x44, 0x55]));
     expect(() => buildMagicPacket('00:11:22:33:44:55', ' ')).toThrow(InputError);
