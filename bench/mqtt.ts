@@ -56,7 +56,7 @@ function publishAll(c: mqtt.MqttClient, messages: Array<{ topic: string; payload
 }
 
 async function connected(b: HaBridge): Promise<void> {
-  while (!b.link.connected) await new Promise((r) => setTimeout(r, 10));
+  while (!b.discoveryReady) await new Promise((r) => setTimeout(r, 10));
 }
 
 export const mqttDiscovery: Bench = {
@@ -66,7 +66,7 @@ export const mqttDiscovery: Bench = {
     const broker = await startMosquitto();
     const rounds = 5;
     try {
-      const b = new HaBridge({ broker: { url: broker.url }, site: 'bench', origin: { name: 'bench' }, pollSeconds: 0, makeControl: flippingControl, scanMs: 60_000 });
+      const b = new HaBridge({ broker: { url: broker.url }, site: 'bench', origin: { name: 'bench' }, pollSeconds: 0, makeControl: flippingControl, scanMs: 50 });
       await connected(b);
       b.setDevices(fakeFleet(DEVICES));
       await b.refresh(); // identity read, states known

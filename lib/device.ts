@@ -13,6 +13,8 @@ export interface ManagedDevice {
   host: string;
   mac?: string;
   site?: string;
+  /** Where it stands (a room, an office): HA's suggested area for it. */
+  area?: string;
   /** AMT access, when the device has AMT and credentials are known. */
   amt?: AmtEndpoint;
   /** Wake-on-LAN settings (issue 3). */
@@ -134,7 +136,7 @@ export function deviceFromObject(value: unknown): ManagedDevice {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError('msg.device must be a device name or an object with a host');
   const o = value as Record<string, unknown>;
   const host = checkHost(o.host, 'device.host');
-  const d: ManagedDevice = { host, name: optionalString(o, 'name'), mac: optionalString(o, 'mac'), site: optionalString(o, 'site') };
+  const d: ManagedDevice = { host, name: optionalString(o, 'name'), mac: optionalString(o, 'mac'), site: optionalString(o, 'site'), area: optionalString(o, 'area') };
   const wake = wakeSettingsFromObject(o.wake); // issue 3
   if (wake) d.wake = wake;
   const amt = amtFromObject(o, host);

@@ -8,7 +8,10 @@ export * from './device';
 export { recordOwnAction, lastOwnAction, onOwnAction } from './activity';
 export type { OwnAction } from './activity';
 
-// Power on any managed device: AMT when it has it, IPMI otherwise.
+// What any managed device can do, through its driver (AMT or a server's BMC), chosen in one place.
+export * as drivers from './drivers';
+export { driverFor, withDriver, withCapability } from './drivers';
+export type { DeviceDriver } from './drivers';
 export * from './power';
 
 // WS-Management and Intel AMT.

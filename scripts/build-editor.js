@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Bundles the editor code the alert nodes share (nodes/shared/editor/alert-policy-editor.ts, with
+// Fills the editor option lists that come from lib's tables (nodes/shared/option-lists.ts: a
+// <!-- oobkit:options <list> <i18n prefix> --> marker becomes one <option> per value), then bundles
+// the editor code the alert nodes share (nodes/shared/editor/alert-policy-editor.ts, with
 // the policy checks of lib/alerts it reuses) and puts it, inline, where a built editor file
 // (dist/nodes/<type>/<type>.html) says <!-- oobkit:alert-policy-editor -->. Inline rather than
 // <script src>: Node-RED registers a node only after such a script has loaded (a missing one
@@ -30,6 +32,16 @@ const bundle = outputFiles[0].text;
 if (bundle.includes('</script')) throw new Error('the editor bundle contains "</script": it cannot be inlined');
 
 const nodesOut = path.join(root, 'dist', 'nodes');
+
+const { fillOptionLists } = require(path.join(nodesOut, 'shared', 'option-lists.js'));
+for (const type of fs.readdirSync(nodesOut)) {
+  const file = path.join(nodesOut, type, `${type}.html`);
+  if (!fs.existsSync(file)) continue;
+  const html = fs.readFileSync(file, 'utf8');
+  const filled = fillOptionLists(html);
+  if (filled !== html) fs.writeFileSync(file, filled);
+}
+
 let used = 0;
 for (const type of fs.readdirSync(nodesOut)) {
   const file = path.join(nodesOut, type, `${type}.html`);

@@ -97,6 +97,11 @@ describe.each(examples)('example %s', (file) => {
     expect(flow.some((n) => n.type === 'comment')).toBe(true);
     expect(JSON.stringify(flow)).not.toMatch(/"(password|credentials|secureOn|ipmiPassword)"\s*:/);
   });
+
+  it("is listed under Import → Examples by its tab's title (Node-RED lists file names)", () => {
+    const tab = flow.find((n) => n.type === 'tab') as { label?: string } | undefined;
+    expect(file).toBe(`${String(tab?.label).replace(/: /g, ' - ')}.json`);
+  });
 });
 
 describe('the packed package (npm pack)', () => {

@@ -8,7 +8,7 @@
  *
  * Covered: all 39 fixtures. CIM_AlertIndication-Event.xml is an event push, not an answer: it is
  * compared with the simulator's event writer (writeEvent) instead of a request.
- * Not covered by a capture (modelled, see lib/sim): SubscribeResponse, BootSettingData Put,
+ * Not covered by a capture (modelled, see packages/sim): SubscribeResponse, BootSettingData Put,
  * EnumerateEPR, faults other than AlreadyExists and DestinationUnreachable.
  */
 import { readdirSync, readFileSync } from 'node:fs';

@@ -23,7 +23,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { acquireAmt } from '../amt/connect';
 import { bindAddressFor, EventListener, newRegistration, PushRegistration, PushRejection } from '../amt/event-listener';
-import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
+import type { EventLogPosition } from '../amt/event-log';
 import { DeviceSubscription } from '../amt/event-subscription';
 import { petDraft } from '../asf/pet';
 import { petFromTrap } from '../asf/pet-trap';
@@ -37,11 +37,8 @@ import { MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 import { applyHubChanges, HubChange, HubSection, HubState, Journal } from './store';
 import { SnapshotLog } from '../util/snapshot-log';
-// --- IPMI (issue 8): the SEL of servers without AMT feeds the event-log source ---
-import { selRecordToAlert } from '../ipmi/alert';
-import { withIpmi } from '../ipmi/connect';
-import { readNewSel, SelCursor, selCursorAtEnd } from '../ipmi/sel';
-import { sensorRecords } from '../ipmi/sensors';
+import { EventCursor, hasDriver, withDriver } from '../drivers';
+import type { SelCursor } from '../ipmi/sel';
 
 export interface PetSourceOptions {
   port: number;
@@ -84,6 +81,9 @@ export interface AlertHubOptions {
   /** The state could not be written (e: why), or can be again (e undefined) after a failure. */
   onStateError?(e: Error | undefined): void;
 }
+
+/** Where each protocol's event-log position is kept in the saved state. */
+const CURSOR_SECTION = { amt: 'eventLog', ipmi: 'sel' } as const;
 
 /** What waits for the state write: an emission, or a journaled alert to mark done once emitted. */
 type Held = Emission | { journalDone: string };
@@ -360,9 +360,7 @@ export class AlertHub {
       try {
         for (const d of this.o.devices) {
           if (this.closed) continue;
-          if (d.amt) await this.pollEventLog(d).catch((e) => this.o.onProblem?.(`cannot read the event log of ${d.name ?? d.host}`, e as Error));
-          // IPMI (issue 8): a server without AMT: its BMC's SEL.
-          else if (d.ipmi) await this.pollSel(d).catch((e) => this.o.onProblem?.(`cannot read the IPMI event log of ${d.name ?? d.host}`, e as Error));
+          if (hasDriver(d)) await this.pollEventLog(d).catch((e) => this.o.onProblem?.(`cannot read the event log of ${d.name ?? d.host}`, e as Error));
         }
       } finally {
         this.polling = false;
@@ -376,51 +374,18 @@ export class AlertHub {
     this.pollTimer.unref();
   }
 
-  /** One event-log poll of one device; exported for tests through the hub. */
+  /** One event-log poll of one device (AMT's event log, a server's SEL): the new entries, as alerts. */
   async pollEventLog(d: ManagedDevice): Promise<number> {
-    if (!d.amt) return 0;
+    if (!hasDriver(d)) return 0;
     const key = deviceKey(d);
-    const lease = acquireAmt(d.amt);
-    try {
-      const before = this.eventLogPositions[key];
-      const { records } = await readEventLog(lease.client, before?.newest ?? 0);
-      const { records: fresh, position } = newSince(records, before, this.o.eventLog?.initial ?? 'skip');
-      for (const r of fresh) this.engine.process(eventRecordToAlert(r, alertDevice(d)));
-      this.eventLogPositions[key] = position;
-      this.save('eventLog', key);
-      return fresh.length;
-    } finally {
-      lease.release();
-    }
-  }
-
-  // --- IPMI (issue 8) ---
-  /** One SEL poll of one server: the entries added since the last poll, as alerts. */
-  async pollSel(d: ManagedDevice): Promise<number> {
-    if (!d.ipmi) return 0;
-    const key = deviceKey(d);
-    return withIpmi(d.ipmi, async (c) => {
-      const before = this.selPositions[key];
-      if (!before && (this.o.eventLog?.initial ?? 'skip') === 'skip') {
-        // The first look only marks where the log stands: old entries are not news.
-        this.selPositions[key] = await selCursorAtEnd(c);
-        this.save('sel', key);
-        return 0;
-      }
-      const { records, cursor } = await readNewSel(c, before ?? {});
-      if (records.length) {
-        let sensors: Map<number, Awaited<ReturnType<typeof sensorRecords>>[number]> | undefined;
-        try {
-          sensors = new Map((await sensorRecords(c)).map((s) => [s.number, s]));
-        } catch {
-          sensors = undefined; // names are a nicety; the alerts go out without them
-        }
-        const readAt = new Date();
-        for (const r of records) this.engine.process(selRecordToAlert(r, { device: alertDevice(d), sensors, readAt }));
-      }
-      this.selPositions[key] = cursor;
-      this.save('sel', key);
-      return records.length;
+    return withDriver(d, async (driver) => {
+      const section = CURSOR_SECTION[driver.protocol];
+      const positions = (section === 'sel' ? this.selPositions : this.eventLogPositions) as Record<string, EventCursor>;
+      const { alerts, cursor } = await driver.readNewEvents(positions[key], { initial: this.o.eventLog?.initial ?? 'skip' });
+      for (const a of alerts) this.engine.process(a);
+      positions[key] = cursor;
+      this.save(section, key);
+      return alerts.length;
     });
   }
 

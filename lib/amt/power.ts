@@ -3,7 +3,8 @@
  * of IPS_PowerManagementService where the firmware has it) and change it by name through
  * CIM_PowerManagementService.RequestPowerStateChange.
  */
-import { DeviceRefusedError, InputError, OobError, UnsupportedError } from '../errors';
+import { canonicalPowerAction, POWER_ACTION_ALIASES, POWER_ACTION_TABLE } from '../drivers/power-actions';
+import { DeviceRefusedError, OobError, UnsupportedError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 import { ANONYMOUS, resourceUri } from '../wsman/namespaces';
 import type { EndpointReference } from '../wsman/xml';
@@ -29,38 +30,12 @@ export const POWER_STATE_NAMES: Readonly<Record<number, string>> = {
   17: 'init',
 };
 
-/**
- * Action names a user types, and the PowerState each requests. "off" is AMT's power down (CIM 8):
- * immediate, the OS is not asked. "soft-off"/"graceful-off" (12) and "graceful-reset" (14) ask
- * the OS to shut down or restart and need the OS and its agent running.
- */
-export const POWER_ACTIONS: Readonly<Record<string, number>> = {
-  on: 2,
-  'sleep-light': 3,
-  sleep: 4,
-  cycle: 5,
-  'off-hard': 6,
-  hibernate: 7,
-  off: 8,
-  'cycle-hard': 9,
-  reset: 10,
-  nmi: 11,
-  'soft-off': 12,
-  'graceful-off-hard': 13,
-  'graceful-reset': 14,
-  'graceful-cycle': 15,
-  'graceful-cycle-hard': 16,
-};
+/** Action names and the PowerState each requests (from the one table of power actions). */
+export const POWER_ACTIONS: Readonly<Record<string, number>> = Object.fromEntries(
+  [...POWER_ACTION_TABLE].sort((a, b) => a.cim - b.cim).map((a) => [a.name, a.cim]),
+);
 
-/** Other names people use for the same actions. */
-export const POWER_ACTION_ALIASES: Readonly<Record<string, string>> = {
-  'graceful-off': 'soft-off',
-  'soft-reset': 'graceful-reset',
-  'power-on': 'on',
-  'power-off': 'off',
-  restart: 'graceful-reset',
-  shutdown: 'soft-off',
-};
+export { POWER_ACTION_ALIASES };
 
 /** States a device can be in and still count as "off" for a user (no OS running). */
 export const OFF_STATES = new Set(['off', 'off-hard', 'hibernate']);
@@ -111,15 +86,7 @@ export function actionsFor(codes: number[]): string[] {
     .map(([name]) => name);
 }
 
-/** The canonical name of an action ("shutdown" -> "soft-off"); an InputError for unknown names. */
-export function canonicalPowerAction(action: string): string {
-  const name = String(action).trim().toLowerCase();
-  const canonical = POWER_ACTION_ALIASES[name] ?? name;
-  if (POWER_ACTIONS[canonical] === undefined) {
-    throw new InputError(`unknown power action "${action}"; use one of: ${Object.keys(POWER_ACTIONS).join(', ')}`);
-  }
-  return canonical;
-}
+export { canonicalPowerAction };
 
 export function powerActionCode(action: string): number {
   return POWER_ACTIONS[canonicalPowerAction(action)];

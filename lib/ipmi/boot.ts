@@ -13,6 +13,9 @@ import type { IpmiClient } from './client';
 
 const DEVICE_FOR: Partial<Record<BootTarget, BootDevice>> = { pxe: 'pxe', bios: 'bios', normal: 'none' };
 
+/** The boot targets a BMC can take. */
+export const IPMI_BOOT_TARGETS = Object.keys(DEVICE_FOR) as BootTarget[];
+
 export interface IpmiBootOptions {
   /** auto: power on when off, reset when on (default); none: only set the override. */
   power?: 'auto' | 'none';

@@ -4,13 +4,15 @@
  * on and off; `code` carries the CIM PowerState a user of AMT would see for that state.
  */
 import { canonicalPowerAction, PowerStatus } from '../amt/power';
+import { POWER_ACTION_TABLE } from '../drivers/power-actions';
 import { UnsupportedError } from '../errors';
 import { ChassisAction, chassisControl, getChassisStatus } from './chassis';
 import type { IpmiClient } from './client';
 
-/** What a BMC can do, in OOBKit's action names. */
-const ACTIONS_WHEN_ON: ChassisAction[] = ['off', 'soft-off', 'reset', 'cycle', 'nmi'];
-const ACTIONS_WHEN_OFF: ChassisAction[] = ['on'];
+/** What a BMC can do, in OOBKit's action names (the table's rows with a Chassis Control command). */
+const withChassis = (when: 'on' | 'off') => POWER_ACTION_TABLE.filter((a) => a.chassis && a.when === when).map((a) => a.chassis as ChassisAction);
+const ACTIONS_WHEN_ON: ChassisAction[] = withChassis('on');
+const ACTIONS_WHEN_OFF: ChassisAction[] = withChassis('off');
 
 const CIM_ON = 2;
 const CIM_OFF = 8;
@@ -36,7 +38,7 @@ export async function ipmiPowerAction(c: IpmiClient, action: string): Promise<Po
         : `${c.label} is an IPMI BMC and has no "${action}" (it offers: ${before.available.join(', ')})`,
     );
   }
-  await chassisControl(c, canonical as ChassisAction);
+  await chassisControl(c, POWER_ACTION_TABLE.find((a) => a.name === canonical)?.chassis as ChassisAction);
   return before;
 }
 

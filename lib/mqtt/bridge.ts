@@ -3,11 +3,20 @@
  * retained states, availability), polls them, and carries out the commands Home Assistant (or any
  * MQTT client) sends on the command topics, through each device's control (control.ts).
  *
- * On every connect: gateway availability "online" (the last will says "offline"), discovery and
- * states for everything, then the retained configs under this gateway's node_id that belong to no
- * current device are emptied (devices removed from the flows while it was away). When HA
- * announces itself on `<prefix>/status` ("online"), discovery and states are published again
- * after a small random delay, so that many gateways do not answer in the same instant.
+ * On every connect: gateway availability "online" (the last will says "offline"); then, for a
+ * moment, the retained configs under this gateway's node_id are collected. Configs of entities
+ * that moved (other discovery mode, other topic, same unique_id) are migrated as HA asks
+ * (`migrate_discovery` on the old topic, the new config, then the old one emptied); configs that
+ * belong to no current entity (other devices, ids of earlier versions) are emptied once the new
+ * ones are out, so a device whose entities got new ids never has none left. Discovery goes once per
+ * device and with its identity, as soon as its first poll has answered; until then the retained
+ * state and availability of the last run stay as they are, so a restart does not make PCs flap.
+ * When HA announces itself on `<prefix>/status` ("online"), discovery and states are published
+ * again after a small random delay, so that many gateways do not answer in the same instant.
+ *
+ * A broker that denies what the gateway needs (an ACL) is reported in the status: MQTT 5 reason
+ * codes on publishes and subscriptions, and with MQTT 3.1.1 a publish that never comes back on
+ * the gateway's own subscription.
  *
  * Events: 'status' (BridgeStatus), 'command' (CommandRequest, before it runs), 'result'
  * (CommandResult), 'problem' (Error: bad command, unknown device, device stopped answering...).
@@ -18,18 +27,23 @@ import type { IPublishPacket } from 'mqtt';
 import { deviceInfo, DeviceInfo, ManagedDevice } from '../device';
 import { InputError, OobError, shortReason } from '../errors';
 import { AlertLike, checkAlert, DeviceAlerts, heartbeatVerdict, publishableAlert } from './alerts';
-import { ActionOutcome, ControlOptions, controlFor, DeviceControl, DeviceIdentity } from './control';
+import { ControlOptions, controlFor, DeviceControl, DeviceIdentity } from './control';
 import {
   birthTopic,
   deviceConfigTopics,
   deviceDiscovery,
+  deviceKeyOf,
   DiscoveredDevice,
   DiscoveryContext,
   DiscoveryMode,
   gatewayDiscovery,
+  legacyUniqueIdOf,
+  MIGRATE_PAYLOAD,
   Origin,
   ownConfigSubscription,
   RetainedMessage,
+  uniqueIdOf,
+  uniqueIdsIn,
 } from './discovery';
 import { DeviceStateDoc, entitiesFor, entityById, EntitySpec, sensorEntities } from './entities';
 import { LinkOptions, LinkStatus, MqttLink } from './link';
@@ -67,8 +81,12 @@ export interface BridgeOptions {
   makeControl?: (d: ManagedDevice) => DeviceControl;
   /** Random delay before answering HA's birth message. Default [500, 3000] ms. */
   birthDelayMs?: [number, number];
-  /** How long to collect retained configs on connect before emptying stale ones. Default 1500 ms. */
+  /** How long to collect retained configs on connect before migrating and publishing. Default 1500 ms. */
   scanMs?: number;
+  /** How long a publish may take to come back on our own subscription before it counts as denied. Default 3000 ms. */
+  echoMs?: number;
+  /** Link of HA's device pages (the Node-RED editor, a console page): http(s) only. */
+  configurationUrl?: string;
   /**
    * Asked before each command runs: true runs it; false or a reason text vetoes it. Without it,
    * every valid command runs.
@@ -110,6 +128,8 @@ export interface BridgeStatus {
   devices: number;
   /** Devices whose last poll failed. */
   unreachable: number;
+  /** What the broker refused this gateway (topics it may not publish or subscribe to). */
+  denied: string[];
 }
 
 interface Entry {
@@ -121,6 +141,10 @@ interface Entry {
   /** Entity ids announced to HA on this connection. */
   announced: Set<string>;
   identityRead: boolean;
+  /** The first poll has answered or failed (always, for a device that is not polled). */
+  firstPollDone: boolean;
+  /** Configs of this device under ids of earlier versions: emptied once its new ones are out. */
+  legacyTopics: string[];
   doc: DeviceStateDoc;
   /** Last published state JSON without the time, to publish only changes. */
   publishedState?: string;
@@ -149,7 +173,15 @@ export class HaBridge extends EventEmitter {
   private readonly scanMs: number;
   private readonly maxQueued: number;
   private birthTimer?: NodeJS.Timeout;
-  private scan?: { seen: Set<string>; timer: NodeJS.Timeout };
+  /** Retained topics of ours seen while scanning, with the unique_ids a config announces. */
+  private scan?: { seen: Map<string, string[]>; timer: NodeJS.Timeout };
+  /** Discovery goes out only once the retained configs of earlier runs have been looked at. */
+  private ready = false;
+  private readonly echoMs: number;
+  /** Publishes waiting to come back on our own subscription: topic -> payload. */
+  private readonly echoes = new Map<string, string>();
+  private echoTimer?: NodeJS.Timeout;
+  private readonly denied = new Set<string>();
   /** Our retained device topics (`<base>/<site>/<device>/<leaf>`), seen while scanning on connect. */
   private get deviceLeaves(): string {
     return `${this.topics.base}/${this.topics.site}/+/+`;
@@ -163,10 +195,13 @@ export class HaBridge extends EventEmitter {
   constructor(private readonly o: BridgeOptions) {
     super();
     this.topics = { base: checkBaseTopic(o.base ?? 'oobkit'), site: requireSlug(o.site, 'site') };
-    this.ctx = { prefix: checkDiscoveryPrefix(o.discoveryPrefix ?? 'homeassistant'), topics: this.topics, mode: o.mode ?? 'entity', origin: o.origin };
+    const url = o.configurationUrl?.trim();
+    if (url && !/^https?:\/\/[^\s]+$/i.test(url)) throw new InputError(`the configuration URL "${url}" must start with http:// or https://`);
+    this.ctx = { prefix: checkDiscoveryPrefix(o.discoveryPrefix ?? 'homeassistant'), topics: this.topics, mode: o.mode ?? 'entity', origin: o.origin, configurationUrl: url || undefined };
     this.pollMs = Math.max(0, (o.pollSeconds ?? 30) * 1000);
     this.birthDelay = o.birthDelayMs ?? [500, 3000];
     this.scanMs = o.scanMs ?? 1500;
+    this.echoMs = o.echoMs ?? 3000;
     this.maxQueued = o.maxQueuedPerDevice ?? 4;
     this.link = new MqttLink({ ...o.broker, will: { topic: gatewayAvailabilityTopic(this.topics), payload: OFFLINE } });
     this.link.on('status', (s: LinkStatus) => {
@@ -175,12 +210,25 @@ export class HaBridge extends EventEmitter {
     });
     this.link.on('connect', () => void this.onConnect());
     this.link.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(topic, payload, packet));
+    this.link.on('denied', (what: string) => this.deny(what));
+  }
+
+  private deny(what: string): void {
+    if (this.denied.has(what) || this.denied.size >= 20) return;
+    this.denied.add(what);
+    this.emit('problem', new OobError('AUTH_FAILED', `the broker does not allow this gateway to ${what}: check its ACL (the node's help shows the lines for this site)`));
+    this.emitStatus();
+  }
+
+  /** The retained configs of earlier runs have been looked at on this connection: discovery may go out. */
+  get discoveryReady(): boolean {
+    return this.ready && this.link.connected;
   }
 
   get status(): BridgeStatus {
     let unreachable = 0;
     for (const e of this.entries.values()) if (e.failing) unreachable++;
-    return { link: this.linkStatus, devices: this.entries.size, unreachable };
+    return { link: this.linkStatus, devices: this.entries.size, unreachable, denied: [...this.denied] };
   }
 
   private emitStatus(): void {
@@ -260,8 +308,10 @@ export class HaBridge extends EventEmitter {
     const name = device.name || device.host;
     const slug = requireSlug(name, 'device name');
     const mac = device.mac ? normalizeMac(device.mac) : undefined;
-    const key = mac ? mac.replace(/:/g, '') : `${this.topics.site}_${slug}`.replace(/-/g, '_');
-    return { key, slug, name, mac };
+    const hex = mac?.replace(/:/g, '');
+    const legacyKey = hex ?? `${this.topics.site}_${slug}`.replace(/-/g, '_');
+    const area = typeof device.area === 'string' && device.area.trim() ? device.area.trim().slice(0, 64) : undefined;
+    return { key: deviceKeyOf(slug, hex), legacyKey, slug, name, mac, area };
   }
 
   private addEntry(desc: DiscoveredDevice, device: ManagedDevice, signature: string): void {
@@ -274,6 +324,8 @@ export class HaBridge extends EventEmitter {
       entities: entitiesFor(control),
       announced: new Set(),
       identityRead: false,
+      firstPollDone: !control.poll,
+      legacyTopics: [],
       doc: { power: null, connected: !control.poll, amtVersion: null, isolated: null, problem: false, openAlerts: 0, changed: new Date().toISOString() },
       // A device that cannot be polled is "available" as long as the gateway is.
       available: !control.poll,
@@ -286,7 +338,7 @@ export class HaBridge extends EventEmitter {
     };
     this.entries.set(desc.slug, entry);
     this.byKey.set(desc.key, entry);
-    if (this.link.connected) void this.publishDevice(entry);
+    void this.publishDevice(entry);
     if (control.poll && this.pollMs > 0) this.schedulePoll(entry, Math.random() * Math.min(this.pollMs, 2000));
     else if (control.poll) this.schedulePoll(entry, 0);
   }
@@ -308,21 +360,87 @@ export class HaBridge extends EventEmitter {
 
   private async onConnect(): Promise<void> {
     if (this.scan) clearTimeout(this.scan.timer);
-    const seen = new Set<string>();
-    this.scan = { seen, timer: setTimeout(() => void this.clearStale(seen), this.scanMs) };
-    try {
-      await this.link.subscribe([commandSubscription(this.topics), birthTopic(this.ctx), ownConfigSubscription(this.ctx), this.deviceLeaves]);
-    } catch (e) {
-      this.emit('problem', e);
+    clearTimeout(this.echoTimer);
+    this.ready = false;
+    this.echoes.clear();
+    // Checked again on every connect: an ACL fixed meanwhile clears the red status.
+    this.denied.clear();
+    const seen = new Map<string, string[]>();
+    this.scan = { seen, timer: setTimeout(() => void this.finishScan(seen), this.scanMs) };
+    // Each on its own: a refused one (HA's birth topic, say) must not cost the others.
+    const subscriptions = [
+      this.link.subscribe([ownConfigSubscription(this.ctx), this.deviceLeaves]),
+      // Retain As Published (MQTT 5): a retained command keeps its flag, so it is never run.
+      this.link.subscribe([commandSubscription(this.topics)], { rap: true }),
+      this.link.subscribe([birthTopic(this.ctx)]),
+    ];
+    for (const r of await Promise.allSettled(subscriptions)) if (r.status === 'rejected') this.emit('problem', r.reason);
+    this.expectEcho(gatewayAvailabilityTopic(this.topics), ONLINE);
+    await this.send(gatewayAvailabilityTopic(this.topics), ONLINE, true);
+  }
+
+  /**
+   * After the scan: migrate what moved, publish discovery, empty the old topics of what moved and
+   * what no current entity owns; then watch for our own configs to come back.
+   */
+  private async finishScan(seen: Map<string, string[]>): Promise<void> {
+    if (this.scan?.seen !== seen) return;
+    this.scan = undefined;
+    if (this.closed || !this.link.connected) return;
+    const gateway = gatewayDiscovery(this.ctx, this.gatewayName);
+    const currentTopics = new Set<string>([gateway.topic]);
+    const currentIds = new Set<string>(uniqueIdsIn(gateway.payload));
+    const legacy = new Map<string, Entry>();
+    for (const e of this.entries.values()) {
+      for (const t of deviceConfigTopics(this.ctx, e.desc, e.entities)) currentTopics.add(t);
+      for (const spec of e.entities) {
+        currentIds.add(uniqueIdOf(this.ctx, e.desc, spec));
+        const old = legacyUniqueIdOf(e.desc, spec);
+        if (old) legacy.set(old, e);
+      }
     }
+    const moved: string[] = [];
+    const stale: string[] = [];
+    for (const [topic, ids] of seen) {
+      if (!topic.endsWith('/config') || currentTopics.has(topic)) continue;
+      const owner = ids.map((id) => legacy.get(id)).find((e) => e !== undefined);
+      if (ids.some((id) => currentIds.has(id))) moved.push(topic);
+      else if (owner) {
+        // Published by a gateway before site-scoped ids: HA's device stays the same device.
+        if (!owner.desc.keepLegacyIdentifier) owner.desc = { ...owner.desc, keepLegacyIdentifier: true };
+        owner.legacyTopics.push(topic);
+      } else stale.push(topic);
+    }
+    // Moved entities are unloaded with their registry entries kept, then announced where they are now.
+    for (const t of moved) void this.send(t, MIGRATE_PAYLOAD, false);
+    this.ready = true;
+    this.expectEcho(gateway.topic, gateway.payload);
     await this.publishAll();
+    for (const t of [...moved, ...stale]) await this.send(t, '', true);
+    await this.clearStaleLeaves(seen);
+    this.echoTimer = setTimeout(() => this.checkEchoes(), this.echoMs);
+  }
+
+  private get gatewayName(): string {
+    return this.o.gatewayName ?? `OOBKit gateway ${this.topics.site}`;
+  }
+
+  private expectEcho(topic: string, payload: string): void {
+    this.echoes.set(topic, payload);
+  }
+
+  /** What did not come back was dropped by the broker (MQTT 3.1.1 acknowledges denied publishes). */
+  private checkEchoes(): void {
+    for (const topic of this.echoes.keys()) this.deny(`publish to ${topic}`);
+    this.echoes.clear();
+    void this.link.unsubscribe([ownConfigSubscription(this.ctx), this.deviceLeaves]).catch(() => undefined);
   }
 
   /** Everything again: gateway availability, discovery, availability and states of every device. */
   async publishAll(): Promise<void> {
-    if (!this.link.connected) return;
+    if (!this.link.connected || !this.ready) return;
     const sends: Array<Promise<boolean>> = [this.send(gatewayAvailabilityTopic(this.topics), ONLINE, true)];
-    const gw = gatewayDiscovery(this.ctx, this.o.gatewayName ?? `OOBKit gateway ${this.topics.site}`);
+    const gw = gatewayDiscovery(this.ctx, this.gatewayName);
     sends.push(this.send(gw.topic, gw.payload, true));
     for (const entry of this.entries.values()) {
       entry.publishedState = undefined;
@@ -332,7 +450,9 @@ export class HaBridge extends EventEmitter {
     await Promise.all(sends);
   }
 
+  /** Discovery, availability, state and last alert of one device, once it has something true to say. */
   private async publishDevice(entry: Entry): Promise<boolean> {
+    if (!this.link.connected || !this.ready || !entry.firstPollDone || entry.removed) return false;
     const removed = [...entry.announced].filter((id) => !entry.entities.some((e) => e.id === id)).map((id) => entityById(id)!);
     const messages: RetainedMessage[] = deviceDiscovery(this.ctx, entry.desc, entry.entities, removed);
     entry.announced = new Set(entry.entities.map((e) => e.id));
@@ -340,6 +460,8 @@ export class HaBridge extends EventEmitter {
     sends.push(this.publishAvailability(entry), this.publishState(entry));
     if (entry.alerts.last) sends.push(this.send(deviceTopic(this.topics, entry.desc.slug, 'alert'), JSON.stringify(publishableAlert(entry.alerts.last)), true));
     const results = await Promise.all(sends);
+    // Only now: the HA device must never be left without entities (HA would remove it, area and all).
+    for (const t of entry.legacyTopics.splice(0)) await this.send(t, '', true);
     return results.every(Boolean);
   }
 
@@ -351,6 +473,8 @@ export class HaBridge extends EventEmitter {
   }
 
   private publishState(entry: Entry): Promise<boolean> {
+    // Before the first poll the retained state of the last run is the best there is.
+    if (!entry.firstPollDone) return Promise.resolve(true);
     const { changed: _changed, ...content } = entry.doc;
     const json = JSON.stringify(content);
     if (entry.publishedState === json) return Promise.resolve(true);
@@ -365,26 +489,22 @@ export class HaBridge extends EventEmitter {
     return this.link.publish(topic, payload, { retain, qos: 1 });
   }
 
-  /**
-   * Empty the retained messages that no current device owns: configs under our node_id, and the
-   * state, availability and alert topics of devices no longer in the flows.
-   */
-  private async clearStale(seen: Set<string>): Promise<void> {
-    if (this.scan?.seen === seen) this.scan = undefined;
-    await this.link.unsubscribe([ownConfigSubscription(this.ctx), this.deviceLeaves]).catch(() => undefined);
+  /** Empty the state, availability and alert topics of devices no longer in the flows. */
+  private async clearStaleLeaves(seen: Map<string, string[]>): Promise<void> {
     if (this.closed || !this.link.connected) return;
-    const current = new Set<string>([gatewayDiscovery(this.ctx, '').topic, gatewayAvailabilityTopic(this.topics)]);
-    for (const e of this.entries.values()) {
-      for (const t of deviceConfigTopics(this.ctx, e.desc, e.entities)) current.add(t);
-      for (const leaf of ['state', 'alert', 'availability'] as const) current.add(deviceTopic(this.topics, e.desc.slug, leaf));
-    }
-    for (const topic of seen) if (!current.has(topic)) await this.send(topic, '', true);
+    const current = new Set<string>([gatewayAvailabilityTopic(this.topics)]);
+    for (const e of this.entries.values()) for (const leaf of ['state', 'alert', 'availability'] as const) current.add(deviceTopic(this.topics, e.desc.slug, leaf));
+    for (const topic of seen.keys()) if (isDeviceLeaf(this.topics, topic) && !current.has(topic)) await this.send(topic, '', true);
   }
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const echo = this.echoes.get(topic);
+    if (echo !== undefined && !packet.retain && payload.toString('utf8') === echo) this.echoes.delete(topic);
     if (this.scan && ((topic.endsWith('/config') && topic.startsWith(`${this.ctx.prefix}/`)) || isDeviceLeaf(this.topics, topic))) {
-      // Bounded: a broker holding a flood of retained topics under ours costs at most this many.
-      if (payload.length && this.scan.seen.size < MAX_SCANNED_TOPICS) this.scan.seen.add(topic);
+      // Only what was retained before we came (our own echoes are not earlier runs), and bounded: a
+      // broker holding a flood of retained topics under ours costs at most this many.
+      // Only the unique_ids of a config are kept, never its text.
+      if (payload.length && packet.retain && this.scan.seen.size < MAX_SCANNED_TOPICS) this.scan.seen.set(topic, topic.endsWith('/config') ? uniqueIdsIn(payload.toString('utf8')) : []);
       return;
     }
     if (topic === birthTopic(this.ctx)) {
@@ -433,7 +553,7 @@ export class HaBridge extends EventEmitter {
         this.emitStatus();
       }
       if (!entry.identityRead && entry.control.identity) await this.readIdentity(entry);
-      if (entry.control.sensors) await this.readSensors(entry); // IPMI (issue 8)
+      if (entry.control.sensors) await this.readSensors(entry);
     } catch (e) {
       if (entry.removed) return;
       entry.doc.connected = false;
@@ -445,10 +565,14 @@ export class HaBridge extends EventEmitter {
       }
     }
     if (entry.removed) return;
+    if (!entry.firstPollDone) {
+      entry.firstPollDone = true;
+      await this.publishDevice(entry);
+      return;
+    }
     await Promise.all([this.publishAvailability(entry), this.publishState(entry)]);
   }
 
-  // --- IPMI (issue 8) ---
   /** A server's sensor values into the state; new or vanished sensors re-announce the device. */
   private async readSensors(entry: Entry): Promise<void> {
     let readings: Awaited<ReturnType<NonNullable<DeviceControl['sensors']>>>;
@@ -464,7 +588,7 @@ export class HaBridge extends EventEmitter {
     const known = entry.entities.filter((e) => e.id.startsWith('sensor_')).map((e) => e.id);
     if (known.join() !== specs.map((s) => s.id).join()) {
       entry.entities = [...entitiesFor(entry.control), ...specs];
-      if (this.link.connected) await this.publishDevice(entry);
+      await this.publishDevice(entry);
     }
   }
 
@@ -479,12 +603,15 @@ export class HaBridge extends EventEmitter {
     entry.identityRead = true;
     entry.desc = { ...entry.desc, identity };
     entry.doc.amtVersion = identity.amtVersion ?? null;
-    if (this.link.connected) await Promise.all(deviceDiscovery(this.ctx, entry.desc, entry.entities).map((m) => this.send(m.topic, m.payload, true)));
+    // Learnt after the first poll (which published without it): announce the device again.
+    if (entry.firstPollDone) await this.publishDevice(entry);
   }
 
   // --- commands ------------------------------------------------------------------------------
 
   private onCommand(topic: string, slug: string, entityId: string, payload: Buffer, retained: boolean): void {
+    // An empty payload is someone clearing a retained command: nothing to do, nothing to report.
+    if (!payload.length) return;
     if (retained) {
       // A retained command would run again at every connect: never act on one, and remove it.
       if (payload.length) void this.send(topic, '', true);
@@ -509,8 +636,8 @@ export class HaBridge extends EventEmitter {
     }
     const info = deviceInfo(entry.device);
     const entity = entry.entities.find((e) => e.id === entityId);
-    if (!entity || (entity.component !== 'switch' && entity.component !== 'button')) {
-      return fail(new InputError(`${entry.desc.name} has no command "${entityId}"; it takes: ${entry.entities.filter((e) => e.component === 'switch' || e.component === 'button').map((e) => e.id).join(', ')}`), info);
+    if (!entity?.command) {
+      return fail(new InputError(`${entry.desc.name} has no command "${entityId}"; it takes: ${entry.entities.filter((e) => e.command).map((e) => e.id).join(', ')}`), info);
     }
     if (payload.length > MAX_COMMAND_BYTES) return fail(new InputError(`command on ${topic} is ${payload.length} bytes; at most ${MAX_COMMAND_BYTES}`), info);
     const text = payload.toString('utf8').trim();
@@ -519,6 +646,9 @@ export class HaBridge extends EventEmitter {
     if (!expected.includes(word)) return fail(new InputError(`"${entityId}" of ${entry.desc.name} takes ${expected.join(' or ')}, got ${JSON.stringify(printable(payload))}`), info);
     if (entry.queued >= this.maxQueued) return fail(new InputError(`${entry.desc.name} is busy: ${entry.queued} commands are waiting`), info);
     const request: CommandRequest = { id: randomUUID(), site: this.topics.site, device: info, entity: entityId, payload: word, topic, at: new Date().toISOString() };
+    // MQTT 3.1.1 cannot tell a command retained while we were online from a live one: clear the
+    // topic, so that whatever it was cannot run again at the next connect.
+    if (!this.link.retainAsPublished) void this.send(topic, '', true);
     entry.queued++;
     entry.queue = entry.queue.then(() => this.runCommand(entry, entity, request, started)).finally(() => entry.queued--);
   }
@@ -535,7 +665,7 @@ export class HaBridge extends EventEmitter {
         }
       }
       if (entry.removed) throw new InputError(`${entry.desc.name} was removed`);
-      const outcome = await this.execute(entry.control, entity.id, request.payload);
+      const outcome = await entity.command!(entry.control, request.payload);
       result.ok = true;
       result.action = outcome.action;
       if (outcome.note) result.note = outcome.note;
@@ -559,22 +689,6 @@ export class HaBridge extends EventEmitter {
   private followUp(entry: Entry): void {
     for (const t of entry.followUps) clearTimeout(t);
     entry.followUps = FOLLOW_UP_MS.map((ms) => setTimeout(() => void this.poll(entry), ms));
-  }
-
-  private execute(c: DeviceControl, entity: string, word: string): Promise<ActionOutcome> {
-    switch (entity) {
-      case 'power':
-        return c.setPower!(word === 'ON');
-      case 'isolation':
-        return c.setIsolation!(word === 'ON');
-      case 'wake':
-        return c.wake!();
-      case 'reset':
-        return c.reset!();
-      case 'pxe_boot':
-        return c.pxeBoot!();
-    }
-    return Promise.reject(new InputError(`no command "${entity}"`));
   }
 
   // --- alerts --------------------------------------------------------------------------------
@@ -623,6 +737,7 @@ export class HaBridge extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.birthTimer);
+    clearTimeout(this.echoTimer);
     if (this.scan) clearTimeout(this.scan.timer);
     for (const e of this.entries.values()) {
       e.removed = true;
@@ -650,7 +765,7 @@ function normalizeMac(mac: string): string {
 /** What makes two configurations of a device the same (the password only as a hash). */
 function signatureOf(d: ManagedDevice): string {
   const amt = d.amt ? { ...d.amt, password: createHash('sha256').update(d.amt.password).digest('hex'), onFingerprintTrusted: undefined } : undefined;
-  return JSON.stringify({ ...deviceInfo(d), amt });
+  return JSON.stringify({ ...deviceInfo(d), area: d.area, amt });
 }
 
 function printable(b: Buffer): string {

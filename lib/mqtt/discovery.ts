@@ -6,11 +6,14 @@
  *    `<prefix>/<component>/<nodeId>/<uniqueId>/config`, each with the device and origin blocks;
  *  - 'device' (HA 2024.11 and later): one config per PC at `<prefix>/device/<nodeId>/<deviceId>/config`
  *    with its entities under `components`.
- * `nodeId` is this gateway's (oobkit_<site>), so a gateway can find every config it published
- * earlier with one subscription and clear those of devices no longer in its flows.
+ * `nodeId` is this gateway's (oobkit_<site with "_" for "-">), so a gateway can find every config
+ * it published earlier with one subscription and clear those of devices no longer in its flows.
  *
- * unique_id is `oobkit_<device key>_<entity>`, the device key being the MAC address (hex) when
- * known, else site and name: it survives restarts, renames of the Node-RED node and redeploys.
+ * Ids are `oobkit_<site>_<device key>[_<entity>]`: the site slug and the device key never contain
+ * "_" (slugs are [a-z0-9-]; a MAC key is "M" and upper-case hex, which no slug can be), so no two
+ * sites or devices can give the same id, and the same PC seen by two gateways gets two ids.
+ * Gateways before this scheme used `oobkit_<MAC hex>_<entity>` or `oobkit_<site>_<name>_<entity>`
+ * with "-" as "_": `legacyUniqueIdOf` gives them, for the migration on connect.
  */
 import type { DeviceIdentity } from './control';
 import type { EntitySpec } from './entities';
@@ -29,12 +32,20 @@ export interface DiscoveryContext {
   topics: SiteTopics;
   mode: DiscoveryMode;
   origin: Origin;
+  /** The page a user opens from HA's device page (the Node-RED editor, a console page). */
+  configurationUrl?: string;
 }
 
 /** What discovery needs to know of a managed PC. */
 export interface DiscoveredDevice {
-  /** Stable identity: MAC hex, or `<site>_<slug>`. */
+  /** Stable identity within the site: `M<MAC hex, upper case>`, or the slug. */
   key: string;
+  /** The key of gateways before site-scoped ids: MAC hex (lower case), or `<site>_<slug>` with "_" for "-". */
+  legacyKey?: string;
+  /** Also name the device by its legacy identifier, so HA keeps the device (area, name) it had. */
+  keepLegacyIdentifier?: boolean;
+  /** HA area suggested for a new device. */
+  area?: string;
   /** Topic segment under the site. */
   slug: string;
   name: string;
@@ -50,8 +61,23 @@ export interface RetainedMessage {
 
 export const nodeIdOf = (ctx: DiscoveryContext) => `oobkit_${ctx.topics.site.replace(/-/g, '_')}`;
 export const gatewayIdentifier = (ctx: DiscoveryContext) => `${nodeIdOf(ctx)}_gateway`;
-export const deviceIdentifier = (d: DiscoveredDevice) => `oobkit_${d.key}`;
-export const uniqueIdOf = (d: DiscoveredDevice, e: EntitySpec) => `${deviceIdentifier(d)}_${e.id}`;
+export const deviceIdentifier = (ctx: DiscoveryContext, d: DiscoveredDevice) => `oobkit_${ctx.topics.site}_${d.key}`;
+export const uniqueIdOf = (ctx: DiscoveryContext, d: DiscoveredDevice, e: Pick<EntitySpec, 'id'>) => `${deviceIdentifier(ctx, d)}_${e.id}`;
+export const legacyDeviceIdentifier = (d: DiscoveredDevice) => (d.legacyKey ? `oobkit_${d.legacyKey}` : undefined);
+export const legacyUniqueIdOf = (d: DiscoveredDevice, e: Pick<EntitySpec, 'id'>) => (d.legacyKey ? `oobkit_${d.legacyKey}_${e.id}` : undefined);
+
+/** The device key of a PC: its MAC (`M` + upper-case hex) when known, else its slug. */
+export function deviceKeyOf(slug: string, macHex?: string): string {
+  return macHex ? `M${macHex.toUpperCase()}` : slug;
+}
+
+/** The entity id HA should give an entity: domain, site, device and entity, so two sites' PCs of one name stay apart. */
+export function defaultEntityIdOf(ctx: DiscoveryContext, d: DiscoveredDevice, e: Pick<EntitySpec, 'id' | 'component'>): string {
+  return `${e.component}.${`${ctx.topics.site}_${d.slug}_${e.id}`.replace(/-/g, '_')}`;
+}
+
+/** What HA takes on an old discovery topic to unload its entity while keeping its registry entry. */
+export const MIGRATE_PAYLOAD = JSON.stringify({ migrate_discovery: true });
 
 /** The subscription that finds every config this gateway has published (its node_id level). */
 export function ownConfigSubscription(ctx: DiscoveryContext): string {
@@ -63,13 +89,18 @@ export function birthTopic(ctx: Pick<DiscoveryContext, 'prefix'>): string {
 }
 
 function deviceBlock(ctx: DiscoveryContext, d: DiscoveredDevice): Record<string, unknown> {
-  const block: Record<string, unknown> = { identifiers: [deviceIdentifier(d)], name: d.name };
+  const identifiers = [deviceIdentifier(ctx, d)];
+  const legacy = legacyDeviceIdentifier(d);
+  if (d.keepLegacyIdentifier && legacy) identifiers.push(legacy);
+  const block: Record<string, unknown> = { identifiers, name: d.name };
   if (d.mac) block.connections = [['mac', d.mac]];
   const id = d.identity ?? {};
   if (id.manufacturer) block.manufacturer = id.manufacturer;
   if (id.model) block.model = id.model;
   if (id.amtVersion) block.sw_version = `AMT ${id.amtVersion}`;
   if (id.serial) block.serial_number = id.serial;
+  if (d.area) block.suggested_area = d.area;
+  if (ctx.configurationUrl) block.configuration_url = ctx.configurationUrl;
   block.via_device = gatewayIdentifier(ctx);
   return block;
 }
@@ -82,8 +113,9 @@ function availabilityOf(ctx: DiscoveryContext, d: DiscoveredDevice, e: EntitySpe
 
 /** The component-specific options of one entity (no device or origin block). */
 export function entityOptions(ctx: DiscoveryContext, d: DiscoveredDevice, e: EntitySpec): Record<string, unknown> {
-  const o: Record<string, unknown> = { name: e.name, unique_id: uniqueIdOf(d, e) };
+  const o: Record<string, unknown> = { name: e.name, unique_id: uniqueIdOf(ctx, d, e), default_entity_id: defaultEntityIdOf(ctx, d, e) };
   if (e.deviceClass) o.device_class = e.deviceClass;
+  if (e.disabledByDefault) o.enabled_by_default = false;
   if (e.entityCategory) o.entity_category = e.entityCategory;
   if (e.icon) o.icon = e.icon;
   Object.assign(o, availabilityOf(ctx, d, e));
@@ -103,7 +135,7 @@ export function entityOptions(ctx: DiscoveryContext, d: DiscoveredDevice, e: Ent
       Object.assign(o, { payload_on: 'ON', payload_off: 'OFF', qos: 1 });
       break;
     case 'sensor':
-      // IPMI (issue 8): measured values carry their unit and state class.
+      // Measured values (a BMC's sensors) carry their unit and state class.
       if (e.unit) o.unit_of_measurement = e.unit;
       if (e.stateClass) o.state_class = e.stateClass;
       o.qos = 1;
@@ -126,21 +158,34 @@ export function deviceDiscovery(ctx: DiscoveryContext, d: DiscoveredDevice, enti
     return [{ topic: deviceConfigTopic(ctx, d), payload: JSON.stringify({ device, origin: ctx.origin, components }) }];
   }
   const out: RetainedMessage[] = entities.map((e) => ({
-    topic: entityConfigTopic(ctx, e.component, uniqueIdOf(d, e)),
+    topic: entityConfigTopic(ctx, e.component, uniqueIdOf(ctx, d, e)),
     payload: JSON.stringify({ ...entityOptions(ctx, d, e), device, origin: ctx.origin }),
   }));
-  for (const e of removed) out.push({ topic: entityConfigTopic(ctx, e.component, uniqueIdOf(d, e)), payload: '' });
+  for (const e of removed) out.push({ topic: entityConfigTopic(ctx, e.component, uniqueIdOf(ctx, d, e)), payload: '' });
   return out;
 }
 
 /** Every config topic of a PC (for removing it). */
 export function deviceConfigTopics(ctx: DiscoveryContext, d: DiscoveredDevice, entities: EntitySpec[]): string[] {
   if (ctx.mode === 'device') return [deviceConfigTopic(ctx, d)];
-  return entities.map((e) => entityConfigTopic(ctx, e.component, uniqueIdOf(d, e)));
+  return entities.map((e) => entityConfigTopic(ctx, e.component, uniqueIdOf(ctx, d, e)));
+}
+
+/** The unique_ids a config payload we published announces (one, or one per component). */
+export function uniqueIdsIn(payload: string): string[] {
+  try {
+    const p = JSON.parse(payload) as Record<string, unknown>;
+    if (p && typeof p === 'object' && p.components && typeof p.components === 'object') {
+      return Object.values(p.components as Record<string, { unique_id?: unknown }>).flatMap((c) => (typeof c?.unique_id === 'string' ? [c.unique_id] : []));
+    }
+    return typeof p?.unique_id === 'string' ? [p.unique_id] : [];
+  } catch {
+    return [];
+  }
 }
 
 export function deviceConfigTopic(ctx: DiscoveryContext, d: DiscoveredDevice): string {
-  return `${ctx.prefix}/device/${nodeIdOf(ctx)}/${deviceIdentifier(d)}/config`;
+  return `${ctx.prefix}/device/${nodeIdOf(ctx)}/${deviceIdentifier(ctx, d)}/config`;
 }
 
 export function entityConfigTopic(ctx: DiscoveryContext, component: string, uniqueId: string): string {
@@ -153,7 +198,8 @@ export function entityConfigTopic(ctx: DiscoveryContext, component: string, uniq
  * last will fires, while the PCs' entities become unavailable.
  */
 export function gatewayDiscovery(ctx: DiscoveryContext, gatewayName: string): RetainedMessage {
-  const device = { identifiers: [gatewayIdentifier(ctx)], name: gatewayName, manufacturer: 'OOBKit', model: 'Node-RED gateway', sw_version: ctx.origin.sw_version };
+  const device: Record<string, unknown> = { identifiers: [gatewayIdentifier(ctx)], name: gatewayName, manufacturer: 'OOBKit', model: 'Node-RED gateway', sw_version: ctx.origin.sw_version };
+  if (ctx.configurationUrl) device.configuration_url = ctx.configurationUrl;
   const sensor = {
     name: 'Gateway connection',
     unique_id: `${gatewayIdentifier(ctx)}_status`,
@@ -163,6 +209,7 @@ export function gatewayDiscovery(ctx: DiscoveryContext, gatewayName: string): Re
     payload_on: ONLINE,
     payload_off: OFFLINE,
     qos: 1,
+    default_entity_id: `binary_sensor.${gatewayIdentifier(ctx)}_status`,
   };
   if (ctx.mode === 'device') {
     return { topic: `${ctx.prefix}/device/${nodeIdOf(ctx)}/${gatewayIdentifier(ctx)}/config`, payload: JSON.stringify({ device, origin: ctx.origin, components: { status: { platform: 'binary_sensor', ...sensor } } }) };

@@ -4,9 +4,11 @@
  * shows a button that cannot work.
  *
  * States come from one retained JSON document per device (`.../state`) and the latest alert
- * (`.../alert`); each entity picks its field with a value template.
+ * (`.../alert`); each entity picks its field with a value template. This table drives both the
+ * discovery documents and the routing of commands: a new entity is one row here and, when it
+ * needs one, one method of the control.
  */
-import type { DeviceControl } from './control';
+import type { ActionOutcome, DeviceControl } from './control';
 
 export type Component = 'switch' | 'button' | 'binary_sensor' | 'sensor';
 
@@ -23,13 +25,17 @@ export interface EntitySpec {
   valueTemplate?: string;
   /** The alert topic's JSON as the entity's attributes. */
   jsonAttributes?: boolean;
-  /** IPMI (issue 8): unit_of_measurement and state_class of a sensor entity. */
+  /** Servers: unit_of_measurement and state_class of a sensor entity. */
   unit?: string;
   stateClass?: 'measurement';
+  /** Shown by HA only once the user enables it (readings that change at every poll). */
+  disabledByDefault?: boolean;
   /** 'gateway': available while the gateway is online; 'device': also needs AMT to answer. */
   availability: 'gateway' | 'device';
   /** Does this device's control back the entity? */
   offeredBy(control: DeviceControl): boolean;
+  /** Switches and buttons: what a command (ON, OFF or PRESS) does, through the control. */
+  command?(control: DeviceControl, word: string): Promise<ActionOutcome>;
 }
 
 /** What `.../state` carries (retained JSON). */
@@ -44,7 +50,7 @@ export interface DeviceStateDoc {
   /** At least one alert is open (triggered and not resolved). */
   problem: boolean;
   openAlerts: number;
-  /** IPMI (issue 8): sensor values by sensor number (null while the BMC has no reading). */
+  /** Servers: sensor values by sensor number (null while the BMC has no reading). */
   sensors?: Record<string, number | null>;
   /** ISO time of the last change of any field above. */
   changed: string;
@@ -62,6 +68,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     valueTemplate: on("value_json.power == 'on'"),
     availability: 'device',
     offeredBy: (c) => typeof c.setPower === 'function',
+    command: (c, word) => c.setPower!(word === 'ON'),
   },
   {
     id: 'wake',
@@ -70,6 +77,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     icon: 'mdi:power-on',
     availability: 'gateway',
     offeredBy: (c) => typeof c.wake === 'function',
+    command: (c) => c.wake!(),
   },
   {
     id: 'reset',
@@ -78,6 +86,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     deviceClass: 'restart',
     availability: 'device',
     offeredBy: (c) => typeof c.reset === 'function',
+    command: (c) => c.reset!(),
   },
   {
     id: 'pxe_boot',
@@ -87,6 +96,7 @@ export const ENTITIES: readonly EntitySpec[] = [
     entityCategory: 'config',
     availability: 'device',
     offeredBy: (c) => typeof c.pxeBoot === 'function',
+    command: (c) => c.pxeBoot!(),
   },
   {
     id: 'isolation',
@@ -95,9 +105,11 @@ export const ENTITIES: readonly EntitySpec[] = [
     icon: 'mdi:lan-disconnect',
     entityCategory: 'config',
     source: 'state',
-    valueTemplate: on('value_json.isolated'),
+    // null (not read yet, or the PC cannot tell) is HA's "None": the switch shows unknown, not OFF.
+    valueTemplate: "{{ 'ON' if value_json.isolated == true else ('OFF' if value_json.isolated == false else 'None') }}",
     availability: 'device',
     offeredBy: (c) => typeof c.setIsolation === 'function',
+    command: (c, word) => c.setIsolation!(word === 'ON'),
   },
   {
     id: 'connectivity',
@@ -150,29 +162,54 @@ export function entityById(id: string): EntitySpec | undefined {
   return ENTITIES.find((e) => e.id === id) ?? (SENSOR_ID.test(id) ? sensorSpec(Number(id.slice(7)), id, '', '') : undefined);
 }
 
-// --- IPMI (issue 8): one sensor entity per BMC sensor ------------------------------------------
+// --- one sensor entity per BMC sensor ---------------------------------------------------------
 
 const SENSOR_ID = /^sensor_\d+$/;
 
-/** HA's device class and unit for our sensor types and units. */
-const SENSOR_CLASSES: Record<string, { deviceClass?: string; unit?: string; icon?: string }> = {
-  temperature: { deviceClass: 'temperature' },
-  voltage: { deviceClass: 'voltage' },
-  current: { deviceClass: 'current' },
-  fan: { icon: 'mdi:fan' },
+/**
+ * HA's sensor device class for an IPMI unit, and the unit as HA spells it. The class follows the
+ * unit, never the IPMI sensor type: a BMC reports power draw under the "current" type in watts.
+ * Each pair is one HA's sensor integration accepts (its DEVICE_CLASS_UNITS), with state class
+ * measurement allowed for it (its DEVICE_CLASS_STATE_CLASSES). Units HA has no class for (RPM,
+ * CFM, errors...) get no class.
+ */
+export const UNIT_CLASSES: Readonly<Record<string, { unit: string; deviceClass?: string }>> = {
+  '°C': { unit: '°C', deviceClass: 'temperature' },
+  '°F': { unit: '°F', deviceClass: 'temperature' },
+  K: { unit: 'K', deviceClass: 'temperature' },
+  V: { unit: 'V', deviceClass: 'voltage' },
+  A: { unit: 'A', deviceClass: 'current' },
+  W: { unit: 'W', deviceClass: 'power' },
+  VA: { unit: 'VA', deviceClass: 'apparent_power' },
+  Hz: { unit: 'Hz', deviceClass: 'frequency' },
+  kPa: { unit: 'kPa', deviceClass: 'pressure' },
+  psi: { unit: 'psi', deviceClass: 'pressure' },
+  lx: { unit: 'lx', deviceClass: 'illuminance' },
+  dB: { unit: 'dB', deviceClass: 'sound_pressure' },
+  ms: { unit: 'ms', deviceClass: 'duration' },
+  s: { unit: 's', deviceClass: 'duration' },
+  min: { unit: 'min', deviceClass: 'duration' },
+  h: { unit: 'h', deviceClass: 'duration' },
+  d: { unit: 'd', deviceClass: 'duration' },
+  RPM: { unit: 'rpm' },
+  '%': { unit: '%' },
 };
-const HA_UNITS: Record<string, string> = { '°C': '°C', '°F': '°F', K: 'K', V: 'V', A: 'A', W: 'W', RPM: 'rpm', '%': '%' };
+
+/** Sensors worth seeing at once (with fan speeds); the rest (voltage rails, currents...) are there, disabled, for whoever wants them. */
+const ENABLED_CLASSES = new Set(['temperature', 'power']);
 
 function sensorSpec(number: number, id: string, name: string, type: string, unit?: string): EntitySpec {
-  const c = SENSOR_CLASSES[type] ?? {};
+  const known = unit ? UNIT_CLASSES[unit] : undefined;
+  const deviceClass = known?.deviceClass;
   return {
     id,
     component: 'sensor',
     name,
-    deviceClass: unit && HA_UNITS[unit] ? c.deviceClass : undefined,
-    icon: c.icon,
-    unit: unit ? (HA_UNITS[unit] ?? unit) : undefined,
+    deviceClass,
+    icon: type === 'fan' || unit === 'RPM' ? 'mdi:fan' : undefined,
+    unit: known ? known.unit : unit,
     stateClass: 'measurement',
+    disabledByDefault: !(deviceClass && ENABLED_CLASSES.has(deviceClass)) && unit !== 'RPM',
     source: 'state',
     valueTemplate: `{{ value_json.sensors['${number}'] }}`,
     availability: 'device',

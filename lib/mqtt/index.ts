@@ -12,3 +12,5 @@ export type { LinkOptions, LinkStatus } from './link';
 export * from './topics';
 export { checkAlert, publishableAlert } from './alerts';
 export type { AlertLike } from './alerts';
+export { gatewayAclLines } from './acl';
+export type { AclInput } from './acl';

@@ -4,8 +4,13 @@
  * connect. A broker that refuses (bad credentials, not authorized) or drops the connection is
  * retried the same way; the reason is reported through 'status'.
  *
+ * MQTT 5 unless the client options ask for another version (and 3.1.1 after a broker refuses
+ * version 5): its reason codes tell a publish or subscription the broker's ACL refused ('denied'),
+ * and Retain As Published keeps the retain flag of messages delivered live.
+ *
  * Events: 'connect' (every successful connect, after which everything must be republished),
- * 'status' (LinkStatus), 'message' (topic, payload, packet).
+ * 'status' (LinkStatus), 'message' (topic, payload, packet), 'denied' (what: "publish to <topic>",
+ * "subscribe to <filter>").
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
@@ -37,6 +42,7 @@ export class MqttLink extends EventEmitter {
   private attempt = 0;
   private retryTimer?: NodeJS.Timeout;
   private closing = false;
+  private downgraded = false;
   private lastReason?: string;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -45,12 +51,14 @@ export class MqttLink extends EventEmitter {
 
   constructor(o: LinkOptions) {
     super();
+    const versionChosen = o.client?.protocolVersion !== undefined;
     this.initialBackoffMs = o.initialBackoffMs ?? 1000;
     this.maxBackoffMs = o.maxBackoffMs ?? 60_000;
     this.maxIncomingBytes = o.maxIncomingBytes ?? 64 * 1024;
     this.client = mqtt.connect(o.url, {
       connectTimeout: 10_000,
       keepalive: 30,
+      protocolVersion: 5,
       ...o.client,
       clean: true,
       // Reconnects are ours (with backoff); mqtt.js would retry at a fixed period.
@@ -67,6 +75,12 @@ export class MqttLink extends EventEmitter {
     });
     this.client.on('error', (e: Error & { code?: string | number }) => {
       this.lastReason = describeError(e);
+      // "Unacceptable protocol version" (3.1.1 CONNACK 1) or "Unsupported Protocol Version" (0x84).
+      if (!versionChosen && this.client.options.protocolVersion === 5 && (e.code === 1 || e.code === 0x84)) {
+        this.client.options.protocolVersion = 4;
+        this.attempt = 0;
+        this.downgraded = true;
+      }
     });
     this.client.on('close', () => this.scheduleReconnect());
     this.client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
@@ -82,8 +96,22 @@ export class MqttLink extends EventEmitter {
     return this.client.connected;
   }
 
+  /** Subscriptions keep the retain flag of live messages (MQTT 5). */
+  get retainAsPublished(): boolean {
+    return this.client.options.protocolVersion === 5;
+  }
+
   private scheduleReconnect(): void {
     if (this.closing || this.retryTimer) return;
+    if (this.downgraded) {
+      // Not a failure: the broker speaks 3.1.1 only; try again at once with it.
+      this.downgraded = false;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!this.closing) this.client.reconnect();
+      }, 0);
+      return;
+    }
     const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(this.attempt, 16));
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
     this.attempt++;
@@ -107,17 +135,24 @@ export class MqttLink extends EventEmitter {
       const timer = setTimeout(() => resolve(false), ackTimeoutMs);
       this.client.publish(topic, payload, { qos: 1, ...o }, (err) => {
         clearTimeout(timer);
+        if (err && isNotAuthorized(err)) this.emit('denied', `publish to ${topic}`);
         resolve(!err);
       });
     });
   }
 
-  subscribe(topics: string[]): Promise<void> {
+  /** Subscribe at QoS 1; `rap` asks for Retain As Published where the protocol has it. */
+  subscribe(topics: string[], o: { rap?: boolean } = {}): Promise<void> {
+    const options = o.rap && this.retainAsPublished ? { qos: 1 as const, rap: true } : { qos: 1 as const };
     return new Promise((resolve, reject) => {
-      this.client.subscribe(topics, { qos: 1 }, (err, granted) => {
+      this.client.subscribe(topics, options, (err, granted, packet) => {
+        // 0x80 (3.1.1 failure) and every MQTT 5 reason code from 0x80 up refuse a subscription;
+        // mqtt.js reports them as an error, with the SUBACK's codes in the packet.
+        const codes: number[] = (packet as { granted?: number[] } | undefined)?.granted ?? (granted ?? []).map((g) => g.qos);
+        const refused = topics.filter((_t, i) => (codes[i] ?? 0) >= 0x80);
+        for (const t of refused) this.emit('denied', `subscribe to ${t}`);
+        if (refused.length) return reject(new Error(`the broker refused the subscription to ${refused.join(', ')}`));
         if (err) return reject(err);
-        const refused = (granted ?? []).filter((g) => g.qos === 128);
-        if (refused.length) return reject(new Error(`the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`));
         resolve();
       });
     });
@@ -137,6 +172,11 @@ export class MqttLink extends EventEmitter {
     await new Promise<void>((resolve) => this.client.end(true, {}, () => resolve()));
     this.emit('status', { state: 'closed' } satisfies LinkStatus);
   }
+}
+
+/** MQTT 5 reason code 0x87 "Not authorized" on an acknowledgement. */
+function isNotAuthorized(e: Error & { code?: unknown }): boolean {
+  return e.code === 0x87 || /not authori[sz]ed/i.test(e.message);
 }
 
 function describeError(e: Error & { code?: string | number }): string {

@@ -1,20 +1,18 @@
 /**
  * Ways to tell whether a PC is up, for "wake and confirm":
  *  - amt:      AMT's power state reads "on" (needs AMT credentials; the truth about power);
+ *  - ipmi:     a server's BMC reports chassis power on (both through the device's driver);
  *  - presence: the host's RMCP presence responder answers. Only meaningful when it did not answer
  *              before the wake: AMT's engine and ASF NICs answer on standby power, while off;
  *  - tcp:      a TCP connection to a port the OS listens on (22, 3389, 445...) succeeds.
  * Each probe answers true/false and never throws for "not up yet"; only bad setup throws.
  */
 import * as net from 'node:net';
-import { acquireAmt } from '../amt/connect';
-import { readPowerStatus } from '../amt/power';
 import { Pinger } from '../asf/ping';
 import { RMCP_PORT } from '../asf/rmcp';
 import type { ManagedDevice } from '../device';
+import { driverFor, driverKindOf } from '../drivers';
 import { UnsupportedError } from '../errors';
-import { acquireIpmi } from '../ipmi/connect';
-import { ipmiPowerStatus } from '../ipmi/power';
 
 export type ConfirmMethod = 'amt' | 'presence' | 'tcp' | 'ipmi';
 
@@ -27,28 +25,27 @@ export interface Probe {
   close(): void;
 }
 
-export function amtProbe(device: ManagedDevice): Probe {
-  if (!device.amt) throw new UnsupportedError(`${device.name ?? device.host} has no AMT credentials to confirm the wake with`);
-  const lease = acquireAmt(device.amt);
+/**
+ * The power state from the device's management controller (AMT, or a server's BMC over IPMI),
+ * through its driver. `method` must be how the device is driven.
+ */
+export function managementProbe(device: ManagedDevice, method: 'amt' | 'ipmi'): Probe {
+  if (driverKindOf(device) !== method) throw new UnsupportedError(`${device.name ?? device.host} has no ${method === 'amt' ? 'AMT' : 'IPMI'} credentials to confirm the wake with`);
+  const driver = driverFor(device);
   const probe: Probe = {
-    method: 'amt',
+    method,
     async check() {
-      try {
-        const s = await readPowerStatus(lease.client, { osPowerSaving: false });
-        probe.lastState = s.state;
-        return s.state === 'on';
-      } catch (e) {
-        // Auth, certificate and input problems do not go away by waiting: report them.
-        const code = (e as { code?: string }).code;
-        if (code === 'AUTH_FAILED' || code === 'TLS_PIN_MISMATCH' || code === 'TLS_UNPINNED' || code === 'BAD_INPUT') throw e;
-        probe.lastState = 'unreachable';
-        return false;
-      }
+      const p = await driver.probePower();
+      probe.lastState = p.state;
+      return p.on;
     },
-    close: () => lease.release(),
+    close: () => driver.close(),
   };
   return probe;
 }
+
+export const amtProbe = (device: ManagedDevice): Probe => managementProbe(device, 'amt');
+export const ipmiProbe = (device: ManagedDevice): Probe => managementProbe(device, 'ipmi');
 
 export function presenceProbe(host: string, port = RMCP_PORT): Probe {
   const pinger = new Pinger();
@@ -80,28 +77,4 @@ export function tcpProbe(host: string, port: number): Probe {
     },
     close: () => undefined,
   };
-}
-
-// --- IPMI (issue 8): a server's power state from its BMC ---
-export function ipmiProbe(device: ManagedDevice): Probe {
-  if (!device.ipmi) throw new UnsupportedError(`${device.name ?? device.host} has no IPMI credentials to confirm the wake with`);
-  const lease = acquireIpmi(device.ipmi);
-  const probe: Probe = {
-    method: 'ipmi',
-    async check() {
-      try {
-        const s = await ipmiPowerStatus(lease.client);
-        probe.lastState = s.state;
-        return s.state === 'on';
-      } catch (e) {
-        // A wrong password or a cipher suite the BMC refuses does not go away by waiting.
-        const code = (e as { code?: string }).code;
-        if (code === 'AUTH_FAILED' || code === 'UNSUPPORTED' || code === 'BAD_INPUT') throw e;
-        probe.lastState = 'unreachable';
-        return false;
-      }
-    },
-    close: () => lease.release(),
-  };
-  return probe;
 }

@@ -8,13 +8,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recordOwnAction } from '../activity';
-import { acquireAmt } from '../amt/connect';
-import { readPowerStatus, requestPowerAction } from '../amt/power';
 import { checkPort, ManagedDevice } from '../device';
 import { InputError } from '../errors';
 import { planWake, sendPlan, WakePlan } from '../wol/send';
-import { amtProbe, ConfirmMethod, ipmiProbe, presenceProbe, Probe, tcpProbe } from './probes';
-import { powerOnViaBmc } from '../power';
+import { driverKindOf, withDriver } from '../drivers';
+import { ConfirmMethod, managementProbe, presenceProbe, Probe, tcpProbe } from './probes';
 
 export type ConfirmChoice = 'auto' | 'none' | ConfirmMethod;
 
@@ -43,8 +41,8 @@ export interface WakeAndConfirmOptions {
   fallback?: boolean;
   /** Default 20 s. */
   fallbackAfterMs?: number;
-  /** Called as the wake moves on: 'waking', 'fallback'. */
-  onStage?: (stage: 'waking' | 'fallback') => void;
+  /** Called as the wake moves on: 'waking', 'fallback' (with what powers it on: AMT or a BMC over IPMI). */
+  onStage?: (stage: 'waking' | 'fallback', via?: 'amt' | 'ipmi') => void;
   signal?: AbortSignal;
 }
 
@@ -78,15 +76,15 @@ function choose(o: WakeAndConfirmOptions): ConfirmMethod | 'none' {
   if (!['auto', 'none', 'amt', 'presence', 'tcp', 'ipmi'].includes(c)) throw new InputError(`unknown confirmation "${String(c)}"; use auto, none, amt, ipmi, presence or tcp`);
   if (c !== 'auto') return c;
   if (!o.device) return 'none';
-  // IPMI (issue 8): a server without AMT is confirmed by its BMC's power state.
-  return o.device.amt ? 'amt' : o.device.ipmi ? 'ipmi' : 'presence';
+  // A device with a management controller is confirmed by the power state it reports.
+  const kind = driverKindOf(o.device);
+  return kind === 'amt' || kind === 'ipmi' ? kind : 'presence';
 }
 
 function makeProbe(method: ConfirmMethod, o: WakeAndConfirmOptions): Probe {
   const d = o.device;
   if (!d) throw new InputError(`confirming by ${method} needs a device with a host, not only a MAC`);
-  if (method === 'amt') return amtProbe(d);
-  if (method === 'ipmi') return ipmiProbe(d); // IPMI (issue 8)
+  if (method === 'amt' || method === 'ipmi') return managementProbe(d, method);
   if (method === 'presence') return presenceProbe(d.host, d.wake?.presencePort);
   const port = d.wake?.confirmPort ?? o.confirmPort;
   if (port === undefined || port === '') throw new InputError('confirming over TCP needs a port the OS listens on (22, 3389, 445...)');
@@ -156,8 +154,9 @@ async function run(
     }
     return { ...base, woke: true, after_ms: 0, confirmedBy: probe.method, alreadyOn: true, ...(probe.lastState ? { state: probe.lastState } : {}) };
   }
-  // The fallback powers on through AMT, or through the BMC of a server without AMT (IPMI, issue 8).
-  const via: 'amt' | 'ipmi' | undefined = d?.amt ? 'amt' : d?.ipmi ? 'ipmi' : undefined;
+  // The fallback powers on through the device's management controller: AMT, or a server's BMC.
+  const kind = d ? driverKindOf(d) : undefined;
+  const via = kind === 'amt' || kind === 'ipmi' ? kind : undefined;
   const canFallBack = via !== undefined && o.fallback !== false;
   const fallbackMethod = via === 'ipmi' ? 'ipmi-power-on' : 'amt-power-on';
   const viaText = via === 'ipmi' ? 'the BMC (IPMI)' : 'AMT';
@@ -177,8 +176,8 @@ async function run(
     }
     if (canFallBack && !fellBack && performance.now() - started >= t.fallbackAfterMs) {
       fellBack = true;
-      o.onStage?.('fallback');
-      fallbackNote = via === 'ipmi' ? await bmcPowerOn(d as ManagedDevice) : await amtPowerOn(d as ManagedDevice);
+      o.onStage?.('fallback', via);
+      fallbackNote = await powerOnFallback(d as ManagedDevice, via === 'ipmi' ? 'IPMI' : 'AMT');
     }
     // Checks that fail fast (a refused TCP connection) must not turn into a busy loop.
     const wait = Math.min(checkStarted + t.pollMs, deadline) - performance.now();
@@ -192,30 +191,12 @@ async function run(
   return outcome;
 }
 
-/** AMT power-on for the fallback; returns a note when it could not be asked. */
-async function amtPowerOn(d: ManagedDevice): Promise<string | undefined> {
-  if (!d.amt) return 'no AMT credentials';
-  const lease = acquireAmt(d.amt);
+/** Power-on through the device's driver for the fallback; returns a note when it could not be done. */
+async function powerOnFallback(d: ManagedDevice, viaName: string): Promise<string | undefined> {
   try {
-    const status = await readPowerStatus(lease.client, { osPowerSaving: false });
-    if (status.state === 'on') return undefined;
-    await requestPowerAction(lease.client, 'on');
-    recordOwnAction(d.host, 'wake', 'amt-power-on');
+    await withDriver(d, (driver) => driver.powerOn());
     return undefined;
   } catch (e) {
-    return `AMT power-on failed: ${(e as Error).message}`;
-  } finally {
-    lease.release();
-  }
-}
-
-// --- IPMI (issue 8) ---
-/** Power-on through a server's BMC for the fallback; returns a note when it could not be done. */
-async function bmcPowerOn(d: ManagedDevice): Promise<string | undefined> {
-  try {
-    await powerOnViaBmc(d);
-    return undefined;
-  } catch (e) {
-    return `IPMI power-on failed: ${(e as Error).message}`;
+    return `${viaName} power-on failed: ${(e as Error).message}`;
   }
 }

@@ -1,13 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { acquireAmt } from '../../lib/amt/connect';
-import { BOOT_TARGETS, canonicalBootTarget, isIderTarget } from '../../lib/amt/boot';
-import { bootFromMedia, MediaBoot, MediaBootFinal, MediaBootOutcome } from '../../lib/amt/boot-media';
+import { BOOT_TARGETS, canonicalBootTarget } from '../../lib/amt/boot';
 import { ConsentCodes } from '../../lib/amt/consent-codes';
-import type { ConsentPrompt } from '../../lib/amt/opt-in';
-import type { IderProgress } from '../../lib/amt/redirection/ider-session';
-import { deviceInfo, deviceLabel } from '../../lib/device';
-import { ipmiBootTarget } from '../../lib/ipmi/boot';
-import { withIpmi } from '../../lib/ipmi/connect';
+import { deviceInfo } from '../../lib/device';
+import { BootEvent, BootFinal, BootJob, BootOutcome, BootRequest, driverFor } from '../../lib/drivers';
+import { errorFromData } from '../../lib/drivers/error-data';
 import { errorText, nodeError } from '../shared/errors';
 import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
@@ -28,9 +24,6 @@ interface BootDef extends NodeDef {
   stopAfterBoot?: boolean;
 }
 
-/** One boot from media per device at a time, across every node of the runtime. */
-const running = new Map<string, MediaBoot>();
-
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() ? v.trim() : undefined;
 }
@@ -40,7 +33,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     const node = this;
     const configured = def.device ? (RED.nodes.getNode(def.device) as OobDeviceNode | null) ?? undefined : undefined;
-    const mine = new Set<MediaBoot>();
+    const mine = new Set<BootJob>();
     const timeoutMs = (Number(def.timeout) > 0 ? Number(def.timeout) : 300) * 1000;
     const show = statusHelper(RED, node);
     /** Boots of this node waiting for the code on their PC's screen, by host. */
@@ -69,23 +62,27 @@ export = function (RED: NodeAPI) {
       }
       const target = targetOf(msg);
       const device = resolveDevice(RED, configured, msg);
-      // --- IPMI (issue 8): a server without AMT boots through its BMC's boot override ---
-      if (!device.amt && device.ipmi) {
-        const info = deviceInfo(device);
-        show('busy', 'oob-boot-from-media.status.boot-override', { target });
-        return withIpmi(device.ipmi, (c) => ipmiBootTarget(c, target, { power: def.power === 'none' ? 'none' : 'auto', host: device.host })).then((o) => {
-          show('ok', o.power === 'none' ? 'oob-boot-from-media.status.armed' : 'oob-boot-from-media.status.requested', { target: o.target });
-          return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...o, protocol: 'ipmi', device: info } }) as NodeMessage;
-        });
-      }
-      if (!device.amt) throw nodeError('UNSUPPORTED', show._('oob-boot-from-media.error.no-credentials', { device: deviceLabel(device) }));
       const key = device.host.toLowerCase();
-      if (running.has(key)) throw nodeError('BAD_INPUT', show._('oob-boot-from-media.error.already-running', { device: deviceLabel(device) }));
-      const amt = device.amt;
-      const lease = acquireAmt(amt);
-      const release = lease.release;
       const info = deviceInfo(device);
-      const boot = bootFromMedia(lease.client, device.host, {
+      const driver = driverFor(device);
+      let booted = false;
+      const onEvent = (e: BootEvent) => {
+        if (e.type === 'phase') show('busy', 'oob-boot-from-media.status.phase', { target, phase: e.text });
+        else if (e.type === 'progress') show(booted ? 'ok' : 'busy', 'oob-boot-from-media.status.progress', { percent: Math.floor(e.fraction * 100), rate: (e.rate / 1e6).toFixed(1) });
+        else {
+          show('waiting', 'oob-boot-from-media.status.waiting-consent');
+          const ask = RED.util.cloneMessage(msg) as OobMessage;
+          ask.topic = replyTopic(msg, info.name, info.host);
+          ask.payload = { result: 'consent-required', target, codeTimeoutSeconds: e.codeTimeoutSeconds, attempt: e.attempt, device: info };
+          node.send(ask as NodeMessage);
+          // The code a later message brings (msg.consentCode) goes on to the boot that asked for it.
+          consentCodes
+            .wait(key)
+            .then((code) => started.then((job) => job.submitConsentCode(code as string)))
+            .catch(() => undefined);
+        }
+      };
+      const request: BootRequest = {
         target,
         imageDirectory: def.imageDir,
         image: text(msg.image) ?? def.image,
@@ -93,59 +90,38 @@ export = function (RED: NodeAPI) {
         power: def.power === 'none' ? 'none' : 'auto',
         timeoutMs,
         stopAfterBoot: def.stopAfterBoot === true,
-        redirection: isIderTarget(canonicalBootTarget(target))
-          ? {
-              host: amt.host,
-              port: amt.redirectionPort,
-              tls: amt.tls,
-              username: amt.username,
-              password: amt.password,
-              fingerprint: amt.fingerprint,
-              trustOnFirstUse: amt.trustOnFirstUse,
-              legacyTls: amt.legacyTls,
-              onFingerprintTrusted: amt.onFingerprintTrusted,
-              timeoutMs: amt.timeoutMs,
+        consent: {},
+      };
+      const started = driver.startBoot(request, onEvent);
+      const sent = started.then(
+        (job) => {
+          mine.add(job);
+          void job.final.then((f: BootFinal) => {
+            consentCodes.forget(key);
+            mine.delete(job);
+            driver.close();
+            if (!booted) return;
+            if (f.error) {
+              const error = errorFromData(f.error);
+              show.error(error);
+              node.error(nodeError('CLOSED', show._('oob-boot-from-media.error.ider-ended', { reason: errorText(show._, error) })), msg as NodeMessage);
+            } else {
+              show('idle', 'oob-boot-from-media.status.ider-done', { mb: (f.bytesServed / 1e6).toFixed(1) });
             }
-          : undefined,
-        consent: {
-          askCode: (prompt: ConsentPrompt) => {
-            show('waiting', 'oob-boot-from-media.status.waiting-consent');
-            const ask = RED.util.cloneMessage(msg) as OobMessage;
-            ask.topic = replyTopic(msg, info.name, info.host);
-            ask.payload = { result: 'consent-required', target, codeTimeoutSeconds: prompt.codeTimeoutSeconds, attempt: prompt.attempt, device: info };
-            node.send(ask as NodeMessage);
-            return consentCodes.wait(key);
-          },
+          });
+          return job.outcome.then((o: BootOutcome) => {
+            booted = o.result === 'booted';
+            if (o.result === 'booted') show('ok', o.label ? 'oob-boot-from-media.status.booted-label' : 'oob-boot-from-media.status.booted', { label: o.label });
+            else if (o.result === 'stopped') show('idle', 'oobkit.status.stopped');
+            else show('ok', o.power === 'none' ? 'oob-boot-from-media.status.armed' : 'oob-boot-from-media.status.requested', { target: o.target });
+            return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...o, device: info } }) as NodeMessage;
+          });
         },
-      });
-      running.set(key, boot);
-      mine.add(boot);
-      let booted = false;
-      boot.on('phase', (p: string) => show('busy', 'oob-boot-from-media.status.phase', { target, phase: p }));
-      boot.on('progress', (p: IderProgress) =>
-        show(booted ? 'ok' : 'busy', 'oob-boot-from-media.status.progress', { percent: Math.floor(p.fraction * 100), rate: (p.rate / 1e6).toFixed(1) }),
+        (e: Error) => {
+          driver.close();
+          throw e;
+        },
       );
-      const sent = boot.outcome.then((o: MediaBootOutcome) => {
-        booted = o.result === 'booted';
-        if (o.result === 'booted') show('ok', o.label ? 'oob-boot-from-media.status.booted-label' : 'oob-boot-from-media.status.booted', { label: o.label });
-        else if (o.result === 'stopped') show('idle', 'oobkit.status.stopped');
-        else show('ok', o.power === 'none' ? 'oob-boot-from-media.status.armed' : 'oob-boot-from-media.status.requested', { target: o.target });
-        return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...o, device: info } }) as NodeMessage;
-      });
-      boot.final.then((f: MediaBootFinal) => {
-        consentCodes.forget(key);
-        running.delete(key);
-        mine.delete(boot);
-        release();
-        if (!booted) return;
-        if (f.error) {
-          show.error(f.error);
-          const ended = nodeError('CLOSED', show._('oob-boot-from-media.error.ider-ended', { reason: errorText(show._, f.error) }));
-          node.error(ended, msg as NodeMessage);
-        } else {
-          show('idle', 'oob-boot-from-media.status.ider-done', { mb: (f.bytesServed / 1e6).toFixed(1) });
-        }
-      });
       return sent;
     });
 

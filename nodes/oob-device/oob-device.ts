@@ -9,6 +9,8 @@ interface DeviceDef extends NodeDef, WakeDef {
   host: string;
   mac?: string;
   site?: string;
+  /** Where the device stands: Home Assistant's suggested area. */
+  area?: string;
   amtPort?: string | number;
   amtTls?: boolean;
   fingerprint?: string;
@@ -57,7 +59,7 @@ export = function (RED: NodeAPI) {
 
     node.device = (): ManagedDevice => {
       const host = checkHost(def.host, `device "${name ?? node.id}" host`);
-      const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined };
+      const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined, area: def.area || undefined };
       const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host); // Wake-on-LAN (issue 3)
       if (wake) d.wake = wake;
       const creds = node.credentials ?? {};

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { ManagedDevice } from '../../lib/device';
-import { BridgeStatus, CommandRequest, CommandResult, HaBridge, slug } from '../../lib/mqtt';
+import { BridgeStatus, CommandRequest, CommandResult, gatewayAclLines, HaBridge, slug } from '../../lib/mqtt';
 import { packageInfo } from '../../lib/version';
 import { errorText, inputError, translatedError } from '../shared/errors';
 import { onInput } from '../shared/input';
@@ -23,6 +23,8 @@ interface HaDef extends NodeDef {
   managementHosts?: string;
   approval?: boolean;
   approvalTimeout?: string | number;
+  /** Link on HA's device pages (the editor, a console page). */
+  configUrl?: string;
 }
 
 interface Pending {
@@ -34,6 +36,8 @@ function showLink(show: StatusHelper, s: BridgeStatus): void {
   const count = s.devices;
   switch (s.link.state) {
     case 'connected':
+      // A broker ACL that refuses us is the first thing to fix: nothing reaches HA until it is.
+      if (s.denied.length) return show('error', 'oob-ha.status.denied', { what: s.denied[0] });
       if (s.unreachable) return show('warning', 'oob-ha.status.pcs-unreachable', { count, unreachable: s.unreachable });
       return show('ok', 'oob-ha.status.pcs', { count });
     case 'connecting':
@@ -90,6 +94,7 @@ export = function (RED: NodeAPI) {
           managementHosts: (def.managementHosts ?? '').split(/[\s,]+/).filter(Boolean),
         },
         approve: def.approval ? (cmd) => waitForApproval(cmd) : undefined,
+        configurationUrl: def.configUrl || undefined,
       });
     } catch (e) {
       show.error(e);
@@ -199,5 +204,18 @@ export = function (RED: NodeAPI) {
   }
 
   RED.nodes.registerType('oob-ha', OobHa as never);
+
+  // The broker ACL lines of a gateway, for the edit dialog: the user name of its broker node (when
+  // deployed), its site, base topic and discovery prefix.
+  RED.httpAdmin.get('/oobkit/ha-acl', RED.auth.needsPermission('oob-ha.read'), (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const text = (k: string) => (typeof q[k] === 'string' ? (q[k] as string) : undefined);
+    const broker = text('broker') ? (RED.nodes.getNode(text('broker')!) as (MqttBrokerNode & { credentials?: { user?: string } }) | null) : null;
+    try {
+      res.json({ lines: gatewayAclLines({ username: broker?.credentials?.user, site: text('site') ?? '', base: text('base') || undefined, discoveryPrefix: text('prefix') || undefined }) });
+    } catch (e) {
+      res.status(400).json({ error: (e as Error).message });
+    }
+  });
 };
 

@@ -1,10 +1,10 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { withAmt } from '../../lib/amt/connect';
-import { AuditPosition, readAuditLog } from '../../lib/amt/audit-log';
-import { inventoryRow, readInventory, ROW_COLUMNS } from '../../lib/amt/inventory';
+import type { AuditPosition } from '../../lib/amt/audit-log';
+import { inventoryRow, ROW_COLUMNS } from '../../lib/amt/inventory';
 import { deviceInfo, ManagedDevice } from '../../lib/device';
+import { withCapability } from '../../lib/drivers';
 import { KeyValueFile } from '../../lib/util/key-value-file';
 import { inputError } from '../shared/errors';
 import { onInput } from '../shared/input';
@@ -57,7 +57,7 @@ export = function (RED: NodeAPI) {
     async function inventory(msg: OobMessage, device: ManagedDevice): Promise<NodeMessage> {
       const info = deviceInfo(device);
       show('busy', 'oobkit.status.reading');
-      const inv = await withAmt(device, (c) => readInventory(c));
+      const inv = await withCapability(device, 'inventory', (d) => d.readInventory!());
       if (inv.partial) show('warning', 'oob-inventory.status.partial', { missing: inv.missing.length });
       else if (inv.platform.model) show.show('ok', inv.platform.model);
       else show('ok', 'oob-inventory.status.read');
@@ -76,7 +76,7 @@ export = function (RED: NodeAPI) {
       const amt = device.amt;
       const key = `${node.id}|${device.host}:${amt?.port ?? (amt?.tls ? 16993 : 16992)}`;
       show('busy', 'oob-inventory.status.reading-log');
-      const res = await withAmt(device, (c) => readAuditLog(c, { mode, after: positions.get(key) }));
+      const res = await withCapability(device, 'audit-log', (d) => d.readAuditLog!({ mode, after: positions.get(key) }));
       if (res.position) positions.set(key, res.position);
       const count = { count: res.records.length };
       if (res.partial) show('warning', mode === 'new' ? 'oob-inventory.status.new-partial' : 'oob-inventory.status.records-partial', count);

@@ -2,9 +2,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { deviceInfo, deviceLabel, ManagedDevice } from '../../lib/device';
-import { checkIpmiAction, IpmiActionName, IpmiActionResult, runIpmiAction } from '../../lib/ipmi/actions';
-import { withIpmi } from '../../lib/ipmi/connect';
-import { SelCursor, selCursorAtEnd } from '../../lib/ipmi/sel';
+import { EventCursor, withCapability } from '../../lib/drivers';
+import { checkIpmiAction, IpmiActionName, IpmiActionResult } from '../../lib/ipmi/actions';
+import type { SelCursor } from '../../lib/ipmi/sel';
 import { KeyValueFile } from '../../lib/util/key-value-file';
 import { errorText, inputError, nodeError } from '../shared/errors';
 import { onInput } from '../shared/input';
@@ -94,11 +94,11 @@ export = function (RED: NodeAPI) {
     async function handle(msg: OobMessage): Promise<NodeMessage> {
       const action = actionOf(msg, defaultAction);
       const device = resolveDevice(RED, configured, msg);
-      const endpoint = ipmiOf(show._, device);
+      ipmiOf(show._, device);
       const info = deviceInfo(device);
       show('busy', 'oobkit.status.doing', { action });
-      const r = await withIpmi(endpoint, (c) =>
-        runIpmiAction(c, action, {
+      const r = await withCapability(device, 'bmc', (d) =>
+        d.bmc!.run(action, {
           device: info,
           seconds: msg.seconds ?? def.seconds,
           bootDevice: msg.bootDevice ?? def.bootDevice,
@@ -119,18 +119,17 @@ export = function (RED: NodeAPI) {
     startPoll(node, show, watchSeconds, async () => {
       if (!configured) throw inputError(show._, 'oob-ipmi.error.watch-no-device');
       const device = configured.device();
-      const endpoint = ipmiOf(show._, device);
+      ipmiOf(show._, device);
       const key = cursorKey(device);
       const cursor = cursors.get(key);
+      // The first look only marks where the log stands: old entries are not news.
+      const r = await withCapability(device, 'bmc', (d) => d.readNewEvents(cursor as EventCursor | undefined, { initial: 'skip' }));
+      cursors.set(key, r.cursor as SelCursor);
       if (!cursor) {
-        // The first look only marks where the log stands: old entries are not news.
-        cursors.set(key, await withIpmi(endpoint, selCursorAtEnd));
         show('ok', 'oob-ipmi.status.watching');
       } else {
-        const r = await withIpmi(endpoint, (c) => runIpmiAction(c, 'sel-new', { device: deviceInfo(device), cursor }));
-        if (r.cursor) cursors.set(key, r.cursor);
-        for (const alert of r.alerts ?? []) node.send({ topic: alert.device.name ?? alert.device.host, payload: alert } as NodeMessage);
-        show('ok', 'oob-ipmi.status.watching-new', { count: r.alerts?.length ?? 0 });
+        for (const alert of r.alerts) node.send({ topic: alert.device.name ?? alert.device.host, payload: alert } as NodeMessage);
+        show('ok', 'oob-ipmi.status.watching-new', { count: r.alerts.length });
       }
     });
   }

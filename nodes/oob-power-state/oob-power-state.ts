@@ -1,7 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { canonicalPowerAction } from '../../lib/amt/power';
 import { deviceInfo } from '../../lib/device';
-import { changeDevicePower, DevicePowerStatus, readDevicePower } from '../../lib/power';
+import { canonicalPowerAction, DevicePowerStatus, withDriver } from '../../lib/drivers';
 import { inputError } from '../shared/errors';
 import { onInput } from '../shared/input';
 import { startPoll } from '../shared/poll';
@@ -40,12 +39,12 @@ export = function (RED: NodeAPI) {
       const info = deviceInfo(device);
       if (action === 'status') {
         show('busy', 'oobkit.status.reading');
-        const status = await readDevicePower(device);
+        const status = await withDriver(device, (d) => d.readPower());
         show.power(status.state);
         return Object.assign(msg, { topic: replyTopic(msg, info.name, info.host), payload: { ...status, device: info } });
       }
       show('busy', 'oobkit.status.doing', { action });
-      const { before, after } = await changeDevicePower(device, action);
+      const { before, after } = await withDriver(device, (d) => d.changePower(action));
       show.power(after.state);
       return Object.assign(msg, {
         topic: replyTopic(msg, info.name, info.host),
@@ -58,7 +57,7 @@ export = function (RED: NodeAPI) {
     startPoll(node, show, pollSeconds, async () => {
       if (!configured) throw inputError(show._, 'oob-power-state.error.poll-no-device');
       const device = configured.device();
-      const status = await readDevicePower(device);
+      const status = await withDriver(device, (d) => d.readPower());
       show.power(status.state);
       if (!last || last.state !== status.state) {
         const info = deviceInfo(device);

@@ -1,17 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { recordOwnAction } from '../../lib/activity';
-import { withAmt } from '../../lib/amt/connect';
-import {
-  addWatchdog,
-  applyTemplate,
-  DefenseStatus,
-  isTemplateName,
-  readStatus,
-  releaseTemplate,
-  removeWatchdog,
-  templateName,
-} from '../../lib/amt/defense';
+import { DefenseStatus, isTemplateName, templateName } from '../../lib/amt/defense';
 import { deviceInfo } from '../../lib/device';
+import { withCapability } from '../../lib/drivers';
 import { inputError } from '../shared/errors';
 import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
@@ -114,35 +104,32 @@ export = function (RED: NodeAPI) {
         delete params.replace;
         if (t === 'isolate') show('busy', 'oob-system-defense.status.isolating');
         else show('busy', 'oob-system-defense.status.applying', { template: t });
-        const change = await withAmt(device, async (c) => {
-          const ch = await applyTemplate(c, t, params, { replace });
-          if (ch.changed) recordOwnAction(device.host, 'defense', t);
-          return { ch, status: await readStatus(c, { counters: withCounters }) };
+        const change = await withCapability(device, 'defense', async (d) => {
+          const ch = await d.defense!.apply(t, params, { replace });
+          return { ch, status: await d.defense!.status({ counters: withCounters }) };
         });
         payload = { action, changed: change.ch.changed, template: t, params: change.ch.params, ...change.status, before: change.ch.before, steps: change.ch.steps };
         if (change.ch.warnings.length) payload.warnings = change.ch.warnings;
       } else if (action === 'release') {
         show('busy', 'oob-system-defense.status.releasing');
-        const change = await withAmt(device, async (c) => {
-          const ch = await releaseTemplate(c);
-          if (ch.changed) recordOwnAction(device.host, 'defense', 'release');
-          return { ch, status: await readStatus(c, { counters: withCounters }) };
+        const change = await withCapability(device, 'defense', async (d) => {
+          const ch = await d.defense!.release();
+          return { ch, status: await d.defense!.status({ counters: withCounters }) };
         });
         payload = { action, changed: change.ch.changed, released: change.ch.policy ?? null, ...change.status, before: change.ch.before, steps: change.ch.steps };
         if (change.ch.warnings.length) payload.warnings = change.ch.warnings;
       } else if (action === 'watchdog-add' || action === 'watchdog-remove') {
         const w = { ...configuredWatchdog(def), ...objectOf(show._, msg.watchdog, 'msg.watchdog') };
         show('busy', action === 'watchdog-add' ? 'oob-system-defense.status.adding-watchdog' : 'oob-system-defense.status.removing-watchdog');
-        const change = await withAmt(device, async (c) => {
-          const ch = action === 'watchdog-add' ? await addWatchdog(c, w) : await removeWatchdog(c, w.agentId ?? msg.agentId);
-          if (ch.changed) recordOwnAction(device.host, 'defense', action);
-          return { ch, status: await readStatus(c, { watchdogs: true }) };
+        const change = await withCapability(device, 'defense', async (d) => {
+          const ch = action === 'watchdog-add' ? await d.defense!.addWatchdog(w) : await d.defense!.removeWatchdog(w.agentId ?? msg.agentId);
+          return { ch, status: await d.defense!.status({ watchdogs: true }) };
         });
         payload = { action, changed: change.ch.changed, agentId: change.ch.agentId, ...change.status, steps: change.ch.steps };
         if (change.ch.warnings.length) payload.warnings = change.ch.warnings;
       } else {
         show('busy', 'oobkit.status.reading');
-        const status = await withAmt(device, (c) => readStatus(c, { counters: action === 'status' && withCounters, watchdogs: action === 'watchdog-status' }));
+        const status = await withCapability(device, 'defense', (d) => d.defense!.status({ counters: action === 'status' && withCounters, watchdogs: action === 'watchdog-status' }));
         payload = { action, ...status };
       }
       showDefense(show, payload as unknown as DefenseStatus);

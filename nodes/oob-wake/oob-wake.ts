@@ -97,7 +97,7 @@ export = function (RED: NodeAPI) {
         timeoutMs: seconds(def.timeout, 60) * 1000,
         fallback: def.fallback !== false,
         fallbackAfterMs: seconds(def.fallbackAfter, 20) * 1000,
-        onStage: (stage) => show('busy', stage === 'waking' ? 'oob-wake.status.waking' : device?.amt || !device?.ipmi ? 'oob-wake.status.amt-power-on' : 'oob-wake.status.bmc-power-on'),
+        onStage: (stage, via) => show('busy', stage === 'waking' ? 'oob-wake.status.waking' : via === 'ipmi' ? 'oob-wake.status.bmc-power-on' : 'oob-wake.status.amt-power-on'),
         signal,
       });
       showOutcome(show, outcome);

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { catalogLanguages, mergedCatalog, nodesDir } from '../../scripts/catalogs';
+import { fillOptionLists } from './option-lists';
 
 const NODE_TYPES: string[] = fs.readdirSync(nodesDir).filter((t: string) => fs.existsSync(path.join(nodesDir, t, `${t}.html`)));
 /** Dotted names that look like keys but are not: Node-RED permissions. */
@@ -40,7 +41,9 @@ interface Use {
 }
 
 function usesIn(file: string): Use[] {
-  const text = fs.readFileSync(file, 'utf8');
+  // Editor files as the build ships them: option lists generated from lib's tables filled in.
+  const source = fs.readFileSync(file, 'utf8');
+  const text = file.endsWith('.html') ? fillOptionLists(source) : source;
   const uses: Use[] = [];
   for (const m of text.matchAll(/(?<![\w/.-])((?:oobkit|oob-[a-z]+(?:-[a-z]+)*)\.[A-Za-z][\w-]*(?:\.[\w-]+)*)(?![\w-]|\.\$\{|\.\*)/g)) {
     if (!NOT_KEYS.has(m[1]) && !/\.(svg|png)$/.test(m[1])) uses.push({ file, key: m[1] });

@@ -82,7 +82,7 @@ describe('severity and source fields', () => {
 });
 
 describe('rules as rows', () => {
-  const examples = ['alert-pet-to-chat.json', 'alert-heartbeat-ticket.json', 'system-defense.json'].flatMap((f) =>
+  const examples = ['Alerts - PET to chat.json', 'Alerts - heartbeat to ticket.json', 'System defense.json'].flatMap((f) =>
     (JSON.parse(fs.readFileSync(path.join(root, 'examples', f), 'utf8')) as Array<Record<string, any>>).filter((n) => typeof n.rules === 'string'),
   );
 

@@ -126,7 +126,7 @@ const nodeProps = (id: string) =>
 
 /** An alert-in node as the palette makes one (every property the example has), with changes. */
 function alertIn(props: Record<string, unknown>): Record<string, unknown> {
-  const base = { ...example('alert-pet-to-chat.json', 'ex-alert-chat-in') };
+  const base = { ...example('Alerts - PET to chat.json', 'ex-alert-chat-in') };
   delete base.wires;
   return { ...base, ...props };
 }
@@ -180,7 +180,7 @@ async function waitFor<T>(what: string, get: () => T | undefined, ms = 15000): P
 
 describe('the alert policy editor in Chromium', () => {
   it('opens the example flows (rules stored as JSON text) with their rules in the list, and Done changes nothing', async () => {
-    const chat = example('alert-pet-to-chat.json', 'ex-alert-chat-in');
+    const chat = example('Alerts - PET to chat.json', 'ex-alert-chat-in');
     let tray = await openNode('ex-alert-chat-in');
     expect(await rules(tray).count()).toBe(1);
     const row = rules(tray).first();
@@ -195,7 +195,7 @@ describe('the alert policy editor in Chromium', () => {
     let props = await nodeProps('ex-alert-chat-in');
     expect(props).toMatchObject({ changed: false, valid: true, rules: chat.rules, maintenance: chat.maintenance, outputs: 1 });
 
-    const hb = example('alert-heartbeat-ticket.json', 'ex-alert-hb-policy');
+    const hb = example('Alerts - heartbeat to ticket.json', 'ex-alert-hb-policy');
     tray = await openConfig('ex-alert-hb-policy');
     const escalations = rules(tray).first();
     expect(await escalations.locator('.oob-rule-escalated').inputValue()).toBe('only');
@@ -285,7 +285,7 @@ describe('the alert policy editor in Chromium', () => {
     await closeTray('#node-config-dialog-ok');
     props = await nodeProps('ex-alert-hb-policy');
     expect(props.valid).toBe(true);
-    expect(props.rules).toBe(example('alert-heartbeat-ticket.json', 'ex-alert-hb-policy').rules);
+    expect(props.rules).toBe(example('Alerts - heartbeat to ticket.json', 'ex-alert-hb-policy').rules);
     expect(props.maintenance).toBe('[]');
   });
 

@@ -26,12 +26,12 @@ describe('npm start with Home Assistant', () => {
       // Every simulated PC is a device with a power switch, named by its MAC in the unique_id.
       const switches = await c.waitFor(() => {
         const s = configs().filter((p) => p.command_topic?.endsWith('/cmd/power'));
-        return fleet.every((pc) => s.some((p) => p.unique_id === `oobkit_${pc.mac.replace(/:/g, '')}_power`)) ? s : undefined;
+        return fleet.every((pc) => s.some((p) => p.unique_id === `oobkit_head-office_M${pc.mac.replace(/:/g, '').toUpperCase()}_power`)) ? s : undefined;
       }, 30000, 'a power switch per simulated PC');
       for (const s of switches) expect(s.device.via_device).toBe('oobkit_head_office_gateway');
       // Their states follow the simulated PCs.
       const target = fleet.find((pc) => pc.state === 'off')!;
-      const sw = switches.find((p) => p.unique_id === `oobkit_${target.mac.replace(/:/g, '')}_power`);
+      const sw = switches.find((p) => p.unique_id === `oobkit_head-office_M${target.mac.replace(/:/g, '').toUpperCase()}_power`);
       await c.waitForJson(sw.state_topic, (s) => s.power === 'off', 30000);
       await c.publish(sw.command_topic, 'ON');
       await c.waitForJson(sw.state_topic, (s) => s.power === 'on', 30000);

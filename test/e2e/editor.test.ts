@@ -69,6 +69,18 @@ describe('the editor in Chromium', () => {
     expect(invalid).toEqual([]);
   });
 
+  it('has no unused configuration node of ours in the demo (Node-RED warns about them on deploy)', async () => {
+    const unused = await page.evaluate((types) => {
+      const RED = (window as any).RED;
+      const out: string[] = [];
+      RED.nodes.eachConfig((n: any) => {
+        if (types.includes(n.type) && (!n.users || n.users.length === 0)) out.push(`${n.type} ${n.name ?? n.id}`);
+      });
+      return out;
+    }, ourTypes);
+    expect(unused).toEqual([]);
+  });
+
   it.each(ourTypes)('opens the edit dialog of %s without console errors', async (type) => {
     const before = consoleErrors.length;
     const opened = await page.evaluate((t) => {
@@ -91,6 +103,22 @@ describe('the editor in Chromium', () => {
     const labels = await page.evaluate(() => Array.from(document.querySelectorAll('.red-ui-tray .form-row label')).map((l) => l.textContent?.trim() ?? ''));
     // Every label is translated: a missing locale key shows up as the raw key.
     expect(labels.filter((l) => /^[a-z-]+\.(label|placeholder)\./.test(l))).toEqual([]);
+    // Every choice of every drop-down reads whole in the dialog as it opens.
+    const cut = await page.evaluate(() => {
+      const ctx = document.createElement('canvas').getContext('2d')!;
+      return Array.from(document.querySelectorAll<HTMLSelectElement>('.red-ui-tray select'))
+        .filter((s) => s.offsetParent !== null && !s.multiple && /^node-(config-)?input-/.test(s.id))
+        .flatMap((s) => {
+          const cs = getComputedStyle(s);
+          ctx.font = cs.font;
+          // Room for text: the box less its padding, borders and the arrow.
+          const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 16;
+          return Array.from(s.options)
+            .filter((o) => ctx.measureText(o.text).width > room)
+            .map((o) => `${s.id}: "${o.text}" needs ${Math.ceil(ctx.measureText(o.text).width)} px, has ${Math.floor(room)}`);
+        });
+    });
+    expect(cut).toEqual([]);
     await page.screenshot({ path: path.join(outDir, `edit-${type}.png`) });
     await page.evaluate(() => {
       const RED = (window as any).RED;

@@ -38,6 +38,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** Reuse this port (to restart a broker where clients expect it). */
   port?: number;
+  /** Lines of an acl_file (`user ...`, `topic ...`); without it every user may do anything. */
+  acl?: string[];
 }
 
 /** A real Mosquitto on 127.0.0.1 with its own temporary configuration. */
@@ -56,6 +58,11 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<TestBrok
       fs.chmodSync(pw, 0o600);
       lines.push('allow_anonymous false', `password_file ${pw}`);
     } else lines.push('allow_anonymous true');
+    if (o.acl) {
+      const acl = path.join(dir, 'acl');
+      fs.writeFileSync(acl, o.acl.join('\n') + '\n');
+      lines.push(`acl_file ${acl}`);
+    }
     const conf = path.join(dir, 'mosquitto.conf');
     fs.writeFileSync(conf, lines.join('\n') + '\n');
     const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -107,6 +114,8 @@ async function waitForPort(port: number, child: ChildProcess, ms: number): Promi
 export interface AedesOptions {
   /** Refuse every connection (CONNACK "not authorized"). */
   refuse?: boolean;
+  /** Refuse subscriptions to this filter (SUBACK failure 0x80). */
+  denySubscription?: string;
   port?: number;
 }
 
@@ -117,6 +126,7 @@ import { Aedes } from 'aedes';
 import net from 'node:net';
 const broker = await Aedes.createBroker();
 if (process.env.REFUSE === '1') broker.authenticate = (c, u, p, done) => done(Object.assign(new Error('not authorized'), { returnCode: 5 }), false);
+if (process.env.DENY_SUB) broker.authorizeSubscribe = (c, sub, done) => done(null, sub.topic === process.env.DENY_SUB ? null : sub);
 const sockets = new Set();
 const server = net.createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); broker.handle(s); });
 process.on('SIGUSR2', () => { for (const s of sockets) s.destroy(); });
@@ -127,7 +137,7 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => console.log(serv
 export async function startAedes(o: AedesOptions = {}): Promise<TestBroker & { dropClients(): void }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', AEDES_SCRIPT], {
     cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, REFUSE: o.refuse ? '1' : '0', PORT: String(o.port ?? 0) },
+    env: { ...process.env, REFUSE: o.refuse ? '1' : '0', PORT: String(o.port ?? 0), DENY_SUB: o.denySubscription ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

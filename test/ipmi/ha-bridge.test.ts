@@ -48,7 +48,7 @@ function configs(c: Consumer): Map<string, any> {
   return out;
 }
 
-const KEY = '020000001001';
+const KEY = 'branch_M020000001001';
 const cfg = (component: string, id: string) => `homeassistant/${component}/oobkit_branch/oobkit_${KEY}_${id}/config`;
 
 describe('a server in Home Assistant through its BMC', () => {

@@ -1,5 +1,5 @@
 /**
- * examples/boot-consent.json as a user imports it, its device pointed at a simulated PC in client
+ * examples/Boot with user consent.json as a user imports it, its device pointed at a simulated PC in client
  * control mode and its debug nodes swapped for test probes: the boot button puts a code on the
  * PC's screen and a question in the chat; the code, read off the screen and sent with the inject
  * node's "Inject with..." dialog (as msg.consentCode), lets the PC reset into BIOS setup.
@@ -33,7 +33,7 @@ afterEach(async () => {
 
 /** A PC keeps a consent it received for a while (firmware does), so each test has a PC of its own. */
 function exampleFlow(i: number): Array<Record<string, any>> {
-  const flow = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/boot-consent.json'), 'utf8')) as Array<Record<string, any>>;
+  const flow = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/Boot with user consent.json'), 'utf8')) as Array<Record<string, any>>;
   const sim = fleet.devices[i];
   for (const n of flow) {
     if (n.type === 'oob-device') Object.assign(n, { host: '127.0.0.1', amtPort: sim.port, amtTls: false });

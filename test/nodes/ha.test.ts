@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
 import { Fleet, startFleet } from '../../packages/sim/src';
 import { Consumer, freePort, startMosquitto, TestBroker } from '../helpers/mqtt';
-import { catchNode, deviceNode, getNode, haNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
+import { adminRequest, catchNode, deviceNode, getNode, haNode, load, nextMessage, recordStatuses, startServer, stopServer } from '../helpers/red';
 
 const mqttNodes = require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'network', '10-mqtt.js'));
 
@@ -69,7 +69,7 @@ describe('oob-ha in a real Node-RED runtime', () => {
     try {
       await c.waitFor(() => [...c.latest.keys()].filter((t) => t.endsWith('/config')).length === 17, 15000, 'discovery of two PCs and the gateway');
       await c.waitForJson('oobkit/branch/pc-02/state', (s) => s.power === 'on');
-      const origin = JSON.parse(c.latest.get(`homeassistant/switch/oobkit_branch/oobkit_${fleet.devices[0].mac.replace(/:/g, '')}_power/config`)!.payload).origin;
+      const origin = JSON.parse(c.latest.get(`homeassistant/switch/oobkit_branch/oobkit_branch_M${fleet.devices[0].mac.replace(/:/g, '').toUpperCase()}_power/config`)!.payload).origin;
       expect(origin.name).toMatch(/^OOBKit/);
       expect(origin.sw_version).toMatch(/^\d+\.\d+\.\d+/);
 
@@ -177,7 +177,7 @@ describe('oob-ha in a real Node-RED runtime', () => {
       await c.waitForJson('oobkit/branch/pc-02/state', (s) => s.power === 'on');
       getNode('ha').receive({ action: 'remove', device: 'pc-02' });
       await c.waitFor(() => c.latest.get('oobkit/branch/pc-02/state')?.payload === '', 5000, 'pc-02 state emptied');
-      const key = fleet.devices[1].mac.replace(/:/g, '');
+      const key = `branch_M${fleet.devices[1].mac.replace(/:/g, '').toUpperCase()}`;
       expect(c.latest.get(`homeassistant/switch/oobkit_branch/oobkit_${key}_power/config`)?.payload).toBe('');
     } finally {
       await c.end();
@@ -215,5 +215,24 @@ describe('oob-ha in a real Node-RED runtime', () => {
     const statuses = recordStatuses('ha');
     await new Promise((r) => setTimeout(r, 1500));
     expect(statuses.some((s) => s.fill === 'red' && /ECONNREFUSED, retry \d+ s/.test(s.text ?? ''))).toBe(true);
+  });
+
+  it('shows the exact ACL lines of its site, and turns red when a broker ACL denies it', async () => {
+    // A broker whose ACL follows the README's old recipe ("-" in the node id, no HA birth topic).
+    const guarded = await startMosquitto({ users: { 'gw-branch': 'gw-pw' }, acl: ['user gw-branch', 'topic readwrite oobkit/branch/#', 'topic readwrite homeassistant/+/oobkit_branch-x/#'] });
+    try {
+      const f = flow({}, guarded.port);
+      await load(NODES, f, { ...creds(), broker: { user: 'gw-branch', password: 'gw-pw' } });
+      const statuses = recordStatuses('ha');
+      const res = await adminRequest().get('/oobkit/ha-acl').query({ site: 'Branch', base: 'oobkit', prefix: 'homeassistant', broker: 'broker' }).expect(200);
+      expect(res.body.lines).toEqual(['user gw-branch', 'topic readwrite oobkit/branch/#', 'topic readwrite homeassistant/+/oobkit_branch/#', 'topic read homeassistant/status']);
+      await adminRequest().get('/oobkit/ha-acl').query({ site: '--' }).expect(400);
+      const end = Date.now() + 15000;
+      while (Date.now() < end && !statuses.some((s) => s.fill === 'red' && /denies: publish to homeassistant\//.test(s.text ?? ''))) await new Promise((r) => setTimeout(r, 100));
+      expect(statuses.filter((s) => s.fill === 'red').map((s) => s.text)).toContainEqual(expect.stringMatching(/^broker denies: publish to homeassistant\//));
+    } finally {
+      await stopServer();
+      await guarded.stop();
+    }
   });
 });

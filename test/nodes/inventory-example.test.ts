@@ -1,5 +1,5 @@
 /**
- * examples/inventory.json as a user gets it, run in a real Node-RED runtime with Node-RED's own
+ * examples/Inventory and audit log.json as a user gets it, run in a real Node-RED runtime with Node-RED's own
  * inject, split, change, CSV, file and template nodes, its two devices pointed at simulated PCs:
  * "inventory now" appends one CSV line per PC to the file, and the audit flow turns records into
  * chat lines.
@@ -47,7 +47,7 @@ afterAll(async () => {
 type FlowNode = Record<string, any> & { id: string; type: string };
 
 function exampleFlow(csvFile: string): { nodes: FlowNode[]; credentials: Record<string, unknown> } {
-  const nodes = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'inventory.json'), 'utf8')) as FlowNode[];
+  const nodes = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'Inventory and audit log.json'), 'utf8')) as FlowNode[];
   const credentials: Record<string, unknown> = {};
   let next = 0;
   for (const n of nodes) {
@@ -64,7 +64,7 @@ function exampleFlow(csvFile: string): { nodes: FlowNode[]; credentials: Record<
   return { nodes, credentials };
 }
 
-describe('examples/inventory.json', () => {
+describe('examples/Inventory and audit log.json', () => {
   it('"inventory now" appends one CSV line per PC to the file, with a header', async () => {
     const csvFile = path.join(dir, 'inventory.csv');
     const { nodes, credentials } = exampleFlow(csvFile);

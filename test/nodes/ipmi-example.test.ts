@@ -1,5 +1,5 @@
 /**
- * examples/ipmi.json as a user gets it, in a real Node-RED runtime with Node-RED's own inject and
+ * examples/Servers (IPMI).json as a user gets it, in a real Node-RED runtime with Node-RED's own inject and
  * catch nodes, its server pointed at a simulated BMC: the inject buttons do what they say.
  */
 import * as fs from 'node:fs';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-ipmi-example-'));
   runtimeSettings({ userDir: dir });
   await startServer();
-  const nodes = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'ipmi.json'), 'utf8')) as FlowNode[];
+  const nodes = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'Servers (IPMI).json'), 'utf8')) as FlowNode[];
   const credentials: Record<string, unknown> = {};
   for (const n of nodes) {
     if (n.type === 'oob-device') {
@@ -49,9 +49,9 @@ async function press(inject: string, debug: string): Promise<Record<string, any>
   return out;
 }
 
-describe('examples/ipmi.json', () => {
+describe('examples/Servers (IPMI).json', () => {
   it('has a comment node that says how to use it', () => {
-    const nodes = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'ipmi.json'), 'utf8')) as FlowNode[];
+    const nodes = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'Servers (IPMI).json'), 'utf8')) as FlowNode[];
     expect(nodes.find((n) => n.type === 'comment')?.info).toMatch(/IPMI \(server BMC\)/);
   });
 

@@ -1,5 +1,5 @@
 /**
- * examples/system-defense.json as a user imports it, with its device pointed at a simulated PC
+ * examples/System defense.json as a user imports it, with its device pointed at a simulated PC
  * and its "chat" debug node swapped for a test probe: the antivirus alert isolates the PC and
  * writes the chat message, the release button opens it again, the watchdog button makes AMT
  * watch the agent.
@@ -42,7 +42,7 @@ function freeTcpPort(): Promise<number> {
 }
 
 async function exampleFlow(): Promise<Array<Record<string, any>>> {
-  const flow = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/system-defense.json'), 'utf8')) as Array<Record<string, any>>;
+  const flow = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/System defense.json'), 'utf8')) as Array<Record<string, any>>;
   const sim = fleet.devices[0];
   const eventPort = await freeTcpPort();
   for (const n of flow) {

@@ -1,5 +1,5 @@
 /**
- * examples/wake.json and examples/discover.json as `npm start` deploys them (scripts/demo-flows.ts
+ * examples/Wake-on-LAN.json and examples/Discovery.json as `npm start` deploys them (scripts/demo-flows.ts
  * points their device at a simulated PC and keeps every packet on loopback): power off, wake and
  * confirm, wake a list; sweep the simulated fleet and split the result per device.
  */
@@ -39,7 +39,7 @@ function asDeployed(file: string) {
 }
 
 it('discovers the simulated fleet, on loopback only, one message per device', async () => {
-  const { ours, credentials } = asDeployed('discover.json');
+  const { ours, credentials } = asDeployed('Discovery.json');
   const node = ours.find((n) => n.type === 'oob-discover')!;
   expect(String(node.targets).split(' ').every((t) => t.startsWith('127.0.0.1:'))).toBe(true);
   await load([discoverNode, changeNode, splitNode, catchNode], ours, credentials);
@@ -53,7 +53,7 @@ it('discovers the simulated fleet, on loopback only, one message per device', as
 });
 
 it('wakes the simulated PC and keeps every packet on loopback', async () => {
-  const { ours, credentials } = asDeployed('wake.json');
+  const { ours, credentials } = asDeployed('Wake-on-LAN.json');
   for (const n of ours.filter((x) => x.type === 'oob-wake')) expect(n.address).toBe('127.0.0.1');
   await load([deviceNode, wakeNode, powerStateNode, catchNode], ours, credentials);
   const device = ours.find((n) => n.type === 'oob-device')!;

@@ -31,7 +31,7 @@ const RPSC_ACTION = 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Power
  * Soft), 6 Power Off-Hard, 7 Hibernate, 8 Power Off-Soft (AMT's "power down"), 9 Power Cycle (Off
  * Hard), 10 Master Bus Reset, 11 Diagnostic Interrupt (NMI), 12 Power Off-Soft Graceful, 13 Power
  * Off-Hard Graceful, 14 Master Bus Reset Graceful, 15 Power Cycle (Off-Soft Graceful), 16 Power
- * Cycle (Off-Hard Graceful).
+ * Cycle (Off-Hard Graceful) (16 has no action name of ours: Intel's AMT does not offer it).
  */
 const ACTION_TABLE: Array<[string, number]> = [
   ['on', 2],
@@ -54,7 +54,6 @@ const ACTION_TABLE: Array<[string, number]> = [
   ['soft-reset', 14],
   ['restart', 14],
   ['graceful-cycle', 15],
-  ['graceful-cycle-hard', 16],
   // Names are read case-blind and trimmed, the way a person types them.
   ['  Restart ', 14],
   ['SHUTDOWN', 12],

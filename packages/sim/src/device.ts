@@ -93,7 +93,7 @@ export interface SimDeviceOptions {
   timings?: Partial<PowerTimings>;
   /** Largest request body accepted (default 1 MiB); bigger ones get 413. */
   maxBodyBytes?: number;
-  /** Class handlers (default: every class in lib/sim/classes). */
+  /** Class handlers (default: every class in packages/sim/src/classes). */
   classes?: ClassHandler[];
   /** What the PC is made of (inventory classes); default: the first model, serials from the UUID. */
   hardware?: HardwareProfile;

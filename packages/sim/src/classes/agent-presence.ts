@@ -7,7 +7,7 @@
  * Modelled, not captured (test/fixtures/SOURCES.md). One simplification, said here: on real
  * firmware a watchdog action's state transition is held by a separate policy condition; the
  * simulator writes OldState and NewState into the AMT_AgentPresenceWatchdogAction instance itself.
- * Limits (16 agents, 64 actions) are our choices. The state machine is lib/sim/agent-presence.ts.
+ * Limits (16 agents, 64 actions) are our choices. The state machine is packages/sim/src/agent-presence.ts.
  */
 import type { SimDevice } from '../device';
 import {

@@ -12,7 +12,7 @@
  * filter InstanceIDs that are their handles, one policy link per port, the port named by
  * CreationClassName and DeviceID to delete a link. Other limits and faults are our choices, each
  * noted where it is made. Changes answer AccessDenied
- * unless the device is in admin control mode. Enforcement lives in lib/sim/defense.ts.
+ * unless the device is in admin control mode. Enforcement lives in packages/sim/src/defense.ts.
  */
 import type { SimDevice } from '../device';
 import {

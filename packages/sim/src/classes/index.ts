@@ -1,6 +1,6 @@
 /**
  * Every simulated class. To add an area (system defense, inventory, events...): write
- * lib/sim/classes/<area>.ts exporting a ClassHandler[] and add one line below.
+ * packages/sim/src/classes/<area>.ts exporting a ClassHandler[] and add one line below.
  */
 import { accountClasses } from './accounts';
 import { agentPresenceClasses } from './agent-presence';

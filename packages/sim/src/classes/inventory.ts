@@ -2,7 +2,7 @@
  * Platform, firmware and hardware: CIM_SoftwareIdentity, CIM_ComputerSystemPackage, CIM_Chassis,
  * CIM_Card, CIM_BIOSElement, CIM_PhysicalPackage, CIM_Chip, CIM_PhysicalMemory, CIM_Processor,
  * CIM_MediaAccessDevice and CIM_KVMRedirectionSAP, from the device's HardwareProfile
- * (lib/sim/hardware.ts). Property names, order and value shapes follow real firmware: the
+ * (packages/sim/src/hardware.ts). Property names, order and value shapes follow real firmware: the
  * captures in test/fixtures/amt and the hardware answers published with Intel's MPS.
  */
 import type { SimDevice } from '../device';
@@ -319,7 +319,7 @@ export const kvmRedirectionSettingData: ClassHandler = {
 };
 
 // Which System Defense policies are bound to a port now lives with the System Defense simulation
-// (lib/sim/defense.ts, issue 5), which serves AMT_NetworkPortSystemDefensePolicy itself.
+// (packages/sim/src/defense.ts, issue 5), which serves AMT_NetworkPortSystemDefensePolicy itself.
 export { setActiveDefensePolicies } from '../defense';
 
 export const inventoryClasses = [

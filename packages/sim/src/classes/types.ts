@@ -3,8 +3,8 @@
  * WS-Management part (selectors, enumeration contexts, envelopes, faults) and asks the handler
  * only for instances and for what a Put, Create, Delete or method call does to the device.
  *
- * To add a class: write a handler in lib/sim/classes/<area>.ts, export it in that file's list,
- * and add the list to lib/sim/classes/index.ts (one line). Handlers keep their mutable state in
+ * To add a class: write a handler in packages/sim/src/classes/<area>.ts, export it in that file's list,
+ * and add the list to packages/sim/src/classes/index.ts (one line). Handlers keep their mutable state in
  * `device.classState(className, init)`, created on first use, so idle devices stay small.
  */
 import type { PlainObject } from '../../../../lib/wsman/xml';
