@@ -14,8 +14,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { requestPowerAction } from '../../lib/amt/power';
-import { DeviceRefusedError, InputError } from '../../lib/errors';
+import { OFF_STATES, powerActionCode, powerStateName, readPowerStatus, requestPowerAction } from '../../lib/amt/power';
+import { DeviceRefusedError, InputError, OobError } from '../../lib/errors';
 import { amtSchemaFor } from '../../lib/amt/schema';
 import { WsmanClient } from '../../lib/wsman/client';
 import { Fleet, startFleet } from '../../packages/sim/src';
@@ -78,6 +78,8 @@ const RETURN_TABLE: Array<[number, RegExp | null]> = [
   [32767, /reserved/],
   [32768, /vendor specific/],
   [65535, /vendor specific/],
+  // Past the uint16 range the ValueMap lists.
+  [65536, /reserved/],
 ];
 
 const xml = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, parseTagValue: false });
@@ -85,6 +87,7 @@ const xml = new XMLParser({ removeNSPrefix: true, ignoreAttributes: false, parse
 interface Sent {
   action: string;
   messageId: string;
+  resourceUri: string;
   powerState?: string;
   managedElement?: Record<string, string>;
 }
@@ -94,17 +97,20 @@ function readRequest(body: string): Sent {
   const env = xml.parse(body).Envelope;
   const action = String(env.Header.Action['#text'] ?? env.Header.Action);
   const messageId = String(env.Header.MessageID);
+  const resourceUri = String(env.Header.ResourceURI['#text'] ?? env.Header.ResourceURI);
   const input = env.Body?.RequestPowerStateChange_INPUT;
-  if (!input) return { action, messageId };
+  if (!input) return { action, messageId, resourceUri };
   const selectors: Record<string, string> = {};
   const set = input.ManagedElement?.ReferenceParameters?.SelectorSet?.Selector ?? [];
   for (const s of [].concat(set) as Array<Record<string, string>>) selectors[s['@_Name']] = s['#text'];
-  return { action, messageId, powerState: String(input.PowerState), managedElement: selectors };
+  return { action, messageId, resourceUri, powerState: String(input.PowerState), managedElement: selectors };
 }
 
 interface Proxy {
   port: number;
   sent: Sent[];
+  /** When set: may replace what the device answered to a request. */
+  rewrite?: (sent: Sent, status: number, body: string) => { status: number; body: string } | undefined;
   /** When set: every PowerState 2-16 listed as available, and the invoke answered with this ReturnValue. */
   answer?: number;
   close(): Promise<void>;
@@ -125,6 +131,8 @@ async function startProxy(target: number): Promise<Proxy> {
           let out = Buffer.concat(parts).toString('utf8');
           let status = up.statusCode ?? 500;
           if (sent && status !== 401) p.sent.push(sent);
+          const replaced = sent && status !== 401 && p.rewrite ? p.rewrite(sent, status, out) : undefined;
+          if (replaced) ({ status, body: out } = replaced);
           if (p.answer !== undefined && sent && status !== 401) {
             if (sent.action === RPSC_ACTION) {
               status = 200;
@@ -178,6 +186,7 @@ afterAll(async () => {
 beforeEach(() => {
   proxy.sent.length = 0;
   proxy.answer = undefined;
+  proxy.rewrite = undefined;
 });
 
 /** The PowerStates the client asked for, as they went over the wire. */
@@ -188,6 +197,9 @@ describe('every action name and alias sends the PowerState DSP1027 gives it', ()
     proxy.answer = 0;
     await requestPowerAction(client, action);
     expect(requested()).toEqual([String(code)]);
+    expect(powerActionCode(action)).toBe(code);
+    // Acting reads the power state first, and nothing else (no OS power-saving state).
+    expect(proxy.sent.map((s) => s.action.split('/').pop())).toEqual(['Get', 'RequestPowerStateChange']);
     const sent = proxy.sent.find((s) => s.action === RPSC_ACTION)!;
     // DSP1027: the ManagedElement is the host's CIM_ComputerSystem (AMT names it ManagedSystem).
     expect(sent.managedElement).toEqual({ CreationClassName: 'CIM_ComputerSystem', Name: 'ManagedSystem' });
@@ -198,6 +210,7 @@ describe('every action name and alias sends the PowerState DSP1027 gives it', ()
     for (const bad of ['', 'reboot-now', 'power', '12', 'off hard']) {
       await expect(requestPowerAction(client, bad)).rejects.toBeInstanceOf(InputError);
     }
+    await expect(requestPowerAction(client, 'reboot-now')).rejects.toThrow(/unknown power action "reboot-now"; use one of: .*\bon\b.*graceful-reset/);
     expect(proxy.sent).toEqual([]);
   });
 });
@@ -219,7 +232,7 @@ describe('the simulated firmware acts on what the client sends', () => {
   it('an action the firmware does not list now is refused without an invoke', async () => {
     const d = fleet.devices[0];
     d.powerOff();
-    await expect(requestPowerAction(client, 'reset')).rejects.toThrow(/does not offer "reset" while off/);
+    await expect(requestPowerAction(client, 'reset')).rejects.toThrow(/does not offer "reset" while off \(it offers: on\)$/);
     expect(requested()).toEqual([]);
     d.powerOn();
   });
@@ -242,5 +255,106 @@ describe('every ReturnValue of RequestPowerStateChange', () => {
       expect((e as Error).message).toContain(`ReturnValue ${rv}`);
     }
     expect(requested()).toEqual(['10']);
+  });
+});
+
+const FAULT = fs.readFileSync(path.join(__dirname, '../fixtures/amt/Fault-DestinationUnreachable.xml'), 'utf8');
+const isGet = (s: Sent, cls: string) => s.action.endsWith('/transfer/Get') && s.resourceUri.endsWith(`/${cls}`);
+
+describe('reading the power state', () => {
+  /** PowerState values and their meaning in DSP1027, in the words we show. */
+  const STATES: Array<[number, string]> = [
+    [1, 'other'],
+    [2, 'on'],
+    [3, 'sleep-light'],
+    [4, 'sleep'],
+    [5, 'cycle'],
+    [6, 'off-hard'],
+    [7, 'hibernate'],
+    [8, 'off'],
+    [9, 'cycle-hard'],
+    [10, 'reset'],
+    [11, 'nmi'],
+    [12, 'soft-off'],
+    [13, 'graceful-off-hard'],
+    [14, 'graceful-reset'],
+    [15, 'graceful-cycle'],
+    [16, 'graceful-cycle-hard'],
+    [17, 'init'],
+    [0, 'state-0'],
+    [18, 'state-18'],
+  ];
+  it.each(STATES)('PowerState %i reads as "%s"', async (code, name) => {
+    expect(powerStateName(code)).toBe(name);
+    proxy.rewrite = (sent, status, body) =>
+      isGet(sent, 'CIM_AssociatedPowerManagementService') ? { status, body: body.replace(/(<(\w+:)?PowerState>)\d+</, `$1${code}<`) } : undefined;
+    expect((await readPowerStatus(client, { osPowerSaving: false })).code).toBe(code);
+    expect((await readPowerStatus(client, { osPowerSaving: false })).state).toBe(name);
+  });
+
+  it('off, for a user, is Off-Soft (8), Off-Hard (6) and Hibernate (7): no OS runs', () => {
+    const off = Array.from({ length: 20 }, (_, code) => code).filter((code) => OFF_STATES.has(powerStateName(code)));
+    expect(off).toEqual([6, 7, 8]);
+  });
+
+  it('a reply without PowerState is a clear error', async () => {
+    proxy.rewrite = (sent, status, body) => (isGet(sent, 'CIM_AssociatedPowerManagementService') ? { status, body: body.replace(/<(\w+:)?PowerState>\d+<\/(\w+:)?PowerState>/, '') } : undefined);
+    const e = await readPowerStatus(client).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OobError);
+    expect(e).toMatchObject({ code: 'BAD_XML' });
+    expect((e as Error).message).toMatch(/reported no PowerState/);
+  });
+
+  it('the actions offered are those of AvailableRequestedPowerStates we have names for', async () => {
+    const d = fleet.devices[0];
+    d.powerOn();
+    d.setOsRunning(true);
+    const on = await readPowerStatus(client, { osPowerSaving: false });
+    expect(on.available.sort()).toEqual(['cycle', 'graceful-reset', 'hibernate', 'nmi', 'off', 'reset', 'sleep', 'soft-off']);
+    d.powerOff();
+    expect((await readPowerStatus(client)).available).toEqual(['on']);
+    d.powerOn();
+  });
+
+  /** IPS_PowerManagementService.OSPowerSavingState (Intel AMT SDK): 0 unknown, 1 unsupported, 2 full power, 3 OS power saving. */
+  it.each([
+    [0, 'unknown'],
+    [1, 'unsupported'],
+    [2, 'full-power'],
+    [3, 'power-saving'],
+    [9, 'state-9'],
+  ])('OSPowerSavingState %i reads as "%s", while on', async (value, name) => {
+    fleet.devices[0].powerOn();
+    proxy.rewrite = (sent, status, body) =>
+      isGet(sent, 'IPS_PowerManagementService') ? { status, body: body.replace(/(<(\w+:)?OSPowerSavingState>)\d+</, `$1${value}<`) } : undefined;
+    expect((await readPowerStatus(client)).osPowerSaving).toBe(name);
+  });
+
+  it('the OS power-saving state is asked only while on, and only when wanted', async () => {
+    const d = fleet.devices[0];
+    d.powerOn();
+    await readPowerStatus(client, { osPowerSaving: false });
+    d.powerOff();
+    await readPowerStatus(client);
+    d.powerOn();
+    expect(proxy.sent.filter((s) => isGet(s, 'IPS_PowerManagementService'))).toEqual([]);
+    await readPowerStatus(client);
+    expect(proxy.sent.filter((s) => isGet(s, 'IPS_PowerManagementService'))).toHaveLength(1);
+  });
+
+  it('firmware without IPS_PowerManagementService (a WS-Man fault): no OS power-saving state, no error', async () => {
+    fleet.devices[0].powerOn();
+    proxy.rewrite = (sent) =>
+      isGet(sent, 'IPS_PowerManagementService') ? { status: 400, body: FAULT.replace('<b:RelatesTo>2</b:RelatesTo>', `<b:RelatesTo>${sent.messageId}</b:RelatesTo>`) } : undefined;
+    const status = await readPowerStatus(client);
+    expect(status.state).toBe('on');
+    expect(status.osPowerSaving).toBeUndefined();
+    expect('osPowerSaving' in status).toBe(false);
+  });
+
+  it('any other failure reading it is not swallowed', async () => {
+    fleet.devices[0].powerOn();
+    proxy.rewrite = (sent) => (isGet(sent, 'IPS_PowerManagementService') ? { status: 500, body: '<html>busy</html>' } : undefined);
+    await expect(readPowerStatus(client)).rejects.toThrow(/500/);
   });
 });
