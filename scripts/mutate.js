@@ -13,6 +13,15 @@ if (unknown.length) {
   console.error(`not a mutation target: ${unknown.join(', ')}; targets: ${Object.keys(TARGETS).join(', ')}`);
   process.exit(2);
 }
+// A renamed or deleted test file would silently leave a module with fewer tests: refuse instead.
+const fs = require('node:fs');
+const missing = Object.values(TARGETS)
+  .flat()
+  .filter((t) => !fs.existsSync(path.join(root, t)));
+if (missing.length) {
+  console.error(`scripts/mutation-targets.js lists test files that do not exist: ${[...new Set(missing)].join(', ')}`);
+  process.exit(2);
+}
 const stryker = path.join(path.dirname(require.resolve('@stryker-mutator/core/package.json', { paths: [root] })), 'bin', 'stryker.js');
 let failed = 0;
 for (const target of asked.length ? asked : Object.keys(TARGETS)) {
