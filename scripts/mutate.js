@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run mutate [-- module.ts ...]`: StrykerJS on each module in turn (all of
+// `npm run mutate [-- [--force] module.ts ...]`: StrykerJS on each module in turn (all of
 // scripts/mutation-targets.js when none is named), reports under reports/mutation/<module>/.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -7,7 +7,12 @@ const path = require('node:path');
 const { TARGETS } = require('./mutation-targets.js');
 
 const root = path.resolve(__dirname, '..');
-const asked = process.argv.slice(2).map((a) => path.relative(root, path.resolve(a)).split(path.sep).join('/'));
+// Options (--force: forget the incremental results and test every mutant again) go to Stryker.
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const asked = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith('--'))
+  .map((a) => path.relative(root, path.resolve(a)).split(path.sep).join('/'));
 const unknown = asked.filter((a) => !TARGETS[a]);
 if (unknown.length) {
   console.error(`not a mutation target: ${unknown.join(', ')}; targets: ${Object.keys(TARGETS).join(', ')}`);
@@ -26,7 +31,7 @@ const stryker = path.join(path.dirname(require.resolve('@stryker-mutator/core/pa
 let failed = 0;
 for (const target of asked.length ? asked : Object.keys(TARGETS)) {
   console.log(`\n== mutation testing ${target}`);
-  const r = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs'], {
+  const r = spawnSync(process.execPath, [stryker, 'run', 'stryker.config.mjs', ...flags], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, OOBKIT_MUTATE: target },
