@@ -253,6 +253,7 @@ describe('every ReturnValue of RequestPowerStateChange', () => {
       expect((e as DeviceRefusedError).returnValue).toBe(rv);
       expect((e as Error).message).toMatch(error);
       expect((e as Error).message).toContain(`ReturnValue ${rv}`);
+      expect((e as Error).message).toMatch(/^power action "reset" refused/);
     }
     expect(requested()).toEqual(['10']);
   });
@@ -297,6 +298,23 @@ describe('reading the power state', () => {
     expect(off).toEqual([6, 7, 8]);
   });
 
+  it('no AvailableRequestedPowerStates: nothing offered, nothing sent, and the error says so', async () => {
+    proxy.rewrite = (sent, status, body) =>
+      isGet(sent, 'CIM_AssociatedPowerManagementService') ? { status, body: body.replace(/<(\w+:)?AvailableRequestedPowerStates>\d+<\/(\w+:)?AvailableRequestedPowerStates>/g, '') } : undefined;
+    expect((await readPowerStatus(client, { osPowerSaving: false })).available).toEqual([]);
+    await expect(requestPowerAction(client, 'reset')).rejects.toThrow(/does not offer "reset" while on \(it offers no power action now\)$/);
+    expect(requested()).toEqual([]);
+  });
+
+  it('an OS power-saving reply without the value: not known', async () => {
+    fleet.devices[0].powerOn();
+    proxy.rewrite = (sent, status, body) =>
+      isGet(sent, 'IPS_PowerManagementService') ? { status, body: body.replace(/<(\w+:)?OSPowerSavingState>\d+<\/(\w+:)?OSPowerSavingState>/, '') } : undefined;
+    const status = await readPowerStatus(client);
+    expect(status.state).toBe('on');
+    expect(status.osPowerSaving).toBeUndefined();
+  });
+
   it('a reply without PowerState is a clear error', async () => {
     proxy.rewrite = (sent, status, body) => (isGet(sent, 'CIM_AssociatedPowerManagementService') ? { status, body: body.replace(/<(\w+:)?PowerState>\d+<\/(\w+:)?PowerState>/, '') } : undefined);
     const e = await readPowerStatus(client).catch((x: unknown) => x);
@@ -310,7 +328,8 @@ describe('reading the power state', () => {
     d.powerOn();
     d.setOsRunning(true);
     const on = await readPowerStatus(client, { osPowerSaving: false });
-    expect(on.available.sort()).toEqual(['cycle', 'graceful-reset', 'hibernate', 'nmi', 'off', 'reset', 'sleep', 'soft-off']);
+    // In PowerState order, whatever order the firmware lists them in.
+    expect(on.available).toEqual(['sleep', 'cycle', 'hibernate', 'off', 'reset', 'nmi', 'soft-off', 'graceful-reset']);
     d.powerOff();
     expect((await readPowerStatus(client)).available).toEqual(['on']);
     d.powerOn();
