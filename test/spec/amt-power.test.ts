@@ -235,6 +235,10 @@ describe('the simulated firmware acts on what the client sends', () => {
     await expect(requestPowerAction(client, 'reset')).rejects.toThrow(/does not offer "reset" while off \(it offers: on\)$/);
     expect(requested()).toEqual([]);
     d.powerOn();
+    d.setOsRunning(true);
+    await requestPowerAction(client, 'sleep');
+    await expect(requestPowerAction(client, 'reset')).rejects.toThrow(/does not offer "reset" while sleep \(it offers: on, off\)$/);
+    await requestPowerAction(client, 'on');
   });
 });
 
