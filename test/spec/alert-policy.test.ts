@@ -217,3 +217,94 @@ describe('rule order and actions', () => {
     expect(p.decide(alert({ kind: 'chassis-intrusion' })).output).toBe(0);
   });
 });
+
+/**
+ * The policy's settings as the node's help describes them: 1 to 10 outputs (a blank name becomes
+ * "output N"), Otherwise = an output or 0 to drop, windows and limits of 0 or more (0 = off; a
+ * number may come as text from a form), at most 500 rules, each route to an output that exists.
+ */
+describe('policy settings', () => {
+  const make = (c: Record<string, unknown>) => new Policy(c as never);
+
+  it.each([
+    [{ outputs: [] }, /1 to 10 outputs/],
+    [{ outputs: Array(11).fill('x') }, /1 to 10 outputs/],
+    [{ outputs: 'chat' }, /1 to 10 outputs/],
+    [{ rules: 'none' }, /rules must be a list/],
+    [{ rules: Array(501).fill({ match: {}, action: 'drop' }) }, /at most 500 rules/],
+    [{ outputs: ['a', 'b'], defaultOutput: 3 }, /default output 3 does not exist \(0 to drop, or 1-2\)/],
+    [{ defaultOutput: -1 }, /default output -1 does not exist/],
+    [{ defaultOutput: 1.5 }, /default output 1.5 does not exist/],
+    [{ dedupSeconds: -1 }, /dedup window must be a number of 0 or more, got "-1"/],
+    [{ dedupSeconds: 'soon' }, /dedup window must be a number/],
+    [{ dedupSeconds: Infinity }, /dedup window must be a number/],
+    [{ escalateMinutes: -5 }, /escalation must be a number/],
+    [{ ownActionSeconds: null }, /own-action suppression must be a number/],
+    [{ rateLimitPerKey: { count: -1, seconds: 60 } }, /rate limit per key count must be a number/],
+    [{ rateLimitGlobal: { count: 5, seconds: 'x' } }, /global rate limit seconds must be a number/],
+    [{ rules: [null] }, /rule 1 is not an object/],
+    [{ rules: [{ match: {}, action: 'forward' }] }, /rule 1: action must be route, drop or severity, got "forward"/],
+    [{ outputs: ['a', 'b'], rules: [{ match: {}, action: 'drop' }, { match: {}, action: 'route', output: 3 }] }, /rule 2: output 3 does not exist \(1-2\)/],
+    [{ rules: [{ match: {}, action: 'route', output: 0 }] }, /rule 1: output 0 does not exist/],
+    [{ rules: [{ match: {}, action: 'severity', severity: 'loud' }] }, /rule 1: severity "loud" is not one of critical, major/],
+    [{ rules: [{ name: 'pager', match: { severity: '>=loud' }, action: 'drop' }] }, /rule 1 \(pager\): severity "loud"/],
+    [{ maintenance: 'weekends' }, /maintenance windows must be a list/],
+  ])('%j is refused: %s', (config, message) => {
+    expect(() => make(config)).toThrow(InputError);
+    expect(() => make(config)).toThrow(message);
+  });
+
+  it('numbers typed as text are read; 0 turns a limit off; blank output names are numbered', () => {
+    const p = make({
+      outputs: [' chat ', '', 'pager'],
+      defaultOutput: '0',
+      dedupSeconds: ' 30 ',
+      escalateMinutes: '0',
+      ownActionSeconds: 0,
+      rateLimitPerKey: { count: '2.7', seconds: '10' },
+      rateLimitGlobal: { count: 0, seconds: 60 },
+      rules: [{ match: {}, action: 'route', output: '3' }],
+    });
+    expect(p.config).toMatchObject({
+      outputs: ['chat', 'output 2', 'pager'],
+      defaultOutput: 0,
+      dedupSeconds: 30,
+      escalateMinutes: 0,
+      ownActionSeconds: 0,
+      rateLimitPerKey: { count: 2, seconds: 10 },
+    });
+    expect(p.config.rateLimitGlobal).toBeUndefined();
+    expect(make({ rateLimitPerKey: { count: 5, seconds: 0 } }).config.rateLimitPerKey).toBeUndefined();
+    expect(p.outputCount).toBe(3);
+    expect([p.outputName(1), p.outputName(2), p.outputName(3), p.outputName(4)]).toEqual(['chat', 'output 2', 'pager', 'output 4']);
+    expect(p.decide(alert()).output).toBe(3);
+  });
+
+  it('the defaults: one output "alerts", everything to it, 300 s dedup, 5 a minute per key, 200 a minute in all', () => {
+    const p = new Policy();
+    expect(p.config).toMatchObject({ outputs: ['alerts'], defaultOutput: 1, dedupSeconds: 300, rateLimitPerKey: { count: 5, seconds: 60 }, rateLimitGlobal: { count: 200, seconds: 60 }, ownActionSeconds: 180 });
+    expect(p.decide(alert()).output).toBe(1);
+  });
+
+  it('a rule with no conditions matches everything; a severity rule without a severity changes nothing', () => {
+    const p = make({ outputs: ['a', 'b'], rules: [{ match: {}, action: 'route', output: 2 }] });
+    expect(ALL.map((severity) => p.decide(alert({ severity })).output)).toEqual([2, 2, 2, 2, 2, 2]);
+  });
+
+  it('decisions stay right past the cache size (4,096 kinds of alerts)', () => {
+    const p = make({ outputs: ['a', 'b'], rules: [{ match: { kind: 'k-1*' }, action: 'route', output: 2 }] });
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 5000; i++) {
+        const expected = String(i).startsWith('1') ? 2 : 1;
+        const got = p.decide(alert({ kind: `k-${i}` })).output;
+        if (got !== expected) throw new Error(`k-${i}: ${got}, not ${expected}`);
+      }
+    }
+  });
+
+  it('alerts with a field that is not text are still decided (not cached)', () => {
+    const p = make({ outputs: ['a', 'b'], rules: [{ match: { device: 'pc-*' }, action: 'route', output: 2 }] });
+    expect(p.decide(alert({ device: { name: 42 as unknown as string, host: 'pc-9' } })).output).toBe(2);
+    expect(p.decide(alert({ device: { name: 42 as unknown as string, host: 'srv-9' } })).output).toBe(1);
+  });
+});
