@@ -1,5 +1,5 @@
 /**
- * Alert benchmarks (issue 6).
+ * Alert benchmarks.
  *  - alerts-pet-throughput, the headline: PET traps per second that alert-in takes from a UDP
  *    socket on loopback and turns into emitted alerts (AlertHub, as the oob-alert-in node runs
  *    it: TrapReceiver's checks, net-snmp's parse, PET decode, the Alert, a 20-rule policy with

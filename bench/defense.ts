@@ -1,5 +1,5 @@
 /**
- * System Defense benchmark (issue 5): isolating a fleet and releasing it again.
+ * System Defense benchmark: isolating a fleet and releasing it again.
  *
  * Each isolate and release is a chain of WS-Man round trips to one PC (reads, then one Create or
  * Delete per filter, policy and binding), and chains to different PCs run side by side. The limit

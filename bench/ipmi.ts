@@ -1,5 +1,5 @@
 /**
- * IPMI benchmark (issue 8): power-status reads per second with OOBKit's client, which keeps one
+ * IPMI benchmark: power-status reads per second with OOBKit's client, which keeps one
  * RMCP+ session open, against FreeIPMI's `ipmipower --stat`, which a script would run once per
  * read (a process, a session handshake, the read, the close), over the same number of calls in
  * the same run, alternating short rounds. Both use cipher suite 17 against the same simulated BMC

@@ -1,5 +1,5 @@
 /**
- * MQTT / Home Assistant benchmarks (issue 7), against a real Mosquitto in its own process:
+ * MQTT / Home Assistant benchmarks, against a real Mosquitto in its own process:
  *  - discovery for 1,000 PCs: time for the bridge to publish every config, availability and state
  *    and have the broker acknowledge them, vs a bare mqtt.js client publishing the very same
  *    messages (topics and payloads captured from the bridge) in the same run;

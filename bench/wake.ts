@@ -1,5 +1,5 @@
 /**
- * Wake-on-LAN and discovery benchmarks (issue 3):
+ * Wake-on-LAN and discovery benchmarks:
  *  - magic packets per second for a 1,000-MAC wake list, ours against Debian's wakeonlan CLI given
  *    the same list (wakeonlan -f) in the same run, alternating short rounds; both send to a
  *    counting receiver in its own process, which also checks that nothing was lost. Ours runs

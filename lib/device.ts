@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import { clip, InputError } from './errors';
 import type { AmtEndpoint } from './amt/connect';
 import type { IpmiEndpoint } from './ipmi/client';
+import type { RemoteEndpoint } from './remote/endpoint';
 import { normalizeFingerprint } from './wsman/transport';
 
 export interface ManagedDevice {
@@ -17,13 +18,14 @@ export interface ManagedDevice {
   area?: string;
   /** AMT access, when the device has AMT and credentials are known. */
   amt?: AmtEndpoint;
-  /** Wake-on-LAN settings (issue 3). */
+  /** Wake-on-LAN settings. */
   wake?: WakeSettings;
   /** IPMI v2.0 access to the server's BMC, when it has one and credentials are known. */
   ipmi?: IpmiEndpoint;
+  /** A device at another site, reached through that site's gateway over the MSP's broker. */
+  remote?: RemoteEndpoint;
 }
 
-// --- Wake-on-LAN settings of a device (issue 3) ---------------------------------------------------
 
 /** How to wake a device and confirm it woke; every field optional (defaults live in lib/wol, lib/wake). */
 export interface WakeSettings {
@@ -137,7 +139,7 @@ export function deviceFromObject(value: unknown): ManagedDevice {
   const o = value as Record<string, unknown>;
   const host = checkHost(o.host, 'device.host');
   const d: ManagedDevice = { host, name: optionalString(o, 'name'), mac: optionalString(o, 'mac'), site: optionalString(o, 'site'), area: optionalString(o, 'area') };
-  const wake = wakeSettingsFromObject(o.wake); // issue 3
+  const wake = wakeSettingsFromObject(o.wake);
   if (wake) d.wake = wake;
   const amt = amtFromObject(o, host);
   if (amt) d.amt = amt;
@@ -145,7 +147,6 @@ export function deviceFromObject(value: unknown): ManagedDevice {
   return d;
 }
 
-// --- IPMI (issue 8) ---------------------------------------------------------------------------
 
 const CIPHER_SUITE_VALUES = new Set(['auto', '3', '17']);
 const PRIVILEGE_VALUES = new Set(['user', 'operator', 'admin']);

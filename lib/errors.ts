@@ -15,7 +15,9 @@ export type OobErrorCode =
   | 'WSMAN_FAULT'
   | 'DEVICE_REFUSED'
   | 'CONSENT'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'SITE_OFFLINE'
+  | 'REMOTE_REFUSED';
 
 /** A piece of untrusted text as it may appear in an error message: at most `max` characters. */
 export function clip(s: string, max = 80): string {
@@ -192,5 +194,9 @@ export function shortReason(e: unknown): string {
       return CONSENT_STATUS[(e as ConsentError).reason];
     case 'CLOSED':
       return 'closed';
+    case 'SITE_OFFLINE':
+      return 'site offline';
+    case 'REMOTE_REFUSED':
+      return 'site refused';
   }
 }

@@ -47,3 +47,6 @@ export type { WakeAndConfirmOptions, WakeOutcome } from './wake';
 // Alerts and their policy engine; Home Assistant over MQTT.
 export * as alerts from './alerts';
 export * as mqtt from './mqtt';
+
+// Devices at other sites through the MSP's broker: signed commands, a site's responder, the centre.
+export * as remote from './remote';

@@ -5,13 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { generateKeyPairText } from '../lib/remote/keys';
 
 export interface SimTarget {
   name: string;
   port: number;
   fingerprint?: string;
   mac: string;
-  /** The fleet's shared magic-packet port and this PC's RMCP presence port (issue 3). */
+  /** The fleet's shared magic-packet port and this PC's RMCP presence port. */
   wolPort?: number;
   rmcpPort?: number;
   /** Redirection (IDE-R) port of the simulated PC (boot from media). */
@@ -28,7 +29,6 @@ export interface DemoSettings {
   bootImageDir?: string;
   /** Free loopback ports for each alert-in node in turn: PET traps (UDP) and event pushes (TCP). */
   alertPorts?: Array<{ pet: number; event: number }>;
-  // --- IPMI (issue 8) ---
   /** Simulated server BMCs, for example devices that are servers (they have IPMI settings). */
   servers?: Array<{ name: string; port: number }>;
 }
@@ -48,7 +48,7 @@ export function exampleDeviceNames(examples: Array<{ nodes: FlowNode[] }>): stri
   const names: string[] = [];
   for (const { nodes } of examples) {
     for (const n of nodes) {
-      if (n.type !== 'oob-device' || isServer(n)) continue;
+      if (n.type !== 'oob-device' || isServer(n) || n.via) continue;
       const name = String(n.name || n.id);
       if (!names.includes(name)) names.push(name);
     }
@@ -80,7 +80,7 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
     fingerprint: target.fingerprint ?? '',
     tofu: false,
     timeout: 10,
-    // Wake-on-LAN (issue 3): magic packets to the simulator on loopback, never a real broadcast.
+    // Wake-on-LAN: magic packets to the simulator on loopback, never a real broadcast.
     wolAddress: '127.0.0.1',
     wolPort: target.wolPort ?? '',
     wolInterface: '',
@@ -91,7 +91,7 @@ function deviceNode(id: string, name: string, target: SimTarget, site: string | 
 
 /**
  * Wake and discover nodes in examples address real networks (broadcasts, a /24): point them at the
- * simulator instead, so the demo sends nothing off this machine (issue 3).
+ * simulator instead, so the demo sends nothing off this machine.
  */
 function keepWakeOnLoopback(n: FlowNode, s: DemoSettings): void {
   if (n.type === 'oob-wake') Object.assign(n, { address: '127.0.0.1', port: s.devices[0]?.wolPort ?? '', interface: '' });
@@ -101,7 +101,6 @@ function keepWakeOnLoopback(n: FlowNode, s: DemoSettings): void {
   }
 }
 
-// --- IPMI (issue 8) ---
 /** An example device is a server when it carries IPMI settings. */
 function isServer(n: FlowNode): boolean {
   return ['ipmiHost', 'ipmiPort', 'ipmiCipher', 'ipmiPrivilege'].some((k) => n[k] !== undefined);
@@ -130,7 +129,8 @@ export function demoFlows(
       if (ids.has(n.id)) throw new Error(`examples/${file}: node id ${n.id} is used by another example; ids must be unique across examples`);
     }
     for (const n of exampleNodes) {
-      if (n.type !== 'oob-device') continue;
+      // A device at another site is reached through its site's gateway, not a simulated PC here.
+      if (n.type !== 'oob-device' || n.via) continue;
       const name = String(n.name || n.id);
       const existing = deviceByName.get(name);
       if (existing) {
@@ -139,7 +139,7 @@ export function demoFlows(
         n.type = '__drop__';
         continue;
       }
-      // --- IPMI (issue 8): a server (a device with IPMI settings) gets a simulated BMC ---
+      // IPMI: a server (a device with IPMI settings) gets a simulated BMC
       if (isServer(n) && s.servers?.length) {
         const bmc = s.servers[nextServer++ % s.servers.length];
         Object.assign(n, serverNode(n.id, name, bmc.port, n.site as string | undefined));
@@ -159,10 +159,11 @@ export function demoFlows(
         const u = new URL(s.mqttUrl);
         Object.assign(n, { broker: u.hostname, port: u.port });
       }
-      // --- boot from media (issue 4): images from the demo's folder ---
+      // boot from media: images from the demo's folder
       if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
       // The demo has no Request Tracker to talk to: the ticket example is there to look at, disabled.
       if (n.type === 'oob-rt-ticket') n.d = true;
+      if (n.type === 'mqtt-broker' && s.mqttUrl) Object.assign(n, { usetls: false, tls: '' });
       // Alert listeners on free loopback ports (162 needs root, and two nodes cannot share one).
       if (n.type === 'oob-alert-in' && s.alertPorts?.[nextAlertPorts]) {
         const ports = s.alertPorts[nextAlertPorts++];
@@ -173,8 +174,32 @@ export function demoFlows(
       nodes.push(n);
     }
   }
+  pairRemoteKeys(nodes, credentials);
   nodes.push(...fleetTab(s, credentials, deviceByName));
   return { nodes, credentials, petPorts };
+}
+
+/**
+ * The central console works in the demo as it would across the internet, through the embedded
+ * broker: each site gateway and the centre get a fresh key pair (in the credential store, as the
+ * dialogs' "new key pair" button would do), and each pins the other's public key.
+ */
+function pairRemoteKeys(nodes: FlowNode[], credentials: Record<string, unknown>): void {
+  const centres = nodes.filter((n) => n.type === 'oob-remote-centre');
+  const gateways = nodes.filter((n) => n.type === 'oob-remote-gateway');
+  for (const c of centres) {
+    const centre = generateKeyPairText();
+    credentials[c.id] = { privateKey: centre.privateKey };
+    c.publicKey = centre.publicKey;
+    const pins: string[] = [];
+    for (const g of gateways.filter((x) => x.broker === c.broker)) {
+      const site = generateKeyPairText();
+      credentials[g.id] = { siteKey: site.privateKey, centreKey: centre.publicKey };
+      g.publicKey = site.publicKey;
+      pins.push(`${String(g.site)} ${site.publicKey}`);
+    }
+    c.sites = pins.join('\n');
+  }
 }
 
 /** One watcher per simulated PC, the latest states in flow context, GET /api/fleet to read them. */

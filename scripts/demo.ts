@@ -3,8 +3,8 @@
  * PCs and an embedded MQTT broker, all on loopback. Prints the editor URL; Ctrl-C stops it all.
  *
  * Environment: PORT (editor, default 1880), MQTT_PORT (default 1883), DEMO_PORT_BASE (every port
- * the demo opens, from one base: see demoPorts below), DEMO_DEVICES (default 5), HOST (listen
- * address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default .demo/),
+ * the demo opens, from one base: see demoPorts below), DEMO_DEVICES (default: one per device the
+ * examples name, at least 5), HOST (listen address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default .demo/),
  * DEMO_ALERT_SECONDS (a simulated PC plays an alert scenario this often; 0 = never). Without
  * DEMO_PORT_BASE the simulated devices take free ports; a busy editor or broker port falls back to a
  * free one.
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   const examples = readExamples(path.join(root, 'examples'));
   // The simulated PCs carry the names the examples give them: one PC, one name, one config node.
   const names = exampleDeviceNames(examples);
-  const deviceCount = Number(process.env.DEMO_DEVICES || 5);
+  const deviceCount = Number(process.env.DEMO_DEVICES || Math.max(5, names.length));
   const ports = demoPorts(process.env.DEMO_PORT_BASE, deviceCount);
   const fleet = await startFleet({
     devices: deviceCount,
@@ -122,14 +122,14 @@ async function main(): Promise<void> {
     timings: { bootTimeMs: 4000, offDwellMs: 1500, osShutdownMs: 3000 },
     // The accounts PC is in client control mode: it asks its user for consent (the boot-consent example).
     configure: (i, o) => ({ ...o, name: names[i] ?? o.name, power: i % 3 === 2 ? 'off' : 'on', ...(names[i] === 'accounts-pc' ? { controlMode: 'client' as const } : {}) }),
-    // Wake-on-LAN and RMCP presence on loopback ports (issue 3).
+    // Wake-on-LAN and RMCP presence on loopback ports.
     wolPort: ports.wol,
     rmcpPort: ports.rmcp,
   });
 
-  // System Defense (issue 5): made-up traffic through each simulated PC, so filter counters move.
+  // System Defense: made-up traffic through each simulated PC, so filter counters move.
   const traffic = startBackgroundTraffic(fleet.devices);
-  // --- IPMI (issue 8): two simulated servers with BMCs, one on, one off ---
+  // IPMI: two simulated servers with BMCs, one on, one off
   const servers = await Promise.all(
     ['srv-01', 'srv-02'].map((name, i) => SimBmc.start({ port: ports.bmc ? ports.bmc + i : 0, users: [{ name: USERNAME, password: PASSWORD }], power: i === 0 ? 'on' : 'off', cycleMs: 3000, softOffMs: 3000 }).then((bmc) => ({ name, bmc }))),
   );
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const mqttPort = await listen(mqttServer, ports.mqtt, ports.fixed);
 
   linkPackage();
-  // --- boot from media (issue 4): a bootable image the example serves to the simulated PCs ---
+  // boot from media: a bootable image the example serves to the simulated PCs
   const bootImageDir = path.join(userDir, 'boot-images');
   fs.mkdirSync(bootImageDir, { recursive: true });
   writeDemoIso(path.join(bootImageDir, 'rescue.iso'));
@@ -157,7 +157,6 @@ async function main(): Promise<void> {
     username: USERNAME,
     password: PASSWORD,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
-    // IPMI (issue 8)
     servers: servers.map((x) => ({ name: x.name, port: x.bmc.port })),
   });
   writeFlowFiles(nodes, credentials, CREDENTIAL_SECRET);
@@ -207,7 +206,7 @@ async function main(): Promise<void> {
     traffic.stop();
     stopScenarios();
     await fleet.stop();
-    await Promise.all(servers.map((x) => x.bmc.stop())); // IPMI (issue 8)
+    await Promise.all(servers.map((x) => x.bmc.stop()));
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -223,7 +222,6 @@ async function main(): Promise<void> {
     const x = describeDevice(d);
     log(`    ${x.name}  127.0.0.1:${x.port}  ${x.mac}  ${d.powerState === 2 ? 'on' : 'off'}`);
   }
-  // IPMI (issue 8)
   log(`  simulated servers (IPMI v2.0 over UDP, user ${USERNAME}, same password):`);
   for (const x of servers) log(`    ${x.name}  127.0.0.1:${x.bmc.port}  ${x.bmc.state.powerOn ? 'on' : 'off'}`);
   log('Press Ctrl-C to stop.');

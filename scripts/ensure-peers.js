@@ -13,7 +13,7 @@ const PEERS = {
   openssl: 'openssl',
   chromium: 'chromium',
   mosquitto: 'mosquitto',
-  // issue 7: the MQTT tests run Mosquitto with a password file
+  // the MQTT tests run Mosquitto with a password file
   mosquitto_passwd: 'mosquitto',
   snmptrap: 'snmp',
   snmptrapd: 'snmptrapd',
@@ -27,12 +27,14 @@ const PEERS = {
   ipmitool: 'ipmitool',
   xorriso: 'xorriso',
   ip: 'iproute2',
-  // --- IPMI (issue 8) ---
   ss: 'iproute2',
   'ipmi-sensors': 'freeipmi-tools',
   'qemu-aarch64-static': 'qemu-user-static',
   // Request Tracker 5 for the ticket tests (its standalone server and SQLite below)
   'rt-setup-database-5': 'request-tracker5',
+  // remote console: a VNC client nobody here wrote reads the simulated screen
+  vncsnapshot: 'vncsnapshot',
+  djpeg: 'libjpeg-turbo-progs',
 };
 
 function has(cmd) {

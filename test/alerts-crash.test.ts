@@ -104,6 +104,8 @@ describe('alert-in killed during a PET burst', () => {
       after = emitted(second).map((l) => l.key);
       if (new Set([...before, ...after]).size >= TRAPS) break;
     }
+    second.proc.stdin!.write('open\n');
+    const open = (await second.waitFor((l) => 'open' in l)).open as number;
     second.proc.kill('SIGKILL');
 
     const all = [...before, ...after];
@@ -113,6 +115,8 @@ describe('alert-in killed during a PET burst', () => {
     const seen = new Set([...emitted(first), ...emitted(second)].map((l) => l.seq));
     const missing = burst.map((_, i) => i).filter((i) => !seen.has(i));
     expect(missing.filter((i) => i >= at)).toEqual([]);
-    expect(missing.length).toBeLessThan(TRAPS / 2);
+    // What did not come out was on disk when the process died (its write was under way): held open,
+    // it comes out as a repeat report when its dedup window ends. Late, never lost.
+    expect(open).toBe(TRAPS);
   }, 60_000);
 });

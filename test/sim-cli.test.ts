@@ -93,7 +93,7 @@ describe('oob-sim CLI', () => {
     expect((await done).code).toBe(0);
   });
 
-  // --- boot from media (issue 4): the redirection port ---
+  // boot from media: the redirection port
   it('--redir-port sets the redirection port and prints it; the port speaks the redirection protocol', async () => {
     const free = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {

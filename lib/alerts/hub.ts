@@ -113,7 +113,7 @@ export class AlertHub {
   private readonly subscriptions: DeviceSubscription[] = [];
   private readonly leases: Array<() => void> = [];
   private readonly eventLogPositions: Record<string, EventLogPosition>;
-  private readonly selPositions: Record<string, SelCursor>; // IPMI (issue 8)
+  private readonly selPositions: Record<string, SelCursor>;
   private readonly subs: NonNullable<HubState['subscriptions']>;
   private pollTimer?: NodeJS.Timeout;
   private polling = false;
@@ -141,7 +141,7 @@ export class AlertHub {
     this.stored = applyHubChanges(loaded.snapshot ?? {}, loaded.changes);
     this.journal = new Journal(path.join(o.stateDir, `alert-in-${safeId}.journal`));
     this.eventLogPositions = { ...(this.stored.eventLog ?? {}) };
-    this.selPositions = { ...(this.stored.sel ?? {}) }; // IPMI (issue 8)
+    this.selPositions = { ...(this.stored.sel ?? {}) };
     this.subs = { ...(this.stored.subscriptions ?? {}) };
     this.engine = new AlertEngine(o.policy, {
       emit: (e) => this.hold(e),
@@ -248,6 +248,8 @@ export class AlertHub {
 
   private async resolveAddresses(): Promise<void> {
     for (const d of this.o.devices) {
+      // A device at another site sends its traps and pushes to that site's gateway, never here.
+      if (d.remote) continue;
       if (net.isIP(d.host)) {
         this.byAddress.set(d.host, d);
         continue;

@@ -25,7 +25,7 @@ import type { EngineChange, EngineState } from './engine';
 export interface HubState {
   engine?: EngineState;
   eventLog?: Record<string, EventLogPosition>;
-  /** IPMI (issue 8): where each server's SEL was read up to. */
+  /** IPMI: where each server's SEL was read up to. */
   sel?: Record<string, SelCursor>;
   subscriptions?: Record<string, { reg: Omit<PushRegistration, 'device'>; record?: SubscriptionRecord }>;
 }

@@ -227,13 +227,13 @@ export async function readRedirection(client: WsmanClient): Promise<RedirectionS
   return { enabledState: Number(p.EnabledState), listenerEnabled: p.ListenerEnabled === true };
 }
 
-async function requestRedirectionState(client: WsmanClient, state: number): Promise<void> {
+export async function requestRedirectionState(client: WsmanClient, state: number): Promise<void> {
   const out = await client.invoke('AMT_RedirectionService', 'RequestStateChange', { RequestedState: state });
   const rv = Number(out.ReturnValue);
   if (rv !== 0) throw new DeviceRefusedError(`AMT_RedirectionService.RequestStateChange(${state})`, rv, rv === 5 ? 'invalid parameter' : 'see the AMT SDK');
 }
 
-async function putListener(client: WsmanClient, enabled: boolean): Promise<void> {
+export async function putListener(client: WsmanClient, enabled: boolean): Promise<void> {
   const p = (await client.get('AMT_RedirectionService')).props;
   const body: InputObject = {};
   for (const k of ['CreationClassName', 'ElementName', 'EnabledState', 'ListenerEnabled', 'Name', 'SystemCreationClassName', 'SystemName']) {

@@ -7,6 +7,7 @@ import { deviceLabel, ManagedDevice } from '../device';
 import { UnsupportedError } from '../errors';
 import { amtDriver } from './amt';
 import { ipmiDriver } from './ipmi';
+import { remoteDriver } from './remote';
 import { Capability, capabilitiesOf, DeviceDriver, DriverKind } from './types';
 
 export * from './types';
@@ -16,6 +17,8 @@ export type { PowerActionSpec } from './power-actions';
 /** Every way this device can be driven, the default first (a PC may have both AMT and a BMC). */
 export function driverKindsOf(d: ManagedDevice): DriverKind[] {
   const kinds: DriverKind[] = [];
+  // A device at another site is driven only through its site's gateway.
+  if (d.remote) return ['remote'];
   if (d.amt) kinds.push('amt');
   if (d.ipmi) kinds.push('ipmi');
   return kinds;
@@ -42,6 +45,8 @@ export function driverFor(d: ManagedDevice, kind: DriverKind | undefined = drive
       return amtDriver(d);
     case 'ipmi':
       return ipmiDriver(d);
+    case 'remote':
+      return remoteDriver(d);
     default:
       throw new UnsupportedError(`${deviceLabel(d)} has no AMT or IPMI credentials`);
   }

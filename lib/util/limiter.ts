@@ -25,14 +25,33 @@ export class Limiter {
     this.drain();
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.running++;
-    try {
-      return await task();
-    } finally {
-      this.release();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running < this.max) {
+      this.running++;
+      return this.start(task);
     }
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.start(task));
+  }
+
+  /** Runs a task that holds a slot, and gives the slot back when it settles (no extra async frames: this is on every WS-Man call). */
+  private start<T>(task: () => Promise<T>): Promise<T> {
+    let p: Promise<T>;
+    try {
+      p = task();
+    } catch (e) {
+      this.release();
+      return Promise.reject(e);
+    }
+    return Promise.resolve(p).then(
+      (v) => {
+        this.release();
+        return v;
+      },
+      (e: unknown) => {
+        this.release();
+        throw e;
+      },
+    );
   }
 
   private release(): void {

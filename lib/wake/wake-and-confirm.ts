@@ -12,6 +12,7 @@ import { checkPort, ManagedDevice } from '../device';
 import { InputError } from '../errors';
 import { planWake, sendPlan, WakePlan } from '../wol/send';
 import { driverKindOf, withDriver } from '../drivers';
+import { wakeRemote } from '../remote/wake';
 import { ConfirmMethod, managementProbe, presenceProbe, Probe, tcpProbe } from './probes';
 
 export type ConfirmChoice = 'auto' | 'none' | ConfirmMethod;
@@ -104,6 +105,7 @@ function checkDurations(o: WakeAndConfirmOptions): { timeoutMs: number; pollMs: 
 /** Send the magic packets and, unless told not to, watch the device until it is up. */
 export async function wakeAndConfirm(o: WakeAndConfirmOptions): Promise<WakeOutcome> {
   const d = o.device;
+  if (d?.remote) return wakeRemote(d.remote, o);
   const macs = o.macs && o.macs.length ? o.macs : d?.mac ? [d.mac] : [];
   if (macs.length === 0) throw new InputError(d ? `${d.name ?? d.host} has no MAC address to wake` : 'no MAC address to wake: set msg.mac or choose a device');
   const w = d?.wake ?? {};

@@ -218,9 +218,8 @@ export class WsmanClient {
     throw new AuthError(`${this.label} kept asking for authentication (stale nonces); giving up`);
   }
 
-  private interpret(req: BuiltRequest, status: number, body: string, contentType?: string): WsmanEnvelope {
-    const looksXml = /xml/i.test(contentType ?? '') || body.trimStart().startsWith('<');
-    if (status !== 200 && !looksXml) throw new HttpStatusError(status, `${this.label} answered HTTP ${status}`);
+  private interpret(req: BuiltRequest, status: number, body: string, contentType?: string | string[]): WsmanEnvelope {
+    if (status !== 200 && !/xml/i.test(String(contentType ?? '')) && !/^\s*</.test(body)) throw new HttpStatusError(status, `${this.label} answered HTTP ${status}`);
     let env: WsmanEnvelope;
     try {
       env = readEnvelope(body);

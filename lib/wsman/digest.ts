@@ -67,7 +67,8 @@ export class DigestSession {
   private nc = 0;
   /** MD5(user:realm:password), fixed for a challenge's realm. */
   private ha1 = '';
-  private ha2Cache = new Map<string, string>();
+  /** The parts of the header that stay the same from call to call under one challenge and URI. */
+  private fixed?: FixedParts;
 
   constructor(
     private readonly username: string,
@@ -90,46 +91,60 @@ export class DigestSession {
     if (challenge.realm !== this.challenge?.realm || !this.ha1) this.ha1 = md5(`${this.username}:${challenge.realm}:${this.password}`);
     this.challenge = challenge;
     this.nc = 0;
+    this.fixed = undefined;
   }
 
   forget(): void {
     this.challenge = undefined;
     this.nc = 0;
     this.ha1 = '';
+    this.fixed = undefined;
   }
 
-  private plainHa2(method: string, uri: string): string {
-    const key = `${method}:${uri}`;
-    let v = this.ha2Cache.get(key);
-    if (v === undefined) {
-      v = md5(key);
-      if (this.ha2Cache.size < 16) this.ha2Cache.set(key, v);
-    }
-    return v;
+  private fixedParts(c: DigestChallenge, method: string, uri: string): FixedParts {
+    const f = this.fixed;
+    if (f && f.method === method && f.uri === uri) return f;
+    const qop = c.qop.includes('auth') ? 'auth' : c.qop.includes('auth-int') ? 'auth-int' : undefined;
+    const made: FixedParts = {
+      method,
+      uri,
+      qop,
+      ha2: qop === 'auth-int' ? undefined : md5(`${method}:${uri}`),
+      head: `Digest username="${quote(this.username)}", realm="${quote(c.realm)}", nonce="${quote(c.nonce)}", uri="${quote(uri)}", response="`,
+      afterResponse: `"${c.algorithm !== 'MD5' ? `, algorithm=${c.algorithm}` : ''}${qop ? `, qop=${qop}, nc=` : ''}`,
+      tail: c.opaque !== undefined ? `, opaque="${quote(c.opaque)}"` : '',
+    };
+    this.fixed = made;
+    return made;
   }
 
   authorize(method: string, uri: string, body: string | Buffer): DigestAuthorization | undefined {
     const c = this.challenge;
     if (!c) return undefined;
+    const f = this.fixedParts(c, method, uri);
     const nc = ++this.nc;
     const ncHex = nc.toString(16).padStart(8, '0');
     const cnonce = this.makeCnonce();
     const ha1 = c.algorithm === 'MD5-SESS' ? md5(`${this.ha1}:${c.nonce}:${cnonce}`) : this.ha1;
-    const qop = c.qop.includes('auth') ? 'auth' : c.qop.includes('auth-int') ? 'auth-int' : undefined;
-    const ha2 = qop === 'auth-int' ? md5(`${method}:${uri}:${md5(body)}`) : this.plainHa2(method, uri);
-    const response = qop ? md5(`${ha1}:${c.nonce}:${ncHex}:${cnonce}:${qop}:${ha2}`) : md5(`${ha1}:${c.nonce}:${ha2}`);
-    const parts = [
-      `username="${quote(this.username)}"`,
-      `realm="${quote(c.realm)}"`,
-      `nonce="${quote(c.nonce)}"`,
-      `uri="${quote(uri)}"`,
-      `response="${response}"`,
-    ];
-    if (c.algorithm !== 'MD5') parts.push(`algorithm=${c.algorithm}`);
-    if (qop) parts.push(`qop=${qop}`, `nc=${ncHex}`, `cnonce="${cnonce}"`);
-    if (c.opaque !== undefined) parts.push(`opaque="${quote(c.opaque)}"`);
-    return { header: `Digest ${parts.join(', ')}`, nc };
+    const ha2 = f.ha2 ?? md5(`${method}:${uri}:${md5(body)}`);
+    if (!f.qop) return { header: `${f.head}${md5(`${ha1}:${c.nonce}:${ha2}`)}${f.afterResponse}${f.tail}`, nc };
+    const response = md5(`${ha1}:${c.nonce}:${ncHex}:${cnonce}:${f.qop}:${ha2}`);
+    return { header: `${f.head}${response}${f.afterResponse}${ncHex}, cnonce="${cnonce}"${f.tail}`, nc };
   }
+}
+
+interface FixedParts {
+  method: string;
+  uri: string;
+  qop?: 'auth' | 'auth-int';
+  /** MD5(method:uri) when the body is not hashed. */
+  ha2?: string;
+  /** Up to `response="`. */
+  head: string;
+  /** From the closing quote of the response up to the nonce count. */
+  afterResponse: string;
+  /** The opaque value, if any. */
+  tail: string;
 }
 
 /** Client nonces: a random prefix per session and a counter, unique without a syscall per request. */

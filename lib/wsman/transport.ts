@@ -1,17 +1,20 @@
 /**
  * HTTP/1.1 to one device over keep-alive sockets, plain or TLS with a pinned certificate.
  *
- * TLS sockets come from tls-pin.ts, checked against the pinned certificate before they are handed
- * to HTTP: no request byte (not even the Authorization header) reaches a device whose certificate
- * is not the pinned one.
+ * A request goes out as one socket write (head and body in one buffer) and its answer is read by
+ * http-reply-reader.ts with every part capped; one request at a time per socket, at most
+ * `maxSockets` sockets. TLS sockets come from tls-pin.ts, checked against the pinned certificate
+ * before a byte is written: no request byte (not even the Authorization header) reaches a device
+ * whose certificate is not the pinned one.
  */
-import * as http from 'node:http';
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { ConnectionError, HttpStatusError, OobError, TimeoutError } from '../errors';
+import { HttpReply, HttpReplyError, HttpReplyReader } from './http-reply-reader';
 import { connectPinned, normalizeFingerprint } from './tls-pin';
 
 export { fetchFingerprint, normalizeFingerprint } from './tls-pin';
+export type { HttpReply } from './http-reply-reader';
 
 export interface TlsPinOptions {
   /** Pinned SHA-256 fingerprint, any case, with or without colons. */
@@ -38,34 +41,41 @@ export interface TransportOptions {
   connectTimeoutMs?: number;
 }
 
-export interface HttpReply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
+/** What a header value may hold (as Node's own HTTP client checks): nothing that breaks framing. */
+const UNSAFE_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** An idle kept-alive socket is closed by us after this long (AMT closes its own sooner). */
+const IDLE_MS = 60_000;
+
+/** One socket and what is happening on it. */
+interface Conn {
+  socket: net.Socket;
+  /** It has carried a request before this one (so a failure before any answer may be retried). */
+  reused: boolean;
+  /** The exchange in progress, if any. */
+  current?: Exchange;
 }
 
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
+interface Exchange {
+  reader: HttpReplyReader;
+  settle: (err: Error | null, reply?: HttpReply) => void;
+}
 
 export class HttpTransport {
-  private readonly agent: http.Agent;
   private pinned?: string;
   private closed = false;
-  /** TLS sockets still handshaking: the agent does not know them yet, so close() must. */
-  private readonly handshaking = new Set<tls.TLSSocket>();
+  private readonly idle: Conn[] = [];
+  private readonly open = new Set<Conn>();
+  /** Requests waiting for a socket when all `maxSockets` are busy. */
+  private readonly waiting: Array<(c: Conn | undefined) => void> = [];
+  /** Sockets still connecting (or handshaking): close() ends them too. */
+  private readonly connecting = new Set<net.Socket>();
+  private readonly hostHeader: string;
 
   constructor(private readonly o: TransportOptions) {
     this.pinned = o.pin?.fingerprint ? normalizeFingerprint(o.pin.fingerprint) : undefined;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: o.maxSockets, maxFreeSockets: o.maxSockets });
-    if (o.tls) {
-      (this.agent as unknown as { createConnection: unknown }).createConnection = (
-        opts: net.NetConnectOpts,
-        done: (err: Error | null, s?: net.Socket) => void,
-      ) => {
-        this.connectPinned(opts, done);
-        return undefined;
-      };
-    }
+    this.hostHeader = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
   }
 
   /** AMT 16.1 and later keep port 16992 closed: a refusal there most likely means that. */
@@ -82,106 +92,292 @@ export class HttpTransport {
     return `${this.o.host}:${this.o.port}`;
   }
 
-  private connectPinned(_opts: net.NetConnectOpts, done: (err: Error | null, s?: net.Socket) => void): void {
-    const pin = this.o.pin;
-    if (this.closed) return done(new ConnectionError(`transport to ${this.label} is closed`));
-    let pending: tls.TLSSocket | undefined;
-    connectPinned({
-      host: this.o.host,
-      port: this.o.port,
-      fingerprint: this.pinned,
-      trustOnFirstUse: pin?.trustOnFirstUse,
-      minVersion: pin?.minVersion,
-      legacyTls: pin?.legacyTls,
-      timeoutMs: this.o.connectTimeoutMs ?? 10_000,
-      onSocket: (s) => {
-        pending = s;
-        this.handshaking.add(s);
-      },
-    }).then(
-      ({ socket, fingerprint, learned }) => {
-        if (pending) this.handshaking.delete(pending);
-        if (this.closed) {
-          socket.destroy();
-          return done(new ConnectionError(`transport to ${this.label} is closed`));
-        }
-        if (learned && !this.pinned) {
-          this.pinned = fingerprint;
-          pin?.onTrusted?.(fingerprint);
-        }
-        done(null, socket);
-      },
-      (e: Error) => {
-        if (pending) this.handshaking.delete(pending);
-        done(e);
-      },
-    );
-  }
-
   post(path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<HttpReply> {
-    return this.once(path, headers, body, timeoutMs).catch((e: Error & { retryable?: boolean }) => {
-      // A kept-alive socket the device closed while idle fails before the device read anything.
-      if (e.retryable) return this.once(path, headers, body, timeoutMs);
-      throw e;
-    });
+    if (this.closed) return Promise.reject(new ConnectionError(`transport to ${this.label} is closed`));
+    let request: Buffer;
+    try {
+      request = this.requestBytes(path, headers, body);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.once(request, timeoutMs, true);
   }
 
-  private once(path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<HttpReply> {
+  /** The whole request, head and body, as the one buffer written to the socket. */
+  private requestBytes(path: string, headers: Record<string, string>, body: string): Buffer {
+    if (path[0] !== '/' || !/^[\x21-\x7e]+$/.test(path)) throw new ConnectionError(`bad request path for ${this.label}`);
+    let head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n`;
+    for (const name in headers) {
+      const value = headers[name];
+      if (!TOKEN.test(name) || UNSAFE_VALUE.test(value)) throw new ConnectionError(`bad request header for ${this.label}`);
+      head += `${name}: ${value}\r\n`;
+    }
+    const bodyBytes = Buffer.byteLength(body);
+    // latin1 head: one byte per character; "Content-Length: " + digits + CRLF CRLF.
+    const out = Buffer.allocUnsafe(head.length + 20 + String(bodyBytes).length + bodyBytes);
+    let at = out.write(head, 0, 'latin1');
+    at += out.write(`Content-Length: ${bodyBytes}\r\n\r\n`, at, 'latin1');
+    at += out.write(body, at, 'utf8');
+    return out.subarray(0, at);
+  }
+
+  /** One exchange; `retry`: send once more if a kept-alive socket turns out dead before any answer. */
+  private once(request: Buffer, timeoutMs: number, retry: boolean): Promise<HttpReply> {
     if (this.closed) return Promise.reject(new ConnectionError(`transport to ${this.label} is closed`));
     return new Promise<HttpReply>((resolve, reject) => {
       let settled = false;
-      const settle = (err: Error | null, reply?: HttpReply) => {
+      let conn: Conn | undefined;
+      const timer = setTimeout(() => {
+        if (conn) this.drop(conn);
+        settle(new TimeoutError(`${this.label} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const settle = (err: Error | null, reply?: HttpReply): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (err) reject(err);
+        if (conn) conn.current = undefined;
+        if (err && retry && (err as { retryable?: boolean }).retryable && !this.closed) resolve(this.once(request, timeoutMs, false));
+        else if (err) reject(err);
         else resolve(reply as HttpReply);
       };
-      const req = http.request({
-        host: this.o.host,
-        port: this.o.port,
-        method: 'POST',
-        path,
-        agent: this.agent,
-        headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
-      });
-      const timer = setTimeout(() => {
-        req.destroy();
-        settle(new TimeoutError(`${this.label} did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e instanceof OobError) return settle(e);
-        const code = e.code ?? '';
-        if (req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
-          return settle(Object.assign(new ConnectionError(`${this.label} closed a kept-alive connection`, e), { retryable: true }));
+      const start = (c: Conn): void => {
+        if (settled) {
+          // Timed out while connecting or waiting: the socket serves the next request.
+          this.release(c, false);
+          return;
         }
-        if (NETWORK_CODES.has(code)) return settle(new ConnectionError(`cannot reach ${this.label} (${code})${this.refusedHint(code)}`, e));
-        settle(new ConnectionError(`connection to ${this.label} failed: ${e.message}${code ? ` (${code})` : ''}`, e));
-      });
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > this.o.maxResponseBytes) {
-            req.destroy();
-            settle(new HttpStatusError(res.statusCode ?? 0, `${this.label} sent a reply over ${this.o.maxResponseBytes} bytes`));
-            return;
-          }
-          chunks.push(c);
-        });
-        res.on('end', () => settle(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (e) => settle(new ConnectionError(`${this.label} dropped the connection mid-reply`, e)));
-        res.on('aborted', () => settle(new ConnectionError(`${this.label} dropped the connection mid-reply`)));
-      });
-      req.end(body);
+        conn = c;
+        const reader = new HttpReplyReader(this.o.maxResponseBytes);
+        c.current = {
+          reader,
+          settle: (err, reply) => {
+            settle(err, reply);
+            if (!err && reply) this.release(c, reader.closeAfter);
+          },
+        };
+        c.socket.write(request);
+      };
+      const idle = this.takeIdle();
+      if (idle) start(idle);
+      else this.acquire(timeoutMs).then(start, (e: Error) => settle(e));
     });
+  }
+
+  /** A kept-alive socket ready for a request, if there is one. */
+  private takeIdle(): Conn | undefined {
+    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
+      if (!c.socket.destroyed && c.socket.writable) {
+        c.reused = true;
+        return c;
+      }
+      this.drop(c);
+    }
+    return undefined;
+  }
+
+  /** A free socket: an idle one, a new one if fewer than maxSockets are open, or the next freed. */
+  private acquire(timeoutMs: number): Promise<Conn> {
+    const idle = this.takeIdle();
+    if (idle) return Promise.resolve(idle);
+    if (this.open.size + this.connecting.size < this.o.maxSockets) return this.connect(Math.min(timeoutMs, this.o.connectTimeoutMs ?? 10_000));
+    return new Promise<Conn>((resolve, reject) => {
+      this.waiting.push((c) => {
+        if (c) resolve(c);
+        else if (this.closed) reject(new ConnectionError(`transport to ${this.label} is closed`));
+        else this.acquire(timeoutMs).then(resolve, reject);
+      });
+    });
+  }
+
+  /** After an answer: keep the socket for the next request unless it is to be closed. */
+  private release(c: Conn, close: boolean): void {
+    if (close || this.closed || c.socket.destroyed) {
+      this.drop(c);
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) {
+      c.reused = true;
+      next(c);
+      return;
+    }
+    this.idle.push(c);
+  }
+
+  /** Close a socket for good, and let a waiting request open another. */
+  private drop(c: Conn): void {
+    if (this.open.delete(c)) {
+      const i = this.idle.indexOf(c);
+      if (i >= 0) this.idle.splice(i, 1);
+      c.socket.destroy();
+      const next = this.waiting.shift();
+      if (next) next(undefined);
+    } else {
+      c.socket.destroy();
+    }
+  }
+
+  private connect(timeoutMs: number): Promise<Conn> {
+    return new Promise<Conn>((resolve, reject) => {
+      let over = false;
+      const ready = (socket: net.Socket): void => {
+        if (over) return void socket.destroy();
+        over = true;
+        this.connecting.delete(raw);
+        if (this.closed) {
+          socket.destroy();
+          reject(new ConnectionError(`transport to ${this.label} is closed`));
+          return;
+        }
+        resolve(this.adopt(socket));
+      };
+      const failed = (e: NodeJS.ErrnoException): void => {
+        if (over) return;
+        over = true;
+        this.connecting.delete(raw);
+        raw.destroy();
+        const next = this.waiting.shift();
+        if (next) next(undefined);
+        reject(this.networkError(e));
+      };
+      let raw: net.Socket;
+      if (this.o.tls) {
+        const pin = this.o.pin;
+        // Counts the handshake among the connecting until tls-pin hands over its socket.
+        raw = new net.Socket();
+        this.connecting.add(raw);
+        connectPinned({
+          host: this.o.host,
+          port: this.o.port,
+          fingerprint: this.pinned,
+          trustOnFirstUse: pin?.trustOnFirstUse,
+          minVersion: pin?.minVersion,
+          legacyTls: pin?.legacyTls,
+          timeoutMs,
+          onSocket: (s) => {
+            this.connecting.delete(raw);
+            raw = s;
+            this.connecting.add(s);
+          },
+        }).then(
+          ({ socket, fingerprint, learned }) => {
+            if (learned && !this.pinned && !this.closed) {
+              this.pinned = fingerprint;
+              pin?.onTrusted?.(fingerprint);
+            }
+            ready(socket);
+          },
+          failed,
+        );
+      } else {
+        raw = net.connect({ host: this.o.host, port: this.o.port, noDelay: true });
+        this.connecting.add(raw);
+        const timer = setTimeout(() => failed(new TimeoutError(`${this.label} did not accept a connection within ${timeoutMs} ms`)), timeoutMs);
+        const onError = (e: Error): void => {
+          clearTimeout(timer);
+          failed(e);
+        };
+        // Destroyed by close() while connecting.
+        const onClose = (): void => onError(new ConnectionError(`transport to ${this.label} is closed`));
+        raw.once('error', onError);
+        raw.once('close', onClose);
+        raw.once('connect', () => {
+          clearTimeout(timer);
+          raw.off('error', onError);
+          raw.off('close', onClose);
+          ready(raw);
+        });
+      }
+    });
+  }
+
+  /** Take a connected socket into the pool: its answers go to the exchange in progress. */
+  private adopt(socket: net.Socket): Conn {
+    socket.setNoDelay(true);
+    // Idle sockets are closed after a while; one with a request in flight has that request's timer.
+    socket.setTimeout(IDLE_MS);
+    const c: Conn = { socket, reused: false };
+    this.open.add(c);
+    socket.on('data', (data: Buffer) => {
+      const x = c.current;
+      if (!x) {
+        // Bytes nobody asked for: the connection cannot be trusted to frame the next answer.
+        this.drop(c);
+        return;
+      }
+      let reply: HttpReply | undefined;
+      try {
+        reply = x.reader.push(data);
+      } catch (e) {
+        this.drop(c);
+        x.settle(this.replyError(e as Error));
+        return;
+      }
+      if (reply) x.settle(null, reply);
+    });
+    socket.on('end', () => {
+      const x = c.current;
+      this.drop(c);
+      if (!x) return;
+      let reply: HttpReply | undefined;
+      try {
+        reply = x.reader.end();
+      } catch (e) {
+        x.settle(this.replyError(e as Error));
+        return;
+      }
+      if (reply) x.settle(null, reply);
+      else x.settle(this.lost(c, x));
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      const x = c.current;
+      this.drop(c);
+      if (!x) return;
+      if (e instanceof OobError) return x.settle(e);
+      const code = e.code ?? '';
+      if ((code === 'ECONNRESET' || code === 'EPIPE') && c.reused && x.reader.received === 0) return x.settle(this.lost(c, x));
+      x.settle(this.networkError(e));
+    });
+    socket.on('close', () => {
+      const x = c.current;
+      this.drop(c);
+      if (x) x.settle(this.lost(c, x));
+    });
+    socket.on('timeout', () => {
+      if (!c.current) this.drop(c);
+    });
+    return c;
+  }
+
+  /** The connection ended before a whole answer: retryable when a kept-alive socket died unread. */
+  private lost(c: Conn, x: Exchange): Error {
+    if (c.reused && x.reader.received === 0) return Object.assign(new ConnectionError(`${this.label} closed a kept-alive connection`), { retryable: true });
+    return new ConnectionError(`${this.label} dropped the connection mid-reply`);
+  }
+
+  private replyError(e: Error): Error {
+    if (e instanceof HttpReplyError) {
+      return e.tooBig ? new HttpStatusError(0, `${this.label} sent a reply over ${this.o.maxResponseBytes} bytes`) : new ConnectionError(`${this.label} sent a malformed HTTP reply: ${e.message}`);
+    }
+    return e;
+  }
+
+  private networkError(e: NodeJS.ErrnoException): Error {
+    if (e instanceof OobError) return e;
+    const code = e.code ?? '';
+    if (NETWORK_CODES.has(code)) return new ConnectionError(`cannot reach ${this.label} (${code})${this.refusedHint(code)}`, e);
+    return new ConnectionError(`connection to ${this.label} failed: ${e.message}${code ? ` (${code})` : ''}`, e);
   }
 
   close(): void {
     this.closed = true;
-    this.agent.destroy();
-    for (const s of this.handshaking) s.destroy();
-    this.handshaking.clear();
+    for (const c of [...this.open]) {
+      const x = c.current;
+      this.drop(c);
+      x?.settle(new ConnectionError(`transport to ${this.label} is closed`));
+    }
+    for (const s of this.connecting) s.destroy();
+    this.connecting.clear();
+    for (const w of this.waiting.splice(0)) w(undefined);
   }
 }

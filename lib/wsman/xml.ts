@@ -118,15 +118,51 @@ export function escapeXml(s: string): string {
 const NAME_START = 'A-Za-z_\\u00C0-\\uFFFF';
 const NAME_CHAR = `${NAME_START}0-9.\\-\\u00B7`;
 const QNAME = `[${NAME_START}][${NAME_CHAR}]*(?::[${NAME_START}][${NAME_CHAR}]*)?`;
-const TAG_NAME = new RegExp(QNAME, 'y');
 const ATTRIBUTE = new RegExp(`[ \\t\\r\\n]+(${QNAME})[ \\t\\r\\n]*=[ \\t\\r\\n]*(?:"([^"<]*)"|'([^'<]*)')`, 'y');
 const TAG_END = /[ \t\r\n]*(\/?)>/y;
 const END_TAG = new RegExp(`(${QNAME})[ \\t\\r\\n]*>`, 'y');
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
+/** The name classes of QNAME above, by character code. */
+function isNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 0xc0 && c <= 0xffff);
+}
+
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 48 && c <= 57) || c === 46 || c === 45 || c === 0xb7;
+}
+
+/** End of the QNAME starting at `at` (prefix:local or local), or -1 if none starts there. */
+function qnameEnd(xml: string, at: number): number {
+  if (!isNameStart(xml.charCodeAt(at))) return -1;
+  let i = at + 1;
+  while (isNameChar(xml.charCodeAt(i))) i++;
+  if (xml.charCodeAt(i) === 58 /* : */ && isNameStart(xml.charCodeAt(i + 1))) {
+    i += 2;
+    while (isNameChar(xml.charCodeAt(i))) i++;
+  }
+  return i;
+}
+
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/**
+ * Names used as keys of prototype-free objects, one string each. V8 makes a key of a fresh slice
+ * of the document costly (hundreds of ns per property on a null-prototype object); a name seen
+ * before comes back as the string already used as a key, which costs tens. Bounded: a document
+ * full of new names only stops being remembered.
+ */
+const KNOWN_NAMES = new Map<string, string>();
+const MAX_KNOWN_NAMES = 4096;
+
+export function knownName(name: string): string {
+  const known = KNOWN_NAMES.get(name);
+  if (known !== undefined) return known;
+  if (KNOWN_NAMES.size < MAX_KNOWN_NAMES && name.length <= 64) KNOWN_NAMES.set(name, name);
+  return name;
 }
 
 function splitQName(q: string): [string, string] {
@@ -178,7 +214,8 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
   const st: ReadState = { xml, limits: { ...DEFAULT_XML_LIMITS, ...limits }, stack: [], elements: 0 };
   const { maxBytes } = st.limits;
   if (typeof xml !== 'string') throw new XmlError('reply is not text');
-  if (xml.length > maxBytes || Buffer.byteLength(xml) > maxBytes) throw new XmlError(`reply larger than ${maxBytes} bytes`);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: count the bytes only when that could matter.
+  if (xml.length > maxBytes || (xml.length * 3 > maxBytes && Buffer.byteLength(xml) > maxBytes)) throw new XmlError(`reply larger than ${maxBytes} bytes`);
   const stack = st.stack;
   let i = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
   const n = xml.length;
@@ -258,18 +295,17 @@ function openTag(st: ReadState, lt: number): number {
   const { xml, stack, limits } = st;
   if (++st.elements > limits.maxElements) throw new XmlError(`XML with more than ${limits.maxElements} elements`);
   if (stack.length + 1 > limits.maxDepth) throw new XmlError(`XML nested deeper than ${limits.maxDepth} levels`);
-  TAG_NAME.lastIndex = lt + 1;
-  const nameMatch = TAG_NAME.exec(xml);
-  if (!nameMatch) fail(xml, lt, 'bad start tag');
-  const qname = nameMatch[0];
-  let at = TAG_NAME.lastIndex;
+  let at = qnameEnd(xml, lt + 1);
+  if (at < 0) fail(xml, lt, 'bad start tag');
+  const qname = xml.slice(lt + 1, at);
   const parent = stack.length ? stack[stack.length - 1].node : undefined;
   const parentScope = parent ? parent.scope : ROOT_SCOPE;
   let scope: Record<string, string> | undefined;
   let rawAttrs: Array<[string, string]> | undefined;
   let count = 0;
-  const declared = new Set<string>();
-  for (;;) {
+  let declared: Set<string> | undefined;
+  // Most tags have no attributes: `>` right after the name skips the attribute scan.
+  for (let c = xml.charCodeAt(at); c !== 62 /* > */ && c !== 47 /* / */; ) {
     ATTRIBUTE.lastIndex = at;
     const a = ATTRIBUTE.exec(xml);
     if (!a) break;
@@ -278,7 +314,8 @@ function openTag(st: ReadState, lt: number): number {
     const value = decodeEntities(a[2] ?? a[3]);
     const name = a[1];
     if (name === 'xmlns' || name.startsWith('xmlns:')) {
-      const prefix = name === 'xmlns' ? '' : name.slice(6);
+      const prefix = name === 'xmlns' ? '' : knownName(name.slice(6));
+      declared ??= new Set<string>();
       if (declared.has(prefix)) fail(xml, lt, `namespace prefix "${q(prefix)}" declared twice on <${q(qname)}>`);
       declared.add(prefix);
       if (prefix === 'xmlns' || (prefix === 'xml') !== (value === XML_NS) || value === XMLNS_NS) fail(xml, lt, `reserved namespace misused on <${q(qname)}>`);
@@ -288,32 +325,47 @@ function openTag(st: ReadState, lt: number): number {
     } else {
       (rawAttrs ??= []).push([name, value]);
     }
+    c = xml.charCodeAt(at);
   }
-  TAG_END.lastIndex = at;
-  const end = TAG_END.exec(xml);
-  if (!end) fail(xml, at, `bad attribute or unterminated tag <${q(qname)}>`);
+  let selfClosing: boolean;
+  let after: number;
+  if (xml.charCodeAt(at) === 62 /* > */) {
+    selfClosing = false;
+    after = at + 1;
+  } else {
+    TAG_END.lastIndex = at;
+    const end = TAG_END.exec(xml);
+    if (!end) fail(xml, at, `bad attribute or unterminated tag <${q(qname)}>`);
+    selfClosing = end[1] === '/';
+    after = TAG_END.lastIndex;
+  }
   const nodeScope: Readonly<Record<string, string>> = scope ?? parentScope;
-  const [prefix, local] = splitQName(qname);
+  const [prefix, rawLocal] = splitQName(qname);
+  const local = knownName(rawLocal);
   const ns = nodeScope[prefix];
   if (ns === undefined && prefix !== '') fail(xml, lt, `undeclared namespace prefix "${q(prefix)}" on <${q(qname)}>`);
   const attrs = rawAttrs ? (Object.create(null) as Record<string, string>) : NO_ATTRIBUTES;
   let nil = false;
   if (rawAttrs) {
-    const seen = new Set<string>();
-    const unprefixed = new Set<string>();
+    // One attribute (the usual case) cannot repeat: the sets are for two or more.
+    const seen = rawAttrs.length > 1 ? new Set<string>() : undefined;
+    const unprefixed = rawAttrs.length > 1 ? new Set<string>() : undefined;
     for (const [k, v] of rawAttrs) {
-      const [p, l] = splitQName(k);
+      const [p, rawL] = splitQName(k);
+      const l = knownName(rawL);
       // Unprefixed attributes are in no namespace (the default namespace does not apply to them).
       const ans = p === '' ? '' : nodeScope[p];
       if (ans === undefined) fail(xml, lt, `undeclared namespace prefix "${q(p)}" on attribute ${q(k)}`);
-      const expanded = `${ans}\u0000${l}`;
-      if (seen.has(expanded)) fail(xml, lt, `attribute ${q(k)} repeated on <${q(qname)}>`);
-      seen.add(expanded);
+      if (seen) {
+        const expanded = `${ans}\u0000${l}`;
+        if (seen.has(expanded)) fail(xml, lt, `attribute ${q(k)} repeated on <${q(qname)}>`);
+        seen.add(expanded);
+      }
       if (ans === NS.xsi && l === 'nil') nil = v.trim() === 'true' || v.trim() === '1';
       if (p === '') {
         attrs[l] = v;
-        unprefixed.add(l);
-      } else if (!unprefixed.has(l) && attrs[l] === undefined) {
+        unprefixed?.add(l);
+      } else if (!unprefixed?.has(l) && attrs[l] === undefined) {
         attrs[l] = v;
       }
     }
@@ -322,8 +374,8 @@ function openTag(st: ReadState, lt: number): number {
   if (parent) parent.children.push(node);
   else if (st.root) fail(xml, lt, 'more than one root element');
   else st.root = node;
-  if (end[1] !== '/') stack.push({ node, qname });
-  return TAG_END.lastIndex;
+  if (!selfClosing) stack.push({ node, qname });
+  return after;
 }
 
 /** The first child with this local name in this namespace. */
@@ -364,7 +416,7 @@ export function readEndpointReference(node: XmlNode): EndpointReference | undefi
   const selectors = Object.create(null) as Record<string, string>;
   for (const s of childrenNamed(child(params, 'SelectorSet', NS.wsman), 'Selector', NS.wsman)) {
     const nested = s.children.length ? readEndpointReference(s.children[0]) : undefined;
-    selectors[s.attrs.Name ?? ''] = nested ? JSON.stringify(nested) : s.text;
+    selectors[knownName(s.attrs.Name ?? '')] = nested ? JSON.stringify(nested) : s.text;
   }
   return { address: address.text, resourceUri: child(params, 'ResourceURI', NS.wsman)?.text ?? '', selectors };
 }

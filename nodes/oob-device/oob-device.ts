@@ -1,8 +1,11 @@
 import type { NodeAPI, NodeDef } from 'node-red';
 import { amtFromObject, checkHost, checkPort, ipmiFromObject, ManagedDevice } from '../../lib/device';
 import { fetchFingerprint } from '../../lib/wsman/transport';
+import { registerConsoleRoutes } from '../oob-console/console-routes';
 import { translator } from '../shared/texts';
-import type { OobDeviceNode } from '../shared/types';
+import { slug } from '../../lib/mqtt/topics';
+import { inputError } from '../shared/errors';
+import type { OobDeviceNode, OobRemoteCentreNode } from '../shared/types';
 import { WAKE_CREDENTIALS, WakeCredentials, WakeDef, wakeSettingsFromConfig } from './wake-settings';
 
 interface DeviceDef extends NodeDef, WakeDef {
@@ -21,19 +24,21 @@ interface DeviceDef extends NodeDef, WakeDef {
   timeout?: string | number;
   /** Redirection (IDE-R) port, when not AMT's 16994/16995 (boot from media). */
   redirPort?: string | number;
-  // --- IPMI (issue 8) ---
   /** BMC address when it differs from the host (a dedicated management port). */
   ipmiHost?: string;
   ipmiPort?: string | number;
   /** 'auto', '3' or '17'. */
   ipmiCipher?: string;
   ipmiPrivilege?: string;
+  /** An oob-remote-centre: the device is at another site, reached through that site's gateway. */
+  via?: string;
+  remoteSite?: string;
+  remoteDevice?: string;
 }
 
 interface DeviceCredentials extends WakeCredentials {
   username?: string;
   password?: string;
-  // --- IPMI (issue 8) ---
   ipmiUsername?: string;
   ipmiPassword?: string;
   ipmiKg?: string;
@@ -46,6 +51,7 @@ const AMT_FIELDS: Record<string, string> = { port: 'AMT port', redirectionPort: 
 const IPMI_FIELDS: Record<string, string> = { cipherSuite: 'cipher suite', kg: 'BMC key (Kg)' };
 
 export = function (RED: NodeAPI) {
+  registerConsoleRoutes(RED); // the "Console" button of the dialog opens its page
   function OobDevice(this: OobDeviceNode & { credentials: DeviceCredentials }, def: DeviceDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -58,9 +64,10 @@ export = function (RED: NodeAPI) {
     let learned = def.tofu ? (context.get(LEARNED_KEY) as string | undefined) : undefined;
 
     node.device = (): ManagedDevice => {
+      if (def.via) return remoteDevice();
       const host = checkHost(def.host, `device "${name ?? node.id}" host`);
       const d: ManagedDevice = { host, name, mac: def.mac || undefined, site: def.site || undefined, area: def.area || undefined };
-      const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host); // Wake-on-LAN (issue 3)
+      const wake = wakeSettingsFromConfig(def, node.credentials, name ?? host);
       if (wake) d.wake = wake;
       const creds = node.credentials ?? {};
       const amt = amtFromObject(
@@ -88,7 +95,7 @@ export = function (RED: NodeAPI) {
           },
         };
       }
-      // --- IPMI (issue 8): the server's BMC, when IPMI credentials are set ---
+      // IPMI: the server's BMC, when IPMI credentials are set
       if (creds.ipmiUsername) {
         d.ipmi = ipmiFromObject(
           {
@@ -107,6 +114,16 @@ export = function (RED: NodeAPI) {
       }
       return d;
     };
+
+    /** Device D at site S, through the centre's broker: no host or credentials of its own here. */
+    function remoteDevice(): ManagedDevice {
+      const centre = RED.nodes.getNode(def.via!) as OobRemoteCentreNode | null;
+      if (!centre) throw inputError(_, 'oob-device.error.no-centre', { name: name ?? node.id });
+      const site = slug(def.remoteSite ?? '');
+      const device = slug(def.remoteDevice || name || '');
+      if (!site || !device) throw inputError(_, 'oob-device.error.no-remote-site', { name: name ?? node.id });
+      return { name, host: `${device}@${site}`, site, remote: { site, device, via: centre.requester(), timeoutMs: centre.timeoutMs } };
+    }
   }
 
   RED.nodes.registerType('oob-device', OobDevice as never, {
@@ -114,7 +131,6 @@ export = function (RED: NodeAPI) {
       username: { type: 'text' },
       password: { type: 'password' },
       ...WAKE_CREDENTIALS,
-      // --- IPMI (issue 8) ---
       ipmiUsername: { type: 'text' },
       ipmiPassword: { type: 'password' },
       ipmiKg: { type: 'password' },

@@ -1,5 +1,5 @@
 /**
- * The Wake-on-LAN part of an oob-device config node (issue 3): where magic packets go, the
+ * The Wake-on-LAN part of an oob-device config node: where magic packets go, the
  * SecureOn password (credential store only) and how a wake can be confirmed without AMT.
  */
 import { checkPort, WakeSettings } from '../../lib/device';

@@ -10,7 +10,8 @@ import { fillOptionLists } from './option-lists';
 
 const NODE_TYPES: string[] = fs.readdirSync(nodesDir).filter((t: string) => fs.existsSync(path.join(nodesDir, t, `${t}.html`)));
 /** Dotted names that look like keys but are not: Node-RED permissions. */
-const NOT_KEYS = new Set(['oob-device.write', 'oob-device.read']);
+/** Admin permissions given by name (not inside needsPermission(...)), not catalog keys. */
+const NOT_KEYS = new Set(['oob-device.write', 'oob-device.read', 'oob-console.write']);
 /** Keys Node-RED itself reads from every node's catalog. */
 const READ_BY_NODE_RED = ['palette.label.out'];
 
@@ -43,7 +44,8 @@ interface Use {
 function usesIn(file: string): Use[] {
   // Editor files as the build ships them: option lists generated from lib's tables filled in.
   const source = fs.readFileSync(file, 'utf8');
-  const text = file.endsWith('.html') ? fillOptionLists(source) : source;
+  // Admin permissions (RED.auth.needsPermission('oob-x.read')) look like keys and are not.
+  const text = (file.endsWith('.html') ? fillOptionLists(source) : source).replace(/needsPermission\((['"])[\w.-]+\1\)/g, 'needsPermission()');
   const uses: Use[] = [];
   for (const m of text.matchAll(/(?<![\w/.-])((?:oobkit|oob-[a-z]+(?:-[a-z]+)*)\.[A-Za-z][\w-]*(?:\.[\w-]+)*)(?![\w-]|\.\$\{|\.\*)/g)) {
     if (!NOT_KEYS.has(m[1]) && !/\.(svg|png)$/.test(m[1])) uses.push({ file, key: m[1] });

@@ -16,6 +16,8 @@ const CODE_KEYS: Record<OobErrorCode, { status: string; message: string }> = {
   DEVICE_REFUSED: { status: 'oobkit.reason.refused', message: 'oobkit.error.refused' },
   CLOSED: { status: 'oobkit.reason.closed', message: 'oobkit.error.closed' },
   CONSENT: { status: 'oobkit.reason.consent-refused', message: 'oobkit.error.consent' },
+  SITE_OFFLINE: { status: 'oobkit.reason.site-offline', message: 'oobkit.error.site-offline' },
+  REMOTE_REFUSED: { status: 'oobkit.reason.site-refused', message: 'oobkit.error.site-refused' },
 };
 
 /** Why user consent failed, as a short status. */

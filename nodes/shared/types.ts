@@ -1,6 +1,7 @@
 import type { Node } from 'node-red';
 import type { Policy } from '../../lib/alerts/policy';
 import type { ManagedDevice } from '../../lib/device';
+import type { RemoteRequester } from '../../lib/remote/endpoint';
 
 /** The runtime side of an oob-device config node, as other nodes use it. */
 export interface OobDeviceNode extends Node {
@@ -21,4 +22,10 @@ export interface OobMessage {
 export interface OobAlertPolicyNode extends Node {
   /** The checked policy; throws an InputError naming what is wrong. */
   policy(): Policy;
+}
+
+/** The runtime side of an oob-remote-centre config node: the centre's connection, opened on first use. */
+export interface OobRemoteCentreNode extends Node {
+  requester(): RemoteRequester;
+  timeoutMs: number;
 }

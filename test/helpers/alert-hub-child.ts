@@ -2,8 +2,8 @@
  * alert-in's hub in a process of its own, for the crash tests: it listens for PET on a UDP port
  * on loopback (device pc-01 at 127.0.0.1), keeps its state in a directory, and writes one JSON
  * line per emitted alert on stdout (synchronous on a pipe, so a line written is a line read, even
- * if the process is killed right after). Other lines: {"ready":port}, and {"flushed":true}
- * (after "flush" on stdin, once the state is on disk).
+ * if the process is killed right after). Other lines: {"ready":port}, {"flushed":true} (after
+ * "flush" on stdin, once the state is on disk) and {"open":n} (after "open": conditions held open).
  *
  *   node --import tsx alert-hub-child.ts <stateDir>
  */
@@ -28,4 +28,5 @@ void hub.start().then(() => out({ ready: hub.pet!.port }));
 
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (line === 'flush') void hub.saveState().then(() => out({ flushed: true }));
+  if (line === 'open') out({ open: hub.engine.openKeys });
 });

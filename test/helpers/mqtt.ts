@@ -40,6 +40,10 @@ export interface MosquittoOptions {
   port?: number;
   /** Lines of an acl_file (`user ...`, `topic ...`); without it every user may do anything. */
   acl?: string[];
+  /** `set_tcp_nodelay true`: each packet sent at once (request/response round trips). */
+  noDelay?: boolean;
+  /** Serve MQTT over TLS with this certificate and key (PEM); the URL is then mqtts://. */
+  tls?: { cert: string; key: string };
 }
 
 /** A real Mosquitto on 127.0.0.1 with its own temporary configuration. */
@@ -51,6 +55,12 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<TestBrok
     const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'max_queued_messages 100000', 'log_dest stdout', 'log_type error', 'log_type warning', 'log_type notice'];
     // Run as whoever runs the tests (as root Mosquitto would switch to its own user and lose access to our files).
     lines.push(`user ${os.userInfo().username}`);
+    if (o.noDelay) lines.push('set_tcp_nodelay true');
+    if (o.tls) {
+      fs.writeFileSync(path.join(dir, 'server.crt'), o.tls.cert);
+      fs.writeFileSync(path.join(dir, 'server.key'), o.tls.key, { mode: 0o600 });
+      lines.push(`certfile ${path.join(dir, 'server.crt')}`, `keyfile ${path.join(dir, 'server.key')}`);
+    }
     if (o.users) {
       const pw = path.join(dir, 'passwd');
       fs.writeFileSync(pw, '');
@@ -76,7 +86,7 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<TestBrok
       continue;
     }
     return {
-      url: `mqtt://127.0.0.1:${port}`,
+      url: `${o.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
       port,
       log: () => out,
       stop: () =>

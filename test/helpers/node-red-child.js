@@ -27,11 +27,15 @@ const { flows, credentials } = JSON.parse(fs.readFileSync(process.env.FLOWS_FILE
 fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
 fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(credentials));
 const server = http.createServer();
+// With HTTP_ADMIN_ROOT the editor is served (on an ephemeral port, printed after "ready"), with
+// ADMIN_AUTH (JSON) as its adminAuth.
+const adminRoot = process.env.HTTP_ADMIN_ROOT || false;
 RED.init(server, {
   userDir,
   flowFile: 'flows.json',
   credentialSecret: false,
-  httpAdminRoot: false,
+  httpAdminRoot: adminRoot,
+  adminAuth: process.env.ADMIN_AUTH ? JSON.parse(process.env.ADMIN_AUTH) : undefined,
   httpNodeRoot: false,
   editorTheme: { projects: { enabled: false }, palette: { catalogues: [] } },
   telemetry: { enabled: false, updateNotification: false },
@@ -39,10 +43,16 @@ RED.init(server, {
 });
 
 async function main() {
+  if (adminRoot) {
+    const app = require('express')();
+    app.use(adminRoot, RED.httpAdmin);
+    server.on('request', app);
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  }
   await RED.start();
   // Without flows nothing else would keep the process alive (no editor server listens).
   setInterval(() => undefined, 1 << 30);
-  process.stdout.write('ready\n');
+  process.stdout.write(adminRoot ? `ready ${server.address().port}\n` : 'ready\n');
 }
 
 let stopping = false;

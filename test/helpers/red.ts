@@ -52,20 +52,17 @@ const core = (f: string) => require(path.join(path.dirname(require.resolve('@nod
 
 export const deviceNode = catalogued('oob-device', require('../../nodes/oob-device/oob-device'));
 export const powerStateNode = catalogued('oob-power-state', require('../../nodes/oob-power-state/oob-power-state'));
-export const wakeNode = catalogued('oob-wake', require('../../nodes/oob-wake/oob-wake')); // issue 3
-export const discoverNode = catalogued('oob-discover', require('../../nodes/oob-discover/oob-discover')); // issue 3
-// --- boot from media (issue 4) ---
+export const wakeNode = catalogued('oob-wake', require('../../nodes/oob-wake/oob-wake'));
+export const discoverNode = catalogued('oob-discover', require('../../nodes/oob-discover/oob-discover'));
 export const bootFromMediaNode = catalogued('oob-boot-from-media', require('../../nodes/oob-boot-from-media/oob-boot-from-media'));
 export const systemDefenseNode = catalogued('oob-system-defense', require('../../nodes/oob-system-defense/oob-system-defense'));
 export const catchNode = core('25-catch.js');
 export const helperNode = helper;
 
-// inventory and audit log (issue 9)
 export const inventoryNode = catalogued('oob-inventory', require('../../nodes/oob-inventory/oob-inventory'));
 const coreParser = (f: string) => require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'parsers', f));
 export const csvNode = coreParser('70-CSV.js');
 
-// --- IPMI (issue 8) ---
 export const ipmiNode = catalogued('oob-ipmi', require('../../nodes/oob-ipmi/oob-ipmi'));
 /** Runtime settings for the next load (userDir, say); merged with Node-RED's defaults. */
 export function runtimeSettings(s: Record<string, unknown>): void {
@@ -132,6 +129,11 @@ export function adminRequest(): any {
 
 export const haNode = catalogued('oob-ha', require('../../nodes/oob-ha/oob-ha'));
 
-// --- alerts (issue 6) ----------------------------------------------------------------------------
 export const alertInNode = catalogued('oob-alert-in', require('../../nodes/oob-alert-in/oob-alert-in'));
 export const alertPolicyNode = catalogued('oob-alert-policy', require('../../nodes/oob-alert-policy/oob-alert-policy'));
+// --- remote console ---
+export const consoleNode = catalogued('oob-console', require('../../nodes/oob-console/oob-console'));
+
+// --- devices at other sites, through the MSP's broker ---
+export const remoteCentreNode = catalogued('oob-remote-centre', require('../../nodes/oob-remote-centre/oob-remote-centre'));
+export const remoteGatewayNode = catalogued('oob-remote-gateway', require('../../nodes/oob-remote-gateway/oob-remote-gateway'));

@@ -90,6 +90,26 @@ describe('oob-ha in a real Node-RED runtime', () => {
     }
   });
 
+  it("speaks MQTT 5 with Node-RED's broker node at its default, so a command retained while it is online never runs", async () => {
+    await load(NODES, flow(), creds());
+    const c = await consumer();
+    const pc = fleet.devices[0];
+    const seen: unknown[] = [];
+    getNode('cmds').on('input', (m: unknown) => seen.push(m));
+    try {
+      await c.waitForJson('oobkit/branch/pc-01/state', (s) => s.power === 'on');
+      await c.publish('oobkit/branch/pc-01/cmd/power', 'OFF', { retain: true });
+      // The gateway clears the retained command; it never reaches the flow or the PC.
+      await c.waitFor(() => c.latest.get('oobkit/branch/pc-01/cmd/power')?.payload === '', 10000, 'retained command cleared');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(seen).toEqual([]);
+      expect(pc.powerState).toBe(2);
+    } finally {
+      await c.publish('oobkit/branch/pc-01/cmd/power', '', { retain: true });
+      await c.end();
+    }
+  });
+
   it('with approval on, runs a command only when the flow sends it back approved', async () => {
     await load(NODES, flow({ approval: true, approvalTimeout: 1 }), creds());
     const c = await consumer();

@@ -19,6 +19,7 @@ import {
   ProtocolError,
   readAuth,
   readLengthPrefixed,
+  startKvmSession,
   startSession,
 } from './protocol';
 
@@ -45,6 +46,7 @@ const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 export class RedirectionChannel extends EventEmitter {
   private readonly reader = new FrameReader();
   private closed = false;
+  private raw = false;
   bytesIn = 0;
   bytesOut = 0;
 
@@ -56,6 +58,10 @@ export class RedirectionChannel extends EventEmitter {
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => {
       this.bytesIn += d.length;
+      if (this.raw) {
+        this.emit('data', d);
+        return;
+      }
       let frames: Buffer[];
       try {
         frames = this.reader.push(d);
@@ -70,6 +76,15 @@ export class RedirectionChannel extends EventEmitter {
     });
     socket.on('error', (e) => this.destroy(e));
     socket.on('close', () => this.destroy());
+  }
+
+  /**
+   * From now on the connection carries an unframed stream (KVM's RFB): 'data' events with the
+   * bytes as received instead of 'message'. Returns what had arrived after the last message.
+   */
+  takeRawStream(): Buffer {
+    this.raw = true;
+    return this.reader.takePending();
   }
 
   get isClosed(): boolean {
@@ -178,7 +193,7 @@ export async function openRedirection(e: RedirectionEndpoint, protocol = 'IDER')
   const label = `${e.host}:${port}`;
   const channel = new RedirectionChannel(await connectSocket(e, port, timeoutMs), label);
   try {
-    channel.send(startSession(protocol));
+    channel.send(protocol === 'KVMR' ? startKvmSession() : startSession(protocol));
     const started = await channel.next(timeoutMs, 'StartRedirectionSession');
     if (started[0] !== MSG.startSessionReply) throw new ProtocolError(`expected StartRedirectionSessionReply, got message 0x${started[0].toString(16)}`);
     if (started[1] !== 0) {

@@ -32,6 +32,16 @@ export const MSG = {
   iderGetData: 0x52,
   iderDataFromHost: 0x53,
   iderDataToHost: 0x54,
+  solStart: 0x20,
+  solStartReply: 0x21,
+  solEnd: 0x22,
+  solEndReply: 0x23,
+  solHeartbeat: 0x24,
+  solControlsToHost: 0x27,
+  solDataToHost: 0x28,
+  solControlsFromHost: 0x29,
+  solDataFromHost: 0x2a,
+  solKeepAlive: 0x2b,
 } as const;
 
 /** AuthenticateSession types. */
@@ -77,7 +87,18 @@ const FIXED_LENGTH: Readonly<Record<number, number>> = {
   [MSG.iderCommand]: 28,
   [MSG.iderCommandEnd]: 31,
   [MSG.iderGetData]: 31,
+  [MSG.solStart]: 24,
+  [MSG.solStartReply]: 23,
+  [MSG.solEnd]: 8,
+  [MSG.solEndReply]: 8,
+  [MSG.solHeartbeat]: 8,
+  [MSG.solControlsToHost]: 14,
+  [MSG.solControlsFromHost]: 10,
+  [MSG.solKeepAlive]: 8,
 };
+
+/** Header of a SOL data message (either direction) before its text. */
+export const SOL_DATA_HEADER = 10;
 
 /** Header of a DATA_TO_HOST message before its payload. */
 export const DATA_TO_HOST_HEADER = 34;
@@ -109,6 +130,9 @@ export function frameLength(buf: Buffer, at = 0): number | undefined {
       return have >= 30 && have >= 30 + buf[at + 29] ? 30 + buf[at + 29] : undefined;
     case MSG.iderDataFromHost:
       return have >= 14 && have >= 14 + buf.readUInt16LE(at + 9) ? 14 + buf.readUInt16LE(at + 9) : undefined;
+    case MSG.solDataToHost:
+    case MSG.solDataFromHost:
+      return have >= SOL_DATA_HEADER && have >= SOL_DATA_HEADER + buf.readUInt16LE(at + 8) ? SOL_DATA_HEADER + buf.readUInt16LE(at + 8) : undefined;
     case MSG.iderDataToHost:
       return have >= DATA_TO_HOST_HEADER && have >= DATA_TO_HOST_HEADER + buf.readUInt16LE(at + 9)
         ? DATA_TO_HOST_HEADER + buf.readUInt16LE(at + 9)
@@ -189,9 +213,22 @@ export class FrameReader {
         return b.length >= 13 ? 13 + b[12] : undefined;
       case MSG.iderOpenReply:
         return b.length >= 30 ? 30 + b[29] : undefined;
+      case MSG.solDataToHost:
+      case MSG.solDataFromHost:
+        return b.length >= SOL_DATA_HEADER ? SOL_DATA_HEADER + b.readUInt16LE(8) : undefined;
       default:
         return undefined;
     }
+  }
+
+  /**
+   * Hands over the bytes of an unfinished message and stops framing them: for a channel that
+   * carries a raw stream from here on (KVM's RFB).
+   */
+  takePending(): Buffer {
+    const b = Buffer.concat(this.parts);
+    this.reset();
+    return b;
   }
 
   private reset(): void {
@@ -544,4 +581,83 @@ export function writeDataToHostHeader(b: Buffer, at: number, seq: number, drive:
 export function readDataToHost(m: Buffer): { last: boolean; dma: boolean; drive: number; data: Buffer } {
   const length = m.readUInt16LE(9);
   return { last: (m[3] & 2) === 2, dma: (m[3] & 1) === 1, drive: m[18], data: m.subarray(DATA_TO_HOST_HEADER, DATA_TO_HOST_HEADER + length) };
+}
+
+// --- SOL and KVM ----------------------------------------------------------------------------------
+// SOL messages carry a sequence number at bytes 4-7 like IDE-R's. Facts from amtterm's
+// RedirectionConstants.h and MeshCommander's redirection module.
+
+export interface SolSettings {
+  /** Largest text the console sends in one message. */
+  maxTxBuffer: number;
+  txTimeoutMs: number;
+  txOverflowTimeoutMs: number;
+  /** The device ends the session after this long without anything from the console. */
+  rxTimeoutMs: number;
+  rxFlushTimeoutMs: number;
+  heartbeatMs: number;
+}
+
+export function solStart(seq: number, s: SolSettings): Buffer {
+  const b = header(MSG.solStart, 24, seq);
+  [s.maxTxBuffer, s.txTimeoutMs, s.txOverflowTimeoutMs, s.rxTimeoutMs, s.rxFlushTimeoutMs, s.heartbeatMs].forEach((v, i) => b.writeUInt16LE(Math.min(0xffff, Math.max(0, v)), 8 + 2 * i));
+  return b;
+}
+
+export function readSolStart(m: Buffer): SolSettings {
+  const v = (i: number) => m.readUInt16LE(8 + 2 * i);
+  return { maxTxBuffer: v(0), txTimeoutMs: v(1), txOverflowTimeoutMs: v(2), rxTimeoutMs: v(3), rxFlushTimeoutMs: v(4), heartbeatMs: v(5) };
+}
+
+/** Status 0 is success; the rest of the reply (the device's own buffer sizes) is not read by consoles. */
+export function solStartReply(seq: number, status: number, maxRxBuffer = 10000): Buffer {
+  const b = header(MSG.solStartReply, 23, seq);
+  b[1] = status;
+  b.writeUInt16LE(maxRxBuffer, 8);
+  return b;
+}
+
+/** The modem control lines the console sets after the start (RTS and DTR on, as consoles send). */
+export function solControlsToHost(seq: number): Buffer {
+  const b = header(MSG.solControlsToHost, 14, seq);
+  b[10] = 0x1b;
+  return b;
+}
+
+/** Text to the PC (console to device) or from it (device to console). */
+export function solData(type: typeof MSG.solDataToHost | typeof MSG.solDataFromHost, seq: number, text: Buffer): Buffer {
+  if (text.length > 0xffff) throw new ProtocolError(`SOL data of ${text.length} bytes`);
+  const b = header(type, SOL_DATA_HEADER + text.length, seq);
+  b.writeUInt16LE(text.length, 8);
+  text.copy(b, SOL_DATA_HEADER);
+  return b;
+}
+
+export function readSolData(m: Buffer): Buffer {
+  return m.subarray(SOL_DATA_HEADER, SOL_DATA_HEADER + m.readUInt16LE(8));
+}
+
+/** Keep-alive, end and end reply: a header with the sequence number. */
+export function solBare(type: number, seq: number): Buffer {
+  return header(type, 8, seq);
+}
+
+/** StartRedirectionSession for KVM: byte 1 is 1 (as MeshCommander sends it). */
+export function startKvmSession(): Buffer {
+  const b = startSession('KVMR');
+  b[1] = 1;
+  return b;
+}
+
+/**
+ * After KVM authentication the console asks for the data channel (0x40, 8 bytes) and the device
+ * answers 0x41 (8 bytes); then the connection carries RFB in both directions, unframed. The same
+ * type numbers mean IDE-R OPEN on an IDE-R session, so these are read outside the FrameReader.
+ */
+export const KVM_DATA_CHANNEL = 0x40;
+export const KVM_DATA_CHANNEL_REPLY = 0x41;
+export const KVM_DATA_CHANNEL_LENGTH = 8;
+
+export function kvmDataChannel(reply = false): Buffer {
+  return header(reply ? KVM_DATA_CHANNEL_REPLY : KVM_DATA_CHANNEL, KVM_DATA_CHANNEL_LENGTH);
 }

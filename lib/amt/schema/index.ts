@@ -5,21 +5,16 @@
 import type { ClassSchema } from '../../wsman/typing';
 import { DEFENSE_SCHEMAS } from './defense';
 import { IDENTITY_SCHEMAS } from './identity';
-// inventory and audit log (issue 9)
 import { INVENTORY_SCHEMAS } from './inventory';
 import { OPT_IN_SCHEMAS } from './opt-in';
 import { POWER_SCHEMAS } from './power';
-// --- boot from media (issue 4) ---
 import { BOOT_SCHEMAS } from './boot';
 
 const SCHEMAS: Record<string, ClassSchema> = {
   ...POWER_SCHEMAS,
   ...IDENTITY_SCHEMAS,
-  // inventory and audit log (issue 9)
   ...INVENTORY_SCHEMAS,
-  // --- boot from media (issue 4) ---
   ...BOOT_SCHEMAS,
-  // System Defense and Agent Presence (issue 5)
   ...DEFENSE_SCHEMAS,
   ...OPT_IN_SCHEMAS,
 };

@@ -171,7 +171,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   };
 }
 
-/** --wol-port, --wol-host, --rmcp-port, --rmcp-hosts (issue 3). */
+/** --wol-port, --wol-host, --rmcp-port, --rmcp-hosts. */
 function parseUdpOptions(v: Record<string, string | boolean | undefined>, devices: number): Partial<FleetOptions> {
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const out: Partial<FleetOptions> = {};

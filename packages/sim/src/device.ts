@@ -38,7 +38,7 @@ import type { SimProps } from './values';
 import { PacketResult, PacketSpec, sendPacket, SimDefenseOptions } from './defense';
 import { SimAgent, simAgent } from './agent-presence';
 import { hardwareFor, HardwareProfile } from './hardware';
-// --- boot from media (issue 4): redirection port and simulated BIOS ---
+// boot from media: redirection port and simulated BIOS
 import { onFirmwareBoot } from './firmware';
 import { RedirectionListener, SimIderSession, SimRedirectionOptions, startRedirectionServer } from './redirection';
 import { secureOnBytes } from './wol-codec';

@@ -39,7 +39,6 @@ export interface FleetOptions {
   redirectionPort?: number;
   /** Last word on each device's options. */
   configure?: (index: number, o: SimDeviceOptions) => SimDeviceOptions;
-  // --- Wake-on-LAN and RMCP presence (issue 3) ---
   /** One UDP port the whole fleet listens on for magic packets (0 = ephemeral); none when unset. */
   wolPort?: number;
   /** Address of the WOL socket (default: host). 0.0.0.0 receives broadcasts. */

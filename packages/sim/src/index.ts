@@ -29,36 +29,38 @@ export { ref, datetime, managedSystemRef, serviceSelectors } from './values';
 export type { SimProps, SimValue, SimRef, SimDate } from './values';
 export { writeEvent } from './response-writer';
 export { makeCertificate, generateKeyPair, fingerprint256 } from './cert';
-// Wake-on-LAN listener and RMCP presence responder (issue 3)
+// Wake-on-LAN listener and RMCP presence responder
 export { WolListener } from './wol-listener';
 export type { WolListenerOptions, WolStats, WolEvent } from './wol-listener';
 export { RmcpResponder, amtPong } from './rmcp-responder';
 export type { RmcpResponderOptions, RmcpStats } from './rmcp-responder';
 export { UdpGuard, isLoopback } from './udp-guard';
-// inventory and audit log (issue 9)
 export { hardwareFor, HARDWARE_MODELS } from './hardware';
 export type { HardwareProfile, SimCpu, SimDimm, SimDisk } from './hardware';
 export { addAuditRecord, addRawAuditRecord, auditAction, clearAuditLog, MAX_AUDIT_RECORDS } from './classes/logs';
 export { kvmState, setActiveDefensePolicies } from './classes/inventory';
 export type { SimPeer } from './classes/types';
-// --- boot from media (issue 4) ---
 export { setBootCapabilities, bootCapabilityValue } from './classes/boot';
 export { firmwareState, lastBoot, httpsBootUrl } from './firmware';
 export type { BootRecord, FirmwareOptions, FirmwareState, FirmwareTarget } from './firmware';
 export { SimIderSession } from './redirection';
 export type { SimRedirectionOptions, AtapiResult, IderWireStats } from './redirection';
 export { demoIso, writeDemoIso } from './demo-media';
-// --- alerts (issue 6): PET traps, WS-Eventing pushes, event-log scenarios, heartbeats ----------
+// alerts: PET traps, WS-Eventing pushes, event-log scenarios, heartbeats
 export { SCENARIOS, runScenario, clearScenario, playScenarios, sendPetTrap, petBytes, pushEvent, alertIndicationXml, startHeartbeats, goSilent, comeBack } from './alerts';
 export type { Scenario, SensorEventSpec, PetTarget, PushResult, ScenarioTargets } from './alerts';
-// System Defense and Agent Presence (issue 5)
 export { sendPacket, hostAddresses, policyInForce, defenseState } from './defense';
 export type { PacketSpec, PacketResult, SimDefenseOptions } from './defense';
 export { SimAgent, guidToDeviceId, deviceIdToGuid, WATCHDOG_STATES, watchdogByAgent } from './agent-presence';
 export { startBackgroundTraffic } from './background-traffic';
-// --- IPMI (issue 8): a simulated server BMC ---
+// IPMI: a simulated server BMC
 export { SimBmc, BmcState, defaultSensors } from './ipmi';
 export type { SimBmcOptions, SimBmcUser, SimSelEvent, SimSensor } from './ipmi';
 // --- firmware generations and accounts ---
 export { FIRMWARE_PROFILES, FirmwareProfile, firmwareProfile, DEFAULT_AMT_VERSION } from './firmware-profile';
 export { ACL_STATUS } from './classes/accounts';
+// --- remote console: the PC's screen for SOL and KVM ---
+export { SimScreen, simScreen, ansiFrame, COLUMNS, ROWS } from './screen';
+export type { ScreenImage, ScreenKey, ScreenRow } from './screen';
+export { kvmEnabled } from './classes/kvm';
+export { KVM_WIDTH, KVM_HEIGHT, drawScreen, kvmSessionOf, SimKvmSession } from './kvm';

@@ -23,6 +23,7 @@ import type { SimDevice } from './device';
 import { enterRedirectionSession, leaveRedirectionSession } from './consent';
 import { redirectionState } from './classes/setup';
 import { bootCapabilityValue } from './classes/boot';
+import { consoleSessionAllowed, openConsoleSession, SimConsoleSession } from './console-sessions';
 
 export interface SimRedirectionOptions {
   /** IDE-R read buffer the device reports (largest DATA_TO_HOST payload), 512 to 8192. Default 8192. */
@@ -297,6 +298,9 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
   let stage: 'start' | 'auth' | 'ider' = 'start';
   let nonce = '';
   let session: SimIderSession | undefined;
+  // SOL and KVM sessions (console-sessions.ts).
+  let protocol = 'IDER';
+  let consoleSession: SimConsoleSession | undefined;
   /** This connection holds the user's consent (OptInState 4) until it closes. */
   let consented = false;
   const drop = () => {
@@ -305,6 +309,7 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
   };
   socket.on('error', () => undefined);
   socket.on('close', () => {
+    consoleSession?.close();
     if (session) {
       session.close();
       if (d.iderSession === session) d.iderSession = undefined;
@@ -320,7 +325,9 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
     }
     if (stage === 'start') {
       if (m[0] !== MSG.startSession) return drop();
-      const ok = readStartSession(m) === 'IDER' && deviceIderAllowed(d) && !d.iderSession && (consented = enterRedirectionSession(d));
+      protocol = readStartSession(m);
+      // IDE-R, SOL and KVM alike need the user's consent where the PC's policy asks for it (consent.ts).
+      const ok = (protocol === 'IDER' ? deviceIderAllowed(d) && !d.iderSession : consoleSessionAllowed(d, protocol)) && (consented = enterRedirectionSession(d));
       socket.write(startSessionReply(ok ? 0 : 1, [16, 1]));
       if (!ok) {
         socket.end();
@@ -330,6 +337,7 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
       return true;
     }
     if (stage === 'auth') return authenticate(m);
+    if (consoleSession) return consoleSession.onMessage(m) || drop();
     if (!session?.onMessage(m)) return drop();
     return true;
   };
@@ -361,6 +369,11 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
     const header = `Digest username=${q(username)}, realm=${q(realm)}, nonce=${q(n)}, uri=${q(uri)}, response=${q(response)}, qop=${qop}, nc=${nc}, cnonce=${q(cnonce)}`;
     const verdict = uri === AUTH_URI && n === nonce ? d.digest.verify('POST', AUTH_URI, header, Buffer.alloc(0)) : { ok: false };
     socket.write(authenticateReply(verdict.ok ? 0 : 2, AUTH.digest));
+    if (verdict.ok && protocol !== 'IDER') {
+      stage = 'ider';
+      consoleSession = openConsoleSession(d, protocol, socket, () => socket.off('data', onData));
+      return !consoleSession.raw;
+    }
     if (!verdict.ok || d.iderSession) {
       socket.end();
       return false;
@@ -383,14 +396,15 @@ function handleConnection(d: SimDevice, socket: net.Socket, o: SimRedirectionOpt
     },
     64 * 1024 + 64,
   );
-  socket.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     if (session) session.stats.bytesFromConsole += chunk.length;
     try {
       reader.push(chunk);
     } catch {
       drop();
     }
-  });
+  };
+  socket.on('data', onData);
 }
 
 export interface RedirectionListener {

@@ -31,7 +31,6 @@ export const defaultClasses: ClassHandler[] = [
   ...accountClasses,
   ...networkClasses,
   ...timeClasses,
-  // System Defense and Agent Presence (issue 5)
   ...defenseClasses,
   ...agentPresenceClasses,
 ];

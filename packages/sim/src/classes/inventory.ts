@@ -319,7 +319,7 @@ export const kvmRedirectionSettingData: ClassHandler = {
 };
 
 // Which System Defense policies are bound to a port now lives with the System Defense simulation
-// (packages/sim/src/defense.ts, issue 5), which serves AMT_NetworkPortSystemDefensePolicy itself.
+// (packages/sim/src/defense.ts), which serves AMT_NetworkPortSystemDefensePolicy itself.
 export { setActiveDefensePolicies } from '../defense';
 
 export const inventoryClasses = [

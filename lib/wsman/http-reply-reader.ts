@@ -1,0 +1,245 @@
+/**
+ * Reads one HTTP/1.1 response from the bytes a device sends, as they arrive: status line and
+ * headers, then a body framed by Content-Length, chunked transfer encoding, or the end of the
+ * connection. Every part is capped (header block, chunk-size line, body), and every byte is looked
+ * at a bounded number of times. Interim 1xx responses are skipped.
+ */
+/** Header names in lower case; repeated fields joined with ", ", but WWW-Authenticate kept as a list. */
+export type ReplyHeaders = Record<string, string | string[] | undefined>;
+
+export interface HttpReply {
+  status: number;
+  headers: ReplyHeaders;
+  body: string;
+}
+
+/** The header block of a response (status line and fields) may not exceed this. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** Longest chunk-size line accepted (size, extensions). */
+const MAX_CHUNK_LINE = 1024;
+/** Trailer fields after the last chunk, all together. */
+const MAX_TRAILER_BYTES = 4 * 1024;
+
+const CRLF = Buffer.from('\r\n');
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+export class HttpReplyError extends Error {
+  constructor(
+    message: string,
+    /** True when the body outgrew the cap (not a framing fault). */
+    readonly tooBig = false,
+  ) {
+    super(message);
+  }
+}
+
+type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailer' | 'until-close' | 'done';
+
+export class HttpReplyReader {
+  private state: State = 'head';
+  /** Bytes of an unfinished line or header block, kept across pushes (grown by doubling). */
+  private carry = Buffer.alloc(0);
+  private carryLen = 0;
+  /** How much of the carried bytes was already searched for the line end. */
+  private scanned = 0;
+  private status = 0;
+  private headers: ReplyHeaders = {};
+  private readonly parts: Buffer[] = [];
+  private size = 0;
+  private remaining = 0;
+  private trailerBytes = 0;
+  /** The device asked to close the connection after this response. */
+  closeAfter = false;
+  /** Bytes of the response received so far (the head included): none means the socket died idle. */
+  received = 0;
+
+  constructor(private readonly maxBodyBytes: number) {}
+
+  get done(): boolean {
+    return this.state === 'done';
+  }
+
+  /** Feed bytes; returns the reply once it is complete. Bytes after the reply are an error. */
+  push(data: Buffer): HttpReply | undefined {
+    this.received += data.length;
+    const buf = this.carryLen ? this.append(data) : data;
+    // Body bytes in the carry buffer are copied out: the carry is reused for the next line.
+    const copy = buf !== data;
+    // A line end may straddle the old and new bytes: search from just before the new ones.
+    let skip = Math.max(0, this.scanned - 3);
+    this.carryLen = 0;
+    this.scanned = 0;
+    let at = 0;
+    while (at < buf.length || this.state === 'done') {
+      switch (this.state) {
+        case 'head': {
+          const end = buf.indexOf(HEAD_END, at + skip);
+          skip = 0;
+          if (end < 0) {
+            if (buf.length - at > MAX_HEADER_BYTES) throw new HttpReplyError(`response header block over ${MAX_HEADER_BYTES} bytes`);
+            return this.keep(buf, at);
+          }
+          if (end - at > MAX_HEADER_BYTES) throw new HttpReplyError(`response header block over ${MAX_HEADER_BYTES} bytes`);
+          this.readHead(buf.toString('latin1', at, end));
+          at = end + 4;
+          break;
+        }
+        case 'length': {
+          const take = Math.min(this.remaining, buf.length - at);
+          this.addBody(buf.subarray(at, at + take), copy);
+          at += take;
+          this.remaining -= take;
+          if (this.remaining === 0) this.state = 'done';
+          break;
+        }
+        case 'until-close': {
+          this.addBody(buf.subarray(at), copy);
+          at = buf.length;
+          break;
+        }
+        case 'chunk-size': {
+          const nl = buf.indexOf(CRLF, at + skip);
+          skip = 0;
+          if (nl < 0) {
+            if (buf.length - at > MAX_CHUNK_LINE) throw new HttpReplyError('chunk-size line too long');
+            return this.keep(buf, at);
+          }
+          if (nl - at > MAX_CHUNK_LINE) throw new HttpReplyError('chunk-size line too long');
+          const line = buf.toString('latin1', at, nl);
+          const semi = line.indexOf(';');
+          const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
+          if (!/^[0-9a-fA-F]{1,8}$/.test(hex)) throw new HttpReplyError(`bad chunk size "${hex.slice(0, 16)}"`);
+          this.remaining = parseInt(hex, 16);
+          at = nl + 2;
+          this.state = this.remaining === 0 ? 'trailer' : 'chunk-data';
+          if (this.remaining > this.maxBodyBytes - this.size) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
+          break;
+        }
+        case 'chunk-data': {
+          const take = Math.min(this.remaining, buf.length - at);
+          this.addBody(buf.subarray(at, at + take), copy);
+          at += take;
+          this.remaining -= take;
+          if (this.remaining === 0) this.state = 'chunk-end';
+          break;
+        }
+        case 'chunk-end': {
+          if (buf.length - at < 2) return this.keep(buf, at);
+          if (buf[at] !== 13 || buf[at + 1] !== 10) throw new HttpReplyError('chunk not followed by CRLF');
+          at += 2;
+          this.state = 'chunk-size';
+          break;
+        }
+        case 'trailer': {
+          const nl = buf.indexOf(CRLF, at + skip);
+          skip = 0;
+          if (nl < 0) {
+            if (this.trailerBytes + buf.length - at > MAX_TRAILER_BYTES) throw new HttpReplyError('trailer too long');
+            return this.keep(buf, at);
+          }
+          this.trailerBytes += nl - at + 2;
+          if (this.trailerBytes > MAX_TRAILER_BYTES) throw new HttpReplyError('trailer too long');
+          const empty = nl === at;
+          at = nl + 2;
+          if (empty) this.state = 'done';
+          break;
+        }
+        case 'done': {
+          if (at < buf.length) throw new HttpReplyError('bytes after the end of the response');
+          return this.reply();
+        }
+      }
+      if (at >= buf.length && this.state !== 'done') return undefined;
+    }
+    return undefined;
+  }
+
+  /** Carry buf[at..] over to the next push (it has been searched through). */
+  private keep(buf: Buffer, at: number): undefined {
+    const n = buf.length - at;
+    if (buf.buffer === this.carry.buffer && buf.byteOffset === this.carry.byteOffset) this.carry.copyWithin(0, at, buf.length);
+    else {
+      if (n > this.carry.length) this.carry = Buffer.allocUnsafe(Math.max(n, 256));
+      buf.copy(this.carry, 0, at);
+    }
+    this.carryLen = n;
+    this.scanned = n;
+    return undefined;
+  }
+
+  private append(data: Buffer): Buffer {
+    const need = this.carryLen + data.length;
+    if (need > this.carry.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.carry.length * 2));
+      this.carry.copy(grown, 0, 0, this.carryLen);
+      this.carry = grown;
+    }
+    data.copy(this.carry, this.carryLen);
+    return this.carry.subarray(0, need);
+  }
+
+  /** The connection ended: completes a body framed by the end of the connection. */
+  end(): HttpReply | undefined {
+    if (this.state === 'until-close') {
+      this.state = 'done';
+      return this.reply();
+    }
+    return undefined;
+  }
+
+  private reply(): HttpReply {
+    const body = this.parts.length === 1 ? this.parts[0].toString('utf8') : Buffer.concat(this.parts, this.size).toString('utf8');
+    return { status: this.status, headers: this.headers, body };
+  }
+
+  private addBody(b: Buffer, copy: boolean): void {
+    if (b.length === 0) return;
+    this.size += b.length;
+    if (this.size > this.maxBodyBytes) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
+    this.parts.push(copy ? Buffer.from(b) : b);
+  }
+
+  private readHead(text: string): void {
+    const lines = text.split('\r\n');
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
+    if (!m) throw new HttpReplyError(`not an HTTP/1.x status line: "${lines[0].slice(0, 40)}"`);
+    const status = Number(m[2]);
+    const headers: ReplyHeaders = {};
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i];
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw new HttpReplyError('malformed response header line');
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      const had = headers[name];
+      if (had === undefined) headers[name] = value;
+      else if (name === 'www-authenticate') headers[name] = ([] as string[]).concat(had, value);
+      else if (name === 'content-length' && had !== value) throw new HttpReplyError('conflicting Content-Length headers');
+      else if (name !== 'content-length') headers[name] = `${had as string}, ${value}`;
+    }
+    if (status < 200) {
+      // An interim answer (100 Continue): the real one follows.
+      return;
+    }
+    this.status = status;
+    this.headers = headers;
+    const connection = String(headers.connection ?? '').toLowerCase();
+    this.closeAfter = m[1] === '0' ? !connection.includes('keep-alive') : connection.includes('close');
+    const te = String(headers['transfer-encoding'] ?? '').toLowerCase();
+    if (te) {
+      if (te !== 'chunked') throw new HttpReplyError(`unsupported Transfer-Encoding "${te.slice(0, 40)}"`);
+      this.state = 'chunk-size';
+    } else if (headers['content-length'] !== undefined) {
+      const cl = String(headers['content-length']);
+      if (!/^\d{1,12}$/.test(cl)) throw new HttpReplyError('bad Content-Length');
+      this.remaining = Number(cl);
+      if (this.remaining > this.maxBodyBytes) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
+      this.state = this.remaining === 0 ? 'done' : 'length';
+    } else if (status === 204 || status === 304) {
+      this.state = 'done';
+    } else {
+      this.closeAfter = true;
+      this.state = 'until-close';
+    }
+  }
+}
