@@ -85,8 +85,13 @@ export function compileList(pattern: string | undefined, what: string): Matcher 
   return compileListOrAny(pattern, what) ?? (() => true);
 }
 
-/** As compileList, but undefined for an empty pattern (nothing to test). */
-function compileListOrAny(pattern: string | undefined, what: string): Matcher | undefined {
+interface ListPattern {
+  include: RegExp[];
+  exclude: RegExp[];
+}
+
+/** The alternatives of a pattern; undefined for an empty one (nothing to test). */
+function parseList(pattern: string | undefined, what: string): ListPattern | undefined {
   const parts = (pattern ?? '')
     .split(',')
     .map((p) => p.trim())
@@ -100,6 +105,14 @@ function compileListOrAny(pattern: string | undefined, what: string): Matcher | 
     if (!g) throw new InputError(`${what}: "!" needs a value after it`);
     (neg ? exclude : include).push(globToRegExp(g));
   }
+  return { include, exclude };
+}
+
+/** As compileList, but undefined for an empty pattern (nothing to test). */
+function compileListOrAny(pattern: string | undefined, what: string): Matcher | undefined {
+  const list = parseList(pattern, what);
+  if (!list) return undefined;
+  const { include, exclude } = list;
   // One alternative is the usual case: test it directly.
   if (exclude.length === 0 && include.length === 1) {
     const [r] = include;
@@ -115,6 +128,22 @@ function compileListOrAny(pattern: string | undefined, what: string): Matcher | 
     if (include.length === 0) return true;
     for (const r of include) if (r.test(v)) return true;
     return false;
+  };
+}
+
+/**
+ * For a thing known by several names (a device: its name and its host): excluded when any of its
+ * names is excluded, else matched when any is included (or nothing is listed to include).
+ */
+function compileNamesOrAny(pattern: string | undefined, what: string): ((names: Array<string | undefined>) => boolean) | undefined {
+  const list = parseList(pattern, what);
+  if (!list) return undefined;
+  const { include, exclude } = list;
+  return (names) => {
+    const known = names.filter((n): n is string => n !== undefined);
+    const vs = known.length ? known : [''];
+    if (vs.some((v) => exclude.some((r) => r.test(v)))) return false;
+    return include.length === 0 || vs.some((v) => include.some((r) => r.test(v)));
   };
 }
 
@@ -228,7 +257,7 @@ function compileRule(rule: Rule, index: number): CompiledRule {
   }
   const source = compileListOrAny(m.source, `${what} source`);
   const kind = compileListOrAny(m.kind, `${what} kind`);
-  const device = compileListOrAny(m.device, `${what} device`);
+  const device = compileNamesOrAny(m.device, `${what} device`);
   const site = compileListOrAny(m.site, `${what} site`);
   let severity: Matcher | undefined;
   try {
@@ -247,7 +276,7 @@ function compileRule(rule: Rule, index: number): CompiledRule {
     const sev = severity;
     tests.push((a) => sev(a.severity));
   }
-  if (device) tests.push((a) => device(a.device.name) || device(a.device.host));
+  if (device) tests.push((a) => device([a.device.name, a.device.host]));
   if (site) tests.push((a) => site(a.device.site));
   if (escalated !== undefined) tests.push((a) => (a.details.escalated === true) === escalated);
   const [t1, t2, t3] = tests;

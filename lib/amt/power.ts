@@ -42,6 +42,7 @@ export const OFF_STATES = new Set(['off', 'off-hard', 'hibernate']);
 
 const OS_POWER_SAVING: Readonly<Record<number, string>> = { 0: 'unknown', 1: 'unsupported', 2: 'full-power', 3: 'power-saving' };
 
+/** RequestPowerStateChange's ReturnValue (the CIM schema's ValueMap), 0 and 4096 being success. */
 const RETURN_VALUES: Readonly<Record<number, string>> = {
   1: 'not supported',
   2: 'unknown or unspecified error',
@@ -49,7 +50,19 @@ const RETURN_VALUES: Readonly<Record<number, string>> = {
   4: 'failed',
   5: 'invalid parameter',
   6: 'in use',
+  4097: 'invalid state transition',
+  4098: 'use of timeout parameter not supported',
+  4099: 'busy',
 };
+
+/** 4096: the parameters were checked and a job started that makes the change. */
+const JOB_STARTED = 4096;
+
+export function returnValueMeaning(rv: number): string {
+  if (RETURN_VALUES[rv]) return RETURN_VALUES[rv];
+  if (rv >= 32768 && rv <= 65535) return 'vendor specific';
+  return 'reserved';
+}
 
 export interface PowerStatus {
   /** Name of the state: on, off, sleep, hibernate, ... */
@@ -121,6 +134,6 @@ export async function requestPowerAction(client: WsmanClient, action: string): P
   }
   const out = await client.invoke('CIM_PowerManagementService', 'RequestPowerStateChange', { PowerState: code, ManagedElement: MANAGED_SYSTEM });
   const rv = Number(out.ReturnValue);
-  if (rv !== 0) throw new DeviceRefusedError(`power action "${action}"`, rv, RETURN_VALUES[rv] ?? 'vendor specific');
+  if (rv !== 0 && rv !== JOB_STARTED) throw new DeviceRefusedError(`power action "${action}"`, rv, returnValueMeaning(rv));
   return before;
 }

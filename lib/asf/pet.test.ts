@@ -206,7 +206,7 @@ describe('PET decoding gives what it gave before it was made faster', () => {
 
   it('writes a GUID as 8-4-4-4-12 hex of its first 16 bytes, in the order they came', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 40 }), (a) => {
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 40, size: 'max' }), (a) => {
         const b = Buffer.from(a);
         const h = b.subarray(0, 16).toString('hex');
         expect(formatGuid(b)).toBe(`${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`);

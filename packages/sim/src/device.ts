@@ -41,7 +41,7 @@ import { hardwareFor, HardwareProfile } from './hardware';
 // boot from media: redirection port and simulated BIOS
 import { onFirmwareBoot } from './firmware';
 import { RedirectionListener, SimIderSession, SimRedirectionOptions, startRedirectionServer } from './redirection';
-import { parseSecureOn } from '../../../lib/wol/magic-packet';
+import { secureOnBytes } from './wol-codec';
 import type { SimConsentOptions } from './consent';
 
 export interface FirmwareInfo {
@@ -199,7 +199,7 @@ export class SimDevice extends EventEmitter {
     this.consentOptions = { ...o.consent };
     this.redirection = { readBufferSize: 8192, ...o.redirection };
     this.on('boot', (e) => onFirmwareBoot(this, e));
-    if (o.wolPassword) this.secureOn = parseSecureOn(o.wolPassword);
+    if (o.wolPassword) this.secureOn = secureOnBytes(o.wolPassword);
   }
 
   /** `Intel(R) Active Management Technology 15.0.23.1706` */

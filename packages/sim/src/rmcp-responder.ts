@@ -3,15 +3,16 @@
  * it runs on standby power, so it answers whether the PC is on or off. The pong carries Intel's
  * IANA number 343 and the AMT facts in the OEM bytes (port 16992/16993, firmware major.minor,
  * provisioned), supported entities ASF 1.0 without IPMI and supported interactions "DASH".
- * No capture of a real AMT pong was available: this follows lib/asf/rmcp.ts (see its sources).
+ * No capture of a real AMT pong was available: the bytes follow ASF 2.0 and the OEM layout Intel's
+ * own scanner reads, written in rmcp-codec.ts independently of lib/asf/rmcp.ts.
  *
  * A ping that asks for an RMCP ACK (sequence number other than 0xFF) gets one before the pong.
  * Datagrams are bounded in size and rate and, on loopback, accepted from loopback only.
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { amtOemWord, buildPresencePong, buildRmcpAck, INTEL_IANA, readPresencePing, RMCP_NO_ACK } from '../../../lib/asf/rmcp';
 import type { SimDevice } from './device';
+import { ackFor, amtOem, pong, readPing } from './rmcp-codec';
 import { UdpGuard, UdpGuardStats } from './udp-guard';
 
 export interface RmcpResponderOptions {
@@ -38,14 +39,7 @@ const MAX_RMCP_DATAGRAM = 64;
 
 /** The pong a simulated AMT device sends for a tag. */
 export function amtPong(device: SimDevice, tag: number): Buffer {
-  const [major, minor] = device.firmware.version.split('.').map((x) => Number(x) || 0);
-  return buildPresencePong(tag, {
-    iana: INTEL_IANA,
-    oem: amtOemWord({ port: device.tls ? 16993 : 16992, major, minor: minor ?? 0, provisioning: 2 }),
-    asfVersion: 1,
-    ipmi: false,
-    dash: true,
-  });
+  return pong(tag, { enterprise: 343, oem: amtOem(device.tls ? 16993 : 16992, device.firmware.version, 2), ipmi: false, dash: true });
 }
 
 export class RmcpResponder {
@@ -81,7 +75,7 @@ export class RmcpResponder {
 
   private receive(s: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (!this.guard.admit(msg.length, rinfo.address)) return;
-    const ping = readPresencePing(msg);
+    const ping = readPing(msg);
     if (!ping) {
       this.stats.garbage++;
       return;
@@ -91,7 +85,7 @@ export class RmcpResponder {
       this.stats.silentWhileOff++;
       return;
     }
-    if (ping.seq !== RMCP_NO_ACK) s.send(buildRmcpAck(ping.seq), rinfo.port, rinfo.address);
+    if (ping.wantsAck) s.send(ackFor(ping.sequence), rinfo.port, rinfo.address);
     s.send(amtPong(this.device, ping.tag), rinfo.port, rinfo.address);
   }
 

@@ -4,15 +4,17 @@
  * SecureOn password when one is set, and powers on (cause 'wol').
  *
  * Like a NIC, it looks for the magic pattern anywhere in the datagram and ignores everything else.
+ * It reads the datagram with its own code (wol-codec.ts), not lib/wol's, so tests through it check
+ * the client against an independent reading.
  * Datagrams are bounded in size and rate and, on loopback, accepted from loopback only (UdpGuard);
  * every outcome is counted in `stats`.
  */
 import * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
-import { parseMagicPacket } from '../../../lib/wol/magic-packet';
 import type { SimDevice } from './device';
 import { UdpGuard, UdpGuardStats } from './udp-guard';
+import { findWakePatterns, macBytes } from './wol-codec';
 
 export interface WolListenerOptions {
   /** 0 = an ephemeral port. */
@@ -60,7 +62,10 @@ export class WolListener extends EventEmitter {
   ) {
     super();
     this.host = o.host ?? '127.0.0.1';
-    for (const d of devices) this.byMac.set(d.mac, d);
+    for (const d of devices) {
+      const mac = macBytes(d.mac);
+      if (mac) this.byMac.set(mac.toString('hex'), d);
+    }
     this.guard = new UdpGuard({ maxBytes: MAX_WOL_DATAGRAM, ratePerSecond: o.ratePerSecond, allowFrom: o.allowFrom, boundTo: this.host });
     this.stats = Object.assign(this.guard.stats as WolStats, { garbage: 0, unknownMac: 0, wrongPassword: 0, woke: 0, alreadyOn: 0 });
   }
@@ -82,17 +87,19 @@ export class WolListener extends EventEmitter {
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (!this.guard.admit(msg.length, rinfo.address)) return;
-    const packet = parseMagicPacket(msg);
-    if (!packet) {
+    const patterns = findWakePatterns(msg);
+    if (!patterns.length) {
       this.stats.garbage++;
       return;
     }
-    const device = this.byMac.get(packet.mac);
-    if (!device) {
+    const packet = patterns.find((p) => this.byMac.has(p.mac.toString('hex')));
+    const device = packet && this.byMac.get(packet.mac.toString('hex'));
+    if (!packet || !device) {
       this.stats.unknownMac++;
       return;
     }
-    if (device.secureOn && !(packet.secureOn && packet.secureOn.equals(device.secureOn))) {
+    // SecureOn: the password is what follows the sixteenth copy, and nothing else.
+    if (device.secureOn && !packet.trailer.equals(device.secureOn)) {
       this.stats.wrongPassword++;
       return;
     }
