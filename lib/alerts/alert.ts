@@ -10,6 +10,8 @@ import { AlertSource, Severity } from './vocabulary';
 export { ALERT_SOURCES, SEVERITIES, isSeverity, isSource, moreSevere, severityRank } from './vocabulary';
 export type { AlertSource, Severity } from './vocabulary';
 
+export type AlertState = 'trigger' | 'acknowledge' | 'resolve';
+
 export interface AlertDevice {
   name?: string;
   host?: string;
@@ -30,7 +32,11 @@ export interface Alert {
   /** e.g. 'chassis-intrusion', 'heartbeat-missed', 'agent-stopped'. */
   kind: string;
   severity: Severity;
-  state: 'trigger' | 'resolve';
+  /**
+   * 'acknowledge': someone took the open condition on (details.acknowledgedBy/At); it stays open,
+   * sends no follow-ups or escalations, and its resolve still comes.
+   */
+  state: AlertState;
   /** One line a person reads in chat. */
   summary: string;
   /** Decoded fields; raw bytes/XML under details.raw. */

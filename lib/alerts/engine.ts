@@ -15,6 +15,10 @@
  *    long the condition lasted; a resolve with nothing open is suppressed.
  *  - Escalation: a trigger still open after `escalateMinutes` is emitted once more, marked
  *    escalated (rules can route escalations elsewhere with `match.escalated`).
+ *  - Acknowledge: someone took an open condition on (acknowledge()). It goes out once as an alert
+ *    with state 'acknowledge'; from then on its repeats are only counted (no follow-up, no new
+ *    trigger after the dedup window: suppressed as 'acknowledged') and it does not escalate. Its
+ *    resolve still goes out, and says who had acknowledged it.
  *  - Own actions: a trigger of a kind that OOBKit's own power/wake/boot action explains
  *    (heartbeat lost during our reset...) within `ownActionSeconds` is suppressed.
  *  - State (open keys, maintenance windows set by message) is exported by `snapshot()` and
@@ -23,13 +27,15 @@
  *    are lib/alerts/rate-limit.
  */
 import { lastOwnAction } from '../activity';
-import { Alert, AlertDraft, isDraft, Severity } from './alert';
 import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
+import { InputError } from '../errors';
+import { isoTime } from '../util/iso-time';
+import { Alert, AlertDraft, isDraft, Severity, stableId } from './alert';
 import { alertOf, buildLazyRepeat, ChangeTracker, EngineChange, EngineState, LAZY_REPEAT, OpenKey, QUEUED, release, restoredKeys, withSeverity } from './open-keys';
 import { Policy } from './policy';
 import { RateLimits } from './rate-limit';
 
-export type { EngineChange, EngineState, OpenKey } from './open-keys';
+export type { Acknowledgement, EngineChange, EngineState, OpenKey } from './open-keys';
 
 /** Own actions that make a device go quiet for a while (fencing it off does not). */
 const DISRUPTIVE_OWN_ACTIONS = ['power', 'wake', 'boot'] as const;
@@ -49,7 +55,20 @@ export const OWN_ACTION_KINDS = new Set([
   'network-isolated',
 ]);
 
-export type SuppressReason = 'policy' | 'maintenance' | 'own-action' | 'duplicate' | 'rate-limit' | 'nothing-to-resolve' | 'capacity';
+export type SuppressReason = 'policy' | 'maintenance' | 'own-action' | 'duplicate' | 'acknowledged' | 'rate-limit' | 'nothing-to-resolve' | 'capacity';
+
+/** What acknowledge() did: the condition, who acknowledged it and when, and whether someone had already. */
+export interface AckOutcome {
+  dedupKey: string;
+  /** The id of the condition's latest alert. */
+  triggerId: string;
+  device: Alert['device'];
+  by: string;
+  at: string;
+  note?: string;
+  /** It was acknowledged before (by `by`, at `at`): nothing went out this time. */
+  already: boolean;
+}
 
 export interface Emission {
   /** 1-based output. */
@@ -91,6 +110,7 @@ const EMPTY_REASONS = (): Record<SuppressReason, number> => ({
   maintenance: 0,
   'own-action': 0,
   duplicate: 0,
+  acknowledged: 0,
   'rate-limit': 0,
   'nothing-to-resolve': 0,
   capacity: 0,
@@ -260,7 +280,8 @@ export class AlertEngine {
       this.forget(dedupKey, open);
       this.changed();
       const alert = given ?? withSeverity(draft!.build(), severity);
-      const details = { ...alert.details, count: open.count, openSeconds: Math.round((t - open.firstAt) / 1000), triggerId: open.id };
+      const details: Record<string, unknown> = { ...alert.details, count: open.count, openSeconds: Math.round((t - open.firstAt) / 1000), triggerId: open.id };
+      if (open.ack) Object.assign(details, ackDetails(open.ack));
       return this.send(decision.output, { ...alert, details });
     }
 
@@ -294,6 +315,19 @@ export class AlertEngine {
       this.changes.mark(dedupKey, open);
       this.changed();
       return this.suppress(whole ?? input, severity, 'duplicate');
+    }
+
+    if (open?.ack) {
+      // Someone is on it: the condition's news is kept, nobody is paged again until it resolves.
+      open.count++;
+      open.lastAt = t;
+      open.device = device;
+      open.severity = severity;
+      open.summary = input.summary;
+      this.touch(dedupKey, open);
+      this.changes.mark(dedupKey, open);
+      this.changed();
+      return this.suppress(given ?? input, severity, 'acknowledged');
     }
 
     if (!this.rates.allow(cfg, input, severity, decision.output, t, open)) return this.suppress(given ?? input, severity, 'rate-limit');
@@ -334,6 +368,50 @@ export class AlertEngine {
     this.send(decision.output, count > 1 ? { ...alert, details: { ...alert.details, count } } : alert, count === 1);
   }
 
+  /** The open condition a person names: by its dedup key, or by the id of an alert it sent. */
+  findOpen(ref: string): [string, OpenKey] | undefined {
+    const byKey = this.keys.get(ref);
+    if (byKey) return [ref, byKey];
+    // An id: a linear look, made only when someone acknowledges by id.
+    for (const [k, v] of this.keys) {
+      buildLazyRepeat(v);
+      if (v.id === ref || v.alert?.id === ref) return [k, v];
+    }
+    return undefined;
+  }
+
+  /**
+   * Someone takes an open condition on. The acknowledgement is kept with the condition (and in
+   * the state), goes out once as an alert with state 'acknowledge' on the condition's output, and
+   * stops its follow-ups and escalation until it resolves. Acknowledging it again changes nothing.
+   * Throws an InputError when nothing open has that key or id.
+   */
+  acknowledge(ref: string, by: string, note?: string, t = this.now()): AckOutcome {
+    const found = this.findOpen(ref);
+    if (!found) throw new InputError(`no open alert has the key or id "${ref.slice(0, 200)}" (resolved already, or never sent)`);
+    const [k, v] = found;
+    const outcome = (already: boolean): AckOutcome => ({
+      dedupKey: k,
+      triggerId: v.id,
+      device: v.device,
+      by: v.ack!.by,
+      at: isoTime(v.ack!.at),
+      ...(v.ack!.note ? { note: v.ack!.note } : {}),
+      already,
+    });
+    if (v.ack) return outcome(true);
+    const latest = alertOf(k, v);
+    v.ack = note ? { by, at: t, note } : { by, at: t };
+    this.escalating.delete(k);
+    this.changes.mark(k, v);
+    this.changed();
+    const details: Record<string, unknown> = { ...latest.details, count: v.count, triggerId: v.id, ...ackDetails(v.ack) };
+    delete details.escalated;
+    this.send(v.output, { ...latest, id: stableId(v.id, 'acknowledge', t), time: isoTime(t), state: 'acknowledge', summary: `Acknowledged by ${by}: ${latest.summary}`, details });
+    release(v);
+    return outcome(false);
+  }
+
   private touch(k: string, v: OpenKey): void {
     // Map order = least recently seen first, for eviction and expiry.
     this.keys.delete(k);
@@ -343,7 +421,7 @@ export class AlertEngine {
   /** Remembers which keys tick() has to look at. */
   private watch(k: string, v: OpenKey): void {
     if (v.held > 0) this.heldKeys.add(k);
-    if (v.escalateAt !== undefined && !v.escalated) this.escalating.add(k);
+    if (v.escalateAt !== undefined && !v.escalated && !v.ack) this.escalating.add(k);
     else this.escalating.delete(k);
   }
 
@@ -383,6 +461,16 @@ export class AlertEngine {
         continue;
       }
       if (t < v.windowEnd) continue;
+      if (v.ack) {
+        // Acknowledged: the repeats stay counted (v.count), no follow-up goes out.
+        v.held = 0;
+        v.windowEnd = t + cfg.dedupSeconds * 1000;
+        this.heldKeys.delete(k);
+        this.changes.mark(k, v);
+        changed = true;
+        release(v);
+        continue;
+      }
       const repeats = v.held;
       const minutes = Math.max(1, Math.round(cfg.dedupSeconds / 60));
       const latest = alertOf(k, v);
@@ -400,7 +488,7 @@ export class AlertEngine {
     }
     for (const k of this.escalating) {
       const v = this.keys.get(k);
-      if (!v || v.escalateAt === undefined || v.escalated) {
+      if (!v || v.escalateAt === undefined || v.escalated || v.ack) {
         this.escalating.delete(k);
         continue;
       }
@@ -431,4 +519,11 @@ export class AlertEngine {
     }
     if (changed) this.changed();
   }
+}
+
+/** What an alert says about an acknowledgement (the acknowledge itself, and the resolve after it). */
+function ackDetails(a: { by: string; at: number; note?: string }): Record<string, unknown> {
+  const d: Record<string, unknown> = { acknowledgedBy: a.by, acknowledgedAt: isoTime(a.at) };
+  if (a.note) d.acknowledgeNote = a.note;
+  return d;
 }

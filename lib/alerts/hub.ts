@@ -31,7 +31,8 @@ import { DropReason, TrapReceiver } from '../asf/trap-receiver';
 import { deviceInfo, ManagedDevice } from '../device';
 import { InputError } from '../errors';
 import { Alert, AlertDevice } from './alert';
-import { AlertEngine, Emission, SuppressReason } from './engine';
+import { AckRequest, registerAcknowledger } from './acknowledge';
+import { AckOutcome, AlertEngine, Emission, SuppressReason } from './engine';
 import { HeartbeatWatch, presenceCheck } from './heartbeat';
 import { MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
@@ -125,6 +126,7 @@ export class AlertHub {
   private stateFailing = false;
   /** While closing with heldCanBeDelivered: what goes out after the last write. */
   private closingHeld?: Held[];
+  private unregister?: () => void;
 
   constructor(private readonly o: AlertHubOptions) {
     const safeId = o.id.replace(/[^A-Za-z0-9._-]/g, '_');
@@ -221,6 +223,20 @@ export class AlertHub {
     this.o.onDropped?.(source, reason, from, detail);
   }
 
+  /**
+   * Someone takes an open condition on (see AlertEngine.acknowledge). With `device`, only a
+   * condition of a device it accepts is found, and none is undefined instead of an error. The
+   * acknowledge alert goes out, like every emission, once the state that holds it is on disk.
+   */
+  acknowledge(r: AckRequest, device?: (d: AlertDevice) => boolean): AckOutcome | undefined {
+    if (this.closed) return undefined;
+    if (device) {
+      const found = this.engine.findOpen(r.key);
+      if (!found || !device(found[1].device)) return undefined;
+    }
+    return this.engine.acknowledge(r.key, r.by, r.note);
+  }
+
   /** Any alert, from any source: through the engine. */
   process(a: Alert): void {
     this.engine.process(a);
@@ -244,6 +260,8 @@ export class AlertHub {
     }
     if (this.o.eventLog) this.startEventLog(this.o.eventLog.intervalSeconds);
     if (this.o.heartbeat) this.startHeartbeat(this.o.heartbeat);
+    // A centre's acknowledgement reaches this hub through the site's gateway.
+    if (!this.closed) this.unregister = registerAcknowledger(this);
   }
 
   private async resolveAddresses(): Promise<void> {
@@ -429,6 +447,7 @@ export class AlertHub {
   async close(o: { heldCanBeDelivered?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.unregister?.();
     const held = this.inFlight.concat(this.outbox);
     this.inFlight = [];
     this.outbox = [];

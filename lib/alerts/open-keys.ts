@@ -44,6 +44,15 @@ export interface OpenKey extends KeyRateWindow {
   windowEnd: number;
   escalateAt?: number;
   escalated?: boolean;
+  /** Someone took the condition on: no follow-ups or escalations until it resolves (lib/alerts/acknowledge). */
+  ack?: Acknowledgement;
+}
+
+/** Who acknowledged an open condition, when (epoch ms), and what they said. */
+export interface Acknowledgement {
+  by: string;
+  at: number;
+  note?: string;
 }
 
 export interface EngineState {

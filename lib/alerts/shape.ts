@@ -44,8 +44,8 @@ export interface Shaped {
 }
 
 export function shapePagerDuty(a: Alert): Shaped {
-  const base = { event_action: a.state === 'resolve' ? 'resolve' : 'trigger', dedup_key: a.dedupKey };
-  if (a.state === 'resolve') return { payload: base, url: 'https://events.pagerduty.com/v2/enqueue', method: 'POST' };
+  const base = { event_action: a.state, dedup_key: a.dedupKey };
+  if (a.state !== 'trigger') return { payload: base, url: 'https://events.pagerduty.com/v2/enqueue', method: 'POST' };
   return {
     payload: {
       ...base,
@@ -67,6 +67,14 @@ export function shapePagerDuty(a: Alert): Shaped {
 
 export function shapeOpsgenie(a: Alert): Shaped {
   const alias = a.dedupKey.slice(0, 512);
+  if (a.state === 'acknowledge') {
+    const by = typeof a.details.acknowledgedBy === 'string' ? a.details.acknowledgedBy.slice(0, 100) : undefined;
+    return {
+      payload: { source: 'OOBKit', note: a.summary.slice(0, 25000), ...(by ? { user: by } : {}) },
+      url: `https://api.opsgenie.com/v2/alerts/${encodeURIComponent(alias)}/acknowledge?identifierType=alias`,
+      method: 'POST',
+    };
+  }
   if (a.state === 'resolve') {
     return {
       payload: { source: 'OOBKit', note: a.summary },
@@ -94,6 +102,7 @@ export function shapeOpsgenie(a: Alert): Shaped {
 export function chatLine(a: Alert): string {
   const time = a.time.slice(11, 19);
   if (a.state === 'resolve') return `${CHAT_MARK.ok} RESOLVED ${where(a)}: ${a.summary} · ${time}`;
+  if (a.state === 'acknowledge') return `👀 ACKNOWLEDGED ${where(a)}: ${a.summary} · ${time}`;
   const mark = a.details.escalated === true ? `${CHAT_MARK[a.severity]}⏫` : CHAT_MARK[a.severity];
   return `${mark} ${a.severity.toUpperCase()} ${where(a)}: ${a.summary} · ${time}`;
 }

@@ -1,6 +1,6 @@
 /**
  * Alerts as the bridge keeps them per device: the open ones (a trigger not yet resolved, by
- * dedupKey) make the `problem` sensor ON; the latest one is the `last_alert` sensor and the
+ * dedupKey; an acknowledged one stays open) make the `problem` sensor ON; the latest one is the `last_alert` sensor and the
  * retained `.../alert` topic. The shape is the Alert of DESIGN.md (what oob-alert-in emits).
  */
 import type { ReceivedAlert } from '../alerts/alert';
@@ -27,7 +27,7 @@ export function checkAlert(value: unknown): AlertLike {
   text('summary');
   text('kind');
   text('source');
-  if (a.state !== 'trigger' && a.state !== 'resolve') throw new InputError(`alert.state must be "trigger" or "resolve", got ${JSON.stringify(a.state)}`);
+  if (a.state !== 'trigger' && a.state !== 'acknowledge' && a.state !== 'resolve') throw new InputError(`alert.state must be "trigger", "acknowledge" or "resolve", got ${JSON.stringify(a.state)}`);
   if (!isSeverity(a.severity)) throw new InputError(`alert.severity must be one of ${SEVERITIES.join(', ')}`);
   if (typeof a.device !== 'object' || a.device === null) throw new InputError('alert.device must be an object with a name, host or mac');
   return value as AlertLike;
@@ -60,7 +60,10 @@ export class DeviceAlerts {
     const before = this.count;
     this.last = a;
     if (a.state === 'resolve') this.open.delete(a.dedupKey);
-    else if (!BENIGN.has(a.severity)) {
+    else if (a.state === 'acknowledge') {
+      // Someone is on it: still open (the problem stays), now with who took it.
+      if (this.open.has(a.dedupKey)) this.open.set(a.dedupKey, a);
+    } else if (!BENIGN.has(a.severity)) {
       this.open.delete(a.dedupKey);
       this.open.set(a.dedupKey, a);
       // Bounded: the oldest open alert goes first.

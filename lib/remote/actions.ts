@@ -3,9 +3,9 @@
  * that a site's allow-list names. Action names follow the DeviceDriver's methods, so a remote
  * driver forwards a call under the name of the method it stands for.
  */
-export type ActionClass = 'read' | 'power' | 'boot' | 'isolate';
+export type ActionClass = 'read' | 'acknowledge' | 'power' | 'boot' | 'isolate';
 
-export const ACTION_CLASSES: readonly ActionClass[] = ['read', 'power', 'boot', 'isolate'];
+export const ACTION_CLASSES: readonly ActionClass[] = ['read', 'acknowledge', 'power', 'boot', 'isolate'];
 
 /** What a site allows when its owner has not said (nothing that changes a device). */
 export const DEFAULT_ALLOW: readonly ActionClass[] = ['read'];
@@ -21,6 +21,7 @@ export const REMOTE_ACTIONS = {
   sensors: 'read',
   'consent.read': 'read',
   'defense.status': 'read',
+  acknowledgeAlert: 'acknowledge',
   changePower: 'power',
   requestPower: 'power',
   powerOn: 'power',

@@ -1,9 +1,11 @@
 /**
  * The gateway runs the centre's commands on its devices through their drivers (lib/drivers), so a
- * remote device can do what a local one can. A wake runs here too: the magic packets must leave on
+ * remote device can do what a local one can. An alert acknowledgement goes to the site's running
+ * alert-in nodes (lib/alerts/acknowledge). A wake runs here too: the magic packets must leave on
  * the site's LAN. A boot from media stays registered until it ends, so the centre can stop it or
  * hand over the user consent code.
  */
+import { acknowledgeAtSite, ackRequest } from '../alerts/acknowledge';
 import type { ManagedDevice } from '../device';
 import { withDriver } from '../drivers';
 import type { RemoteBootProgress } from '../drivers/remote';
@@ -137,6 +139,9 @@ export const driverExecutor: Executor = async (device, action, args, progress) =
     }
     case 'stopBoot':
       return bootJob(device, args.job).stop();
+    case 'acknowledgeAlert':
+      // The site's own alert-in nodes hold the condition: no driver is involved.
+      return acknowledgeAtSite(device, ackRequest(args));
     default:
       // A boot's driver must stay open until the boot ends: startBoot returns only then.
       return withDriver(device, (d) => run(d, device, action, args, progress));

@@ -15,3 +15,4 @@ export { RemoteRefusedError, SiteOfflineError } from './errors';
 export { driverExecutor } from './driver-executor';
 export * from './topics';
 export type { RemoteEndpoint, RemoteRequester } from './endpoint';
+export { acknowledgeRemote } from './acknowledge';

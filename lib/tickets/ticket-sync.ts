@@ -206,6 +206,15 @@ export class TicketSync {
       return { alert: a, queue, ticket, action: 'resolved' };
     }
 
+    if (a.state === 'acknowledge') {
+      // Someone took it on: said in its ticket, never a ticket of its own.
+      const ticket = known?.ticket ?? (await b.findActive(key))?.id;
+      if (ticket === undefined) return { alert: a, queue, action: 'no-ticket' };
+      await b.comment(ticket, `${a.summary} (${a.time})`);
+      if (known) this.remember(key, known, a.id);
+      return { alert: a, queue, ticket, action: 'commented' };
+    }
+
     let record = known;
     let action: TicketAction | undefined;
     if (!record) {
@@ -246,7 +255,7 @@ export function alertForTicket(value: unknown): Alert {
     if (typeof a[k] !== 'string' || !a[k]) throw new InputError(`the alert has no ${k}`);
     if ((a[k] as string).length > 4096) throw new InputError(`the alert's ${k} is longer than 4096 characters`);
   }
-  if (a.state !== 'trigger' && a.state !== 'resolve') throw new InputError('the alert\'s state must be "trigger" or "resolve"');
+  if (a.state !== 'trigger' && a.state !== 'acknowledge' && a.state !== 'resolve') throw new InputError('the alert\'s state must be "trigger", "acknowledge" or "resolve"');
   if (!a.severity || !(a.severity in PRIORITY)) throw new InputError(`the alert's severity "${String(a.severity)}" is not one of ${Object.keys(PRIORITY).join(', ')}`);
   if (!a.device || typeof a.device !== 'object') throw new InputError('the alert has no device');
   const details = a.details && typeof a.details === 'object' && !Array.isArray(a.details) ? { ...a.details } : {};
