@@ -2,13 +2,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { Alert, isSeverity, isSource, makeAlert } from '../../lib/alerts/alert';
+import { AckRequest, ackRequest } from '../../lib/alerts/acknowledge';
+import { Alert, AlertDevice, isSeverity, isSource, makeAlert } from '../../lib/alerts/alert';
 import { AlertHub, AlertHubOptions, deviceKey } from '../../lib/alerts/hub';
 import { compileWindow, MaintenanceWindow, untilAfterMinutes } from '../../lib/alerts/maintenance';
 import { Policy } from '../../lib/alerts/policy';
 import { PayloadShape, shapeAlert } from '../../lib/alerts/shape';
 import { ManagedDevice, withoutSecrets } from '../../lib/device';
 import { OobError } from '../../lib/errors';
+import { slug } from '../../lib/mqtt/topics';
+import { acknowledgeRemote } from '../../lib/remote/acknowledge';
 import { errorText, inputError } from '../shared/errors';
 import { onInput } from '../shared/input';
 import { PolicyDef, policyFromDef } from '../shared/policy-def';
@@ -104,7 +107,44 @@ function plainDetails(_: Translate, details: object): Record<string, unknown> {
   return copy as Record<string, unknown>;
 }
 
+/** What an acknowledge message says: which alert, who, and the device it is about when it names one. */
+function acknowledgeFromMessage(msg: OobMessage): { request: AckRequest; device?: unknown } {
+  const given = msg.acknowledge;
+  const alert = typeof msg.alert === 'object' && msg.alert !== null ? (msg.alert as Partial<Alert>) : undefined;
+  const o = typeof given === 'object' && given !== null ? (given as Record<string, unknown>) : {};
+  const request = ackRequest(given === true ? {} : given, { key: alert?.dedupKey, by: typeof msg.user === 'string' ? msg.user : undefined });
+  return { request, device: o.device ?? alert?.device };
+}
+
 export = function (RED: NodeAPI) {
+  /**
+   * The oob-device here that stands for an alert's device at another site: an "at site S via
+   * centre" device whose site and name there match, or an oob-device named as given.
+   */
+  function remoteDeviceFor(given: unknown): ManagedDevice | undefined {
+    const d = (typeof given === 'string' ? { name: given } : given) as AlertDevice | undefined;
+    if (!d || typeof d !== 'object') return undefined;
+    const site = d.site ? slug(d.site) : undefined;
+    const names = [d.name, d.host].filter((x): x is string => typeof x === 'string' && x !== '');
+    let found: ManagedDevice | undefined;
+    RED.nodes.eachNode((n: { id: string; type: string; via?: string; name?: string }) => {
+      if (found || n.type !== 'oob-device' || !n.via) return;
+      const cfg = RED.nodes.getNode(n.id) as OobDeviceNode | null;
+      let md: ManagedDevice;
+      try {
+        if (!cfg) return;
+        md = cfg.device();
+      } catch {
+        return;
+      }
+      const r = md.remote;
+      if (!r) return;
+      const atSite = site !== undefined && r.site === site && names.some((x) => slug(x) === r.device);
+      if (atSite || (site === undefined && names.includes(md.name ?? ''))) found = md;
+    });
+    return found;
+  }
+
   function OobAlertIn(this: Node, def: AlertInDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -211,7 +251,18 @@ export = function (RED: NodeAPI) {
 
     onInput(node, show, (msg) => {
       if (!hub) throw failed ? inputError(show._, 'oob-alert-in.error.not-running-because', { reason: failed }) : inputError(show._, 'oob-alert-in.error.not-running');
-      if (msg.maintenance !== undefined) {
+      if (msg.acknowledge !== undefined && msg.acknowledge !== false) {
+        const { request, device } = acknowledgeFromMessage(msg);
+        // Open here: acknowledged here. Otherwise, for a device at another site, that site's alert-in.
+        if (hub.engine.findOpen(request.key)) hub.acknowledge(request);
+        else {
+          const remote = remoteDeviceFor(device);
+          if (!remote) throw inputError(show._, 'oob-alert-in.error.nothing-to-acknowledge', { key: request.key.slice(0, 200) });
+          return acknowledgeRemote(remote, request).then(() => {
+            showCounts();
+          });
+        }
+      } else if (msg.maintenance !== undefined) {
         const m = msg.maintenance as Record<string, unknown>;
         if (typeof m !== 'object' || m === null) throw inputError(show._, 'oob-alert-in.error.bad-maintenance');
         if (m.clear) hub.engine.clearMaintenance(typeof m.device === 'string' ? m.device : undefined, typeof m.site === 'string' ? m.site : undefined);

@@ -18,6 +18,7 @@ interface GatewayDef extends NodeDef {
   allowPower?: boolean;
   allowBoot?: boolean;
   allowIsolate?: boolean;
+  allowAcknowledge?: boolean;
   scope?: 'all' | 'site' | 'list';
   devices?: string[];
   /** Seconds a command's time may differ from ours. */
@@ -38,6 +39,7 @@ export = function (RED: NodeAPI) {
     const scope = def.scope ?? 'site';
     const allowed: ActionClass[] = [];
     if (def.allowRead !== false) allowed.push('read');
+    if (def.allowAcknowledge) allowed.push('acknowledge');
     if (def.allowPower) allowed.push('power');
     if (def.allowBoot) allowed.push('boot');
     if (def.allowIsolate) allowed.push('isolate');

@@ -258,5 +258,53 @@ describe('oob-alert-in in a real Node-RED runtime', () => {
     expect(acked.length).toBeGreaterThan(10);
     expect(acked.filter((id) => !received.has(id))).toEqual([]);
   });
-});
 
+  it('acknowledge from a message: goes out once in the chosen shape, silences repeats, survives a restart, and the resolve still comes', async () => {
+    const cfg = flow({ shape: 'chat', dedupSeconds: 1, rateKeyCount: 0, rateGlobalCount: 0 });
+    await load(NODES, cfg, creds());
+    await started();
+    const fanAlert = { kind: 'fan-failure', severity: 'critical', summary: 'Fan 2 failed', device: { name: 'pc-01', site: 'hq' } };
+    const trigger = nextMessage('out1');
+    getNode('alerts').receive({ alert: fanAlert });
+    const t = await trigger;
+    expect(t.alert.state).toBe('trigger');
+    // As a feed of alerts would send it back: the alert itself, and who.
+    const ack = nextMessage('out1');
+    getNode('alerts').receive({ acknowledge: true, alert: t.alert, user: 'dana' });
+    const a = await ack;
+    expect(a.alert).toMatchObject({ state: 'acknowledge', dedupKey: t.alert.dedupKey, details: { acknowledgedBy: 'dana', triggerId: t.alert.id } });
+    expect(a.payload).toMatch(/^👀 ACKNOWLEDGED pc-01 @ hq: Acknowledged by dana: Fan 2 failed/);
+
+    const seen: Array<Record<string, any>> = [];
+    getNode('out1').on('input', (m: Record<string, any>) => seen.push(m));
+    getNode('alerts').receive({ acknowledge: t.alert.dedupKey, user: 'sam' });
+    getNode('alerts').receive({ alert: fanAlert });
+    await new Promise((r) => setTimeout(r, 1300));
+    getNode('alerts').receive({ alert: fanAlert });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toEqual([]);
+
+    // Restart: the acknowledgement is still there; the resolve says who had it.
+    await helperNode.unload();
+    await load(NODES, cfg, creds());
+    await started();
+    const after: Array<Record<string, any>> = [];
+    getNode('out1').on('input', (m: Record<string, any>) => after.push(m));
+    getNode('alerts').receive({ acknowledge: { dedupKey: t.alert.dedupKey, by: 'sam' } });
+    getNode('alerts').receive({ alert: fanAlert });
+    await new Promise((r) => setTimeout(r, 1300));
+    const resolve = nextMessage('out1');
+    getNode('alerts').receive({ alert: { ...fanAlert, state: 'resolve', severity: 'ok', summary: 'Fan 2 back' } });
+    const r = await resolve;
+    expect(after.map((m) => m.alert.state)).toEqual(['resolve']);
+    expect(r.alert.details).toMatchObject({ acknowledgedBy: 'dana', count: 4 });
+  });
+
+  it('refuses to acknowledge what nobody has open, with a clear error to a Catch node', async () => {
+    await load(NODES, flow({}), creds());
+    await started();
+    const caught = nextMessage('caught');
+    getNode('alerts').receive({ acknowledge: 'pc-01/pet/chassis-intrusion' });
+    expect((await caught).error.message).toMatch(/no open alert has the key or id "pc-01\/pet\/chassis-intrusion" here, and the message names no device at another site/);
+  });
+});
