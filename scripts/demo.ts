@@ -15,10 +15,10 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import express from 'express';
-import { Aedes } from 'aedes';
 import * as dgram from 'node:dgram';
 import { ConsentEvent, describeDevice, playScenarios, SimDevice, startBackgroundTraffic, startFleet, writeDemoIso } from '../packages/sim/src';
 import { SimBmc } from '../packages/sim/src/ipmi';
+import { startDemoBroker } from './demo-broker';
 import { demoFlows, exampleDeviceNames, readExamples } from './demo-flows';
 import { demoPorts } from './demo-ports';
 
@@ -31,6 +31,7 @@ const HOST = process.env.HOST || '127.0.0.1';
 const USERNAME = 'admin';
 const PASSWORD = 'Demo-P@ssw0rd';
 const CREDENTIAL_SECRET = 'oobkit-demo-only';
+const DASHBOARD = '@flowfuse/node-red-dashboard';
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -67,8 +68,27 @@ function linkPackage(): void {
     /* nothing there */
   }
   fs.symlinkSync(root, link, 'dir');
+  linkDashboard(modules);
   const pkg = path.join(userDir, 'package.json');
   if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, JSON.stringify({ name: 'oobkit-demo', private: true, dependencies: { [name]: 'file:..' } }, null, 2));
+}
+
+/**
+ * Node-RED Dashboard 2 (a dev dependency) for the fleet dashboard example: Node-RED finds node
+ * modules in its user directory, so it is linked there beside this package.
+ */
+function linkDashboard(modules: string): void {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve(`${DASHBOARD}/package.json`, { paths: [root] }));
+  } catch {
+    log(`${DASHBOARD} is not installed (npm ci installs it): the fleet dashboard example will not load`);
+    return;
+  }
+  const link = path.join(modules, DASHBOARD);
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  fs.rmSync(link, { recursive: true, force: true });
+  fs.symlinkSync(dir, link, 'dir');
 }
 
 /**
@@ -137,9 +157,8 @@ async function main(): Promise<void> {
   servers[0].bmc.state.addSelEvent({ sensorType: 0x05, sensorNumber: 0x31, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
   servers[0].bmc.state.addSelEvent({ sensorType: 0x04, sensorNumber: 0x10, eventDirType: 0x01, data: [0x50, 9, 10] });
 
-  const broker = await Aedes.createBroker();
-  const mqttServer = net.createServer(broker.handle);
-  const mqttPort = await listen(mqttServer, ports.mqtt, ports.fixed);
+  const broker = await startDemoBroker({ port: ports.mqtt, fixed: ports.fixed, host: HOST, dir: path.join(userDir, 'broker'), log });
+  const mqttPort = broker.port;
 
   linkPackage();
   // boot from media: a bootable image the example serves to the simulated PCs
@@ -184,7 +203,9 @@ async function main(): Promise<void> {
 
   showPcScreens(fleet.devices);
   const alertEveryMs = Number(process.env.DEMO_ALERT_SECONDS || 60) * 1000;
-  const stopScenarios = petPorts.length && alertEveryMs > 0 ? playScenarios(fleet.devices, { pet: { host: '127.0.0.1', port: petPorts[0] } }, alertEveryMs) : () => undefined;
+  // Every alert-in that takes PET traps gets the scenarios (the chat example, each site of the fleet dashboard).
+  const scenarioStops = alertEveryMs > 0 ? petPorts.map((port) => playScenarios(fleet.devices, { pet: { host: '127.0.0.1', port } }, alertEveryMs)) : [];
+  const stopScenarios = () => scenarioStops.forEach((s) => s());
 
   // Handlers before the banner: whoever reads it may press Ctrl-C at once.
   let stopping = false;
@@ -201,8 +222,7 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => server.close(r));
     server.closeAllConnections?.();
-    await new Promise((r) => mqttServer.close(r));
-    await new Promise<void>((r) => broker.close(() => r()));
+    await broker.close();
     traffic.stop();
     stopScenarios();
     await fleet.stop();
@@ -216,7 +236,8 @@ async function main(): Promise<void> {
   log('OOBKit demo');
   log(`  Node-RED editor:  http://${HOST}:${editorPort}/`);
   log(`  fleet states:     http://${HOST}:${editorPort}/api/fleet`);
-  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort}`);
+  log(`  fleet dashboard:  http://${HOST}:${editorPort}/api/dashboard/fleet`);
+  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort} (${broker.kind === 'mosquitto' ? 'Mosquitto' : 'embedded, MQTT 3.1.1: install mosquitto for the central console and the fleet dashboard buttons'})`);
   log(`  simulated PCs (AMT user ${USERNAME}, password ${PASSWORD}):`);
   for (const d of fleet.devices) {
     const x = describeDevice(d);

@@ -116,8 +116,9 @@ export = function (RED: NodeAPI) {
       const ids: string[] = [];
       if (scope === 'list') ids.push(...(def.devices ?? []));
       else {
-        RED.nodes.eachNode((n: { id: string; type: string; site?: string }) => {
-          if (n.type === 'oob-device' && (scope === 'all' || slug(n.site ?? '') === site)) ids.push(n.id);
+        // A device at another site (via a remote centre) is that site's gateway's to publish.
+        RED.nodes.eachNode((n: { id: string; type: string; site?: string; via?: string }) => {
+          if (n.type === 'oob-device' && !n.via && (scope === 'all' || slug(n.site ?? '') === site)) ids.push(n.id);
         });
       }
       const out: ManagedDevice[] = [];
