@@ -1,0 +1,139 @@
+/**
+ * The fleet dashboard of `npm start` (Node-RED Dashboard 2) in real Chromium: the demo's PCs of both
+ * sites with the power the simulator has; the isolate button fences a PC off in the simulator (read
+ * back over AMT) and the table says so, then release undoes it; a PET trap at a site shows in the
+ * alert feed and its acknowledge button acknowledges it at the site, which comes back over MQTT.
+ */
+import type { Page } from 'playwright-core';
+import { closeAllAmt } from '../../lib/amt/connect';
+import { encodePet, PET_ENTERPRISE, PET_VARBIND_OID, specificTrapOf } from '../../lib/asf/pet';
+import { deviceFromObject } from '../../lib/device';
+import { withDriver } from '../../lib/drivers';
+import { launchChromium } from '../helpers/browser';
+import { RunningDemo, startDemo } from '../helpers/demo';
+
+const snmp = require('net-snmp');
+
+jest.setTimeout(180_000);
+
+const PASSWORD = 'Demo-P@ssw0rd';
+let demo: RunningDemo;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+let page: Page;
+let flows: Array<Record<string, any>>;
+
+/** Warnings and errors Node-RED logged, but for the one it always logs when projects are off. */
+const problems = (log: string) => log.split('\n').filter((l) => /\[(warn|error)\]/.test(l) && !/Projects disabled/.test(l));
+
+beforeAll(async () => {
+  // No scenario alerts: this test's own trap is the only one.
+  demo = await startDemo({ DEMO_ALERT_SECONDS: '0' });
+  flows = (await (await fetch(new URL('flows', demo.editorUrl).href, { headers: { 'Node-RED-API-Version': 'v1' } })).json()) as Array<Record<string, any>>;
+  chromium = await launchChromium({ width: 1400, height: 1000 });
+  page = await chromium.context.newPage();
+}, 120_000);
+
+afterAll(async () => {
+  closeAllAmt();
+  await chromium?.close();
+  if (demo) await demo.stop();
+});
+
+function dashboardUrl(): string {
+  const m = /fleet dashboard:\s+(http:\/\/\S+)/.exec(demo.output());
+  if (!m) throw new Error(`the demo printed no fleet dashboard address:\n${demo.output()}`);
+  return m[1];
+}
+
+/** The simulated PC behind an example device, as the demo configured it (credentials are the demo's). */
+function simulatedPc(name: string) {
+  const n = flows.find((x) => x.type === 'oob-device' && x.name === name && !x.via);
+  if (!n) throw new Error(`no oob-device ${name} in the demo`);
+  return deviceFromObject({ name, host: n.host, port: n.amtPort, tls: n.amtTls, fingerprint: n.fingerprint, username: 'admin', password: PASSWORD });
+}
+
+const row = (site: string, pc: string) => page.locator(`section[data-site="${site}"] tr[data-pc="${pc}"]`);
+
+async function cell(site: string, pc: string, column: string): Promise<string> {
+  return (await row(site, pc).locator(`td.${column}`).innerText()).trim();
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} within ${ms / 1000} s`);
+}
+
+/** A PET trap (power supply failure) from 127.0.0.1, where the site's PCs are, to a site's alert-in. */
+function sendPowerSupplyTrap(port: number): Promise<void> {
+  const specific = specificTrapOf({ sensorType: 0x08, eventType: 0x6f, offset: 1 });
+  const bytes = encodePet({ sequence: 7, sensorNumber: 0x30, severity: 0x10, time: Math.floor(Date.now() / 1000) - 5, guid: Buffer.alloc(16, 0x24) });
+  const session = snmp.createSession('127.0.0.1', 'public', { trapPort: port, version: snmp.Version1 });
+  return new Promise((resolve, reject) =>
+    session.trap(`${PET_ENTERPRISE}.${specific}`, [{ oid: PET_VARBIND_OID, type: snmp.ObjectType.OctetString, value: bytes }], { agentAddr: '127.0.0.1' }, (e?: Error) => {
+      session.close();
+      if (e) reject(e);
+      else resolve();
+    }),
+  );
+}
+
+describe('the fleet dashboard of npm start, in Chromium', () => {
+  it('runs on a broker that speaks MQTT 5 (the central console needs it)', () => {
+    expect(demo.output()).toMatch(/MQTT broker:\s+mqtt:\/\/\S+ \(Mosquitto\)/);
+  });
+
+  it("shows both sites' PCs with the power the simulator has, their management connection and isolation", async () => {
+    await page.goto(dashboardUrl());
+    const printed = new Map([...demo.output().matchAll(/^\s+([a-z][\w-]*)\s+127\.0\.0\.1:\d+\s+(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\s+(on|off)$/gm)].map((m) => [m[1], m[2]]));
+    const sites = { 'head-office': ['reception-pc', 'finance-pc', 'office-pc'], workshop: ['workshop-pc', 'cnc-pc'] };
+    for (const [site, pcs] of Object.entries(sites)) {
+      for (const pc of pcs) {
+        await eventually(`${pc} @ ${site} shown with its power`, async () => (await cell(site, pc, 'oob-power')) === printed.get(pc));
+        await eventually(`${pc} @ ${site} shown with AMT answering and its isolation`, async () => (await cell(site, pc, 'oob-connected')) === 'AMT answers' && (await cell(site, pc, 'oob-isolation')) !== '?');
+      }
+      await eventually(`site ${site}'s gateway shown online`, async () => (await page.locator(`section[data-site="${site}"] h3`).innerText()).includes('gateway online'));
+    }
+    // The server of head-office is there too (IPMI).
+    expect(await row('head-office', 'db-server').count()).toBe(1);
+  });
+
+  it('isolate fences office-pc off in the simulator and the table says so; release undoes both', async () => {
+    const pc = simulatedPc('office-pc');
+    expect(await withDriver(pc, (d) => d.readIsolation!())).toBe(false);
+    await row('head-office', 'office-pc').getByRole('button', { name: 'isolate' }).click();
+    await eventually('office-pc isolated in the table', async () => (await cell('head-office', 'office-pc', 'oob-isolation')) === 'isolated');
+    expect(await withDriver(pc, (d) => d.readIsolation!())).toBe(true);
+    expect(await page.locator('.oob-note').innerText()).toBe('isolate office-pc @ head-office: done');
+
+    await row('head-office', 'office-pc').getByRole('button', { name: 'release' }).click();
+    await eventually('office-pc back on the network in the table', async () => (await cell('head-office', 'office-pc', 'oob-isolation')) === 'on the network');
+    expect(await withDriver(pc, (d) => d.readIsolation!())).toBe(false);
+  });
+
+  it("a site's alert appears in the feed and in its PC's open alerts; acknowledge acknowledges it at the site", async () => {
+    const alertIn = flows.find((n) => n.id === 'ex-fleet-alerts-workshop');
+    expect(alertIn?.petPort).toBeGreaterThan(0);
+    await sendPowerSupplyTrap(Number(alertIn!.petPort));
+    const item = page.locator('.oob-alert[data-state="trigger"]', { hasText: '@ workshop' });
+    await eventually('the alert in the feed', async () => (await item.count()) === 1);
+    const key = await item.getAttribute('data-key');
+    const pc = key!.split('/')[0];
+    await eventually(`${pc}'s open alerts counted`, async () => (await cell('workshop', pc, 'oob-open-alerts')) === '1');
+
+    await item.getByRole('button', { name: 'acknowledge' }).click();
+    const acked = page.locator(`.oob-alert[data-key="${key}"]`);
+    await eventually('the alert shown acknowledged', async () => (await acked.getAttribute('data-state')) === 'acknowledge');
+    expect(await acked.innerText()).toContain('acknowledged by fleet dashboard');
+    // Still open at the site (acknowledged is not resolved), and no button to acknowledge it again.
+    expect(await cell('workshop', pc, 'oob-open-alerts')).toBe('1');
+    expect(await acked.getByRole('button', { name: 'acknowledge' }).count()).toBe(0);
+  });
+
+  it('logged no warning or error', () => {
+    expect(problems(demo.output())).toEqual([]);
+  });
+});
