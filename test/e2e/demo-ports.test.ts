@@ -19,12 +19,14 @@ afterAll(async () => {
   if (demo) await demo.stop();
 });
 
-/** Local ports the process listens on (TCP) or is bound to (UDP), from ss. */
+/** Local ports the process and its children (the broker, when it is Mosquitto) listen on (TCP) or are bound to (UDP), from ss. */
 function boundPorts(pid: number): number[] {
   const out = execFileSync('ss', ['-Hlnptu'], { encoding: 'utf8' });
+  const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+  const pids = [String(pid), ...children];
   return out
     .split('\n')
-    .filter((l) => l.includes(`pid=${pid},`))
+    .filter((l) => pids.some((p) => l.includes(`pid=${p},`)))
     .map((l) => Number(/:(\d+)\s/.exec(l.split(/\s+/)[4] + ' ')?.[1]))
     .filter((p) => Number.isInteger(p));
 }

@@ -89,7 +89,8 @@ describe('the fleet dashboard of npm start, in Chromium', () => {
   it("shows both sites' PCs with the power the simulator has, their management connection and isolation", async () => {
     await page.goto(dashboardUrl());
     const printed = new Map([...demo.output().matchAll(/^\s+([a-z][\w-]*)\s+127\.0\.0\.1:\d+\s+(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\s+(on|off)$/gm)].map((m) => [m[1], m[2]]));
-    const sites = { 'head-office': ['reception-pc', 'finance-pc', 'office-pc'], workshop: ['workshop-pc', 'cnc-pc'] };
+    // The example's PCs, and the demo's other PCs at head-office (other examples' devices of that site).
+    const sites = { 'head-office': ['reception-pc', 'lobby-pc', 'finance-pc', 'office-pc'], workshop: ['workshop-pc', 'cnc-pc'] };
     for (const [site, pcs] of Object.entries(sites)) {
       for (const pc of pcs) {
         await eventually(`${pc} @ ${site} shown with its power`, async () => (await cell(site, pc, 'oob-power')) === printed.get(pc));
@@ -101,16 +102,16 @@ describe('the fleet dashboard of npm start, in Chromium', () => {
     expect(await row('head-office', 'db-server').count()).toBe(1);
   });
 
-  it('isolate fences office-pc off in the simulator and the table says so; release undoes both', async () => {
-    const pc = simulatedPc('office-pc');
+  it('isolate fences lobby-pc off in the simulator and the table says so; release undoes both', async () => {
+    const pc = simulatedPc('lobby-pc');
     expect(await withDriver(pc, (d) => d.readIsolation!())).toBe(false);
-    await row('head-office', 'office-pc').getByRole('button', { name: 'isolate' }).click();
-    await eventually('office-pc isolated in the table', async () => (await cell('head-office', 'office-pc', 'oob-isolation')) === 'isolated');
+    await row('head-office', 'lobby-pc').getByRole('button', { name: 'isolate' }).click();
+    await eventually('lobby-pc isolated in the table', async () => (await cell('head-office', 'lobby-pc', 'oob-isolation')) === 'isolated');
     expect(await withDriver(pc, (d) => d.readIsolation!())).toBe(true);
-    expect(await page.locator('.oob-note').innerText()).toBe('isolate office-pc @ head-office: done');
+    expect(await page.locator('.oob-note').innerText()).toBe('isolate lobby-pc @ head-office: done');
 
-    await row('head-office', 'office-pc').getByRole('button', { name: 'release' }).click();
-    await eventually('office-pc back on the network in the table', async () => (await cell('head-office', 'office-pc', 'oob-isolation')) === 'on the network');
+    await row('head-office', 'lobby-pc').getByRole('button', { name: 'release' }).click();
+    await eventually('lobby-pc back on the network in the table', async () => (await cell('head-office', 'lobby-pc', 'oob-isolation')) === 'on the network');
     expect(await withDriver(pc, (d) => d.readIsolation!())).toBe(false);
   });
 
