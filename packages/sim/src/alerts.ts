@@ -15,7 +15,7 @@
 import * as http from 'node:http';
 import { encodePet, PET_END_MARKER, PET_ENTERPRISE, PET_VARBIND_OID, specificTrapOf } from '../../../lib/asf/pet';
 import { DigestSession, parseDigestChallenge } from '../../../lib/wsman/digest';
-import { resourceUri } from '../../../lib/wsman/namespaces';
+import { simResourceUri as resourceUri } from './wsman-uris';
 import { addEventLogRecord } from './classes/logs';
 import type { SimDevice, Subscription } from './device';
 import { liveSubscriptions } from './eventing';

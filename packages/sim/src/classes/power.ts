@@ -3,7 +3,7 @@
  * CIM_ServiceAvailableToElement, which MeshCommander polls for the power state), CIM_PowerManagementService,
  * IPS_PowerManagementService and AMT_SystemPowerScheme (the ME's own power policy).
  */
-import { isEndpointReference } from '../../../../lib/wsman/xml';
+import { isInputReference } from '../request-envelope';
 import type { SimDevice } from '../device';
 import { faults } from '../sim-fault';
 import { managedSystemRef, ref, serviceSelectors, SimProps } from '../values';
@@ -100,7 +100,7 @@ export const powerManagementService: ClassHandler = {
       if (ps === undefined) throw faults.invalidParameter(`PowerState "${inputText(input, 'PowerState') ?? ''}" is missing or not a number.`);
       const me = input.ManagedElement;
       if (me !== undefined) {
-        if (!isEndpointReference(me) || !me.resourceUri.endsWith('/CIM_ComputerSystem')) {
+        if (!isInputReference(me) || !me.resourceUri.endsWith('/CIM_ComputerSystem')) {
           throw faults.invalidParameter('ManagedElement must reference CIM_ComputerSystem.');
         }
       }
