@@ -13,9 +13,9 @@
  * iAMT0005 / iAMT0004 like firmware, once `forwardWatchdogEvents(device)` is on.
  */
 import * as http from 'node:http';
-import { DigestSession, parseDigestChallenge } from '../../../lib/wsman/digest';
 import { simResourceUri as resourceUri } from './wsman-uris';
 import { addEventLogRecord } from './classes/logs';
+import { pushAuthorization } from './digest-server';
 import { encodeSimPet, SIM_PET_ENTERPRISE as PET_ENTERPRISE, SIM_PET_VARBIND as PET_VARBIND_OID, simSpecificTrap } from './pet-encoder';
 import type { SimDevice, Subscription } from './device';
 import { liveSubscriptions } from './eventing';
@@ -172,11 +172,9 @@ async function pushOnce(sub: Subscription, body: string): Promise<number> {
   const path = url.pathname + url.search;
   const first = await post(url, body);
   if (first.status !== 401 || !sub.pushAuth) return first.status;
-  const challenge = parseDigestChallenge(first.headers['www-authenticate']);
-  if (!challenge) return first.status;
-  const session = new DigestSession(sub.pushAuth.username, sub.pushAuth.password);
-  session.accept(challenge);
-  return (await post(url, body, session.authorize('POST', path, body)?.header)).status;
+  const auth = pushAuthorization(first.headers['www-authenticate'], sub.pushAuth.username, sub.pushAuth.password, 'POST', path);
+  if (!auth) return first.status;
+  return (await post(url, body, auth)).status;
 }
 
 /**
