@@ -59,7 +59,7 @@ export function encodeSimAuditRecord(r: SimAuditRecord): string {
   head.writeUInt16BE(r.appId, 0);
   head.writeUInt16BE(r.eventId, 2);
   head[4] = INITIATOR_TYPE[r.initiator.type];
-  const parts = [head];
+  const parts: Buffer[] = [head];
   const i = r.initiator;
   if (i.type === 'digest') parts.push(withLength(Buffer.from(i.user, 'latin1')));
   if (i.type === 'kerberos') {
