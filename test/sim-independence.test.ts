@@ -171,6 +171,19 @@ describe("the simulator's request reader", () => {
     expect(() => readRequestXml('<p:a/>')).toThrow(/prefix "p" of <p:a> is not declared/);
     expect(() => readRequestXml(`${'<a>'.repeat(40)}${'</a>'.repeat(40)}`)).toThrow(/nested deeper than 32/);
     expect(() => readRequestXml('<a/><b/>')).toThrow(RequestXmlError);
+    expect(() => readRequestXml(`<a ${Array.from({ length: 65 }, (_, i) => `x${i}="1"`).join(' ')}/>`)).toThrow(/more than 64 attributes/);
+    // A name from the request is shortened before it goes into a fault reason.
+    const long = `p${'x'.repeat(5000)}`;
+    const e = (() => {
+      try {
+        readRequestXml(`<${long}:a/>`);
+      } catch (x) {
+        return x as Error;
+      }
+      return undefined;
+    })();
+    expect(e?.message).toMatch(/is not declared$/);
+    expect(e!.message.length).toBeLessThan(200);
   });
 
   it('resolves names through their scope: a prefix redeclared inside an element does not leak to its siblings', () => {

@@ -2,7 +2,7 @@
  * A WS-Management request as the simulated firmware takes it apart: the addressing and wsman
  * headers it acts on, the Body's first element, and method or Put input as plain values.
  */
-import { childOf, childrenOf, readRequestXml, RequestNode, RequestXmlCaps, RequestXmlError } from './request-xml';
+import { childOf, childrenOf, readRequestXml, RequestNode, RequestXmlCaps, RequestXmlError, shown } from './request-xml';
 import { SIM_NS } from './wsman-uris';
 
 export interface RequestHeader {
@@ -62,7 +62,7 @@ function selectorsOf(set: RequestNode | undefined): Record<string, string> {
 
 export function readRequest(xml: string, caps?: Partial<RequestXmlCaps>): SimRequest {
   const root = readRequestXml(xml, caps);
-  if (root.name !== 'Envelope' || root.ns !== SIM_NS.soap) throw new RequestXmlError(`<${root.name}> is not a SOAP 1.2 Envelope`);
+  if (root.name !== 'Envelope' || root.ns !== SIM_NS.soap) throw new RequestXmlError(`<${shown(root.name)}> is not a SOAP 1.2 Envelope`);
   const body = childOf(root, 'Body', SIM_NS.soap);
   if (!body) throw new RequestXmlError('the Envelope has no Body');
   const header: RequestHeader = { selectors: Object.create(null) as Record<string, string>, extra: Object.create(null) as Record<string, string> };

@@ -11,6 +11,11 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 export class RequestXmlError extends Error {}
 
+/** A name or message from the request, shortened as it may appear in a fault reason. */
+export function shown(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
 export interface RequestNode {
   ns: string;
   name: string;
@@ -26,10 +31,13 @@ export interface RequestNode {
 export interface RequestXmlCaps {
   maxDepth: number;
   maxElements: number;
+  /** Attributes on one element, namespace declarations included. */
+  maxAttributes: number;
   maxBytes: number;
 }
 
-const DEFAULT_CAPS: RequestXmlCaps = { maxDepth: 32, maxElements: 10_000, maxBytes: 512 * 1024 };
+/** Far above any real request (AMT caps an envelope at 150 KB), well below what costs time. */
+const DEFAULT_CAPS: RequestXmlCaps = { maxDepth: 32, maxElements: 20_000, maxAttributes: 64, maxBytes: 1024 * 1024 };
 
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
@@ -69,6 +77,7 @@ function decode(raw: string): string {
 
 type Item = Record<string, unknown>;
 
+
 interface Walk {
   caps: RequestXmlCaps;
   elements: number;
@@ -87,6 +96,7 @@ function element(item: Item, tag: string, scope: ReadonlyMap<string, string>, de
   if (depth > w.caps.maxDepth) throw new RequestXmlError(`nested deeper than ${w.caps.maxDepth} levels`);
   if (++w.elements > w.caps.maxElements) throw new RequestXmlError(`more than ${w.caps.maxElements} elements`);
   const rawAttrs = (item[':@'] ?? {}) as Record<string, string>;
+  if (Object.keys(rawAttrs).length > w.caps.maxAttributes) throw new RequestXmlError(`more than ${w.caps.maxAttributes} attributes on <${shown(tag)}>`);
   let inner: Map<string, string> | undefined;
   const plain: Array<[string, string]> = [];
   for (const [k, v] of Object.entries(rawAttrs)) {
@@ -99,13 +109,13 @@ function element(item: Item, tag: string, scope: ReadonlyMap<string, string>, de
   const here = inner ?? scope;
   const [prefix, name] = split(tag);
   const ns = here.get(prefix);
-  if (ns === undefined && prefix !== '') throw new RequestXmlError(`prefix "${prefix}" of <${tag}> is not declared`);
+  if (ns === undefined && prefix !== '') throw new RequestXmlError(`prefix "${shown(prefix)}" of <${shown(tag)}> is not declared`);
   const attrs = Object.create(null) as Record<string, string>;
   let nil = false;
   for (const [k, v] of plain) {
     const [p, local] = split(k);
     const attrNs = p === '' ? '' : here.get(p);
-    if (attrNs === undefined) throw new RequestXmlError(`prefix "${p}" of attribute ${k} is not declared`);
+    if (attrNs === undefined) throw new RequestXmlError(`prefix "${shown(p)}" of attribute ${shown(k)} is not declared`);
     if (attrNs === XSI && local === 'nil') nil = v.trim() === 'true' || v.trim() === '1';
     if (p === '' || attrs[local] === undefined) attrs[local] = v;
   }
@@ -128,7 +138,7 @@ export function readRequestXml(xml: string, caps: Partial<RequestXmlCaps> = {}):
   if (Buffer.byteLength(xml) > c.maxBytes) throw new RequestXmlError(`request larger than ${c.maxBytes} bytes`);
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new RequestXmlError('DOCTYPE and entity declarations are refused');
   const verdict = XMLValidator.validate(xml);
-  if (verdict !== true) throw new RequestXmlError(`malformed XML at line ${verdict.err.line}: ${verdict.err.msg}`);
+  if (verdict !== true) throw new RequestXmlError(`malformed XML at line ${verdict.err.line}: ${shown(verdict.err.msg, 200)}`);
   const items = splitter.parse(xml) as Item[];
   const roots = items.filter((it) => tagOf(it) !== undefined);
   if (roots.length !== 1) throw new RequestXmlError(roots.length ? 'more than one root element' : 'no root element');
