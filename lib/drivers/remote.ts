@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { BOOT_TARGETS } from '../amt/boot';
 import { deviceInfo, deviceLabel, ManagedDevice } from '../device';
-import { InputError } from '../errors';
+import { InputError, OobError } from '../errors';
 import type { RemoteAction } from '../remote/actions';
 import type { RemoteEndpoint } from '../remote/endpoint';
 import type { BootEvent, BootFinal, BootJob, BootOutcome, BootRequest, DeviceDriver } from './types';
@@ -51,12 +51,14 @@ export function remoteDriver(device: ManagedDevice): DeviceDriver {
         if (e && typeof e === 'object' && 'outcome' in e) gotOutcome(e.outcome);
         else if (e && typeof e === 'object' && 'boot' in e) onEvent?.(e.boot);
       };
-      const final = call<BootFinal>('startBoot', { request, job }, onProgress, (request.timeoutMs ?? r.timeoutMs ?? 30_000) + BOOT_MARGIN_MS);
-      // The outcome is never later than the end: a boot that failed before its outcome fails both.
-      final.then(
+      const ended = call<BootFinal>('startBoot', { request, job }, onProgress, (request.timeoutMs ?? r.timeoutMs ?? 30_000) + BOOT_MARGIN_MS);
+      // The outcome is never later than the end: a boot that failed before its outcome fails with
+      // that error (site offline...). The end itself, as for a local boot, is data, never a rejection.
+      ended.then(
         () => outcomeFailed(new InputError('the site ended the boot without an outcome')),
         (e: Error) => outcomeFailed(e),
       );
+      const final = ended.catch((e: Error): BootFinal => ({ bytesServed: 0, seconds: 0, end: 'error', error: { code: e instanceof OobError ? e.code : undefined, message: e.message } }));
       outcome.catch(() => undefined);
       return {
         outcome,

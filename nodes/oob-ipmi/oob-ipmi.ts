@@ -33,9 +33,9 @@ function actionOf(msg: OobMessage, configured: IpmiActionName): IpmiActionName {
   return given === undefined ? configured : checkIpmiAction(given);
 }
 
-function ipmiOf(_: Translate, device: ManagedDevice) {
-  if (!device.ipmi) throw nodeError('UNSUPPORTED', _('oob-ipmi.error.no-ipmi', { device: deviceLabel(device) }));
-  return device.ipmi;
+/** A server with IPMI settings here, or one at another site (its gateway has them). */
+function ipmiOf(_: Translate, device: ManagedDevice): void {
+  if (!device.ipmi && !device.remote) throw nodeError('UNSUPPORTED', _('oob-ipmi.error.no-ipmi', { device: deviceLabel(device) }));
 }
 
 function showDone(show: StatusHelper, action: IpmiActionName, r: IpmiActionResult): void {
@@ -89,7 +89,7 @@ export = function (RED: NodeAPI) {
     }
     const cursors = store;
     // Per node and BMC: two nodes reading the same log each see every entry.
-    const cursorKey = (d: ManagedDevice) => `${node.id}|${d.ipmi!.host}:${d.ipmi!.port ?? 623}`;
+    const cursorKey = (d: ManagedDevice) => `${node.id}|${d.ipmi ? `${d.ipmi.host}:${d.ipmi.port ?? 623}` : d.host}`;
 
     async function handle(msg: OobMessage): Promise<NodeMessage> {
       const action = actionOf(msg, defaultAction);
