@@ -9,7 +9,8 @@ import { recordOwnAction } from '../activity';
 import { ConsentError, DeviceRefusedError, OobError, TimeoutError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 import type { TypedObject } from '../wsman/typing';
-import { armBoot, BootTarget, canonicalBootTarget, checkBootTarget, enableIder, HttpsBootOptions, isIderTarget, readBootSupport, RedirectionState, restoreBoot, restoreRedirection } from './boot';
+import { armBoot, BootTarget, canonicalBootTarget, checkBootTarget, enableIder, HttpsBootOptions, isIderTarget, readBootSupport, readRedirection, RedirectionState, restoreBoot, restoreRedirection } from './boot';
+import { noteBootChange, noteBootEnded } from './boot-journal';
 import { BootCheck, checkBiosSetupReached, eventLogMark } from './boot-check';
 import { cancelOptIn, ConsentPrompt, obtainConsent, USER_CONSENT_REQUIRED } from './opt-in';
 import { OFF_STATES, readPowerStatus, requestPowerAction } from './power';
@@ -105,6 +106,10 @@ export class MediaBoot extends EventEmitter {
   }
 
   private readonly started = Date.now();
+  /** This PC in the boot journal (lib/amt/boot-journal). */
+  private get journalKey(): { host: string; port: number } {
+    return { host: this.client.host, port: this.client.port };
+  }
   private elapsed(): number {
     return Math.round((Date.now() - this.started) / 100) / 10;
   }
@@ -139,6 +144,8 @@ export class MediaBoot extends EventEmitter {
       else await medium?.close();
       if (armed && savedSettings) await restoreBoot(this.client, savedSettings).catch((x: Error) => problems.push(`restoring the boot settings failed: ${x.message}`));
       if (savedRedirection) await restoreRedirection(this.client, savedRedirection).catch((x: Error) => problems.push(`restoring the redirection service failed: ${x.message}`));
+      // Put back (or not restorable now, and said so): a later start does not try again.
+      if (!problems.length) noteBootEnded(this.journalKey);
       if (problems.length) e.message += `; ${problems.join('; ')}`;
       throw e;
     };
@@ -154,7 +161,10 @@ export class MediaBoot extends EventEmitter {
         if (!this.o.redirection) throw new OobError('BAD_INPUT', 'IDE-R needs the redirection port and credentials of the device');
         consentStarted = (await this.consent('redirection')).started;
         this.phase('connecting');
-        savedRedirection = await enableIder(this.client);
+        // Written down before the change: a process killed during the boot puts it back at its next start.
+        const before = await readRedirection(this.client);
+        noteBootChange(this.journalKey, { redirection: before });
+        savedRedirection = await enableIder(this.client, before);
         // Same certificate as on the WS-Man port: pinned, or learned there on first use.
         const channel = await openRedirection({ ...this.o.redirection, fingerprint: this.o.redirection.fingerprint ?? this.client.fingerprint }, 'IDER');
         const bootRange = image.iso
@@ -173,6 +183,7 @@ export class MediaBoot extends EventEmitter {
       }
       this.phase('arming');
       armed = true;
+      noteBootChange(this.journalKey, { armed: true });
       await armBoot(this.client, target, support.settings, target === 'https' ? this.o.https : undefined);
       let power: MediaBootOutcome['power'] = 'none';
       const verify = target === 'bios' && (this.o.power ?? 'auto') === 'auto' && (this.o.verifyBoot ?? consentAsked);
@@ -192,6 +203,9 @@ export class MediaBoot extends EventEmitter {
         this.phase('checking what the PC booted');
         check = await checkBiosSetupReached(this.client, mark, { timeoutMs: this.o.verifyBootMs ?? 120_000, signal: this.stopping.signal });
       }
+      // The firmware has taken the one-time boot (the PC was powered on or reset), or it waits on purpose (power 'none').
+      if (savedRedirection) noteBootChange(this.journalKey, { armed: false });
+      else noteBootEnded(this.journalKey);
       if (!this.session) {
         const outcome: MediaBootOutcome = { target, result: 'requested', power, bytesServed: 0, seconds: this.elapsed(), ...(check ? { verified: check.verified } : {}), ...(check?.note ? { note: check.note } : {}) };
         return { outcome, final: Promise.resolve({ bytesServed: 0, seconds: outcome.seconds, end: 'none' }) };
@@ -217,6 +231,7 @@ export class MediaBoot extends EventEmitter {
             error = new OobError('DEVICE_REFUSED', `restoring the redirection service failed: ${x.message}`);
           });
         }
+        noteBootEnded(this.journalKey);
         return { bytesServed: this.session?.bytesServed ?? 0, seconds: this.elapsed(), end: end.reason, error };
       });
       return { outcome, final };

@@ -208,6 +208,12 @@ export async function armBoot(client: WsmanClient, target: BootTarget, current: 
 }
 
 /** Puts the boot settings read before back, with no forced source and no pending one-time boot. */
+/** No one-time boot waiting for the next power-on (after a boot that was interrupted before it ran). */
+export async function clearArmedBoot(client: WsmanClient): Promise<void> {
+  await changeBootOrder(client);
+  await setBootConfigRole(client, 32768);
+}
+
 export async function restoreBoot(client: WsmanClient, saved: TypedObject): Promise<void> {
   await changeBootOrder(client);
   await client.put('AMT_BootSettingData', bootSettingsBody(saved, {}));
@@ -244,8 +250,8 @@ export async function putListener(client: WsmanClient, enabled: boolean): Promis
 }
 
 /** Turns on IDE-R and the redirection listener; returns the state before when it changed anything. */
-export async function enableIder(client: WsmanClient): Promise<RedirectionState | undefined> {
-  const before = await readRedirection(client);
+export async function enableIder(client: WsmanClient, before?: RedirectionState): Promise<RedirectionState | undefined> {
+  before ??= await readRedirection(client);
   const ider = before.enabledState === 32769 || before.enabledState === 32771;
   if (ider && before.listenerEnabled) return undefined;
   if (!ider) await requestRedirectionState(client, withIder(before.enabledState));

@@ -7,6 +7,8 @@ import { errorFromData } from '../../lib/drivers/error-data';
 import { errorText, nodeError } from '../shared/errors';
 import { onInput } from '../shared/input';
 import { resolveDevice } from '../shared/resolve-device';
+import type { ManagedDevice } from '../../lib/device';
+import { recoverBoots } from '../shared/boot-journal';
 import { statusHelper } from '../shared/status';
 import { replyTopic } from '../shared/topic';
 import type { OobDeviceNode, OobMessage } from '../shared/types';
@@ -38,6 +40,21 @@ export = function (RED: NodeAPI) {
     const show = statusHelper(RED, node);
     /** Boots of this node waiting for the code on their PC's screen, by host. */
     const consentCodes = new ConsentCodes();
+
+    // Boots this runtime did not finish (killed during one): the PCs here are put back once flows start.
+    setImmediate(() => {
+      const local: ManagedDevice[] = [];
+      RED.nodes.eachNode((n: { id: string; type: string; via?: string }) => {
+        if (n.type !== 'oob-device' || n.via) return;
+        try {
+          const d = (RED.nodes.getNode(n.id) as OobDeviceNode | null)?.device();
+          if (d?.amt) local.push(d);
+        } catch {
+          // a device that cannot be built says so where it is used
+        }
+      });
+      recoverBoots(RED, node, show._, local);
+    });
 
     function stopAll(): Promise<unknown> {
       return Promise.all([...mine].map((b) => b.stop().catch(() => undefined)));

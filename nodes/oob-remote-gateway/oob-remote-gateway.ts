@@ -5,6 +5,7 @@ import { ActionClass, allowList, generateKeyPairText, parsePrivateKey, parsePubl
 import type { LinkStatus } from '../../lib/mqtt/link';
 import { inputError, translatedError } from '../shared/errors';
 import { MqttBrokerConfigNode, remoteLinkOptions } from '../shared/remote-broker';
+import { recoverBoots } from '../shared/boot-journal';
 import { statusHelper } from '../shared/status';
 import type { OobDeviceNode } from '../shared/types';
 
@@ -106,6 +107,8 @@ export = function (RED: NodeAPI) {
       setImmediate(() => {
         devices = collectDevices();
         showState();
+        // A boot the centre started here that this runtime did not finish (killed, power lost): put back.
+        recoverBoots(RED, node, show._, devices.values());
       });
       r.on('online', () => {
         online = true;

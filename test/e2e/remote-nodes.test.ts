@@ -2,7 +2,8 @@
  * The ordinary nodes of a central Node-RED on devices at a site, through the site's gateway (a
  * Node-RED of its own, in its own process) and a real Mosquitto: boot from media (PXE, and IDE-R with
  * the image at the site), System Defense and IPMI on a server. Then the gateway is killed while it
- * serves an IDE-R boot: the centre gets a clear error at once, and the PC is not left with a boot armed.
+ * serves an IDE-R boot: the centre gets a clear error at once, no boot stays armed, and the gateway
+ * started again puts back the redirection service the boot had turned on.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,7 +12,7 @@ import * as path from 'node:path';
 import { closeAllAmt } from '../../lib/amt/connect';
 import { withDriver } from '../../lib/drivers';
 import { generateKeyPairText, KeyPairText } from '../../lib/remote';
-import { bootState, Fleet, firmwareState, startFleet, writeDemoIso } from '../../packages/sim/src';
+import { bootState, Fleet, firmwareState, redirectionState, startFleet, writeDemoIso } from '../../packages/sim/src';
 import { SimBmc } from '../../packages/sim/src/ipmi';
 import { bootFromMediaNode, catchNode, deviceNode, getNode, ipmiNode, load, powerStateNode, remoteCentreNode, startServer, stopServer, systemDefenseNode } from '../helpers/red';
 import { startMosquitto, TestBroker } from '../helpers/mqtt';
@@ -30,6 +31,8 @@ let gateway: ChildProcess;
 const keys: Record<string, KeyPairText> = {};
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-remote-nodes-'));
 const images = path.join(tmp, 'images');
+const gatewayDir = path.join(tmp, 'gateway-user-dir');
+let gatewayOutput = '';
 
 function gatewayFlows() {
   const [pc, big] = fleet.devices;
@@ -55,9 +58,15 @@ function gatewayFlows() {
 function startGateway(): Promise<ChildProcess> {
   const file = path.join(tmp, 'gateway.json');
   fs.writeFileSync(file, JSON.stringify(gatewayFlows()));
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'helpers', 'node-red-child.js')], { env: { ...process.env, FLOWS_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A user directory that outlives the process: the gateway started again finds its boot journal.
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'helpers', 'node-red-child.js')], {
+    env: { ...process.env, FLOWS_FILE: file, USER_DIR: gatewayDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stderr!.on('data', (d) => (out += d));
+  gatewayOutput = '';
+  child.stderr!.on('data', (d) => ((out += d), (gatewayOutput += d)));
+  child.stdout!.on('data', (d) => (gatewayOutput += d));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway not ready in 60 s: ${out}`)), 60_000);
     child.stdout!.on('data', (d) => {
@@ -175,8 +184,11 @@ describe('ordinary nodes of a central Node-RED on a site\'s devices', () => {
     expect(again.out!.payload).toMatchObject({ power: 'off' });
   });
 
-  it('the gateway killed while it serves an IDE-R boot: a clear error at the centre at once; the PC is not left with a boot armed', async () => {
+  it('the gateway killed while it serves an IDE-R boot: a clear error at the centre at once; started again, it puts the PC back as it was', async () => {
     const pc = fleet.devices[1];
+    // The redirection service off, as a site may keep it: the boot turns it on for the IDE-R session.
+    redirectionState(pc).enabledState = 32768;
+    const before = { ...redirectionState(pc) };
     const reading = new Promise<void>((resolve) => {
       const t = setInterval(() => {
         const b = firmwareState(pc).boots.at(-1);
@@ -195,11 +207,20 @@ describe('ordinary nodes of a central Node-RED on a site\'s devices', () => {
     expect(r.error!.message).toMatch(/site branch went offline while startBoot on pc-2 was under way; the outcome at the site is unknown/);
     // The gateway's last will, not the boot's own time limit (60 s).
     expect(Date.now() - started).toBeLessThan(20_000);
-    // At the site: the PC stopped reading the image and booted no further, and no one-time boot
-    // waits for its next power-on.
+    // At the site the PC stopped reading the image and booted no further; no one-time boot waits
+    // for its next power-on. Nobody put the redirection service back yet: the gateway is gone.
     for (let i = 0; i < 100 && !firmwareState(pc).boots.at(-1)?.done; i++) await new Promise((res) => setTimeout(res, 50));
     expect(firmwareState(pc).boots.at(-1)).toMatchObject({ target: 'ide-r-cd', done: true, status: 'boot failed: the console closed the IDE-R session' });
     expect(bootState(pc).role).not.toBe(1);
-    expect(bootState(pc).settings.UseIDER).toBe(false);
+    expect(redirectionState(pc).enabledState).toBe(32769);
+
+    // The site's Node-RED starts again (power back): the gateway puts the PC back and says so.
+    gateway = await startGateway();
+    for (let i = 0; i < 200 && redirectionState(pc).enabledState !== before.enabledState; i++) await new Promise((res) => setTimeout(res, 50));
+    expect(redirectionState(pc)).toEqual(before);
+    for (let i = 0; i < 100 && !gatewayOutput.includes('was put back'); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(gatewayOutput).toMatch(/pc-2 was put back after a boot that did not finish \(this runtime stopped during it\): redirection service restored/);
+    // Once: a second start has nothing to put back.
+    expect(fs.readFileSync(path.join(gatewayDir, 'oobkit', 'boot-journal.json'), 'utf8')).not.toContain('127.0.0.1');
   });
 });
