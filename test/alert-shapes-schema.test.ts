@@ -62,6 +62,33 @@ describe('PagerDuty Events v2 shape', () => {
   });
 });
 
+/** The acknowledge alert-in sends when someone takes the incident on (lib/alerts/engine). */
+function acknowledged(trigger: Alert, by: string): Alert {
+  return { ...trigger, id: `${trigger.id}-a`, state: 'acknowledge', summary: `Acknowledged by ${by}: ${trigger.summary}`, details: { ...trigger.details, acknowledgedBy: by, acknowledgedAt: trigger.time } };
+}
+
+describe('acknowledge shapes', () => {
+  it('PagerDuty: a valid acknowledge event for the same dedup_key; Opsgenie: a valid acknowledge of the same alias, by whom', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 300 }), fc.string({ minLength: 1, maxLength: 3000 }), fc.string({ minLength: 1, maxLength: 200 }), (name, summary, by) => {
+        const [trigger] = incident({ name, summary, severity: 'major' });
+        const ack = acknowledged(trigger, by);
+        const pd = shapeAlert(ack, 'pagerduty');
+        const body = { ...(pd.payload as { event_action: string; dedup_key: string }), routing_key: 'k' };
+        valid(pagerDuty, body);
+        expect(body).toMatchObject({ event_action: 'acknowledge', dedup_key: trigger.dedupKey });
+        const og = shapeAlert(ack, 'opsgenie');
+        // Opsgenie's acknowledge takes the same AlertActionPayload as its close.
+        valid(opsgenieClose, og.payload);
+        const u = new URL(og.url!);
+        expect(u.pathname).toBe(`/v2/alerts/${encodeURIComponent(trigger.dedupKey.slice(0, 512))}/acknowledge`);
+        expect(u.searchParams.get('identifierType')).toBe('alias');
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('Opsgenie shape', () => {
   it('creates with the incident as alias and closes that alias, valid at every step', () => {
     const steps = incident({ name: 'pc-07', site: 'branch-2', summary: 'Fan failed', severity: 'critical' });
