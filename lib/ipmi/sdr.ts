@@ -256,7 +256,8 @@ export async function getSdrRepositoryInfo(c: IpmiClient): Promise<SdrRepository
 
 /**
  * Every record of the repository as raw bytes (header included). Each record is read as its
- * 5-byte header and then in 16-byte pieces; a lost reservation starts that record again.
+ * 5-byte header and then in 16-byte pieces; a lost reservation starts that record again (five
+ * times at most for one record).
  */
 export async function readSdrRepository(c: IpmiClient, o: { max?: number } = {}): Promise<Buffer[]> {
   const max = o.max ?? 1024;
@@ -280,10 +281,14 @@ export async function readSdrRepository(c: IpmiClient, o: { max?: number } = {})
       if (seen.has(recordId)) break;
       seen.add(recordId);
       records.push(record);
+      restarts = 0;
       if (head.next === id) break;
       id = head.next;
     } catch (e) {
       if (e instanceof IpmiCompletionError && e.completionCode === 0xc5 && restarts++ < 5) {
+        // Another reader (a second tool on the same BMC) reserved the repository. A short random
+        // pause before reserving again keeps two readers from taking it from each other in lockstep.
+        await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 40 * restarts)));
         reservation = await reserveSdr(c);
         continue;
       }

@@ -1,7 +1,9 @@
 /**
  * The fleet dashboard of `npm start` (Node-RED Dashboard 2) in real Chromium: the demo's PCs of both
  * sites with the power the simulator has; the isolate button fences a PC off in the simulator (read
- * back over AMT) and the table says so, then release undoes it; a PET trap at a site shows in the
+ * back over AMT) and the table says so, then release undoes it; reset resets a PC (its audit log says
+ * so); console opens the PC's console page
+ * (served at the site); a PET trap at a site shows in the
  * alert feed and its acknowledge button acknowledges it at the site, which comes back over MQTT.
  */
 import type { Page } from 'playwright-core';
@@ -113,6 +115,27 @@ describe('the fleet dashboard of npm start, in Chromium', () => {
     await row('head-office', 'lobby-pc').getByRole('button', { name: 'release' }).click();
     await eventually('lobby-pc back on the network in the table', async () => (await cell('head-office', 'lobby-pc', 'oob-isolation')) === 'on the network');
     expect(await withDriver(pc, (d) => d.readIsolation!())).toBe(false);
+  });
+
+  it('reset resets workshop-pc at the site: its AMT audit log records the remote reset', async () => {
+    const pc = simulatedPc('workshop-pc');
+    const resets = async () =>
+      ((await withDriver(pc, (d) => d.readAuditLog!({ mode: 'all' }))).records as Array<{ app?: string; action?: string }>).filter((r) => r.app === 'Remote Control' && r.action === 'reset').length;
+    const before = await resets();
+    await row('workshop', 'workshop-pc').getByRole('button', { name: 'reset' }).click();
+    await eventually('the reset done', async () => (await page.locator('.oob-note').innerText()) === 'reset workshop-pc @ workshop: done');
+    expect(await resets()).toBe(before + 1);
+  });
+
+  it("console opens the site's console page of that PC in a new tab", async () => {
+    const id = flows.find((n) => n.type === 'oob-device' && n.name === 'lobby-pc' && !n.via)!.id as string;
+    const popup = page.waitForEvent('popup', { timeout: 30_000 });
+    await row('head-office', 'lobby-pc').getByRole('button', { name: 'console' }).click();
+    const tab = await popup;
+    expect(new URL(tab.url()).pathname).toBe(`/oob-console/${id}`);
+    await tab.close();
+    // The link stays on the page, for a browser that blocked the new tab.
+    expect(await page.locator('.oob-console-link a').getAttribute('href')).toBe(`/oob-console/${id}`);
   });
 
   it("a site's alert appears in the feed and in its PC's open alerts; acknowledge acknowledges it at the site", async () => {
