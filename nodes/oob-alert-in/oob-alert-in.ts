@@ -18,12 +18,15 @@ import { PolicyDef, policyFromDef } from '../shared/policy-def';
 import { statusHelper } from '../shared/status';
 import type { Translate } from '../shared/texts';
 import { givenTopic } from '../shared/topic';
-import type { OobAlertPolicyNode, OobDeviceNode, OobMessage } from '../shared/types';
+import { remoteDeviceAt } from '../shared/remote-device';
+import type { OobAlertPolicyNode, OobDeviceNode, OobMessage, OobRemoteCentreNode } from '../shared/types';
 
 interface AlertInDef extends NodeDef, PolicyDef {
   /** Device names, comma-separated; empty = every oob-device. */
   devices?: string;
   site?: string;
+  /** An oob-remote-centre: acknowledgements of other sites' alerts go through it. */
+  centre?: string;
   policy?: string;
   shape?: PayloadShape;
   pet?: boolean;
@@ -249,6 +252,15 @@ export = function (RED: NodeAPI) {
       fail(e instanceof OobError && e.code === 'BAD_INPUT' ? 'oob-alert-in.status.bad-config' : 'oob-alert-in.status.cannot-start', e as Error);
     }
 
+    /** The alert's device at its site, through the centre chosen in the node. */
+    const viaCentre = (given: unknown): ManagedDevice | undefined => {
+      const d = given as AlertDevice | undefined;
+      if (!def.centre || !d || typeof d !== 'object' || !d.site) return undefined;
+      const centre = RED.nodes.getNode(def.centre) as OobRemoteCentreNode | null;
+      if (!centre) throw inputError(show._, 'oob-alert-in.error.no-centre');
+      return remoteDeviceAt(show._, centre, d.site, d.name ?? d.host);
+    };
+
     onInput(node, show, (msg) => {
       if (!hub) throw failed ? inputError(show._, 'oob-alert-in.error.not-running-because', { reason: failed }) : inputError(show._, 'oob-alert-in.error.not-running');
       if (msg.acknowledge !== undefined && msg.acknowledge !== false) {
@@ -256,7 +268,7 @@ export = function (RED: NodeAPI) {
         // Open here: acknowledged here. Otherwise, for a device at another site, that site's alert-in.
         if (hub.engine.findOpen(request.key)) hub.acknowledge(request);
         else {
-          const remote = remoteDeviceFor(device);
+          const remote = viaCentre(device) ?? remoteDeviceFor(device);
           if (!remote) throw inputError(show._, 'oob-alert-in.error.nothing-to-acknowledge', { key: request.key.slice(0, 200) });
           return acknowledgeRemote(remote, request).then(() => {
             showCounts();

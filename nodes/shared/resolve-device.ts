@@ -1,6 +1,7 @@
 import type { NodeAPI } from 'node-red';
 import { deviceFromObject, ManagedDevice, withoutSecrets } from '../../lib/device';
 import { inputError } from './errors';
+import { centreNode, remoteDeviceAt } from './remote-device';
 import { translator } from './texts';
 import type { OobDeviceNode, OobMessage } from './types';
 
@@ -48,6 +49,14 @@ export function resolveDevice(RED: NodeAPI, configured: OobDeviceNode | undefine
       const node = deviceByName(RED, original);
       if (!node) throw inputError(translator(RED), 'oobkit.error.no-device-named', { name: original });
       return node.device();
+    }
+    const via = (original as { via?: unknown }).via;
+    if (typeof via === 'string' && via) {
+      // { via: <oob-remote-centre>, site, name }: a device at another site, through that centre.
+      const centre = centreNode(RED, via);
+      if (!centre) throw inputError(translator(RED), 'oobkit.error.no-centre-named', { name: via });
+      const o = original as { site?: unknown; name?: unknown; device?: unknown };
+      return remoteDeviceAt(translator(RED), centre, o.site, o.device ?? o.name);
     }
     return deviceFromObject(original);
   }
