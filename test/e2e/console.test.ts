@@ -5,7 +5,10 @@
  *    console: the page says so, its data and WebSockets answer 401;
  *  - the admin sees the PC's screen through noVNC (canvas pixels: the OS screen, then the blue BIOS
  *    setup after a boot into setup), presses keys into BIOS setup and sees the cursor move;
- *  - the serial console (xterm.js) shows the BIOS text and takes keys;
+ *  - the serial console (xterm.js) shows the BIOS text and takes keys; pasted text (a paste into the
+ *    terminal, the Paste button) arrives as lines ending in CR, without control characters, bounded;
+ *  - a power cycle with an ISO armed over IDE-R (inject, oob-boot-from-media, oob-power-state) shows
+ *    no signal, POST, the IDE-R load and "booted from media: <volume id>", read glyph by glyph;
  *  - closing the browser mid-session ends the KVM session and turns KVM off again;
  *  - the oob-console node answers with the page's URL under the prefix.
  */
@@ -15,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { bootState, consentState, drawScreen, firmwareState, kvmSessionOf, kvmState, lastBoot, SimDevice, simScreen } from '../../packages/sim/src';
+import { bootState, consentState, drawScreen, firmwareState, kvmSessionOf, kvmState, lastBoot, SimDevice, simScreen, solSessionOf } from '../../packages/sim/src';
 import { launchChromium } from '../helpers/browser';
 import { buildIso } from '../helpers/iso';
 
@@ -246,6 +249,41 @@ test('the serial console shows the BIOS text and takes keys', async () => {
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
   await until('cursor', text, (t) => /> Virtualization/.test(t));
+  await page.close();
+});
+
+test('text pasted into the serial console arrives at the PC as typed lines, Enter as CR, and echoes back; the Paste button sends at most 4096 characters', async () => {
+  pc.reset('test');
+  await until('OS running', async () => pc.power.os, (v) => v === 'running');
+  await chromium.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(base).origin });
+  const page = await chromium.context.newPage();
+  await page.goto(`${base}oob-console/${DEVICE_ID}?access_token=${encodeURIComponent(adminToken)}#sol`);
+  await until('status', () => statusOf(page), (v) => v.state === 'live');
+  const lines = () => page.evaluate(() => Array.from(document.querySelectorAll('#sol .xterm-rows > div'), (r) => (r.textContent ?? '').trimEnd()).filter(Boolean));
+  await until('login prompt', lines, (l) => l.at(-1) === 'office-pc login:');
+  await until('session', async () => solSessionOf(pc) !== undefined, (v) => v);
+  const sol = solSessionOf(pc)!;
+  // A paste into the terminal, as Ctrl+Shift+V or the browser's menu delivers it: Windows and Unix
+  // line ends, and an escape sequence (which must not reach the PC as a key press).
+  await page.evaluate((t) => {
+    const dt = new DataTransfer();
+    dt.setData('text/plain', t);
+    document.querySelector('#sol textarea')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, 'root\r\necho\x1b[A pasted\n');
+  const echoed = await until('pasted lines echoed', lines, (l) => l.slice(-3).join('|') === 'office-pc login: root|office-pc login: echo[A pasted|office-pc login:');
+  expect(echoed.filter((l) => l === 'office-pc login:')).toHaveLength(1);
+  expect(sol.input).toBe('root\recho[A pasted\r');
+  expect((await statusOf(page)).text).toMatch(/pasted 19 characters/);
+
+  // The Paste button reads the clipboard; a long text is cut to 4096 characters.
+  const long = `from the clipboard\n${'z'.repeat(5000)}`;
+  await page.evaluate((t) => navigator.clipboard.writeText(t), long);
+  const before = sol.received;
+  await page.locator('#paste').click();
+  await until('bytes at the PC', async () => sol.received - before, (n) => n === 4096);
+  await until('clipboard text echoed', lines, (l) => l.includes('office-pc login: from the clipboard'));
+  expect(sol.input.endsWith(`from the clipboard\r${'z'.repeat(4096 - 19)}`)).toBe(true);
+  expect((await statusOf(page)).text).toMatch(/pasted 4096 characters of 5019 \(at most 4096 at a time\)/);
   await page.close();
 });
 

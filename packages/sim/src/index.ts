@@ -64,3 +64,4 @@ export { SimScreen, simScreen, ansiFrame, COLUMNS, ROWS } from './screen';
 export type { ScreenImage, ScreenKey, ScreenRow } from './screen';
 export { kvmEnabled } from './classes/kvm';
 export { KVM_WIDTH, KVM_HEIGHT, drawScreen, kvmSessionOf, SimKvmSession } from './kvm';
+export { solSessionOf, SimSolSession } from './sol';
