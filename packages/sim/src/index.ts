@@ -65,3 +65,4 @@ export type { ScreenImage, ScreenKey, ScreenRow } from './screen';
 export { kvmEnabled } from './classes/kvm';
 export { KVM_WIDTH, KVM_HEIGHT, drawScreen, kvmSessionOf, SimKvmSession } from './kvm';
 export { solSessionOf, SimSolSession } from './sol';
+export { INTEL_RLE, RLE_TILE, intelRleRectData, intelRleTileBody } from './intel-rle';
