@@ -15,6 +15,7 @@ import { startFleet } from '../packages/sim/src';
 import type { Bench } from './types';
 
 const CHILD = path.join(__dirname, '..', '..', 'test', 'helpers', 'node-red-child.js');
+const HEAP_PROBE = path.join(__dirname, 'live-heap-probe.js');
 const TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
 const USER = 'admin';
 const PASSWORD = 'Bench-P@ss1';
@@ -32,10 +33,16 @@ function sample(pid: number): Sample {
   return { rssMiB: Number(rss?.[1] ?? 0) / 1024, cpuSeconds };
 }
 
-async function startRed(flows: unknown[], credentials: Record<string, unknown>, bare: boolean): Promise<ChildProcess> {
+interface RedProcess {
+  child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+}
+
+async function startRed(flows: unknown[], credentials: Record<string, unknown>, bare: boolean): Promise<RedProcess> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-bench-gw-')), 'flows.json');
   fs.writeFileSync(file, JSON.stringify({ flows, credentials }));
-  const child = spawn(process.execPath, [CHILD], { env: { ...process.env, FLOWS_FILE: file, ...(bare ? { BARE_NODE_RED: '1' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--expose-gc', '-r', HEAP_PROBE, CHILD], { env: { ...process.env, FLOWS_FILE: file, ...(bare ? { BARE_NODE_RED: '1' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
@@ -49,10 +56,22 @@ async function startRed(flows: unknown[], credentials: Record<string, unknown>, 
     });
     child.once('exit', (code) => reject(new Error(`Node-RED exited with ${code}:\n${out}`)));
   });
-  return child;
+  return { child, output: () => out };
 }
 
-async function stopRed(child: ChildProcess): Promise<void> {
+/** The JS heap the process keeps after a full collection, in MiB. */
+async function liveHeapMiB(red: RedProcess): Promise<number> {
+  const before = red.output().length;
+  red.child.kill('SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    const m = /LIVE_HEAP (\d+)/.exec(red.output().slice(before));
+    if (m) return Math.round((Number(m[1]) / 1048576) * 10) / 10;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the Node-RED process did not report its live heap in 10 s');
+}
+
+async function stopRed({ child }: RedProcess): Promise<void> {
   if (child.exitCode !== null) return;
   await new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
@@ -62,12 +81,14 @@ async function stopRed(child: ChildProcess): Promise<void> {
 }
 
 /** Settle, then RSS and the CPU used over `seconds` (as a fraction of one core). */
-async function measure(child: ChildProcess, settleSeconds: number, seconds: number): Promise<{ rssMiB: number; cpuOfOneCore: number }> {
+async function measure(red: RedProcess, settleSeconds: number, seconds: number): Promise<{ rssMiB: number; liveHeapMiB: number; cpuOfOneCore: number }> {
   await new Promise((r) => setTimeout(r, settleSeconds * 1000));
-  const a = sample(child.pid!);
+  const a = sample(red.child.pid!);
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  const b = sample(child.pid!);
-  return { rssMiB: Math.round(b.rssMiB * 10) / 10, cpuOfOneCore: Math.round(((b.cpuSeconds - a.cpuSeconds) / seconds) * 10000) / 10000 };
+  const b = sample(red.child.pid!);
+  // After the CPU window: the forced collection is not counted as the gateway's work.
+  const live = await liveHeapMiB(red);
+  return { rssMiB: Math.round(b.rssMiB * 10) / 10, liveHeapMiB: live, cpuOfOneCore: Math.round(((b.cpuSeconds - a.cpuSeconds) / seconds) * 10000) / 10000 };
 }
 
 function freePort(): Promise<number> {
@@ -83,7 +104,7 @@ function freePort(): Promise<number> {
 
 export const gatewayCost: Bench = {
   name: 'gateway-cost',
-  description: 'RSS and CPU of Node-RED with OOBKit, idle and polling 250 PCs every 10 s (HA bridge + alert-in), vs bare Node-RED',
+  description: 'RSS, live JS heap and CPU of Node-RED with OOBKit, idle and polling 250 PCs every 10 s (HA bridge + alert-in), vs bare Node-RED',
   async run() {
     const devices = 250;
     const windowSeconds = 40;
@@ -153,6 +174,7 @@ export const gatewayCost: Bench = {
         oobkitPolling: busyCost,
         idleRssOverBareMiB: Math.round((idleCost.rssMiB - bareCost.rssMiB) * 10) / 10,
         pollingRssOverBareMiB: Math.round((busyCost.rssMiB - bareCost.rssMiB) * 10) / 10,
+        pollingLiveHeapOverBareMiB: Math.round((busyCost.liveHeapMiB - bareCost.liveHeapMiB) * 10) / 10,
         pollingCpuOverBare: Math.round((busyCost.cpuOfOneCore - bareCost.cpuOfOneCore) * 10000) / 10000,
         cpuMicrosecondsPerPoll: Math.round(((busyCost.cpuOfOneCore - bareCost.cpuOfOneCore) / requestsPerSecond) * 1e6),
         goals: { rssOverBareMiB: 20, cpuOfOneCore: 0.02, cpuOfOneCorePi: 0.05 },

@@ -3,6 +3,7 @@
  * manufacturer, model and serial number.
  */
 import { OobError } from '../errors';
+import { detachedString } from '../util/detached-string';
 import type { WsmanClient } from '../wsman/client';
 
 export interface AmtIdentity {
@@ -32,7 +33,7 @@ export function uuidFromPlatformGuid(hex: string): string | undefined {
 /** "1.2.3" from CIM_SoftwareIdentity entries: the one whose InstanceID is "AMT". */
 export function amtVersionFrom(entries: Array<{ props: Record<string, unknown> }>): string | undefined {
   const amt = entries.find((e) => e.props.InstanceID === 'AMT');
-  return typeof amt?.props.VersionString === 'string' ? amt.props.VersionString : undefined;
+  return typeof amt?.props.VersionString === 'string' ? detachedString(amt.props.VersionString) : undefined;
 }
 
 async function optional<T>(p: Promise<T>): Promise<T | undefined> {
@@ -45,7 +46,8 @@ async function optional<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+// Kept for the life of the device: copied out of the reply, which can then be collected.
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? detachedString(v) : undefined);
 
 export async function readIdentity(client: WsmanClient): Promise<AmtIdentity> {
   const software = await optional(client.enumerate('CIM_SoftwareIdentity'));

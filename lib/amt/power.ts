@@ -55,6 +55,15 @@ const RETURN_VALUES: Readonly<Record<number, string>> = {
   4099: 'busy',
 };
 
+/**
+ * What a user can do about a refusal. AMT answers 2 to a power state its current state does not
+ * offer (the PC changed state since it was read) and to a power off or power cycle while a KVM,
+ * SOL or IDE-R session is open (Intel's AMT guide, "Change System Power State").
+ */
+const POWER_REFUSAL_HINTS: Readonly<Record<number, string>> = {
+  2: '; AMT answers this when the PC changed power state since it was read, or to a power off or power cycle while a KVM, SOL or IDE-R session is open: close the session or read the state again, then retry',
+};
+
 /** 4096: the parameters were checked and a job started that makes the change. */
 const JOB_STARTED = 4096;
 
@@ -134,6 +143,6 @@ export async function requestPowerAction(client: WsmanClient, action: string): P
   }
   const out = await client.invoke('CIM_PowerManagementService', 'RequestPowerStateChange', { PowerState: code, ManagedElement: MANAGED_SYSTEM });
   const rv = Number(out.ReturnValue);
-  if (rv !== 0 && rv !== JOB_STARTED) throw new DeviceRefusedError(`power action "${action}"`, rv, returnValueMeaning(rv));
+  if (rv !== 0 && rv !== JOB_STARTED) throw new DeviceRefusedError(`power action "${action}"`, rv, returnValueMeaning(rv) + (POWER_REFUSAL_HINTS[rv] ?? ''));
   return before;
 }

@@ -65,6 +65,10 @@ export class MqttLink extends EventEmitter {
       reconnectPeriod: 0,
       // Nothing is queued while offline: the bridge republishes its whole state on connect.
       queueQoSZero: false,
+      // mqtt-packet would otherwise keep 65,536 two-byte Buffers (about 7 MB of heap, a tenth of a
+      // Raspberry Pi gateway's) to write packet ids and lengths; writing them as needed costs nothing
+      // measurable at our message rates. The setting is the module's, for every client using it.
+      writeCache: false,
       will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1, retain: true },
     });
     this.client.on('connect', () => {

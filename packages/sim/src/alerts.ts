@@ -13,10 +13,10 @@
  * iAMT0005 / iAMT0004 like firmware, once `forwardWatchdogEvents(device)` is on.
  */
 import * as http from 'node:http';
-import { encodePet, PET_END_MARKER, PET_ENTERPRISE, PET_VARBIND_OID, specificTrapOf } from '../../../lib/asf/pet';
-import { DigestSession, parseDigestChallenge } from '../../../lib/wsman/digest';
-import { resourceUri } from '../../../lib/wsman/namespaces';
+import { simResourceUri as resourceUri } from './wsman-uris';
 import { addEventLogRecord } from './classes/logs';
+import { pushAuthorization } from './digest-server';
+import { encodeSimPet, SIM_PET_ENTERPRISE as PET_ENTERPRISE, SIM_PET_VARBIND as PET_VARBIND_OID, simSpecificTrap } from './pet-encoder';
 import type { SimDevice, Subscription } from './device';
 import { liveSubscriptions } from './eventing';
 import { writeEvent } from './response-writer';
@@ -73,24 +73,22 @@ function guidBytes(device: SimDevice): Buffer {
 
 /** The PET varbind bytes for an event on this device. */
 export function petBytes(device: SimDevice, e: SensorEventSpec, o: { deassert?: boolean; time?: number } = {}): Buffer {
-  return encodePet({
+  return encodeSimPet({
     guid: guidBytes(device),
     sequence: nextSequence(device),
-    time: o.time ?? Math.floor(Date.now() / 1000),
+    unixTime: o.time ?? Math.floor(Date.now() / 1000),
     utcOffsetMinutes: 0,
     severity: o.deassert ? 0x04 : e.severity,
     sensorNumber: e.sensorNumber,
     entity: e.entity,
     // Event data 1 holds the offset in bits 3:0, as in every IPMI event (decoders read it there).
     eventData: e.eventData ? [(e.eventData[0] & 0xf0) | (e.offset & 0x0f), ...e.eventData.slice(1)] : [e.offset & 0x0f, 0xff, 0xff],
-    // No OEM custom fields, and the end marker after them, as real senders write it.
-    oem: Buffer.from([PET_END_MARKER]),
   });
 }
 
 /** Sends one PET trap; resolves when the datagram is out. */
 export function sendPetTrap(device: SimDevice, target: PetTarget, e: SensorEventSpec, o: { deassert?: boolean; bytes?: Buffer } = {}): Promise<void> {
-  const specific = specificTrapOf({ ...e, deassert: o.deassert });
+  const specific = simSpecificTrap(e.sensorType, e.eventType, e.offset, o.deassert === true);
   const bytes = o.bytes ?? petBytes(device, e, o);
   const session = snmp.createSession(target.host, target.community ?? 'public', {
     trapPort: target.port,
@@ -174,11 +172,9 @@ async function pushOnce(sub: Subscription, body: string): Promise<number> {
   const path = url.pathname + url.search;
   const first = await post(url, body);
   if (first.status !== 401 || !sub.pushAuth) return first.status;
-  const challenge = parseDigestChallenge(first.headers['www-authenticate']);
-  if (!challenge) return first.status;
-  const session = new DigestSession(sub.pushAuth.username, sub.pushAuth.password);
-  session.accept(challenge);
-  return (await post(url, body, session.authorize('POST', path, body)?.header)).status;
+  const auth = pushAuthorization(first.headers['www-authenticate'], sub.pushAuth.username, sub.pushAuth.password, 'POST', path);
+  if (!auth) return first.status;
+  return (await post(url, body, auth)).status;
 }
 
 /**

@@ -18,12 +18,19 @@
  * the default refuses the power action with AMT's USER_CONSENT_REQUIRED status.
  */
 import { randomInt } from 'node:crypto';
-import { MAX_CONSENT_TRIES, OPT_IN_REQUIRED, OPT_IN_STATE, OPT_IN_WRONG_CODE, USER_CONSENT_REQUIRED } from '../../../lib/amt/opt-in';
 import type { SimDevice } from './device';
 
-export { OPT_IN_STATE, USER_CONSENT_REQUIRED };
-export const OPT_IN_REQUIRED_ALL = OPT_IN_REQUIRED.all;
-const OPT_IN_REQUIRED_KVM = OPT_IN_REQUIRED.kvm;
+/** IPS_OptInService.OptInState values (Intel's AMT SDK class reference). */
+export const OPT_IN_STATE = { notStarted: 0, requested: 1, displayed: 2, received: 3, inSession: 4 } as const;
+/** OptInRequired: every redirection and boot into BIOS setup or IDE-R, or KVM only. */
+export const OPT_IN_REQUIRED_ALL = 0xffffffff;
+const OPT_IN_REQUIRED_KVM = 1;
+/** AMT status 0x821: an action that needs the user's consent, asked without it. */
+export const USER_CONSENT_REQUIRED = 0x821;
+/** AMT status 0x812: what SendOptInCode answers a code that is not the one on the screen. */
+const OPT_IN_WRONG_CODE = 0x812;
+/** Wrong codes after which the firmware ends a consent request. */
+const MAX_CONSENT_TRIES = 3;
 
 export interface SimConsentOptions {
   /** OptInCodeTimeout in seconds as the device reports it (firmware default 120). */
@@ -142,14 +149,27 @@ export function cancelOptIn(d: SimDevice): number {
 
 /** A redirection session may start: true when no consent is needed or it was given (then it is in session). */
 export function enterRedirectionSession(d: SimDevice): boolean {
-  if (!consentRequired(d, 'redirection')) return true;
-  if (!consentGiven(d)) return false;
-  setState(d, OPT_IN_STATE.inSession, { state: 'in-session' });
+  if (consentRequired(d, 'redirection')) {
+    if (!consentGiven(d)) return false;
+    setState(d, OPT_IN_STATE.inSession, { state: 'in-session' });
+  }
+  openSessions(d).count++;
   return true;
 }
 
 export function leaveRedirectionSession(d: SimDevice): void {
+  const open = openSessions(d);
+  open.count = Math.max(0, open.count - 1);
   if (consentState(d).state === OPT_IN_STATE.inSession) clear(d, 'session-ended');
+}
+
+function openSessions(d: SimDevice): { count: number } {
+  return d.classState('sim-redirection-sessions', () => ({ count: 0 }));
+}
+
+/** An IDE-R, SOL or KVM session is open on the redirection port. */
+export function redirectionSessionOpen(d: SimDevice): boolean {
+  return openSessions(d).count > 0;
 }
 
 /** PowerState values that start the firmware: on, power cycle, resets. */

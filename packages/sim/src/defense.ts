@@ -21,7 +21,7 @@
  */
 import type { SimDevice } from './device';
 import { SimFault } from './sim-fault';
-import { NS } from '../../../lib/wsman/namespaces';
+import { SIM_NS as NS } from './wsman-uris';
 import { datetime, ref, SimProps, SimRef } from './values';
 
 export const SYSTEM_KEYS = { SystemCreationClassName: 'CIM_ComputerSystem', SystemName: 'Intel(r) AMT' };

@@ -5,10 +5,9 @@
  * DestinationUnreachable; unknown action: ActionNotSupported; bad or missing selectors:
  * InvalidSelectors; unreadable XML: a fault as well, never a crash.
  */
-import { XmlError } from '../../../lib/errors';
-import { readEnvelope, WsmanEnvelope } from '../../../lib/wsman/envelope';
-import { ACTION, classNameOf, NS, responseAction, resourceUri } from '../../../lib/wsman/namespaces';
-import { child, PlainObject, toPlain, XmlNode } from '../../../lib/wsman/xml';
+import { InputObject, inputObject, readRequest, SimRequest as WsmanEnvelope } from './request-envelope';
+import { childOf as child, RequestNode as XmlNode, RequestXmlError as XmlError } from './request-xml';
+import { classUri, lastSegment as classNameOf, SIM_ACTION as ACTION, SIM_NS as NS, simResourceUri as resourceUri } from './wsman-uris';
 import type { ClassHandler, SimPeer } from './classes/types';
 import type { SimDevice } from './device';
 import {
@@ -42,7 +41,7 @@ const REQUEST_LIMITS = { maxDepth: 32 };
 export function dispatch(device: SimDevice, xml: string, peer?: SimPeer): SimAnswer {
   let env: WsmanEnvelope;
   try {
-    env = readEnvelope(xml, REQUEST_LIMITS);
+    env = readRequest(xml, REQUEST_LIMITS);
   } catch (e) {
     const reason = e instanceof XmlError ? e.message : 'unreadable request';
     return faultAnswer(device, '', faults.invalidMessage(reason));
@@ -53,7 +52,7 @@ export function dispatch(device: SimDevice, xml: string, peer?: SimPeer): SimAns
     if (!h.messageId) throw faults.headerRequired('MessageID');
     if (!h.action) throw faults.headerRequired('Action');
     if (!h.resourceUri) throw faults.destinationUnreachable();
-    if (h.action === ACTION.subscribe) return ok(device, relatesTo, h.action, h.resourceUri, handleSubscribe(device, env, xml));
+    if (h.action === ACTION.subscribe) return ok(device, relatesTo, h.action, h.resourceUri, handleSubscribe(device, env));
     if (h.action === ACTION.renew) return ok(device, relatesTo, h.action, h.resourceUri, handleRenew(device, env));
     if (h.action === ACTION.unsubscribe) return ok(device, relatesTo, h.action, h.resourceUri, handleUnsubscribe(device, env));
     const handler = handlerFor(device, h.resourceUri);
@@ -76,7 +75,7 @@ export interface Routed {
 
 function ok(device: SimDevice, relatesTo: string, action: string, uri: string, r: Routed): SimAnswer {
   const xml = writeEnvelope(
-    { action: responseAction(action), relatesTo, messageId: device.nextMessageId(), resourceUri: r.resourceUri ?? uri },
+    { action: `${action}Response`, relatesTo, messageId: device.nextMessageId(), resourceUri: r.resourceUri ?? uri },
     r.ns,
     r.body,
   );
@@ -91,13 +90,7 @@ function handlerFor(device: SimDevice, uri: string): ClassHandler {
   const name = classNameOf(uri);
   const handler = device.classes.get(name);
   if (!handler) throw faults.destinationUnreachable();
-  let expected: string;
-  try {
-    expected = resourceUri(name);
-  } catch {
-    throw faults.destinationUnreachable();
-  }
-  if (expected !== uri) throw faults.destinationUnreachable();
+  if (classUri(name) !== uri) throw faults.destinationUnreachable();
   return handler;
 }
 
@@ -210,22 +203,19 @@ function refSelectorMatches(v: SimRef, given: string): boolean {
   });
 }
 
-function bodyInstance(env: WsmanEnvelope, className: string): PlainObject {
+function bodyInstance(env: WsmanEnvelope, className: string): InputObject {
   const p = env.payload;
   if (!p || p.name !== className) throw faults.schemaValidation(`Expected <${className}> in the Body, found <${p?.name ?? 'nothing'}>.`);
-  const v = toPlain(p);
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as PlainObject) : {};
+  return inputObject(p);
 }
 
-function methodInput(env: WsmanEnvelope, method: string, uri: string): PlainObject {
+function methodInput(env: WsmanEnvelope, method: string, uri: string): InputObject {
   const p: XmlNode | undefined = env.payload;
   if (!p) return {};
   if (p.name !== `${method}_INPUT` || (p.ns !== uri && p.ns !== '')) {
     throw faults.schemaValidation(`Expected <${method}_INPUT> of ${uri} in the Body, found <${p.name}>.`);
   }
-  if (p.children.length === 0) return {};
-  const v = toPlain(p);
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as PlainObject) : {};
+  return inputObject(p);
 }
 
 function eprOf(handler: ClassHandler, inst: SimProps): SimRef {

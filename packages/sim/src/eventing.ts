@@ -8,9 +8,9 @@
  * the IssuedTokens header; a later event emitter reads `device.subscriptions`.
  */
 import { randomUUID } from 'node:crypto';
-import { WsmanEnvelope } from '../../../lib/wsman/envelope';
-import { NS } from '../../../lib/wsman/namespaces';
-import { child, escapeXml, parseXml, XmlNode } from '../../../lib/wsman/xml';
+import type { SimRequest as WsmanEnvelope } from './request-envelope';
+import { childOf as child, escapeText as escapeXml, RequestNode as XmlNode } from './request-xml';
+import { SIM_NS as NS } from './wsman-uris';
 import type { Routed } from './dispatch';
 import type { SimDevice, Subscription } from './device';
 import { SimFault, faults } from './sim-fault';
@@ -32,8 +32,7 @@ export function serialize(n: XmlNode, depth = 0): string {
   return `<${q}${decl}${attrs}>${inner}</${q}>`;
 }
 
-function pushCredentials(xml: string): { username: string; password: string } | undefined {
-  const root = parseXml(xml, { maxDepth: 32 });
+function pushCredentials(root: XmlNode): { username: string; password: string } | undefined {
   const tokens = child(child(root, 'Header', NS.soap), 'IssuedTokens', NS.trust);
   if (!tokens) return undefined;
   const ut = child(child(child(tokens, 'RequestSecurityTokenResponse', NS.trust), 'RequestedSecurityToken', NS.trust), 'UsernameToken', NS.wssecurity);
@@ -43,7 +42,7 @@ function pushCredentials(xml: string): { username: string; password: string } | 
   return { username, password };
 }
 
-export function handleSubscribe(device: SimDevice, env: WsmanEnvelope, xml: string): Routed {
+export function handleSubscribe(device: SimDevice, env: WsmanEnvelope): Routed {
   const p = env.payload;
   if (!p || p.name !== 'Subscribe' || p.ns !== NS.eventing) throw faults.schemaValidation('Expected <Subscribe> in the Body.');
   const delivery = child(p, 'Delivery', NS.eventing);
@@ -69,7 +68,7 @@ export function handleSubscribe(device: SimDevice, env: WsmanEnvelope, xml: stri
     referenceParametersXml: params ? params.children.map((c) => serialize(c)).join('') : '',
     expires,
     expiresAt: expiresAt(expires),
-    pushAuth: pushCredentials(xml),
+    pushAuth: pushCredentials(env.root),
     created: Date.now(),
   });
   const body =

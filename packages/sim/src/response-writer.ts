@@ -6,8 +6,8 @@
  * To, RelatesTo, Action (mustUnderstand), MessageID, ResourceURI; properties in plain byte order.
  * Faults reassign the letters exactly as in Fault-*.xml. Every text and attribute is escaped.
  */
-import { ACTION, ANONYMOUS, NS } from '../../../lib/wsman/namespaces';
-import { escapeXml } from '../../../lib/wsman/xml';
+import { escapeText as escapeXml } from './request-xml';
+import { SIM_ACTION, SIM_ANONYMOUS as ANONYMOUS, SIM_NS as NS } from './wsman-uris';
 import { isDate, isRef, SimProps, SimRef, SimScalar, SimValue } from './values';
 
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>';
@@ -158,15 +158,15 @@ export interface FaultSpec {
 }
 
 const FAULT_ACTIONS: Record<string, string> = {
-  [NS.addressing]: ACTION.fault,
-  [NS.wsman]: ACTION.wsmanFault,
-  [NS.enumeration]: `${NS.enumeration}/fault`,
-  [NS.eventing]: `${NS.eventing}/fault`,
-  [NS.transfer]: ACTION.wsmanFault,
+  [NS.addressing]: SIM_ACTION.addressingFault,
+  [NS.wsman]: SIM_ACTION.wsmanFault,
+  [NS.enumeration]: SIM_ACTION.enumerationFault,
+  [NS.eventing]: SIM_ACTION.eventingFault,
+  [NS.transfer]: SIM_ACTION.wsmanFault,
 };
 
 export function faultAction(subcodeNs: string): string {
-  return FAULT_ACTIONS[subcodeNs] ?? ACTION.wsmanFault;
+  return FAULT_ACTIONS[subcodeNs] ?? SIM_ACTION.wsmanFault;
 }
 
 /** A SOAP fault envelope: no ResourceURI, Detail empty, letters as AMT assigns them in faults. */
@@ -190,7 +190,7 @@ export function writeEvent(o: { messageId: string; className: string; classUri: 
   const head =
     `<a:Header><b:To>${escapeXml(o.to ?? ANONYMOUS)}</b:To><b:ReplyTo><b:Address>${ANONYMOUS}</b:Address></b:ReplyTo>` +
     (o.ackRequested === false ? '' : '<c:AckRequested></c:AckRequested>') +
-    `<b:Action a:mustUnderstand="true">${ACTION.event}</b:Action><b:MessageID>${escapeXml(o.messageId)}</b:MessageID>` +
+    `<b:Action a:mustUnderstand="true">${SIM_ACTION.event}</b:Action><b:MessageID>${escapeXml(o.messageId)}</b:MessageID>` +
     `<c:ResourceURI>${escapeXml(o.classUri)}</c:ResourceURI>${o.referenceParams ?? ''}</a:Header>`;
   const body = instanceXml('g', o.className, o.props, 'h');
   return `${DECL}<a:Envelope${nsDecls([...BASE_NS, ...letters([o.classUri, NS.common])])}>${head}<a:Body>${body}</a:Body></a:Envelope>`;

@@ -2,7 +2,7 @@
  * A WS-Management fault raised by a simulated class handler; the dispatcher writes it as an
  * AMT-style SOAP fault (HTTP 400). The constructors below are the faults the simulator uses.
  */
-import { NS } from '../../../lib/wsman/namespaces';
+import { SIM_NS as NS } from './wsman-uris';
 import { FaultSpec } from './response-writer';
 
 export class SimFault extends Error implements FaultSpec {

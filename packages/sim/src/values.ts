@@ -2,7 +2,7 @@
  * The values a simulated class instance holds, before they are written as AMT-style XML.
  * Kept apart from the writer so class handlers can build instances without touching XML.
  */
-import { ANONYMOUS, resourceUri } from '../../../lib/wsman/namespaces';
+import { SIM_ANONYMOUS as ANONYMOUS, simResourceUri as resourceUri } from './wsman-uris';
 
 /**
  * A reference property: written as Address + ReferenceParameters (ResourceURI + SelectorSet). A

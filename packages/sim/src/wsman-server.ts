@@ -9,7 +9,7 @@
 import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { NS, WSMAN_PATH } from '../../../lib/wsman/namespaces';
+import { SIM_NS as NS, SIM_WSMAN_PATH as WSMAN_PATH } from './wsman-uris';
 import type { SimDevice } from './device';
 import { UNAUTHORIZED_HTML } from './digest-server';
 import { dispatch, SimAnswer } from './dispatch';

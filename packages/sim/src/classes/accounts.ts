@@ -7,7 +7,7 @@
  */
 import type { SimDevice } from '../device';
 import { ClassHandler, inputInt, inputText, MethodResult } from './types';
-import type { PlainObject } from '../../../../lib/wsman/xml';
+import type { InputObject } from '../request-envelope';
 
 /** AMT's status codes for these methods. */
 export const ACL_STATUS = {
@@ -56,14 +56,14 @@ function acl(d: SimDevice): AclState {
   return d.classState<AclState>('AMT_AuthorizationService', () => ({ admin: d.adminUser, users: [], nextHandle: 1, adminSet: false }));
 }
 
-function list(input: PlainObject, name: string): string[] {
+function list(input: InputObject, name: string): string[] {
   const v = input[name];
   if (v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
 }
 
 /** HA1 hex from the base64 DigestPassword, or undefined when it is not 16 bytes. */
-function ha1Of(input: PlainObject): string | undefined {
+function ha1Of(input: InputObject): string | undefined {
   const b64 = inputText(input, 'DigestPassword');
   if (b64 === undefined || !/^[A-Za-z0-9+/=\s]+$/.test(b64)) return undefined;
   const raw = Buffer.from(b64, 'base64');
@@ -72,12 +72,12 @@ function ha1Of(input: PlainObject): string | undefined {
 
 const validName = (s: string | undefined): s is string => s !== undefined && s.length >= 1 && s.length <= 32 && !/[:",<>&]/.test(s) && s !== '$$OsAdmin';
 
-function realmsOf(input: PlainObject): number[] | undefined {
+function realmsOf(input: InputObject): number[] | undefined {
   const r = list(input, 'Realms').map((x) => Number(x));
   return r.every((x) => Number.isInteger(x) && VALID_REALMS.has(x)) ? r : undefined;
 }
 
-function entry(d: SimDevice, input: PlainObject): UserEntry | undefined {
+function entry(d: SimDevice, input: InputObject): UserEntry | undefined {
   const h = inputInt(input, 'Handle');
   return acl(d).users.find((u) => u.handle === h);
 }

@@ -5,7 +5,7 @@
  * refuses with ReturnValue 2 a sixth occurrence, a name in use, or a start that is not a date —
  * the class notes say it fails at 5; the value is our model, no capture shows a refusal.
  */
-import type { PlainObject } from '../../../../lib/wsman/xml';
+import type { InputObject } from '../request-envelope';
 import { addSimAlarm, alarmClockState, cimIntervalMinutes, MAX_SIM_ALARMS, removeSimAlarm } from '../alarm-clock';
 import { faults } from '../sim-fault';
 import { datetime, interval, SimProps } from '../values';
@@ -29,7 +29,7 @@ export const alarmClockService: ClassHandler = {
     AddAlarm: ({ device, input }) => {
       const t = input.AlarmTemplate;
       if (typeof t !== 'object' || t === null || Array.isArray(t) || 'resourceUri' in t) throw faults.invalidParameter('AlarmTemplate must be an embedded IPS_AlarmClockOccurrence.');
-      const tpl = t as PlainObject;
+      const tpl = t as InputObject;
       const name = inputText(tpl, 'InstanceID')?.trim();
       const start = Date.parse(inputText(tpl, 'StartTime') ?? '');
       const s = alarmClockState(device);

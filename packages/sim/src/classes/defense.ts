@@ -39,8 +39,8 @@ import {
 } from '../defense';
 import { faults, SimFault } from '../sim-fault';
 import { isRef, ref, SimProps, SimRef } from '../values';
-import { NS } from '../../../../lib/wsman/namespaces';
-import type { PlainObject } from '../../../../lib/wsman/xml';
+import { SIM_NS as NS } from '../wsman-uris';
+import type { InputObject } from '../request-envelope';
 import { ClassHandler, inputInt, inputText } from './types';
 
 /**
@@ -76,12 +76,12 @@ const bad = (detail: string) => faults.invalidParameter(detail);
  * MeshCommander sends a placeholder (0) for every one of them in every Create, which only makes
  * sense if firmware refuses a Create without (docs/firmware-evidence.md).
  */
-export function requireKeys(input: PlainObject, className: string, keys: string[]): void {
+export function requireKeys(input: InputObject, className: string, keys: string[]): void {
   const missing = keys.filter((k) => input[k] === undefined);
   if (missing.length) throw bad(`${className} Create without its key properties ${missing.join(', ')}.`);
 }
 
-function bool(input: PlainObject, name: string, required = true): boolean | undefined {
+function bool(input: InputObject, name: string, required = true): boolean | undefined {
   const v = inputText(input, name)?.trim().toLowerCase();
   if (v === undefined || v === '') {
     if (required) throw bad(`${name} is required.`);
@@ -91,7 +91,7 @@ function bool(input: PlainObject, name: string, required = true): boolean | unde
   return v === 'true';
 }
 
-function int(input: PlainObject, name: string, min: number, max: number, required = false): number | undefined {
+function int(input: InputObject, name: string, min: number, max: number, required = false): number | undefined {
   const text = inputText(input, name);
   if (text === undefined || text.trim() === '') {
     if (required) throw bad(`${name} is required.`);
@@ -102,7 +102,7 @@ function int(input: PlainObject, name: string, min: number, max: number, require
   return v;
 }
 
-function ints(input: PlainObject, name: string): number[] {
+function ints(input: InputObject, name: string): number[] {
   const v = input[name];
   const list = v === undefined || v === '' ? [] : Array.isArray(v) ? v : [v];
   return list.map((x) => {
@@ -115,7 +115,7 @@ function ints(input: PlainObject, name: string): number[] {
 
 const FILTER_NAME_MAX = 16; // MeshCommander's filter dialog limit; the firmware's own limit is not documented.
 
-function commonFilterProps(d: SimDevice, className: SimFilter['className'], input: PlainObject): SimProps {
+function commonFilterProps(d: SimDevice, className: SimFilter['className'], input: InputObject): SimProps {
   requireKeys(input, className, ['InstanceID', 'CreationClassName', 'SystemName', 'SystemCreationClassName']);
   const s = defenseState(d);
   if (s.filters.size >= maxFilters(d)) throw quotaLimit(`than ${maxFilters(d)} System Defense filters`);
@@ -140,7 +140,7 @@ function commonFilterProps(d: SimDevice, className: SimFilter['className'], inpu
   return props;
 }
 
-function hexAddress(input: PlainObject, name: string, version: number | undefined): string | undefined {
+function hexAddress(input: InputObject, name: string, version: number | undefined): string | undefined {
   const v = inputText(input, name)?.trim();
   if (v === undefined || v === '') return undefined;
   if (version === undefined) throw bad(`${name} needs HdrIPVersion.`);
@@ -149,7 +149,7 @@ function hexAddress(input: PlainObject, name: string, version: number | undefine
   return v.toUpperCase();
 }
 
-function addressSide(input: PlainObject, side: 'Src' | 'Dest', version: number | undefined, props: SimProps): void {
+function addressSide(input: InputObject, side: 'Src' | 'Dest', version: number | undefined, props: SimProps): void {
   const address = hexAddress(input, `Hdr${side}Address`, version);
   const mask = hexAddress(input, `Hdr${side}Mask`, version);
   const end = hexAddress(input, `Hdr${side}AddressEndOfRange`, version);
@@ -161,7 +161,7 @@ function addressSide(input: PlainObject, side: 'Src' | 'Dest', version: number |
   if (end) props[`Hdr${side}AddressEndOfRange`] = end;
 }
 
-function portSide(input: PlainObject, side: 'Src' | 'Dest', protocol: number | undefined, props: SimProps): void {
+function portSide(input: InputObject, side: 'Src' | 'Dest', protocol: number | undefined, props: SimProps): void {
   const start = int(input, `Hdr${side}PortStart`, 0, 65535);
   const end = int(input, `Hdr${side}PortEnd`, 0, 65535);
   if (start === undefined && end === undefined) return;
@@ -243,7 +243,7 @@ export const networkFilter: ClassHandler = adminOnly({
 
 const POLICY_FLAGS = ['TxDefaultDrop', 'TxDefaultMatchEvent', 'TxDefaultCount', 'RxDefaultDrop', 'RxDefaultMatchEvent', 'RxDefaultCount'];
 
-function filterHandlesFrom(d: SimDevice, input: PlainObject): number[] {
+function filterHandlesFrom(d: SimDevice, input: InputObject): number[] {
   const handles = ints(input, 'FilterCreationHandles');
   const s = defenseState(d);
   for (const h of handles) if (!s.filters.has(h)) throw bad(`FilterCreationHandles: no filter has handle ${h}.`);
@@ -361,7 +361,7 @@ function requirePortSelectors(selectors: Record<string, string>): void {
   }
 }
 
-function bindingInput(d: SimDevice, input: PlainObject): [PortIndex, SimPolicy] {
+function bindingInput(d: SimDevice, input: InputObject): [PortIndex, SimPolicy] {
   const port = portOfRef(d, input.Antecedent);
   if (port === undefined) throw bad('Antecedent must reference a CIM_EthernetPort of this device.');
   const policy = policyOfRef(d, input.Dependent);

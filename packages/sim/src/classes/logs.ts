@@ -1,12 +1,11 @@
 /**
  * Logs: AMT_MessageLog (the platform event log: PositionToFirstRecord + GetRecords, 21-byte records)
- * and AMT_AuditLog (ReadRecords, ClearLog; the record layout lives in lib/amt/audit-record.ts).
+ * and AMT_AuditLog (ReadRecords, ClearLog; the record layout lives in ../audit-record.ts).
  * `addEventLogRecord` is the hook for later features (alerts, boot progress) to put records in the
  * event log; a new device starts with two boot-progress records. `auditAction` records what a
  * console did (power actions and boot settings are audited with the console's user and address).
  */
-import { auditEventId } from '../../../../lib/amt/audit-events';
-import { AuditRecordInput, encodeAuditRecord } from '../../../../lib/amt/audit-record';
+import { encodeSimAuditRecord as encodeAuditRecord, simAuditEvent as auditEventId, SimAuditRecord as AuditRecordInput } from '../audit-record';
 import type { SimDevice } from '../device';
 import { datetime } from '../values';
 import { ClassHandler, inputInt, SimPeer } from './types';

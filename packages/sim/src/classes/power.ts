@@ -3,16 +3,28 @@
  * CIM_ServiceAvailableToElement, which MeshCommander polls for the power state), CIM_PowerManagementService,
  * IPS_PowerManagementService and AMT_SystemPowerScheme (the ME's own power policy).
  */
-import { isEndpointReference } from '../../../../lib/wsman/xml';
+import { isInputReference } from '../request-envelope';
 import type { SimDevice } from '../device';
 import { faults } from '../sim-fault';
 import { managedSystemRef, ref, serviceSelectors, SimProps } from '../values';
-import { checkBootConsent } from '../consent';
+import { checkBootConsent, redirectionSessionOpen } from '../consent';
+import { REQUEST_NAMES } from '../power';
 import { bootState } from './boot';
 import { auditPowerAction } from './logs';
 import { ClassHandler, inputInt, inputText } from './types';
 
 const PMS_NAME = 'Intel(r) AMT Power Management Service';
+
+/**
+ * What firmware answers a power request it will not carry out. Real AMT answers ReturnValue 2 to a
+ * power state its current state does not offer (a hard off to an off PC, a reset to an off PC:
+ * sdague/amt issues 16 and 28 show the answers; MeshCentral reads 2 as "not ready"), and Intel's
+ * guide says a power cycle or power off is rejected while a redirection session (SOL, IDE-R, KVM)
+ * is open. Values outside the ones AMT implements stay an InvalidParameter fault.
+ */
+const REFUSED_NOT_NOW = 2;
+/** Power cycle and hard off: what an open redirection session blocks. */
+const BLOCKED_BY_REDIRECTION = new Set([5, 8]);
 
 function associatedPower(d: SimDevice): SimProps[] {
   return [
@@ -100,10 +112,12 @@ export const powerManagementService: ClassHandler = {
       if (ps === undefined) throw faults.invalidParameter(`PowerState "${inputText(input, 'PowerState') ?? ''}" is missing or not a number.`);
       const me = input.ManagedElement;
       if (me !== undefined) {
-        if (!isEndpointReference(me) || !me.resourceUri.endsWith('/CIM_ComputerSystem')) {
+        if (!isInputReference(me) || !me.resourceUri.endsWith('/CIM_ComputerSystem')) {
           throw faults.invalidParameter('ManagedElement must reference CIM_ComputerSystem.');
         }
       }
+      if (REQUEST_NAMES[ps] !== undefined && !device.power.available().includes(ps)) return { returnValue: REFUSED_NOT_NOW };
+      if (BLOCKED_BY_REDIRECTION.has(ps) && redirectionSessionOpen(device)) return { returnValue: REFUSED_NOT_NOW };
       const refused = checkBootConsent(device, ps, device.classState('AMT_BootSettingData') ? bootState(device) : undefined);
       if (refused !== undefined) return { returnValue: refused };
       device.requestPowerStateChange(ps);

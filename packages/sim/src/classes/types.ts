@@ -7,7 +7,7 @@
  * and add the list to packages/sim/src/classes/index.ts (one line). Handlers keep their mutable state in
  * `device.classState(className, init)`, created on first use, so idle devices stay small.
  */
-import type { PlainObject } from '../../../../lib/wsman/xml';
+import type { InputObject } from '../request-envelope';
 import type { SimDevice } from '../device';
 import type { SimProps, SimRef } from '../values';
 
@@ -21,8 +21,8 @@ export interface MethodContext {
   device: SimDevice;
   /** The authenticated sender, when the request came over HTTP. */
   peer?: SimPeer;
-  /** The `<Method_INPUT>` parameters as read by lib/wsman/xml.ts toPlain (strings, arrays, references). */
-  input: PlainObject;
+  /** The `<Method_INPUT>` parameters as read by request-envelope.ts (strings, arrays, references). */
+  input: InputObject;
   /** Header selectors of the request (often empty: AMT's services are singletons). */
   selectors: Record<string, string>;
 }
@@ -57,29 +57,29 @@ export interface ClassHandler {
    */
   itemClassName?(instance: SimProps): string;
   /** Put: apply `input` (the body's properties) to `current`; return the instance as it now is. */
-  put?(device: SimDevice, current: SimProps, input: PlainObject): SimProps;
+  put?(device: SimDevice, current: SimProps, input: InputObject): SimProps;
   /** Create: add an instance, return its reference (throw faults.alreadyExists() on a duplicate). */
-  create?(device: SimDevice, input: PlainObject): SimRef;
+  create?(device: SimDevice, input: InputObject): SimRef;
   /** `selectors` as the request gave them (a class may need more than the ones that find the instance). */
   delete?(device: SimDevice, current: SimProps, selectors: Record<string, string>): void;
   methods?: Record<string, (ctx: MethodContext) => MethodResult>;
 }
 
 /** Text of an input parameter (first of an array), undefined when absent. */
-export function inputText(input: PlainObject, name: string): string | undefined {
+export function inputText(input: InputObject, name: string): string | undefined {
   const v = input[name];
   const x = Array.isArray(v) ? v[0] : v;
   return typeof x === 'string' ? x : undefined;
 }
 
 /** Integer input parameter, or undefined when absent or not an integer. */
-export function inputInt(input: PlainObject, name: string): number | undefined {
+export function inputInt(input: InputObject, name: string): number | undefined {
   const s = inputText(input, name);
   return s !== undefined && /^\s*[-+]?\d+\s*$/.test(s) ? Number(s) : undefined;
 }
 
 /** Copy writable properties from a Put body onto an instance (booleans and numbers kept as text). */
-export function applyWritable(current: SimProps, input: PlainObject, writable: readonly string[]): SimProps {
+export function applyWritable(current: SimProps, input: InputObject, writable: readonly string[]): SimProps {
   const next: SimProps = { ...current };
   for (const k of writable) {
     if (!(k in input)) continue;
