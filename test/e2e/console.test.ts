@@ -7,7 +7,8 @@
  *    setup after a boot into setup), presses keys into BIOS setup and sees the cursor move;
  *  - the serial console (xterm.js) shows the BIOS text and takes keys; pasted text (a paste into the
  *    terminal, the Paste button) arrives as lines ending in CR, without control characters, bounded;
- *  - a power cycle with an ISO armed over IDE-R (inject, oob-boot-from-media, oob-power-state) shows
+ *  - a restart with an ISO armed over IDE-R (inject, oob-boot-from-media, oob-power-state reset: AMT
+ *    refuses a power cycle while KVM is open) shows
  *    no signal, POST, the IDE-R load and "booted from media: <volume id>", read glyph by glyph;
  *  - closing the browser mid-session ends the KVM session and turns KVM off again;
  *  - the oob-console node answers with the page's URL under the prefix.
@@ -69,11 +70,12 @@ beforeAll(async () => {
     { id: DEVICE_ID, type: 'oob-device', name: 'office-pc', host: '127.0.0.1', amtPort: String(pc.port), redirPort: String(pc.redirectionPort), amtTls: false },
     { id: CLIENT_ID, type: 'oob-device', name: 'reception-pc', host: 'localhost', amtPort: String(ccm.port), redirPort: String(ccm.redirectionPort), amtTls: false },
     { id: WRONG_ID, type: 'oob-device', name: 'wrong-password', host: '127.0.0.1', amtPort: String(pc.port), redirPort: String(pc.redirectionPort), amtTls: false },
-    // A boot from the ISO, armed for the next boot (the PC is power-cycled by the next node), and a stop.
+    // A boot from the ISO, armed for the next boot (the PC is restarted by the next node), and a stop.
     { id: 'arm-iso', z: 'f1', type: 'inject', props: [{ p: 'payload' }], payload: 'go', payloadType: 'str', wires: [['boot-iso']] },
     { id: 'stop-iso', z: 'f1', type: 'inject', props: [{ p: 'payload' }], payload: 'stop', payloadType: 'str', wires: [['boot-iso']] },
     { id: 'boot-iso', z: 'f1', type: 'oob-boot-from-media', device: DEVICE_ID, target: 'ide-r-cd', imageDir: images, image: 'rescue.iso', power: 'none', timeout: 60, wires: [[]] },
-    { id: 'press-cycle', z: 'f1', type: 'inject', props: [{ p: 'payload' }], payload: 'cycle', payloadType: 'str', wires: [['power']] },
+    // A reset: AMT refuses a power cycle while a KVM or IDE-R session is open; a reset passes through off too.
+    { id: 'press-reset', z: 'f1', type: 'inject', props: [{ p: 'payload' }], payload: 'reset', payloadType: 'str', wires: [['power']] },
     { id: 'power', z: 'f1', type: 'oob-power-state', device: DEVICE_ID, action: 'status', wires: [[]] },
   ];
   const file = path.join(dir, 'flows.json');
@@ -354,7 +356,7 @@ async function rowMismatch(page: Page, row: number, text: string): Promise<numbe
   return wrong;
 }
 
-test('power-cycled with an ISO armed over IDE-R, the screen goes from no signal through POST to "booted from media: <volume id>"', async () => {
+test('restarted with an ISO armed over IDE-R, the screen goes from no signal through POST to "booted from media: <volume id>"', async () => {
   const options = firmwareState(pc).options;
   const saved = { delay: options.commandDelayMs, dwell: pc.power.timings.offDwellMs };
   // A slow drive and a visible off step, so the page can be watched at each stage.
@@ -366,7 +368,7 @@ test('power-cycled with an ISO armed over IDE-R, the screen goes from no signal 
     await until('status', () => statusOf(page), (v) => v.state === 'live');
     await inject('arm-iso');
     await until('IDE-R session waiting for the boot', async () => pc.iderSession !== undefined, (v) => v);
-    await inject('press-cycle');
+    await inject('press-reset');
     await until('no signal while off', () => rowMismatch(page, 12, `${' '.repeat(35)}No signal`), (n) => n === 0);
     await until('POST', () => rowMismatch(page, 0, 'Simulated PC BIOS 2.1 - OOBKit oob-sim'), (n) => n === 0);
     await until('loading the boot image', () => rowMismatch(page, 5, 'Booting from CD-ROM (Intel(R) AMT IDE-R)...'), (n) => n === 0);
