@@ -7,8 +7,8 @@
  *
  * noVNC's own ZRLE decoder, given the same encoding-16 tiles, fails (they are not ZRLE: a raw deflate
  * stream of stored blocks, no zlib header), while it reads the same tile wrapped as ZRLE: why the
- * gateway keeps encoding 16 away from the PC for noVNC (lib/amt/rfb-encodings.ts; the browser test
- * test/e2e/console.test.ts shows noVNC's screen through the gateway).
+ * gateway keeps encoding 16 away from the PC for standard viewers (lib/amt/rfb-encodings.ts;
+ * test/console-kvm.test.ts shows vncsnapshot asking for ZRLE with and without it).
  */
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
