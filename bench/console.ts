@@ -6,13 +6,25 @@
  *    which carries it through lib's console layer (enable, encoding filter, session) to the PC.
  * Reported: updates per second of that key-driven changing screen, and key-to-update latency p50
  * and p99, with the gateway/direct ratio.
+ *
+ * Serial console (SOL): the same typing at the login prompt, each key's echo (the PC's repainted
+ * screen) awaited, straight to the PC's SOL and through the gateway, alternating rounds: echo
+ * latency p50/p99 (goal: gateway p99 <= direct p99 + 5 ms).
+ *
+ * Memory per open console: the gateway alone in a child process, N KVM consoles open at once (each
+ * viewer has had its full screen), growth of RSS and of the JS heap (heap, external, buffers) per
+ * console, against a bare relay of the same redirection sessions measured in the same process.
  */
+import { fork } from 'node:child_process';
 import * as net from 'node:net';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
 import WebSocket from 'ws';
 import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
 import { openConsole } from '../lib/amt/console';
 import { openKvm } from '../lib/amt/redirection/kvm-session';
-import { kvmSessionOf, SimDevice } from '../packages/sim/src';
+import { openSol } from '../lib/amt/redirection/sol-session';
+import { kvmSessionOf, kvmState, SimDevice, solSessionOf } from '../packages/sim/src';
 import type { Bench } from './types';
 
 const USER = 'admin';
@@ -123,16 +135,16 @@ async function directPipe(pc: SimDevice): Promise<Pipe> {
 }
 
 /** The gateway: a WebSocket server bridging to lib's console, as the console page's bridge does. */
-async function gateway(pc: SimDevice) {
+async function gateway(pc: SimDevice, kind: 'kvm' | 'sol' = 'kvm') {
   const lease = acquireAmt({ host: '127.0.0.1', port: pc.port, username: USER, password: PASSWORD });
   const wss = new WebSocket.Server({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   await new Promise((r) => wss.once('listening', r));
   wss.on('connection', async (ws) => {
     let c: Awaited<ReturnType<typeof openConsole>>;
     try {
-      c = await openConsole('kvm', { key: 'bench-pc', client: lease.client, redirection: { host: '127.0.0.1', port: pc.redirectionPort, username: USER, password: PASSWORD } });
+      c = await openConsole(kind, { key: 'bench-pc', client: lease.client, redirection: { host: '127.0.0.1', port: pc.redirectionPort, username: USER, password: PASSWORD } });
     } catch (e) {
-      console.error(`console-kvm: the gateway could not open KVM: ${(e as Error).message}`);
+      console.error(`console-${kind}: the gateway could not open ${kind.toUpperCase()}: ${(e as Error).message}`);
       ws.close();
       return;
     }
@@ -232,3 +244,190 @@ export const consoleKvm: Bench = {
     };
   },
 };
+
+/** SOL straight to the PC's redirection port (lib's SOL session, no gateway). */
+async function directSol(pc: SimDevice): Promise<Pipe> {
+  const s = await openSol({ host: '127.0.0.1', port: pc.redirectionPort, username: USER, password: PASSWORD });
+  return { write: (b) => s.write(b), onData: (f) => s.on('data', f), close: () => s.close() };
+}
+
+/** Types at the login prompt over SOL for `ms`, each key's echo awaited: latencies (ms). */
+async function solRound(pipe: Pipe, ms: number): Promise<number[]> {
+  let text = '';
+  let want: { check: () => boolean; done: () => void } | undefined;
+  pipe.onData((b) => {
+    text = (text + b.toString('latin1')).slice(-32 * 1024);
+    if (want?.check()) {
+      const w = want;
+      want = undefined;
+      w.done();
+    }
+  });
+  const echo = (check: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`console-sol: no echo in 5 s; last text ${JSON.stringify(text.slice(-80))}`)), 5000);
+      want = {
+        check,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      if (check()) want.done();
+    });
+  await echo(() => /login:\s*\S*$/.test(text));
+  const latencies: number[] = [];
+  const end = Date.now() + ms;
+  let typed = '';
+  let n = 0;
+  while (Date.now() < end) {
+    // Enter first and every 30 keys, so that every key changes the line (the prompt takes 40).
+    const enter = n++ % 30 === 0;
+    typed = enter ? '' : typed + String.fromCharCode(0x61 + (n % 26));
+    const expected = enter ? 'login:' : `login: ${typed}`;
+    text = '';
+    const t = process.hrtime.bigint();
+    pipe.write(Buffer.from(enter ? '\r' : typed.slice(-1), 'latin1'));
+    await echo(() => text.endsWith(expected));
+    latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  await pipe.close();
+  return latencies;
+}
+
+export const consoleSol: Bench = {
+  name: 'console-sol',
+  description: 'SOL echo latency through the gateway (WebSocket + console layer) vs straight to the simulated PC: goal gateway p99 <= direct p99 + 5 ms',
+  async run() {
+    const pc = new SimDevice({ name: 'bench-sol', uuid: '4c4c4544-0000-1000-8000-00000000be0d', mac: '00:16:3e:00:be:0d', user: USER, password: PASSWORD });
+    await pc.listen(0);
+    await pc.listenRedirection(0);
+    const gw = await gateway(pc, 'sol');
+    const direct: number[] = [];
+    const through: number[] = [];
+    const noSol = async () => {
+      for (let i = 0; i < 200 && solSessionOf(pc); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    try {
+      for (let i = 0; i < ROUNDS; i++) {
+        direct.push(...(await solRound(await directSol(pc), ROUND_MS)));
+        await noSol();
+        through.push(...(await solRound(await gw.pipe(), ROUND_MS)));
+        await noSol();
+      }
+    } finally {
+      await gw.close();
+      closeAllAmt();
+      await pc.close();
+    }
+    const directP99 = pct(direct, 99);
+    const gatewayP99 = pct(through, 99);
+    return {
+      directEchoP50Ms: r2(pct(direct, 50)),
+      directEchoP99Ms: r2(directP99),
+      gatewayEchoP50Ms: r2(pct(through, 50)),
+      gatewayEchoP99Ms: r2(gatewayP99),
+      gatewayP99OverDirectMs: r2(gatewayP99 - directP99),
+      goal: 'gateway p99 <= direct p99 + 5 ms',
+      goalMet: gatewayP99 <= directP99 + 5,
+      keys: { direct: direct.length, gateway: through.length },
+    };
+  },
+};
+
+const CONSOLES = 20;
+/** Goal: an open KVM console costs the gateway at most this much resident memory (a Pi runs 20 in 20 MiB). */
+const GOAL_KIB_PER_CONSOLE = 1024;
+
+export const consoleMemory: Bench = {
+  name: 'console-memory',
+  description: `memory of the gateway per open KVM console at ${CONSOLES} consoles (goal <= ${GOAL_KIB_PER_CONSOLE} KiB RSS each), against a bare relay of the same sessions`,
+  async run() {
+    // PCs with KVM (a fleet mixes in models without it), enabled and waiting for a viewer.
+    const pcs: SimDevice[] = [];
+    for (let i = 0; i < CONSOLES; i++) {
+      const hex = (0xc00 + i).toString(16);
+      const d = new SimDevice({ name: `bench-kvm-${i}`, uuid: `4c4c4544-0000-1000-8000-000000000${hex}`, mac: `00:16:3e:00:0${hex[0]}:${hex.slice(1)}`, user: USER, password: PASSWORD });
+      await d.listen(0);
+      await d.listenRedirection(0);
+      kvmState(d).enabledState = 6;
+      pcs.push(d);
+    }
+    const fleet = { devices: pcs, stop: () => Promise.all(pcs.map((d) => d.close())) };
+    try {
+      // Each kind in a fresh gateway process of its own, so that neither inherits the other's heap.
+      const bare = await measureGateway(pcs, 'bare');
+      const consoles = await measureGateway(pcs, 'console');
+      return {
+        consoles: CONSOLES,
+        rssKiBPerConsole: Math.round(consoles.rssKiB),
+        jsHeapKiBPerConsole: Math.round(consoles.jsKiB),
+        bareRelayRssKiBPerConsole: Math.round(bare.rssKiB),
+        bareRelayJsHeapKiBPerConsole: Math.round(bare.jsKiB),
+        rssToBareRelay: r2(consoles.rssKiB / Math.max(1, bare.rssKiB)),
+        jsHeapToBareRelay: r2(consoles.jsKiB / Math.max(1, bare.jsKiB)),
+        goal: `<= ${GOAL_KIB_PER_CONSOLE} KiB RSS per open console`,
+        goalMet: consoles.rssKiB <= GOAL_KIB_PER_CONSOLE,
+      };
+    } finally {
+      closeAllAmt();
+      await fleet.stop();
+    }
+  },
+};
+
+/** Growth of a fresh gateway process's memory per viewer with CONSOLES viewers of `kind` open. */
+async function measureGateway(pcs: SimDevice[], kind: 'console' | 'bare'): Promise<{ rssKiB: number; jsKiB: number }> {
+  const child = fork(path.join(__dirname, 'console-memory-child.js'), [], { execArgv: ['--expose-gc'], stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
+  const viewers: Pipe[] = [];
+  try {
+    child.stdin!.end(JSON.stringify({ pcs: pcs.map((d) => ({ port: d.port, redirectionPort: d.redirectionPort })), user: USER, password: PASSWORD }));
+    const port = await new Promise<number>((resolve, reject) => {
+      readline.createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { port: number }).port));
+      child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}`)));
+    });
+    const memory = () =>
+      new Promise<NodeJS.MemoryUsage>((resolve) => {
+        child.once('message', (m) => resolve(m as NodeJS.MemoryUsage));
+        child.send('memory');
+      });
+    /** Opens a viewer on PC i and waits for its first full screen. */
+    const open = async (i: number) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/${kind}/${i}`, { perMessageDeflate: false });
+      await new Promise((r, j) => {
+        ws.once('open', r);
+        ws.once('error', j);
+      });
+      const pipe: Pipe = {
+        write: (b) => ws.send(b),
+        onData: (f) => ws.on('message', (m: Buffer) => f(m)),
+        close: () =>
+          new Promise<void>((r) => {
+            if (ws.readyState === WebSocket.CLOSED) return r();
+            ws.once('close', () => r());
+            ws.close();
+          }),
+      };
+      viewers.push(pipe);
+      await viewer(pipe);
+    };
+    const closeAll = async () => {
+      await Promise.all(viewers.splice(0).map((v) => v.close()));
+      for (let i = 0; i < 500 && pcs.some((d) => kvmSessionOf(d)); i++) await new Promise((r) => setTimeout(r, 10));
+      // What the console layer turns off again is done after the session ends.
+      await new Promise((r) => setTimeout(r, 300));
+    };
+    // Warm up: the code paths run once before anything is measured.
+    await open(0);
+    await closeAll();
+    const before = await memory();
+    for (let i = 0; i < CONSOLES; i++) await open(i);
+    const after = await memory();
+    await closeAll();
+    const js = (m: NodeJS.MemoryUsage) => m.heapUsed + m.external;
+    return { rssKiB: (after.rss - before.rss) / 1024 / CONSOLES, jsKiB: (js(after) - js(before)) / 1024 / CONSOLES };
+  } finally {
+    await Promise.all(viewers.splice(0).map((v) => v.close()));
+    child.kill('SIGTERM');
+  }
+}

@@ -14,7 +14,7 @@ import { eventListenerIdle, xmlWorstCase } from './hostile-lan';
 // client cost against MeshCentral's AMT stack
 import { firstContact, warmReadsVsMeshCentral } from './meshcentral';
 // remote console
-import { consoleKvm } from './console';
+import { consoleKvm, consoleMemory, consoleSol } from './console';
 // the MSP's central console through the broker
 import { centralPowerRead } from './central';
 
@@ -44,6 +44,8 @@ export const BENCHES: Bench[] = [
   firstContact,
   // remote console
   consoleKvm,
+  consoleSol,
+  consoleMemory,
   // the MSP's central console through the broker
   centralPowerRead,
 ];

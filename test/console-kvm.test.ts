@@ -12,7 +12,8 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireAmt, closeAllAmt } from '../lib/amt/connect';
-import { ConsoleConnection, openConsole, openConsoleKind } from '../lib/amt/console';
+import { openConsole, openConsoleKind } from '../lib/amt/console';
+import { openKvm } from '../lib/amt/redirection/kvm-session';
 import { bootState, kvmSessionOf, kvmState, redirectionState, SimDevice, simScreen, startFleet } from '../packages/sim/src';
 import { decodeJpeg, meanColour, Pixels } from './helpers/pnm';
 
@@ -52,7 +53,7 @@ function target(d: SimDevice, password = PASSWORD) {
 }
 
 /** The gateway's bridge as a VNC client sees it: a loopback TCP port that carries the console's RFB. */
-async function tcpBridge(c: ConsoleConnection): Promise<number> {
+async function tcpBridge(c: { on(e: 'data', f: (b: Buffer) => void): unknown; once(e: 'close', f: () => void): unknown; write(b: Buffer): unknown; close(): Promise<unknown> }): Promise<number> {
   const server = net.createServer((s) => {
     c.on('data', (b: Buffer) => s.write(b));
     s.on('data', (b: Buffer) => c.write(b));
@@ -76,10 +77,10 @@ async function tcpBridge(c: ConsoleConnection): Promise<number> {
   }
 }
 
-function snapshot(display: number, name: string): Promise<Pixels> {
+function snapshot(display: number, name: string, encodings = 'raw copyrect'): Promise<Pixels> {
   const file = join(dir, `${name}.jpg`);
   return new Promise((resolve, reject) => {
-    execFile('vncsnapshot', ['-quiet', '-allowblank', '-encodings', 'raw copyrect', '-quality', '100', `127.0.0.1:${display}`, file], { timeout: 20_000 }, (err, _out, stderr) => {
+    execFile('vncsnapshot', ['-quiet', '-allowblank', '-encodings', encodings, '-quality', '100', `127.0.0.1:${display}`, file], { timeout: 20_000 }, (err, _out, stderr) => {
       if (err) reject(new Error(`vncsnapshot failed: ${err.message} ${stderr}`));
       else resolve(decodeJpeg(file));
     });
@@ -130,6 +131,33 @@ test('BIOS setup: blue, the cursor bar on the first line, and on the next after 
   const second = await snapshot(await tcpBridge(await session(d)), 'setup-2');
   expect(isBlue(meanColour(second, 200, 3 * ROW + 2, 200, ROW - 4))).toBe(true);
   expect(isBright(meanColour(second, 200, 4 * ROW + 2, 200, ROW - 4))).toBe(true);
+});
+
+test('vncsnapshot asking for ZRLE (16): the gateway keeps it from the PC and the screen is right; a bare relay gets Intel RLE, which it cannot read', async () => {
+  const d = await device();
+  const c = await session(d);
+  const shot = await snapshot(await tcpBridge(c), 'zrle-gateway', 'zrle raw');
+  expect(await c.done).toBeUndefined();
+  expect(c.encodings!.asked).toContain(16);
+  expect(c.encodings!.passed).not.toContain(16);
+  expect(meanColour(shot, 0, 0, 320, ROW)[0]).toBeGreaterThan(8);
+  expect(Math.max(...meanColour(shot, 0, 400 - 4 * ROW, 640, 4 * ROW))).toBeLessThan(6);
+  // The same viewer through a relay of the redirection session without the filter, as a plain
+  // websockify-style bridge would be: the PC answers 16 with its own tiles.
+  kvmState(d).enabledState = 6;
+  redirectionState(d).listenerEnabled = true;
+  const bare = await openKvm({ host: '127.0.0.1', port: d.redirectionPort, username: USER, password: PASSWORD, timeoutMs: 5000 });
+  cleanup.push(() => bare.close());
+  const pcSide = kvmSessionOf(d)!;
+  // vncsnapshot either gives up or draws something that is not the screen (same size, pixels far off).
+  const bad = await snapshot(await tcpBridge(bare), 'zrle-bare', 'zrle raw').catch((e: Error) => e);
+  expect(pcSide.encodings).toContain(16);
+  expect(pcSide.rects.intelRle).toBeGreaterThan(0);
+  if (!(bad instanceof Error)) {
+    let diff = 0;
+    for (let i = 0; i < shot.rgb.length; i++) diff += Math.abs(shot.rgb[i] - bad.rgb[i]);
+    expect(diff / shot.rgb.length).toBeGreaterThan(40);
+  }
 });
 
 test('a PC that is off shows no signal (black)', async () => {

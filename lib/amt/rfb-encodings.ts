@@ -1,7 +1,8 @@
 /**
  * Watches what a viewer sends to AMT's RFB server and rewrites its SetEncodings: AMT answers
- * encoding 16 with Intel's own run-length tiles (no zlib), while standard viewers such as noVNC
- * take 16 for ZRLE and fail on them. Encodings AMT offers, as MeshCommander's desktop client
+ * encoding 16 with Intel's own run-length tiles (a raw deflate stream of stored blocks, no zlib
+ * header), while standard viewers (vncsnapshot, TigerVNC) take 16 for ZRLE and cannot read them.
+ * noVNC recognises AMT's server name and asks for 8-bit colour without ZRLE by itself. Encodings AMT offers, as MeshCommander's desktop client
  * meets them on real firmware: Raw (0), Intel RLE (16) and the DesktopSize pseudo-encoding (-223).
  * We pass Raw, CopyRect (1) and DesktopSize, and always Raw (AMT requires it); other pseudo-
  * encodings (cursor, fences, continuous updates...) are dropped, as AMT has none of them. Every

@@ -66,7 +66,7 @@ function page(): string {
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>OOBKit console</title><link rel="stylesheet" href="assets/console.css"></head>
 <body><div id="bar"><b id="title">console</b> <button id="show-kvm">Screen</button> <button id="show-sol">Serial</button>
-<button id="cad" title="Ctrl-Alt-Del">Ctrl-Alt-Del</button> <label><input type="checkbox" id="scale" checked> scale</label>
+<button id="cad" title="Ctrl-Alt-Del">Ctrl-Alt-Del</button> <button id="paste" title="Type the clipboard's text into the serial console" hidden>Paste</button> <label><input type="checkbox" id="scale" checked> scale</label>
 <span id="consent" hidden>consent code from the PC's screen: <input id="consent-code" size="8" inputmode="numeric" autocomplete="off"> <button id="consent-send">Send</button> <small id="consent-detail"></small></span>
 <span id="status" data-state="connecting">connecting</span></div>
 <div id="kvm"></div><div id="sol" hidden></div>

@@ -5,7 +5,11 @@
  *    console: the page says so, its data and WebSockets answer 401;
  *  - the admin sees the PC's screen through noVNC (canvas pixels: the OS screen, then the blue BIOS
  *    setup after a boot into setup), presses keys into BIOS setup and sees the cursor move;
- *  - the serial console (xterm.js) shows the BIOS text and takes keys;
+ *  - the serial console (xterm.js) shows the BIOS text and takes keys; pasted text (a paste into the
+ *    terminal, the Paste button) arrives as lines ending in CR, without control characters, bounded;
+ *  - a restart with an ISO armed over IDE-R (inject, oob-boot-from-media, oob-power-state reset: AMT
+ *    refuses a power cycle while KVM is open) shows
+ *    no signal, POST, the IDE-R load and "booted from media: <volume id>", read glyph by glyph;
  *  - closing the browser mid-session ends the KVM session and turns KVM off again;
  *  - the oob-console node answers with the page's URL under the prefix.
  */
@@ -15,8 +19,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { bootState, consentState, kvmSessionOf, kvmState, SimDevice, simScreen } from '../../packages/sim/src';
+import { bootState, consentState, drawScreen, firmwareState, kvmSessionOf, kvmState, lastBoot, SimDevice, simScreen, solSessionOf } from '../../packages/sim/src';
 import { launchChromium } from '../helpers/browser';
+import { buildIso } from '../helpers/iso';
 
 const USER = 'admin';
 const PASSWORD = 'Console-P@ss1';
@@ -25,6 +30,7 @@ const DEVICE_ID = 'c0ffee0000000001';
 const WRONG_ID = 'c0ffee0000000002';
 const CLIENT_ID = 'c0ffee0000000003';
 const ROW = 16;
+const VOLUME_ID = 'RESCUE_E2E';
 
 let pc: SimDevice;
 /** A PC in client control mode: KVM needs the code on its screen. */
@@ -56,11 +62,21 @@ beforeAll(async () => {
   await ccm.listen(0);
   await ccm.listenRedirection(0);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oob-console-e2e-'));
+  const images = path.join(dir, 'images');
+  fs.mkdirSync(images);
+  buildIso(images, { volumeId: VOLUME_ID, payloadBytes: 512 * 1024 });
   const flows = [
     { id: 'f1', type: 'tab', label: 'console' },
     { id: DEVICE_ID, type: 'oob-device', name: 'office-pc', host: '127.0.0.1', amtPort: String(pc.port), redirPort: String(pc.redirectionPort), amtTls: false },
     { id: CLIENT_ID, type: 'oob-device', name: 'reception-pc', host: 'localhost', amtPort: String(ccm.port), redirPort: String(ccm.redirectionPort), amtTls: false },
     { id: WRONG_ID, type: 'oob-device', name: 'wrong-password', host: '127.0.0.1', amtPort: String(pc.port), redirPort: String(pc.redirectionPort), amtTls: false },
+    // A boot from the ISO, armed for the next boot (the PC is restarted by the next node), and a stop.
+    { id: 'arm-iso', z: 'f1', type: 'inject', props: [{ p: 'payload' }], payload: 'go', payloadType: 'str', wires: [['boot-iso']] },
+    { id: 'stop-iso', z: 'f1', type: 'inject', props: [{ p: 'payload' }], payload: 'stop', payloadType: 'str', wires: [['boot-iso']] },
+    { id: 'boot-iso', z: 'f1', type: 'oob-boot-from-media', device: DEVICE_ID, target: 'ide-r-cd', imageDir: images, image: 'rescue.iso', power: 'none', timeout: 60, wires: [[]] },
+    // A reset: AMT refuses a power cycle while a KVM or IDE-R session is open; a reset passes through off too.
+    { id: 'press-reset', z: 'f1', type: 'inject', props: [{ p: 'payload' }], payload: 'reset', payloadType: 'str', wires: [['power']] },
+    { id: 'power', z: 'f1', type: 'oob-power-state', device: DEVICE_ID, action: 'status', wires: [[]] },
   ];
   const file = path.join(dir, 'flows.json');
   fs.writeFileSync(file, JSON.stringify({ flows, credentials: { [DEVICE_ID]: { username: USER, password: PASSWORD }, [WRONG_ID]: { username: USER, password: 'not-the-password' }, [CLIENT_ID]: { username: USER, password: PASSWORD } } }));
@@ -186,7 +202,8 @@ test('the admin sees the screen, boots into BIOS setup, moves with the keys; clo
   await until('OS text', () => canvasMean(page, 0, 0, 320, ROW), (c) => c[0] > 8);
   expect(Math.max(...(await canvasMean(page, 0, 400 - 4 * ROW, 640, 4 * ROW)))).toBeLessThan(6);
   expect(kvmState(pc).enabledState).toBe(2);
-  // The gateway kept noVNC's ZRLE (which AMT would answer with Intel's own RLE) from the PC.
+  // No encoding 16 reached the PC (AMT answers it with Intel's own RLE, not ZRLE): noVNC, seeing
+  // AMT's server name, asks for 8-bit colour and no ZRLE, and the gateway would drop it anyway.
   expect(kvmSessionOf(pc)!.encodings).toContain(0);
   expect(kvmSessionOf(pc)!.encodings).not.toContain(16);
   // A second viewer is refused while this one is open.
@@ -238,6 +255,41 @@ test('the serial console shows the BIOS text and takes keys', async () => {
   await page.close();
 });
 
+test('text pasted into the serial console arrives at the PC as typed lines, Enter as CR, and echoes back; the Paste button sends at most 4096 characters', async () => {
+  pc.reset('test');
+  await until('OS running', async () => pc.power.os, (v) => v === 'running');
+  await chromium.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(base).origin });
+  const page = await chromium.context.newPage();
+  await page.goto(`${base}oob-console/${DEVICE_ID}?access_token=${encodeURIComponent(adminToken)}#sol`);
+  await until('status', () => statusOf(page), (v) => v.state === 'live');
+  const lines = () => page.evaluate(() => Array.from(document.querySelectorAll('#sol .xterm-rows > div'), (r) => (r.textContent ?? '').trimEnd()).filter(Boolean));
+  await until('login prompt', lines, (l) => l.at(-1) === 'office-pc login:');
+  await until('session', async () => solSessionOf(pc) !== undefined, (v) => v);
+  const sol = solSessionOf(pc)!;
+  // A paste into the terminal, as Ctrl+Shift+V or the browser's menu delivers it: Windows and Unix
+  // line ends, and an escape sequence (which must not reach the PC as a key press).
+  await page.evaluate((t) => {
+    const dt = new DataTransfer();
+    dt.setData('text/plain', t);
+    document.querySelector('#sol textarea')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, 'root\r\necho\x1b[A pasted\n');
+  const echoed = await until('pasted lines echoed', lines, (l) => l.slice(-3).join('|') === 'office-pc login: root|office-pc login: echo[A pasted|office-pc login:');
+  expect(echoed.filter((l) => l === 'office-pc login:')).toHaveLength(1);
+  expect(sol.input).toBe('root\recho[A pasted\r');
+  expect((await statusOf(page)).text).toMatch(/pasted 19 characters/);
+
+  // The Paste button reads the clipboard; a long text is cut to 4096 characters.
+  const long = `from the clipboard\n${'z'.repeat(5000)}`;
+  await page.evaluate((t) => navigator.clipboard.writeText(t), long);
+  const before = sol.received;
+  await page.locator('#paste').click();
+  await until('bytes at the PC', async () => sol.received - before, (n) => n === 4096);
+  await until('clipboard text echoed', lines, (l) => l.includes('office-pc login: from the clipboard'));
+  expect(sol.input.endsWith(`from the clipboard\r${'z'.repeat(4096 - 19)}`)).toBe(true);
+  expect((await statusOf(page)).text).toMatch(/pasted 4096 characters of 5019 \(at most 4096 at a time\)/);
+  await page.close();
+});
+
 test('a wrong password shows a clear error in the status line and leaves KVM off', async () => {
   const page = await chromium.context.newPage();
   await page.goto(`${base}oob-console/${WRONG_ID}?access_token=${encodeURIComponent(adminToken)}`);
@@ -274,3 +326,66 @@ test('client control mode: the page asks for the code the PC shows, then the scr
   await until('OS text', () => canvasMean(page, 0, 0, 320, ROW), (c) => c[0] > 8);
   await page.close();
 });
+
+/** Presses an inject node's button, as the editor does. */
+async function inject(id: string): Promise<void> {
+  const r = await fetch(`${base}inject/${id}`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+  if (r.status !== 200) throw new Error(`inject ${id}: ${r.status} ${await r.text()}`);
+}
+
+/**
+ * How many pixels of a text row of noVNC's canvas differ from `text` drawn in the PC's font (lit
+ * where a glyph has a dot, dark elsewhere), over the columns the text covers.
+ */
+async function rowMismatch(page: Page, row: number, text: string): Promise<number> {
+  const width = text.length * 8;
+  const want = drawScreen({ signal: true, kind: 'post', rows: [{ text, inverse: false }], foreground: [255, 255, 255], background: [0, 0, 0] })[0].rgb;
+  const lit = await page.evaluate(
+    ([y, w]) => {
+      const c = document.querySelector('#kvm canvas') as HTMLCanvasElement | null;
+      if (!c || c.width < 640) return '';
+      const d = c.getContext('2d')!.getImageData(0, y, w, 16).data;
+      let s = '';
+      for (let i = 0; i < d.length; i += 4) s += Math.max(d[i], d[i + 1], d[i + 2]) > 48 ? '1' : '0';
+      return s;
+    },
+    [row * ROW, width],
+  );
+  if (!lit) return width * ROW;
+  let wrong = 0;
+  for (let y = 0; y < ROW; y++) for (let x = 0; x < width; x++) if ((want[(y * 640 + x) * 3] > 0 ? '1' : '0') !== lit[y * width + x]) wrong++;
+  return wrong;
+}
+
+test('restarted with an ISO armed over IDE-R, the screen goes from no signal through POST to "booted from media: <volume id>"', async () => {
+  const options = firmwareState(pc).options;
+  const saved = { delay: options.commandDelayMs, dwell: pc.power.timings.offDwellMs };
+  // A slow drive and a visible off step, so the page can be watched at each stage.
+  options.commandDelayMs = 150;
+  pc.power.timings.offDwellMs = 1000;
+  try {
+    const page = await chromium.context.newPage();
+    await page.goto(`${base}oob-console/${DEVICE_ID}?access_token=${encodeURIComponent(adminToken)}`);
+    await until('status', () => statusOf(page), (v) => v.state === 'live');
+    await inject('arm-iso');
+    await until('IDE-R session waiting for the boot', async () => pc.iderSession !== undefined, (v) => v);
+    await inject('press-reset');
+    await until('no signal while off', () => rowMismatch(page, 12, `${' '.repeat(35)}No signal`), (n) => n === 0);
+    await until('POST', () => rowMismatch(page, 0, 'Simulated PC BIOS 2.1 - OOBKit oob-sim'), (n) => n === 0);
+    await until('loading the boot image', () => rowMismatch(page, 5, 'Booting from CD-ROM (Intel(R) AMT IDE-R)...'), (n) => n === 0);
+    expect(lastBoot(pc)).toMatchObject({ target: 'ide-r-cd', done: false });
+    await until('booted from the ISO', () => rowMismatch(page, 5, `booted from media: ${VOLUME_ID}`.padEnd(40)), (n) => n === 0, 20000);
+    expect(lastBoot(pc)).toMatchObject({ target: 'ide-r-cd', status: `booted from media: ${VOLUME_ID}`, volumeId: VOLUME_ID });
+    await until('the OS from the ISO', () => rowMismatch(page, 7, 'office-pc login: '), (n) => n === 0);
+    // The check can fail: the volume id of another medium is not what the page shows.
+    expect(await rowMismatch(page, 5, 'booted from media: RESCUE_E2F')).toBeGreaterThan(0);
+    fs.mkdirSync(path.join(__dirname, '..', '..', 'test-output'), { recursive: true });
+    await page.screenshot({ path: path.join(__dirname, '..', '..', 'test-output', 'console-ider-boot.png') });
+    await inject('stop-iso');
+    await until('IDE-R session closed', async () => pc.iderSession === undefined, (v) => v);
+    await page.close();
+  } finally {
+    options.commandDelayMs = saved.delay;
+    pc.power.timings.offDwellMs = saved.dwell;
+  }
+}, 60000);

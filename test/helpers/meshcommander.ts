@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import * as net from 'node:net';
 import { createContext, runInContext } from 'node:vm';
 
 const meshRequire = createRequire(require.resolve('meshcentral/package.json'));
@@ -158,4 +159,138 @@ export function loadCommanderPage(amtstack: Js): CommanderPage {
     throw new Error('commander.htm requests still pending after 5 s');
   };
   return { g, fields, messages, settle };
+}
+
+/** The picture MeshCommander's desktop client drew: its canvas as RGBA. */
+export interface MeshCommanderScreen {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+}
+
+export interface MeshCommanderDesktop {
+  /** The desktop module (amt-desktop-0.0.2.js): sendkey, width, height, state, ... */
+  desktop: Js;
+  /** The redirection transport (amt-redir-ws-0.1.0.js); State 3 once connected. */
+  redir: Js;
+  screen: MeshCommanderScreen;
+  /** Bytes that came from the PC. */
+  bytesIn(): number;
+  stop(): void;
+}
+
+/** The smallest 2D canvas that answers the calls amt-desktop makes: image data, put, fill. */
+function fakeCanvas(screen: MeshCommanderScreen) {
+  const canvas = {
+    get width() {
+      return screen.width;
+    },
+    set width(w: number) {
+      screen.width = w;
+      screen.rgba = new Uint8ClampedArray(screen.width * screen.height * 4);
+    },
+    get height() {
+      return screen.height;
+    },
+    set height(h: number) {
+      screen.height = h;
+      screen.rgba = new Uint8ClampedArray(screen.width * screen.height * 4);
+    },
+  };
+  const ctx = {
+    canvas,
+    fillStyle: '#000000',
+    createImageData: (width: number, height: number) => ({ width, height, data: new Uint8ClampedArray(width * height * 4) }),
+    putImageData(img: { width: number; height: number; data: Uint8ClampedArray }, x: number, y: number) {
+      for (let r = 0; r < img.height && y + r < screen.height; r++) {
+        const w = Math.min(img.width, screen.width - x);
+        screen.rgba.set(img.data.subarray(r * img.width * 4, (r * img.width + w) * 4), ((y + r) * screen.width + x) * 4);
+      }
+    },
+    fillRect(x: number, y: number, w: number, h: number) {
+      const s = String(this.fillStyle);
+      const m = /^rgb\((\d+),(\d+),(\d+)\)$/.exec(s.replace(/\s/g, ''));
+      const hex = /^#([0-9a-f]{6})$/i.exec(s);
+      const c = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : hex ? [0, 2, 4].map((i) => parseInt(hex[1].slice(i, i + 2), 16)) : [0, 0, 0];
+      for (let r = y; r < Math.min(y + h, screen.height); r++) {
+        for (let col = x; col < Math.min(x + w, screen.width); col++) screen.rgba.set([c[0], c[1], c[2], 255], (r * screen.width + col) * 4);
+      }
+    },
+  };
+  return { getContext: () => ctx, style: {} };
+}
+
+/**
+ * MeshCommander's KVM viewer as it runs in the browser, unmodified: public/scripts/amt-redir-ws-0.1.0.js
+ * (the redirection session: start, Digest, the KVM data channel) and amt-desktop-0.0.2.js (its RFB
+ * client with Intel's run-length tiles), with common-0.0.1.js, amt-0.2.0.js (MD5) and zlib-inflate.js.
+ * What the browser would give them is the smallest stand-in: the WebSocket to MeshCentral's relay is
+ * a TCP connection straight to the PC's redirection port (the relay passes bytes unchanged), the
+ * canvas an RGBA array.
+ */
+export function startMeshCommanderDesktop(o: { host: string; port: number; user: string; pass: string }): MeshCommanderDesktop {
+  const screen: MeshCommanderScreen = { width: 0, height: 0, rgba: new Uint8ClampedArray(0) };
+  const element = fakeCanvas(screen);
+  let bytesIn = 0;
+  const sockets: net.Socket[] = [];
+  class RelaySocket {
+    static OPEN = 1;
+    readyState = 0;
+    binaryType = 'arraybuffer';
+    onopen: (() => void) | null = null;
+    onmessage: ((e: { data: ArrayBuffer }) => void) | null = null;
+    onclose: (() => void) | null = null;
+    private readonly s = net.connect(o.port, o.host);
+    constructor() {
+      sockets.push(this.s);
+      this.s.on('connect', () => {
+        this.readyState = 1;
+        this.onopen?.();
+      });
+      this.s.on('data', (b: Buffer) => {
+        bytesIn += b.length;
+        this.onmessage?.({ data: b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer });
+      });
+      this.s.on('error', () => undefined);
+      this.s.on('close', () => {
+        this.readyState = 3;
+        this.onclose?.();
+      });
+    }
+    send(data: ArrayBuffer) {
+      if (this.readyState === 1) this.s.write(Buffer.from(new Uint8Array(data)));
+    }
+    close() {
+      this.readyState = 3;
+      this.s.destroy();
+    }
+  }
+  const g: Js = createContext({
+    window: { location: { protocol: 'http:', host: 'meshcommander.invalid', pathname: '/commander.htm' } },
+    navigator: { userAgent: 'node' },
+    document: { getElementById: () => element },
+    WebSocket: RelaySocket,
+    console,
+    setTimeout,
+    clearTimeout,
+    setInterval,
+    clearInterval,
+  });
+  for (const f of ['common-0.0.1.js', 'amt-0.2.0.js', 'zlib.js', 'zlib-inflate.js', 'amt-redir-ws-0.1.0.js', 'amt-desktop-0.0.2.js']) {
+    const file = meshRequire.resolve(`./public/scripts/${f}`);
+    runInContext(readFileSync(file, 'utf8'), g, { filename: file });
+  }
+  const desktop = g.CreateAmtRemoteDesktop('canvas');
+  const redir = g.CreateAmtRedirect(desktop);
+  redir.Start(o.host, o.port, o.user, o.pass, 0);
+  return {
+    desktop,
+    redir,
+    screen,
+    bytesIn: () => bytesIn,
+    stop: () => {
+      redir.Stop();
+      for (const s of sockets) s.destroy();
+    },
+  };
 }

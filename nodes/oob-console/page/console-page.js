@@ -1,4 +1,4 @@
-/* global window, document, location, history, localStorage, sessionStorage, WebSocket, TextEncoder, fetch, URLSearchParams, clearInterval */
+/* global window, document, location, history, localStorage, sessionStorage, WebSocket, TextEncoder, fetch, URLSearchParams, clearInterval, navigator */
 /*
  * The console page in the browser: the PC's screen with noVNC and its serial console with xterm.js,
  * each over a WebSocket to the gateway (next to this page, under Node-RED's admin root), with a
@@ -141,6 +141,25 @@ function openKvm() {
   };
 }
 
+/** The most a paste sends to the serial console: a BIOS or getty at 115200 baud takes about 11 KB/s. */
+const MAX_PASTE = 4096;
+
+/**
+ * Clipboard text for a serial console: line endings become what Enter sends (xterm's paste turns each
+ * newline into CR, in bracketed paste mode when the PC's program asked for it), control characters
+ * other than tab are dropped (a pasted ESC would be a key press), and at most MAX_PASTE characters go.
+ */
+function pasteInto(term, text) {
+  const clean = String(text || '')
+    .replace(/\r\n?/g, '\n')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+  if (!clean) return;
+  const sent = clean.slice(0, MAX_PASTE);
+  term.paste(sent);
+  setStatus('live', `SOL: live, pasted ${sent.length} characters${sent.length < clean.length ? ` of ${clean.length} (at most ${MAX_PASTE} at a time)` : ''}`);
+}
+
 function openSol() {
   const el = $('sol');
   el.textContent = '';
@@ -157,8 +176,26 @@ function openSol() {
   term.onData((d) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(enc.encode(d));
   });
+  // A paste into the terminal (Ctrl+Shift+V, the browser's menu) goes through pasteInto, not xterm's own.
+  el.addEventListener(
+    'paste',
+    (e) => {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      pasteInto(term, e.clipboardData && e.clipboardData.getData('text/plain'));
+    },
+    true,
+  );
   term.focus();
-  return { close: () => ws.close(), cad: () => undefined, scale: () => undefined };
+  return {
+    close: () => ws.close(),
+    cad: () => undefined,
+    scale: () => undefined,
+    paste: (text) => {
+      pasteInto(term, text);
+      term.focus();
+    },
+  };
 }
 
 function show(kind) {
@@ -166,6 +203,7 @@ function show(kind) {
   $('kvm').hidden = kind !== 'kvm';
   $('sol').hidden = kind !== 'sol';
   $('cad').hidden = kind !== 'kvm';
+  $('paste').hidden = kind !== 'sol';
   location.hash = kind;
   current = kind === 'kvm' ? openKvm() : openSol();
 }
@@ -174,6 +212,12 @@ window.oobConsole = { show };
 $('show-kvm').onclick = () => show('kvm');
 $('show-sol').onclick = () => show('sol');
 $('cad').onclick = () => current && current.cad();
+$('paste').onclick = () => {
+  if (!current || !current.paste) return;
+  navigator.clipboard.readText().then(current.paste, () =>
+    setStatus('live', "SOL: live; the browser did not let the page read the clipboard: paste into the terminal with Ctrl+Shift+V or the browser's menu"),
+  );
+};
 $('scale').onchange = (e) => current && current.scale(e.target.checked);
 
 fetch(`${base}/info`, { headers: token ? { Authorization: `Bearer ${token}` } : {} })

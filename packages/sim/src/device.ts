@@ -18,6 +18,7 @@
  *   'agent-presence' { agentId, from, to, policy?, ... }  a transition whose action raises an
  *                                            event: the alert AMT would send (agent-presence.ts)
  *   'firmware' BootRecord                    what the simulated BIOS did at a boot (firmware.ts), once final
+ *   'boot-progress' BootRecord               a boot from media read more of the medium (the screen shows it)
  *   'consent' ConsentEvent                   the user consent code shown on the PC's screen, or cleared (consent.ts)
  *   'alarm'   AlarmEvent                     an alarm-clock wake-up came due (alarm-clock.ts)
  *

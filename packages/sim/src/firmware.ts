@@ -161,6 +161,7 @@ async function bootFromIder(d: SimDevice, rec: BootRecord, drive: 'cd' | 'floppy
     if (rec.commands && rec.commands.length < 1000) rec.commands.push(name);
     const r = await session.command(drive, Buffer.isBuffer(cdb) ? cdb : Buffer.from(cdb), o.commandTimeoutMs, keep);
     rec.bytesRead = (rec.bytesRead ?? 0) + r.length;
+    d.emit('boot-progress', rec);
     if (!r.ok && !(allowAttention && r.sense?.key === 6)) {
       throw new Error(`${name} failed with sense ${r.sense?.key}/${r.sense?.asc.toString(16)}/${r.sense?.ascq.toString(16)}`);
     }

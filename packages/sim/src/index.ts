@@ -64,3 +64,5 @@ export { SimScreen, simScreen, ansiFrame, COLUMNS, ROWS } from './screen';
 export type { ScreenImage, ScreenKey, ScreenRow } from './screen';
 export { kvmEnabled } from './classes/kvm';
 export { KVM_WIDTH, KVM_HEIGHT, drawScreen, kvmSessionOf, SimKvmSession } from './kvm';
+export { solSessionOf, SimSolSession } from './sol';
+export { INTEL_RLE, RLE_TILE, intelRleRectData, intelRleTileBody } from './intel-rle';

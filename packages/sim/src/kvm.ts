@@ -3,8 +3,9 @@
  * Digest, the console asks for the data channel (0x40) and we answer 0x41; from then on the
  * connection carries RFB, which this file serves as AMT does: version "RFB 004.000" (consoles answer
  * 3.3 or 3.8), security type None (the redirection layer authenticated already), a 640x400 screen in
- * RGB565 unless the viewer sets another true-colour format, Raw and CopyRect rectangles, key events
- * into the PC's keyboard. The picture is the PC's screen (screen.ts) drawn with font.ts: "No signal"
+ * RGB565 unless the viewer sets another true-colour format, pixels in tiles of at most 64x64, Raw or
+ * (when the viewer asks for encoding 16) Intel's run-length tiles (intel-rle.ts), CopyRect rows for
+ * a viewer that asks for it, key events into the PC's keyboard. The picture is the PC's screen (screen.ts) drawn with font.ts: "No signal"
  * while it is off, a blue BIOS setup, black POST and OS screens.
  *
  * Updates are sent when the viewer has asked for one and the picture changed, per 16-pixel text row;
@@ -15,6 +16,7 @@ import { KVM_DATA_CHANNEL, KVM_DATA_CHANNEL_LENGTH, kvmDataChannel } from '../..
 import type { SimDevice } from './device';
 import { setKvmSessionOpen } from './classes/kvm';
 import { GLYPH_HEIGHT, GLYPH_WIDTH, glyphOf } from './font';
+import { INTEL_RLE, intelRleRectData, RLE_TILE } from './intel-rle';
 import { COLUMNS, ROWS, ScreenImage, ScreenKey, simScreen } from './screen';
 
 export const KVM_WIDTH = COLUMNS * GLYPH_WIDTH;
@@ -130,8 +132,10 @@ export class SimKvmSession {
   private closed = false;
   private readonly screen;
   private readonly onChange = () => this.update();
-  /** Frames sent, for tests and benchmarks. */
+  /** Frames, rectangles by encoding and bytes sent, for tests and benchmarks. */
   frames = 0;
+  readonly rects = { raw: 0, intelRle: 0, copyRect: 0 };
+  bytesSent = 0;
   private readonly held = { ctrl: false, alt: false };
   /** The encodings the viewer asked for last. */
   encodings: number[] = [];
@@ -318,11 +322,13 @@ export class SimKvmSession {
     const before = this.shown;
     const rects: Buffer[] = [];
     let count = 0;
-    const rectHeader = (y: number, encoding: number) => {
+    const rle = this.encodings.includes(INTEL_RLE);
+    const bytes = this.format.bpp / 8;
+    const rectHeader = (y: number, encoding: number, x = 0, width = KVM_WIDTH) => {
       const h = Buffer.alloc(12);
-      h.writeUInt16BE(0, 0);
+      h.writeUInt16BE(x, 0);
       h.writeUInt16BE(y * GLYPH_HEIGHT, 2);
-      h.writeUInt16BE(KVM_WIDTH, 4);
+      h.writeUInt16BE(width, 4);
       h.writeUInt16BE(GLYPH_HEIGHT, 6);
       h.writeInt32BE(encoding, 8);
       return h;
@@ -332,14 +338,23 @@ export class SimKvmSession {
       // A row may be copied from one the viewer still shows as before: one after it (not yet
       // rewritten in this update) or one that does not change.
       const from = before && this.copyRect ? before.findIndex((p, s) => p.key === now[r].key && (s > r || before[s].key === now[s].key)) : -1;
-      count++;
       if (from >= 0) {
+        count++;
         const src = Buffer.alloc(4);
         src.writeUInt16BE(0, 0);
         src.writeUInt16BE(from * GLYPH_HEIGHT, 2);
         rects.push(rectHeader(r, ENCODING.copyRect), src);
-      } else {
-        rects.push(rectHeader(r, ENCODING.raw), encodePixels(now[r].rgb, this.format));
+        this.rects.copyRect++;
+        continue;
+      }
+      // As AMT: pixels in tiles of at most 64x64, Raw or Intel's run-length tiles.
+      const px = encodePixels(now[r].rgb, this.format);
+      for (let x = 0; x < KVM_WIDTH; x += RLE_TILE) {
+        const tile = Buffer.alloc(RLE_TILE * GLYPH_HEIGHT * bytes);
+        for (let y = 0; y < GLYPH_HEIGHT; y++) px.copy(tile, y * RLE_TILE * bytes, (y * KVM_WIDTH + x) * bytes, (y * KVM_WIDTH + x + RLE_TILE) * bytes);
+        count++;
+        rects.push(rectHeader(r, rle ? INTEL_RLE : ENCODING.raw, x, RLE_TILE), rle ? intelRleRectData(tile, bytes) : tile);
+        this.rects[rle ? 'intelRle' : 'raw']++;
       }
     }
     if (count === 0) return;
@@ -349,7 +364,9 @@ export class SimKvmSession {
     this.wanted = undefined;
     this.shown = now;
     this.frames++;
-    this.socket.write(Buffer.concat([head, ...rects]));
+    const frame = Buffer.concat([head, ...rects]);
+    this.bytesSent += frame.length;
+    this.socket.write(frame);
   }
 }
 

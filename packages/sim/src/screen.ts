@@ -55,6 +55,12 @@ const BLACK: Rgb = [0, 0, 0];
 const BIOS_BLUE: Rgb = [0x00, 0x00, 0xaa];
 const WHITE: Rgb = [0xff, 0xff, 0xff];
 
+/** The BIOS's line while it loads a boot image over IDE-R, with what it has read so far. */
+function bootingFrom(b: BootRecord): string {
+  const drive = b.target === 'ide-r-cd' ? 'CD-ROM' : 'floppy';
+  return `Booting from ${drive} (Intel(R) AMT IDE-R)... ${Math.floor((b.bytesRead ?? 0) / 1024)} KiB read`;
+}
+
 const pad = (s: string) => s.slice(0, COLUMNS).padEnd(COLUMNS);
 const centre = (s: string) => pad(' '.repeat(Math.max(0, Math.floor((COLUMNS - s.length) / 2))) + s);
 
@@ -84,6 +90,7 @@ export class SimScreen extends EventEmitter {
     d.on('power', changed);
     d.on('os', changed);
     d.on('firmware', changed);
+    d.on('boot-progress', changed);
     d.on('consent', changed);
     d.on('boot', () => {
       this.typed.length = 0;
@@ -119,7 +126,7 @@ export class SimScreen extends EventEmitter {
       '',
     ].map((text) => ({ text, inverse: false }));
     const b = lastBoot(d);
-    if (b && b.target !== 'normal' && b.target !== 'bios-setup') rows.push({ text: b.status, inverse: false });
+    if (b && b.target !== 'normal' && b.target !== 'bios-setup') rows.push({ text: b.done ? b.status : bootingFrom(b), inverse: false });
     if (d.power.os === 'running') {
       rows.push({ text: '', inverse: false }, { text: `${d.name} login: `, inverse: false });
       for (const t of this.typed) {

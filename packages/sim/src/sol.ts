@@ -53,12 +53,16 @@ export class SimSolSession {
   private heartbeat?: NodeJS.Timeout;
   private readonly screen;
   private readonly onChange = () => this.paint();
+  /** Text the console sent (the newest 16 KiB) and its length in all, for tests. */
+  input = '';
+  received = 0;
 
   constructor(
     private readonly d: SimDevice,
     private readonly socket: net.Socket,
   ) {
     this.screen = simScreen(d);
+    d.classState<{ session?: SimSolSession }>('sol-session', () => ({})).session = this;
   }
 
   private send(b: Buffer): void {
@@ -87,10 +91,14 @@ export class SimSolSession {
         this.paint();
         return true;
       }
-      case MSG.solDataToHost:
+      case MSG.solDataToHost: {
         if (!this.started) return false;
-        for (const k of keysOfText(readSolData(m).toString('latin1'))) this.screen.key(k);
+        const text = readSolData(m).toString('latin1');
+        this.received += text.length;
+        this.input = (this.input + text).slice(-16 * 1024);
+        for (const k of keysOfText(text)) this.screen.key(k);
         return true;
+      }
       case MSG.solEnd:
         this.send(solBare(MSG.solEndReply, this.seq++));
         this.close();
@@ -108,5 +116,12 @@ export class SimSolSession {
   close(): void {
     clearInterval(this.heartbeat);
     this.screen.off('change', this.onChange);
+    const holder = this.d.classState<{ session?: SimSolSession }>('sol-session');
+    if (holder?.session === this) holder.session = undefined;
   }
+}
+
+/** The open SOL session of a device, if any. */
+export function solSessionOf(d: SimDevice): SimSolSession | undefined {
+  return d.classState<{ session?: SimSolSession }>('sol-session')?.session;
 }
