@@ -136,6 +136,52 @@ describe('the editor in Chromium', () => {
     expect(consoleErrors.slice(before)).toEqual([]);
   });
 
+  it.each([
+    ['oob-device', 'old-local-pc', { type: 'oob-device', name: 'old-local-pc', host: '192.0.2.10', mac: '', site: '', amtPort: '', amtTls: false }, ['via']],
+    ['oob-alert-in', 'old-alert-in', { type: 'oob-alert-in', name: 'old alerts', pet: true, petPort: 1162, communities: 'public', shape: 'alert', rules: '[]', maintenance: '[]', outputs: 1, wires: [[]] }, ['centre', 'policy']],
+  ])('a %s saved before its optional config settings existed keeps them empty after Done (no centre or policy filled in)', async (type, id, props, keys) => {
+    const centres = await page.evaluate(
+      ({ id, node }) => {
+        const RED = (window as any).RED;
+        const z = RED.workspaces.active();
+        RED.nodes.import([{ ...node, id, ...(node.type === 'oob-device' ? {} : { z }) }]);
+        let n = 0;
+        RED.nodes.eachConfig((c: any) => {
+          if (c.type === 'oob-remote-centre' || c.type === 'oob-alert-policy') n++;
+        });
+        return n;
+      },
+      { id, node: props },
+    );
+    // The demo has centres and policies, so the editor could offer one.
+    expect(centres).toBeGreaterThan(0);
+    const ok = type === 'oob-device' ? '#node-config-dialog-ok' : '#node-dialog-ok';
+    await page.evaluate(
+      ({ id, type }) => {
+        const RED = (window as any).RED;
+        if (type === 'oob-device') RED.editor.editConfig('', type, id);
+        else RED.editor.edit(RED.nodes.node(id));
+      },
+      { id, type },
+    );
+    await page.waitForSelector(ok, { state: 'visible', timeout: 10000 });
+    await page.waitForTimeout(300);
+    await page.click(ok);
+    await page.waitForSelector(ok, { state: 'detached', timeout: 10000 });
+    const values = await page.evaluate(
+      ({ id, keys }) => {
+        const RED = (window as any).RED;
+        const n = RED.nodes.node(id);
+        const out = keys.map((k: string) => n[k] ?? '');
+        RED.nodes.remove(id);
+        RED.view.redraw(true);
+        return out;
+      },
+      { id, keys },
+    );
+    expect(values).toEqual(keys.map(() => ''));
+  });
+
   it('saves a screenshot of the demo flow', async () => {
     await page.evaluate(() => {
       const RED = (window as any).RED;
