@@ -1,9 +1,7 @@
 /**
- * The demo's MQTT broker. The MSP's central console speaks MQTT 5 (response topics, correlation
- * data), which the embedded Aedes does not; when Mosquitto is installed (Debian: mosquitto) the demo
- * runs it instead, so the remote gateways, the centre and the fleet dashboard's buttons work. Without
- * it, Aedes carries everything MQTT 3.1.1 can (Home Assistant states, alerts) and the demo says what
- * does not work.
+ * The demo's MQTT broker: Mosquitto when it is installed (Debian: mosquitto), as an MSP would run,
+ * else the embedded Aedes (MQTT 3.1.1), which carries everything too, the central console included.
+ * DEMO_BROKER=embedded takes Aedes even where Mosquitto is installed.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -75,7 +73,7 @@ async function startMosquitto(bin: string, port: number, host: string, dir: stri
 }
 
 /** Mosquitto if installed, else Aedes; on `port`, or on a free one when it is taken and may change. */
-export async function startDemoBroker(o: { port: number; fixed: boolean; host: string; dir: string; log: (line: string) => void }): Promise<DemoBroker> {
+export async function startDemoBroker(o: { port: number; fixed: boolean; host: string; dir: string; embedded?: boolean; log: (line: string) => void }): Promise<DemoBroker> {
   let port = o.port;
   if (port !== 0 && !(await portFree(port, o.host))) {
     if (o.fixed) throw new Error(`MQTT port ${port} is busy`);
@@ -83,7 +81,7 @@ export async function startDemoBroker(o: { port: number; fixed: boolean; host: s
     port = 0;
   }
   if (port === 0) port = await freePort(o.host);
-  if (MOSQUITTO) {
+  if (MOSQUITTO && !o.embedded) {
     const m = await startMosquitto(MOSQUITTO, port, o.host, o.dir);
     if (m) return m;
     o.log('mosquitto did not start; using the embedded broker (MQTT 3.1.1)');

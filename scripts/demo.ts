@@ -1,10 +1,11 @@
 /**
  * npm start: a real Node-RED runtime with OOBKit and its example flows, a simulated fleet of AMT
- * PCs and an embedded MQTT broker, all on loopback. Prints the editor URL; Ctrl-C stops it all.
+ * PCs and an MQTT broker (Mosquitto if installed, else embedded), all on loopback. Prints the editor URL; Ctrl-C stops it all.
  *
  * Environment: PORT (editor, default 1880), MQTT_PORT (default 1883), DEMO_PORT_BASE (every port
  * the demo opens, from one base: see demoPorts below), DEMO_DEVICES (default: one per device the
- * examples name, at least 5), HOST (listen address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default .demo/),
+ * examples name, at least 5), HOST (listen address, default 127.0.0.1), OOBKIT_DEMO_DIR (Node-RED user directory, default
+ * .demo/), DEMO_BROKER (embedded: the embedded broker even where Mosquitto is installed),
  * DEMO_ALERT_SECONDS (a simulated PC plays an alert scenario this often; 0 = never). Without
  * DEMO_PORT_BASE the simulated devices take free ports; a busy editor or broker port falls back to a
  * free one.
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
   servers[0].bmc.state.addSelEvent({ sensorType: 0x05, sensorNumber: 0x31, eventDirType: 0x6f, data: [0x00, 0xff, 0xff] });
   servers[0].bmc.state.addSelEvent({ sensorType: 0x04, sensorNumber: 0x10, eventDirType: 0x01, data: [0x50, 9, 10] });
 
-  const broker = await startDemoBroker({ port: ports.mqtt, fixed: ports.fixed, host: HOST, dir: path.join(userDir, 'broker'), log });
+  const broker = await startDemoBroker({ port: ports.mqtt, fixed: ports.fixed, host: HOST, dir: path.join(userDir, 'broker'), embedded: process.env.DEMO_BROKER === 'embedded', log });
   const mqttPort = broker.port;
 
   linkPackage();
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
   log(`  Node-RED editor:  http://${HOST}:${editorPort}/`);
   log(`  fleet states:     http://${HOST}:${editorPort}/api/fleet`);
   log(`  fleet dashboard:  http://${HOST}:${editorPort}/api/dashboard/fleet`);
-  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort} (${broker.kind === 'mosquitto' ? 'Mosquitto' : 'embedded, MQTT 3.1.1: install mosquitto for the central console and the fleet dashboard buttons'})`);
+  log(`  MQTT broker:      mqtt://${HOST}:${mqttPort} (${broker.kind === 'mosquitto' ? 'Mosquitto' : 'embedded, MQTT 3.1.1'})`);
   log(`  simulated PCs (AMT user ${USERNAME}, password ${PASSWORD}):`);
   for (const d of fleet.devices) {
     const x = describeDevice(d);

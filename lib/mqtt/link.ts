@@ -188,3 +188,10 @@ function describeError(e: Error & { code?: string | number }): string {
   if (typeof e.code === 'string') return e.code;
   return e.message;
 }
+
+/** Client options that leave the protocol version to the link: MQTT 5, or 3.1.1 where the broker refuses 5. */
+export function withNegotiatedVersion(client?: IClientOptions): IClientOptions {
+  const out = { ...client };
+  delete out.protocolVersion;
+  return out;
+}

@@ -1,6 +1,6 @@
 /**
  * The centre's side: signs a command for a device at a site, publishes it on the site's command
- * topic with an MQTT 5 response topic and correlation data, and waits for the site's signed
+ * topic with an MQTT 5 response topic and correlation data (over MQTT 3.1.1: the reply topic named in the signed command, the nonce), and waits for the site's signed
  * answer. An answer that does not verify with the site's pinned key, or is not about this very
  * command (site, device, action, nonce), is dropped and named if the wait then times out.
  * Progress resets the wait. A site whose availability turns "offline" (its gateway's last will)
@@ -9,11 +9,11 @@
 import { randomBytes, KeyObject } from 'node:crypto';
 import type { IClientOptions, IPublishPacket } from 'mqtt';
 import { ConnectionError, InputError, OobError, TimeoutError } from '../errors';
-import { MqttLink } from '../mqtt/link';
+import { MqttLink, withNegotiatedVersion } from '../mqtt/link';
 import { noDelay } from './no-delay';
 import { OFFLINE, ONLINE } from '../mqtt/topics';
 import type { RemoteAction } from './actions';
-import { Answer, Command, newNonce, openAnswer, PROTOCOL_VERSION, signCommand } from './envelope';
+import { Answer, Command, newNonce, openAnswer, peekNonce, PROTOCOL_VERSION, signCommand } from './envelope';
 import { errorFromSite, RemoteRefusedError, SiteOfflineError } from './errors';
 import { centreSubscriptions, parseRemoteTopic, remoteCommandTopic, remoteReplyTopic } from './topics';
 
@@ -58,6 +58,8 @@ interface Pending {
 export class RemoteCentre {
   readonly link: MqttLink;
   private readonly pending = new Map<string, Pending>();
+  /** Nonce of each pending command -> its id: how answers find their command without MQTT 5. */
+  private readonly byNonce = new Map<string, string>();
   private readonly availability = new Map<string, SiteAvailability>();
   private readonly now: () => number;
   private readonly ready: Promise<void>;
@@ -68,7 +70,8 @@ export class RemoteCentre {
     this.now = o.now ?? Date.now;
     this.link = new MqttLink({
       url: o.url,
-      client: { ...o.client, protocolVersion: 5 },
+      // MQTT 5 where the broker speaks it, else 3.1.1 (commands name where to answer, nonces correlate).
+      client: withNegotiatedVersion(o.client),
       // The centre's own presence is nobody's business here; a will is required by the link.
       will: { topic: `${o.base}/_centre/${o.centre}/availability`, payload: OFFLINE },
       maxIncomingBytes: 1024 * 1024 + 1024,
@@ -119,12 +122,13 @@ export class RemoteCentre {
     if (this.availability.get(site) === 'offline') throw new SiteOfflineError(site, `site ${site} is offline (its gateway is not connected to the broker)`);
     if (this.pending.size >= (this.o.maxPending ?? 10_000)) throw new ConnectionError(`${this.pending.size} remote commands are waiting already`);
     ro.signal?.throwIfAborted();
-    const command: Command = { v: PROTOCOL_VERSION, site, device, action, args, ts: this.now(), nonce: newNonce() };
+    const command: Command = { v: PROTOCOL_VERSION, site, device, action, args, ts: this.now(), nonce: newNonce(), reply: this.o.centre };
     const correlation = randomBytes(16);
     const id = correlation.toString('hex');
     const result = new Promise<unknown>((resolve, reject) => {
       const p: Pending = { site, command, key, resolve, reject, timeoutMs: ro.timeoutMs ?? this.o.timeoutMs ?? 30_000, seq: 0, onProgress: ro.onProgress };
       this.pending.set(id, p);
+      this.byNonce.set(command.nonce, id);
       this.arm(id, p);
       ro.signal?.addEventListener('abort', () => this.settle(id, () => reject(ro.signal!.reason ?? new Error('aborted'))), { once: true });
     });
@@ -154,6 +158,7 @@ export class RemoteCentre {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
+    this.byNonce.delete(p.command.nonce);
     clearTimeout(p.timer);
     fn(p);
   }
@@ -163,8 +168,8 @@ export class RemoteCentre {
     if (!t) return;
     if (t.leaf.length === 1 && t.leaf[0] === 'availability') return this.onAvailability(t.site, payload.toString('utf8'));
     const correlation = packet.properties?.correlationData;
-    if (!Buffer.isBuffer(correlation)) return;
-    const id = correlation.toString('hex');
+    const id = Buffer.isBuffer(correlation) ? correlation.toString('hex') : this.byNonce.get(peekNonce(payload) ?? '');
+    if (id === undefined) return;
     const p = this.pending.get(id);
     if (!p) return;
     const opened = openAnswer(payload, p.key);

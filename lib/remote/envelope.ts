@@ -32,6 +32,12 @@ export interface Command {
   ts: number;
   /** 16 random bytes, base64url: a command is run at most once. */
   nonce: string;
+  /**
+   * The centre's name: its answers go to `<base>/<site>/_remote/reply/<reply>`. Signed, so a
+   * broker without MQTT 5's response topic (3.1.1) still carries the exchange, and the nonce
+   * stands in for the correlation data.
+   */
+  reply?: string;
 }
 
 export type AnswerType = 'result' | 'error' | 'refused' | 'progress';
@@ -110,7 +116,10 @@ function peekAt(body: unknown): Record<string, unknown> | undefined {
     const v = typeof body === 'string' ? JSON.parse(body) : body;
     if (typeof v !== 'object' || v === null) return undefined;
     const o = v as Record<string, unknown>;
-    return typeof o.nonce === 'string' ? { nonce: clip(o.nonce, 64) } : undefined;
+    const out: Record<string, unknown> = {};
+    if (typeof o.nonce === 'string') out.nonce = clip(o.nonce, 64);
+    if (typeof o.reply === 'string') out.reply = clip(o.reply, 64);
+    return Object.keys(out).length ? out : undefined;
   } catch {
     return undefined;
   }
@@ -133,11 +142,33 @@ export function openCommand(raw: Buffer, centreKey: KeyObject): Opened<Command> 
     !Number.isFinite(c.ts) ||
     typeof args !== 'object' ||
     args === null ||
-    Array.isArray(args)
+    Array.isArray(args) ||
+    (c.reply !== undefined && !isReplyName(c.reply))
   ) {
     return { ok: false, reason: 'malformed', message: 'command lacks site, device, action, ts or nonce (or has a protocol version other than 1)', peek: peekAt(c) };
   }
   return { ok: true, value: { ...(c as unknown as Command), args: args as Record<string, unknown> } };
+}
+
+/** A centre's name as the last level of a reply topic: no separators or wildcards. */
+function isReplyName(v: unknown): v is string {
+  return str(v, 64) && !/[/#+\0]/.test(v as string);
+}
+
+/**
+ * The nonce an answer claims, unverified: only to find the command it may belong to (over MQTT
+ * 3.1.1, which has no correlation data), whose site key then verifies it.
+ */
+export function peekNonce(raw: Buffer): string | undefined {
+  if (raw.length > MAX_ANSWER_BYTES) return undefined;
+  try {
+    const outer = JSON.parse(raw.toString('utf8')) as unknown;
+    if (typeof outer !== 'object' || outer === null) return undefined;
+    const n = peekAt((outer as Record<string, unknown>).body)?.nonce;
+    return typeof n === 'string' ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function openAnswer(raw: Buffer, siteKey: KeyObject): Opened<Answer> {

@@ -11,7 +11,8 @@ import { NonceCache } from './nonce-cache';
 
 export type RefusalReason = OpenFailure | 'wrong-site' | 'stale' | 'replayed' | 'unknown-action' | 'not-allowed';
 
-export type Checked = { ok: true; command: Command } | { ok: false; reason: RefusalReason; message: string; nonce?: string };
+/** A refusal names the nonce and the reply name the command carried (unverified if it did not open), to address the answer. */
+export type Checked = { ok: true; command: Command } | { ok: false; reason: RefusalReason; message: string; nonce?: string; reply?: string };
 
 export interface GuardOptions {
   /** This gateway's site (slug). */
@@ -42,9 +43,9 @@ export class CommandGuard {
 
   check(raw: Buffer): Checked {
     const opened = openCommand(raw, this.o.centreKey);
-    if (!opened.ok) return { ok: false, reason: opened.reason, message: opened.message, nonce: opened.peek?.nonce as string | undefined };
+    if (!opened.ok) return { ok: false, reason: opened.reason, message: opened.message, nonce: opened.peek?.nonce as string | undefined, reply: opened.peek?.reply as string | undefined };
     const c = opened.value;
-    const refuse = (reason: RefusalReason, message: string): Checked => ({ ok: false, reason, message, nonce: c.nonce });
+    const refuse = (reason: RefusalReason, message: string): Checked => ({ ok: false, reason, message, nonce: c.nonce, reply: c.reply });
     if (c.site !== this.site) return refuse('wrong-site', `command is for site "${clip(c.site, 64)}", this is "${this.site}"`);
     const now = this.now();
     if (Math.abs(now - c.ts) > this.windowMs) {

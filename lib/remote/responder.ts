@@ -1,7 +1,7 @@
 /**
  * The gateway's side: takes signed commands for its site from the broker, checks them
  * (CommandGuard), runs the allowed ones on local devices through an executor, and answers each
- * on the command's MQTT 5 response topic with its correlation data, signed with the site's key.
+ * on the command's MQTT 5 response topic with its correlation data (over MQTT 3.1.1: on the reply topic the signed command names), signed with the site's key.
  * Long actions send progress on the same topic first. Its availability (retained, last will)
  * tells the centre when the site is gone.
  *
@@ -13,14 +13,14 @@ import type { KeyObject } from 'node:crypto';
 import type { IClientOptions, IPublishPacket } from 'mqtt';
 import type { ManagedDevice } from '../device';
 import { clip, OobError } from '../errors';
-import { MqttLink } from '../mqtt/link';
+import { MqttLink, withNegotiatedVersion } from '../mqtt/link';
 import { noDelay } from './no-delay';
 import { OFFLINE, ONLINE, SiteTopics } from '../mqtt/topics';
 import { TokenBuckets } from '../util/token-bucket';
 import type { ActionClass, RemoteAction } from './actions';
 import { Answer, Command, PROTOCOL_VERSION, signAnswer } from './envelope';
 import { CommandGuard, RefusalReason } from './guard';
-import { isOwnReplyTopic, remoteAvailabilityTopic, remoteCommandTopic } from './topics';
+import { isOwnReplyTopic, remoteAvailabilityTopic, remoteCommandTopic, remoteReplyTopic } from './topics';
 
 /** Runs one allowed action on a local device; `progress` sends an event to the centre. */
 export type Executor = (device: ManagedDevice, action: RemoteAction, args: Record<string, unknown>, progress: (event: unknown) => void) => Promise<unknown>;
@@ -78,7 +78,8 @@ export class RemoteResponder extends EventEmitter {
     this.refusalRate = new TokenBuckets(rate, rate, 1, this.now);
     this.link = new MqttLink({
       url: o.url,
-      client: { ...o.client, protocolVersion: 5 },
+      // MQTT 5 where the broker speaks it, else 3.1.1 (the reply topic then comes from the command).
+      client: withNegotiatedVersion(o.client),
       will: { topic: remoteAvailabilityTopic(this.topics), payload: OFFLINE },
       maxIncomingBytes: 64 * 1024,
     });
@@ -99,9 +100,10 @@ export class RemoteResponder extends EventEmitter {
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     if (this.closed || topic !== remoteCommandTopic(this.topics)) return;
-    const replyTo = packet.properties?.responseTopic;
     const correlation = packet.properties?.correlationData;
     const checked = this.guard.check(payload);
+    const replyName = checked.ok ? checked.command.reply : checked.reply;
+    const replyTo = packet.properties?.responseTopic ?? (replyName ? remoteReplyTopic(this.topics, replyName) : undefined);
     if (!checked.ok) {
       this.refuse(replyTo, correlation, { reason: checked.reason, message: checked.message }, checked.nonce);
       return;

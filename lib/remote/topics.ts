@@ -2,7 +2,8 @@
  * Where remote commands travel, beside the bridge's layout (lib/mqtt/topics.ts):
  *
  *   <base>/<site>/_remote/cmd                 signed commands from the centre (MQTT 5: response
- *                                             topic + correlation data)
+ *                                             topic + correlation data; over 3.1.1 the command
+ *                                             names its reply topic and the nonce correlates)
  *   <base>/<site>/_remote/reply/<centre>      signed answers and progress for that centre
  *   <base>/<site>/_remote/availability        online | offline (retained; the responder's last will)
  *
