@@ -23,8 +23,10 @@ export interface DemoSettings {
   devices: SimTarget[];
   username: string;
   password: string;
-  /** mqtt://host:port of the embedded broker, for example flows that use one. */
+  /** mqtt://host:port of the demo's broker, for example flows that use one. */
   mqttUrl?: string;
+  /** The demo's broker speaks MQTT 3.1.1 only (the embedded one): Node-RED's MQTT nodes must too. */
+  mqtt311?: boolean;
   /** Folder with the demo's boot images, for boot-from-media example nodes. */
   bootImageDir?: string;
   /** Free loopback ports for each alert-in node in turn: PET traps (UDP) and event pushes (TCP). */
@@ -157,13 +159,13 @@ export function demoFlows(
       keepWakeOnLoopback(n, s);
       if (n.type === 'mqtt-broker' && s.mqttUrl) {
         const u = new URL(s.mqttUrl);
-        Object.assign(n, { broker: u.hostname, port: u.port });
+        Object.assign(n, { broker: u.hostname, port: u.port, usetls: false, tls: '' });
+        if (s.mqtt311) n.protocolVersion = '4';
       }
       // boot from media: images from the demo's folder
       if (n.type === 'oob-boot-from-media' && s.bootImageDir) n.imageDir = s.bootImageDir;
       // The demo has no Request Tracker to talk to: the ticket example is there to look at, disabled.
       if (n.type === 'oob-rt-ticket') n.d = true;
-      if (n.type === 'mqtt-broker' && s.mqttUrl) Object.assign(n, { usetls: false, tls: '' });
       // Alert listeners on free loopback ports (162 needs root, and two nodes cannot share one).
       if (n.type === 'oob-alert-in' && s.alertPorts?.[nextAlertPorts]) {
         const ports = s.alertPorts[nextAlertPorts++];

@@ -177,6 +177,7 @@ async function main(): Promise<void> {
     username: USERNAME,
     password: PASSWORD,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    mqtt311: broker.kind === 'aedes',
     servers: servers.map((x) => ({ name: x.name, port: x.bmc.port })),
   });
   writeFlowFiles(nodes, credentials, CREDENTIAL_SECRET);
