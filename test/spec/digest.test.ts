@@ -54,6 +54,7 @@ describe('reading a Digest challenge (RFC 7616 3.3)', () => {
   it('finds the Digest challenge after another scheme in one combined header value', () => {
     // Node joins repeated WWW-Authenticate headers with ", ".
     expect(parseDigestChallenge('Basic realm="basic", Digest realm="digest", nonce="abc"')).toMatchObject({ realm: 'digest', nonce: 'abc' });
+    expect(parseDigestChallenge('Basic realm="basic",Digest realm="digest", nonce="abc"')).toMatchObject({ realm: 'digest', nonce: 'abc' });
     expect(parseDigestChallenge('  Digest realm="r", nonce="n"  ')).toMatchObject({ realm: 'r', nonce: 'n' });
     expect(parseDigestChallenge('Digest\trealm="r",\r\n nonce="n"')).toMatchObject({ realm: 'r', nonce: 'n' });
     // "XDigest" is another scheme, and "Digest" without parameters is no challenge.
