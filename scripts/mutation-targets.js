@@ -24,7 +24,7 @@ const TARGETS = {
   ],
   'lib/alerts/policy.ts': ['lib/alerts/engine.test.ts', 'nodes/shared/policy-check.test.ts', 'test/spec/alert-policy.test.ts'],
   'lib/amt/power.ts': ['test/sim-power.test.ts', 'test/wsman-client.test.ts', 'test/spec/amt-power.test.ts'],
-  'lib/ipmi/packet.ts': ['lib/ipmi/codec.test.ts', 'test/hostile-lan/binary-parsers.test.ts'],
+  'lib/ipmi/packet.ts': ['lib/ipmi/codec.test.ts', 'test/hostile-lan/binary-parsers.test.ts', 'test/spec/ipmi-packet.test.ts'],
 };
 
 module.exports = { TARGETS };
