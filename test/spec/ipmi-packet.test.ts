@@ -31,7 +31,7 @@ function refusal(buf: Buffer, keys?: SessionKeys): string {
 }
 
 /** An RMCP+ packet built by hand from table 13-8: header, payload, integrity pad, pad length, 07h, AuthCode. */
-function signedPacket(opts: { typeByte: number; sessionId: number; sequence: number; payload: Buffer; keys: SessionKeys; padLength?: number; nextHeader?: number }): Buffer {
+function signedPacket(opts: { typeByte: number; sessionId: number; sequence: number; payload: Buffer; keys: SessionKeys; padLength?: number; padBytes?: number; nextHeader?: number }): Buffer {
   const head = Buffer.alloc(12);
   head[0] = 0x06;
   head[1] = opts.typeByte;
@@ -39,7 +39,7 @@ function signedPacket(opts: { typeByte: number; sessionId: number; sequence: num
   head.writeUInt32LE(opts.sequence, 6);
   head.writeUInt16LE(opts.payload.length, 10);
   const padLength = opts.padLength ?? (4 - ((12 + opts.payload.length + 2) % 4)) % 4;
-  const covered = Buffer.concat([head, opts.payload, Buffer.alloc(padLength, 0xff), Buffer.from([padLength, opts.nextHeader ?? 0x07])]);
+  const covered = Buffer.concat([head, opts.payload, Buffer.alloc(opts.padBytes ?? padLength, 0xff), Buffer.from([padLength, opts.nextHeader ?? 0x07])]);
   const hash = opts.keys.suite.hash;
   const code = createHmac(hash, opts.keys.k1).update(covered).digest().subarray(0, opts.keys.suite.authCodeLength);
   return Buffer.concat([RMCP_HEADER, covered, code]);
@@ -199,7 +199,8 @@ describe('signed and encrypted RMCP+ packets', () => {
     }
     expect(refusal(good, { ...SHA1_KEYS, k1: Buffer.alloc(20, 0x12) })).toBe('integrity check failed (AuthCode does not match)');
     expect(refusal(signedPacket({ typeByte: 0x40, sessionId: 1, sequence: 1, payload: hex('aabbcc'), keys: SHA1_KEYS, nextHeader: 0x06 }), SHA1_KEYS)).toBe('next header is 0x6, not 0x07');
-    expect(refusal(signedPacket({ typeByte: 0x40, sessionId: 1, sequence: 1, payload: hex('aabbcc'), keys: SHA1_KEYS, padLength: 5 }), SHA1_KEYS)).toBe('integrity pad length 5 does not fit the packet');
+    expect(refusal(signedPacket({ typeByte: 0x40, sessionId: 1, sequence: 1, payload: hex('aabbcc'), keys: SHA1_KEYS, padLength: 5, padBytes: 1 }), SHA1_KEYS)).toBe('integrity pad length 5 does not fit the packet');
+    expect(refusal(signedPacket({ typeByte: 0x40, sessionId: 1, sequence: 1, payload: hex('aabbcc'), keys: SHA1_KEYS, padLength: 0, padBytes: 1 }), SHA1_KEYS)).toBe('integrity pad length 0 does not fit the packet');
     // Header and payload but only one trailer byte before a 12-byte AuthCode.
     const short = Buffer.concat([hex('06 00 ff 07  06 40 01000000 01000000 0100 aa 07'), Buffer.alloc(12)]);
     expect(refusal(short, SHA1_KEYS)).toBe('RMCP+ integrity trailer is truncated');
