@@ -420,3 +420,31 @@ describe('DSP0226/DSP0227 values', () => {
     expect(Object.getPrototypeOf(toPlain(y))).toBeNull();
   });
 });
+
+describe('what a hostile document cannot do', () => {
+  it('error messages clip names from the document to 60 characters', () => {
+    const long = 'n'.repeat(500);
+    for (const doc of [`<${long}></x>`, `<x></${long}>`, `<${long}:x/>`, `<x ${long}:a="1"/>`, `<${long}>`, `<x ${long}="1" ${long}="2"/>`]) {
+      const message = refusal(doc);
+      expect(message).toContain('n'.repeat(59));
+      expect(message).not.toContain('n'.repeat(61));
+    }
+    expect(refusal(`<x>&${'e'.repeat(8)};</x>`)).toBe('entity "&eeeeeeee;" is not allowed');
+    expect(refusal(`<x>&#${'1'.repeat(40)};</x>`)).toMatch(/^unterminated or overlong reference "&#1{11}/);
+  });
+
+  it('elements and attributes named like Object members stay plain data', () => {
+    const x = parseXml('<r __proto__="a" constructor="b"><__proto__>1</__proto__><toString>2</toString><hasOwnProperty/></r>');
+    expect(Object.getPrototypeOf(x.attrs)).toBeNull();
+    expect(x.attrs.__proto__).toBe('a');
+    expect(x.attrs.constructor).toBe('b');
+    const plain = toPlain(x) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(plain)).toBeNull();
+    expect(plain.__proto__).toBe('1');
+    expect(plain.toString).toBe('2');
+    expect(plain.hasOwnProperty).toBe('');
+    expect(parseXml('<x/>').attrs.constructor).toBeUndefined();
+    expect(Object.isFrozen(parseXml('<x/>').attrs)).toBe(true);
+  });
+});
+
