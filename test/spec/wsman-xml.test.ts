@@ -430,7 +430,7 @@ describe('what a hostile document cannot do', () => {
       expect(message).not.toContain('n'.repeat(61));
     }
     expect(refusal(`<x>&${'e'.repeat(8)};</x>`)).toBe('entity "&eeeeeeee;" is not allowed');
-    expect(refusal(`<x>&#${'1'.repeat(40)};</x>`)).toMatch(/^unterminated or overlong reference "&#1{11}/);
+    expect(refusal(`<x>&#${'1'.repeat(40)};</x>`)).toBe(`unterminated or overlong reference "&#${'1'.repeat(10)}"`);
   });
 
   it('elements and attributes named like Object members stay plain data', () => {
