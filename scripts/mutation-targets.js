@@ -15,6 +15,7 @@ const TARGETS = {
     'lib/wsman/xml-differential.test.ts',
     'lib/wsman/messages.test.ts',
     'test/spec/wsman-xml.test.ts',
+    'test/spec/wsman-xml-edges.test.ts',
   ],
   'lib/wsman/digest.ts': ['lib/wsman/digest.test.ts', 'test/spec/digest.test.ts'],
   'lib/asf/pet.ts': [
