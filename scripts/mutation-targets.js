@@ -9,7 +9,7 @@
 'use strict';
 
 const TARGETS = {
-  'lib/wol/magic-packet.ts': ['lib/wol/wol.test.ts', 'test/sim-wol-rmcp.test.ts', 'test/spec/magic-packet.test.ts', 'test/sim-codecs.test.ts'],
+  'lib/wol/magic-packet.ts': ['lib/wol/wol.test.ts', 'test/sim-wol-rmcp.test.ts', 'test/spec/magic-packet.test.ts', 'test/sim-codecs.test.ts', 'test/spec/magic-packet-edges.test.ts'],
   'lib/wsman/xml.ts': [
     'lib/wsman/xml.test.ts',
     'lib/wsman/xml-differential.test.ts',
