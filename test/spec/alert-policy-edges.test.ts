@@ -119,6 +119,7 @@ describe('error texts name the rule and the field', () => {
     [[{ name: 'pets', match: { source: 'pets' }, action: 'route', output: 2 }], 'rule 1 (pets): source "pets" is not one of'],
     [[{ match: {}, action: 'route', output: 1 }, { match: { source: '!bogus' }, action: 'drop' }], 'rule 2: source "bogus" is not one of'],
     [[{ match: { source: '!' }, action: 'route', output: 2 }], 'rule 1 source: "!" needs a value after it'],
+    [[{ match: { source: 'pe!t' }, action: 'route', output: 2 }], 'rule 1: source "pe!t" is not one of'],
     [[{ match: { kind: 'a, !' }, action: 'route', output: 2 }], 'rule 1 kind: "!" needs a value after it'],
     [[{ match: { device: '!' }, action: 'route', output: 2 }], 'rule 1 device: "!" needs a value after it'],
     [[{ match: { site: '!' }, action: 'route', output: 2 }], 'rule 1 site: "!" needs a value after it'],
