@@ -88,7 +88,7 @@ export class DigestSession {
     if (challenge.algorithm !== 'MD5' && challenge.algorithm !== 'MD5-SESS') {
       throw new Error(`digest algorithm ${challenge.algorithm} is not supported`);
     }
-    if (challenge.realm !== this.challenge?.realm || !this.ha1) this.ha1 = md5(`${this.username}:${challenge.realm}:${this.password}`);
+    if (challenge.realm !== this.challenge?.realm) this.ha1 = md5(`${this.username}:${challenge.realm}:${this.password}`);
     this.challenge = challenge;
     this.nc = 0;
     this.fixed = undefined;

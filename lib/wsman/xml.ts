@@ -225,7 +225,10 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
     if (textEnd > i) {
       const raw = xml.slice(i, textEnd);
       if (stack.length) appendText(st, i, decodeEntities(raw.indexOf('\r') < 0 ? raw : raw.replace(/\r\n?/g, '\n')));
-      else if (/[^ \t\r\n]/.test(raw)) fail(xml, i, 'text outside the root element');
+      else {
+        const stray = /[^ \t\r\n]/.exec(raw);
+        if (stray) fail(xml, i + stray.index, 'text outside the root element');
+      }
     }
     if (lt < 0) break;
     const next = xml.charCodeAt(lt + 1);
@@ -320,8 +323,11 @@ function openTag(st: ReadState, lt: number): number {
       declared.add(prefix);
       if (prefix === 'xmlns' || (prefix === 'xml') !== (value === XML_NS) || value === XMLNS_NS) fail(xml, lt, `reserved namespace misused on <${q(qname)}>`);
       if (prefix !== '' && value === '') fail(xml, lt, `namespace prefix "${q(prefix)}" undeclared on <${q(qname)}>`);
-      scope ??= Object.create(parentScope) as Record<string, string>;
-      scope[prefix] = value;
+      // xml is bound already (and only to its own name): declaring it changes nothing.
+      if (prefix !== 'xml') {
+        scope ??= Object.create(parentScope) as Record<string, string>;
+        scope[prefix] = value;
+      }
     } else {
       (rawAttrs ??= []).push([name, value]);
     }

@@ -1,12 +1,10 @@
 /**
  * The XML reader against what a hostile device (or anyone answering in its place) can send:
- * linear work and memory, explicit caps, prototype-free results, namespace-exact lookups and
+ * explicit caps (linear work and memory: xml-cost.test.ts), prototype-free results, namespace-exact lookups and
  * error texts that never repeat the input.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { amtSchemaFor } from '../../lib/amt/schema';
 import { readAlertIndication } from '../../lib/amt/events';
 import { XmlError } from '../../lib/errors';
@@ -15,61 +13,8 @@ import { applySchema } from '../../lib/wsman/typing';
 import { decodeEntities, DEFAULT_XML_LIMITS, parseXml, PlainObject, toPlain } from '../../lib/wsman/xml';
 import { typicalReply, WORST_CASES } from './xml-documents';
 
-const run = promisify(execFile);
-
-interface Cost {
-  which: string;
-  bytes: number;
-  cpuMs: number;
-  peakGrowthKiB: number;
-}
-
-async function once(which: string, bytes: number): Promise<Cost> {
-  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'parse-cost.ts'), which, String(bytes)], {
-    cwd: path.join(__dirname, '..', '..'),
-    timeout: 60_000,
-  });
-  return JSON.parse(stdout) as Cost;
-}
-
-/** The cheaper of two runs (CPU time; memory from the same run): a busy machine only adds. */
-async function cost(which: string, bytes: number): Promise<Cost> {
-  const a = await once(which, bytes);
-  const b = await once(which, bytes);
-  return a.cpuMs <= b.cpuMs ? a : b;
-}
-
-const TEXT_ONLY = ['entities', 'charRefs', 'textPieces'];
 const SOAP = 'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"';
 const envelope = (header: string, body: string, more = '') => `<s:Envelope ${SOAP} ${more}><s:Header>${header}</s:Header><s:Body>${body}</s:Body></s:Envelope>`;
-
-describe('XML reader: linear work and memory in its input', () => {
-  // CPU time and peak memory, measured in fresh processes, compared as ratios: worst cases
-  // against a real answer of the same size, and each case against itself at four times the size.
-  jest.setTimeout(240_000);
-  const SMALL = 1_000_000;
-  const LARGE = 4_000_000;
-  let typical: Cost;
-
-  beforeAll(async () => {
-    typical = await cost('typical', LARGE);
-  });
-
-  it.each(Object.keys(WORST_CASES))('%s: time and memory grow with the size, not its square', async (which) => {
-    const small = await cost(which, SMALL);
-    const large = await cost(which, LARGE);
-    // Linear is 4x; the pairwise attribute check was about 16x (and minutes at this size).
-    expect(large.cpuMs / Math.max(small.cpuMs, 5)).toBeLessThan(9);
-    expect(large.cpuMs / typical.cpuMs).toBeLessThan(15);
-    // Memory per input byte: a real answer holds ~12 bytes of tree per byte; empty sibling
-    // elements (the densest tree) ~50; 341 MB for 7.5 MB of &amp; was 45 per byte of garbage alone.
-    expect((large.peakGrowthKiB * 1024) / large.bytes).toBeLessThan(80);
-    expect(large.peakGrowthKiB / Math.max(typical.peakGrowthKiB, 1024)).toBeLessThan(10);
-    // A document of one element and nothing but text builds no tree: it must cost less memory
-    // than a real answer of the same size (decoding 1 M references with a regex cost 3x more).
-    if (TEXT_ONLY.includes(which)) expect(large.peakGrowthKiB / Math.max(typical.peakGrowthKiB, 1024)).toBeLessThan(1.5);
-  });
-});
 
 describe('XML reader: caps', () => {
   it('refuses worst cases at its default limits with a short XmlError', () => {

@@ -1,0 +1,63 @@
+/**
+ * The XML reader's cost against what a hostile device can send: CPU time and peak memory grow
+ * linearly with the input. Measured in child processes (parse-cost.ts), so mutation testing does
+ * not list this file for lib/wsman/xml.ts: a mutant never reaches those processes.
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { WORST_CASES } from './xml-documents';
+
+const run = promisify(execFile);
+
+interface Cost {
+  which: string;
+  bytes: number;
+  cpuMs: number;
+  peakGrowthKiB: number;
+}
+
+async function once(which: string, bytes: number): Promise<Cost> {
+  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'parse-cost.ts'), which, String(bytes)], {
+    cwd: path.join(__dirname, '..', '..'),
+    timeout: 60_000,
+  });
+  return JSON.parse(stdout) as Cost;
+}
+
+/** The cheaper of two runs (CPU time; memory from the same run): a busy machine only adds. */
+async function cost(which: string, bytes: number): Promise<Cost> {
+  const a = await once(which, bytes);
+  const b = await once(which, bytes);
+  return a.cpuMs <= b.cpuMs ? a : b;
+}
+
+const TEXT_ONLY = ['entities', 'charRefs', 'textPieces'];
+describe('XML reader: linear work and memory in its input', () => {
+  // CPU time and peak memory, measured in fresh processes, compared as ratios: worst cases
+  // against a real answer of the same size, and each case against itself at four times the size.
+  jest.setTimeout(240_000);
+  const SMALL = 1_000_000;
+  const LARGE = 4_000_000;
+  let typical: Cost;
+
+  beforeAll(async () => {
+    typical = await cost('typical', LARGE);
+  });
+
+  it.each(Object.keys(WORST_CASES))('%s: time and memory grow with the size, not its square', async (which) => {
+    const small = await cost(which, SMALL);
+    const large = await cost(which, LARGE);
+    // Linear is 4x; the pairwise attribute check was about 16x (and minutes at this size).
+    expect(large.cpuMs / Math.max(small.cpuMs, 5)).toBeLessThan(9);
+    expect(large.cpuMs / typical.cpuMs).toBeLessThan(15);
+    // Memory per input byte: a real answer holds ~12 bytes of tree per byte; empty sibling
+    // elements (the densest tree) ~50; 341 MB for 7.5 MB of &amp; was 45 per byte of garbage alone.
+    expect((large.peakGrowthKiB * 1024) / large.bytes).toBeLessThan(80);
+    expect(large.peakGrowthKiB / Math.max(typical.peakGrowthKiB, 1024)).toBeLessThan(10);
+    // A document of one element and nothing but text builds no tree: it must cost less memory
+    // than a real answer of the same size (decoding 1 M references with a regex cost 3x more).
+    if (TEXT_ONLY.includes(which)) expect(large.peakGrowthKiB / Math.max(typical.peakGrowthKiB, 1024)).toBeLessThan(1.5);
+  });
+});
+
