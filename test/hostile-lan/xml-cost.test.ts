@@ -4,9 +4,11 @@
  * not list this file for lib/wsman/xml.ts: a mutant never reaches those processes.
  */
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { WORST_CASES } from './xml-documents';
+import { documentFor, WORST_CASES } from './xml-documents';
 
 const run = promisify(execFile);
 
@@ -17,8 +19,13 @@ interface Cost {
   peakGrowthKiB: number;
 }
 
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-xml-cost-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
 async function once(which: string, bytes: number): Promise<Cost> {
-  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'parse-cost.ts'), which, String(bytes)], {
+  const file = path.join(dir, `${which}-${bytes}.xml`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, documentFor(which, bytes));
+  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'parse-cost.ts'), which, file], {
     cwd: path.join(__dirname, '..', '..'),
     timeout: 60_000,
   });
