@@ -49,7 +49,7 @@ describe('XML reader: linear work and memory in its input', () => {
   let typical: Cost;
   /**
    * What reading a real answer costs at its peak: as measured, but never less than the tree it
-   * must build (8 bytes per input byte; 9-10 measured). The peak of the resident set sometimes
+   * must build (8 bytes per input byte; 8.5 to 10 measured). The peak of the resident set sometimes
    * reads far lower (in full-suite runs on fresh clones: under 1 MB), when something before the
    * measurement set the process's peak higher; a baseline that low would fail every case.
    */
