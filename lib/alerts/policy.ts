@@ -198,32 +198,34 @@ export class Policy {
   }
 
   /**
-   * Decisions already made, by everything a rule can look at (source, kind, severity, state,
-   * device name, host, site, escalated or not) in one text. Alerts come in a few combinations per
-   * device and a flood repeats them: the rules run once per combination. Bounded: emptied when
-   * full (16,384 combinations: 250 PCs times 30 kinds and both states fit, in about 2 MB).
+   * Decisions already made, by everything a rule can look at, one level per text (source, kind,
+   * severity, state, device name, host, site; then escalated or not). Alerts come in a few
+   * combinations and a flood repeats them: the rules run once per combination. Bounded: emptied
+   * when full.
    */
-  private decided = new Map<string, Decision>();
+  private decided = new Map<string, unknown>();
+  private decidedCount = 0;
 
   /** Walks the rules; the alert is not changed (the severity to use is in the decision). */
   decide(alert: AlertFacts): Decision {
     const d = alert.device;
-    const { source, kind, severity, state } = alert;
-    const name = d.name ?? '';
-    const host = d.host ?? '';
-    const site = d.site ?? '';
-    // Rules read a missing text as empty; anything but text is not remembered.
-    if (typeof source !== 'string' || typeof kind !== 'string' || typeof severity !== 'string' || typeof state !== 'string' || typeof name !== 'string' || typeof host !== 'string' || typeof site !== 'string') {
-      return this.walk(alert);
+    // Rules read a missing text as empty.
+    const texts = [alert.source, alert.kind, alert.severity, alert.state, d.name ?? '', d.host ?? '', d.site ?? ''];
+    let level = this.decided;
+    for (const t of texts) {
+      if (typeof t !== 'string') return this.walk(alert);
+      let next = level.get(t) as Map<string, unknown> | undefined;
+      if (!next) level.set(t, (next = new Map()));
+      level = next;
     }
-    // The texts are joined at NUL: one holding a NUL (none of ours does) could pass for two, so it is not remembered.
-    if (hasNul(source) || hasNul(kind) || hasNul(severity) || hasNul(state) || hasNul(name) || hasNul(host) || hasNul(site)) return this.walk(alert);
-    const key = `${alert.details.escalated === true ? 'E' : '-'}${source}\u0000${kind}\u0000${severity}\u0000${state}\u0000${name}\u0000${host}\u0000${site}`;
-    let decision = this.decided.get(key);
+    const escalated = alert.details.escalated === true ? 'E' : '-';
+    let decision = level.get(escalated) as Decision | undefined;
     if (!decision) {
       decision = Object.freeze(this.walk(alert));
-      if (this.decided.size >= 16_384) this.decided.clear();
-      this.decided.set(key, decision);
+      if (++this.decidedCount > 4096) {
+        this.decided = new Map();
+        this.decidedCount = 0;
+      } else level.set(escalated, decision);
     }
     return decision;
   }
@@ -246,8 +248,6 @@ export class Policy {
     return { output: this.config.defaultOutput, severity, ruleIndex: -1 };
   }
 }
-
-const hasNul = (t: string) => t.includes('\u0000');
 
 function compileRule(rule: Rule, index: number): CompiledRule {
   const what = `rule ${index + 1}${rule.name ? ` (${rule.name})` : ''}`;
