@@ -47,24 +47,26 @@ export function frameRecord(record: unknown): Buffer {
 }
 
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-/** A line's end before its checksum is known: a tab, eight digits (filled in), a newline. */
-const LINE_END = '\t00000000\n';
 
 /**
  * Several records as one buffer, for one write; the same bytes as their frameRecord()s one after
- * the other. The JSON texts are encoded as UTF-8 at once, then each line's CRC is written in
- * place (JSON text holds no raw newline, and no UTF-8 sequence holds the byte of one).
+ * the other. Each record's JSON is written straight into one buffer (no joined text in between)
+ * and followed by its tab, CRC and newline.
  */
 export function frameRecords(records: readonly unknown[]): Buffer {
-  let text = '';
-  for (const r of records) text += JSON.stringify(r) + LINE_END;
-  const b = Buffer.from(text);
-  for (let start = 0; start < b.length; ) {
-    const nl = b.indexOf(0x0a, start);
-    const tab = nl - 9;
-    let c = crc32(b.subarray(start, tab));
-    for (let i = nl - 1; i > tab; i--, c >>>= 4) b[i] = HEX_DIGITS[c & 15];
-    start = nl + 1;
+  const texts = records.map((r) => JSON.stringify(r));
+  let size = 0;
+  for (const t of texts) size += Buffer.byteLength(t) + 10;
+  const b = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const t of texts) {
+    const start = at;
+    at += b.write(t, at);
+    let c = crc32(b.subarray(start, at));
+    b[at] = 0x09;
+    for (let i = at + 8; i > at; i--, c >>>= 4) b[i] = HEX_DIGITS[c & 15];
+    b[at + 9] = 0x0a;
+    at += 10;
   }
   return b;
 }
