@@ -33,6 +33,34 @@ export class HttpReplyError extends Error {
   }
 }
 
+/** Value of a hex digit byte, or -1. */
+function hexDigit(b: number): number {
+  if (b >= 48 && b <= 57) return b - 48;
+  if (b >= 97 && b <= 102) return b - 87;
+  if (b >= 65 && b <= 70) return b - 55;
+  return -1;
+}
+
+const isBlank = (b: number): boolean => b === 32 || b === 9;
+
+/** The size on a chunk-size line buf[from..to): 1 to 8 hex digits, blanks around, extensions after ";". */
+function chunkSize(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to && isBlank(buf[i])) i++;
+  let size = 0;
+  let digits = 0;
+  for (let d = i < to ? hexDigit(buf[i]) : -1; d >= 0; d = i < to ? hexDigit(buf[i]) : -1) {
+    size = size * 16 + d;
+    digits++;
+    i++;
+  }
+  while (i < to && isBlank(buf[i])) i++;
+  if (digits === 0 || digits > 8 || (i < to && buf[i] !== 59 /* ; */)) {
+    throw new HttpReplyError(`bad chunk size "${buf.toString('latin1', from, Math.min(to, from + 16)).trim()}"`);
+  }
+  return size;
+}
+
 type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailer' | 'until-close' | 'done';
 
 export class HttpReplyReader {
@@ -105,11 +133,7 @@ export class HttpReplyReader {
             return this.keep(buf, at);
           }
           if (nl - at > MAX_CHUNK_LINE) throw new HttpReplyError('chunk-size line too long');
-          const line = buf.toString('latin1', at, nl);
-          const semi = line.indexOf(';');
-          const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
-          if (!/^[0-9a-fA-F]{1,8}$/.test(hex)) throw new HttpReplyError(`bad chunk size "${hex.slice(0, 16)}"`);
-          this.remaining = parseInt(hex, 16);
+          this.remaining = chunkSize(buf, at, nl);
           at = nl + 2;
           this.state = this.remaining === 0 ? 'trailer' : 'chunk-data';
           if (this.remaining > this.maxBodyBytes - this.size) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
