@@ -94,6 +94,26 @@ describe('HTTP reply reader', () => {
   });
 });
 
+describe('HTTP reply reader over a socket that reads into one buffer', () => {
+  it.each([1, 7, 544, 100000])('copies what it keeps: the answer survives the buffer being overwritten after each push of %i bytes', (step) => {
+    const reader = new HttpReplyReader(1 << 20, true);
+    const shared = Buffer.alloc(Math.min(step, captured.length));
+    let reply: HttpReply | undefined;
+    for (let at = 0; at < captured.length && !reply; at += step) {
+      const n = captured.copy(shared, 0, at, at + step);
+      reply = reader.push(shared.subarray(0, n));
+      shared.fill(0x58);
+    }
+    expect(reply?.status).toBe(200);
+    expect(reply?.body).toBe(dechunk(captured));
+  });
+
+  it('still refuses a body over the cap', () => {
+    const reader = new HttpReplyReader(10, true);
+    expect(() => reader.push(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nghijkl\r\n'))).toThrow(expect.objectContaining({ tooBig: true }));
+  });
+});
+
 describe('HTTP reply reader, split anywhere', () => {
   it('reads the same answer however a long header block and the chunks are split', () => {
     const head = `HTTP/1.1 200 OK\r\n${'X-Filler: abcdefghij\r\n'.repeat(400)}Transfer-Encoding: chunked\r\n\r\n`;

@@ -81,7 +81,17 @@ export class HttpReplyReader {
   /** Bytes of the response received so far (the head included): none means the socket died idle. */
   received = 0;
 
-  constructor(private readonly maxBodyBytes: number) {}
+  /** The body so far, when pushed bytes are copied (see `transient`). */
+  private body?: Buffer;
+
+  /**
+   * `transient`: the buffer given to push() is reused for other bytes once push() returns (a
+   * socket reading into one buffer), so the body is copied out instead of referenced.
+   */
+  constructor(
+    private readonly maxBodyBytes: number,
+    private readonly transient = false,
+  ) {}
 
   get done(): boolean {
     return this.state === 'done';
@@ -212,6 +222,7 @@ export class HttpReplyReader {
   }
 
   private reply(): HttpReply {
+    if (this.transient) return { status: this.status, headers: this.headers, body: this.body ? this.body.toString('utf8', 0, this.size) : '' };
     const body = this.parts.length === 1 ? this.parts[0].toString('utf8') : Buffer.concat(this.parts, this.size).toString('utf8');
     return { status: this.status, headers: this.headers, body };
   }
@@ -220,6 +231,17 @@ export class HttpReplyReader {
     if (b.length === 0) return;
     this.size += b.length;
     if (this.size > this.maxBodyBytes) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
+    if (this.transient) {
+      const at = this.size - b.length;
+      if (!this.body || this.size > this.body.length) {
+        // Doubling, so a body arriving in many small pieces is copied a bounded number of times.
+        const grown = Buffer.allocUnsafe(Math.min(this.maxBodyBytes, Math.max(this.size, (this.body?.length ?? 1024) * 2)));
+        this.body?.copy(grown, 0, 0, at);
+        this.body = grown;
+      }
+      b.copy(this.body, at);
+      return;
+    }
     this.parts.push(copy ? Buffer.from(b) : b);
   }
 

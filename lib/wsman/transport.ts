@@ -48,9 +48,23 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** An idle kept-alive socket is closed by us after this long (AMT closes its own sooner). */
 const IDLE_MS = 60_000;
 
+/**
+ * Plain sockets read into this one buffer (Node's `onread`) instead of a new buffer per read and
+ * the stream machinery around it: every read is handed to its exchange's reader, which copies what
+ * it keeps, before the next read can happen. One buffer serves every socket, as reads and their
+ * callbacks run one at a time.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Where a plain socket's reads go, set once the socket is taken into the pool. */
+const READ_SINK = Symbol('read sink');
+type SinkSocket = net.Socket & { [READ_SINK]?: { data?: (data: Buffer) => void } };
+
 /** One socket and what is happening on it. */
 interface Conn {
   socket: net.Socket;
+  /** Reads arrive in READ_BUFFER, reused after each: readers must copy. */
+  transient: boolean;
   /** It has carried a request before this one (so a failure before any answer may be retried). */
   reused: boolean;
   /** The exchange in progress, if any. */
@@ -147,7 +161,7 @@ export class HttpTransport {
           return;
         }
         conn = c;
-        const reader = new HttpReplyReader(this.o.maxResponseBytes);
+        const reader = new HttpReplyReader(this.o.maxResponseBytes, c.transient);
         c.current = {
           reader,
           settle: (err, reply) => {
@@ -270,7 +284,20 @@ export class HttpTransport {
           failed,
         );
       } else {
-        raw = net.connect({ host: this.o.host, port: this.o.port, noDelay: true });
+        const sink: { data?: (data: Buffer) => void } = {};
+        raw = net.connect({
+          host: this.o.host,
+          port: this.o.port,
+          noDelay: true,
+          onread: {
+            buffer: READ_BUFFER,
+            callback: (n: number, buf: Uint8Array) => {
+              sink.data?.(Buffer.from(buf.buffer, buf.byteOffset, n));
+              return true;
+            },
+          },
+        });
+        (raw as SinkSocket)[READ_SINK] = sink;
         this.connecting.add(raw);
         const timer = setTimeout(() => failed(new TimeoutError(`${this.label} did not accept a connection within ${timeoutMs} ms`)), timeoutMs);
         const onError = (e: Error): void => {
@@ -296,9 +323,10 @@ export class HttpTransport {
     socket.setNoDelay(true);
     // Idle sockets are closed after a while; one with a request in flight has that request's timer.
     socket.setTimeout(IDLE_MS);
-    const c: Conn = { socket, reused: false };
+    const sink = (socket as SinkSocket)[READ_SINK];
+    const c: Conn = { socket, reused: false, transient: sink !== undefined };
     this.open.add(c);
-    socket.on('data', (data: Buffer) => {
+    const onData = (data: Buffer): void => {
       const x = c.current;
       if (!x) {
         // Bytes nobody asked for: the connection cannot be trusted to frame the next answer.
@@ -314,7 +342,9 @@ export class HttpTransport {
         return;
       }
       if (reply) x.settle(null, reply);
-    });
+    };
+    if (sink) sink.data = onData;
+    else socket.on('data', onData);
     socket.on('end', () => {
       const x = c.current;
       this.drop(c);
