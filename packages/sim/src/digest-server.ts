@@ -96,6 +96,19 @@ export class DigestAuthenticator {
     return `Digest realm="${this.realm}", nonce="${nonce}",stale="${String(stale)}",qop="${this.offersAuthInt ? 'auth-int, auth' : 'auth'}"`;
   }
 
+  /** MD5(method:uri) of the last request without a body hash: every warm call repeats it. */
+  private lastA2 = '';
+  private lastHa2 = '';
+
+  private ha2(method: string, uri: string): string {
+    const a2 = `${method}:${uri}`;
+    if (a2 !== this.lastA2) {
+      this.lastA2 = a2;
+      this.lastHa2 = md5(a2);
+    }
+    return this.lastHa2;
+  }
+
   /** Checks the Authorization header of `method uri` (the body counts for qop=auth-int). */
   verify(method: string, uri: string, authorization: string | undefined, body: Buffer): DigestVerdict {
     const refuse = (reason: string, stale = false): DigestVerdict => ({ ok: false, stale, reason });
@@ -110,8 +123,8 @@ export class DigestAuthenticator {
     const qopOk = c.qop === 'auth' || (c.qop === 'auth-int' && this.offersAuthInt);
     if (!qopOk) return refuse(`qop ${c.qop ?? '(none)'} not offered`);
     if (c.nc === undefined || !/^[0-9a-f]{1,8}$/i.test(c.nc) || c.cnonce === undefined) return refuse('bad nc or cnonce');
-    const a2 = c.qop === 'auth-int' ? `${method}:${c.uri}:${md5(body)}` : `${method}:${c.uri}`;
-    if (md5([ha1, c.nonce, c.nc, c.cnonce, c.qop, md5(a2)].join(':')) !== c.response.toLowerCase()) return refuse('wrong response (password?)');
+    const ha2 = c.qop === 'auth-int' ? md5(`${method}:${c.uri}:${md5(body)}`) : this.ha2(method, c.uri);
+    if (md5(`${ha1}:${c.nonce}:${c.nc}:${c.cnonce}:${c.qop}:${ha2}`) !== c.response.toLowerCase()) return refuse('wrong response (password?)');
     const n = this.issued.get(c.nonce);
     if (n === undefined || this.now() - n.issuedAt > this.nonceTtlMs) {
       this.issued.delete(c.nonce);
