@@ -21,6 +21,8 @@ const MAX_CHUNK_LINE = 1024;
 const MAX_TRAILER_BYTES = 4 * 1024;
 
 const CRLF = Buffer.from('\r\n');
+/** A lent body buffer grown past this is not kept for the next reply. */
+const SCRATCH_KEPT_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
 
 export class HttpReplyError extends Error {
@@ -86,12 +88,17 @@ export class HttpReplyReader {
 
   /**
    * `transient`: the buffer given to push() is reused for other bytes once push() returns (a
-   * socket reading into one buffer), so the body is copied out instead of referenced.
+   * socket reading into one buffer), so the body is copied out instead of referenced: into
+   * `scratch.buffer` when given (a buffer its owner lends to one reader at a time; the reply's text
+   * is made before the reader returns it, so the next reader may overwrite it), grown as needed.
    */
   constructor(
     private readonly maxBodyBytes: number,
     private readonly transient = false,
-  ) {}
+    private readonly scratch?: { buffer?: Buffer },
+  ) {
+    if (transient) this.body = scratch?.buffer;
+  }
 
   get done(): boolean {
     return this.state === 'done';
@@ -238,6 +245,8 @@ export class HttpReplyReader {
         const grown = Buffer.allocUnsafe(Math.min(this.maxBodyBytes, Math.max(this.size, (this.body?.length ?? 1024) * 2)));
         this.body?.copy(grown, 0, 0, at);
         this.body = grown;
+        // Kept for the next reply unless it is far beyond a usual answer.
+        if (this.scratch && grown.length <= SCRATCH_KEPT_BYTES) this.scratch.buffer = grown;
       }
       b.copy(this.body, at);
       return;

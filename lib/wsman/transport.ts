@@ -65,6 +65,8 @@ interface Conn {
   socket: net.Socket;
   /** Reads arrive in READ_BUFFER, reused after each: readers must copy. */
   transient: boolean;
+  /** Where the readers of this socket's replies copy bodies, one reply at a time. */
+  scratch: { buffer?: Buffer };
   /** It has carried a request before this one (so a failure before any answer may be retried). */
   reused: boolean;
   /** The exchange in progress, if any. */
@@ -161,7 +163,7 @@ export class HttpTransport {
           return;
         }
         conn = c;
-        const reader = new HttpReplyReader(this.o.maxResponseBytes, c.transient);
+        const reader = new HttpReplyReader(this.o.maxResponseBytes, c.transient, c.scratch);
         c.current = {
           reader,
           settle: (err, reply) => {
@@ -324,7 +326,7 @@ export class HttpTransport {
     // Idle sockets are closed after a while; one with a request in flight has that request's timer.
     socket.setTimeout(IDLE_MS);
     const sink = (socket as SinkSocket)[READ_SINK];
-    const c: Conn = { socket, reused: false, transient: sink !== undefined };
+    const c: Conn = { socket, reused: false, transient: sink !== undefined, scratch: {} };
     this.open.add(c);
     const onData = (data: Buffer): void => {
       const x = c.current;

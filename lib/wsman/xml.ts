@@ -144,6 +144,14 @@ function qnameEnd(xml: string, at: number): number {
   return i;
 }
 
+/** xml.startsWith(name, at), compared by character codes (several times faster in V8 for short names). */
+function sameAt(xml: string, at: number, name: string): boolean {
+  const n = name.length;
+  if (at + n > xml.length) return false;
+  for (let k = 0; k < n; k++) if (xml.charCodeAt(at + k) !== name.charCodeAt(k)) return false;
+  return true;
+}
+
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
@@ -259,7 +267,7 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
       const open = stack.pop();
       if (!open) fail(xml, lt, 'end tag without a start tag');
       let at = lt + 2 + open.qname.length;
-      if (!xml.startsWith(open.qname, lt + 2)) {
+      if (!sameAt(xml, lt + 2, open.qname)) {
         END_TAG.lastIndex = lt + 2;
         const m = END_TAG.exec(xml);
         fail(xml, lt, m ? `</${q(m[1])}> does not close <${q(open.qname)}>` : 'bad end tag');
