@@ -35,6 +35,19 @@ export class HttpReplyError extends Error {
   }
 }
 
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: |$)/;
+
+/** Lower-cased header names as written, so a device's usual names are not lower-cased anew each time (bounded). */
+const HEADER_NAMES = new Map<string, string>();
+
+function headerName(raw: string): string {
+  const known = HEADER_NAMES.get(raw);
+  if (known !== undefined) return known;
+  const name = raw.trim().toLowerCase();
+  if (HEADER_NAMES.size < 256 && raw.length <= 64) HEADER_NAMES.set(raw, name);
+  return name;
+}
+
 /** Value of a hex digit byte, or -1. */
 function hexDigit(b: number): number {
   if (b >= 48 && b <= 57) return b - 48;
@@ -255,17 +268,19 @@ export class HttpReplyReader {
   }
 
   private readHead(text: string): void {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
-    if (!m) throw new HttpReplyError(`not an HTTP/1.x status line: "${lines[0].slice(0, 40)}"`);
+    let eol = text.indexOf('\r\n');
+    if (eol < 0) eol = text.length;
+    const m = STATUS_LINE.exec(text.slice(0, eol));
+    if (!m) throw new HttpReplyError(`not an HTTP/1.x status line: "${text.slice(0, Math.min(eol, 40))}"`);
     const status = Number(m[2]);
     const headers: ReplyHeaders = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new HttpReplyError('malformed response header line');
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
+    for (let from = eol + 2; from <= text.length; from = eol + 2) {
+      eol = text.indexOf('\r\n', from);
+      if (eol < 0) eol = text.length;
+      const colon = text.indexOf(':', from);
+      if (colon <= from || colon > eol) throw new HttpReplyError('malformed response header line');
+      const name = headerName(text.slice(from, colon));
+      const value = text.slice(colon + 1, eol).trim();
       const had = headers[name];
       if (had === undefined) headers[name] = value;
       else if (name === 'www-authenticate') headers[name] = ([] as string[]).concat(had, value);

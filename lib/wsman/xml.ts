@@ -422,11 +422,20 @@ function openTag(st: ReadState, lt: number): number {
 
 /** The first child with this local name in this namespace. */
 export function child(node: XmlNode | undefined, name: string, ns?: string): XmlNode | undefined {
-  return node?.children.find((c) => c.name === name && (ns === undefined || c.ns === ns));
+  if (!node) return undefined;
+  const children = node.children;
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i];
+    if (c.name === name && (ns === undefined || c.ns === ns)) return c;
+  }
+  return undefined;
 }
 
 export function childrenNamed(node: XmlNode | undefined, name: string, ns?: string): XmlNode[] {
-  return node ? node.children.filter((c) => c.name === name && (ns === undefined || c.ns === ns)) : [];
+  const out: XmlNode[] = [];
+  if (!node) return out;
+  for (const c of node.children) if (c.name === name && (ns === undefined || c.ns === ns)) out.push(c);
+  return out;
 }
 
 /** Resolve a QName written as element text ("e:AlreadyExists") through the element's scope. */
