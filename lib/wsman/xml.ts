@@ -118,7 +118,6 @@ export function escapeXml(s: string): string {
 const NAME_START = 'A-Za-z_\\u00C0-\\uFFFF';
 const NAME_CHAR = `${NAME_START}0-9.\\-\\u00B7`;
 const QNAME = `[${NAME_START}][${NAME_CHAR}]*(?::[${NAME_START}][${NAME_CHAR}]*)?`;
-const TAG_END = /[ \t\r\n]*(\/?)>/y;
 const END_TAG = new RegExp(`(${QNAME})[ \\t\\r\\n]*>`, 'y');
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -371,11 +370,13 @@ function openTag(st: ReadState, lt: number): number {
     selfClosing = false;
     after = at + 1;
   } else {
-    TAG_END.lastIndex = at;
-    const end = TAG_END.exec(xml);
-    if (!end) fail(xml, at, `bad attribute or unterminated tag <${q(qname)}>`);
-    selfClosing = end[1] === '/';
-    after = TAG_END.lastIndex;
+    // White space, then ">" or "/>".
+    let e = at;
+    while (isSpace(xml.charCodeAt(e))) e++;
+    selfClosing = xml.charCodeAt(e) === 47 /* / */;
+    if (selfClosing) e++;
+    if (xml.charCodeAt(e) !== 62 /* > */) fail(xml, at, `bad attribute or unterminated tag <${q(qname)}>`);
+    after = e + 1;
   }
   const nodeScope: Readonly<Record<string, string>> = scope ?? parentScope;
   const colon = qname.indexOf(':');
