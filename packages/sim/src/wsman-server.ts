@@ -53,8 +53,14 @@ function httpDate(): string {
 }
 
 /** The body framed in AMT's chunks (see chunkBoundaries), the last chunk included, as one buffer. */
+/** Where an answer is encoded before it is cut into chunks (used and done with inside one call). */
+let encoded = Buffer.allocUnsafe(16 * 1024);
+
 export function chunkedBody(body: string): Buffer {
-  const buf = Buffer.from(body, 'utf8');
+  const size = Buffer.byteLength(body);
+  if (size > encoded.length) encoded = Buffer.allocUnsafe(size);
+  encoded.write(body, 0, 'utf8');
+  const buf = encoded.subarray(0, size);
   const cuts = chunkBoundaries(buf.length);
   // Each chunk: a size line of at most 8 hex digits and CRLF, the bytes, CRLF; then "0\r\n\r\n".
   const out = Buffer.allocUnsafe(buf.length + cuts.length * 12 + 5);
