@@ -129,12 +129,11 @@ export class HttpTransport {
       head += `${name}: ${value}\r\n`;
     }
     const bodyBytes = Buffer.byteLength(body);
-    // latin1 head: one byte per character; "Content-Length: " + digits + CRLF CRLF.
-    const out = Buffer.allocUnsafe(head.length + 20 + String(bodyBytes).length + bodyBytes);
-    let at = out.write(head, 0, 'latin1');
-    at += out.write(`Content-Length: ${bodyBytes}\r\n\r\n`, at, 'latin1');
-    at += out.write(body, at, 'utf8');
-    return out.subarray(0, at);
+    head += `Content-Length: ${bodyBytes}\r\n\r\n`;
+    // latin1 head: one byte per character.
+    const out = Buffer.allocUnsafe(head.length + bodyBytes);
+    const at = out.write(head, 0, 'latin1');
+    return out.subarray(0, at + out.write(body, at, 'utf8'));
   }
 
   /** One exchange; `retry`: send once more if a kept-alive socket turns out dead before any answer. */

@@ -302,10 +302,13 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
 }
 
 const XML_DECLARATION = /<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*("1\.[0-9]+"|'1\.[0-9]+')([ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*("[A-Za-z][\w.-]*"|'[A-Za-z][\w.-]*'))?([ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*("(yes|no)"|'(yes|no)'))?[ \t\r\n]*\?>/y;
+const USUAL_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 const PI_TARGET = new RegExp(`(${QNAME})(?:[ \\t\\r\\n]|\\?>)`, 'y');
 
 /** The XML declaration (only first in the document) or another processing instruction; skipped. */
 function processingInstruction(xml: string, lt: number): number {
+  // The declaration every AMT answer starts with (one the pattern below accepts), checked as text.
+  if (lt === 0 && sameAt(xml, 0, USUAL_DECLARATION)) return USUAL_DECLARATION.length;
   PI_TARGET.lastIndex = lt + 2;
   const target = PI_TARGET.exec(xml);
   if (!target) fail(xml, lt, 'bad processing instruction');
