@@ -293,7 +293,9 @@ export class HttpTransport {
           onread: {
             buffer: READ_BUFFER,
             callback: (n: number, buf: Uint8Array) => {
-              sink.data?.(Buffer.from(buf.buffer, buf.byteOffset, n));
+              if (sink.data) sink.data(Buffer.from(buf.buffer, buf.byteOffset, n));
+              // Bytes before the socket is in the pool (before any request): not a device to trust.
+              else raw.destroy(new ConnectionError(`${this.label} sent bytes before any request`));
               return true;
             },
           },
