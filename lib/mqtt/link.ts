@@ -145,9 +145,10 @@ export class MqttLink extends EventEmitter {
     });
   }
 
-  /** Subscribe at QoS 1; `rap` asks for Retain As Published where the protocol has it. */
-  subscribe(topics: string[], o: { rap?: boolean } = {}): Promise<void> {
-    const options = o.rap && this.retainAsPublished ? { qos: 1 as const, rap: true } : { qos: 1 as const };
+  /** Subscribe at QoS 1 (or `qos`); `rap` asks for Retain As Published where the protocol has it. */
+  subscribe(topics: string[], o: { rap?: boolean; qos?: 0 | 1 } = {}): Promise<void> {
+    const qos = o.qos ?? 1;
+    const options = o.rap && this.retainAsPublished ? { qos, rap: true } : { qos };
     return new Promise((resolve, reject) => {
       this.client.subscribe(topics, options, (err, granted, packet) => {
         // 0x80 (3.1.1 failure) and every MQTT 5 reason code from 0x80 up refuse a subscription;
