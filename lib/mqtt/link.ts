@@ -13,6 +13,7 @@
  * "subscribe to <filter>").
  */
 import { EventEmitter } from 'node:events';
+import type { Writable } from 'node:stream';
 import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -35,6 +36,12 @@ export interface LinkOptions {
   maxBackoffMs?: number;
   /** Incoming messages larger than this are dropped and counted. Default 64 KiB. */
   maxIncomingBytes?: number;
+  /**
+   * Publishes made in one turn of the event loop leave in one socket write instead of one each
+   * (they are held until the loop has handled what it read): for links that answer many
+   * requests at once. Default off.
+   */
+  coalesceWrites?: boolean;
 }
 
 export class MqttLink extends EventEmitter {
@@ -47,6 +54,9 @@ export class MqttLink extends EventEmitter {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly maxIncomingBytes: number;
+  private readonly coalesceWrites: boolean;
+  /** The stream whose writes are held (coalesceWrites), until the loop's next check phase. */
+  private held?: Partial<Writable>;
   droppedOversize = 0;
 
   constructor(o: LinkOptions) {
@@ -55,6 +65,7 @@ export class MqttLink extends EventEmitter {
     this.initialBackoffMs = o.initialBackoffMs ?? 1000;
     this.maxBackoffMs = o.maxBackoffMs ?? 60_000;
     this.maxIncomingBytes = o.maxIncomingBytes ?? 64 * 1024;
+    this.coalesceWrites = o.coalesceWrites ?? false;
     this.client = mqtt.connect(o.url, {
       connectTimeout: 10_000,
       keepalive: 30,
@@ -135,6 +146,7 @@ export class MqttLink extends EventEmitter {
    */
   publish(topic: string, payload: string | Buffer, o: IClientPublishOptions = {}, ackTimeoutMs = 10_000): Promise<boolean> {
     if (!this.client.connected) return Promise.resolve(false);
+    if (this.coalesceWrites) this.holdWrites();
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), ackTimeoutMs);
       this.client.publish(topic, payload, { qos: 1, ...o }, (err) => {
@@ -143,6 +155,21 @@ export class MqttLink extends EventEmitter {
         resolve(!err);
       });
     });
+  }
+
+  /** Holds the socket's writes until this turn of the event loop has run its I/O callbacks. */
+  private holdWrites(): void {
+    const stream = this.client.stream as Partial<Writable> | undefined;
+    if (this.held || !stream?.cork || !stream.uncork) return;
+    stream.cork();
+    this.held = stream;
+    setImmediate(() => this.releaseWrites());
+  }
+
+  private releaseWrites(): void {
+    const stream = this.held;
+    this.held = undefined;
+    stream?.uncork?.();
   }
 
   /** Subscribe at QoS 1 (or `qos`); `rap` asks for Retain As Published where the protocol has it. */
@@ -172,6 +199,8 @@ export class MqttLink extends EventEmitter {
     this.closing = true;
     clearTimeout(this.retryTimer);
     if (last && this.client.connected) await this.publish(last.topic, last.payload, { retain: true }, 2000);
+    // What was published before close() leaves before the forced end.
+    this.releaseWrites();
     // Forced: what mattered (the last words) is acknowledged, and a graceful end would wait for
     // acknowledgements that a dropped connection will never bring.
     await new Promise<void>((resolve) => this.client.end(true, {}, () => resolve()));

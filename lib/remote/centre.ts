@@ -75,6 +75,7 @@ export class RemoteCentre {
       // The centre's own presence is nobody's business here; a will is required by the link.
       will: { topic: `${o.base}/_centre/${o.centre}/availability`, payload: OFFLINE },
       maxIncomingBytes: 1024 * 1024 + 1024,
+      coalesceWrites: true,
     });
     noDelay(this.link);
     let ready: () => void;

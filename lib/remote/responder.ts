@@ -82,6 +82,7 @@ export class RemoteResponder extends EventEmitter {
       client: withNegotiatedVersion(o.client),
       will: { topic: remoteAvailabilityTopic(this.topics), payload: OFFLINE },
       maxIncomingBytes: 64 * 1024,
+      coalesceWrites: true,
     });
     noDelay(this.link);
     this.link.on('status', (s) => this.emit('status', s));
