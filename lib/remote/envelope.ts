@@ -57,7 +57,12 @@ export interface Answer {
 }
 
 export function newNonce(): string {
-  return randomBytes(16).toString('base64url');
+  return nonceText(randomBytes(16));
+}
+
+/** A nonce's text from its 16 random bytes. */
+export function nonceText(bytes: Buffer): string {
+  return bytes.toString('base64url');
 }
 
 /** The context line and the body's UTF-8 bytes in one buffer: what is signed. */
