@@ -199,8 +199,9 @@ export class MqttLink extends EventEmitter {
     this.closing = true;
     clearTimeout(this.retryTimer);
     if (last && this.client.connected) await this.publish(last.topic, last.payload, { retain: true }, 2000);
-    // What was published before close() leaves before the forced end.
-    this.releaseWrites();
+    // What was published before close() (held for the turn, or corked until the next tick by
+    // mqtt-packet) leaves before the forced end.
+    await new Promise((resolve) => setImmediate(resolve));
     // Forced: what mattered (the last words) is acknowledged, and a graceful end would wait for
     // acknowledgements that a dropped connection will never bring.
     await new Promise<void>((resolve) => this.client.end(true, {}, () => resolve()));
