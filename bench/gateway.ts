@@ -98,7 +98,7 @@ async function stopRed({ child }: RedProcess): Promise<void> {
  * Settle, then RSS and the CPU used over `seconds` (as a fraction of one core). RSS is the median
  * of one sample a second over the window: a single sample mostly says when V8 last collected.
  */
-async function measure(red: RedProcess, settleSeconds: number, seconds: number): Promise<{ rssMiB: number; rssMaxMiB: number; cpuOfOneCore: number } & HeapReport> {
+async function measure(red: RedProcess, settleSeconds: number, seconds: number): Promise<{ rssMiB: number; rssMaxMiB: number; rssAfterGcMiB: number; cpuOfOneCore: number } & HeapReport> {
   await new Promise((r) => setTimeout(r, settleSeconds * 1000));
   const a = sample(red.child.pid!);
   const rss: number[] = [];
@@ -111,8 +111,9 @@ async function measure(red: RedProcess, settleSeconds: number, seconds: number):
   rss.sort((x, y) => x - y);
   // After the CPU window: the forced collection is not counted as the gateway's work.
   const heap = await heapReport(red);
+  const afterGc = sample(red.child.pid!).rssMiB;
   const round = (v: number): number => Math.round(v * 10) / 10;
-  return { rssMiB: round(rss[Math.floor(rss.length / 2)]), rssMaxMiB: round(rss[rss.length - 1]), ...heap, cpuOfOneCore: Math.round(((b.cpuSeconds - a.cpuSeconds) / seconds) * 10000) / 10000 };
+  return { rssMiB: round(rss[Math.floor(rss.length / 2)]), rssMaxMiB: round(rss[rss.length - 1]), rssAfterGcMiB: round(afterGc), ...heap, cpuOfOneCore: Math.round(((b.cpuSeconds - a.cpuSeconds) / seconds) * 10000) / 10000 };
 }
 
 function freePort(): Promise<number> {
@@ -198,6 +199,7 @@ export const gatewayCost: Bench = {
         oobkitPolling: busyCost,
         idleRssOverBareMiB: Math.round((idleCost.rssMiB - bareCost.rssMiB) * 10) / 10,
         pollingRssOverBareMiB: Math.round((busyCost.rssMiB - bareCost.rssMiB) * 10) / 10,
+        pollingRssAfterGcOverBareMiB: Math.round((busyCost.rssAfterGcMiB - bareCost.rssAfterGcMiB) * 10) / 10,
         pollingLiveHeapOverBareMiB: Math.round((busyCost.liveHeapMiB - bareCost.liveHeapMiB) * 10) / 10,
         pollingCpuOverBare: Math.round((busyCost.cpuOfOneCore - bareCost.cpuOfOneCore) * 10000) / 10000,
         cpuMicrosecondsPerPoll: Math.round(((busyCost.cpuOfOneCore - bareCost.cpuOfOneCore) / requestsPerSecond) * 1e6),
