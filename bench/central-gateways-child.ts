@@ -1,10 +1,11 @@
 /**
- * The sites' gateways for the central benchmark, in a process of their own (the centre's RSS is
- * what the benchmark reports): one RemoteResponder per site, each serving its PCs through their
- * AMT drivers.
+ * Sites' gateways for the central benchmark, in a process of their own (the centre's RSS is
+ * what the benchmark reports; one such process per core): one RemoteResponder per site, each
+ * serving its PCs through their AMT drivers.
  *
  *   node central-gateways-child.js      (configuration as JSON on stdin; prints "ready" when all are online)
  */
+import { fleetLimiter } from '../lib/wsman/client';
 import { allowList, driverExecutor, parsePrivateKey, parsePublicKey, RemoteResponder } from '../lib/remote';
 import type { ManagedDevice } from '../lib/device';
 
@@ -15,6 +16,8 @@ interface Config {
   user: string;
   password: string;
   sites: Array<{ site: string; siteKey: string; ports: number[] }>;
+  /** Each site keeps the WS-Man fleet limit (50 at once) of its own gateway, instead of all of them sharing one. */
+  limitPerSite?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -22,6 +25,8 @@ async function main(): Promise<void> {
   for await (const chunk of process.stdin) text += chunk;
   const c = JSON.parse(text) as Config;
   const centreKey = parsePublicKey(c.centreKey);
+  // One limit for all the sites in this process would be as if they all ran on one gateway.
+  if (c.limitPerSite) fleetLimiter.setLimit(50 * c.sites.length);
   const responders = await Promise.all(
     c.sites.map((s) => {
       const devices = new Map<string, ManagedDevice>(

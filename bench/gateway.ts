@@ -42,7 +42,9 @@ interface RedProcess {
 async function startRed(flows: unknown[], credentials: Record<string, unknown>, bare: boolean): Promise<RedProcess> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-bench-gw-')), 'flows.json');
   fs.writeFileSync(file, JSON.stringify({ flows, credentials }));
-  const child = spawn(process.execPath, ['--expose-gc', '-r', HEAP_PROBE, CHILD], { env: { ...process.env, FLOWS_FILE: file, ...(bare ? { BARE_NODE_RED: '1' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // GATEWAY_NODE_ARGS: extra Node options for the measured processes, e.g. "--cpu-prof".
+  const extra = (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--expose-gc', ...extra, '-r', HEAP_PROBE, CHILD], { env: { ...process.env, FLOWS_FILE: file, ...(bare ? { BARE_NODE_RED: '1' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
@@ -59,16 +61,28 @@ async function startRed(flows: unknown[], credentials: Record<string, unknown>, 
   return { child, output: () => out };
 }
 
-/** The JS heap the process keeps after a full collection, in MiB. */
-async function liveHeapMiB(red: RedProcess): Promise<number> {
+interface HeapReport {
+  /** The JS heap the process keeps after a full collection, in MiB. */
+  liveHeapMiB: number;
+  /** What V8 had committed just before that collection: young generation and old space, in MiB. */
+  committedNewSpaceMiB: number;
+  committedOldSpaceMiB: number;
+}
+
+async function heapReport(red: RedProcess): Promise<HeapReport> {
   const before = red.output().length;
   red.child.kill('SIGUSR2');
   for (let i = 0; i < 100; i++) {
-    const m = /LIVE_HEAP (\d+)/.exec(red.output().slice(before));
-    if (m) return Math.round((Number(m[1]) / 1048576) * 10) / 10;
+    const text = red.output().slice(before);
+    const live = /LIVE_HEAP (\d+)/.exec(text);
+    const spaces = /HEAP_SPACES_KIB (.*)/.exec(text);
+    if (live && spaces) {
+      const committed = (name: string): number => Math.round(Number(new RegExp(`${name}=(\\d+)/`).exec(spaces[1])?.[1] ?? 0) / 102.4) / 10;
+      return { liveHeapMiB: Math.round((Number(live[1]) / 1048576) * 10) / 10, committedNewSpaceMiB: committed('new_space'), committedOldSpaceMiB: committed('old_space') };
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('the Node-RED process did not report its live heap in 10 s');
+  throw new Error('the Node-RED process did not report its heap in 10 s');
 }
 
 async function stopRed({ child }: RedProcess): Promise<void> {
@@ -80,15 +94,25 @@ async function stopRed({ child }: RedProcess): Promise<void> {
   });
 }
 
-/** Settle, then RSS and the CPU used over `seconds` (as a fraction of one core). */
-async function measure(red: RedProcess, settleSeconds: number, seconds: number): Promise<{ rssMiB: number; liveHeapMiB: number; cpuOfOneCore: number }> {
+/**
+ * Settle, then RSS and the CPU used over `seconds` (as a fraction of one core). RSS is the median
+ * of one sample a second over the window: a single sample mostly says when V8 last collected.
+ */
+async function measure(red: RedProcess, settleSeconds: number, seconds: number): Promise<{ rssMiB: number; rssMaxMiB: number; cpuOfOneCore: number } & HeapReport> {
   await new Promise((r) => setTimeout(r, settleSeconds * 1000));
   const a = sample(red.child.pid!);
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const b = sample(red.child.pid!);
+  const rss: number[] = [];
+  let b = a;
+  for (let i = 0; i < seconds; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    b = sample(red.child.pid!);
+    rss.push(b.rssMiB);
+  }
+  rss.sort((x, y) => x - y);
   // After the CPU window: the forced collection is not counted as the gateway's work.
-  const live = await liveHeapMiB(red);
-  return { rssMiB: Math.round(b.rssMiB * 10) / 10, liveHeapMiB: live, cpuOfOneCore: Math.round(((b.cpuSeconds - a.cpuSeconds) / seconds) * 10000) / 10000 };
+  const heap = await heapReport(red);
+  const round = (v: number): number => Math.round(v * 10) / 10;
+  return { rssMiB: round(rss[Math.floor(rss.length / 2)]), rssMaxMiB: round(rss[rss.length - 1]), ...heap, cpuOfOneCore: Math.round(((b.cpuSeconds - a.cpuSeconds) / seconds) * 10000) / 10000 };
 }
 
 function freePort(): Promise<number> {

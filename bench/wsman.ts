@@ -28,6 +28,22 @@ async function timed(n: number, fn: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
+/** CPU time of another process so far, from /proc (1/100 s ticks: read over 1,000 calls). */
+export function processCpuMicroseconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
+/** Wall time of n calls, with the CPU per call of this process (the client) and of the server's. */
+async function timedWithCpu(n: number, fn: () => Promise<unknown>, serverPid: number): Promise<{ seconds: number; clientUs: number; serverUs: number }> {
+  const server0 = processCpuMicroseconds(serverPid);
+  const cpu0 = process.cpuUsage();
+  const seconds = await timed(n, fn);
+  const cpu = process.cpuUsage(cpu0);
+  return { seconds, clientUs: (cpu.user + cpu.system) / n, serverUs: (processCpuMicroseconds(serverPid) - server0) / n };
+}
+
 // Answers every POST with the reply chunks given in CHUNKS (JSON list of base64), framed as
 // chunked transfer encoding like the device's answer, so both sides exchange the same HTTP bytes.
 const FIXED_REPLY_SERVER = `
@@ -98,13 +114,20 @@ export const warmCalls: Bench = {
       const ours: number[] = [];
       const limit: number[] = [];
       const ratios: number[] = [];
+      // CPU per call of each side: where a round trip's time goes (both sides run one after the other).
+      const cpu = { client: [] as number[], simulator: [] as number[], bareClient: [] as number[], bareServer: [] as number[] };
       for (let r = 0; r < rounds; r++) {
-        const o = calls / (await timed(calls, call));
-        const l = calls / (await timed(calls, poster.post));
-        ours.push(o);
-        limit.push(l);
-        ratios.push(o / l);
+        const o = await timedWithCpu(calls, call, sim.child.pid!);
+        const l = await timedWithCpu(calls, poster.post, limitServer.child.pid!);
+        ours.push(calls / o.seconds);
+        limit.push(calls / l.seconds);
+        ratios.push(l.seconds / o.seconds);
+        cpu.client.push(o.clientUs);
+        cpu.simulator.push(o.serverUs);
+        cpu.bareClient.push(l.clientUs);
+        cpu.bareServer.push(l.serverUs);
       }
+      const med = (xs: number[]) => round(median(xs));
       return {
         rounds,
         callsPerRound: calls,
@@ -113,6 +136,11 @@ export const warmCalls: Bench = {
         ratio: round(median(ratios), 3),
         ratioRange: [round(Math.min(...ratios), 3), round(Math.max(...ratios), 3)],
         goal: '>= 0.8',
+        cpuUsPerCall: {
+          ours: { client: med(cpu.client), simulator: med(cpu.simulator) },
+          limit: { client: med(cpu.bareClient), server: med(cpu.bareServer) },
+        },
+        cpuNote: "per call, medians over the rounds; the simulator and the bare server from /proc (10 ms ticks). One call's wall time is at least the client's and the server's CPU added up, as each waits for the other",
       };
     } finally {
       client.close();

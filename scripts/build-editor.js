@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Fills the editor option lists that come from lib's tables (nodes/shared/option-lists.ts: a
 // <!-- oobkit:options <list> <i18n prefix> --> marker becomes one <option> per value), then bundles
-// the editor code the alert nodes share (nodes/shared/editor/alert-policy-editor.ts, with
-// the policy checks of lib/alerts it reuses) and puts it, inline, where a built editor file
-// (dist/nodes/<type>/<type>.html) says <!-- oobkit:alert-policy-editor -->. Inline rather than
+// the editor code several dialogs share (nodes/shared/editor/<name>.ts: the alert policy editor,
+// with the policy checks of lib/alerts it reuses, and the device checklist) and puts each, inline,
+// where a built editor file (dist/nodes/<type>/<type>.html) says <!-- oobkit:<name> -->. Inline rather than
 // <script src>: Node-RED registers a node only after such a script has loaded (a missing one
 // would stop the editor loading), and the palette would fill in two steps.
 'use strict';
@@ -12,24 +12,32 @@ const path = require('node:path');
 const esbuild = require('esbuild');
 
 const root = path.join(__dirname, '..');
-const MARKER = '<!-- oobkit:alert-policy-editor -->';
 
-const { outputFiles } = esbuild.buildSync({
-  entryPoints: [path.join(root, 'nodes', 'shared', 'editor', 'alert-policy-editor.ts')],
-  write: false,
-  bundle: true,
-  format: 'iife',
-  globalName: 'OOBKitAlertPolicy',
-  platform: 'browser',
-  target: ['es2020'],
-  legalComments: 'none',
-  // Two editor files carry it: the first one the editor runs is the one both use.
-  banner: { js: '/* OOBKit: the alert policy editor, built from nodes/shared/editor by scripts/build-editor.js */\nif (!window.OOBKitAlertPolicy) {' },
-  footer: { js: '}' },
-  logLevel: 'warning',
-});
-const bundle = outputFiles[0].text;
-if (bundle.includes('</script')) throw new Error('the editor bundle contains "</script": it cannot be inlined');
+/** Editor code more than one node's dialog uses, each put inline where a built editor file asks for it. */
+const BUNDLES = [
+  { entry: 'alert-policy-editor.ts', globalName: 'OOBKitAlertPolicy', what: 'the alert policy editor' },
+  { entry: 'device-picker.ts', globalName: 'OOBKitDevicePicker', what: 'the device checklist' },
+];
+
+function bundle({ entry, globalName, what }) {
+  const { outputFiles } = esbuild.buildSync({
+    entryPoints: [path.join(root, 'nodes', 'shared', 'editor', entry)],
+    write: false,
+    bundle: true,
+    format: 'iife',
+    globalName,
+    platform: 'browser',
+    target: ['es2020'],
+    legalComments: 'none',
+    // Several editor files carry it: the first one the editor runs is the one they all use.
+    banner: { js: `/* OOBKit: ${what}, built from nodes/shared/editor by scripts/build-editor.js */\nif (!window.${globalName}) {` },
+    footer: { js: '}' },
+    logLevel: 'warning',
+  });
+  const code = outputFiles[0].text;
+  if (code.includes('</script')) throw new Error(`the ${entry} bundle contains "</script": it cannot be inlined`);
+  return code;
+}
 
 const nodesOut = path.join(root, 'dist', 'nodes');
 
@@ -42,13 +50,17 @@ for (const type of fs.readdirSync(nodesOut)) {
   if (filled !== html) fs.writeFileSync(file, filled);
 }
 
-let used = 0;
-for (const type of fs.readdirSync(nodesOut)) {
-  const file = path.join(nodesOut, type, `${type}.html`);
-  if (!fs.existsSync(file)) continue;
-  const html = fs.readFileSync(file, 'utf8');
-  if (!html.includes(MARKER)) continue;
-  fs.writeFileSync(file, html.replace(MARKER, () => `<script type="text/javascript">\n${bundle}</script>`));
-  used++;
+for (const b of BUNDLES) {
+  const marker = `<!-- oobkit:${b.entry.replace(/\.ts$/, '')} -->`;
+  const code = bundle(b);
+  let used = 0;
+  for (const type of fs.readdirSync(nodesOut)) {
+    const file = path.join(nodesOut, type, `${type}.html`);
+    if (!fs.existsSync(file)) continue;
+    const html = fs.readFileSync(file, 'utf8');
+    if (!html.includes(marker)) continue;
+    fs.writeFileSync(file, html.replace(marker, () => `<script type="text/javascript">\n${code}</script>`));
+    used++;
+  }
+  if (used === 0) throw new Error(`no editor file asks for ${b.what} (${marker})`);
 }
-if (used === 0) throw new Error(`no editor file asks for the alert policy editor (${MARKER})`);

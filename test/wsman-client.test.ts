@@ -273,10 +273,29 @@ describe('queueing and timeouts', () => {
       await Promise.all(clients.flatMap((c) => [c.get('AMT_GeneralSettings'), c.get('CIM_Chassis')]));
       expect(most).toBeLessThanOrEqual(2);
       expect(most).toBeGreaterThan(0);
+      expect(limiter.active).toBe(0);
     } finally {
       clearInterval(watch);
       fleet.devices.forEach((d) => (d.latencyMs = 0));
       clients.forEach((c) => c.close());
+    }
+  });
+
+  it('gives a fleet slot back when a call fails, so a one-slot fleet goes on', async () => {
+    const limiter = new Limiter(1);
+    const d = fleet.devices[1];
+    const c = plain(d, { limiter, timeoutMs: 300 });
+    try {
+      d.injectFault({ kind: 'hang', count: 1 });
+      await expect(c.get('AMT_GeneralSettings')).rejects.toMatchObject({ code: 'TIMEOUT' });
+      expect(limiter.active).toBe(0);
+      await expect(c.get('CIM_NoSuchClass')).rejects.toMatchObject({ subcode: 'DestinationUnreachable' });
+      expect(limiter.active).toBe(0);
+      expect((await c.get('AMT_GeneralSettings')).className).toBe('AMT_GeneralSettings');
+      expect(limiter.active).toBe(0);
+    } finally {
+      d.clearFaults();
+      c.close();
     }
   });
 

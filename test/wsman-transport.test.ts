@@ -74,6 +74,22 @@ describe('HTTP transport', () => {
     }
   });
 
+  it('sends each request whole on a kept-alive socket however long or short the one before it was', async () => {
+    const server = await rawServer(() => ok('<a/>'));
+    const t = transport(server.port);
+    try {
+      const bodies = ['<long>' + 'ü'.repeat(3000) + '</long>', '<s/>', '<m>' + 'x'.repeat(900) + '</m>', '<t/>', '<big>' + 'y'.repeat(40000) + '</big>', '<u>ä</u>'];
+      for (const b of bodies) await t.post('/wsman', { Authorization: `Digest n="${b.length}"` }, b, 5000);
+      expect(server.connections).toBe(1);
+      expect(server.received.map((r) => Buffer.from(r, 'latin1').toString('utf8'))).toEqual(
+        bodies.map((b) => `POST /wsman HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Digest n="${b.length}"\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`),
+      );
+    } finally {
+      t.close();
+      await server.close();
+    }
+  });
+
   it('sends the request again on a new socket when the device closed the kept-alive one while idle', async () => {
     const server = await rawServer((n, socket) => {
       if (n === 0) {

@@ -10,11 +10,18 @@
  * and flushed on close. PET traps are UDP and not acknowledged.
  *
  * Persist before emit: what the engine emits is held in an outbox and goes out only once the
- * state write that holds its change is on disk (one write per batch: what came in while the
- * last write was syncing). So a crash at any point never pages twice for one condition after
- * the restart: a condition either was not emitted or is known to be open. The price: a crash
- * while a write is syncing leaves its conditions written but not emitted; after the restart
- * their repeats are counted and go out as the follow-up when the dedup window ends. When a write fails
+ * state write that holds its change is done, so a crash at any point never pages twice for one
+ * condition after the restart: a condition either was not emitted or is known to be open. What
+ * "done" means is `durability`:
+ *  - 'process-crash' (the default): appended to the state log with write(2) at the end of the
+ *    event-loop turn it came in (one append for all of that turn), then emitted; synced to storage
+ *    in the background within a second. It survives the process dying (kill -9, a crash, an
+ *    out-of-memory kill); after a power loss the last second of conditions may page again.
+ *  - 'power-loss': synced to storage (fdatasync) before it is emitted (one write per batch: what
+ *    came in while the last write was syncing). Each batch waits for the disk.
+ * The price either way: a crash between the write and the emit leaves its conditions written but
+ * not emitted; after the restart their repeats are counted and go out as the follow-up when the
+ * dedup window ends. When a write fails
  * (full disk) the held alerts still go out (paging twice beats paging nobody) and
  * `onStateError` says so until a write succeeds again.
  */
@@ -37,7 +44,7 @@ import { HeartbeatWatch, presenceCheck } from './heartbeat';
 import { MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 import { applyHubChanges, HubChange, HubSection, HubState, Journal } from './store';
-import { SnapshotLog } from '../util/snapshot-log';
+import { Durability, SnapshotLog } from '../util/snapshot-log';
 import { EventCursor, hasDriver, withDriver } from '../drivers';
 import type { SelCursor } from '../ipmi/sel';
 
@@ -81,6 +88,8 @@ export interface AlertHubOptions {
   onDropped?(source: 'pet' | 'wsevent', reason: string, from: string, detail?: string): void;
   /** The state could not be written (e: why), or can be again (e undefined) after a failure. */
   onStateError?(e: Error | undefined): void;
+  /** What a new condition's state write must survive before it is emitted (see the top of this file). Default 'process-crash'. */
+  durability?: Durability;
 }
 
 /** Where each protocol's event-log position is kept in the saved state. */
@@ -137,6 +146,7 @@ export class AlertHub {
       takeChanges: () => this.takeChanges(),
       onError: (e) => o.onProblem?.('cannot save the alert state (retrying)', e),
       onWritten: (e) => this.written(e),
+      durability: o.durability ?? 'process-crash',
     });
     const loaded = this.state.load();
     for (const p of loaded.problems) o.onProblem?.(`alert state: ${p}`);

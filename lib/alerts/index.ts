@@ -9,5 +9,6 @@ export type { MaintenanceWindow } from './maintenance';
 export { HeartbeatWatch, registerPresenceCheck } from './heartbeat';
 export { AlertHub } from './hub';
 export type { AlertHubOptions } from './hub';
+export type { Durability } from '../util/snapshot-log';
 export { shapeAlert, chatLine, shapePagerDuty, shapeOpsgenie } from './shape';
 export type { PayloadShape } from './shape';

@@ -9,6 +9,7 @@ import { OobError } from '../errors';
 import type { WsmanClient } from '../wsman/client';
 import type { SubscriptionHandle } from '../wsman/envelope';
 import { AMT_ALL_EVENTS_FILTER } from '../wsman/namespaces';
+import { detachedString } from '../util/detached-string';
 import type { PushRegistration } from './event-listener';
 
 export interface SubscriptionRecord {
@@ -111,7 +112,9 @@ export class DeviceSubscription {
         reference: this.o.reg.path.split('/').pop(),
         expiresSeconds: this.expiresSeconds,
       });
-      this.setRecord({ identifier: h.identifier, managerSelectors: h.manager.selectors });
+      // Kept for the life of the subscription: copied, so the reply they were read from can go.
+      const managerSelectors = Object.fromEntries(Object.entries(h.manager.selectors).map(([k, v]) => [detachedString(k), detachedString(v)]));
+      this.setRecord({ identifier: h.identifier === undefined ? undefined : detachedString(h.identifier), managerSelectors });
       this.after(h.expires);
     } catch (e) {
       this.o.onError(e as Error);

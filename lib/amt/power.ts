@@ -90,9 +90,9 @@ export function powerStateName(code: number): string {
 
 /** Action names for a list of PowerState codes. */
 export function actionsFor(codes: number[]): string[] {
-  return Object.entries(POWER_ACTIONS)
-    .filter(([, code]) => codes.includes(code))
-    .map(([name]) => name);
+  const names: string[] = [];
+  for (const name in POWER_ACTIONS) if (codes.includes(POWER_ACTIONS[name])) names.push(name);
+  return names;
 }
 
 export { canonicalPowerAction };

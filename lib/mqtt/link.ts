@@ -13,6 +13,7 @@
  * "subscribe to <filter>").
  */
 import { EventEmitter } from 'node:events';
+import type { Writable } from 'node:stream';
 import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -35,6 +36,12 @@ export interface LinkOptions {
   maxBackoffMs?: number;
   /** Incoming messages larger than this are dropped and counted. Default 64 KiB. */
   maxIncomingBytes?: number;
+  /**
+   * Publishes made in one turn of the event loop leave in one socket write instead of one each
+   * (they are held until the loop has handled what it read): for links that answer many
+   * requests at once. Default off.
+   */
+  coalesceWrites?: boolean;
 }
 
 export class MqttLink extends EventEmitter {
@@ -47,6 +54,9 @@ export class MqttLink extends EventEmitter {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly maxIncomingBytes: number;
+  private readonly coalesceWrites: boolean;
+  /** The stream whose writes are held (coalesceWrites), until the loop's next check phase. */
+  private held?: Partial<Writable>;
   droppedOversize = 0;
 
   constructor(o: LinkOptions) {
@@ -55,6 +65,7 @@ export class MqttLink extends EventEmitter {
     this.initialBackoffMs = o.initialBackoffMs ?? 1000;
     this.maxBackoffMs = o.maxBackoffMs ?? 60_000;
     this.maxIncomingBytes = o.maxIncomingBytes ?? 64 * 1024;
+    this.coalesceWrites = o.coalesceWrites ?? false;
     this.client = mqtt.connect(o.url, {
       connectTimeout: 10_000,
       keepalive: 30,
@@ -135,6 +146,7 @@ export class MqttLink extends EventEmitter {
    */
   publish(topic: string, payload: string | Buffer, o: IClientPublishOptions = {}, ackTimeoutMs = 10_000): Promise<boolean> {
     if (!this.client.connected) return Promise.resolve(false);
+    if (this.coalesceWrites) this.holdWrites();
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), ackTimeoutMs);
       this.client.publish(topic, payload, { qos: 1, ...o }, (err) => {
@@ -145,9 +157,25 @@ export class MqttLink extends EventEmitter {
     });
   }
 
-  /** Subscribe at QoS 1; `rap` asks for Retain As Published where the protocol has it. */
-  subscribe(topics: string[], o: { rap?: boolean } = {}): Promise<void> {
-    const options = o.rap && this.retainAsPublished ? { qos: 1 as const, rap: true } : { qos: 1 as const };
+  /** Holds the socket's writes until this turn of the event loop has run its I/O callbacks. */
+  private holdWrites(): void {
+    const stream = this.client.stream as Partial<Writable> | undefined;
+    if (this.held || !stream?.cork || !stream.uncork) return;
+    stream.cork();
+    this.held = stream;
+    setImmediate(() => this.releaseWrites());
+  }
+
+  private releaseWrites(): void {
+    const stream = this.held;
+    this.held = undefined;
+    stream?.uncork?.();
+  }
+
+  /** Subscribe at QoS 1 (or `qos`); `rap` asks for Retain As Published where the protocol has it. */
+  subscribe(topics: string[], o: { rap?: boolean; qos?: 0 | 1 } = {}): Promise<void> {
+    const qos = o.qos ?? 1;
+    const options = o.rap && this.retainAsPublished ? { qos, rap: true } : { qos };
     return new Promise((resolve, reject) => {
       this.client.subscribe(topics, options, (err, granted, packet) => {
         // 0x80 (3.1.1 failure) and every MQTT 5 reason code from 0x80 up refuse a subscription;
@@ -171,6 +199,9 @@ export class MqttLink extends EventEmitter {
     this.closing = true;
     clearTimeout(this.retryTimer);
     if (last && this.client.connected) await this.publish(last.topic, last.payload, { retain: true }, 2000);
+    // What was published before close() (held for the turn, or corked until the next tick by
+    // mqtt-packet) leaves before the forced end.
+    await new Promise((resolve) => setImmediate(resolve));
     // Forced: what mattered (the last words) is acknowledged, and a graceful end would wait for
     // acknowledgements that a dropped connection will never bring.
     await new Promise<void>((resolve) => this.client.end(true, {}, () => resolve()));

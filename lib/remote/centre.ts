@@ -13,7 +13,7 @@ import { MqttLink, withNegotiatedVersion } from '../mqtt/link';
 import { noDelay } from './no-delay';
 import { OFFLINE, ONLINE } from '../mqtt/topics';
 import type { RemoteAction } from './actions';
-import { Answer, Command, newNonce, openAnswer, peekNonce, PROTOCOL_VERSION, signCommand } from './envelope';
+import { Answer, Command, nonceText, openAnswer, peekNonce, PROTOCOL_VERSION, signCommand } from './envelope';
 import { errorFromSite, RemoteRefusedError, SiteOfflineError } from './errors';
 import { centreSubscriptions, parseRemoteTopic, remoteCommandTopic, remoteReplyTopic } from './topics';
 
@@ -75,6 +75,7 @@ export class RemoteCentre {
       // The centre's own presence is nobody's business here; a will is required by the link.
       will: { topic: `${o.base}/_centre/${o.centre}/availability`, payload: OFFLINE },
       maxIncomingBytes: 1024 * 1024 + 1024,
+      coalesceWrites: true,
     });
     noDelay(this.link);
     let ready: () => void;
@@ -122,8 +123,9 @@ export class RemoteCentre {
     if (this.availability.get(site) === 'offline') throw new SiteOfflineError(site, `site ${site} is offline (its gateway is not connected to the broker)`);
     if (this.pending.size >= (this.o.maxPending ?? 10_000)) throw new ConnectionError(`${this.pending.size} remote commands are waiting already`);
     ro.signal?.throwIfAborted();
-    const command: Command = { v: PROTOCOL_VERSION, site, device, action, args, ts: this.now(), nonce: newNonce(), reply: this.o.centre };
+    // One random draw for both: the nonce is its text, the correlation data its bytes (neither is secret).
     const correlation = randomBytes(16);
+    const command: Command = { v: PROTOCOL_VERSION, site, device, action, args, ts: this.now(), nonce: nonceText(correlation), reply: this.o.centre };
     const id = correlation.toString('hex');
     const result = new Promise<unknown>((resolve, reject) => {
       const p: Pending = { site, command, key, resolve, reject, timeoutMs: ro.timeoutMs ?? this.o.timeoutMs ?? 30_000, seq: 0, onProgress: ro.onProgress };

@@ -57,12 +57,25 @@ export interface Answer {
 }
 
 export function newNonce(): string {
-  return randomBytes(16).toString('base64url');
+  return nonceText(randomBytes(16));
+}
+
+/** A nonce's text from its 16 random bytes. */
+export function nonceText(bytes: Buffer): string {
+  return bytes.toString('base64url');
+}
+
+/** The context line and the body's UTF-8 bytes in one buffer: what is signed. */
+function withContext(context: Buffer, body: string): Buffer {
+  const out = Buffer.allocUnsafe(context.length + Buffer.byteLength(body, 'utf8'));
+  context.copy(out);
+  out.write(body, context.length, 'utf8');
+  return out;
 }
 
 function signed(context: Buffer, body: object, key: KeyObject): Buffer {
   const text = JSON.stringify(body);
-  const sig = sign(null, Buffer.concat([context, Buffer.from(text, 'utf8')]), key);
+  const sig = sign(null, withContext(context, text), key);
   return Buffer.from(JSON.stringify({ body: text, sig: sig.toString('base64') }), 'utf8');
 }
 
@@ -89,17 +102,18 @@ function open(raw: Buffer, context: Buffer, key: KeyObject, max: number): Opened
   }
   if (typeof outer !== 'object' || outer === null || Array.isArray(outer)) return { ok: false, reason: 'malformed', message: 'message is not a JSON object' };
   const { body, sig } = outer as Record<string, unknown>;
-  const peek = peekAt(typeof body === 'string' ? body : outer);
-  if (typeof body !== 'string') return { ok: false, reason: 'unsigned', message: 'message has no signed body', peek };
-  if (typeof sig !== 'string' || !sig) return { ok: false, reason: 'unsigned', message: 'message carries no signature', peek };
+  // Only a refusal needs the unverified fields (to address it): a good message's body is parsed once.
+  const peek = () => peekAt(typeof body === 'string' ? body : outer);
+  if (typeof body !== 'string') return { ok: false, reason: 'unsigned', message: 'message has no signed body', peek: peek() };
+  if (typeof sig !== 'string' || !sig) return { ok: false, reason: 'unsigned', message: 'message carries no signature', peek: peek() };
   const signature = Buffer.from(sig, 'base64');
   let good: boolean;
   try {
-    good = signature.length === 64 && verify(null, Buffer.concat([context, Buffer.from(body, 'utf8')]), key, signature);
+    good = signature.length === 64 && verify(null, withContext(context, body), key, signature);
   } catch {
     good = false;
   }
-  if (!good) return { ok: false, reason: 'bad-signature', message: 'signature does not verify with the pinned key', peek };
+  if (!good) return { ok: false, reason: 'bad-signature', message: 'signature does not verify with the pinned key', peek: peek() };
   let value: unknown;
   try {
     value = JSON.parse(body);

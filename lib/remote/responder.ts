@@ -82,6 +82,7 @@ export class RemoteResponder extends EventEmitter {
       client: withNegotiatedVersion(o.client),
       will: { topic: remoteAvailabilityTopic(this.topics), payload: OFFLINE },
       maxIncomingBytes: 64 * 1024,
+      coalesceWrites: true,
     });
     noDelay(this.link);
     this.link.on('status', (s) => this.emit('status', s));
@@ -91,7 +92,11 @@ export class RemoteResponder extends EventEmitter {
 
   private async onConnect(): Promise<void> {
     try {
-      await this.link.subscribe([remoteCommandTopic(this.topics)]);
+      // QoS 0 from the broker to here, and for answers: sessions are clean, so QoS 1 would redeliver
+      // nothing after a drop (the will tells the centre, whose wait ends), and its acknowledgements
+      // would only double the packets per command. The centre publishes commands at QoS 1, so the
+      // broker still says that it took (or refused) each one.
+      await this.link.subscribe([remoteCommandTopic(this.topics)], { qos: 0 });
       if (await this.link.publish(remoteAvailabilityTopic(this.topics), ONLINE, { retain: true })) this.emit('online');
     } catch (e) {
       this.emit('status', { state: 'disconnected', reason: e instanceof Error ? e.message : String(e) });
@@ -162,7 +167,7 @@ export class RemoteResponder extends EventEmitter {
   }
 
   private answer(replyTo: string, correlation: Buffer | undefined, a: Answer): Promise<boolean> {
-    return this.link.publish(replyTo, signAnswer(a, this.o.siteKey), { qos: 1, properties: correlation ? { correlationData: correlation } : {} });
+    return this.link.publish(replyTo, signAnswer(a, this.o.siteKey), { qos: 0, properties: correlation ? { correlationData: correlation } : {} });
   }
 
   /** Says "offline" (retained) and disconnects. */

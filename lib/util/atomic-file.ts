@@ -68,8 +68,12 @@ async function syncDirAsync(dir: string): Promise<void> {
   }
 }
 
-/** Replaces `file` with `data` atomically and durably (mode 0600); creates the directory. */
-export function writeFileAtomic(file: string, data: string | Buffer): void {
+/**
+ * Replaces `file` with `data` atomically and durably (mode 0600); creates the directory. With
+ * `sync: false`, atomically only: nothing waits for storage (the caller syncs it later).
+ */
+export function writeFileAtomic(file: string, data: string | Buffer, o: { sync?: boolean } = {}): void {
+  const sync = o.sync !== false;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = tmpName(file);
   try {
@@ -77,7 +81,7 @@ export function writeFileAtomic(file: string, data: string | Buffer): void {
     try {
       const b = typeof data === 'string' ? Buffer.from(data) : data;
       for (let done = 0; done < b.length; ) done += fs.writeSync(fd, b, done);
-      fs.fsyncSync(fd);
+      if (sync) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -87,7 +91,7 @@ export function writeFileAtomic(file: string, data: string | Buffer): void {
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  syncDir(path.dirname(file));
+  if (sync) syncDir(path.dirname(file));
 }
 
 export interface PiecewiseWrite {

@@ -25,6 +25,20 @@ export class Limiter {
     this.drain();
   }
 
+  /** Takes a slot if one is free now (give it back with give()); false when all are taken. */
+  tryTake(): boolean {
+    if (this.running < this.max) {
+      this.running++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Gives back a slot taken with tryTake(). */
+  give(): void {
+    this.release();
+  }
+
   run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running < this.max) {
       this.running++;

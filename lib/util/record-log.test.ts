@@ -16,6 +16,14 @@ describe('record log', () => {
     expect(frameRecord({ a: 1 }).toString()).toBe(`{"a":1}\t${crc32(Buffer.from('{"a":1}')).toString(16).padStart(8, '0')}\n`);
   });
 
+  it('frames many records at once as the same bytes as one at a time, whatever their text', () => {
+    fc.assert(
+      fc.property(fc.array(fc.dictionary(fc.string({ unit: 'binary' }), fc.jsonValue()), { maxLength: 30 }), (records) => {
+        expect(frameRecords(records).equals(Buffer.concat(records.map((r) => frameRecord(r))))).toBe(true);
+      }),
+    );
+  });
+
   it('reads back whatever records were appended, across reopenings', () => {
     fc.assert(
       fc.property(fc.array(fc.array(fc.jsonValue(), { maxLength: 5 }), { maxLength: 6 }), (batches) => {

@@ -228,4 +228,45 @@ describe('SnapshotLog', () => {
     await a.store.close();
     expect(owner(dir).items.get('k0')).toBe('changed');
   });
+
+  describe("durability 'process-crash'", () => {
+    const crash = { durability: 'process-crash' as const, minIntervalMs: 60_000 };
+    // What is synced, and a failing disk: snapshot-log-durability.test.ts.
+
+    it('urgent changes do not wait for a compaction: they go to the old log and start the new one', async () => {
+      const a = owner(dir, { ...crash, minCompactBytes: 1000 });
+      for (let i = 0; i < 40; i++) a.set(`k${i}`, 'x'.repeat(100));
+      a.store.changed(true);
+      await new Promise((r) => setImmediate(r));
+      expect(a.store.stats.compactions).toBe(0);
+      // The log is past 1,000 bytes: a flush compacts it; while the snapshot is written, more comes.
+      const flushed = a.store.flush();
+      const writtenDuring: number[] = [];
+      a.set('late', 'during the compaction');
+      a.store.changed(true);
+      await new Promise((r) => setImmediate(r));
+      writtenDuring.push(a.store.stats.appends);
+      const oldLog = fs.readFileSync(path.join(dir, 'state.changes'));
+      await flushed;
+      expect(a.store.stats.compactions).toBe(1);
+      // Appended while the compaction ran (the second append), before it ended.
+      expect(writtenDuring).toEqual([2]);
+      expect(oldLog.toString()).toContain('"k":"late"');
+      await a.store.close();
+      // The new log holds it: the restart has it.
+      expect(owner(dir).items.get('late')).toBe('during the compaction');
+      // Had the process died after the new snapshot and before its log, the old log is left: what it
+      // got after the snapshot was taken is replayed, and said so.
+      fs.writeFileSync(path.join(dir, 'state.changes'), oldLog);
+      const b = owner(dir);
+      expect(b.items.get('late')).toBe('during the compaction');
+      expect(b.items.size).toBe(41);
+      expect(b.problems).toEqual([expect.stringMatching(/state\.changes was left from before snapshot 1 .*the 1 change\(s\) it got after the snapshot are replayed/)]);
+      // And it is a log of the new snapshot again: a third start reads the same, without a problem.
+      await b.store.close();
+      const c = owner(dir);
+      expect(c.items).toEqual(b.items);
+      expect(c.problems).toEqual([]);
+    });
+  });
 });

@@ -25,12 +25,22 @@
  *  - Urgent changes (`changed(true)`): written as soon as the write in progress ends, without
  *    waiting for the interval. Whoever must not act before a change is on disk (alert-in emits a
  *    new condition only after it is written) marks it urgent and waits for `onWritten`.
+ *  - Durability (`durability`): with 'power-loss' (the default), a write is synced to storage
+ *    (fdatasync) before `onWritten`, and urgent changes wait for the write in progress. With
+ *    'process-crash', urgent changes are appended with write(2) in the event-loop turn after
+ *    `changed(true)` (one append for all that came in that turn), `onWritten` follows at once,
+ *    and a sync to storage follows in the background, within `syncIntervalMs`. Data handed to the
+ *    kernel survives the death of this process (kill -9, a crash), not a power loss: after a power
+ *    loss the last second or so of changes can be missing. Urgent changes do not wait for a
+ *    compaction either: they go to the old log, a marker there says where the snapshot was taken,
+ *    and the new log starts with them; a crash between the new snapshot and its log replays the
+ *    old log's records after the marker.
  *  - Failures: a write that fails is reported (`onError`, `lastError`), retried as a whole
  *    snapshot, and makes `flush()` and `close()` reject. Temporary files a crash left behind
  *    are removed by `load()`.
  */
 import * as fs from 'node:fs';
-import { readOrSetAside, removeLeftoverTemps, writeFileAtomicInPieces } from './atomic-file';
+import { readOrSetAside, removeLeftoverTemps, writeFileAtomic, writeFileAtomicInPieces } from './atomic-file';
 import { jsonPieces } from './json-pieces';
 import { frameRecord, frameRecords, readRecordLog, RecordLog } from './record-log';
 
@@ -49,11 +59,21 @@ export interface SnapshotLogOptions<D extends object, R> {
   bytesPerSecond?: number;
   /** The log is not compacted below this size. Default 256 KiB. */
   minCompactBytes?: number;
+  /** What a write survives before `onWritten` (see the top of this file). Default 'power-loss'. */
+  durability?: Durability;
+  /** With 'process-crash': the longest time from an append to its sync to storage. Default 1,000 ms. */
+  syncIntervalMs?: number;
   /** A write failed (it is retried; `lastError` holds it until one succeeds). */
   onError?(e: Error): void;
   /** A write ended (`error` when it failed): everything taken by takeChanges() before it is on disk, or not. */
   onWritten?(error?: Error): void;
 }
+
+/**
+ * 'power-loss': written and synced to storage (fdatasync) before it counts as written.
+ * 'process-crash': handed to the OS (write(2)) before it counts as written, synced soon after.
+ */
+export type Durability = 'power-loss' | 'process-crash';
 
 export interface LoadedState<D, R> {
   /** The snapshot, if there is a usable one (files written before there was a log read the same). */
@@ -74,6 +94,15 @@ export interface SnapshotLogStats {
 /** The first line of a log: which snapshot generation its changes follow. */
 interface LogHeader {
   logOf: number;
+}
+
+/** In a log, where the snapshot of the next generation was taken: what follows is not in it. */
+interface CompactionMarker {
+  compactedTo: number;
+}
+
+function isMarker(r: unknown): r is CompactionMarker {
+  return typeof r === 'object' && r !== null && typeof (r as CompactionMarker).compactedTo === 'number';
 }
 
 /** Changes framed at a time, the event loop getting control back in between. */
@@ -107,6 +136,19 @@ export class SnapshotLog<D extends object, R> {
   private urgent = false;
   private running?: Promise<void>;
   private closed = false;
+  private readonly durability: Durability;
+  private readonly syncIntervalMs: number;
+  /** 'process-crash': a compaction is writing its snapshot; appends go to the old log meanwhile. */
+  private compacting = false;
+  /** What was appended to the old log during the compaction: the new log starts with it. */
+  private carried: Buffer[] = [];
+  /** Appends that failed: a compaction in progress does not cover them. */
+  private appendFailures = 0;
+  /** Appended and not yet synced to storage; a sync under way; its timer; when the last one began. */
+  private unsynced = false;
+  private syncing?: Promise<void>;
+  private syncTimer?: NodeJS.Timeout;
+  private lastSyncAt = 0;
 
   constructor(private readonly o: SnapshotLogOptions<D, R>) {
     this.log = new RecordLog(o.logFile);
@@ -114,6 +156,8 @@ export class SnapshotLog<D extends object, R> {
     this.maxIntervalMs = Math.max(this.minIntervalMs, o.maxIntervalMs ?? 10_000);
     this.bytesPerSecond = o.bytesPerSecond ?? 65536;
     this.minCompactBytes = o.minCompactBytes ?? 262_144;
+    this.durability = o.durability ?? 'power-loss';
+    this.syncIntervalMs = o.syncIntervalMs ?? 1000;
   }
 
   /** Reads the snapshot and the log, and opens the log for appending. Call once, before anything else. */
@@ -152,6 +196,22 @@ export class SnapshotLog<D extends object, R> {
         problems.push(`${this.o.snapshotFile} is missing but ${this.o.logFile} follows snapshot ${header.logOf}: the state is rebuilt from the ${rest.length} change(s) in the log alone; whatever was only in the snapshot is lost`);
         snapshotDamaged = true;
       }
+      // A crash between a new snapshot and its log: what the old log got after the snapshot was taken.
+      let marker = -1;
+      if (isHeader(header) && header.logOf === this.generation - 1 && read.value !== undefined) {
+        for (let i = rest.length - 1; i >= 0 && marker < 0; i--) if (isMarker(rest[i]) && (rest[i] as CompactionMarker).compactedTo === this.generation) marker = i;
+      }
+      if (marker >= 0) {
+        changes = rest.slice(marker + 1).filter((r) => !isMarker(r)) as R[];
+        this.log.close();
+        const lines = [frameRecord({ logOf: this.generation } satisfies LogHeader), frameRecords(changes)];
+        writeFileAtomic(this.o.logFile, Buffer.concat(lines));
+        this.log.open();
+        this.logGeneration = this.generation;
+        if (changes.length) problems.push(`${this.o.logFile} was left from before snapshot ${this.generation} (a crash between writing the snapshot and starting its log): the ${changes.length} change(s) it got after the snapshot are replayed`);
+        if (log.damagedLines > 0) problems.push(`ignored the last ${log.totalBytes - log.trustedBytes} bytes of ${this.o.logFile} (a write cut short by a crash, or damage): the changes before them are kept`);
+        return { snapshot, changes, problems };
+      }
       const follows = isHeader(header) && (header.logOf === this.generation || snapshotDamaged);
       if (!follows && log.records.length > 0) {
         problems.push(
@@ -160,7 +220,7 @@ export class SnapshotLog<D extends object, R> {
             : `${this.o.logFile} does not start with a header: its ${log.records.length} record(s) are not replayed`,
         );
       }
-      if (follows) changes = rest as R[];
+      if (follows) changes = rest.filter((r) => !isMarker(r)) as R[];
       if (log.damagedLines > 0) {
         problems.push(
           `ignored the last ${log.totalBytes - log.trustedBytes} bytes of ${this.o.logFile} (a write cut short by a crash, or damage): the changes before them are kept`,
@@ -190,6 +250,11 @@ export class SnapshotLog<D extends object, R> {
   }
 
   private schedule(): void {
+    if (this.durability === 'process-crash' && this.urgent && !this.lastError && !this.closed) {
+      // Group commit: whatever comes in during this turn of the event loop, in one append after it.
+      if (!this.immediate && this.canAppendNow()) this.immediate = setImmediate(() => this.appendUrgent());
+      if (this.canAppendNow()) return;
+    }
     if (this.running || this.closed || this.immediate || !(this.dirty || this.compactDue)) return;
     // A failed write is retried after the longest interval, urgent or not: a full disk is not hammered.
     if (this.urgent && !this.lastError) {
@@ -209,6 +274,96 @@ export class SnapshotLog<D extends object, R> {
       if (!this.running) void this.run();
     }, wait);
     this.timer.unref();
+  }
+
+  /** 'process-crash': whether an append can go to a log now (during a compaction, only to the old one while it is open). */
+  private canAppendNow(): boolean {
+    return !this.compacting || (this.log.isOpen && this.logGeneration === this.generation);
+  }
+
+  /** 'process-crash': the urgent changes, appended now; what waited for them can go on. */
+  private appendUrgent(): void {
+    this.immediate = undefined;
+    if (this.closed || this.lastError || !this.canAppendNow() || (this.running && !this.compacting)) return this.schedule();
+    this.urgent = false;
+    try {
+      this.appendNow();
+    } catch (e) {
+      this.failed(e as Error);
+    }
+    this.o.onWritten?.(this.lastError);
+    this.schedule();
+  }
+
+  /** 'process-crash': takes the changes and appends them with write(2); a sync to storage follows in the background. */
+  private appendNow(): number {
+    this.dirty = false;
+    const t0 = performance.now();
+    const records = this.o.takeChanges();
+    if (records.length === 0) {
+      this.encodeMs += performance.now() - t0;
+      return 0;
+    }
+    if (this.logGeneration !== this.generation) this.startLogNow();
+    const framed = frameRecords(records);
+    this.encodeMs += performance.now() - t0;
+    this.log.appendFramedSync(framed);
+    if (this.compacting) this.carried.push(framed);
+    this.stats.appends++;
+    this.stats.bytesWritten += framed.length;
+    if (!this.compactDue && this.log.size > Math.max(this.minCompactBytes, this.snapshotBytes)) this.compactDue = this.compactForSize = true;
+    this.syncSoon();
+    return framed.length;
+  }
+
+  /** A write failed: reported, and the next write is a whole snapshot (after the longest interval). */
+  private failed(e: Error): void {
+    this.lastError = e;
+    this.appendFailures++;
+    this.compactDue = true;
+    this.compactForSize = false;
+    this.nextWriteAt = Date.now() + this.maxIntervalMs;
+    this.o.onError?.(e);
+  }
+
+  /** 'process-crash': the log is synced to storage within syncIntervalMs of an append, off the event loop. */
+  private syncSoon(): void {
+    this.unsynced = true;
+    if (this.syncing || this.syncTimer || this.closed) return;
+    const wait = this.lastSyncAt + this.syncIntervalMs - Date.now();
+    if (wait > 0) {
+      this.syncTimer = setTimeout(() => {
+        this.syncTimer = undefined;
+        void this.syncNow();
+      }, wait);
+      this.syncTimer.unref();
+      return;
+    }
+    void this.syncNow();
+  }
+
+  /** Syncs what was appended until now; resolves when done (a failure is reported like a failed write). */
+  private syncNow(): Promise<void> {
+    if (this.syncing) return this.syncing.then(() => (this.unsynced ? this.syncNow() : undefined));
+    if (!this.unsynced) return Promise.resolve();
+    this.unsynced = false;
+    this.lastSyncAt = Date.now();
+    const p = new Promise<void>((resolve) => {
+      const started = this.log.syncInBackground((e) => {
+        if (e && this.syncing === p) {
+          this.failed(e);
+          this.o.onWritten?.(e);
+          this.schedule();
+        }
+        resolve();
+      });
+      if (!started) resolve();
+    }).finally(() => {
+      if (this.syncing === p) this.syncing = undefined;
+      if (this.unsynced && !this.syncTimer) this.syncSoon();
+    });
+    this.syncing = p;
+    return p;
   }
 
   private run(): Promise<void> {
@@ -232,14 +387,11 @@ export class SnapshotLog<D extends object, R> {
     try {
       const mayWait = urgent && this.compactForSize && this.logGeneration === this.generation && this.log.isOpen && this.log.size < 4 * Math.max(this.minCompactBytes, this.snapshotBytes);
       if (this.compactDue && !mayWait) bytes = await this.compact();
-      else bytes = await this.append();
+      else bytes = this.durability === 'process-crash' ? this.appendNow() : await this.append();
       this.lastError = undefined;
     } catch (e) {
-      this.lastError = e as Error;
       // What could not be appended is not kept for a retry: the next write is a whole snapshot.
-      this.compactDue = true;
-      this.compactForSize = false;
-      this.o.onError?.(e as Error);
+      this.failed(e as Error);
     }
     this.o.onWritten?.(this.lastError);
     const spacing = Math.max(Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, (bytes / this.bytesPerSecond) * 1000)), 19 * this.encodeMs);
@@ -270,6 +422,7 @@ export class SnapshotLog<D extends object, R> {
 
   /** A new snapshot of the whole state, then a new log that follows it. */
   private async compact(): Promise<number> {
+    if (this.durability === 'process-crash') return this.compactBesideAppends();
     // The snapshot holds every change made until now; those made while it is written are marked again.
     this.dirty = false;
     const t0 = performance.now();
@@ -285,6 +438,59 @@ export class SnapshotLog<D extends object, R> {
     this.compactForSize = false;
     this.stats.compactions++;
     return w.bytes + (await this.startLog());
+  }
+
+  /**
+   * 'process-crash': a compaction while urgent appends go on. What is pending goes to the old log
+   * first (and out); then the snapshot is taken and a marker in the old log says so; appends made
+   * while the snapshot is written go to the old log and are kept, and the new log starts with them.
+   */
+  private async compactBesideAppends(): Promise<number> {
+    const oldLogOpen = this.log.isOpen && this.logGeneration === this.generation;
+    if (oldLogOpen && this.dirty) {
+      this.appendNow();
+      this.o.onWritten?.(undefined);
+    }
+    this.dirty = false;
+    const t0 = performance.now();
+    this.o.takeChanges();
+    const doc = { ...this.o.snapshot(), logGeneration: this.generation + 1 };
+    if (oldLogOpen) this.log.appendFramedSync(frameRecord({ compactedTo: doc.logGeneration } satisfies CompactionMarker));
+    this.encodeMs += performance.now() - t0;
+    const failuresBefore = this.appendFailures;
+    this.compacting = true;
+    this.carried = [];
+    let w: Awaited<ReturnType<typeof writeFileAtomicInPieces>>;
+    try {
+      w = await writeFileAtomicInPieces(this.o.snapshotFile, jsonPieces(doc));
+    } finally {
+      this.compacting = false;
+    }
+    this.encodeMs += w.encodeMs;
+    // From the snapshot to its log in one go: no append comes in between.
+    this.generation = doc.logGeneration;
+    this.snapshotBytes = w.bytes;
+    this.stats.bytesWritten += w.bytes;
+    this.compactDue = this.appendFailures !== failuresBefore;
+    this.compactForSize = false;
+    this.stats.compactions++;
+    return w.bytes + this.startLogNow();
+  }
+
+  /**
+   * 'process-crash': replaces the log with one that follows the current snapshot and holds what
+   * was carried over from the old one, in this turn of the event loop; synced in the background.
+   */
+  private startLogNow(): number {
+    const content = Buffer.concat([frameRecord({ logOf: this.generation } satisfies LogHeader), ...this.carried]);
+    this.carried = [];
+    this.log.close();
+    writeFileAtomic(this.o.logFile, content, { sync: false });
+    this.log.open();
+    this.logGeneration = this.generation;
+    this.stats.bytesWritten += content.length;
+    this.syncSoon();
+    return content.length;
   }
 
   /** Replaces the log with an empty one that follows the current snapshot. */
@@ -313,6 +519,11 @@ export class SnapshotLog<D extends object, R> {
     }
     if (this.dirty || this.compactDue) await this.run();
     if (this.compactDue && !this.lastError) await this.run();
+    if (this.durability === 'process-crash' && !this.lastError) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = undefined;
+      await this.syncNow();
+    }
     if (this.lastError) throw this.lastError;
   }
 
@@ -324,6 +535,8 @@ export class SnapshotLog<D extends object, R> {
       this.closed = true;
       clearTimeout(this.timer);
       this.timer = undefined;
+      clearTimeout(this.syncTimer);
+      this.syncTimer = undefined;
       clearImmediate(this.immediate);
       this.immediate = undefined;
       this.log.close();

@@ -185,37 +185,66 @@ export class WsmanClient {
   }
 
   /** Send one request (queued behind others to this device) and return the checked answer. */
-  async call(req: BuiltRequest): Promise<WsmanEnvelope> {
-    if (this.closed) throw new ClosedError(`client for ${this.label} is closed`);
-    return this.limiter.run(() => this.queue.run(() => this.exchange(req)));
+  call(req: BuiltRequest): Promise<WsmanEnvelope> {
+    if (this.closed) return Promise.reject(new ClosedError(`client for ${this.label} is closed`));
+    const { limiter, queue } = this;
+    // Both slots free (the usual warm call): take them at once and give them back in one step,
+    // one promise fewer than the two nested run()s below.
+    if (limiter.tryTake()) {
+      if (queue.tryTake()) {
+        const done = (): void => {
+          queue.give();
+          limiter.give();
+        };
+        let exchanged: Promise<WsmanEnvelope>;
+        try {
+          exchanged = this.exchange(req);
+        } catch (e) {
+          done();
+          return Promise.reject(e);
+        }
+        return exchanged.then(
+          (env) => {
+            done();
+            return env;
+          },
+          (e: unknown) => {
+            done();
+            throw e;
+          },
+        );
+      }
+      limiter.give();
+    }
+    return limiter.run(() => queue.run(() => this.exchange(req)));
   }
 
-  private async exchange(req: BuiltRequest): Promise<WsmanEnvelope> {
-    if (this.closed) throw new ClosedError(`client for ${this.label} is closed`);
-    let challengedThisCall = false;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const auth = this.digest.authorize('POST', WSMAN_PATH, req.xml);
-      const headers: Record<string, string> = { 'Content-Type': 'application/soap+xml; charset=UTF-8' };
-      if (auth) headers.Authorization = auth.header;
-      const reply = await this.transport.post(WSMAN_PATH, headers, req.xml, this.timeoutMs);
-      if (reply.status === 401) {
-        const challenge = parseDigestChallenge(reply.headers['www-authenticate']);
-        if (!challenge) throw new AuthError(`${this.label} refused the request without offering HTTP Digest`);
-        if (this.pinnedRealm !== undefined && challenge.realm !== this.pinnedRealm) {
-          throw new AuthError(`${this.label} changed its Digest realm from ${clip(this.pinnedRealm)} to ${clip(challenge.realm)}; is this the same device?`);
-        }
-        if (auth && challengedThisCall && !challenge.stale) {
-          this.digest.forget();
-          throw new AuthError(`${this.label} rejected the username or password`);
-        }
-        this.pinnedRealm = challenge.realm;
-        this.digest.accept(challenge);
-        challengedThisCall = true;
-        continue;
+  private exchange(req: BuiltRequest): Promise<WsmanEnvelope> {
+    if (this.closed) return Promise.reject(new ClosedError(`client for ${this.label} is closed`));
+    return this.attempt(req, 0, false);
+  }
+
+  /** One POST of the request; a Digest challenge is answered by another attempt (three in all). */
+  private attempt(req: BuiltRequest, attempt: number, challengedThisCall: boolean): Promise<WsmanEnvelope> {
+    const auth = this.digest.authorize('POST', WSMAN_PATH, req.xml);
+    const headers: Record<string, string> = { 'Content-Type': 'application/soap+xml; charset=UTF-8' };
+    if (auth) headers.Authorization = auth.header;
+    return this.transport.post(WSMAN_PATH, headers, req.xml, this.timeoutMs).then((reply) => {
+      if (reply.status !== 401) return this.interpret(req, reply.status, reply.body, reply.headers['content-type']);
+      const challenge = parseDigestChallenge(reply.headers['www-authenticate']);
+      if (!challenge) throw new AuthError(`${this.label} refused the request without offering HTTP Digest`);
+      if (this.pinnedRealm !== undefined && challenge.realm !== this.pinnedRealm) {
+        throw new AuthError(`${this.label} changed its Digest realm from ${clip(this.pinnedRealm)} to ${clip(challenge.realm)}; is this the same device?`);
       }
-      return this.interpret(req, reply.status, reply.body, reply.headers['content-type']);
-    }
-    throw new AuthError(`${this.label} kept asking for authentication (stale nonces); giving up`);
+      if (auth && challengedThisCall && !challenge.stale) {
+        this.digest.forget();
+        throw new AuthError(`${this.label} rejected the username or password`);
+      }
+      this.pinnedRealm = challenge.realm;
+      this.digest.accept(challenge);
+      if (attempt + 1 >= 3) throw new AuthError(`${this.label} kept asking for authentication (stale nonces); giving up`);
+      return this.attempt(req, attempt + 1, true);
+    });
   }
 
   private interpret(req: BuiltRequest, status: number, body: string, contentType?: string | string[]): WsmanEnvelope {

@@ -6,7 +6,7 @@
  * spaces only). We prefer qop=auth (no body hash) and reuse a nonce with an increasing nc so a warm
  * call costs a single round trip.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 
 export interface DigestChallenge {
   realm: string;
@@ -51,7 +51,9 @@ export function parseAuthParams(s: string): Record<string, string> {
   return out;
 }
 
-const md5 = (s: string | Buffer) => createHash('md5').update(s).digest('hex');
+/** One-shot hashing (Node 20.12 and later) skips a Hash object per call; older Node builds one. */
+const md5: (s: string | Buffer) => string =
+  typeof hash === 'function' ? (s) => hash('md5', s, 'hex') : (s) => createHash('md5').update(s).digest('hex');
 
 export interface DigestAuthorization {
   header: string;

@@ -94,6 +94,39 @@ describe('HTTP reply reader', () => {
   });
 });
 
+describe('HTTP reply reader over a socket that reads into one buffer', () => {
+  it.each([1, 7, 544, 100000])('copies what it keeps: the answer survives the buffer being overwritten after each push of %i bytes', (step) => {
+    const reader = new HttpReplyReader(1 << 20, true);
+    const shared = Buffer.alloc(Math.min(step, captured.length));
+    let reply: HttpReply | undefined;
+    for (let at = 0; at < captured.length && !reply; at += step) {
+      const n = captured.copy(shared, 0, at, at + step);
+      reply = reader.push(shared.subarray(0, n));
+      shared.fill(0x58);
+    }
+    expect(reply?.status).toBe(200);
+    expect(reply?.body).toBe(dechunk(captured));
+  });
+
+  it('lends one body buffer to reader after reader: each reply keeps its own text', () => {
+    const scratch: { buffer?: Buffer } = {};
+    const other = Buffer.from(dechunk(captured).replace(/AMT_GeneralSettings/g, 'AMT_OtherSettings'));
+    const second = Buffer.concat([captured.subarray(0, captured.indexOf('\r\n\r\n') + 4), Buffer.from(`${other.length.toString(16)}\r\n`), other, Buffer.from('\r\n0\r\n\r\n')]);
+    const first = feed(new HttpReplyReader(1 << 20, true, scratch), captured, 100);
+    expect(scratch.buffer).toBeDefined();
+    const lent = scratch.buffer;
+    const next = feed(new HttpReplyReader(1 << 20, true, scratch), second, 100);
+    expect(scratch.buffer).toBe(lent);
+    expect(first?.body).toBe(dechunk(captured));
+    expect(next?.body).toBe(other.toString());
+  });
+
+  it('still refuses a body over the cap', () => {
+    const reader = new HttpReplyReader(10, true);
+    expect(() => reader.push(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nghijkl\r\n'))).toThrow(expect.objectContaining({ tooBig: true }));
+  });
+});
+
 describe('HTTP reply reader, split anywhere', () => {
   it('reads the same answer however a long header block and the chunks are split', () => {
     const head = `HTTP/1.1 200 OK\r\n${'X-Filler: abcdefghij\r\n'.repeat(400)}Transfer-Encoding: chunked\r\n\r\n`;

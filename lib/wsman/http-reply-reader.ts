@@ -21,6 +21,8 @@ const MAX_CHUNK_LINE = 1024;
 const MAX_TRAILER_BYTES = 4 * 1024;
 
 const CRLF = Buffer.from('\r\n');
+/** A lent body buffer grown past this is not kept for the next reply. */
+const SCRATCH_KEPT_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
 
 export class HttpReplyError extends Error {
@@ -31,6 +33,47 @@ export class HttpReplyError extends Error {
   ) {
     super(message);
   }
+}
+
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: |$)/;
+
+/** Lower-cased header names as written, so a device's usual names are not lower-cased anew each time (bounded). */
+const HEADER_NAMES = new Map<string, string>();
+
+function headerName(raw: string): string {
+  const known = HEADER_NAMES.get(raw);
+  if (known !== undefined) return known;
+  const name = raw.trim().toLowerCase();
+  if (HEADER_NAMES.size < 256 && raw.length <= 64) HEADER_NAMES.set(raw, name);
+  return name;
+}
+
+/** Value of a hex digit byte, or -1. */
+function hexDigit(b: number): number {
+  if (b >= 48 && b <= 57) return b - 48;
+  if (b >= 97 && b <= 102) return b - 87;
+  if (b >= 65 && b <= 70) return b - 55;
+  return -1;
+}
+
+const isBlank = (b: number): boolean => b === 32 || b === 9;
+
+/** The size on a chunk-size line buf[from..to): 1 to 8 hex digits, blanks around, extensions after ";". */
+function chunkSize(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  while (i < to && isBlank(buf[i])) i++;
+  let size = 0;
+  let digits = 0;
+  for (let d = i < to ? hexDigit(buf[i]) : -1; d >= 0; d = i < to ? hexDigit(buf[i]) : -1) {
+    size = size * 16 + d;
+    digits++;
+    i++;
+  }
+  while (i < to && isBlank(buf[i])) i++;
+  if (digits === 0 || digits > 8 || (i < to && buf[i] !== 59 /* ; */)) {
+    throw new HttpReplyError(`bad chunk size "${buf.toString('latin1', from, Math.min(to, from + 16)).trim()}"`);
+  }
+  return size;
 }
 
 type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailer' | 'until-close' | 'done';
@@ -53,7 +96,22 @@ export class HttpReplyReader {
   /** Bytes of the response received so far (the head included): none means the socket died idle. */
   received = 0;
 
-  constructor(private readonly maxBodyBytes: number) {}
+  /** The body so far, when pushed bytes are copied (see `transient`). */
+  private body?: Buffer;
+
+  /**
+   * `transient`: the buffer given to push() is reused for other bytes once push() returns (a
+   * socket reading into one buffer), so the body is copied out instead of referenced: into
+   * `scratch.buffer` when given (a buffer its owner lends to one reader at a time; the reply's text
+   * is made before the reader returns it, so the next reader may overwrite it), grown as needed.
+   */
+  constructor(
+    private readonly maxBodyBytes: number,
+    private readonly transient = false,
+    private readonly scratch?: { buffer?: Buffer },
+  ) {
+    if (transient) this.body = scratch?.buffer;
+  }
 
   get done(): boolean {
     return this.state === 'done';
@@ -105,11 +163,7 @@ export class HttpReplyReader {
             return this.keep(buf, at);
           }
           if (nl - at > MAX_CHUNK_LINE) throw new HttpReplyError('chunk-size line too long');
-          const line = buf.toString('latin1', at, nl);
-          const semi = line.indexOf(';');
-          const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
-          if (!/^[0-9a-fA-F]{1,8}$/.test(hex)) throw new HttpReplyError(`bad chunk size "${hex.slice(0, 16)}"`);
-          this.remaining = parseInt(hex, 16);
+          this.remaining = chunkSize(buf, at, nl);
           at = nl + 2;
           this.state = this.remaining === 0 ? 'trailer' : 'chunk-data';
           if (this.remaining > this.maxBodyBytes - this.size) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
@@ -188,6 +242,7 @@ export class HttpReplyReader {
   }
 
   private reply(): HttpReply {
+    if (this.transient) return { status: this.status, headers: this.headers, body: this.body ? this.body.toString('utf8', 0, this.size) : '' };
     const body = this.parts.length === 1 ? this.parts[0].toString('utf8') : Buffer.concat(this.parts, this.size).toString('utf8');
     return { status: this.status, headers: this.headers, body };
   }
@@ -196,21 +251,36 @@ export class HttpReplyReader {
     if (b.length === 0) return;
     this.size += b.length;
     if (this.size > this.maxBodyBytes) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
+    if (this.transient) {
+      const at = this.size - b.length;
+      if (!this.body || this.size > this.body.length) {
+        // Doubling, so a body arriving in many small pieces is copied a bounded number of times.
+        const grown = Buffer.allocUnsafe(Math.min(this.maxBodyBytes, Math.max(this.size, (this.body?.length ?? 1024) * 2)));
+        this.body?.copy(grown, 0, 0, at);
+        this.body = grown;
+        // Kept for the next reply unless it is far beyond a usual answer.
+        if (this.scratch && grown.length <= SCRATCH_KEPT_BYTES) this.scratch.buffer = grown;
+      }
+      b.copy(this.body, at);
+      return;
+    }
     this.parts.push(copy ? Buffer.from(b) : b);
   }
 
   private readHead(text: string): void {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
-    if (!m) throw new HttpReplyError(`not an HTTP/1.x status line: "${lines[0].slice(0, 40)}"`);
+    let eol = text.indexOf('\r\n');
+    if (eol < 0) eol = text.length;
+    const m = STATUS_LINE.exec(text.slice(0, eol));
+    if (!m) throw new HttpReplyError(`not an HTTP/1.x status line: "${text.slice(0, Math.min(eol, 40))}"`);
     const status = Number(m[2]);
     const headers: ReplyHeaders = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new HttpReplyError('malformed response header line');
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
+    for (let from = eol + 2; from <= text.length; from = eol + 2) {
+      eol = text.indexOf('\r\n', from);
+      if (eol < 0) eol = text.length;
+      const colon = text.indexOf(':', from);
+      if (colon <= from || colon > eol) throw new HttpReplyError('malformed response header line');
+      const name = headerName(text.slice(from, colon));
+      const value = text.slice(colon + 1, eol).trim();
       const had = headers[name];
       if (had === undefined) headers[name] = value;
       else if (name === 'www-authenticate') headers[name] = ([] as string[]).concat(had, value);

@@ -116,8 +116,28 @@ function libraryData(input: InputObject): Record<string, unknown> {
   return o;
 }
 
+/**
+ * A Get without selectors differs from the last one for its class only in the MessageID: the text
+ * around it is kept per class (bounded), so a warm read does not rebuild and re-escape it.
+ */
+const plainGets = new Map<string, [before: string, after: string]>();
+const MAX_PLAIN_GETS = 512;
+const ID_MARK = '\u0000messageid\u0000';
+
 export function buildGet(className: string, selectors?: Selectors): BuiltRequest {
-  return envelope({ action: ACTION.get, resourceUri: resourceUri(className), selectors }, creatorFor(className).createCommonBody.Get());
+  if ((selectors && Object.keys(selectors).length) || className.includes('\u0000')) {
+    return envelope({ action: ACTION.get, resourceUri: resourceUri(className), selectors }, creatorFor(className).createCommonBody.Get());
+  }
+  let parts = plainGets.get(className);
+  if (!parts) {
+    const o = { action: ACTION.get, resourceUri: resourceUri(className) };
+    const xml = creatorFor('CIM_Any').createXml(header(o, ID_MARK), creatorFor(className).createCommonBody.Get());
+    const at = xml.indexOf(ID_MARK);
+    parts = [xml.slice(0, at), xml.slice(at + ID_MARK.length)];
+    if (plainGets.size < MAX_PLAIN_GETS) plainGets.set(className, parts);
+  }
+  const messageId = `uuid:${randomUUID()}`;
+  return { xml: parts[0] + messageId + parts[1], messageId, action: ACTION.get };
 }
 
 export function buildDelete(className: string, selectors: Selectors): BuiltRequest {

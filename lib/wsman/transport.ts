@@ -48,9 +48,25 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** An idle kept-alive socket is closed by us after this long (AMT closes its own sooner). */
 const IDLE_MS = 60_000;
 
+/**
+ * Plain sockets read into this one buffer (Node's `onread`) instead of a new buffer per read and
+ * the stream machinery around it: every read is handed to its exchange's reader, which copies what
+ * it keeps, before the next read can happen. One buffer serves every socket, as reads and their
+ * callbacks run one at a time.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Where a plain socket's reads go, set once the socket is taken into the pool. */
+const READ_SINK = Symbol('read sink');
+type SinkSocket = net.Socket & { [READ_SINK]?: { data?: (data: Buffer) => void } };
+
 /** One socket and what is happening on it. */
 interface Conn {
   socket: net.Socket;
+  /** Reads arrive in READ_BUFFER, reused after each: readers must copy. */
+  transient: boolean;
+  /** Where the readers of this socket's replies copy bodies, one reply at a time. */
+  scratch: { buffer?: Buffer };
   /** It has carried a request before this one (so a failure before any answer may be retried). */
   reused: boolean;
   /** The exchange in progress, if any. */
@@ -113,12 +129,11 @@ export class HttpTransport {
       head += `${name}: ${value}\r\n`;
     }
     const bodyBytes = Buffer.byteLength(body);
-    // latin1 head: one byte per character; "Content-Length: " + digits + CRLF CRLF.
-    const out = Buffer.allocUnsafe(head.length + 20 + String(bodyBytes).length + bodyBytes);
-    let at = out.write(head, 0, 'latin1');
-    at += out.write(`Content-Length: ${bodyBytes}\r\n\r\n`, at, 'latin1');
-    at += out.write(body, at, 'utf8');
-    return out.subarray(0, at);
+    head += `Content-Length: ${bodyBytes}\r\n\r\n`;
+    // latin1 head: one byte per character.
+    const out = Buffer.allocUnsafe(head.length + bodyBytes);
+    const at = out.write(head, 0, 'latin1');
+    return out.subarray(0, at + out.write(body, at, 'utf8'));
   }
 
   /** One exchange; `retry`: send once more if a kept-alive socket turns out dead before any answer. */
@@ -147,7 +162,7 @@ export class HttpTransport {
           return;
         }
         conn = c;
-        const reader = new HttpReplyReader(this.o.maxResponseBytes);
+        const reader = new HttpReplyReader(this.o.maxResponseBytes, c.transient, c.scratch);
         c.current = {
           reader,
           settle: (err, reply) => {
@@ -270,7 +285,22 @@ export class HttpTransport {
           failed,
         );
       } else {
-        raw = net.connect({ host: this.o.host, port: this.o.port, noDelay: true });
+        const sink: { data?: (data: Buffer) => void } = {};
+        raw = net.connect({
+          host: this.o.host,
+          port: this.o.port,
+          noDelay: true,
+          onread: {
+            buffer: READ_BUFFER,
+            callback: (n: number, buf: Uint8Array) => {
+              if (sink.data) sink.data(Buffer.from(buf.buffer, buf.byteOffset, n));
+              // Bytes before the socket is in the pool (before any request): not a device to trust.
+              else raw.destroy(new ConnectionError(`${this.label} sent bytes before any request`));
+              return true;
+            },
+          },
+        });
+        (raw as SinkSocket)[READ_SINK] = sink;
         this.connecting.add(raw);
         const timer = setTimeout(() => failed(new TimeoutError(`${this.label} did not accept a connection within ${timeoutMs} ms`)), timeoutMs);
         const onError = (e: Error): void => {
@@ -296,9 +326,10 @@ export class HttpTransport {
     socket.setNoDelay(true);
     // Idle sockets are closed after a while; one with a request in flight has that request's timer.
     socket.setTimeout(IDLE_MS);
-    const c: Conn = { socket, reused: false };
+    const sink = (socket as SinkSocket)[READ_SINK];
+    const c: Conn = { socket, reused: false, transient: sink !== undefined, scratch: {} };
     this.open.add(c);
-    socket.on('data', (data: Buffer) => {
+    const onData = (data: Buffer): void => {
       const x = c.current;
       if (!x) {
         // Bytes nobody asked for: the connection cannot be trusted to frame the next answer.
@@ -314,7 +345,9 @@ export class HttpTransport {
         return;
       }
       if (reply) x.settle(null, reply);
-    });
+    };
+    if (sink) sink.data = onData;
+    else socket.on('data', onData);
     socket.on('end', () => {
       const x = c.current;
       this.drop(c);

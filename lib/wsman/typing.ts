@@ -37,7 +37,8 @@ function typeScalar(v: PlainValue, t: ScalarType): TypedValue {
 
 export function applySchema(obj: PlainObject, schema?: ClassSchema): TypedObject {
   const out = Object.create(null) as TypedObject;
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
     // Own keys only: a property named "constructor" must not find Object's member in the schema.
     const t = schema && Object.hasOwn(schema, k) ? schema[k] : undefined;
     if (!t) {

@@ -5,6 +5,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AckRequest, ackRequest } from '../../lib/alerts/acknowledge';
 import { Alert, AlertDevice, isSeverity, isSource, makeAlert } from '../../lib/alerts/alert';
 import { AlertHub, AlertHubOptions, deviceKey } from '../../lib/alerts/hub';
+import type { Durability } from '../../lib/util/snapshot-log';
 import { compileWindow, MaintenanceWindow, untilAfterMinutes } from '../../lib/alerts/maintenance';
 import { Policy } from '../../lib/alerts/policy';
 import { PayloadShape, shapeAlert } from '../../lib/alerts/shape';
@@ -48,6 +49,8 @@ interface AlertInDef extends NodeDef, PolicyDef {
   heartbeatSeconds?: string | number;
   heartbeatMisses?: string | number;
   heartbeatCheck?: string;
+  /** What a new alert's state write survives before it is sent (AlertHubOptions.durability). */
+  durability?: Durability;
 }
 
 const num = (v: string | number | undefined, dflt: number) => (v === undefined || v === '' ? dflt : Number(v));
@@ -216,6 +219,7 @@ export = function (RED: NodeAPI) {
           ? { port: eventPort, address: def.eventAddress || undefined, publicUrl: def.publicUrl || guessPublicUrl(eventPort, Boolean(tls)), auth: def.eventAuth ?? 'digest', tls }
           : undefined,
         eventLog: def.eventlog ? { intervalSeconds: Math.max(0.5, num(def.eventlogSeconds, 60)) } : undefined,
+        durability: def.durability === 'power-loss' ? 'power-loss' : 'process-crash',
         heartbeat: def.heartbeat ? { intervalSeconds: Math.max(0.5, num(def.heartbeatSeconds, 60)), misses: Math.max(1, num(def.heartbeatMisses, 2)), check: def.heartbeatCheck || 'amt' } : undefined,
         emit: ({ output, alert }) => {
           const shaped = shapeAlert(alert, shape);

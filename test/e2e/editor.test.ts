@@ -182,6 +182,56 @@ describe('the editor in Chromium', () => {
     expect(values).toEqual(keys.map(() => ''));
   });
 
+  it.each([
+    ['oob-ha', false],
+    ['oob-remote-gateway', true],
+  ])('the device checklist of %s lists the devices it can serve, ticks those chosen and saves the new choice', async (type, localOnly) => {
+    const setUp = await page.evaluate(
+      ({ type, localOnly }) => {
+        const RED = (window as any).RED;
+        const node = RED.nodes.filterNodes({ type })[0];
+        const offered: string[] = [];
+        RED.nodes.eachConfig((c: any) => {
+          if (c.type === 'oob-device' && !(localOnly && c.via)) offered.push(c.id);
+        });
+        let remote = 0;
+        RED.nodes.eachConfig((c: any) => {
+          if (c.type === 'oob-device' && c.via) remote++;
+        });
+        const original = node.devices;
+        node.devices = [offered[0]];
+        RED.workspaces.show(node.z);
+        RED.editor.edit(node);
+        return { id: node.id, offered, remote, original };
+      },
+      { type, localOnly },
+    );
+    expect(setUp.offered.length).toBeGreaterThan(1);
+    // The demo has devices at other sites, so leaving them out is a real choice.
+    if (localOnly) expect(setUp.remote).toBeGreaterThan(0);
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible', timeout: 10000 });
+    await page.evaluate(() => $('#node-input-scope').val('list').trigger('change'));
+    const boxes = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLInputElement>('#node-input-devices-list input[type=checkbox]')).map((b) => ({ id: b.value, checked: b.checked, label: document.querySelector(`label[for="${b.id}"]`)?.textContent ?? '' })));
+    expect(boxes.map((b) => b.id).sort()).toEqual([...setUp.offered].sort());
+    expect(boxes.filter((b) => b.checked).map((b) => b.id)).toEqual([setUp.offered[0]]);
+    expect(boxes.every((b) => b.label.length > 0)).toBe(true);
+    await page.click(`#node-input-devices-list input[value="${setUp.offered[0]}"]`);
+    await page.click(`#node-input-devices-list input[value="${setUp.offered[1]}"]`);
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached', timeout: 10000 });
+    const saved = await page.evaluate(
+      ({ id, original }) => {
+        const RED = (window as any).RED;
+        const node = RED.nodes.node(id);
+        const devices = node.devices;
+        node.devices = original;
+        return devices;
+      },
+      { id: setUp.id, original: setUp.original },
+    );
+    expect(saved).toEqual([setUp.offered[1]]);
+  });
+
   it('saves a screenshot of the demo flow', async () => {
     await page.evaluate(() => {
       const RED = (window as any).RED;

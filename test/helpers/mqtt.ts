@@ -17,6 +17,8 @@ export interface TestBroker {
   stop(): Promise<void>;
   /** Mosquitto's log so far. */
   log(): string;
+  /** The broker's process id, when it runs in a process of its own. */
+  pid?: number;
 }
 
 /** A port nothing listens on right now. */
@@ -89,6 +91,7 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<TestBrok
       url: `${o.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
       port,
       log: () => out,
+      pid: child.pid,
       stop: () =>
         new Promise((resolve) => {
           if (child.exitCode !== null) return resolve();

@@ -2,8 +2,8 @@
  * The alert policy's dialog in the Node-RED editor: rules and maintenance windows as ordered
  * lists (RED.editableList, as the core switch and change nodes do), the outputs a rule can route
  * to, and validators that give the runtime's own messages. Shared by oob-alert-policy and the
- * inline policy of oob-alert-in; bundled with ../policy-check into
- * resources/alert-policy-editor.js (scripts/build-editor.js), which both editor files load.
+ * inline policy of oob-alert-in; bundled with ../policy-check and put inline into both editor
+ * files by scripts/build-editor.js (window.OOBKitAlertPolicy).
  * Labels come from the oob-alert-policy message catalog ("oob-alert-policy.editor.*").
  */
 import * as check from '../policy-check';

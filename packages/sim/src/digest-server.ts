@@ -10,7 +10,7 @@
  *  - the pushing side: the Authorization header an event push sends after the subscriber's 401.
  *  - the 401 page AMT sends.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 
 export interface DigestOptions {
   realm: string;
@@ -26,9 +26,9 @@ export interface DigestOptions {
 
 export type DigestVerdict = { ok: true; user: string } | { ok: false; stale: boolean; reason: string };
 
-export function md5(data: string | Buffer): string {
-  return createHash('md5').update(data).digest('hex');
-}
+/** One-shot hashing where Node has it (20.12 and later): no Hash object per call. */
+export const md5: (data: string | Buffer) => string =
+  typeof hash === 'function' ? (data) => hash('md5', data, 'hex') : (data) => createHash('md5').update(data).digest('hex');
 
 /**
  * The parameters of a `Digest` header (challenge or credentials), names lower-cased; undefined for
@@ -39,14 +39,18 @@ export function parseDigestHeader(header: string | undefined): Record<string, st
   const scheme = /^\s*digest\s+/i.exec(header);
   if (!scheme) return undefined;
   const params: Record<string, string> = {};
-  let rest = header.slice(scheme[0].length);
-  const param = /^\s*([\w-]+)\s*=\s*("(?:\\.|[^"\\])*"|[^\s,"]*)\s*(,|$)/;
-  while (rest.trim() !== '') {
-    const m = param.exec(rest);
+  const param = /\s*([\w-]+)\s*=\s*("(?:\\.|[^"\\])*"|[^\s,"]*)\s*(,|$)/y;
+  const blank = /\s*$/y;
+  let at = scheme[0].length;
+  for (;;) {
+    blank.lastIndex = at;
+    if (blank.test(header)) break;
+    param.lastIndex = at;
+    const m = param.exec(header);
     if (!m) return undefined;
     const raw = m[2];
-    params[m[1].toLowerCase()] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
-    rest = rest.slice(m[0].length);
+    params[m[1].toLowerCase()] = raw.startsWith('"') ? (raw.includes('\\') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw.slice(1, -1)) : raw;
+    at = param.lastIndex;
   }
   return params;
 }
@@ -92,6 +96,19 @@ export class DigestAuthenticator {
     return `Digest realm="${this.realm}", nonce="${nonce}",stale="${String(stale)}",qop="${this.offersAuthInt ? 'auth-int, auth' : 'auth'}"`;
   }
 
+  /** MD5(method:uri) of the last request without a body hash: every warm call repeats it. */
+  private lastA2 = '';
+  private lastHa2 = '';
+
+  private ha2(method: string, uri: string): string {
+    const a2 = `${method}:${uri}`;
+    if (a2 !== this.lastA2) {
+      this.lastA2 = a2;
+      this.lastHa2 = md5(a2);
+    }
+    return this.lastHa2;
+  }
+
   /** Checks the Authorization header of `method uri` (the body counts for qop=auth-int). */
   verify(method: string, uri: string, authorization: string | undefined, body: Buffer): DigestVerdict {
     const refuse = (reason: string, stale = false): DigestVerdict => ({ ok: false, stale, reason });
@@ -106,8 +123,8 @@ export class DigestAuthenticator {
     const qopOk = c.qop === 'auth' || (c.qop === 'auth-int' && this.offersAuthInt);
     if (!qopOk) return refuse(`qop ${c.qop ?? '(none)'} not offered`);
     if (c.nc === undefined || !/^[0-9a-f]{1,8}$/i.test(c.nc) || c.cnonce === undefined) return refuse('bad nc or cnonce');
-    const a2 = c.qop === 'auth-int' ? `${method}:${c.uri}:${md5(body)}` : `${method}:${c.uri}`;
-    if (md5([ha1, c.nonce, c.nc, c.cnonce, c.qop, md5(a2)].join(':')) !== c.response.toLowerCase()) return refuse('wrong response (password?)');
+    const ha2 = c.qop === 'auth-int' ? md5(`${method}:${c.uri}:${md5(body)}`) : this.ha2(method, c.uri);
+    if (md5(`${ha1}:${c.nonce}:${c.nc}:${c.cnonce}:${c.qop}:${ha2}`) !== c.response.toLowerCase()) return refuse('wrong response (password?)');
     const n = this.issued.get(c.nonce);
     if (n === undefined || this.now() - n.issuedAt > this.nonceTtlMs) {
       this.issued.delete(c.nonce);

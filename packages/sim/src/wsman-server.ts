@@ -39,10 +39,46 @@ export function chunkBoundaries(length: number): number[] {
   return cuts;
 }
 
+/** The Date header's value, made once a second rather than once an answer. */
+let dateSecond = -1;
+let dateText = '';
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+/** The body framed in AMT's chunks (see chunkBoundaries), the last chunk included, as one buffer. */
+/** Where an answer is encoded before it is cut into chunks (used and done with inside one call). */
+let encoded = Buffer.allocUnsafe(16 * 1024);
+
+export function chunkedBody(body: string): Buffer {
+  const size = Buffer.byteLength(body);
+  if (size > encoded.length) encoded = Buffer.allocUnsafe(size);
+  encoded.write(body, 0, 'utf8');
+  const buf = encoded.subarray(0, size);
+  const cuts = chunkBoundaries(buf.length);
+  // Each chunk: a size line of at most 8 hex digits and CRLF, the bytes, CRLF; then "0\r\n\r\n".
+  const out = Buffer.allocUnsafe(buf.length + cuts.length * 12 + 5);
+  let at = 0;
+  let from = 0;
+  for (const to of cuts) {
+    at += out.write(`${chunkSizeLine(to - from)}\r\n`, at, 'latin1');
+    at += buf.copy(out, at, from, to);
+    at += out.write('\r\n', at, 'latin1');
+    from = to;
+  }
+  at += out.write('0\r\n\r\n', at, 'latin1');
+  return out.subarray(0, at);
+}
+
 function writeChunked(device: SimDevice, res: ServerResponse, status: number, body: string, contentType = SOAP_TYPE): void {
-  const buf = Buffer.from(body, 'utf8');
   res.writeHead(status, {
-    Date: new Date().toUTCString(),
+    Date: httpDate(),
     Server: device.serverHeader,
     'X-Frame-Options': 'DENY',
     'Content-Type': contentType,
@@ -51,15 +87,9 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
   firmwareHeaderSet(res);
   // The framing is ours: AMT writes each size as four upper-case hex digits ("0220"), Node as "220".
   res.chunkedEncoding = false;
-  let from = 0;
-  for (const to of chunkBoundaries(buf.length)) {
-    res.write(Buffer.concat([Buffer.from(`${chunkSizeLine(to - from)}\r\n`, 'latin1'), buf.subarray(from, to), CRLF]));
-    from = to;
-  }
-  res.end('0\r\n\r\n', 'latin1');
+  // One write: the head and every chunk leave together, as one TCP send.
+  res.end(chunkedBody(body));
 }
-
-const CRLF = Buffer.from('\r\n', 'latin1');
 
 /**
  * AMT's 200 carries exactly Date, Server, X-Frame-Options, Content-Type, Transfer-Encoding (the
@@ -79,7 +109,7 @@ export function chunkSizeLine(size: number): string {
 function writeSmall(device: SimDevice, res: ServerResponse, status: number, extra: Record<string, string> = {}): void {
   const body = htmlPage(`${status}`);
   res.writeHead(status, {
-    Date: new Date().toUTCString(),
+    Date: httpDate(),
     Server: device.serverHeader,
     'Content-Type': 'text/html',
     'Content-Length': String(Buffer.byteLength(body)),
