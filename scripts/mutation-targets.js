@@ -24,6 +24,7 @@ const TARGETS = {
     'test/pet-freeipmi.test.ts',
     'test/spec/pet-fields.test.ts',
     'test/spec/pet-alert.test.ts',
+    'test/spec/pet-repeats.test.ts',
   ],
   'lib/alerts/policy.ts': ['lib/alerts/engine.test.ts', 'nodes/shared/policy-check.test.ts', 'test/spec/alert-policy.test.ts', 'test/spec/alert-policy-edges.test.ts', 'test/spec/alert-policy-settings.test.ts'],
   'lib/amt/power.ts': ['test/sim-power.test.ts', 'test/wsman-client.test.ts', 'test/spec/amt-power.test.ts', 'test/spec/amt-power-edges.test.ts'],

@@ -100,9 +100,9 @@ export function decodeOemFields(b: Buffer): OemField[] {
  * The event offset: the specific trap's four bits, except 0Fh ("unspecified" there), for which
  * PET 1.0 points to event data 1, bits 3:0.
  */
-function offsetOf(s: number, eventData: number[] | undefined): number {
+function offsetOf(s: number, eventData1: number): number {
   const offset = s & 0x0f;
-  return offset === 0x0f && eventData !== undefined && eventData.length > 0 ? eventData[0] & 0x0f : offset;
+  return offset === 0x0f ? eventData1 & 0x0f : offset;
 }
 
 export function splitSpecificTrap(specific: number): { sensorType: number; eventType: number; deassert: boolean; offset: number } {
@@ -251,7 +251,7 @@ export function decodePet(specificTrap: number, data: Buffer | undefined, receiv
       oem: n > PET_FIXED_LENGTH ? b.subarray(46, Math.min(n, 46 + 256)).toString('hex') : undefined,
       oemFields: n > PET_FIXED_LENGTH + 1 ? decodeOemFields(b.subarray(46, Math.min(n, 46 + 256))) : undefined,
     };
-    ev.offset = offsetOf(s, ev.eventData);
+    ev.offset = offsetOf(s, b[31]);
     return ev;
   }
   const ev: PetEvent = {
@@ -280,7 +280,7 @@ export function decodePet(specificTrap: number, data: Buffer | undefined, receiv
     const eventData: number[] = [];
     for (let i = 31; i < 39 && i < n; i++) eventData.push(b[i]);
     ev.eventData = eventData;
-    ev.offset = offsetOf(s, eventData);
+    ev.offset = offsetOf(s, b[31]);
   }
   if (n >= 40) ev.language = b[39];
   if (n >= 44) ev.iana = decodeIana(b, 40, quirks);
@@ -338,20 +338,8 @@ function readingOf(ev: PetEvent): Reading {
 function detailsOf(ev: PetEvent, entity: string | undefined): Record<string, unknown> {
   const petSeverity = ev.severityCode === undefined ? undefined : (PET_SEVERITIES[ev.severityCode]?.name ?? ev.severityCode);
   let d: Record<string, unknown>;
-  const whole =
-    petSeverity !== undefined &&
-    entity !== undefined &&
-    ev.entityInstance !== undefined &&
-    ev.sensorNumber !== undefined &&
-    ev.sensorDevice !== undefined &&
-    ev.eventData !== undefined &&
-    ev.sequence !== undefined &&
-    ev.guid !== undefined &&
-    ev.iana !== undefined &&
-    ev.systemId !== undefined &&
-    ev.trapSource !== undefined &&
-    ev.eventSource !== undefined;
-  if (whole) {
+  // A whole varbind (not truncated) has every one of these fields.
+  if (!ev.truncated) {
     d = {
       sensorType: ev.sensorType,
       eventType: ev.eventType,

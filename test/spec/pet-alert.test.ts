@@ -2,10 +2,13 @@
  * PET (IPMI Platform Event Trap Format 1.0 / ASF 2.0) beyond the field offsets (pet-fields.test.ts):
  * timestamps at the edges of what we believe, the byte-swapped IANA number, the OEM custom fields
  * as the FRU specification types them, a short varbind's fields exactly as far as its bytes go,
- * and the alert a user sees: state, severity, summary, device, dedup key, id and details.
+ * the alert a user sees (state, severity, summary, device, dedup key, id and details), and which
+ * received traps are PET.
  * Varbinds are written byte by byte here, not by our encoder.
  */
 import { decodeOemFields, decodePet, formatGuid, petDraft, petToAlert, swapGuid } from '../../lib/asf/pet';
+import { petFromTrap } from '../../lib/asf/pet-trap';
+import type { ReceivedTrap } from '../../lib/asf/trap-receiver';
 
 const RECEIVED = Date.UTC(2026, 0, 1);
 const PET_EPOCH_S = Date.UTC(1998, 0, 1) / 1000;
@@ -66,6 +69,12 @@ describe('timestamps (PET: local seconds since 1998-01-01, 0 = unspecified)', ()
     expect(decodePet(0, varbind({ 18: be32(tooLate - 1) }), received)).toMatchObject({ time: new Date((tooLate - 1) * 1000), quirks: ['unix-timestamp'] });
   });
 
+  it('all-ones (FFFFFFFFh) is unspecified as well, as IPMI writes an unspecified time: no time and no quirk', () => {
+    const ev = decodePet(0, varbind({ 18: [0xff, 0xff, 0xff, 0xff] }), RECEIVED);
+    expect(ev.time).toBeUndefined();
+    expect(ev.quirks).toEqual([]);
+  });
+
   it('takes the UTC offset off a Unix time too', () => {
     const recent = RECEIVED / 1000 - 7200;
     const ev = decodePet(0, varbind({ 18: be32(recent), 22: [0x00, 0x3c] }), RECEIVED);
@@ -84,6 +93,8 @@ describe('the manufacturer IANA number', () => {
   it.each([
     // 2^24 big-endian is 1 little-endian: swapped.
     [[0x01, 0x00, 0x00, 0x00], 1, ['little-endian-iana']],
+    // 2^24 - 1 little-endian, the largest number below 2^24: swapped.
+    [[0xff, 0xff, 0xff, 0x00], 0xffffff, ['little-endian-iana']],
     // Both readings at or above 2^24: taken as written.
     [[0x01, 0x00, 0x00, 0x01], 0x01000001, []],
     [[0xff, 0xff, 0xff, 0xff], 0xffffffff, []],
@@ -302,6 +313,11 @@ describe('the alert a PET becomes', () => {
     expect(unknownSeverity.details.petSeverity).toBe(0x77);
     expect(Object.keys(unknownSeverity.details)).not.toContain('from');
     expect(Object.keys(unknownSeverity.details)).not.toContain('raw');
+    // An OEM event type has no IPMI name: the details have no entry for it, not an empty one.
+    const oem = petToAlert(decodePet(0xc07000, varbind(), RECEIVED), { device });
+    expect(Object.keys(oem.details)).not.toContain('ipmiEvent');
+    expect(Object.values(oem.details)).not.toContain(undefined);
+    expect(a.details.ipmiEvent).toBe('general chassis intrusion');
     const withOffset = petToAlert(decodePet(0x056f00, varbind({ 22: [0x00, 0x3c] }), RECEIVED), { device });
     expect(withOffset.details.utcOffsetMinutes).toBe(60);
   });
@@ -317,5 +333,26 @@ describe('GUID text', () => {
     expect(swapGuid('not a guid')).toBe('not a guid');
     expect(swapGuid('0102030405060708090A0B0C0D0E0F10')).toBe('04030201-0605-0807-090a-0b0c0d0e0f10');
     expect(swapGuid('01020304-0506-0708-090a-0b0c0d0e0f1')).toBe('01020304-0506-0708-090a-0b0c0d0e0f1');
+    // 32 hex digits with more before or after them are not a GUID either.
+    expect(swapGuid('01020304-0506-0708-090a-0b0c0d0e0f1011')).toBe('01020304-0506-0708-090a-0b0c0d0e0f1011');
+    expect(swapGuid('{01020304-0506-0708-090a-0b0c0d0e0f10')).toBe('{01020304-0506-0708-090a-0b0c0d0e0f10');
+  });
+});
+
+describe('which traps are PET (enterprise 1.3.6.1.4.1.3183.1.1, event bytes in varbind .1)', () => {
+  const trap = (over: Partial<ReceivedTrap>): ReceivedTrap => ({ from: '10.0.0.9', fromPort: 162, version: 1, inform: false, varbinds: [], receivedAt: RECEIVED, raw: Buffer.alloc(0), ...over });
+  const pet = { oid: '1.3.6.1.4.1.3183.1.1.1', type: 4, value: varbind() };
+
+  it('an SNMPv1 trap of the PET enterprise, generic trap 6: the specific trap and the bytes of varbind .1', () => {
+    const ev = petFromTrap(trap({ enterprise: '1.3.6.1.4.1.3183.1.1', generic: 6, specific: 0x056f00, varbinds: [pet] }));
+    expect(ev).toMatchObject({ sensorType: 5, eventType: 0x6f, guid: '01020304-0506-0708-090a-0b0c0d0e0f10', systemId: 0x1234 });
+    expect(petFromTrap(trap({ enterprise: '1.3.6.1.4.1.3183.1.1', generic: 1, specific: 0x056f00, varbinds: [pet] }))).toBeUndefined();
+    expect(petFromTrap(trap({ enterprise: '1.3.6.1.4.1.3183.1', generic: 6, specific: 0x056f00, varbinds: [pet] }))).toBeUndefined();
+  });
+
+  it('another octet string under the enterprise before it does not take the place of varbind .1', () => {
+    const other = { oid: '1.3.6.1.4.1.3183.1.1.2', type: 4, value: Buffer.from('not the event') };
+    const ev = petFromTrap(trap({ version: 2, trapOid: '1.3.6.1.4.1.3183.1.1.0.356096', varbinds: [other, pet] }));
+    expect(ev).toMatchObject({ specificTrap: 0x056f00, length: 46, truncated: false, systemId: 0x1234 });
   });
 });
