@@ -161,7 +161,13 @@ describe('alert-in → RT ticket → Request Tracker', () => {
     await rt.stop();
     await runScenario(bootPc, 'boot-failure', pet());
     await clearScenario(fanPc, 'fan-failure', pet());
-    await until('the node says RT is unreachable', async () => fs.readdirSync(path.join(userDir, 'oobkit')).some((f) => f.startsWith('rt-ticket-') && /"p:/.test(fs.readFileSync(path.join(userDir, 'oobkit', f), 'utf8'))), 30_000);
+    // Both in the outbox (a crash before the second is taken would lose a trap, not test the outbox).
+    const waiting = (): number =>
+      fs
+        .readdirSync(path.join(userDir, 'oobkit'))
+        .filter((f) => f.startsWith('rt-ticket-') && f.endsWith('.json'))
+        .reduce((n, f) => n + (fs.readFileSync(path.join(userDir, 'oobkit', f), 'utf8').match(/"p:\d+"/g)?.length ?? 0), 0);
+    await until('both alerts waiting in the outbox', async () => waiting() >= 2, 30_000);
     await killRed();
     await startRed();
     await rt.start();
