@@ -44,12 +44,16 @@ function countWrites(link: MqttLink): { count: () => number } {
   return { count: () => n };
 }
 
-/** Publishes `n` messages, each from a timer callback of its own, all of them run in the same turn (as answers from separate devices are). */
+/**
+ * Publishes `n` messages, each from a callback of its own, all of them run in the same turn (as
+ * answers from separate devices are). Immediates queued together run in one check phase; timers
+ * would not do: under load, set across a millisecond boundary, they fall due in different turns.
+ */
 async function publishFromSeparateCallbacks(link: MqttLink, topic: string, n: number): Promise<void> {
   const sent: Array<Promise<boolean>> = [];
   await new Promise<void>((resolve) => {
-    for (let i = 0; i < n; i++) setTimeout(() => sent.push(link.publish(topic, String(i), { qos: 0 })), 0);
-    setTimeout(resolve, 0);
+    for (let i = 0; i < n; i++) setImmediate(() => sent.push(link.publish(topic, String(i), { qos: 0 })));
+    setImmediate(resolve);
   });
   await Promise.all(sent);
 }
