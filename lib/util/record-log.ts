@@ -205,11 +205,7 @@ export class RecordLog {
       for (let done = 0; done < framed.length; ) done += fs.writeSync(fd, framed, done, framed.length - done);
       this.size = before + framed.length;
     } catch (e) {
-      try {
-        fs.ftruncateSync(fd, before);
-      } catch {
-        /* the reader will stop at the torn line */
-      }
+      cutBack(fd, before);
       throw e;
     }
   }
@@ -253,11 +249,7 @@ export class RecordLog {
       if (durable) await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
       this.size = before + framed.length;
     } catch (e) {
-      try {
-        fs.ftruncateSync(fd, before);
-      } catch {
-        /* the reader will stop at the torn line */
-      }
+      cutBack(fd, before);
       throw e;
     }
   }
@@ -266,5 +258,14 @@ export class RecordLog {
     if (this.fd !== undefined && this.fd === this.syncing) this.closeWhenSynced = true;
     else if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+/** After a failed append: the log back to where it was, so no half record stays behind. */
+function cutBack(fd: number, size: number): void {
+  try {
+    fs.ftruncateSync(fd, size);
+  } catch {
+    /* the reader will stop at the torn line */
   }
 }

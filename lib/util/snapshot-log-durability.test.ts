@@ -22,45 +22,15 @@ jest.mock('node:fs', () => {
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SnapshotLog, SnapshotLogOptions } from './snapshot-log';
+import { snapshotLogOwner } from '../../test/helpers/snapshot-log-owner';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nextTurn = () => new Promise((r) => setImmediate(r));
 
-type Change = { k: string; v: string | null };
-
-function owner(dir: string, o: Partial<SnapshotLogOptions<{ items: Record<string, string> }, Change>> = {}) {
-  const items = new Map<string, string>();
-  const changed = new Set<string>();
-  const store = new SnapshotLog<{ items: Record<string, string> }, Change>({
-    snapshotFile: path.join(dir, 'state.json'),
-    logFile: path.join(dir, 'state.changes'),
-    snapshot: () => ({ items: Object.fromEntries(items) }),
-    takeChanges: () => {
-      const out = [...changed].map((k) => ({ k, v: items.get(k) ?? null }));
-      changed.clear();
-      return out;
-    },
-    minIntervalMs: 60_000,
-    ...o,
-  });
-  const loaded = store.load();
-  for (const [k, v] of Object.entries(loaded.snapshot?.items ?? {})) items.set(k, v);
-  for (const c of loaded.changes) {
-    if (c.v === null) items.delete(c.k);
-    else items.set(c.k, c.v);
-  }
-  return {
-    store,
-    items,
-    problems: loaded.problems,
-    /** An urgent change: someone waits for it to be written. */
-    set(k: string, v: string) {
-      items.set(k, v);
-      changed.add(k);
-      store.changed(true);
-    },
-  };
+/** The state's owner; every change urgent (someone waits for it to be written). */
+function owner(dir: string, o: Parameters<typeof snapshotLogOwner>[1] = {}) {
+  const a = snapshotLogOwner(dir, { minIntervalMs: 60_000, ...o });
+  return { ...a, set: (k: string, v: string) => a.set(k, v, true) };
 }
 
 describe('SnapshotLog durability', () => {

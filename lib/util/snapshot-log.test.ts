@@ -2,49 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { frameRecord } from './record-log';
-import { SnapshotLog, SnapshotLogOptions } from './snapshot-log';
+import { snapshotLogOwner } from '../../test/helpers/snapshot-log-owner';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Doc {
-  items: Record<string, string>;
-}
-type Change = { k: string; v: string | null };
-
-/** A small owner of a state: items, the keys changed since the last append, and its SnapshotLog. */
-function owner(dir: string, o: Partial<SnapshotLogOptions<Doc, Change>> = {}) {
-  const items = new Map<string, string>();
-  const changed = new Set<string>();
-  const store = new SnapshotLog<Doc, Change>({
-    snapshotFile: path.join(dir, 'state.json'),
-    logFile: path.join(dir, 'state.changes'),
-    snapshot: () => ({ items: Object.fromEntries(items) }),
-    takeChanges: () => {
-      const out = [...changed].map((k) => ({ k, v: items.get(k) ?? null }));
-      changed.clear();
-      return out;
-    },
-    minIntervalMs: 50,
-    ...o,
-  });
-  const loaded = store.load();
-  for (const [k, v] of Object.entries(loaded.snapshot?.items ?? {})) items.set(k, v);
-  for (const c of loaded.changes) {
-    if (c.v === null) items.delete(c.k);
-    else items.set(c.k, c.v);
-  }
-  return {
-    store,
-    items,
-    problems: loaded.problems,
-    set(k: string, v: string | null) {
-      if (v === null) items.delete(k);
-      else items.set(k, v);
-      changed.add(k);
-      store.changed();
-    },
-  };
-}
+const owner = snapshotLogOwner;
 
 describe('SnapshotLog', () => {
   let dir: string;
