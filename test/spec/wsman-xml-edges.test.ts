@@ -1,7 +1,9 @@
 /**
  * Edges of XML 1.0 and Namespaces in XML that the mutation run found unchecked: version numbers of
  * more than one digit, white space in the declaration, a DOCTYPE after the declaration, line ends
- * at the start of text, xs:boolean white space in xsi:nil, and which namespace owns a plain key.
+ * at the start of text, quoted and unterminated attribute values, a cut-off end tag, processing
+ * instructions after the usual declaration, xs:boolean white space in xsi:nil, and which namespace
+ * owns a plain key.
  */
 import { XmlError } from '../../lib/errors';
 import { decodeEntities, parseXml, toPlain } from '../../lib/wsman/xml';
@@ -46,6 +48,25 @@ describe('XML 1.0 edges', () => {
   it('a hex character reference is hex digits only, up to the ";"', () => {
     expect(() => decodeEntities('&#x41G;')).toThrow(/^bad character reference/);
     expect(() => decodeEntities('&#65A;')).toThrow(/^bad character reference/);
+  });
+
+  it('an attribute value is quoted (AttValue): an unquoted one is refused even when a quote follows later in the tag', () => {
+    expect(refusal("<x a=1' b='2'/>")).toMatch(/^malformed XML at line 1: /);
+    expect(refusal('<x a=1" b="2"/>')).toMatch(/^malformed XML at line 1: /);
+  });
+
+  it('an attribute value without its closing quote is reported on its own line', () => {
+    expect(refusal('<x\n b="1" c="2/>')).toMatch(/^malformed XML at line 2: /);
+  });
+
+  it('an end tag cut off after its name is reported with that name', () => {
+    expect(refusal('<x></x')).toMatch(/^malformed XML at line 1: .*<\/x/);
+  });
+
+  it('processing instructions inside and after the root of a document with the usual declaration', () => {
+    const decl = '<?xml version="1.0" encoding="UTF-8"?>';
+    expect(parseXml(`${decl}<x>a<?p d?>b</x>`).text).toBe('ab');
+    expect(parseXml(`${decl}<x><y/></x><?p?>`).children.map((c) => c.name)).toEqual(['y']);
   });
 });
 
