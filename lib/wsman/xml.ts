@@ -67,7 +67,8 @@ const MAX_REFERENCE = 10;
 function reference(ref: string): string {
   if (ref.charCodeAt(0) === 35 /* # */) {
     const hex = ref.charCodeAt(1) === 120 /* x */;
-    const digits = ref.slice(hex ? 2 : 1);
+    // Leading zeros are allowed (CharRef puts no bound on the digits); the reference scan's cap still bounds them.
+    const digits = ref.slice(hex ? 2 : 1).replace(hex ? /^0+(?=[0-9a-fA-F])/ : /^0+(?=[0-9])/, '');
     if (!(hex ? /^[0-9a-fA-F]{1,6}$/ : /^[0-9]{1,7}$/).test(digits)) throw new XmlError(`bad character reference "&${clip(ref, 12)};"`);
     const code = parseInt(digits, hex ? 16 : 10);
     // Only characters XML allows (XML 1.0 production Char).
@@ -378,7 +379,7 @@ function openTag(st: ReadState, lt: number): number {
     while (isSpace(xml.charCodeAt(e))) e++;
     selfClosing = xml.charCodeAt(e) === 47 /* / */;
     if (selfClosing) e++;
-    if (xml.charCodeAt(e) !== 62 /* > */) fail(xml, at, `bad attribute or unterminated tag <${q(qname)}>`);
+    if (xml.charCodeAt(e) !== 62 /* > */) fail(xml, e, `bad attribute or unterminated tag <${q(qname)}>`);
     after = e + 1;
   }
   const nodeScope: Readonly<Record<string, string>> = scope ?? parentScope;

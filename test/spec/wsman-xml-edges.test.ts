@@ -59,6 +59,11 @@ describe('XML 1.0 edges', () => {
     expect(refusal('<x\n b="1" c="2/>')).toMatch(/^malformed XML at line 2: /);
   });
 
+  it('a start tag that does not end in ">" or "/>" is reported on the line of the character that breaks it', () => {
+    expect(refusal('<x\n?>')).toBe('malformed XML at line 2: bad attribute or unterminated tag <x>');
+    expect(refusal('<x a="1"\n\n?/>')).toBe('malformed XML at line 3: bad attribute or unterminated tag <x>');
+  });
+
   it('an end tag cut off after its name is reported with that name', () => {
     expect(refusal('<x></x')).toMatch(/^malformed XML at line 1: .*<\/x/);
   });

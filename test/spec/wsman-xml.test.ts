@@ -187,9 +187,13 @@ describe('character data (2.4, 2.7, 2.11) and references (4.1, 4.6)', () => {
       ['&#x10fffF;', '\u{10FFFF}'],
       ['&#0000065;', 'A'],
       ['&#x000041;', 'A'],
+      // CharRef puts no bound on the digits: leading zeros past the longest value are still that value.
+      ['&#00000065;', 'A'],
+      ['&#x0000041;', 'A'],
+      ['&#x0010FFFF;', '\u{10FFFF}'],
     ];
     for (const [ref, ch] of ok) expect(decodeEntities(`<${ref}>`)).toBe(`<${ch}>`);
-    for (const bad of ['&#8;', '&#11;', '&#12;', '&#14;', '&#31;', '&#x1F;', '&#55296;', '&#57343;', '&#65534;', '&#65535;', '&#1114112;', '&#X41;', '&#x-41;', '&#00000065;']) {
+    for (const bad of ['&#8;', '&#11;', '&#12;', '&#14;', '&#31;', '&#x1F;', '&#55296;', '&#57343;', '&#65534;', '&#65535;', '&#1114112;', '&#X41;', '&#x-41;', '&#x0110000;', '&#01114112;']) {
       expect(() => decodeEntities(bad)).toThrow(/^bad character reference "&#/);
     }
   });
