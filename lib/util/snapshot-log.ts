@@ -196,6 +196,11 @@ export class SnapshotLog<D extends object, R> {
         problems.push(`${this.o.snapshotFile} is missing but ${this.o.logFile} follows snapshot ${header.logOf}: the state is rebuilt from the ${rest.length} change(s) in the log alone; whatever was only in the snapshot is lost`);
         snapshotDamaged = true;
       }
+      if (log.damagedLines > 0) {
+        problems.push(
+          `ignored the last ${log.totalBytes - log.trustedBytes} bytes of ${this.o.logFile} (a write cut short by a crash, or damage): the changes before them are kept`,
+        );
+      }
       // A crash between a new snapshot and its log: what the old log got after the snapshot was taken.
       let marker = -1;
       if (isHeader(header) && header.logOf === this.generation - 1 && read.value !== undefined) {
@@ -209,7 +214,6 @@ export class SnapshotLog<D extends object, R> {
         this.log.open();
         this.logGeneration = this.generation;
         if (changes.length) problems.push(`${this.o.logFile} was left from before snapshot ${this.generation} (a crash between writing the snapshot and starting its log): the ${changes.length} change(s) it got after the snapshot are replayed`);
-        if (log.damagedLines > 0) problems.push(`ignored the last ${log.totalBytes - log.trustedBytes} bytes of ${this.o.logFile} (a write cut short by a crash, or damage): the changes before them are kept`);
         return { snapshot, changes, problems };
       }
       const follows = isHeader(header) && (header.logOf === this.generation || snapshotDamaged);
@@ -221,11 +225,6 @@ export class SnapshotLog<D extends object, R> {
         );
       }
       if (follows) changes = rest.filter((r) => !isMarker(r)) as R[];
-      if (log.damagedLines > 0) {
-        problems.push(
-          `ignored the last ${log.totalBytes - log.trustedBytes} bytes of ${this.o.logFile} (a write cut short by a crash, or damage): the changes before them are kept`,
-        );
-      }
       if (follows && !snapshotDamaged) {
         this.log.open(log.trustedBytes);
         this.logGeneration = this.generation;

@@ -5,7 +5,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AckRequest, ackRequest } from '../../lib/alerts/acknowledge';
 import { Alert, AlertDevice, isSeverity, isSource, makeAlert } from '../../lib/alerts/alert';
 import { AlertHub, AlertHubOptions, deviceKey } from '../../lib/alerts/hub';
-import type { Durability } from '../../lib/util/snapshot-log';
+import type { Durability } from '../../lib/alerts';
 import { compileWindow, MaintenanceWindow, untilAfterMinutes } from '../../lib/alerts/maintenance';
 import { Policy } from '../../lib/alerts/policy';
 import { PayloadShape, shapeAlert } from '../../lib/alerts/shape';

@@ -52,10 +52,10 @@ function httpDate(): string {
   return dateText;
 }
 
-/** The body framed in AMT's chunks (see chunkBoundaries), the last chunk included, as one buffer. */
 /** Where an answer is encoded before it is cut into chunks (used and done with inside one call). */
 let encoded = Buffer.allocUnsafe(16 * 1024);
 
+/** The body framed in AMT's chunks (see chunkBoundaries), the last chunk included, as one buffer. */
 export function chunkedBody(body: string): Buffer {
   const size = Buffer.byteLength(body);
   if (size > encoded.length) encoded = Buffer.allocUnsafe(size);
