@@ -201,7 +201,17 @@ async function main(): Promise<void> {
   app.use(settings.httpAdminRoot, RED.httpAdmin);
   app.use(settings.httpNodeRoot, RED.httpNode);
   const editorPort = await listen(server, ports.editor, ports.fixed);
+  // RED.start() resolves before the flows run: the banner waits for them, so whoever reads it
+  // (a person, a test) finds the editor's flows and the fleet's nodes there.
+  const flowsStarted = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 60_000);
+    RED.events.once('flows:started', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
   await RED.start();
+  if (!(await flowsStarted)) log('warning: the flows did not start within 60 s (see the log above)');
 
   showPcScreens(fleet.devices);
   const alertEveryMs = Number(process.env.DEMO_ALERT_SECONDS || 60) * 1000;

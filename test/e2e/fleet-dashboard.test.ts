@@ -32,7 +32,9 @@ beforeAll(async () => {
   // No scenario alerts: this test's own trap is the only one.
   // The broker a fresh machine gets (no Mosquitto): the central console works over MQTT 3.1.1 too.
   demo = await startDemo({ DEMO_ALERT_SECONDS: '0', DEMO_BROKER: 'embedded' });
-  flows = (await (await fetch(new URL('flows', demo.editorUrl).href, { headers: { 'Node-RED-API-Version': 'v1' } })).json()) as Array<Record<string, any>>;
+  const res = await fetch(new URL('flows', demo.editorUrl).href, { headers: { 'Node-RED-API-Version': 'v1' } });
+  if (!res.ok) throw new Error(`the editor answered GET /flows with ${res.status}: ${await res.text()}`);
+  flows = (await res.json()) as Array<Record<string, any>>;
   chromium = await launchChromium({ width: 1400, height: 1000 });
   page = await chromium.context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -49,7 +49,10 @@ async function main() {
     server.on('request', app);
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   }
+  // RED.start() resolves before the flows run; "ready" means they run.
+  const flowsStarted = new Promise((resolve) => RED.events.once('flows:started', resolve));
   await RED.start();
+  await flowsStarted;
   // Without flows nothing else would keep the process alive (no editor server listens).
   setInterval(() => undefined, 1 << 30);
   process.stdout.write(adminRoot ? `ready ${server.address().port}\n` : 'ready\n');
