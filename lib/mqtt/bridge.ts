@@ -47,9 +47,12 @@ import {
 } from './discovery';
 import { DeviceStateDoc, entitiesFor, entityById, EntitySpec, sensorEntities } from './entities';
 import { LinkOptions, LinkStatus, MqttLink } from './link';
+import { Limiter } from '../util/limiter';
 
 /** Retained topics of ours remembered while scanning on connect (stale ones are emptied). */
 const MAX_SCANNED_TOPICS = 20_000;
+/** Devices whose discovery is in flight at once. */
+const ANNOUNCED_AT_ONCE = 8;
 import {
   checkBaseTopic,
   checkDiscoveryPrefix,
@@ -191,6 +194,7 @@ export class HaBridge extends EventEmitter {
   private readonly reportedUnknown = new Map<string, number>();
   /** Messages published since start (for benchmarks and the status). */
   published = 0;
+  private readonly announcing = new Limiter(ANNOUNCED_AT_ONCE);
 
   constructor(private readonly o: BridgeOptions) {
     super();
@@ -339,7 +343,7 @@ export class HaBridge extends EventEmitter {
     this.entries.set(desc.slug, entry);
     this.byKey.set(desc.key, entry);
     void this.publishDevice(entry);
-    if (control.poll && this.pollMs > 0) this.schedulePoll(entry, Math.random() * Math.min(this.pollMs, 2000));
+    if (control.poll && this.pollMs > 0) this.schedulePoll(entry, Math.random() * Math.min(this.pollMs, 10_000));
     else if (control.poll) this.schedulePoll(entry, 0);
   }
 
@@ -450,8 +454,17 @@ export class HaBridge extends EventEmitter {
     await Promise.all(sends);
   }
 
+  /**
+   * Announces a device, a few devices at a time: a gateway that starts with hundreds of PCs would
+   * otherwise have every config of every PC in flight at once (36 retained messages a PC, each
+   * held until the broker acknowledges it), several MB that outlive the start only as garbage.
+   */
+  private publishDevice(entry: Entry): Promise<boolean> {
+    return this.announcing.run(() => this.announceDevice(entry));
+  }
+
   /** Discovery, availability, state and last alert of one device, once it has something true to say. */
-  private async publishDevice(entry: Entry): Promise<boolean> {
+  private async announceDevice(entry: Entry): Promise<boolean> {
     if (!this.link.connected || !this.ready || !entry.firstPollDone || entry.removed) return false;
     const removed = [...entry.announced].filter((id) => !entry.entities.some((e) => e.id === id)).map((id) => entityById(id)!);
     const messages: RetainedMessage[] = deviceDiscovery(this.ctx, entry.desc, entry.entities, removed);
