@@ -345,6 +345,24 @@ describe('HA bridge with many PCs', () => {
     await broker.stop();
   });
 
+  it("publishes a PC's state when a field changes, with the time of that change, and not on polls that change nothing", async () => {
+    const powers = ['on', 'on', 'on', 'off', 'off', 'off', 'off', 'off', 'on', 'on'];
+    let polls = 0;
+    const control = (): DeviceControl => ({ hasAmt: true, poll: async () => ({ power: powers[Math.min(polls++, powers.length - 1)], isolated: false }), close: () => undefined });
+    const c = await Consumer.connect(broker.url, ['oobkit/head-office/pc-0/state']);
+    const b = bridge(broker.url, { pollSeconds: 0.05, makeControl: control });
+    b.setDevices([{ name: 'pc-0', host: '192.0.2.1' }]);
+    await c.waitFor(() => polls > powers.length + 3, 10_000, 'polls past the changes');
+    await b.close();
+    await c.end();
+    const sent = c.messages.filter((m) => m.payload).map((m) => m.payload);
+    // Once the scan of retained topics ends, everything is published again, unchanged: one repeat.
+    const states = sent.filter((x, i) => x !== sent[i - 1]).map((x) => JSON.parse(x));
+    expect(sent.length).toBeLessThanOrEqual(states.length + 1);
+    expect(states.map((x) => x.power)).toEqual(['on', 'off', 'on']);
+    expect(new Set(states.map((x) => x.changed)).size).toBe(3);
+  });
+
   it('announces a few PCs at a time, and every PC in the end', async () => {
     // PCs that answer at once (no AMT): what is in flight is then the bridge's doing alone.
     const pcs: ManagedDevice[] = Array.from({ length: 40 }, (_, i) => ({ name: `pc-${i}`, host: `192.0.2.${i + 1}` }));

@@ -149,8 +149,8 @@ interface Entry {
   /** Configs of this device under ids of earlier versions: emptied once its new ones are out. */
   legacyTopics: string[];
   doc: DeviceStateDoc;
-  /** Last published state JSON without the time, to publish only changes. */
-  publishedState?: string;
+  /** The last published state (its time aside), to publish only changes. */
+  publishedState?: DeviceStateDoc;
   available: boolean;
   publishedAvailability?: string;
   alerts: DeviceAlerts;
@@ -488,11 +488,10 @@ export class HaBridge extends EventEmitter {
   private publishState(entry: Entry): Promise<boolean> {
     // Before the first poll the retained state of the last run is the best there is.
     if (!entry.firstPollDone) return Promise.resolve(true);
-    const { changed: _changed, ...content } = entry.doc;
-    const json = JSON.stringify(content);
-    if (entry.publishedState === json) return Promise.resolve(true);
+    // Compared field by field: most polls change nothing, and then nothing is built.
+    if (entry.publishedState && sameState(entry.publishedState, entry.doc)) return Promise.resolve(true);
     if (entry.publishedState !== undefined) entry.doc.changed = new Date().toISOString();
-    if (this.link.connected) entry.publishedState = json;
+    if (this.link.connected) entry.publishedState = { ...entry.doc, ...(entry.doc.sensors ? { sensors: { ...entry.doc.sensors } } : {}) };
     return this.send(deviceTopic(this.topics, entry.desc.slug, 'state'), JSON.stringify(entry.doc), true);
   }
 
@@ -792,4 +791,14 @@ function withContext(e: unknown, what: string): Error {
   if (e instanceof OobError) wrapped.code = e.code;
   wrapped.short = shortReason(e);
   return wrapped;
+}
+
+/** Two states alike in everything but their time. */
+function sameState(a: DeviceStateDoc, b: DeviceStateDoc): boolean {
+  if (a.power !== b.power || a.connected !== b.connected || a.amtVersion !== b.amtVersion || a.isolated !== b.isolated || a.problem !== b.problem || a.openAlerts !== b.openAlerts) return false;
+  if (!a.sensors || !b.sensors) return a.sensors === b.sensors;
+  const keys = Object.keys(b.sensors);
+  if (keys.length !== Object.keys(a.sensors).length) return false;
+  for (const k of keys) if (a.sensors[k] !== b.sensors[k]) return false;
+  return true;
 }
