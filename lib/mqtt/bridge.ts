@@ -422,7 +422,18 @@ export class HaBridge extends EventEmitter {
     await this.publishAll();
     for (const t of [...moved, ...stale]) await this.send(t, '', true);
     await this.clearStaleLeaves(seen);
-    this.echoTimer = setTimeout(() => this.checkEchoes(), this.echoMs);
+    this.watchEchoes();
+  }
+
+  /**
+   * Set apart from finishScan: a closure made there would keep all of that scan's sets alive (every
+   * config topic and id) for as long as the timer object is referenced.
+   */
+  private watchEchoes(): void {
+    this.echoTimer = setTimeout(() => {
+      this.echoTimer = undefined;
+      this.checkEchoes();
+    }, this.echoMs);
   }
 
   private get gatewayName(): string {
