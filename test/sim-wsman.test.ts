@@ -127,6 +127,24 @@ describe('HTTP edges', () => {
     expect(r.body.toString()).toContain('<g:CIM_Chassis>');
   });
 
+  it('frames answers in bytes: chunk sizes count UTF-8 bytes, and a Put shows in the next Get over HTTP', async () => {
+    const get = async () => {
+      const r = await wsmanCall(dev, buildGet('AMT_GeneralSettings').xml);
+      expect(r.status).toBe(200);
+      expect(r.chunkSizes.reduce((a, b) => a + b, 0)).toBe(r.body.length);
+      expect(r.chunkSizes[0]).toBe(544);
+      return { r, name: readInstance(readEnvelope(r.body.toString('utf8'))).props.HostName };
+    };
+    const before = await get();
+    expect(before.r.body.length).toBe(before.r.body.toString('utf8').length);
+    for (const name of ['Küche-PC-ñ-€', `pc-${'é'.repeat(400)}`, 'plain-again']) {
+      expect((await wsmanCall(dev, buildPut('AMT_GeneralSettings', { HostName: name }).xml)).status).toBe(200);
+      const after = await get();
+      expect(after.name).toBe(name);
+      expect(after.r.body.length).toBe(Buffer.byteLength(after.r.body.toString('utf8')));
+    }
+  });
+
   it('malformed XML and DOCTYPE are faults, never a crash', async () => {
     const bad = await wsmanCall(dev, '<a:Envelope xmlns:a="http://www.w3.org/2003/05/soap-envelope"><a:Body>');
     expect(bad.status).toBe(400);

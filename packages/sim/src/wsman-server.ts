@@ -87,8 +87,21 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
   firmwareHeaderSet(res);
   // The framing is ours: AMT writes each size as four upper-case hex digits ("0220"), Node as "220".
   res.chunkedEncoding = false;
-  // One write: the head and every chunk leave together, as one TCP send.
-  res.end(chunkedBody(body));
+  // One send: Node puts the head in front of a string body; an ASCII body is framed as text, so
+  // the answer reaches the socket without being encoded into a buffer of our own first.
+  const size = Buffer.byteLength(body);
+  res.end(size === body.length ? chunkedText(body) : chunkedBody(body));
+}
+
+/** chunkedBody for a body of ASCII characters only (one byte each), as a string. */
+export function chunkedText(body: string): string {
+  let out = '';
+  let from = 0;
+  for (const to of chunkBoundaries(body.length)) {
+    out += `${chunkSizeLine(to - from)}\r\n${body.slice(from, to)}\r\n`;
+    from = to;
+  }
+  return `${out}0\r\n\r\n`;
 }
 
 /**
