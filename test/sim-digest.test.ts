@@ -126,4 +126,12 @@ describe('Digest on a simulated device', () => {
     expect(parseDigestHeader('Basic abc')).toBeUndefined();
     expect(parseDigestHeader('Digest username="unterminated')).toBeUndefined();
   });
+
+  it('reads quoted-pairs, tabs and a trailing comma; refuses a header that does not follow the grammar', () => {
+    expect(parseDigestHeader('\tdigest\tUserName = "ad\\"min\\\\" ,\tURI="/wsman",  ')).toEqual({ username: 'ad"min\\', uri: '/wsman' });
+    expect(parseDigestHeader('DIGEST realm="", nc=,qop=auth')).toEqual({ realm: '', nc: '', qop: 'auth' });
+    for (const bad of ['Digest', 'Digest realm', 'Digest realm="a" nonce="b"', 'Digest realm="a\\\nb"', 'Digest ,realm=a', 'Digest realm=a,,nonce=b', 'Digest re alm=a', 'Digest realm=a"b', 'Digest realm="a"b']) {
+      expect(parseDigestHeader(bad)).toBeUndefined();
+    }
+  });
 });

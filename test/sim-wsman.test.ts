@@ -6,6 +6,7 @@
 import { readEnvelope, readFault, readInstance, readMethodOutput, readPullResponse, readEnumerationContext, readSubscribeResponse } from '../lib/wsman/envelope';
 import { buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, buildRelease, buildSubscribe, buildUnsubscribe, BuiltRequest } from '../lib/wsman/messages';
 import { dispatch, Fleet, optInState, SimDevice, startFleet } from '../packages/sim/src';
+import { chunkedBody, chunkedText } from '../packages/sim/src/wsman-server';
 import { authorization, parseChallenge, postText, rawExchange, wsmanCall } from './sim-helpers';
 
 function call(d: SimDevice, r: BuiltRequest | string) {
@@ -125,6 +126,14 @@ describe('HTTP edges', () => {
     const r = await wsmanCall(dev, buildGet('CIM_Chassis').xml, {}, o);
     expect(r.status).toBe(200);
     expect(r.body.toString()).toContain('<g:CIM_Chassis>');
+  });
+
+  it('frames an ASCII answer as text exactly as it frames bytes: 544, then 762 each, four upper-case hex digits, a bare 0', () => {
+    for (let n = 0; n <= 3100; n++) {
+      const body = 'abcdefghijklmnopqrstuvwxyz<>/:="'.repeat(100).slice(0, n);
+      expect(chunkedText(body)).toBe(chunkedBody(body).toString('latin1'));
+    }
+    expect(chunkedText('x'.repeat(1306))).toBe(`0220\r\n${'x'.repeat(544)}\r\n02FA\r\n${'x'.repeat(762)}\r\n0\r\n\r\n`);
   });
 
   it('frames answers in bytes: chunk sizes count UTF-8 bytes, and a Put shows in the next Get over HTTP', async () => {

@@ -226,37 +226,44 @@ function declaresDoctypeOrEntity(xml: string): boolean {
 }
 
 /**
- * Documents the validator accepted, each with the text of its first MessageID taken out: a client
- * polling one class sends the same document again and again around a new MessageID, and the
- * verdict cannot depend on that text when it is a run of letters, digits, ".", ":" and single
+ * Documents the validator accepted, each as the text before and after its first MessageID's text:
+ * a client polling a class sends the same document again and again around a new MessageID, and
+ * the verdict cannot depend on that text when it is a run of letters, digits, ".", ":" and single
  * "-" between ">" and "<" (no markup character, no "--" to end a comment, no "]]>" or "?>").
- * Only acceptances are kept, only for short documents, and at most MAX_JUDGED of them; the tree
- * is still built, with every check of its own, from each document in full.
+ * Only acceptances are kept, only of short documents, the latest MAX_JUDGED of them; the tree is
+ * still built, with every check of its own, from each document in full.
  */
-const judged = new Set<string>();
-const MAX_JUDGED = 128;
+interface Judged {
+  before: string;
+  after: string;
+}
+const judged: Judged[] = [];
+const MAX_JUDGED = 64;
 const MAX_JUDGED_CHARS = 8 * 1024;
 const PLAIN_ID = /^[A-Za-z0-9.:]+(?:-[A-Za-z0-9.:]+)*$/;
 
-/** The document with its MessageID's text taken out, or undefined when that text is not plain. */
-function judgedShape(xml: string): string | undefined {
-  if (xml.length > MAX_JUDGED_CHARS) return undefined;
-  const at = xml.indexOf('MessageID>');
-  if (at < 0) return undefined;
-  const from = at + 10;
-  const to = xml.indexOf('<', from);
-  if (to < 0 || !PLAIN_ID.test(xml.slice(from, to))) return undefined;
-  return xml.slice(0, from) + xml.slice(to);
-}
-
 function validate(xml: string): void {
-  const shape = judgedShape(xml);
-  if (shape !== undefined && judged.has(shape)) return;
+  let from = -1;
+  let to = -1;
+  if (xml.length <= MAX_JUDGED_CHARS) {
+    const at = xml.indexOf('MessageID>');
+    if (at >= 0) {
+      from = at + 10;
+      to = xml.indexOf('<', from);
+      if (to < 0 || !PLAIN_ID.test(xml.slice(from, to))) from = -1;
+    }
+  }
+  if (from >= 0) {
+    for (let k = judged.length - 1; k >= 0; k--) {
+      const j = judged[k];
+      if (j.before.length === from && to + j.after.length === xml.length && xml.startsWith(j.before) && xml.endsWith(j.after)) return;
+    }
+  }
   const verdict = XMLValidator.validate(xml);
   if (verdict !== true) throw new RequestXmlError(`malformed XML at line ${verdict.err.line}: ${shown(verdict.err.msg, 200)}`);
-  if (shape === undefined) return;
-  if (judged.size >= MAX_JUDGED) judged.clear();
-  judged.add(shape);
+  if (from < 0) return;
+  if (judged.length >= MAX_JUDGED) judged.shift();
+  judged.push({ before: xml.slice(0, from), after: xml.slice(to) });
 }
 
 /** Parse a request document into its root element. */

@@ -93,15 +93,19 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
   res.end(size === body.length ? chunkedText(body) : chunkedBody(body));
 }
 
+const [FIRST_CHUNK, NEXT_CHUNK] = CHUNK_SIZES;
+const FIRST_CHUNK_LINE = `${chunkSizeLine(FIRST_CHUNK)}\r\n`;
+const NEXT_CHUNK_LINE = `${chunkSizeLine(NEXT_CHUNK)}\r\n`;
+
 /** chunkedBody for a body of ASCII characters only (one byte each), as a string. */
 export function chunkedText(body: string): string {
-  let out = '';
-  let from = 0;
-  for (const to of chunkBoundaries(body.length)) {
-    out += `${chunkSizeLine(to - from)}\r\n${body.slice(from, to)}\r\n`;
-    from = to;
-  }
-  return `${out}0\r\n\r\n`;
+  const n = body.length;
+  if (n === 0) return '0\r\n\r\n';
+  if (n <= FIRST_CHUNK) return `${chunkSizeLine(n)}\r\n${body}\r\n0\r\n\r\n`;
+  let out = `${FIRST_CHUNK_LINE}${body.slice(0, FIRST_CHUNK)}\r\n`;
+  let from = FIRST_CHUNK;
+  for (; n - from > NEXT_CHUNK; from += NEXT_CHUNK) out += `${NEXT_CHUNK_LINE}${body.slice(from, from + NEXT_CHUNK)}\r\n`;
+  return `${out}${chunkSizeLine(n - from)}\r\n${body.slice(from)}\r\n0\r\n\r\n`;
 }
 
 /**
@@ -111,8 +115,17 @@ export function chunkedText(body: string): string {
  */
 function firmwareHeaderSet(res: ServerResponse): void {
   const composed = res as unknown as { _header?: unknown };
-  if (typeof composed._header === 'string') composed._header = composed._header.replace(/^(Connection: keep-alive|Keep-Alive: [^\r]*)\r\n/gim, '');
+  if (typeof composed._header !== 'string') return;
+  let head = composed._header;
+  for (const name of KEEP_ALIVE_LINES) {
+    const at = head.indexOf(name);
+    if (at >= 0) head = head.slice(0, at + 2) + head.slice(head.indexOf('\r\n', at + 2) + 2);
+  }
+  composed._header = head;
 }
+
+/** The lines Node adds to a persistent connection's head, as it writes them. */
+const KEEP_ALIVE_LINES = ['\r\nConnection: keep-alive\r\n', '\r\nKeep-Alive: '];
 
 /** A chunk-size line as AMT writes it: at least four upper-case hex digits. */
 export function chunkSizeLine(size: number): string {
@@ -150,8 +163,10 @@ function unauthorized(device: SimDevice, res: ServerResponse, stale: boolean): v
  * declared as something else is refused.
  */
 export function acceptedType(header: string | undefined): boolean {
-  if (header === undefined || header.trim() === '') return true;
-  const media = header.split(';')[0].trim().toLowerCase();
+  if (header === undefined || header === SOAP_TYPE) return true;
+  if (header.trim() === '') return true;
+  const semicolon = header.indexOf(';');
+  const media = (semicolon < 0 ? header : header.slice(0, semicolon)).trim().toLowerCase();
   return media === 'application/soap+xml' || media === 'application/xml' || media === 'text/xml';
 }
 
@@ -160,8 +175,15 @@ export function garble(xml: string): string {
   return `${xml.slice(0, Math.floor(xml.length * 0.6))}<a:Bo&bogus;dy><g:`;
 }
 
+/** An IPv4 peer as its dotted address rather than IPv4-mapped IPv6. */
+function plainAddress(address: string | undefined): string | undefined {
+  return address !== undefined && address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
 function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '').split('?')[0];
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > device.maxBodyBytes) {
     writeSmall(device, res, 413, { Connection: 'close' });
@@ -200,7 +222,7 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
     else if (!acceptedType(req.headers['content-type'])) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
     else {
       try {
-        answer = dispatch(device, body.toString('utf8'), { user: verdict.user, address: req.socket.remoteAddress?.replace(/^::ffff:/, '') });
+        answer = dispatch(device, body.toString('utf8'), { user: verdict.user, address: plainAddress(req.socket.remoteAddress) });
       } catch (e) {
         const f = new SimFault(NS.wsman, 'InternalError', `The service cannot comply with the request due to internal processing errors: ${(e as Error).message}`, 'Receiver', 500);
         answer = { status: 500, xml: writeFault('', device.nextMessageId(), f) };
