@@ -92,12 +92,13 @@ interface Open {
  * A start tag at `lt` of a document the validator accepted: its name, its attributes in document
  * order (values still encoded), whether it closes itself, and where it ends.
  */
-function startTag(xml: string, lt: number): { tag: string; attrs: Array<[string, string]>; empty: boolean; end: number } {
+function startTag(xml: string, lt: number): { tag: string; attrs: string[]; empty: boolean; end: number } {
   let i = lt + 1;
   while (i < xml.length && !isWhite(xml.charCodeAt(i)) && xml[i] !== '>' && xml[i] !== '/') i++;
   const tag = xml.slice(lt + 1, i);
   if (tag === '') malformed(xml, lt, 'a start tag without a name');
-  const attrs: Array<[string, string]> = [];
+  // Name, value, name, value...
+  const attrs: string[] = [];
   for (;;) {
     while (isWhite(xml.charCodeAt(i))) i++;
     const ch = xml[i];
@@ -116,7 +117,7 @@ function startTag(xml: string, lt: number): { tag: string; attrs: Array<[string,
     if (close < 0) malformed(xml, i, `unterminated attribute value on <${shown(tag)}>`);
     const value = xml.slice(i + 1, close);
     if (value.indexOf('<') >= 0) malformed(xml, i, `"<" in an attribute value on <${shown(tag)}>`);
-    attrs.push([name, value]);
+    attrs.push(name, value);
     i = close + 1;
   }
 }
@@ -127,33 +128,52 @@ function element(xml: string, lt: number, parent: Open | undefined, depth: numbe
   if (++w.elements > w.caps.maxElements) throw new RequestXmlError(`more than ${w.caps.maxElements} elements`);
   const t = startTag(xml, lt);
   const tag = t.tag;
-  if (t.attrs.length > w.caps.maxAttributes) throw new RequestXmlError(`more than ${w.caps.maxAttributes} attributes on <${shown(tag)}>`);
+  const raw = t.attrs;
+  if (raw.length / 2 > w.caps.maxAttributes) throw new RequestXmlError(`more than ${w.caps.maxAttributes} attributes on <${shown(tag)}>`);
   const scope = parent ? parent.scope : ROOT_SCOPE;
   let inner: Map<string, string> | undefined;
-  const plain: Array<[string, string]> = [];
-  for (const [k, v] of t.attrs) {
-    const value = decode(v);
-    if (k === 'xmlns' || k.startsWith('xmlns:')) {
+  let plainCount = 0;
+  // Every value decoded first, in document order (so the first bad reference is the one reported).
+  for (let a = 0; a < raw.length; a += 2) {
+    const k = raw[a];
+    const value = decode(raw[a + 1]);
+    raw[a + 1] = value;
+    if (isDeclaration(k)) {
       inner ??= new Map(scope);
       inner.set(k === 'xmlns' ? '' : k.slice(6), value);
-    } else plain.push([k, value]);
+    } else plainCount++;
   }
   const here = inner ?? scope;
-  const [prefix, name] = split(tag);
+  const colon = tag.indexOf(':');
+  const prefix = colon < 0 ? '' : tag.slice(0, colon);
+  const name = colon < 0 ? tag : tag.slice(colon + 1);
   const ns = here.get(prefix);
   if (ns === undefined && prefix !== '') throw new RequestXmlError(`prefix "${shown(prefix)}" of <${shown(tag)}> is not declared`);
-  const attrs = Object.create(null) as Record<string, string>;
+  let attrs = NO_ATTRIBUTES;
   let nil = false;
-  for (const [k, v] of plain) {
-    const [p, local] = split(k);
-    const attrNs = p === '' ? '' : here.get(p);
-    if (attrNs === undefined) throw new RequestXmlError(`prefix "${shown(p)}" of attribute ${shown(k)} is not declared`);
-    if (attrNs === XSI && local === 'nil') nil = v.trim() === 'true' || v.trim() === '1';
-    if (p === '' || attrs[local] === undefined) attrs[local] = v;
+  if (plainCount > 0) {
+    attrs = Object.create(null) as Record<string, string>;
+    for (let a = 0; a < raw.length; a += 2) {
+      const k = raw[a];
+      if (isDeclaration(k)) continue;
+      const v = raw[a + 1];
+      const [p, local] = split(k);
+      const attrNs = p === '' ? '' : here.get(p);
+      if (attrNs === undefined) throw new RequestXmlError(`prefix "${shown(p)}" of attribute ${shown(k)} is not declared`);
+      if (attrNs === XSI && local === 'nil') nil = v.trim() === 'true' || v.trim() === '1';
+      if (p === '' || attrs[local] === undefined) attrs[local] = v;
+    }
   }
   const node: RequestNode = { ns: ns ?? '', name, attrs, children: [], text: '', nil };
   if (parent) parent.node.children.push(node);
   return { open: { node, tag, scope: here }, empty: t.empty, end: t.end };
+}
+
+/** The attributes of every element that has none but namespace declarations (read only). */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
+function isDeclaration(attribute: string): boolean {
+  return attribute === 'xmlns' || attribute.startsWith('xmlns:');
 }
 
 interface Walk {
@@ -256,7 +276,8 @@ function validate(xml: string): void {
   if (from >= 0) {
     for (let k = judged.length - 1; k >= 0; k--) {
       const j = judged[k];
-      if (j.before.length === from && to + j.after.length === xml.length && xml.startsWith(j.before) && xml.endsWith(j.after)) return;
+      // Equality of slices is a compare of memory; startsWith and endsWith walk character by character.
+      if (j.before.length === from && to + j.after.length === xml.length && xml.slice(0, from) === j.before && xml.slice(to) === j.after) return;
     }
   }
   const verdict = XMLValidator.validate(xml);

@@ -44,7 +44,7 @@ export interface ResponseHead {
 }
 
 /** Namespaces beyond a..f for one answer, in letter order (g, h, i). */
-export type ExtraNs = string[];
+export type ExtraNs = readonly string[];
 
 function nsDecls(list: Array<[string, string]>): string {
   return list.map(([p, uri]) => ` xmlns:${p}="${escapeXml(uri)}"`).join('') + ` xmlns:xsi="${NS.xsi}"`;
@@ -66,8 +66,15 @@ function headerXml(h: ResponseHead): string {
 /** The Envelope start tag of a normal answer, by its extra namespaces (a handful of class sets). */
 const envelopeStarts = new Map<string, string>();
 const MAX_ENVELOPE_STARTS = 1024;
+/** The same, by a frozen list a caller keeps (no key to build and hash). */
+const envelopeStartsByList = new WeakMap<ExtraNs, string>();
 
 function envelopeStart(extra: ExtraNs): string {
+  const frozen = Object.isFrozen(extra);
+  if (frozen) {
+    const known = envelopeStartsByList.get(extra);
+    if (known !== undefined) return known;
+  }
   const key = extra.join(' ');
   let start = envelopeStarts.get(key);
   if (start === undefined) {
@@ -75,6 +82,7 @@ function envelopeStart(extra: ExtraNs): string {
     if (envelopeStarts.size >= MAX_ENVELOPE_STARTS) envelopeStarts.clear();
     envelopeStarts.set(key, start);
   }
+  if (frozen) envelopeStartsByList.set(extra, start);
   return start;
 }
 

@@ -90,7 +90,8 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
   // One send: Node puts the head in front of a string body; an ASCII body is framed as text, so
   // the answer reaches the socket without being encoded into a buffer of our own first.
   const size = Buffer.byteLength(body);
-  res.end(size === body.length ? chunkedText(body) : chunkedBody(body));
+  if (size === body.length) res.end(chunkedText(body), 'latin1');
+  else res.end(chunkedBody(body));
 }
 
 const [FIRST_CHUNK, NEXT_CHUNK] = CHUNK_SIZES;
