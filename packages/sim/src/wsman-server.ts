@@ -77,6 +77,7 @@ export function chunkedBody(body: string): Buffer {
 }
 
 function writeChunked(device: SimDevice, res: ServerResponse, status: number, body: string, contentType = SOAP_TYPE): void {
+  firmwareHeaderSet(res);
   res.writeHead(status, {
     Date: httpDate(),
     Server: device.serverHeader,
@@ -84,7 +85,6 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
     'Content-Type': contentType,
     'Transfer-Encoding': 'chunked',
   });
-  firmwareHeaderSet(res);
   // The framing is ours: AMT writes each size as four upper-case hex digits ("0220"), Node as "220".
   res.chunkedEncoding = false;
   // One send: Node puts the head in front of a string body; an ASCII body is framed as text, so
@@ -111,22 +111,14 @@ export function chunkedText(body: string): string {
 
 /**
  * AMT's 200 carries exactly Date, Server, X-Frame-Options, Content-Type, Transfer-Encoding (the
- * captures in amt/http); Node adds `Connection: keep-alive` and `Keep-Alive: timeout=...` to the
- * head it has composed but not sent yet. HTTP/1.1 is persistent without them, so they go.
+ * captures in amt/http); on a persistent connection Node would add `Connection: keep-alive` and
+ * `Keep-Alive: timeout=...`. HTTP/1.1 is persistent without them: with the Connection header
+ * removed before the head is composed, Node writes neither and keeps the connection open. A
+ * client that asked to close still gets `Connection: close`.
  */
 function firmwareHeaderSet(res: ServerResponse): void {
-  const composed = res as unknown as { _header?: unknown };
-  if (typeof composed._header !== 'string') return;
-  let head = composed._header;
-  for (const name of KEEP_ALIVE_LINES) {
-    const at = head.indexOf(name);
-    if (at >= 0) head = head.slice(0, at + 2) + head.slice(head.indexOf('\r\n', at + 2) + 2);
-  }
-  composed._header = head;
+  if (res.shouldKeepAlive) res.removeHeader('Connection');
 }
-
-/** The lines Node adds to a persistent connection's head, as it writes them. */
-const KEEP_ALIVE_LINES = ['\r\nConnection: keep-alive\r\n', '\r\nKeep-Alive: '];
 
 /** A chunk-size line as AMT writes it: at least four upper-case hex digits. */
 export function chunkSizeLine(size: number): string {
