@@ -36,7 +36,7 @@ export interface SimAnswer {
 const SERVICE_KEYS = ['CreationClassName', 'Name', 'SystemCreationClassName', 'SystemName'];
 
 /** Request limits: AMT refuses deep or huge documents; the HTTP layer already bounds the size. */
-const REQUEST_LIMITS = { maxDepth: 32 };
+const REQUEST_LIMITS = Object.freeze({ maxDepth: 32 });
 
 export function dispatch(device: SimDevice, xml: string, peer?: SimPeer): SimAnswer {
   let env: WsmanEnvelope;

@@ -287,9 +287,21 @@ function validate(xml: string): void {
   judged.push({ before: xml.slice(0, from), after: xml.slice(to) });
 }
 
+/** The caps in force for a caller's partial caps; the last ones asked for are kept (callers pass a constant). */
+let lastAsked: Partial<RequestXmlCaps> | undefined;
+let lastCaps = DEFAULT_CAPS;
+
+function capsFor(asked: Partial<RequestXmlCaps>): RequestXmlCaps {
+  if (asked !== lastAsked || !Object.isFrozen(asked)) {
+    lastCaps = { ...DEFAULT_CAPS, ...asked };
+    lastAsked = asked;
+  }
+  return lastCaps;
+}
+
 /** Parse a request document into its root element. */
 export function readRequestXml(xml: string, caps: Partial<RequestXmlCaps> = {}): RequestNode {
-  const c = { ...DEFAULT_CAPS, ...caps };
+  const c = capsFor(caps);
   if (typeof xml !== 'string' || xml.trim() === '') throw new RequestXmlError('empty request');
   if (xml.length * 3 > c.maxBytes && Buffer.byteLength(xml) > c.maxBytes) throw new RequestXmlError(`request larger than ${c.maxBytes} bytes`);
   if (declaresDoctypeOrEntity(xml)) throw new RequestXmlError('DOCTYPE and entity declarations are refused');
