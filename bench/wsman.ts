@@ -113,7 +113,7 @@ export const warmCalls: Bench = {
     try {
       const call = () => client.get('CIM_AssociatedPowerManagementService');
       // Warm both sides until V8 has compiled their paths: the simulator's request path (XML
-      // reader, Digest, dispatch, writer) takes about 2,000 requests to reach its steady cost, the
+      // reader, Digest, dispatch, writer) takes 2,000-3,000 requests to reach its steady cost, the
       // bare server's few lines far fewer; after 300 the first rounds measured the simulator's JIT.
       await timed(WARM_UP_CALLS, call);
       await timed(WARM_UP_CALLS, poster.post);
