@@ -199,7 +199,7 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
   });
   req.on('end', () => {
     if (tooBig) return;
-    const body = Buffer.concat(parts);
+    const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     if (path !== WSMAN_PATH) return writeSmall(device, res, 404);
     if (req.method !== 'POST') return writeSmall(device, res, 405, { Allow: 'POST' });
     const verdict = device.digest.verify(req.method, req.url ?? '', req.headers.authorization, body);
