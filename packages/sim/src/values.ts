@@ -34,7 +34,7 @@ export function ref(className: string, selectors: Record<string, string | number
     const v = selectors[k];
     list.push([k, typeof v === 'object' ? v : String(v)]);
   }
-  const isUri = className.startsWith('http://') || className.startsWith('https://');
+  const isUri = className.startsWith('http:') || className.startsWith('https:');
   return { kind: 'ref', resourceUri: isUri ? className : resourceUri(className), selectors: list, address };
 }
 
