@@ -787,8 +787,13 @@ function normalizeMac(mac: string): string {
 
 /** What makes two configurations of a device the same (the password only as a hash). */
 function signatureOf(d: ManagedDevice): string {
-  const amt = d.amt ? { ...d.amt, password: createHash('sha256').update(d.amt.password).digest('hex'), onFingerprintTrusted: undefined } : undefined;
-  return JSON.stringify({ ...deviceInfo(d), area: d.area, amt });
+  const amt = d.amt ? { ...d.amt, password: undefined, onFingerprintTrusted: undefined } : undefined;
+  // A digest: kept per device for the life of the gateway, where the text would be half a KB.
+  return createHash('sha256')
+    .update(JSON.stringify({ ...deviceInfo(d), area: d.area, amt }))
+    .update('\0')
+    .update(d.amt?.password ?? '')
+    .digest('base64');
 }
 
 function printable(b: Buffer): string {
