@@ -7,6 +7,7 @@
  * call costs a single round trip.
  */
 import { createHash, hash, randomBytes } from 'node:crypto';
+import { detachedString } from '../util/detached-string';
 
 export interface DigestChallenge {
   realm: string;
@@ -92,7 +93,13 @@ export class DigestSession {
       throw new Error(`digest algorithm ${challenge.algorithm} is not supported`);
     }
     if (challenge.realm !== this.challenge?.realm) this.ha1 = md5(`${this.username}:${challenge.realm}:${this.password}`);
-    this.challenge = challenge;
+    // Kept until the next challenge, which may be hours away: copies, not views of the 401 reply.
+    this.challenge = {
+      ...challenge,
+      realm: detachedString(challenge.realm),
+      nonce: detachedString(challenge.nonce),
+      opaque: challenge.opaque === undefined ? undefined : detachedString(challenge.opaque),
+    };
     this.nc = 0;
     this.fixed = undefined;
   }
