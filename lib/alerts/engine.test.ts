@@ -142,6 +142,56 @@ describe('maintenance and own actions', () => {
 });
 
 describe('state across restarts', () => {
+  it('a state file keeps every field of every kind of open key (KeyRecords), and reads back the same', () => {
+    const first = setup({ dedupSeconds: 60, escalateMinutes: 30, rateLimitPerKey: { count: 5, seconds: 60 } });
+    first.engine.process(alert({ device: { name: 'plain', host: '10.0.0.2', mac: 'aa:bb:cc:dd:ee:ff', guid: 'g-1', site: 'hq' } }));
+    first.engine.process(alert({ device: { name: 'repeating' } }));
+    first.engine.process(alert({ device: { name: 'repeating' }, id: 'latest-repeat', details: { sequence: 7 } }));
+    first.engine.process(alert({ device: { name: 'taken' }, summary: 'Fan «failed», ünïcode' }));
+    first.engine.acknowledge('taken/pet/fan-failure', 'Dana', 'on it');
+    first.advance(31 * 60_000);
+    first.engine.process(alert({ device: { name: 'repeating' }, id: 'after-follow-up' }));
+    first.engine.process(alert({ device: { name: 'late' }, severity: 'minor' }));
+    first.engine.process(alert({ device: { name: 'gone' } }));
+    first.engine.process(alert({ device: { name: 'gone' }, state: 'resolve', severity: 'ok' }));
+    const before = first.engine.snapshot();
+    const kinds = before.keys.map(([, v]) => [v.device.name, v.held > 0, v.ack !== undefined, v.escalated === true, v.alert !== undefined]);
+    // One of each: repeats held (its alert kept), acknowledged, escalated, waiting to escalate.
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        ['plain', false, false, true, false],
+        ['repeating', true, false, true, true],
+        ['taken', false, true, false, true],
+        ['late', false, false, false, true],
+      ]),
+    );
+    const stored = JSON.parse(JSON.stringify(first.engine.storedState()));
+    expect(stored.version).toBe(3);
+    expect(stored.keys.every((r: unknown[]) => Array.isArray(r) && r[0] === 1)).toBe(true);
+    const second = setup({ dedupSeconds: 60, escalateMinutes: 30 }, stored);
+    expect(second.engine.snapshot()).toEqual(JSON.parse(JSON.stringify(before)));
+  });
+
+  it('a key with repeats held keeps its latest alert whole through a KeyRecord', () => {
+    const first = setup({ dedupSeconds: 60 });
+    first.engine.process(alert({ id: 'first' }));
+    first.engine.process(alert({ id: 'second', details: { sequence: 2 } }));
+    const [[, v]] = first.engine.snapshot().keys;
+    expect(v.held).toBe(1);
+    const second = setup({ dedupSeconds: 60 }, JSON.parse(JSON.stringify(first.engine.storedState())));
+    second.advance(61_000);
+    expect(second.out.map((e) => [e.alert.id, e.alert.details.sequence, e.alert.details.count])).toEqual([['second', 2, 2]]);
+  });
+
+  it('a KeyRecord that cannot be used is left out, the others are read', () => {
+    const first = setup();
+    first.engine.process(alert({ device: { name: 'good' } }));
+    const stored = JSON.parse(JSON.stringify(first.engine.storedState()));
+    stored.keys.push([1, 'bad/pet/fan-failure', 42], [1, 'no-time/pet/x', 'id', {}, 'pet', 'x', 'critical', 's', 1, 'soon'], [2, 'later-layout/pet/x'], 'junk');
+    const second = setup({}, stored);
+    expect(second.engine.snapshot().keys.map(([k]) => k)).toEqual(['good/pet/fan-failure']);
+  });
+
   it('a restored engine still knows the open trigger: no new page, and the resolve goes out', () => {
     const first = setup();
     first.engine.process(alert());

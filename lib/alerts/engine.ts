@@ -31,11 +31,11 @@ import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
 import { InputError } from '../errors';
 import { isoTime } from '../util/iso-time';
 import { Alert, AlertDraft, isDraft, Severity, stableId } from './alert';
-import { alertOf, buildLazyRepeat, ChangeTracker, EngineChange, EngineState, LAZY_REPEAT, OpenKey, QUEUED, release, restoredKeys, withSeverity } from './open-keys';
+import { alertOf, buildLazyRepeat, ChangeTracker, EngineChange, EngineState, keyRecord, LAZY_REPEAT, OpenKey, QUEUED, release, restoredKeys, StoredEngineState, withSeverity } from './open-keys';
 import { Policy } from './policy';
 import { RateLimits } from './rate-limit';
 
-export type { Acknowledgement, EngineChange, EngineState, OpenKey } from './open-keys';
+export type { Acknowledgement, EngineChange, EngineState, KeyRecord, OpenKey, StoredEngineState } from './open-keys';
 
 /** Own actions that make a device go quiet for a while (fencing it off does not). */
 const DISRUPTIVE_OWN_ACTIONS = ['power', 'wake', 'boot'] as const;
@@ -92,7 +92,8 @@ export interface EngineOptions {
   onStateChange?: () => void;
   /** Remember what changed, for takeChanges() (whoever sets this must call it now and then). */
   trackChanges?: boolean;
-  state?: EngineState;
+  /** What snapshot() or storedState() gave before (read from a state file). */
+  state?: EngineState | StoredEngineState;
   now?: () => number;
   /**
    * Open keys kept at most. Default 50,000. When full, the least recently seen hundredth is
@@ -149,7 +150,7 @@ export class AlertEngine {
       this.keys.set(k, key);
       this.watch(k, key);
     }
-    if (o.state && (o.state.version === 1 || o.state.version === 2)) {
+    if (o.state && (o.state.version === 1 || o.state.version === 2 || o.state.version === 3)) {
       for (const w of o.state.maintenance ?? []) {
         try {
           this.runtimeWindows.add(w);
@@ -183,6 +184,16 @@ export class AlertEngine {
       if (v) buildLazyRepeat(v);
     }
     return { version: 2, keys: [...this.keys.entries()], maintenance: this.runtimeWindows.windows };
+  }
+
+  /** The state as a state file keeps it: each open key as it is now, one KeyRecord (see snapshot()). */
+  storedState(): StoredEngineState {
+    const keys: StoredEngineState['keys'] = [];
+    for (const [k, v] of this.keys) {
+      buildLazyRepeat(v);
+      keys.push(keyRecord(k, v));
+    }
+    return { version: 3, keys, maintenance: this.runtimeWindows.windows };
   }
 
   /**
