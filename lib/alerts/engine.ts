@@ -30,6 +30,7 @@ import { lastOwnAction } from '../activity';
 import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
 import { InputError } from '../errors';
 import { isoTime } from '../util/iso-time';
+import { LazyList } from '../util/json-pieces';
 import { Alert, AlertDraft, isDraft, Severity, stableId } from './alert';
 import { alertOf, buildLazyRepeat, ChangeTracker, EngineChange, EngineState, keyRecord, LAZY_REPEAT, OpenKey, QUEUED, release, restoredKeys, StoredEngineState, withSeverity } from './open-keys';
 import { Policy } from './policy';
@@ -186,13 +187,15 @@ export class AlertEngine {
     return { version: 2, keys: [...this.keys.entries()], maintenance: this.runtimeWindows.windows };
   }
 
-  /** The state as a state file keeps it: each open key as it is now, one KeyRecord (see snapshot()). */
+  /**
+   * The state as a state file keeps it: the open keys of now, each a KeyRecord of the key as it is
+   * when the record is made (encoding a snapshot in pieces makes them one by one).
+   */
   storedState(): StoredEngineState {
-    const keys: StoredEngineState['keys'] = [];
-    for (const [k, v] of this.keys) {
+    const keys = new LazyList([...this.keys.entries()], ([k, v]: [string, OpenKey]) => {
       buildLazyRepeat(v);
-      keys.push(keyRecord(k, v));
-    }
+      return keyRecord(k, v);
+    });
     return { version: 3, keys, maintenance: this.runtimeWindows.windows };
   }
 

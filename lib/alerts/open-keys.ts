@@ -9,6 +9,7 @@
  * hashing its id and writing out its details waits until something needs it whole).
  */
 import { isoTime } from '../util/iso-time';
+import type { LazyList } from '../util/json-pieces';
 import { Alert, AlertDevice, AlertDraft, AlertSource, Severity } from './alert';
 import type { MaintenanceWindow } from './maintenance';
 import type { KeyRateWindow } from './rate-limit';
@@ -62,10 +63,13 @@ export interface EngineState {
   maintenance: MaintenanceWindow[];
 }
 
-/** The engine's state as a state file holds it now: each open key one KeyRecord (versions 1 and 2 are still read). */
+/**
+ * The engine's state as a state file holds it now: each open key one KeyRecord (versions 1 and 2
+ * are still read). Written from a LazyList: each record is made as it is encoded.
+ */
 export interface StoredEngineState {
   version: 3;
-  keys: KeyRecord[];
+  keys: KeyRecord[] | LazyList<[string, OpenKey], KeyRecord>;
   maintenance: MaintenanceWindow[];
 }
 
