@@ -373,6 +373,7 @@ export class AlertEngine {
     if (open) {
       this.keys.delete(alert.dedupKey);
       this.heldKeys.delete(alert.dedupKey);
+      this.changes.forgot(alert.dedupKey, open);
     } else if (this.keys.size >= this.maxKeys) this.evictOldest();
     this.keys.set(alert.dedupKey, key);
     if (key.escalateAt !== undefined && !key.escalated) this.escalating.add(alert.dedupKey);

@@ -16,6 +16,8 @@ import type { KeyRateWindow } from './rate-limit';
 
 /** The ChangeTracker round in which a key was queued as changed (negative: already taken in that round). */
 export const QUEUED: unique symbol = Symbol('queued');
+/** QUEUED of a key no longer open (forgotten, or replaced by a new OpenKey under its name). */
+const GONE = -Infinity;
 /** A key's latest repeat when it came as a draft, not built yet (see buildLazyRepeat). */
 export const LAZY_REPEAT: unique symbol = Symbol('lazy-repeat');
 
@@ -218,7 +220,9 @@ export function restoredKeys(state: EngineState | StoredEngineState | undefined)
  * run-time maintenance windows did. Persistence appends these instead of writing the whole state.
  */
 export class ChangeTracker {
+  /** Changed keys in this round, each with its OpenKey then (undefined: forgotten). */
   private changedKeys: string[] = [];
+  private changedValues: Array<OpenKey | undefined> = [];
   private round = 1;
   private maintenanceChanged = false;
 
@@ -232,11 +236,16 @@ export class ChangeTracker {
       v[QUEUED] = this.round;
     }
     this.changedKeys.push(k);
+    this.changedValues.push(v);
   }
 
-  /** A key is forgotten: noted, unless it was queued in this round already (take() will find it gone). */
+  /**
+   * A key is forgotten, or replaced by a new OpenKey under its name: noted as forgotten, unless it
+   * was queued in this round already (take() then looks up what is open under its name now).
+   */
   forgot(k: string, v: OpenKey): void {
     if (v[QUEUED] !== this.round) this.mark(k);
+    v[QUEUED] = GONE;
   }
 
   markMaintenance(): void {
@@ -248,12 +257,22 @@ export class ChangeTracker {
     const out: EngineChange[] = [];
     const round = this.round++;
     const changed = this.changedKeys;
+    const values = this.changedValues;
     this.changedKeys = [];
+    this.changedValues = [];
     const forgotten: string[] = [];
-    for (const k of changed) {
-      const v = keys.get(k);
-      if (!v) forgotten.push(k);
-      else if (v[QUEUED] !== -round) {
+    for (let i = 0; i < changed.length; i++) {
+      const k = changed[i];
+      // A key still open is the one queued (a key let go is marked GONE): only the others are looked up.
+      let v = values[i];
+      if (v === undefined || v[QUEUED] === GONE) {
+        v = keys.get(k);
+        if (!v) {
+          forgotten.push(k);
+          continue;
+        }
+      }
+      if (v[QUEUED] !== -round) {
         // A key forgotten and opened again in the round is queued twice: taken once.
         v[QUEUED] = -round;
         buildLazyRepeat(v);
