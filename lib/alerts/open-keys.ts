@@ -16,8 +16,12 @@ import type { KeyRateWindow } from './rate-limit';
 
 /** The ChangeTracker round in which a key was queued as changed (negative: already taken in that round). */
 export const QUEUED: unique symbol = Symbol('queued');
-/** QUEUED of a key no longer open (forgotten, or replaced by a new OpenKey under its name). */
-const GONE = -Infinity;
+/**
+ * QUEUED of a key no longer open (forgotten, or replaced by a new OpenKey under its name). A key
+ * in the changed list was queued in a round (1, 2, ...), so 0 there can only mean this. A small
+ * integer like the rounds: a double here would change the layout of every OpenKey.
+ */
+const GONE = 0;
 /** A key's latest repeat when it came as a draft, not built yet (see buildLazyRepeat). */
 export const LAZY_REPEAT: unique symbol = Symbol('lazy-repeat');
 
