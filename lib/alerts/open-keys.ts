@@ -1,7 +1,8 @@
 /**
  * What the engine remembers per open condition (an OpenKey, by dedup key) and how that memory
- * is kept across restarts: the state a snapshot holds (EngineState), the changes appended
- * between snapshots (EngineChange, collected by ChangeTracker), and reading a key back.
+ * is kept across restarts: the state a snapshot holds (EngineState; StoredEngineState as written),
+ * the changes appended between snapshots (EngineChange, collected by ChangeTracker; a key is
+ * written as its KeyRecord), and reading a key back.
  *
  * Two speed-ups live on an OpenKey, each under a symbol so the state written to disk never holds
  * them: QUEUED (a flood of repeats changes the same keys over and over; each is noted once per
@@ -182,7 +183,7 @@ export function alertOf(dedupKey: string, k: OpenKey): Alert {
   );
 }
 
-/** An open key read back from a state file (either version), or undefined when it cannot be used. */
+/** An open key read back from a state file (an OpenKey's JSON of any version, or a KeyRecord), or undefined when it cannot be used. */
 export function restoredKey(v: unknown): OpenKey | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const k = isKeyRecord(v) ? keyOfRecord(v) : (v as OpenKey);
