@@ -74,6 +74,14 @@ describe('alert-in state on disk', () => {
     const changesBefore = statSize('alert-in-a.changes');
     const snapshotBefore = fs.existsSync(path.join(dir, 'alert-in-a.json')) ? statSize('alert-in-a.json') : 0;
     expect(changesBefore + snapshotBefore).toBeGreaterThan(300_000);
+    // Compacted on close: a snapshot of KeyRecords (engine state version 3), read back alone.
+    const snapshot = JSON.parse(fs.readFileSync(path.join(dir, 'alert-in-a.json'), 'utf8'));
+    expect(snapshot.engine.version).toBe(3);
+    expect(snapshot.engine.keys[0].slice(0, 2)).toEqual([1, 'pc-0/pet/fan-failure']);
+    const reread = hub();
+    expect(reread.h.engine.openKeys).toBe(2000);
+    expect(reread.h.engine.snapshot().keys[0][1]).toMatchObject({ device: { name: 'pc-0', host: '10.0.0.1' }, kind: 'fan-failure', count: 1, held: 0 });
+    await reread.h.close();
     const second = hub();
     second.h.process(fan('pc-7'));
     await second.h.close();
