@@ -143,7 +143,7 @@ describe('acknowledgements kept by alert-in (hub) and taken at a site', () => {
     await first.h.saveState();
     expect(first.emitted.map((a) => a.state)).toEqual(['trigger', 'acknowledge']);
     const onDisk = fs.readFileSync(path.join(dir, 'alert-in-a.changes'), 'utf8');
-    expect(onDisk).toContain('"ack":{"by":"Dana"');
+    expect(onDisk).toContain('{"by":"Dana"');
     await first.h.close();
 
     const second = hub();

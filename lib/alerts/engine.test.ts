@@ -3,6 +3,8 @@ import { recordOwnAction } from '../activity';
 import { Alert, AlertDraft, makeAlert, NO_DETAILS } from './alert';
 import { AlertEngine, Emission, EngineChange, SuppressReason } from './engine';
 import { Policy, PolicyConfig } from './policy';
+import { keyRecord } from './open-keys';
+import { applyHubChanges, HubChange } from './store';
 
 function setup(policy: Partial<PolicyConfig> = {}, state?: ReturnType<AlertEngine['snapshot']>) {
   let now = Date.now();
@@ -142,6 +144,91 @@ describe('maintenance and own actions', () => {
 });
 
 describe('state across restarts', () => {
+  it('a state file keeps every field of every kind of open key (KeyRecords), and reads back the same', () => {
+    const first = setup({ dedupSeconds: 60, escalateMinutes: 30, rateLimitPerKey: { count: 5, seconds: 60 } });
+    first.engine.process(alert({ device: { name: 'plain', host: '10.0.0.2', mac: 'aa:bb:cc:dd:ee:ff', guid: 'g-1', site: 'hq' } }));
+    first.engine.process(alert({ device: { name: 'repeating' } }));
+    first.engine.process(alert({ device: { name: 'repeating' }, id: 'latest-repeat', details: { sequence: 7 } }));
+    first.engine.process(alert({ device: { name: 'taken' }, summary: 'Fan «failed», ünïcode' }));
+    first.engine.acknowledge('taken/pet/fan-failure', 'Dana', 'on it');
+    first.advance(31 * 60_000);
+    first.engine.process(alert({ device: { name: 'repeating' }, id: 'after-follow-up' }));
+    first.engine.process(alert({ device: { name: 'late' }, severity: 'minor' }));
+    first.engine.process(alert({ device: { name: 'gone' } }));
+    first.engine.process(alert({ device: { name: 'gone' }, state: 'resolve', severity: 'ok' }));
+    const before = first.engine.snapshot();
+    const kinds = before.keys.map(([, v]) => [v.device.name, v.held > 0, v.ack !== undefined, v.escalated === true, v.alert !== undefined]);
+    // One of each: repeats held (its alert kept), acknowledged, escalated, waiting to escalate.
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        ['plain', false, false, true, false],
+        ['repeating', true, false, true, true],
+        ['taken', false, true, false, true],
+        ['late', false, false, false, true],
+      ]),
+    );
+    const stored = JSON.parse(JSON.stringify(first.engine.storedState()));
+    expect(stored.version).toBe(3);
+    expect(stored.keys.every((r: unknown[]) => Array.isArray(r) && r[0] === 1)).toBe(true);
+    const second = setup({ dedupSeconds: 60, escalateMinutes: 30 }, stored);
+    expect(second.engine.snapshot()).toEqual(JSON.parse(JSON.stringify(before)));
+  });
+
+  it('for any alerts, times, evictions and acknowledgements, the changes taken, replayed over the first state, give the state of now', () => {
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('alert' as const), device: fc.constantFrom('pc-1', 'pc-2', 'pc-3', 'pc-4', 'pc-5'), kind: fc.constantFrom('fan-failure', 'chassis-intrusion'), resolve: fc.boolean() }),
+      fc.record({ op: fc.constant('wait' as const), ms: fc.constantFrom(1000, 61_000, 400_000) }),
+      fc.record({ op: fc.constant('ack' as const), device: fc.constantFrom('pc-1', 'pc-2', 'pc-3') }),
+      fc.record({ op: fc.constant('take' as const) }),
+      fc.record({ op: fc.constant('withdraw' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 80 }), fc.constantFrom(0, 5), (steps, escalateMinutes) => {
+        let now = 1_700_000_000_000;
+        const out: Emission[] = [];
+        const policy = new Policy({ dedupSeconds: 60, escalateMinutes, rateLimitPerKey: undefined, rateLimitGlobal: undefined });
+        const engine = new AlertEngine(policy, { emit: (e) => out.push(e), now: () => now, timer: false, trackChanges: true, maxKeys: 3 });
+        const first = JSON.parse(JSON.stringify(engine.storedState()));
+        const log: unknown[] = [];
+        // As alert-in writes them: an open key as its KeyRecord.
+        const take = () => log.push(...JSON.parse(JSON.stringify(engine.takeChanges().map((c) => ('k' in c && c.v ? keyRecord(c.k, c.v) : c)))));
+        for (const s of steps) {
+          if (s.op === 'alert') engine.process(alert({ device: { name: s.device }, kind: s.kind, ...(s.resolve ? { state: 'resolve', severity: 'ok' } : {}) }));
+          else if (s.op === 'wait') engine.tick((now += s.ms));
+          else if (s.op === 'ack' && engine.findOpen(`${s.device}/pet/fan-failure`)) engine.acknowledge(`${s.device}/pet/fan-failure`, 'Dana');
+          else if (s.op === 'take') take();
+          else if (s.op === 'withdraw' && out.length) engine.withdraw(out[out.length - 1]);
+        }
+        take();
+        const replayed = applyHubChanges({ engine: first }, log as HubChange[]);
+        const again = new AlertEngine(policy, { emit: () => undefined, now: () => now, timer: false, state: JSON.parse(JSON.stringify(replayed.engine)) });
+        const byKey = (e: AlertEngine) => JSON.parse(JSON.stringify(e.snapshot().keys)).sort(([a]: [string], [b]: [string]) => a.localeCompare(b));
+        expect(byKey(again)).toEqual(byKey(engine));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a key with repeats held keeps its latest alert whole through a KeyRecord', () => {
+    const first = setup({ dedupSeconds: 60 });
+    first.engine.process(alert({ id: 'first' }));
+    first.engine.process(alert({ id: 'second', details: { sequence: 2 } }));
+    const [[, v]] = first.engine.snapshot().keys;
+    expect(v.held).toBe(1);
+    const second = setup({ dedupSeconds: 60 }, JSON.parse(JSON.stringify(first.engine.storedState())));
+    second.advance(61_000);
+    expect(second.out.map((e) => [e.alert.id, e.alert.details.sequence, e.alert.details.count])).toEqual([['second', 2, 2]]);
+  });
+
+  it('a KeyRecord that cannot be used is left out, the others are read', () => {
+    const first = setup();
+    first.engine.process(alert({ device: { name: 'good' } }));
+    const stored = JSON.parse(JSON.stringify(first.engine.storedState()));
+    stored.keys.push([1, 'bad/pet/fan-failure', 42], [1, 'no-time/pet/x', 'id', {}, 'pet', 'x', 'critical', 's', 1, 'soon'], [2, 'later-layout/pet/x'], 'junk');
+    const second = setup({}, stored);
+    expect(second.engine.snapshot().keys.map(([k]) => k)).toEqual(['good/pet/fan-failure']);
+  });
+
   it('a restored engine still knows the open trigger: no new page, and the resolve goes out', () => {
     const first = setup();
     first.engine.process(alert());

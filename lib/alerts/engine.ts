@@ -30,12 +30,13 @@ import { lastOwnAction } from '../activity';
 import { MaintenanceSchedule, MaintenanceWindow } from './maintenance';
 import { InputError } from '../errors';
 import { isoTime } from '../util/iso-time';
+import { LazyList } from '../util/json-pieces';
 import { Alert, AlertDraft, isDraft, Severity, stableId } from './alert';
-import { alertOf, buildLazyRepeat, ChangeTracker, EngineChange, EngineState, LAZY_REPEAT, OpenKey, QUEUED, release, restoredKeys, withSeverity } from './open-keys';
+import { alertOf, buildLazyRepeat, ChangeTracker, EngineChange, EngineState, keyRecord, LAZY_REPEAT, OpenKey, QUEUED, release, restoredKeys, StoredEngineState, withSeverity } from './open-keys';
 import { Policy } from './policy';
 import { RateLimits } from './rate-limit';
 
-export type { Acknowledgement, EngineChange, EngineState, OpenKey } from './open-keys';
+export type { Acknowledgement, EngineChange, EngineState, KeyRecord, OpenKey, StoredEngineState } from './open-keys';
 
 /** Own actions that make a device go quiet for a while (fencing it off does not). */
 const DISRUPTIVE_OWN_ACTIONS = ['power', 'wake', 'boot'] as const;
@@ -92,7 +93,8 @@ export interface EngineOptions {
   onStateChange?: () => void;
   /** Remember what changed, for takeChanges() (whoever sets this must call it now and then). */
   trackChanges?: boolean;
-  state?: EngineState;
+  /** What snapshot() or storedState() gave before (read from a state file). */
+  state?: EngineState | StoredEngineState;
   now?: () => number;
   /**
    * Open keys kept at most. Default 50,000. When full, the least recently seen hundredth is
@@ -149,7 +151,7 @@ export class AlertEngine {
       this.keys.set(k, key);
       this.watch(k, key);
     }
-    if (o.state && (o.state.version === 1 || o.state.version === 2)) {
+    if (o.state && (o.state.version === 1 || o.state.version === 2 || o.state.version === 3)) {
       for (const w of o.state.maintenance ?? []) {
         try {
           this.runtimeWindows.add(w);
@@ -183,6 +185,18 @@ export class AlertEngine {
       if (v) buildLazyRepeat(v);
     }
     return { version: 2, keys: [...this.keys.entries()], maintenance: this.runtimeWindows.windows };
+  }
+
+  /**
+   * The state as a state file keeps it: the open keys of now, each a KeyRecord of the key as it is
+   * when the record is made (encoding a snapshot in pieces makes them one by one).
+   */
+  storedState(): StoredEngineState {
+    const keys = new LazyList([...this.keys.entries()], ([k, v]: [string, OpenKey]) => {
+      buildLazyRepeat(v);
+      return keyRecord(k, v);
+    });
+    return { version: 3, keys, maintenance: this.runtimeWindows.windows };
   }
 
   /**
@@ -359,6 +373,7 @@ export class AlertEngine {
     if (open) {
       this.keys.delete(alert.dedupKey);
       this.heldKeys.delete(alert.dedupKey);
+      this.changes.forgot(alert.dedupKey, open);
     } else if (this.keys.size >= this.maxKeys) this.evictOldest();
     this.keys.set(alert.dedupKey, key);
     if (key.escalateAt !== undefined && !key.escalated) this.escalating.add(alert.dedupKey);

@@ -44,6 +44,7 @@ import { HeartbeatWatch, presenceCheck } from './heartbeat';
 import { MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 import { applyHubChanges, HubChange, HubSection, HubState, Journal } from './store';
+import { keyRecord } from './open-keys';
 import { Durability, SnapshotLog } from '../util/snapshot-log';
 import { EventCursor, hasDriver, withDriver } from '../drivers';
 import type { SelCursor } from '../ipmi/sel';
@@ -165,7 +166,7 @@ export class AlertHub {
   }
 
   /** The whole state, for a snapshot. */
-  private readonly document = (): HubState => ({ engine: this.engine.snapshot(), eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs });
+  private readonly document = (): HubState => ({ engine: this.engine.storedState(), eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs });
 
   private hold(h: Held): void {
     if (this.closed) {
@@ -211,6 +212,11 @@ export class AlertHub {
     this.inFlight = this.inFlight.length ? this.inFlight.concat(this.outbox) : this.outbox;
     this.outbox = [];
     const out: HubChange[] = this.engine.takeChanges();
+    // An open key is written as its KeyRecord (lib/alerts/open-keys).
+    for (let i = 0; i < out.length; i++) {
+      const c = out[i];
+      if ('k' in c && c.v) out[i] = keyRecord(c.k, c.v);
+    }
     const sections = { eventLog: this.eventLogPositions, sel: this.selPositions, subscriptions: this.subs } as Record<HubSection, Record<string, unknown>>;
     for (const [section, keys] of this.changedEntries) {
       for (const key of keys) out.push({ section, key, value: sections[section][key] ?? null });

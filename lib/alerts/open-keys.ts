@@ -1,7 +1,8 @@
 /**
  * What the engine remembers per open condition (an OpenKey, by dedup key) and how that memory
- * is kept across restarts: the state a snapshot holds (EngineState), the changes appended
- * between snapshots (EngineChange, collected by ChangeTracker), and reading a key back.
+ * is kept across restarts: the state a snapshot holds (EngineState; StoredEngineState as written),
+ * the changes appended between snapshots (EngineChange, collected by ChangeTracker; a key is
+ * written as its KeyRecord), and reading a key back.
  *
  * Two speed-ups live on an OpenKey, each under a symbol so the state written to disk never holds
  * them: QUEUED (a flood of repeats changes the same keys over and over; each is noted once per
@@ -9,12 +10,19 @@
  * hashing its id and writing out its details waits until something needs it whole).
  */
 import { isoTime } from '../util/iso-time';
+import type { LazyList } from '../util/json-pieces';
 import { Alert, AlertDevice, AlertDraft, AlertSource, Severity } from './alert';
 import type { MaintenanceWindow } from './maintenance';
 import type { KeyRateWindow } from './rate-limit';
 
 /** The ChangeTracker round in which a key was queued as changed (negative: already taken in that round). */
 export const QUEUED: unique symbol = Symbol('queued');
+/**
+ * QUEUED of a key no longer open (forgotten, or replaced by a new OpenKey under its name). A key
+ * in the changed list was queued in a round (1, 2, ...), so 0 there can only mean this. A small
+ * integer like the rounds: a double here would change the layout of every OpenKey.
+ */
+const GONE = 0;
 /** A key's latest repeat when it came as a draft, not built yet (see buildLazyRepeat). */
 export const LAZY_REPEAT: unique symbol = Symbol('lazy-repeat');
 
@@ -63,6 +71,80 @@ export interface EngineState {
 }
 
 /**
+ * The engine's state as a state file holds it now: each open key one KeyRecord (versions 1 and 2
+ * are still read). Written from a LazyList: each record is made as it is encoded.
+ */
+export interface StoredEngineState {
+  version: 3;
+  keys: KeyRecord[] | LazyList<[string, OpenKey], KeyRecord>;
+  maintenance: MaintenanceWindow[];
+}
+
+/** The first element of a KeyRecord: its layout. */
+export const KEY_RECORD = 1;
+
+/**
+ * An open key as written to the state log and snapshot: its fields by position, times after the
+ * first as differences from `lastAt`. Why: the object's JSON (~470 bytes, five 13-digit times)
+ * was the largest cost of writing a new condition; this is about two thirds the bytes and half
+ * the encoding time. Layout (KEY_RECORD 1):
+ *   [1, dedupKey, id, device, source, kind, severity, summary, output, lastAt, firstAt - lastAt,
+ *    count, held, windowEnd - lastAt, escalateAt - lastAt, escalated, rateStart - lastAt, rateN,
+ *    ack, alert]
+ * An absent field is null (JSON has no undefined); the last two are left out when both are absent.
+ */
+export type KeyRecord = [typeof KEY_RECORD, string, ...unknown[]];
+
+/** A key as its KeyRecord. */
+export function keyRecord(dedupKey: string, k: OpenKey): KeyRecord {
+  const last = k.lastAt;
+  const r: KeyRecord = [
+    KEY_RECORD,
+    dedupKey,
+    k.id,
+    k.device,
+    k.source,
+    k.kind,
+    k.severity,
+    k.summary,
+    k.output,
+    last,
+    k.firstAt - last,
+    k.count,
+    k.held,
+    k.windowEnd - last,
+    k.escalateAt === undefined ? null : k.escalateAt - last,
+    k.escalated ?? null,
+    k.rateStart === undefined ? null : k.rateStart - last,
+    k.rateN ?? null,
+  ];
+  if (k.ack !== undefined || k.alert !== undefined) r.push(k.ack ?? null, k.alert ?? null);
+  return r;
+}
+
+export function isKeyRecord(r: unknown): r is KeyRecord {
+  return Array.isArray(r) && r[0] === KEY_RECORD && typeof r[1] === 'string';
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** The OpenKey a KeyRecord holds (fields of the wrong type left out; restoredKey decides whether it is usable). */
+function keyOfRecord(r: KeyRecord): OpenKey {
+  const last = num(r[9]);
+  const at = (v: unknown) => (last === undefined || num(v) === undefined ? undefined : last + (v as number));
+  const k = { id: r[2], device: r[3], source: r[4], kind: r[5], severity: r[6], summary: r[7], output: r[8], lastAt: last, firstAt: at(r[10]), count: r[11], held: r[12], windowEnd: at(r[13]) } as OpenKey;
+  const escalateAt = at(r[14]);
+  if (escalateAt !== undefined) k.escalateAt = escalateAt;
+  if (typeof r[15] === 'boolean') k.escalated = r[15];
+  const rateStart = at(r[16]);
+  if (rateStart !== undefined) k.rateStart = rateStart;
+  if (num(r[17]) !== undefined) k.rateN = r[17] as number;
+  if (typeof r[18] === 'object' && r[18] !== null) k.ack = r[18] as Acknowledgement;
+  if (typeof r[19] === 'object' && r[19] !== null) k.alert = r[19] as Alert;
+  return k;
+}
+
+/**
  * What changed in the state since the last take: an open key as it is now (null when it was
  * forgotten), the keys forgotten (all in one: a flood forgets them by the hundred), or all
  * run-time maintenance windows.
@@ -101,10 +183,10 @@ export function alertOf(dedupKey: string, k: OpenKey): Alert {
   );
 }
 
-/** An open key read back from a state file (either version), or undefined when it cannot be used. */
+/** An open key read back from a state file (an OpenKey's JSON of any version, or a KeyRecord), or undefined when it cannot be used. */
 export function restoredKey(v: unknown): OpenKey | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
-  const k = v as OpenKey;
+  const k = isKeyRecord(v) ? keyOfRecord(v) : (v as OpenKey);
   const a = k.alert;
   if (a && typeof a === 'object') {
     a.details ??= {};
@@ -124,12 +206,14 @@ export function restoredKey(v: unknown): OpenKey | undefined {
 }
 
 /** Open keys from a state file, least recently seen first (as expiry and eviction expect). */
-export function restoredKeys(state: EngineState | undefined): Array<[string, OpenKey]> {
-  if (!state || (state.version !== 1 && state.version !== 2)) return [];
+export function restoredKeys(state: EngineState | StoredEngineState | undefined): Array<[string, OpenKey]> {
+  if (!state || (state.version !== 1 && state.version !== 2 && state.version !== 3)) return [];
   const restored: Array<[string, OpenKey]> = [];
-  for (const [k, v] of state.keys ?? []) {
-    const key = restoredKey(v);
-    if (key) restored.push([k, key]);
+  for (const entry of state.keys ?? []) {
+    // Version 3: KeyRecords; before: [dedup key, key]. (A state rebuilt from a log can hold both.)
+    const [k, v] = isKeyRecord(entry) ? [entry[1], entry] : Array.isArray(entry) ? entry : [];
+    const key = typeof k === 'string' ? restoredKey(v) : undefined;
+    if (key) restored.push([k as string, key]);
   }
   // Changes replayed from a log come in the order they were written, not by when last seen.
   if (restored.some(([, v], i) => i > 0 && v.lastAt < restored[i - 1][1].lastAt)) restored.sort((a, b) => a[1].lastAt - b[1].lastAt);
@@ -141,7 +225,9 @@ export function restoredKeys(state: EngineState | undefined): Array<[string, Ope
  * run-time maintenance windows did. Persistence appends these instead of writing the whole state.
  */
 export class ChangeTracker {
+  /** Changed keys in this round, each with its OpenKey then (undefined: forgotten). */
   private changedKeys: string[] = [];
+  private changedValues: Array<OpenKey | undefined> = [];
   private round = 1;
   private maintenanceChanged = false;
 
@@ -155,11 +241,16 @@ export class ChangeTracker {
       v[QUEUED] = this.round;
     }
     this.changedKeys.push(k);
+    this.changedValues.push(v);
   }
 
-  /** A key is forgotten: noted, unless it was queued in this round already (take() will find it gone). */
+  /**
+   * A key is forgotten, or replaced by a new OpenKey under its name: noted as forgotten, unless it
+   * was queued in this round already (take() then looks up what is open under its name now).
+   */
   forgot(k: string, v: OpenKey): void {
     if (v[QUEUED] !== this.round) this.mark(k);
+    v[QUEUED] = GONE;
   }
 
   markMaintenance(): void {
@@ -171,12 +262,22 @@ export class ChangeTracker {
     const out: EngineChange[] = [];
     const round = this.round++;
     const changed = this.changedKeys;
+    const values = this.changedValues;
     this.changedKeys = [];
+    this.changedValues = [];
     const forgotten: string[] = [];
-    for (const k of changed) {
-      const v = keys.get(k);
-      if (!v) forgotten.push(k);
-      else if (v[QUEUED] !== -round) {
+    for (let i = 0; i < changed.length; i++) {
+      const k = changed[i];
+      // A key still open is the one queued (a key let go is marked GONE): only the others are looked up.
+      let v = values[i];
+      if (v === undefined || v[QUEUED] === GONE) {
+        v = keys.get(k);
+        if (!v) {
+          forgotten.push(k);
+          continue;
+        }
+      }
+      if (v[QUEUED] !== -round) {
         // A key forgotten and opened again in the round is queued twice: taken once.
         v[QUEUED] = -round;
         buildLazyRepeat(v);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeAlert, Alert } from './alert';
+import { AlertEngine } from './engine';
 import { AlertHub } from './hub';
 import { Policy } from './policy';
 import { Journal } from './store';
@@ -72,7 +73,15 @@ describe('alert-in state on disk', () => {
     const statSize = (f: string) => fs.statSync(path.join(dir, f)).size;
     const changesBefore = statSize('alert-in-a.changes');
     const snapshotBefore = fs.existsSync(path.join(dir, 'alert-in-a.json')) ? statSize('alert-in-a.json') : 0;
-    expect(changesBefore + snapshotBefore).toBeGreaterThan(500_000);
+    expect(changesBefore + snapshotBefore).toBeGreaterThan(300_000);
+    // Compacted on close: a snapshot of KeyRecords (engine state version 3), read back alone.
+    const snapshot = JSON.parse(fs.readFileSync(path.join(dir, 'alert-in-a.json'), 'utf8'));
+    expect(snapshot.engine.version).toBe(3);
+    expect(snapshot.engine.keys[0].slice(0, 2)).toEqual([1, 'pc-0/pet/fan-failure']);
+    const reread = hub();
+    expect(reread.h.engine.openKeys).toBe(2000);
+    expect(reread.h.engine.snapshot().keys[0][1]).toMatchObject({ device: { name: 'pc-0', host: '10.0.0.1' }, kind: 'fan-failure', count: 1, held: 0 });
+    await reread.h.close();
     const second = hub();
     second.h.process(fan('pc-7'));
     await second.h.close();
@@ -100,6 +109,53 @@ describe('alert-in state on disk', () => {
     expect(again.h.engine.openKeys).toBe(0);
     expect((again.h as unknown as { eventLogPositions: unknown }).eventLogPositions).toEqual(doc.eventLog);
     await again.h.close();
+  });
+
+  it('reads a snapshot and a log written before KeyRecords (open keys as objects), then goes on in the new form', async () => {
+    // What an earlier version wrote: the engine's snapshot() as the snapshot, and {k, v} records after it.
+    let now = Date.now();
+    const engine = new AlertEngine(new Policy({ dedupSeconds: 300, escalateMinutes: 60 }), { emit: () => undefined, now: () => now, timer: false, trackChanges: true });
+    engine.takeChanges();
+    engine.process(fan('pc-01', { id: 'one' }));
+    engine.process(fan('pc-02', { id: 'two' }));
+    const snapshot = { ...JSON.parse(JSON.stringify({ engine: engine.snapshot(), eventLog: {}, sel: {}, subscriptions: {} })), logGeneration: 1 };
+    now += 1000;
+    engine.process(fan('pc-02', { id: 'two-again' }));
+    engine.acknowledge('pc-01/pet/fan-failure', 'Dana');
+    engine.process(fan('pc-03', { id: 'three' }));
+    engine.process(fan('pc-04', { id: 'four' }));
+    engine.process(fan('pc-04', { state: 'resolve', severity: 'ok' }));
+    const records = [{ logOf: 1 }, ...engine.takeChanges().map((c) => JSON.parse(JSON.stringify(c)))];
+    expect(records.some((r) => 'k' in r && r.v.ack?.by === 'Dana')).toBe(true);
+    expect(records.some((r) => 'forgotten' in r)).toBe(true);
+    fs.writeFileSync(path.join(dir, 'alert-in-a.json'), JSON.stringify(snapshot));
+    fs.writeFileSync(path.join(dir, 'alert-in-a.changes'), Buffer.concat(records.map((r) => frameRecord(r))));
+    const expected = JSON.parse(JSON.stringify(engine.snapshot()));
+    const sorted = <T,>(keys: Array<[string, T]>) => [...keys].sort(([a], [b]) => a.localeCompare(b));
+
+    const first = hub();
+    expect(first.problems).toEqual([]);
+    expect(sorted(JSON.parse(JSON.stringify(first.h.engine.snapshot())).keys)).toEqual(sorted(expected.keys));
+    // Appended now in the new form, to the same log: both forms in one file.
+    first.h.process(fan('pc-05', { id: 'five' }));
+    first.h.process(fan('pc-02', { state: 'resolve', severity: 'ok', id: 'two-cleared' }));
+    await first.h.close();
+    expect(first.emitted.map((a) => [a.id, a.details.count, a.details.triggerId])).toEqual([
+      ['five', undefined, undefined],
+      ['two-cleared', 2, 'two-again'],
+    ]);
+    const log = fs.readFileSync(path.join(dir, 'alert-in-a.changes'), 'utf8');
+    expect(log).toContain('"v":{"id":"one"');
+    expect(log).toContain('[1,"pc-05/pet/fan-failure","five",');
+
+    const second = hub();
+    expect(second.problems).toEqual([]);
+    expect(sorted(second.h.engine.snapshot().keys).map(([k, v]) => [k, v.id, v.count, v.ack?.by])).toEqual([
+      ['pc-01/pet/fan-failure', 'one', 1, 'Dana'],
+      ['pc-03/pet/fan-failure', 'three', 1, undefined],
+      ['pc-05/pet/fan-failure', 'five', 1, undefined],
+    ]);
+    await second.h.close();
   });
 
   it('sets a state file it cannot read aside, says so, and starts empty', async () => {

@@ -20,10 +20,11 @@ import type { SelCursor } from '../ipmi/sel';
 import { removeLeftoverTemps } from '../util/atomic-file';
 import { readRecordLog, RecordLog } from '../util/record-log';
 import type { Alert } from './alert';
-import type { EngineChange, EngineState } from './engine';
+import type { EngineChange, EngineState, KeyRecord, StoredEngineState } from './engine';
+import { isKeyRecord } from './open-keys';
 
 export interface HubState {
-  engine?: EngineState;
+  engine?: EngineState | StoredEngineState;
   eventLog?: Record<string, EventLogPosition>;
   /** IPMI: where each server's SEL was read up to. */
   sel?: Record<string, SelCursor>;
@@ -34,18 +35,25 @@ export interface HubState {
 export type HubSection = 'eventLog' | 'sel' | 'subscriptions';
 
 /** One change as logged: the engine's (see EngineChange), or an entry of a hub section (null when removed). */
-export type HubChange = EngineChange | { section: HubSection; key: string; value: unknown };
+export type HubChange = EngineChange | KeyRecord | { section: HubSection; key: string; value: unknown };
 
 /** The state after a restart: the snapshot with the logged changes applied in order. */
 export function applyHubChanges(snapshot: HubState, changes: readonly HubChange[]): HubState {
   if (changes.length === 0) return snapshot;
   const engine = snapshot.engine;
-  const keys = new Map<string, unknown>(engine && Array.isArray(engine.keys) ? (engine.keys as Array<[string, unknown]>) : []);
+  const keys = new Map<string, unknown>();
+  for (const entry of engine && Array.isArray(engine.keys) ? (engine.keys as unknown[]) : []) {
+    if (isKeyRecord(entry)) keys.set(entry[1], entry);
+    else if (Array.isArray(entry) && typeof entry[0] === 'string') keys.set(entry[0], entry[1]);
+  }
   let maintenance = engine?.maintenance ?? [];
   const sections: Required<Omit<HubState, 'engine'>> = { eventLog: { ...snapshot.eventLog }, sel: { ...snapshot.sel }, subscriptions: { ...snapshot.subscriptions } };
   for (const c of changes) {
     if (typeof c !== 'object' || c === null) continue;
-    if ('key' in c && 'section' in c) {
+    if (isKeyRecord(c)) {
+      keys.delete(c[1]);
+      keys.set(c[1], c);
+    } else if ('key' in c && 'section' in c) {
       if (!Object.prototype.hasOwnProperty.call(sections, c.section) || typeof c.key !== 'string') continue;
       const s = sections[c.section] as Record<string, unknown>;
       if (c.value === null || c.value === undefined) delete s[c.key];
@@ -60,8 +68,8 @@ export function applyHubChanges(snapshot: HubState, changes: readonly HubChange[
     }
   }
   return {
-    // Keys from the log are in the current shape; the engine reads either shape per key.
-    engine: { version: engine?.version ?? 2, keys: [...keys] as EngineState['keys'], maintenance },
+    // Each key as it was read (an OpenKey's JSON, or a KeyRecord): the engine reads either per key.
+    engine: { version: 2, keys: [...keys] as EngineState['keys'], maintenance },
     ...sections,
   };
 }

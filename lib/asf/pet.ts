@@ -398,6 +398,7 @@ class LazyPetAlert implements AlertDraft {
   readonly device: AlertDevice;
   readonly dedupKey: string;
   private readonly receivedAt: number;
+  private readonly reading: Reading;
 
   constructor(
     private readonly ev: PetEvent,
@@ -405,6 +406,7 @@ class LazyPetAlert implements AlertDraft {
   ) {
     const r = readingOf(ev);
     const i = r.i;
+    this.reading = r;
     this.kind = i.kind;
     this.severity = severityOf(ev, i);
     this.state = ev.deassert ? 'resolve' : 'trigger';
@@ -417,7 +419,7 @@ class LazyPetAlert implements AlertDraft {
 
   build(): Alert {
     const { ev, ctx, receivedAt } = this;
-    const details = detailsOf(ev, readingOf(ev).entity);
+    const details = detailsOf(ev, this.reading.entity);
     if (ctx.from !== undefined) details.from = ctx.from;
     if (ctx.raw) details.raw = ctx.raw.toString('hex');
     const ms = ev.time ? ev.time.getTime() : new Date(receivedAt).getTime();

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { jsonPieces } from './json-pieces';
+import { jsonPieces, LazyList } from './json-pieces';
 
 describe('state written in pieces', () => {
   it('the pieces joined are the text JSON.stringify gives, for any JSON-like value and long lists', () => {
@@ -18,5 +18,22 @@ describe('state written in pieces', () => {
     const pieces = [...jsonPieces({ engine: { version: 2, keys }, eventLog: {} })];
     expect(pieces.length).toBeGreaterThan(10);
     expect(JSON.parse(pieces.join('')).engine.keys).toHaveLength(5000);
+  });
+
+  it('a LazyList is encoded as the array of its elements, made one by one, in pieces like a long array', () => {
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 1200 }), (items) => {
+        const made: number[] = [];
+        const list = new LazyList(items, (x) => (made.push(1), { x }));
+        const doc = { list, n: items.length };
+        const pieces = [...jsonPieces(doc)];
+        expect(pieces.join('')).toBe(JSON.stringify({ list: items.map((x) => ({ x })), n: items.length }));
+        expect(pieces.join('')).toBe(JSON.stringify(doc));
+        expect(made.length).toBe(2 * items.length);
+        if (items.length > 500) expect(pieces.length).toBeGreaterThan(4);
+      }),
+      { numRuns: 30 },
+    );
+    expect([...new LazyList([1, 2], (x) => x * 10)]).toEqual([10, 20]);
   });
 });

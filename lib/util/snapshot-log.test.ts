@@ -140,6 +140,28 @@ describe('SnapshotLog', () => {
     await a.store.close();
   });
 
+  it('one append is one line however many changes it holds; a log of one line per change (as written before) reads the same, also with appends after it', async () => {
+    const a = owner(dir);
+    a.set('a', '1');
+    a.set('b', '2');
+    a.set('c', '3');
+    await a.store.close();
+    const lines = fs.readFileSync(path.join(dir, 'state.changes'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^\{"batch":\[\{"k":"a","v":"1"\},\{"k":"b","v":"2"\},\{"k":"c","v":"3"\}\]\}\t[0-9a-f]{8}$/);
+    // The same changes as an earlier version wrote them, a line each; then new appends after them.
+    fs.writeFileSync(path.join(dir, 'state.changes'), Buffer.concat([lines[0], ...[{ k: 'a', v: '1' }, { k: 'b', v: '2' }, { k: 'a', v: null }]].map((r) => (typeof r === 'string' ? Buffer.from(`${r}\n`) : frameRecord(r)))));
+    const b = owner(dir);
+    expect(b.problems).toEqual([]);
+    expect(b.items).toEqual(new Map([['b', '2']]));
+    b.set('d', '4');
+    b.set('e', '5');
+    await b.store.close();
+    const c = owner(dir);
+    expect(c.items).toEqual(new Map([['b', '2'], ['d', '4'], ['e', '5']]));
+    await c.store.close();
+  });
+
   it('ignores a torn or damaged end of the log, says so, and what is appended afterwards reads back', async () => {
     const a = owner(dir);
     a.set('a', '1');

@@ -6,7 +6,8 @@
  * the log to the snapshot after a restart.
  *
  *  - Appends: after `changed()`, the changes are appended and synced to disk within about
- *    `minIntervalMs` (1 s); many changes in that time make one append, off the event loop.
+ *    `minIntervalMs` (1 s); many changes in that time make one append (one line of the log,
+ *    `{"batch":[...]}`), off the event loop.
  *  - Bounded write rate: after a write of B bytes, the next waits B / `bytesPerSecond`, at least
  *    `minIntervalMs` and at most `maxIntervalMs`: a flood of repeats coalesces into fewer, not
  *    bigger, writes; what must be written (each new condition) is never dropped. And bounded
@@ -105,6 +106,34 @@ function isMarker(r: unknown): r is CompactionMarker {
   return typeof r === 'object' && r !== null && typeof (r as CompactionMarker).compactedTo === 'number';
 }
 
+/**
+ * The changes of one append, as one line of the log: one text, one checksum and one copy for all
+ * of them (per line, those cost more than a change's own JSON). A torn line loses that append,
+ * which nobody had acted on yet: `onWritten` comes after it. Logs written before there were
+ * batches have a line per change; both are read.
+ */
+interface ChangeBatch {
+  batch: unknown[];
+}
+
+function frameChanges(changes: readonly unknown[]): Buffer {
+  return changes.length === 0 ? Buffer.alloc(0) : frameRecords([{ batch: changes } as ChangeBatch]);
+}
+
+function isBatch(r: unknown): r is ChangeBatch {
+  return typeof r === 'object' && r !== null && !Array.isArray(r) && Array.isArray((r as ChangeBatch).batch) && Object.keys(r).length === 1;
+}
+
+/** A log's records with each ChangeBatch opened up in its place. */
+function unbatched(records: readonly unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (const r of records) {
+    if (isBatch(r)) for (const c of r.batch) out.push(c);
+    else out.push(r);
+  }
+  return out;
+}
+
 /** Changes framed at a time, the event loop getting control back in between. */
 const FRAME_BATCH = 500;
 
@@ -190,7 +219,8 @@ export class SnapshotLog<D extends object, R> {
     let changes: R[] = [];
     try {
       const log = readRecordLog(this.o.logFile, { afterDamage: 'stop' });
-      const [header, ...rest] = log.records;
+      const [header, ...lines] = log.records;
+      const rest = unbatched(lines);
       if (read.value === undefined && !snapshotDamaged && isHeader(header) && header.logOf > 0) {
         // The log follows a snapshot that is not there (deleted, or lost with a disk): its changes are all we have.
         problems.push(`${this.o.snapshotFile} is missing but ${this.o.logFile} follows snapshot ${header.logOf}: the state is rebuilt from the ${rest.length} change(s) in the log alone; whatever was only in the snapshot is lost`);
@@ -209,8 +239,7 @@ export class SnapshotLog<D extends object, R> {
       if (marker >= 0) {
         changes = rest.slice(marker + 1).filter((r) => !isMarker(r)) as R[];
         this.log.close();
-        const lines = [frameRecord({ logOf: this.generation } satisfies LogHeader), frameRecords(changes)];
-        writeFileAtomic(this.o.logFile, Buffer.concat(lines));
+        writeFileAtomic(this.o.logFile, Buffer.concat([frameRecord({ logOf: this.generation } satisfies LogHeader), frameChanges(changes)]));
         this.log.open();
         this.logGeneration = this.generation;
         if (changes.length) problems.push(`${this.o.logFile} was left from before snapshot ${this.generation} (a crash between writing the snapshot and starting its log): the ${changes.length} change(s) it got after the snapshot are replayed`);
@@ -304,7 +333,7 @@ export class SnapshotLog<D extends object, R> {
       return 0;
     }
     if (this.logGeneration !== this.generation) this.startLogNow();
-    const framed = frameRecords(records);
+    const framed = frameChanges(records);
     this.encodeMs += performance.now() - t0;
     this.log.appendFramedSync(framed);
     if (this.compacting) this.carried.push(framed);
@@ -407,7 +436,7 @@ export class SnapshotLog<D extends object, R> {
     let bytes = 0;
     for (let i = 0; i < records.length; i += FRAME_BATCH) {
       t0 = performance.now();
-      const framed = frameRecords(records.slice(i, i + FRAME_BATCH));
+      const framed = frameChanges(records.slice(i, i + FRAME_BATCH));
       this.encodeMs += performance.now() - t0;
       // Synced once, after the last piece.
       await this.log.append(framed, i + FRAME_BATCH >= records.length);

@@ -268,6 +268,20 @@ describe('the alert a PET becomes', () => {
     expect(key(0x30, 1)).not.toBe(key(0x30));
   });
 
+  it('keys a threshold condition by its level and sensor number, the same text for every trap of it', () => {
+    const fanLow = 0x040102; // fan, threshold, lower critical going low
+    const key = (sensor: number) => petDraft(decodePet(fanLow, varbind({ 28: [sensor] }), RECEIVED), { device }).dedupKey;
+    const base = key(0xff);
+    expect(base).toMatch(/\/pet\/fan-failure\/critical$/);
+    expect(key(4)).toBe(`${base}/s4`);
+    expect(key(4)).toBe(key(4));
+    expect(key(0)).toBe(`${base}/s0`);
+    expect(key(254)).toBe(`${base}/s254`);
+    expect(key(0x30)).toBe(`${base}/s48`);
+    // Another event (other offset) with a sensor number made before: its own qualifier.
+    expect(petDraft(decodePet(0x056f00, varbind({ 28: [4] }), RECEIVED), { device }).dedupKey).toMatch(/\/pet\/chassis-intrusion\/0\/s4$/);
+  });
+
   it('keeps one id for a re-sent trap and a new one for the next event', () => {
     const a = (over: Record<number, number[]>, from = '10.0.0.9') => petToAlert(decodePet(0x056f00, varbind(over), RECEIVED), { device, from, receivedAt: RECEIVED }).id;
     expect(a({})).toBe(a({}));
