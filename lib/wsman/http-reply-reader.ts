@@ -24,6 +24,7 @@ const CRLF = Buffer.from('\r\n');
 /** A lent body buffer grown past this is not kept for the next reply. */
 const SCRATCH_KEPT_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
+const NO_BYTES = Buffer.alloc(0);
 
 export class HttpReplyError extends Error {
   constructor(
@@ -81,7 +82,7 @@ type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'tr
 export class HttpReplyReader {
   private state: State = 'head';
   /** Bytes of an unfinished line or header block, kept across pushes (grown by doubling). */
-  private carry = Buffer.alloc(0);
+  private carry = NO_BYTES;
   private carryLen = 0;
   /** How much of the carried bytes was already searched for the line end. */
   private scanned = 0;
@@ -111,6 +112,22 @@ export class HttpReplyReader {
     private readonly scratch?: { buffer?: Buffer },
   ) {
     if (transient) this.body = scratch?.buffer;
+  }
+
+  /** Ready for the next reply on the same connection (keeps the carry buffer it has grown). */
+  reset(): void {
+    this.state = 'head';
+    this.carryLen = 0;
+    this.scanned = 0;
+    this.status = 0;
+    this.headers = {};
+    this.parts.length = 0;
+    this.size = 0;
+    this.remaining = 0;
+    this.trailerBytes = 0;
+    this.closeAfter = false;
+    this.received = 0;
+    this.body = this.transient ? this.scratch?.buffer : undefined;
   }
 
   get done(): boolean {

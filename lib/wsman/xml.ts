@@ -196,6 +196,56 @@ export function knownName(name: string): string {
   return name;
 }
 
+/** A start tag's name: as written, its prefix and its local name (interned with knownName). */
+interface TagName {
+  qname: string;
+  prefix: string;
+  local: string;
+}
+
+/**
+ * Tag names seen before, by a hash of their characters taken while scanning them, so that a
+ * known name costs no slice and no map lookup: one slot per hash, a newer name replaces an older
+ * one. Only short ASCII names are kept, each as a copy of its own (a slice would keep the whole
+ * document it came from alive).
+ */
+const TAG_NAME_SLOTS = 1024;
+const MAX_TAG_NAME_KEPT = 64;
+const TAG_NAMES: Array<TagName | undefined> = new Array<TagName | undefined>(TAG_NAME_SLOTS).fill(undefined);
+/** Where the name read by the last tagNameAt ends. */
+let tagNameEnd = 0;
+
+/** The QNAME starting at `at` (see qnameEnd), or undefined; sets tagNameEnd. */
+function tagNameAt(xml: string, at: number): TagName | undefined {
+  let c = xml.charCodeAt(at);
+  if (!isNameStart(c)) return undefined;
+  let hash = c;
+  let wide = c > 127;
+  let colon = -1;
+  let i = at + 1;
+  for (c = xml.charCodeAt(i); isNameChar(c); c = xml.charCodeAt(++i)) {
+    hash = (hash * 31 + c) | 0;
+    wide ||= c > 127;
+  }
+  if (c === 58 /* : */ && isNameStart(xml.charCodeAt(i + 1))) {
+    colon = i - at;
+    for (c = xml.charCodeAt(++i); isNameChar(c); c = xml.charCodeAt(++i)) {
+      hash = (hash * 31 + c) | 0;
+      wide ||= c > 127;
+    }
+  }
+  tagNameEnd = i;
+  const length = i - at;
+  const slot = (hash ^ (colon << 5)) & (TAG_NAME_SLOTS - 1);
+  const known = TAG_NAMES[slot];
+  if (known !== undefined && known.qname.length === length && sameAt(xml, at, known.qname)) return known;
+  const keep = !wide && length <= MAX_TAG_NAME_KEPT;
+  const qname = keep ? Buffer.from(xml.slice(at, i), 'latin1').toString('latin1') : xml.slice(at, i);
+  const name: TagName = { qname, prefix: colon < 0 ? '' : qname.slice(0, colon), local: knownName(colon < 0 ? qname : qname.slice(colon + 1)) };
+  if (keep) TAG_NAMES[slot] = name;
+  return name;
+}
+
 function splitQName(q: string): [string, string] {
   const i = q.indexOf(':');
   return i < 0 ? ['', q] : [q.slice(0, i), q.slice(i + 1)];
@@ -332,9 +382,10 @@ function openTag(st: ReadState, lt: number): number {
   const { xml, stack, limits } = st;
   if (++st.elements > limits.maxElements) throw new XmlError(`XML with more than ${limits.maxElements} elements`);
   if (stack.length + 1 > limits.maxDepth) throw new XmlError(`XML nested deeper than ${limits.maxDepth} levels`);
-  let at = qnameEnd(xml, lt + 1);
-  if (at < 0) fail(xml, lt, 'bad start tag');
-  const qname = xml.slice(lt + 1, at);
+  const tag = tagNameAt(xml, lt + 1);
+  if (!tag) fail(xml, lt, 'bad start tag');
+  let at = tagNameEnd;
+  const qname = tag.qname;
   const parent = stack.length ? stack[stack.length - 1].node : undefined;
   const parentScope = parent ? parent.scope : ROOT_SCOPE;
   let scope: Record<string, string> | undefined;
@@ -383,9 +434,7 @@ function openTag(st: ReadState, lt: number): number {
     after = e + 1;
   }
   const nodeScope: Readonly<Record<string, string>> = scope ?? parentScope;
-  const colon = qname.indexOf(':');
-  const prefix = colon < 0 ? '' : qname.slice(0, colon);
-  const local = knownName(colon < 0 ? qname : qname.slice(colon + 1));
+  const { prefix, local } = tag;
   const ns = nodeScope[prefix];
   if (ns === undefined && prefix !== '') fail(xml, lt, `undeclared namespace prefix "${q(prefix)}" on <${q(qname)}>`);
   const attrs = rawAttrs ? (Object.create(null) as Record<string, string>) : NO_ATTRIBUTES;
