@@ -41,6 +41,19 @@ describe('XML reading', () => {
     expect(parseXml('<a:b xmlns:a="urn:a"><ab/></a:b>').children[0]).toMatchObject({ name: 'ab', ns: '' });
   });
 
+  it('reads a tag that starts like the one read at the same place before as the tag it is', () => {
+    // The reader first tries the tag that followed the previous one last time: these documents
+    // repeat one shape with names that extend, shorten or prefix the names learned before.
+    const read = (doc: string) => parseXml(doc).children.map((c) => [c.ns, c.name]);
+    expect(read('<R xmlns:q="urn:q"><Abc/><q:Abc/></R>')).toEqual([['', 'Abc'], ['urn:q', 'Abc']]);
+    expect(read('<R xmlns:q="urn:q"><Abcd/><q:Abc/></R>')).toEqual([['', 'Abcd'], ['urn:q', 'Abc']]);
+    expect(read('<R xmlns:q="urn:q"><Abc/><q:Abcd/></R>')).toEqual([['', 'Abc'], ['urn:q', 'Abcd']]);
+    expect(read('<R xmlns:q="urn:q"><Ab/><q:Ab/></R>')).toEqual([['', 'Ab'], ['urn:q', 'Ab']]);
+    expect(read('<R xmlns:q="urn:q" xmlns:Abc="urn:abc"><Abc:x/><q/></R>')).toEqual([['urn:abc', 'x'], ['', 'q']]);
+    expect(read('<R xmlns:q="urn:q"><Abc.1/><q:Abc-2/></R>')).toEqual([['', 'Abc.1'], ['urn:q', 'Abc-2']]);
+    expect(() => parseXml('<R><Abc/><q:Abc/></R>')).toThrow(/undeclared namespace prefix "q"/);
+  });
+
   it('resolves prefixes through xmlns, not by letter', () => {
     const a = parseXml('<a:E xmlns:a="urn:one" xmlns:b="urn:two"><b:X>1</b:X></a:E>');
     const b = parseXml('<q:E xmlns:q="urn:one"><E2 xmlns="urn:two"><X>1</X></E2></q:E>');

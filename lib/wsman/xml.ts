@@ -144,12 +144,13 @@ function qnameEnd(xml: string, at: number): number {
   return i;
 }
 
-/** xml.startsWith(name, at), compared by character codes (several times faster in V8 for short names). */
+/**
+ * xml.startsWith(name, at). A slice compared with === is the fastest way in V8 (measured on
+ * AMT answers' tag names: about half the time of a loop over character codes, a third less than
+ * startsWith); a slice of 13 characters or more only points into the document.
+ */
 function sameAt(xml: string, at: number, name: string): boolean {
-  const n = name.length;
-  if (at + n > xml.length) return false;
-  for (let k = 0; k < n; k++) if (xml.charCodeAt(at + k) !== name.charCodeAt(k)) return false;
-  return true;
+  return xml.slice(at, at + name.length) === name;
 }
 
 function isSpace(c: number): boolean {
@@ -201,6 +202,10 @@ interface TagName {
   qname: string;
   prefix: string;
   local: string;
+  /** In TAG_NAMES (names no longer there point to no other). */
+  kept: boolean;
+  /** The start tag that came after this one the last time it was read (in any document). */
+  next?: TagName;
 }
 
 /**
@@ -212,11 +217,32 @@ interface TagName {
 const TAG_NAME_SLOTS = 1024;
 const MAX_TAG_NAME_KEPT = 64;
 const TAG_NAMES: Array<TagName | undefined> = new Array<TagName | undefined>(TAG_NAME_SLOTS).fill(undefined);
+/** What comes before the root element: its `next` is the root's name the last time. */
+const DOCUMENT_START: TagName = { qname: '', prefix: '', local: '', kept: true };
 /** Where the name read by the last tagNameAt ends. */
 let tagNameEnd = 0;
 
-/** The QNAME starting at `at` (see qnameEnd), or undefined; sets tagNameEnd. */
-function tagNameAt(xml: string, at: number): TagName | undefined {
+/**
+ * The QNAME starting at `at` (see qnameEnd), or undefined; sets tagNameEnd. `before` is the
+ * start tag read before this one: answers of one kind repeat the same tags in the same order, so
+ * the tag that followed it last time is tried first, by comparing text, without scanning the name.
+ */
+function tagNameAt(xml: string, at: number, before: TagName): TagName | undefined {
+  const guess = before.next;
+  if (guess !== undefined && sameAt(xml, at, guess.qname)) {
+    const after = xml.charCodeAt(at + guess.qname.length);
+    if (!isNameChar(after) && after !== 58 /* : */) {
+      tagNameEnd = at + guess.qname.length;
+      return guess;
+    }
+  }
+  const name = scanTagName(xml, at);
+  if (name?.kept && before.kept) before.next = name;
+  return name;
+}
+
+/** tagNameAt without a guess: the name's characters scanned and hashed, then looked up. */
+function scanTagName(xml: string, at: number): TagName | undefined {
   let c = xml.charCodeAt(at);
   if (!isNameStart(c)) return undefined;
   let hash = c;
@@ -241,8 +267,15 @@ function tagNameAt(xml: string, at: number): TagName | undefined {
   if (known !== undefined && known.qname.length === length && sameAt(xml, at, known.qname)) return known;
   const keep = !wide && length <= MAX_TAG_NAME_KEPT;
   const qname = keep ? Buffer.from(xml.slice(at, i), 'latin1').toString('latin1') : xml.slice(at, i);
-  const name: TagName = { qname, prefix: colon < 0 ? '' : qname.slice(0, colon), local: knownName(colon < 0 ? qname : qname.slice(colon + 1)) };
-  if (keep) TAG_NAMES[slot] = name;
+  const name: TagName = { qname, prefix: colon < 0 ? '' : qname.slice(0, colon), local: knownName(colon < 0 ? qname : qname.slice(colon + 1)), kept: keep };
+  if (keep) {
+    // A replaced name lets go of the one it points to: names no longer kept hold no others alive.
+    if (known) {
+      known.kept = false;
+      known.next = undefined;
+    }
+    TAG_NAMES[slot] = name;
+  }
   return name;
 }
 
@@ -277,6 +310,8 @@ interface ReadState {
   stack: Open[];
   elements: number;
   root?: XmlNode;
+  /** The name of the last start tag read. */
+  lastTag: TagName;
 }
 
 /** Shared by every element without attributes (most of them); frozen so no one adds to it. */
@@ -292,7 +327,7 @@ function appendText(st: ReadState, at: number, text: string): void {
 
 /** Parse a document and return its root element, namespace-resolved. */
 export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode {
-  const st: ReadState = { xml, limits: { ...DEFAULT_XML_LIMITS, ...limits }, stack: [], elements: 0 };
+  const st: ReadState = { xml, limits: { ...DEFAULT_XML_LIMITS, ...limits }, stack: [], elements: 0, lastTag: DOCUMENT_START };
   const { maxBytes } = st.limits;
   if (typeof xml !== 'string') throw new XmlError('reply is not text');
   // UTF-8 takes at most 3 bytes per UTF-16 unit: count the bytes only when that could matter.
@@ -382,8 +417,9 @@ function openTag(st: ReadState, lt: number): number {
   const { xml, stack, limits } = st;
   if (++st.elements > limits.maxElements) throw new XmlError(`XML with more than ${limits.maxElements} elements`);
   if (stack.length + 1 > limits.maxDepth) throw new XmlError(`XML nested deeper than ${limits.maxDepth} levels`);
-  const tag = tagNameAt(xml, lt + 1);
+  const tag = tagNameAt(xml, lt + 1, st.lastTag);
   if (!tag) fail(xml, lt, 'bad start tag');
+  st.lastTag = tag;
   let at = tagNameEnd;
   const qname = tag.qname;
   const parent = stack.length ? stack[stack.length - 1].node : undefined;
