@@ -132,18 +132,6 @@ function isNameChar(c: number): boolean {
   return isNameStart(c) || (c >= 48 && c <= 57) || c === 46 || c === 45 || c === 0xb7;
 }
 
-/** End of the QNAME starting at `at` (prefix:local or local), or -1 if none starts there. */
-function qnameEnd(xml: string, at: number): number {
-  if (!isNameStart(xml.charCodeAt(at))) return -1;
-  let i = at + 1;
-  while (isNameChar(xml.charCodeAt(i))) i++;
-  if (xml.charCodeAt(i) === 58 /* : */ && isNameStart(xml.charCodeAt(i + 1))) {
-    i += 2;
-    while (isNameChar(xml.charCodeAt(i))) i++;
-  }
-  return i;
-}
-
 /**
  * xml.startsWith(name, at). A slice compared with === is the fastest way in V8 (measured on
  * AMT answers' tag names: about half the time of a loop over character codes, a third less than
@@ -157,17 +145,22 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
+/** The value (raw, entities not decoded) and end of the attribute read by the last attributeAt. */
+let attributeValue = '';
+let attributeEnd = 0;
+
 /**
- * The attribute at `at` (whitespace, QName, `=`, a quoted value without `<`), or undefined if
- * none is there. Each character is looked at a bounded number of times.
+ * The name of the attribute at `at` (whitespace, QName, `=`, a quoted value without `<`), or
+ * undefined if none is there; its value and end in attributeValue and attributeEnd. `before` as
+ * for tagNameAt. Each character is looked at a bounded number of times.
  */
-function attributeAt(xml: string, at: number): { name: string; value: string; end: number } | undefined {
+function attributeAt(xml: string, at: number, before: TagName): TagName | undefined {
   let i = at;
   while (isSpace(xml.charCodeAt(i))) i++;
   if (i === at) return undefined;
-  const nameEnd = qnameEnd(xml, i);
-  if (nameEnd < 0) return undefined;
-  let j = nameEnd;
+  const name = tagNameAt(xml, i, before);
+  if (!name) return undefined;
+  let j = tagNameEnd;
   while (isSpace(xml.charCodeAt(j))) j++;
   if (xml.charCodeAt(j) !== 61 /* = */) return undefined;
   j++;
@@ -178,7 +171,9 @@ function attributeAt(xml: string, at: number): { name: string; value: string; en
   if (close < 0) return undefined;
   const value = xml.slice(j + 1, close);
   if (value.indexOf('<') >= 0) return undefined;
-  return { name: xml.slice(i, nameEnd), value, end: close + 1 };
+  attributeValue = value;
+  attributeEnd = close + 1;
+  return name;
 }
 
 /**
@@ -223,7 +218,7 @@ const DOCUMENT_START: TagName = { qname: '', prefix: '', local: '', kept: true }
 let tagNameEnd = 0;
 
 /**
- * The QNAME starting at `at` (see qnameEnd), or undefined; sets tagNameEnd. `before` is the
+ * The QNAME (prefix:local or local) starting at `at`, or undefined; sets tagNameEnd. `before` is the
  * start tag read before this one: answers of one kind repeat the same tags in the same order, so
  * the tag that followed it last time is tried first, by comparing text, without scanning the name.
  */
@@ -313,6 +308,13 @@ interface ReadState {
   /** The name of the last start tag read. */
   lastTag: TagName;
 }
+
+/**
+ * Where openTag collects a start tag's attributes (namespace declarations aside) before it knows
+ * the tag's namespaces: one pair of lists for every tag, as one tag is read at a time.
+ */
+const ATTRIBUTE_NAMES: TagName[] = [];
+const ATTRIBUTE_VALUES: string[] = [];
 
 /** Shared by every element without attributes (most of them); frozen so no one adds to it. */
 const NO_ATTRIBUTES: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
@@ -425,20 +427,20 @@ function openTag(st: ReadState, lt: number): number {
   const parent = stack.length ? stack[stack.length - 1].node : undefined;
   const parentScope = parent ? parent.scope : ROOT_SCOPE;
   let scope: Record<string, string> | undefined;
-  /** Attribute names and values, alternating. */
-  let rawAttrs: string[] | undefined;
+  /** Attributes other than namespace declarations, in ATTRIBUTE_NAMES and ATTRIBUTE_VALUES. */
+  let attributes = 0;
   let count = 0;
   let declared: string[] | undefined;
   // Most tags have no attributes: `>` right after the name skips the attribute scan.
   for (let c = xml.charCodeAt(at); c !== 62 /* > */ && c !== 47 /* / */; ) {
-    const a = attributeAt(xml, at);
-    if (!a) break;
+    const name = attributeAt(xml, at, st.lastTag);
+    if (!name) break;
+    st.lastTag = name;
     if (++count > limits.maxAttributes) fail(xml, lt, `more than ${limits.maxAttributes} attributes on <${q(qname)}>`);
-    at = a.end;
-    const value = decodeEntities(a.value);
-    const name = a.name;
-    if (name.charCodeAt(0) === 120 /* x */ && (name === 'xmlns' || name.startsWith('xmlns:'))) {
-      const prefix = name === 'xmlns' ? '' : knownName(name.slice(6));
+    at = attributeEnd;
+    const value = decodeEntities(attributeValue);
+    if (name.prefix === 'xmlns' || (name.prefix === '' && name.local === 'xmlns')) {
+      const prefix = name.prefix === '' ? '' : name.local;
       // At most maxAttributes declarations: a list is linear enough and cheaper than a Set.
       declared ??= [];
       if (declared.includes(prefix)) fail(xml, lt, `namespace prefix "${q(prefix)}" declared twice on <${q(qname)}>`);
@@ -451,7 +453,8 @@ function openTag(st: ReadState, lt: number): number {
         scope[prefix] = value;
       }
     } else {
-      (rawAttrs ??= []).push(name, value);
+      ATTRIBUTE_NAMES[attributes] = name;
+      ATTRIBUTE_VALUES[attributes++] = value;
     }
     c = xml.charCodeAt(at);
   }
@@ -473,18 +476,18 @@ function openTag(st: ReadState, lt: number): number {
   const { prefix, local } = tag;
   const ns = nodeScope[prefix];
   if (ns === undefined && prefix !== '') fail(xml, lt, `undeclared namespace prefix "${q(prefix)}" on <${q(qname)}>`);
-  const attrs = rawAttrs ? (Object.create(null) as Record<string, string>) : NO_ATTRIBUTES;
+  const attrs = attributes ? (Object.create(null) as Record<string, string>) : NO_ATTRIBUTES;
   let nil = false;
-  if (rawAttrs) {
+  if (attributes) {
     // Expanded names seen, for repeats; one attribute (the usual case) cannot repeat.
-    const seen = rawAttrs.length > 2 ? new Set<string>() : undefined;
-    const unprefixed = rawAttrs.length > 2 ? new Set<string>() : undefined;
-    for (let i = 0; i < rawAttrs.length; i += 2) {
-      const k = rawAttrs[i];
-      const v = rawAttrs[i + 1];
-      const colon = k.indexOf(':');
-      const p = colon < 0 ? '' : k.slice(0, colon);
-      const l = knownName(colon < 0 ? k : k.slice(colon + 1));
+    const seen = attributes > 1 ? new Set<string>() : undefined;
+    const unprefixed = attributes > 1 ? new Set<string>() : undefined;
+    for (let i = 0; i < attributes; i++) {
+      const { qname: k, prefix: p, local: l } = ATTRIBUTE_NAMES[i];
+      const v = ATTRIBUTE_VALUES[i];
+      // Let go of the document's text (a name not kept is a slice of it too).
+      ATTRIBUTE_VALUES[i] = '';
+      ATTRIBUTE_NAMES[i] = DOCUMENT_START;
       // Unprefixed attributes are in no namespace (the default namespace does not apply to them).
       const ans = p === '' ? '' : nodeScope[p];
       if (ans === undefined) fail(xml, lt, `undeclared namespace prefix "${q(p)}" on attribute ${q(k)}`);
@@ -583,20 +586,25 @@ export function toPlain(node: XmlNode): PlainValue {
     for (const c of node.children) out[c.name] = toPlain(c);
     return out;
   }
-  const keys = plainKeys(node);
-  const repeated = new Set<string>();
-  node.children.forEach((c, i) => {
-    const key = keys[i];
+  const children = node.children;
+  const keys = oneNamespace(children) ? undefined : plainKeys(node);
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i];
+    const key = keys ? keys[i] : c.name;
     const v = toPlain(c);
     const prev = out[key];
+    // No element's value is an array (see above): an array here holds the repeats read so far.
     if (prev === undefined) out[key] = v;
-    else if (repeated.has(key)) (prev as PlainValue[]).push(v);
-    else {
-      out[key] = [prev, v];
-      repeated.add(key);
-    }
-  });
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[key] = [prev, v];
+  }
   return out;
+}
+
+/** These elements are all in one namespace (so each is keyed by its local name alone). */
+function oneNamespace(children: XmlNode[]): boolean {
+  for (let i = 1; i < children.length; i++) if (children[i].ns !== children[0].ns) return false;
+  return true;
 }
 
 /** No two of these elements share a local name (checked pairwise up to 16, else through a Set). */
