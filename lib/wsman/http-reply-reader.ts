@@ -59,6 +59,13 @@ function hexDigit(b: number): number {
 
 const isBlank = (b: number): boolean => b === 32 || b === 9;
 
+/** Where the next CRLF starts at or after `from`, or -1: chunk-size and trailer lines are short, so the first bytes are looked at here before a native search (which costs more to call). */
+function lineEnd(buf: Buffer, from: number): number {
+  const near = Math.min(buf.length - 1, from + 32);
+  for (let i = from; i < near; i++) if (buf[i] === 13 && buf[i + 1] === 10) return i;
+  return near < buf.length - 1 ? buf.indexOf(CRLF, near) : -1;
+}
+
 /** The size on a chunk-size line buf[from..to): 1 to 8 hex digits, blanks around, extensions after ";". */
 function chunkSize(buf: Buffer, from: number, to: number): number {
   let i = from;
@@ -161,19 +168,19 @@ export class HttpReplyReader {
         }
         case 'length': {
           const take = Math.min(this.remaining, buf.length - at);
-          this.addBody(buf.subarray(at, at + take), copy);
+          this.addBody(buf, at, at + take, copy);
           at += take;
           this.remaining -= take;
           if (this.remaining === 0) this.state = 'done';
           break;
         }
         case 'until-close': {
-          this.addBody(buf.subarray(at), copy);
+          this.addBody(buf, at, buf.length, copy);
           at = buf.length;
           break;
         }
         case 'chunk-size': {
-          const nl = buf.indexOf(CRLF, at + skip);
+          const nl = lineEnd(buf, at + skip);
           skip = 0;
           if (nl < 0) {
             if (buf.length - at > MAX_CHUNK_LINE) throw new HttpReplyError('chunk-size line too long');
@@ -188,7 +195,7 @@ export class HttpReplyReader {
         }
         case 'chunk-data': {
           const take = Math.min(this.remaining, buf.length - at);
-          this.addBody(buf.subarray(at, at + take), copy);
+          this.addBody(buf, at, at + take, copy);
           at += take;
           this.remaining -= take;
           if (this.remaining === 0) this.state = 'chunk-end';
@@ -202,7 +209,7 @@ export class HttpReplyReader {
           break;
         }
         case 'trailer': {
-          const nl = buf.indexOf(CRLF, at + skip);
+          const nl = lineEnd(buf, at + skip);
           skip = 0;
           if (nl < 0) {
             if (this.trailerBytes + buf.length - at > MAX_TRAILER_BYTES) throw new HttpReplyError('trailer too long');
@@ -264,12 +271,14 @@ export class HttpReplyReader {
     return { status: this.status, headers: this.headers, body };
   }
 
-  private addBody(b: Buffer, copy: boolean): void {
-    if (b.length === 0) return;
-    this.size += b.length;
+  /** Body bytes buf[from..to). */
+  private addBody(buf: Buffer, from: number, to: number, copy: boolean): void {
+    const n = to - from;
+    if (n === 0) return;
+    this.size += n;
     if (this.size > this.maxBodyBytes) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
     if (this.transient) {
-      const at = this.size - b.length;
+      const at = this.size - n;
       if (!this.body || this.size > this.body.length) {
         // Doubling, so a body arriving in many small pieces is copied a bounded number of times.
         const grown = Buffer.allocUnsafe(Math.min(this.maxBodyBytes, Math.max(this.size, (this.body?.length ?? 1024) * 2)));
@@ -278,9 +287,10 @@ export class HttpReplyReader {
         // Kept for the next reply unless it is far beyond a usual answer.
         if (this.scratch && grown.length <= SCRATCH_KEPT_BYTES) this.scratch.buffer = grown;
       }
-      b.copy(this.body, at);
+      buf.copy(this.body, at, from, to);
       return;
     }
+    const b = buf.subarray(from, to);
     this.parts.push(copy ? Buffer.from(b) : b);
   }
 
