@@ -45,6 +45,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'E
 /** What a header value may hold (as Node's own HTTP client checks): nothing that breaks framing. */
 const UNSAFE_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A header value of printable ASCII (the usual case): safe, and written as it is. */
+const ASCII_VALUE = /^[\t\x20-\x7e]*$/;
 const NOT_ASCII = /[\u0080-\uffff]/;
 /** An idle kept-alive socket is closed by us after this long (AMT closes its own sooner). */
 const IDLE_MS = 60_000;
@@ -98,10 +100,12 @@ export class HttpTransport {
   /** Sockets still connecting (or handshaking): close() ends them too. */
   private readonly connecting = new Set<net.Socket>();
   private readonly hostHeader: string;
+  private readonly hostIsAscii: boolean;
 
   constructor(private readonly o: TransportOptions) {
     this.pinned = o.pin?.fingerprint ? normalizeFingerprint(o.pin.fingerprint) : undefined;
     this.hostHeader = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+    this.hostIsAscii = !NOT_ASCII.test(this.hostHeader);
   }
 
   /** AMT 16.1 and later keep port 16992 closed: a refusal there most likely means that. */
@@ -137,14 +141,20 @@ export class HttpTransport {
   private requestBytes(path: string, headers: Record<string, string>, body: string): Buffer | string {
     if (path[0] !== '/' || !/^[\x21-\x7e]+$/.test(path)) throw new ConnectionError(`bad request path for ${this.label}`);
     let head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n`;
+    // The path and the header names are ASCII once checked; the host and the values are looked at.
+    let ascii = this.hostIsAscii;
     for (const name in headers) {
       const value = headers[name];
-      if (!TOKEN.test(name) || UNSAFE_VALUE.test(value)) throw new ConnectionError(`bad request header for ${this.label}`);
+      if (!TOKEN.test(name)) throw new ConnectionError(`bad request header for ${this.label}`);
+      if (!ASCII_VALUE.test(value)) {
+        if (UNSAFE_VALUE.test(value)) throw new ConnectionError(`bad request header for ${this.label}`);
+        ascii = false;
+      }
       head += `${name}: ${value}\r\n`;
     }
     const bodyBytes = Buffer.byteLength(body);
     head += `Content-Length: ${bodyBytes}\r\n\r\n`;
-    if (!NOT_ASCII.test(head)) return head + body;
+    if (ascii) return head + body;
     const out = Buffer.allocUnsafe(head.length + bodyBytes);
     const at = out.write(head, 0, 'latin1');
     return out.subarray(0, at + out.write(body, at, 'utf8'));
