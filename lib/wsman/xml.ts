@@ -188,8 +188,19 @@ const MAX_KNOWN_NAMES = 4096;
 export function knownName(name: string): string {
   const known = KNOWN_NAMES.get(name);
   if (known !== undefined) return known;
-  if (KNOWN_NAMES.size < MAX_KNOWN_NAMES && name.length <= 64) KNOWN_NAMES.set(name, name);
-  return name;
+  if (KNOWN_NAMES.size >= MAX_KNOWN_NAMES || name.length > 64) return name;
+  const kept = internalized(name);
+  KNOWN_NAMES.set(kept, kept);
+  return kept;
+}
+
+/**
+ * The string V8 keeps once for this text (a property key comes back as it): compared with another
+ * such string, such as a name written in our code, === is one pointer comparison; it is also a
+ * copy of its own, not a slice keeping a document alive.
+ */
+function internalized(s: string): string {
+  return Object.keys({ [s]: 0 })[0] ?? s;
 }
 
 /** A start tag's name: as written, its prefix and its local name (interned with knownName). */
@@ -261,8 +272,9 @@ function scanTagName(xml: string, at: number): TagName | undefined {
   const known = TAG_NAMES[slot];
   if (known !== undefined && known.qname.length === length && sameAt(xml, at, known.qname)) return known;
   const keep = !wide && length <= MAX_TAG_NAME_KEPT;
-  const qname = keep ? Buffer.from(xml.slice(at, i), 'latin1').toString('latin1') : xml.slice(at, i);
-  const name: TagName = { qname, prefix: colon < 0 ? '' : qname.slice(0, colon), local: knownName(colon < 0 ? qname : qname.slice(colon + 1)), kept: keep };
+  const qname = keep ? internalized(xml.slice(at, i)) : xml.slice(at, i);
+  const prefix = colon < 0 ? '' : qname.slice(0, colon);
+  const name: TagName = { qname, prefix: keep ? internalized(prefix) : prefix, local: knownName(colon < 0 ? qname : qname.slice(colon + 1)), kept: keep };
   if (keep) {
     // A replaced name lets go of the one it points to: names no longer kept hold no others alive.
     if (known) {
