@@ -227,6 +227,13 @@ const TAG_NAMES: Array<TagName | undefined> = new Array<TagName | undefined>(TAG
 const DOCUMENT_START: TagName = { qname: '', prefix: '', local: '', kept: true };
 /** Where the name read by the last tagNameAt ends. */
 let tagNameEnd = 0;
+/**
+ * New names one document may still add to TAG_NAMES (set by parseXml): keeping a name costs more
+ * than reading it, and a document of ever new names must cost no more than it did before there
+ * was a table. Real answers have fewer than 100 names.
+ */
+const NEW_TAG_NAMES_PER_DOCUMENT = 256;
+let newTagNamesLeft = 0;
 
 /**
  * The QNAME (prefix:local or local) starting at `at`, or undefined; sets tagNameEnd. `before` is the
@@ -271,7 +278,8 @@ function scanTagName(xml: string, at: number): TagName | undefined {
   const slot = (hash ^ (colon << 5)) & (TAG_NAME_SLOTS - 1);
   const known = TAG_NAMES[slot];
   if (known !== undefined && known.qname.length === length && sameAt(xml, at, known.qname)) return known;
-  const keep = !wide && length <= MAX_TAG_NAME_KEPT;
+  const keep = !wide && length <= MAX_TAG_NAME_KEPT && newTagNamesLeft > 0;
+  if (keep) newTagNamesLeft--;
   const qname = keep ? internalized(xml.slice(at, i)) : xml.slice(at, i);
   const prefix = colon < 0 ? '' : qname.slice(0, colon);
   const name: TagName = { qname, prefix: keep ? internalized(prefix) : prefix, local: knownName(colon < 0 ? qname : qname.slice(colon + 1)), kept: keep };
@@ -347,6 +355,7 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
   // UTF-8 takes at most 3 bytes per UTF-16 unit: count the bytes only when that could matter.
   if (xml.length > maxBytes || (xml.length * 3 > maxBytes && Buffer.byteLength(xml) > maxBytes)) throw new XmlError(`reply larger than ${maxBytes} bytes`);
   const stack = st.stack;
+  newTagNamesLeft = NEW_TAG_NAMES_PER_DOCUMENT;
   let i = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
   const n = xml.length;
   while (i < n) {
@@ -515,6 +524,11 @@ function openTag(st: ReadState, lt: number): number {
       } else if (!unprefixed?.has(l) && attrs[l] === undefined) {
         attrs[l] = v;
       }
+    }
+    // A tag with more attributes than usual (limits raised) does not leave the lists that long.
+    if (ATTRIBUTE_NAMES.length > DEFAULT_XML_LIMITS.maxAttributes) {
+      ATTRIBUTE_NAMES.length = 0;
+      ATTRIBUTE_VALUES.length = 0;
     }
   }
   const node: XmlNode = { ns: ns ?? '', name: local, attrs, children: [], text: '', scope: nodeScope, nil };
