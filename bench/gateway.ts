@@ -48,6 +48,8 @@ async function startRed(flows: unknown[], credentials: Record<string, unknown>, 
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
+  // GATEWAY_OUTPUT: a file that receives what each measured process prints (with --trace-gc, say).
+  if (process.env.GATEWAY_OUTPUT) child.on('exit', () => fs.appendFileSync(process.env.GATEWAY_OUTPUT!, `=== ${bare ? 'bare' : 'oobkit'} ${child.pid}\n${out}`));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Node-RED did not start in 60 s:\n${out}`)), 60000);
     child.stdout!.on('data', () => {
@@ -141,14 +143,18 @@ export const gatewayCost: Bench = {
     const mqttServer = net.createServer(broker.handle);
     await new Promise<void>((r) => mqttServer.listen(0, '127.0.0.1', () => r()));
     const mqttPort = (mqttServer.address() as net.AddressInfo).port;
+    // GATEWAY_ONLY=polling: the polling gateway alone (for profiling it); the comparisons read 0.
+    const pollingOnly = process.env.GATEWAY_ONLY === 'polling';
     try {
-      const bare = await startRed([], {}, true);
-      const bareCost = await measure(bare, settleSeconds, windowSeconds);
-      await stopRed(bare);
-
-      const idle = await startRed([], {}, false);
-      const idleCost = await measure(idle, settleSeconds, windowSeconds);
-      await stopRed(idle);
+      const measureAlone = async (flows: unknown[], bare: boolean) => {
+        const red = await startRed(flows, {}, bare);
+        const cost = await measure(red, settleSeconds, windowSeconds);
+        await stopRed(red);
+        return cost;
+      };
+      const none = { rssMiB: 0, rssMaxMiB: 0, rssAfterGcMiB: 0, liveHeapMiB: 0, committedNewSpaceMiB: 0, committedOldSpaceMiB: 0, cpuOfOneCore: 0 };
+      const bareCost = pollingOnly ? none : await measureAlone([], true);
+      const idleCost = pollingOnly ? none : await measureAlone([], false);
 
       const credentials: Record<string, unknown> = {};
       const flows: Array<Record<string, unknown>> = [{ id: 'gw-tab', type: 'tab', label: 'gateway' }];

@@ -7,6 +7,8 @@
 import { closeAllAmt } from '../lib/amt/connect';
 import type { ManagedDevice } from '../lib/device';
 import { HaBridge, BridgeOptions, CommandResult } from '../lib/mqtt';
+import type { DeviceControl } from '../lib/mqtt/control';
+import { MqttLink } from '../lib/mqtt/link';
 import { Fleet, lastBoot, startFleet } from '../packages/sim/src';
 import { checkDevicePayload, checkEntityPayload, parseDiscoveryTopic } from './fixtures/ha-mqtt-schema';
 import { Consumer, startAedes, startMosquitto, TestBroker } from './helpers/mqtt';
@@ -330,6 +332,69 @@ describe.each([
       expect(pc.components.power).toMatchObject({ platform: 'switch', command_topic: 'oobkit/device-mode/pc-01/cmd/power' });
     } finally {
       await c.end();
+    }
+  });
+});
+
+describe('HA bridge with many PCs', () => {
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await startAedes();
+  });
+  afterAll(async () => {
+    await broker.stop();
+  });
+
+  it("publishes a PC's state when a field changes, with the time of that change, and not on polls that change nothing", async () => {
+    const powers = ['on', 'on', 'on', 'off', 'off', 'off', 'off', 'off', 'on', 'on'];
+    let polls = 0;
+    const control = (): DeviceControl => ({ hasAmt: true, poll: async () => ({ power: powers[Math.min(polls++, powers.length - 1)], isolated: false }), close: () => undefined });
+    const c = await Consumer.connect(broker.url, ['oobkit/head-office/pc-0/state']);
+    const b = bridge(broker.url, { pollSeconds: 0.05, makeControl: control });
+    b.setDevices([{ name: 'pc-0', host: '192.0.2.1' }]);
+    await c.waitFor(() => polls > powers.length + 3, 10_000, 'polls past the changes');
+    await b.close();
+    await c.end();
+    const sent = c.messages.filter((m) => m.payload).map((m) => m.payload);
+    // Once the scan of retained topics ends, everything is published again, unchanged: one repeat.
+    const states = sent.filter((x, i) => x !== sent[i - 1]).map((x) => JSON.parse(x));
+    expect(sent.length).toBeLessThanOrEqual(states.length + 1);
+    expect(states.map((x) => x.power)).toEqual(['on', 'off', 'on']);
+    expect(new Set(states.map((x) => x.changed)).size).toBe(3);
+  });
+
+  it('announces a few PCs at a time, and every PC in the end', async () => {
+    // PCs that answer at once (no AMT): what is in flight is then the bridge's doing alone.
+    const pcs: ManagedDevice[] = Array.from({ length: 40 }, (_, i) => ({ name: `pc-${i}`, host: `192.0.2.${i + 1}` }));
+    const control = (): DeviceControl => ({ hasAmt: true, poll: async () => ({ power: 'on', isolated: false }), close: () => undefined });
+    // The PCs whose configs were published and not yet acknowledged, at any moment.
+    const unacknowledged = new Map<string, number>();
+    let most = 0;
+    const publish = MqttLink.prototype.publish;
+    const spy = jest.spyOn(MqttLink.prototype, 'publish').mockImplementation(function (this: MqttLink, topic, payload, o, ms) {
+      const sent = publish.call(this, topic, payload, o, ms);
+      if (!topic.endsWith('/config') || !payload.length) return sent;
+      const pc = String(JSON.parse(String(payload)).device.name);
+      if (!/^pc-\d+$/.test(pc)) return sent;
+      unacknowledged.set(pc, (unacknowledged.get(pc) ?? 0) + 1);
+      most = Math.max(most, unacknowledged.size);
+      return sent.finally(() => {
+        const left = unacknowledged.get(pc)! - 1;
+        if (left) unacknowledged.set(pc, left);
+        else unacknowledged.delete(pc);
+      });
+    });
+    try {
+      const b = bridge(broker.url, { pollSeconds: 0, makeControl: control });
+      b.setDevices(pcs);
+      const c = await Consumer.connect(broker.url, ['homeassistant/#']);
+      const announced = () => new Set([...configs(c).values()].map((x) => x.device?.name).filter((n) => /^pc-\d+$/.test(n)));
+      await c.waitFor(() => announced().size === pcs.length, 15_000, 'every PC announced');
+      await c.end();
+      expect(most).toBeGreaterThan(1);
+      expect(most).toBeLessThanOrEqual(8);
+    } finally {
+      spy.mockRestore();
     }
   });
 });

@@ -60,6 +60,20 @@ describe('Digest on a simulated device', () => {
     r.socket.destroy();
   });
 
+  it('answers on a kept connection without Connection or Keep-Alive headers; a client that asks to close gets Connection: close', async () => {
+    const { ch } = await challenge(plain, xml);
+    const kept = await rawExchange(plain.port, postText(plain.port, xml, [`Authorization: ${authorization(ch, CREDS, 'POST', '/wsman', Buffer.from(xml), 1)}`]));
+    expect(kept.status).toBe(200);
+    expect(kept.headerLines.map((l) => l.split(':')[0])).toEqual(['Date', 'Server', 'X-Frame-Options', 'Content-Type', 'Transfer-Encoding']);
+    expect(await kept.closedByServer(200)).toBe(false);
+    kept.socket.destroy();
+    const closing = await rawExchange(plain.port, postText(plain.port, xml, [`Authorization: ${authorization(ch, CREDS, 'POST', '/wsman', Buffer.from(xml), 2)}`, 'Connection: close']));
+    expect(closing.status).toBe(200);
+    expect(closing.headers.connection).toBe('close');
+    expect(closing.headerLines.some((l) => /^keep-alive:/i.test(l))).toBe(false);
+    expect(await closing.closedByServer()).toBe(true);
+  });
+
   it('refuses a wrong password, another user, a wrong realm or a wrong uri', async () => {
     const { ch } = await challenge(plain, xml);
     const b = Buffer.from(xml);
@@ -125,5 +139,13 @@ describe('Digest on a simulated device', () => {
     });
     expect(parseDigestHeader('Basic abc')).toBeUndefined();
     expect(parseDigestHeader('Digest username="unterminated')).toBeUndefined();
+  });
+
+  it('reads quoted-pairs, tabs and a trailing comma; refuses a header that does not follow the grammar', () => {
+    expect(parseDigestHeader('\tdigest\tUserName = "ad\\"min\\\\" ,\tURI="/wsman",  ')).toEqual({ username: 'ad"min\\', uri: '/wsman' });
+    expect(parseDigestHeader('DIGEST realm="", nc=,qop=auth')).toEqual({ realm: '', nc: '', qop: 'auth' });
+    for (const bad of ['Digest', 'Digest realm', 'Digest realm="a" nonce="b"', 'Digest realm="a\\\nb"', 'Digest ,realm=a', 'Digest realm=a,,nonce=b', 'Digest re alm=a', 'Digest realm=a"b', 'Digest realm="a"b']) {
+      expect(parseDigestHeader(bad)).toBeUndefined();
+    }
   });
 });

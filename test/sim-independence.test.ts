@@ -161,6 +161,9 @@ describe("the simulator's request reader", () => {
 
   it('refuses DOCTYPE, entity declarations and entities other than the five XML ones', () => {
     expect(() => readRequestXml('<!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>')).toThrow(/DOCTYPE and entity declarations are refused/);
+    expect(() => readRequestXml('<?xml version="1.0"?>\n<!doctype x><x/>')).toThrow(/DOCTYPE and entity declarations are refused/);
+    expect(() => readRequestXml('<x><!-- <!<!Entity --></x>')).toThrow(/DOCTYPE and entity declarations are refused/);
+    expect(readRequestXml('<x><!-- <!DOCTYP --></x>').name).toBe('x');
     expect(() => readRequestXml('<x>&nbsp;</x>')).toThrow(/entity "&nbsp;" is not defined/);
     expect(() => readRequestXml('<x>&#0;</x>')).toThrow(/names no XML character/);
     expect(readRequestXml('<x a="&lt;&#x41;&quot;">&amp;&#66;&apos;</x>')).toMatchObject({ attrs: { a: '<A"' }, text: '&B\'' });
@@ -184,6 +187,23 @@ describe("the simulator's request reader", () => {
     })();
     expect(e?.message).toMatch(/is not declared$/);
     expect(e!.message.length).toBeLessThan(200);
+  });
+
+  it('judges every document in full, though one it has read differs only in the MessageID', () => {
+    const envelope = (id: string, header = '') =>
+      '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing">' +
+      `<s:Header><a:MessageID>${id}</a:MessageID>${header}</s:Header><s:Body/></s:Envelope>`;
+    const messageId = (xml: string) => readRequestXml(xml).children[0].children[0].text;
+    for (let i = 0; i < 300; i++) expect(messageId(envelope(`uuid:0000-${i}`))).toBe(`uuid:0000-${i}`);
+    expect(messageId(envelope('7'))).toBe('7');
+    // The same document around another MessageID: what that text holds is still checked.
+    expect(() => readRequestXml(envelope('uuid:1<b>'))).toThrow(/^malformed XML at line 1: Expected closing tag 'b'/);
+    expect(() => readRequestXml(envelope('uuid:1&bogus;'))).toThrow(/entity "&bogus;" is not defined/);
+    expect(() => readRequestXml(envelope('uuid:1</a:MessageID><a:MessageID>'))).not.toThrow();
+    // And so is everything else.
+    expect(readRequestXml(envelope('uuid:2', '<a:To>x</a:To>')).children[0].children).toHaveLength(2);
+    expect(() => readRequestXml(envelope('uuid:2', '<a:To s:x="1" s:x="2">x</a:To>'))).toThrow(/Attribute 's:x' is repeated/);
+    expect(() => readRequestXml(envelope('uuid:2', '<a:To>x</a:T0>'))).toThrow(RequestXmlError);
   });
 
   it('resolves names through their scope: a prefix redeclared inside an element does not leak to its siblings', () => {

@@ -6,6 +6,7 @@
 import { readEnvelope, readFault, readInstance, readMethodOutput, readPullResponse, readEnumerationContext, readSubscribeResponse } from '../lib/wsman/envelope';
 import { buildEnumerate, buildGet, buildInvoke, buildPull, buildPut, buildRelease, buildSubscribe, buildUnsubscribe, BuiltRequest } from '../lib/wsman/messages';
 import { dispatch, Fleet, optInState, SimDevice, startFleet } from '../packages/sim/src';
+import { chunkedBody, chunkedText } from '../packages/sim/src/wsman-server';
 import { authorization, parseChallenge, postText, rawExchange, wsmanCall } from './sim-helpers';
 
 function call(d: SimDevice, r: BuiltRequest | string) {
@@ -125,6 +126,32 @@ describe('HTTP edges', () => {
     const r = await wsmanCall(dev, buildGet('CIM_Chassis').xml, {}, o);
     expect(r.status).toBe(200);
     expect(r.body.toString()).toContain('<g:CIM_Chassis>');
+  });
+
+  it('frames an ASCII answer as text exactly as it frames bytes: 544, then 762 each, four upper-case hex digits, a bare 0', () => {
+    for (let n = 0; n <= 3100; n++) {
+      const body = 'abcdefghijklmnopqrstuvwxyz<>/:="'.repeat(100).slice(0, n);
+      expect(chunkedText(body)).toBe(chunkedBody(body).toString('latin1'));
+    }
+    expect(chunkedText('x'.repeat(1306))).toBe(`0220\r\n${'x'.repeat(544)}\r\n02FA\r\n${'x'.repeat(762)}\r\n0\r\n\r\n`);
+  });
+
+  it('frames answers in bytes: chunk sizes count UTF-8 bytes, and a Put shows in the next Get over HTTP', async () => {
+    const get = async () => {
+      const r = await wsmanCall(dev, buildGet('AMT_GeneralSettings').xml);
+      expect(r.status).toBe(200);
+      expect(r.chunkSizes.reduce((a, b) => a + b, 0)).toBe(r.body.length);
+      expect(r.chunkSizes[0]).toBe(544);
+      return { r, name: readInstance(readEnvelope(r.body.toString('utf8'))).props.HostName };
+    };
+    const before = await get();
+    expect(before.r.body.length).toBe(before.r.body.toString('utf8').length);
+    for (const name of ['Küche-PC-ñ-€', `pc-${'é'.repeat(400)}`, 'plain-again']) {
+      expect((await wsmanCall(dev, buildPut('AMT_GeneralSettings', { HostName: name }).xml)).status).toBe(200);
+      const after = await get();
+      expect(after.name).toBe(name);
+      expect(after.r.body.length).toBe(Buffer.byteLength(after.r.body.toString('utf8')));
+    }
   });
 
   it('malformed XML and DOCTYPE are faults, never a crash', async () => {

@@ -47,9 +47,12 @@ import {
 } from './discovery';
 import { DeviceStateDoc, entitiesFor, entityById, EntitySpec, sensorEntities } from './entities';
 import { LinkOptions, LinkStatus, MqttLink } from './link';
+import { Limiter } from '../util/limiter';
 
 /** Retained topics of ours remembered while scanning on connect (stale ones are emptied). */
 const MAX_SCANNED_TOPICS = 20_000;
+/** Devices whose discovery is in flight at once. */
+const ANNOUNCED_AT_ONCE = 8;
 import {
   checkBaseTopic,
   checkDiscoveryPrefix,
@@ -146,8 +149,8 @@ interface Entry {
   /** Configs of this device under ids of earlier versions: emptied once its new ones are out. */
   legacyTopics: string[];
   doc: DeviceStateDoc;
-  /** Last published state JSON without the time, to publish only changes. */
-  publishedState?: string;
+  /** The last published state (its time aside), to publish only changes. */
+  publishedState?: DeviceStateDoc;
   available: boolean;
   publishedAvailability?: string;
   alerts: DeviceAlerts;
@@ -191,6 +194,7 @@ export class HaBridge extends EventEmitter {
   private readonly reportedUnknown = new Map<string, number>();
   /** Messages published since start (for benchmarks and the status). */
   published = 0;
+  private readonly announcing = new Limiter(ANNOUNCED_AT_ONCE);
 
   constructor(private readonly o: BridgeOptions) {
     super();
@@ -339,7 +343,7 @@ export class HaBridge extends EventEmitter {
     this.entries.set(desc.slug, entry);
     this.byKey.set(desc.key, entry);
     void this.publishDevice(entry);
-    if (control.poll && this.pollMs > 0) this.schedulePoll(entry, Math.random() * Math.min(this.pollMs, 2000));
+    if (control.poll && this.pollMs > 0) this.schedulePoll(entry, Math.random() * Math.min(this.pollMs, 10_000));
     else if (control.poll) this.schedulePoll(entry, 0);
   }
 
@@ -418,7 +422,18 @@ export class HaBridge extends EventEmitter {
     await this.publishAll();
     for (const t of [...moved, ...stale]) await this.send(t, '', true);
     await this.clearStaleLeaves(seen);
-    this.echoTimer = setTimeout(() => this.checkEchoes(), this.echoMs);
+    this.watchEchoes();
+  }
+
+  /**
+   * Set apart from finishScan: a closure made there would keep all of that scan's sets alive (every
+   * config topic and id) for as long as the timer object is referenced.
+   */
+  private watchEchoes(): void {
+    this.echoTimer = setTimeout(() => {
+      this.echoTimer = undefined;
+      this.checkEchoes();
+    }, this.echoMs);
   }
 
   private get gatewayName(): string {
@@ -450,8 +465,17 @@ export class HaBridge extends EventEmitter {
     await Promise.all(sends);
   }
 
+  /**
+   * Announces a device, a few devices at a time: a gateway that starts with hundreds of PCs would
+   * otherwise have every config of every PC in flight at once (36 retained messages a PC, each
+   * held until the broker acknowledges it), several MB that outlive the start only as garbage.
+   */
+  private publishDevice(entry: Entry): Promise<boolean> {
+    return this.announcing.run(() => this.announceDevice(entry));
+  }
+
   /** Discovery, availability, state and last alert of one device, once it has something true to say. */
-  private async publishDevice(entry: Entry): Promise<boolean> {
+  private async announceDevice(entry: Entry): Promise<boolean> {
     if (!this.link.connected || !this.ready || !entry.firstPollDone || entry.removed) return false;
     const removed = [...entry.announced].filter((id) => !entry.entities.some((e) => e.id === id)).map((id) => entityById(id)!);
     const messages: RetainedMessage[] = deviceDiscovery(this.ctx, entry.desc, entry.entities, removed);
@@ -475,11 +499,10 @@ export class HaBridge extends EventEmitter {
   private publishState(entry: Entry): Promise<boolean> {
     // Before the first poll the retained state of the last run is the best there is.
     if (!entry.firstPollDone) return Promise.resolve(true);
-    const { changed: _changed, ...content } = entry.doc;
-    const json = JSON.stringify(content);
-    if (entry.publishedState === json) return Promise.resolve(true);
+    // Compared field by field: most polls change nothing, and then nothing is built.
+    if (entry.publishedState && sameState(entry.publishedState, entry.doc)) return Promise.resolve(true);
     if (entry.publishedState !== undefined) entry.doc.changed = new Date().toISOString();
-    if (this.link.connected) entry.publishedState = json;
+    if (this.link.connected) entry.publishedState = { ...entry.doc, ...(entry.doc.sensors ? { sensors: { ...entry.doc.sensors } } : {}) };
     return this.send(deviceTopic(this.topics, entry.desc.slug, 'state'), JSON.stringify(entry.doc), true);
   }
 
@@ -779,4 +802,14 @@ function withContext(e: unknown, what: string): Error {
   if (e instanceof OobError) wrapped.code = e.code;
   wrapped.short = shortReason(e);
   return wrapped;
+}
+
+/** Two states alike in everything but their time. */
+function sameState(a: DeviceStateDoc, b: DeviceStateDoc): boolean {
+  if (a.power !== b.power || a.connected !== b.connected || a.amtVersion !== b.amtVersion || a.isolated !== b.isolated || a.problem !== b.problem || a.openAlerts !== b.openAlerts) return false;
+  if (!a.sensors || !b.sensors) return a.sensors === b.sensors;
+  const keys = Object.keys(b.sensors);
+  if (keys.length !== Object.keys(a.sensors).length) return false;
+  for (const k of keys) if (a.sensors[k] !== b.sensors[k]) return false;
+  return true;
 }

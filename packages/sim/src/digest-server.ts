@@ -30,27 +30,77 @@ export type DigestVerdict = { ok: true; user: string } | { ok: false; stale: boo
 export const md5: (data: string | Buffer) => string =
   typeof hash === 'function' ? (data) => hash('md5', data, 'hex') : (data) => createHash('md5').update(data).digest('hex');
 
+/** JavaScript's `\s`: the characters a header's white space may be made of here. */
+function isSpace(c: number): boolean {
+  if (c === 32 || (c >= 9 && c <= 13)) return true;
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** `[\w-]`: a parameter name's characters. */
+function isNameChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45;
+}
+
+/** A line terminator, which a quoted-pair may not escape. */
+function isLineEnd(c: number): boolean {
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
 /**
  * The parameters of a `Digest` header (challenge or credentials), names lower-cased; undefined for
- * another scheme or a header that does not parse. Quoted values may hold commas and escapes.
+ * another scheme or a header that does not parse. Quoted values may hold commas and escapes. Read
+ * by hand, once per request: `name = "quoted" | token`, white space around both and around the
+ * commas between parameters.
  */
 export function parseDigestHeader(header: string | undefined): Record<string, string> | undefined {
   if (header === undefined) return undefined;
   const scheme = /^\s*digest\s+/i.exec(header);
   if (!scheme) return undefined;
   const params: Record<string, string> = {};
-  const param = /\s*([\w-]+)\s*=\s*("(?:\\.|[^"\\])*"|[^\s,"]*)\s*(,|$)/y;
-  const blank = /\s*$/y;
-  let at = scheme[0].length;
+  const n = header.length;
+  let i = scheme[0].length;
   for (;;) {
-    blank.lastIndex = at;
-    if (blank.test(header)) break;
-    param.lastIndex = at;
-    const m = param.exec(header);
-    if (!m) return undefined;
-    const raw = m[2];
-    params[m[1].toLowerCase()] = raw.startsWith('"') ? (raw.includes('\\') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw.slice(1, -1)) : raw;
-    at = param.lastIndex;
+    while (i < n && isSpace(header.charCodeAt(i))) i++;
+    if (i === n) break;
+    const nameFrom = i;
+    while (i < n && isNameChar(header.charCodeAt(i))) i++;
+    if (i === nameFrom) return undefined;
+    const name = header.slice(nameFrom, i);
+    while (i < n && isSpace(header.charCodeAt(i))) i++;
+    if (header.charCodeAt(i) !== 61) return undefined; // =
+    i++;
+    while (i < n && isSpace(header.charCodeAt(i))) i++;
+    let value: string;
+    if (header.charCodeAt(i) === 34) {
+      let j = i + 1;
+      let escaped = false;
+      for (;;) {
+        if (j >= n) return undefined;
+        const c = header.charCodeAt(j);
+        if (c === 34) break;
+        if (c === 92) {
+          if (j + 1 >= n || isLineEnd(header.charCodeAt(j + 1))) return undefined;
+          escaped = true;
+          j += 2;
+        } else j++;
+      }
+      value = escaped ? header.slice(i + 1, j).replace(/\\(.)/g, '$1') : header.slice(i + 1, j);
+      i = j + 1;
+    } else {
+      const from = i;
+      for (; i < n; i++) {
+        const c = header.charCodeAt(i);
+        if (c === 44 || c === 34 || isSpace(c)) break;
+      }
+      value = header.slice(from, i);
+    }
+    while (i < n && isSpace(header.charCodeAt(i))) i++;
+    if (i < n) {
+      if (header.charCodeAt(i) !== 44) return undefined; // ,
+      i++;
+    }
+    params[name.toLowerCase()] = value;
   }
   return params;
 }

@@ -36,7 +36,7 @@ export interface SimAnswer {
 const SERVICE_KEYS = ['CreationClassName', 'Name', 'SystemCreationClassName', 'SystemName'];
 
 /** Request limits: AMT refuses deep or huge documents; the HTTP layer already bounds the size. */
-const REQUEST_LIMITS = { maxDepth: 32 };
+const REQUEST_LIMITS = Object.freeze({ maxDepth: 32 });
 
 export function dispatch(device: SimDevice, xml: string, peer?: SimPeer): SimAnswer {
   let env: WsmanEnvelope;
@@ -67,7 +67,7 @@ export function dispatch(device: SimDevice, xml: string, peer?: SimPeer): SimAns
 
 export interface Routed {
   /** Namespaces for g, h, i... */
-  ns: string[];
+  ns: readonly string[];
   body: string;
   /** ResourceURI header of the answer when it differs from the request's (AMT echoes the request's). */
   resourceUri?: string;
@@ -141,10 +141,24 @@ function itemClass(handler: ClassHandler, props: SimProps): string {
   return handler.itemClassName?.(props) ?? handler.className;
 }
 
+/** The namespaces of one instance's answer (g = its class, h = common), one list per class kept. */
+const instanceNs = new Map<string, readonly string[]>();
+const instanceNsWithCommon = new Map<string, readonly string[]>();
+
+function instanceNsOf(cls: string, common: boolean): readonly string[] {
+  const lists = common ? instanceNsWithCommon : instanceNs;
+  let ns = lists.get(cls);
+  if (ns === undefined) {
+    ns = Object.freeze(common ? [resourceUri(cls), NS.common] : [resourceUri(cls)]);
+    lists.set(cls, ns);
+  }
+  return ns;
+}
+
 function instanceAnswer(handler: ClassHandler, props: SimProps): Routed {
   const common = handler.commonNs || hasDate(props);
   const cls = itemClass(handler, props);
-  return { ns: common ? [resourceUri(cls), NS.common] : [resourceUri(cls)], body: instanceXml('g', cls, props, 'h', handler.ownProps, handler.declarationOrder) };
+  return { ns: instanceNsOf(cls, common), body: instanceXml('g', cls, props, 'h', handler.ownProps, handler.declarationOrder) };
 }
 
 export function keysOf(handler: ClassHandler, sample: SimProps | undefined): string[] {

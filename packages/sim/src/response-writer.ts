@@ -44,7 +44,7 @@ export interface ResponseHead {
 }
 
 /** Namespaces beyond a..f for one answer, in letter order (g, h, i). */
-export type ExtraNs = string[];
+export type ExtraNs = readonly string[];
 
 function nsDecls(list: Array<[string, string]>): string {
   return list.map(([p, uri]) => ` xmlns:${p}="${escapeXml(uri)}"`).join('') + ` xmlns:xsi="${NS.xsi}"`;
@@ -63,9 +63,32 @@ function headerXml(h: ResponseHead): string {
   );
 }
 
+/** The Envelope start tag of a normal answer, by its extra namespaces (a handful of class sets). */
+const envelopeStarts = new Map<string, string>();
+const MAX_ENVELOPE_STARTS = 1024;
+/** The same, by a frozen list a caller keeps (no key to build and hash). */
+const envelopeStartsByList = new WeakMap<ExtraNs, string>();
+
+function envelopeStart(extra: ExtraNs): string {
+  const frozen = Object.isFrozen(extra);
+  if (frozen) {
+    const known = envelopeStartsByList.get(extra);
+    if (known !== undefined) return known;
+  }
+  const key = extra.join(' ');
+  let start = envelopeStarts.get(key);
+  if (start === undefined) {
+    start = `${DECL}<a:Envelope${nsDecls([...BASE_NS, ...letters(extra)])}>`;
+    if (envelopeStarts.size >= MAX_ENVELOPE_STARTS) envelopeStarts.clear();
+    envelopeStarts.set(key, start);
+  }
+  if (frozen) envelopeStartsByList.set(extra, start);
+  return start;
+}
+
 /** A whole normal answer. `extra` are the namespaces bound to g, h, i... in that order. */
 export function writeEnvelope(head: ResponseHead, extra: ExtraNs, body: string): string {
-  return `${DECL}<a:Envelope${nsDecls([...BASE_NS, ...letters(extra)])}>${headerXml(head)}<a:Body>${body}</a:Body></a:Envelope>`;
+  return `${envelopeStart(extra)}${headerXml(head)}<a:Body>${body}</a:Body></a:Envelope>`;
 }
 
 function refXml(prefix: string, name: string, r: SimRef): string {
@@ -74,9 +97,10 @@ function refXml(prefix: string, name: string, r: SimRef): string {
 
 /** Address + ReferenceParameters, as inside a reference property or an EndpointReference. */
 export function eprInner(r: SimRef): string {
-  const sels = r.selectors
-    .map(([k, v]) => `<c:Selector Name="${escapeXml(k)}">${typeof v === 'string' ? escapeXml(v) : `<b:EndpointReference>${eprInner(v)}</b:EndpointReference>`}</c:Selector>`)
-    .join('');
+  let sels = '';
+  for (const [k, v] of r.selectors) {
+    sels += `<c:Selector Name="${escapeXml(k)}">${typeof v === 'string' ? escapeXml(v) : `<b:EndpointReference>${eprInner(v)}</b:EndpointReference>`}</c:Selector>`;
+  }
   return (
     `<b:Address>${escapeXml(r.address ?? ANONYMOUS)}</b:Address><b:ReferenceParameters>` +
     `<c:ResourceURI>${escapeXml(r.resourceUri)}</c:ResourceURI>` +
@@ -96,8 +120,10 @@ function scalarXml(prefix: string, name: string, v: SimScalar, commonPrefix: str
 
 function valueXml(prefix: string, name: string, v: SimValue, commonPrefix: string): string {
   if (v === null || v === undefined) return '';
-  if (Array.isArray(v)) return v.map((x) => scalarXml(prefix, name, x, commonPrefix)).join('');
-  return scalarXml(prefix, name, v, commonPrefix);
+  if (!Array.isArray(v)) return scalarXml(prefix, name, v, commonPrefix);
+  let out = '';
+  for (const x of v) out += scalarXml(prefix, name, x, commonPrefix);
+  return out;
 }
 
 /** Plain byte order, as AMT sorts properties (capitals before lower case). */
@@ -111,9 +137,14 @@ export function byteOrder(a: string, b: string): number {
  * firmware writes the inherited ones first (IPS_PowerManagementService ends with OSPowerSavingState).
  */
 export function instanceXml(prefix: string, className: string, props: SimProps, commonPrefix: string, after: readonly string[] = [], declarationOrder = false): string {
-  const late = new Set(after);
-  const keys = declarationOrder ? Object.keys(props) : [...Object.keys(props).filter((k) => !late.has(k)).sort(byteOrder), ...Object.keys(props).filter((k) => late.has(k)).sort(byteOrder)];
-  return `<${prefix}:${className}>${keys.map((k) => valueXml(prefix, k, props[k], commonPrefix)).join('')}</${prefix}:${className}>`;
+  let keys = Object.keys(props);
+  if (!declarationOrder) {
+    if (after.length === 0) keys.sort(byteOrder);
+    else keys = [...keys.filter((k) => !after.includes(k)).sort(byteOrder), ...keys.filter((k) => after.includes(k)).sort(byteOrder)];
+  }
+  let inner = '';
+  for (const k of keys) inner += valueXml(prefix, k, props[k], commonPrefix);
+  return `<${prefix}:${className}>${inner}</${prefix}:${className}>`;
 }
 
 export function hasDate(props: SimProps): boolean {

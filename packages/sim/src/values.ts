@@ -29,12 +29,13 @@ export type SimValue = SimScalar | SimScalar[] | null | undefined;
 export type SimProps = Record<string, SimValue>;
 
 export function ref(className: string, selectors: Record<string, string | number | SimRef>, address = ANONYMOUS): SimRef {
-  return {
-    kind: 'ref',
-    resourceUri: /^https?:/.test(className) ? className : resourceUri(className),
-    selectors: Object.entries(selectors).map(([k, v]) => [k, typeof v === 'object' ? v : String(v)]),
-    address,
-  };
+  const list: Array<[string, string | SimRef]> = [];
+  for (const k of Object.keys(selectors)) {
+    const v = selectors[k];
+    list.push([k, typeof v === 'object' ? v : String(v)]);
+  }
+  const isUri = className.startsWith('http:') || className.startsWith('https:');
+  return { kind: 'ref', resourceUri: isUri ? className : resourceUri(className), selectors: list, address };
 }
 
 export function datetime(value: string | Date): SimDate {

@@ -77,6 +77,7 @@ export function chunkedBody(body: string): Buffer {
 }
 
 function writeChunked(device: SimDevice, res: ServerResponse, status: number, body: string, contentType = SOAP_TYPE): void {
+  firmwareHeaderSet(res);
   res.writeHead(status, {
     Date: httpDate(),
     Server: device.serverHeader,
@@ -84,21 +85,39 @@ function writeChunked(device: SimDevice, res: ServerResponse, status: number, bo
     'Content-Type': contentType,
     'Transfer-Encoding': 'chunked',
   });
-  firmwareHeaderSet(res);
   // The framing is ours: AMT writes each size as four upper-case hex digits ("0220"), Node as "220".
   res.chunkedEncoding = false;
-  // One write: the head and every chunk leave together, as one TCP send.
-  res.end(chunkedBody(body));
+  // One send: Node puts the head in front of a string body; an ASCII body is framed as text, so
+  // the answer reaches the socket without being encoded into a buffer of our own first.
+  const size = Buffer.byteLength(body);
+  if (size === body.length) res.end(chunkedText(body), 'latin1');
+  else res.end(chunkedBody(body));
+}
+
+const [FIRST_CHUNK, NEXT_CHUNK] = CHUNK_SIZES;
+const FIRST_CHUNK_LINE = `${chunkSizeLine(FIRST_CHUNK)}\r\n`;
+const NEXT_CHUNK_LINE = `${chunkSizeLine(NEXT_CHUNK)}\r\n`;
+
+/** chunkedBody for a body of ASCII characters only (one byte each), as a string. */
+export function chunkedText(body: string): string {
+  const n = body.length;
+  if (n === 0) return '0\r\n\r\n';
+  if (n <= FIRST_CHUNK) return `${chunkSizeLine(n)}\r\n${body}\r\n0\r\n\r\n`;
+  let out = `${FIRST_CHUNK_LINE}${body.slice(0, FIRST_CHUNK)}\r\n`;
+  let from = FIRST_CHUNK;
+  for (; n - from > NEXT_CHUNK; from += NEXT_CHUNK) out += `${NEXT_CHUNK_LINE}${body.slice(from, from + NEXT_CHUNK)}\r\n`;
+  return `${out}${chunkSizeLine(n - from)}\r\n${body.slice(from)}\r\n0\r\n\r\n`;
 }
 
 /**
  * AMT's 200 carries exactly Date, Server, X-Frame-Options, Content-Type, Transfer-Encoding (the
- * captures in amt/http); Node adds `Connection: keep-alive` and `Keep-Alive: timeout=...` to the
- * head it has composed but not sent yet. HTTP/1.1 is persistent without them, so they go.
+ * captures in amt/http); on a persistent connection Node would add `Connection: keep-alive` and
+ * `Keep-Alive: timeout=...`. HTTP/1.1 is persistent without them: with the Connection header
+ * removed before the head is composed, Node writes neither and keeps the connection open. A
+ * client that asked to close still gets `Connection: close`.
  */
 function firmwareHeaderSet(res: ServerResponse): void {
-  const composed = res as unknown as { _header?: unknown };
-  if (typeof composed._header === 'string') composed._header = composed._header.replace(/^(Connection: keep-alive|Keep-Alive: [^\r]*)\r\n/gim, '');
+  if (res.shouldKeepAlive) res.removeHeader('Connection');
 }
 
 /** A chunk-size line as AMT writes it: at least four upper-case hex digits. */
@@ -137,8 +156,10 @@ function unauthorized(device: SimDevice, res: ServerResponse, stale: boolean): v
  * declared as something else is refused.
  */
 export function acceptedType(header: string | undefined): boolean {
-  if (header === undefined || header.trim() === '') return true;
-  const media = header.split(';')[0].trim().toLowerCase();
+  if (header === undefined || header === SOAP_TYPE) return true;
+  if (header.trim() === '') return true;
+  const semicolon = header.indexOf(';');
+  const media = (semicolon < 0 ? header : header.slice(0, semicolon)).trim().toLowerCase();
   return media === 'application/soap+xml' || media === 'application/xml' || media === 'text/xml';
 }
 
@@ -147,8 +168,15 @@ export function garble(xml: string): string {
   return `${xml.slice(0, Math.floor(xml.length * 0.6))}<a:Bo&bogus;dy><g:`;
 }
 
+/** An IPv4 peer as its dotted address rather than IPv4-mapped IPv6. */
+function plainAddress(address: string | undefined): string | undefined {
+  return address !== undefined && address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
 function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '').split('?')[0];
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > device.maxBodyBytes) {
     writeSmall(device, res, 413, { Connection: 'close' });
@@ -171,7 +199,7 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
   });
   req.on('end', () => {
     if (tooBig) return;
-    const body = Buffer.concat(parts);
+    const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     if (path !== WSMAN_PATH) return writeSmall(device, res, 404);
     if (req.method !== 'POST') return writeSmall(device, res, 405, { Allow: 'POST' });
     const verdict = device.digest.verify(req.method, req.url ?? '', req.headers.authorization, body);
@@ -187,7 +215,7 @@ function handle(device: SimDevice, req: IncomingMessage, res: ServerResponse): v
     else if (!acceptedType(req.headers['content-type'])) answer = { status: 415, xml: htmlPage('Unsupported Media Type') };
     else {
       try {
-        answer = dispatch(device, body.toString('utf8'), { user: verdict.user, address: req.socket.remoteAddress?.replace(/^::ffff:/, '') });
+        answer = dispatch(device, body.toString('utf8'), { user: verdict.user, address: plainAddress(req.socket.remoteAddress) });
       } catch (e) {
         const f = new SimFault(NS.wsman, 'InternalError', `The service cannot comply with the request due to internal processing errors: ${(e as Error).message}`, 'Receiver', 500);
         answer = { status: 500, xml: writeFault('', device.nextMessageId(), f) };
