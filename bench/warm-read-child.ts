@@ -10,7 +10,7 @@
  * Reads commands on stdin, one per line: `run N` does N warm reads one after another (each a Get
  * of CIM_AssociatedPowerManagementService whose answer is read into an object) and prints
  * {"reads":N,"cpuUs":...,"wallMs":...}; `exit` ends. The first line printed is `ready`, after
- * the first contact (Digest challenge) and a warm-up.
+ * the first contact (Digest challenge) and WARM_UP_READS reads.
  */
 import * as net from 'node:net';
 import * as readline from 'node:readline';
@@ -20,6 +20,11 @@ import { buildGet } from '../lib/wsman/messages';
 import { call, meshCommanderAmtStack } from '../test/helpers/meshcommander';
 
 const CLASS = 'CIM_AssociatedPowerManagementService';
+/**
+ * Reads before `ready`, until V8 has compiled each client's read path (and the simulator's, which
+ * takes 2,000-3,000 requests): after 300, the first rounds measured compilation.
+ */
+const WARM_UP_READS = 3000;
 const [kind, portText, user, pass] = process.argv.slice(2);
 const port = Number(portText);
 
@@ -104,7 +109,7 @@ function challenge(xml: string): Promise<NonNullable<ReturnType<typeof parseDige
 
 async function main(): Promise<void> {
   const r = reader();
-  for (let i = 0; i < 300; i++) await r.read();
+  for (let i = 0; i < WARM_UP_READS; i++) await r.read();
   process.stdout.write('ready\n');
   for await (const line of readline.createInterface({ input: process.stdin })) {
     const m = /^run (\d+)$/.exec(line.trim());

@@ -137,6 +137,83 @@ describe('HTTP transport', () => {
     }
   });
 
+  it('sends a header value outside ASCII as its latin1 byte, and the body as UTF-8', async () => {
+    const server = await rawServer(() => ok('<a/>'));
+    const t = transport(server.port);
+    try {
+      await t.post('/wsman', { 'X-Name': 'caf\u00e9' }, '<x>caf\u00e9</x>', 5000);
+      const raw = Buffer.from(server.received[0], 'latin1');
+      const head = raw.subarray(0, raw.indexOf('\r\n\r\n') + 4);
+      expect(head.includes(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a]))).toBe(true);
+      expect(raw.subarray(head.length).toString('utf8')).toBe('<x>caf\u00e9</x>');
+      expect(head.toString('latin1')).toContain(`Content-Length: ${Buffer.byteLength('<x>caf\u00e9</x>')}\r\n`);
+    } finally {
+      t.close();
+      await server.close();
+    }
+  });
+
+  it('times out a request on a kept-alive socket that gets no answer, and sends the next on a fresh socket', async () => {
+    const server = await rawServer((n) => (n === 1 ? undefined : ok(`<r${n}/>`)));
+    const t = transport(server.port);
+    try {
+      expect((await t.post('/wsman', {}, '<q/>', 300)).body).toBe('<r0/>');
+      const t0 = Date.now();
+      await expect(t.post('/wsman', {}, '<q/>', 300)).rejects.toThrow(/did not answer within 300 ms/);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+      expect((await t.post('/wsman', {}, '<q/>', 300)).body).toBe('<r2/>');
+      expect(server.connections).toBe(2);
+    } finally {
+      t.close();
+      await server.close();
+    }
+  });
+
+  it('gives each request on a kept-alive socket its own whole timeout, not what is left of an earlier one', async () => {
+    // The second answer comes 400 ms after the request: past the first request's 300 ms deadline
+    // counted from the first request, within the second request's own 1,000 ms.
+    const server = await rawServer((n, socket) => {
+      if (n === 0) return ok('<first/>');
+      setTimeout(() => socket.write(ok(`<r${n}/>`)), 400);
+      return undefined;
+    });
+    const t = transport(server.port);
+    try {
+      expect((await t.post('/wsman', {}, '<q/>', 300)).body).toBe('<first/>');
+      expect((await t.post('/wsman', {}, '<q/>', 1000)).body).toBe('<r1/>');
+      // The same timeout as the request before: the socket's deadline starts again from this request.
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await t.post('/wsman', {}, '<q/>', 1000)).body).toBe('<r2/>');
+      expect(server.connections).toBe(1);
+    } finally {
+      t.close();
+      await server.close();
+    }
+  });
+
+  it('does not let a kept-alive socket carry an earlier deadline into a request that waited for it', async () => {
+    // maxSockets 1: the second request waits for the socket the first one holds. The first request
+    // was sent on a kept-alive socket with a 300 ms deadline; the second (timeout 2,000 ms) is
+    // answered 500 ms after the first started.
+    const server = await rawServer((n, socket) => {
+      if (n === 0) return ok('<warm-up/>');
+      setTimeout(() => socket.write(ok(`<r${n}/>`)), n === 1 ? 100 : 400);
+      return undefined;
+    });
+    const t = transport(server.port);
+    try {
+      await t.post('/wsman', {}, '<q/>', 300);
+      const first = t.post('/wsman', {}, '<q/>', 300);
+      const second = t.post('/wsman', {}, '<q/>', 2000);
+      expect((await first).body).toBe('<r1/>');
+      expect((await second).body).toBe('<r2/>');
+      expect(server.connections).toBe(1);
+    } finally {
+      t.close();
+      await server.close();
+    }
+  });
+
   it('fails requests in flight and waiting with a clear error on close()', async () => {
     const server = await rawServer(() => undefined); // never answers
     const t = transport(server.port);

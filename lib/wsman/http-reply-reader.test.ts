@@ -41,6 +41,36 @@ describe('HTTP reply reader', () => {
     expect(reply?.body).toMatch(/^<\?xml.*<\/a:Envelope>$/s);
   });
 
+  it('reads reply after reply with one reader reset between them, each split at every byte', () => {
+    const replies = [
+      captured,
+      Buffer.from('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm="r", nonce="n", stale=true\r\nContent-Length: 3\r\n\r\nabc'),
+      Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nGr\u00fc\r\n3\r\n\u00dfe\r\n0\r\nX-T: 1\r\n\r\n', 'utf8'),
+    ];
+    const wanted = [
+      { status: 200, body: dechunk(captured), closeAfter: false },
+      { status: 401, body: 'abc', closeAfter: false },
+      { status: 200, body: 'Gr\u00fc\u00dfe', closeAfter: true },
+    ];
+    for (const transient of [false, true]) {
+      const scratch: { buffer?: Buffer } = {};
+      const reader = new HttpReplyReader(1 << 20, transient, scratch);
+      for (let i = 0; i < replies.length; i++) {
+        const raw = replies[i];
+        for (let split = 1; split < raw.length; split++) {
+          reader.reset();
+          // A transient caller reuses its read buffer: the first part is overwritten after it is pushed.
+          const first = Buffer.from(raw.subarray(0, split));
+          expect(reader.push(first)).toBeUndefined();
+          if (transient) first.fill(0x78);
+          const reply = reader.push(Buffer.from(raw.subarray(split)));
+          expect({ status: reply?.status, body: reply?.body, closeAfter: reader.closeAfter }).toEqual(wanted[i]);
+          expect(reader.received).toBe(raw.length);
+        }
+      }
+    }
+  });
+
   it('reads a Content-Length body, and a body that ends with the connection', () => {
     const a = new HttpReplyReader(1000);
     expect(a.push(Buffer.from('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm="r", nonce="n"\r\nConnection: close\r\nContent-Length: 5\r\n\r\nab'))).toBeUndefined();

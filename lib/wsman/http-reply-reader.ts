@@ -24,6 +24,7 @@ const CRLF = Buffer.from('\r\n');
 /** A lent body buffer grown past this is not kept for the next reply. */
 const SCRATCH_KEPT_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
+const NO_BYTES = Buffer.alloc(0);
 
 export class HttpReplyError extends Error {
   constructor(
@@ -58,6 +59,13 @@ function hexDigit(b: number): number {
 
 const isBlank = (b: number): boolean => b === 32 || b === 9;
 
+/** Where the next CRLF starts at or after `from`, or -1: chunk-size and trailer lines are short, so the first bytes are looked at here before a native search (which costs more to call). */
+function lineEnd(buf: Buffer, from: number): number {
+  const near = Math.min(buf.length - 1, from + 32);
+  for (let i = from; i < near; i++) if (buf[i] === 13 && buf[i + 1] === 10) return i;
+  return near < buf.length - 1 ? buf.indexOf(CRLF, near) : -1;
+}
+
 /** The size on a chunk-size line buf[from..to): 1 to 8 hex digits, blanks around, extensions after ";". */
 function chunkSize(buf: Buffer, from: number, to: number): number {
   let i = from;
@@ -81,7 +89,7 @@ type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'tr
 export class HttpReplyReader {
   private state: State = 'head';
   /** Bytes of an unfinished line or header block, kept across pushes (grown by doubling). */
-  private carry = Buffer.alloc(0);
+  private carry = NO_BYTES;
   private carryLen = 0;
   /** How much of the carried bytes was already searched for the line end. */
   private scanned = 0;
@@ -111,6 +119,22 @@ export class HttpReplyReader {
     private readonly scratch?: { buffer?: Buffer },
   ) {
     if (transient) this.body = scratch?.buffer;
+  }
+
+  /** Ready for the next reply on the same connection (keeps the carry buffer it has grown). */
+  reset(): void {
+    this.state = 'head';
+    this.carryLen = 0;
+    this.scanned = 0;
+    this.status = 0;
+    this.headers = {};
+    this.parts.length = 0;
+    this.size = 0;
+    this.remaining = 0;
+    this.trailerBytes = 0;
+    this.closeAfter = false;
+    this.received = 0;
+    this.body = this.transient ? this.scratch?.buffer : undefined;
   }
 
   get done(): boolean {
@@ -144,19 +168,19 @@ export class HttpReplyReader {
         }
         case 'length': {
           const take = Math.min(this.remaining, buf.length - at);
-          this.addBody(buf.subarray(at, at + take), copy);
+          this.addBody(buf, at, at + take, copy);
           at += take;
           this.remaining -= take;
           if (this.remaining === 0) this.state = 'done';
           break;
         }
         case 'until-close': {
-          this.addBody(buf.subarray(at), copy);
+          this.addBody(buf, at, buf.length, copy);
           at = buf.length;
           break;
         }
         case 'chunk-size': {
-          const nl = buf.indexOf(CRLF, at + skip);
+          const nl = lineEnd(buf, at + skip);
           skip = 0;
           if (nl < 0) {
             if (buf.length - at > MAX_CHUNK_LINE) throw new HttpReplyError('chunk-size line too long');
@@ -171,7 +195,7 @@ export class HttpReplyReader {
         }
         case 'chunk-data': {
           const take = Math.min(this.remaining, buf.length - at);
-          this.addBody(buf.subarray(at, at + take), copy);
+          this.addBody(buf, at, at + take, copy);
           at += take;
           this.remaining -= take;
           if (this.remaining === 0) this.state = 'chunk-end';
@@ -185,7 +209,7 @@ export class HttpReplyReader {
           break;
         }
         case 'trailer': {
-          const nl = buf.indexOf(CRLF, at + skip);
+          const nl = lineEnd(buf, at + skip);
           skip = 0;
           if (nl < 0) {
             if (this.trailerBytes + buf.length - at > MAX_TRAILER_BYTES) throw new HttpReplyError('trailer too long');
@@ -247,12 +271,14 @@ export class HttpReplyReader {
     return { status: this.status, headers: this.headers, body };
   }
 
-  private addBody(b: Buffer, copy: boolean): void {
-    if (b.length === 0) return;
-    this.size += b.length;
+  /** Body bytes buf[from..to). */
+  private addBody(buf: Buffer, from: number, to: number, copy: boolean): void {
+    const n = to - from;
+    if (n === 0) return;
+    this.size += n;
     if (this.size > this.maxBodyBytes) throw new HttpReplyError(`reply over ${this.maxBodyBytes} bytes`, true);
     if (this.transient) {
-      const at = this.size - b.length;
+      const at = this.size - n;
       if (!this.body || this.size > this.body.length) {
         // Doubling, so a body arriving in many small pieces is copied a bounded number of times.
         const grown = Buffer.allocUnsafe(Math.min(this.maxBodyBytes, Math.max(this.size, (this.body?.length ?? 1024) * 2)));
@@ -261,9 +287,10 @@ export class HttpReplyReader {
         // Kept for the next reply unless it is far beyond a usual answer.
         if (this.scratch && grown.length <= SCRATCH_KEPT_BYTES) this.scratch.buffer = grown;
       }
-      b.copy(this.body, at);
+      buf.copy(this.body, at, from, to);
       return;
     }
+    const b = buf.subarray(from, to);
     this.parts.push(copy ? Buffer.from(b) : b);
   }
 

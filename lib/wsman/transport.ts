@@ -45,6 +45,9 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'E
 /** What a header value may hold (as Node's own HTTP client checks): nothing that breaks framing. */
 const UNSAFE_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A header value of printable ASCII (the usual case): safe, and written as it is. */
+const ASCII_VALUE = /^[\t\x20-\x7e]*$/;
+const NOT_ASCII = /[\u0080-\uffff]/;
 /** An idle kept-alive socket is closed by us after this long (AMT closes its own sooner). */
 const IDLE_MS = 60_000;
 
@@ -71,6 +74,15 @@ interface Conn {
   reused: boolean;
   /** The exchange in progress, if any. */
   current?: Exchange;
+  /**
+   * The deadline of an exchange started on this socket while it was idle: one timer per socket,
+   * re-armed for each exchange (cheaper than a new timer per request); firing with no exchange in
+   * progress it does nothing. Unreferenced: the socket itself keeps the process alive.
+   */
+  deadline?: NodeJS.Timeout;
+  deadlineMs: number;
+  /** Kept from reply to reply on this socket, reset for each. */
+  reader?: HttpReplyReader;
 }
 
 interface Exchange {
@@ -88,10 +100,12 @@ export class HttpTransport {
   /** Sockets still connecting (or handshaking): close() ends them too. */
   private readonly connecting = new Set<net.Socket>();
   private readonly hostHeader: string;
+  private readonly hostIsAscii: boolean;
 
   constructor(private readonly o: TransportOptions) {
     this.pinned = o.pin?.fingerprint ? normalizeFingerprint(o.pin.fingerprint) : undefined;
     this.hostHeader = `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+    this.hostIsAscii = !NOT_ASCII.test(this.hostHeader);
   }
 
   /** AMT 16.1 and later keep port 16992 closed: a refusal there most likely means that. */
@@ -110,7 +124,7 @@ export class HttpTransport {
 
   post(path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<HttpReply> {
     if (this.closed) return Promise.reject(new ConnectionError(`transport to ${this.label} is closed`));
-    let request: Buffer;
+    let request: Buffer | string;
     try {
       request = this.requestBytes(path, headers, body);
     } catch (e) {
@@ -119,50 +133,58 @@ export class HttpTransport {
     return this.once(request, timeoutMs, true);
   }
 
-  /** The whole request, head and body, as the one buffer written to the socket. */
-  private requestBytes(path: string, headers: Record<string, string>, body: string): Buffer {
+  /**
+   * The whole request, head and body, as what is written to the socket in one write: text when
+   * the head is ASCII (the socket encodes it as UTF-8 straight into its write), else a buffer with
+   * the head in latin1 (one byte per character) and the body in UTF-8.
+   */
+  private requestBytes(path: string, headers: Record<string, string>, body: string): Buffer | string {
     if (path[0] !== '/' || !/^[\x21-\x7e]+$/.test(path)) throw new ConnectionError(`bad request path for ${this.label}`);
     let head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n`;
+    // The path and the header names are ASCII once checked; the host and the values are looked at.
+    let ascii = this.hostIsAscii;
     for (const name in headers) {
       const value = headers[name];
-      if (!TOKEN.test(name) || UNSAFE_VALUE.test(value)) throw new ConnectionError(`bad request header for ${this.label}`);
+      if (!TOKEN.test(name)) throw new ConnectionError(`bad request header for ${this.label}`);
+      if (!ASCII_VALUE.test(value)) {
+        if (UNSAFE_VALUE.test(value)) throw new ConnectionError(`bad request header for ${this.label}`);
+        ascii = false;
+      }
       head += `${name}: ${value}\r\n`;
     }
     const bodyBytes = Buffer.byteLength(body);
     head += `Content-Length: ${bodyBytes}\r\n\r\n`;
-    // latin1 head: one byte per character.
+    if (ascii) return head + body;
     const out = Buffer.allocUnsafe(head.length + bodyBytes);
     const at = out.write(head, 0, 'latin1');
     return out.subarray(0, at + out.write(body, at, 'utf8'));
   }
 
   /** One exchange; `retry`: send once more if a kept-alive socket turns out dead before any answer. */
-  private once(request: Buffer, timeoutMs: number, retry: boolean): Promise<HttpReply> {
+  private once(request: Buffer | string, timeoutMs: number, retry: boolean): Promise<HttpReply> {
     if (this.closed) return Promise.reject(new ConnectionError(`transport to ${this.label} is closed`));
     return new Promise<HttpReply>((resolve, reject) => {
       let settled = false;
       let conn: Conn | undefined;
-      const timer = setTimeout(() => {
-        if (conn) this.drop(conn);
-        settle(new TimeoutError(`${this.label} did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
       const settle = (err: Error | null, reply?: HttpReply): void => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        if (timer) clearTimeout(timer);
         if (conn) conn.current = undefined;
         if (err && retry && (err as { retryable?: boolean }).retryable && !this.closed) resolve(this.once(request, timeoutMs, false));
         else if (err) reject(err);
         else resolve(reply as HttpReply);
       };
-      const start = (c: Conn): void => {
+      const start = (c: Conn, armed: boolean): void => {
         if (settled) {
           // Timed out while connecting or waiting: the socket serves the next request.
           this.release(c, false);
           return;
         }
         conn = c;
-        const reader = new HttpReplyReader(this.o.maxResponseBytes, c.transient, c.scratch);
+        // A deadline left armed by an earlier exchange must not cut this one short.
+        if (!armed) this.disarmDeadline(c);
+        const reader = this.readerFor(c);
         c.current = {
           reader,
           settle: (err, reply) => {
@@ -173,9 +195,48 @@ export class HttpTransport {
         c.socket.write(request);
       };
       const idle = this.takeIdle();
-      if (idle) start(idle);
-      else this.acquire(timeoutMs).then(start, (e: Error) => settle(e));
+      // A request that has to wait for a socket gets a timer of its own; one sent on an idle
+      // socket at once uses that socket's deadline.
+      const timer = idle
+        ? undefined
+        : setTimeout(() => {
+            if (conn) this.drop(conn);
+            settle(new TimeoutError(`${this.label} did not answer within ${timeoutMs} ms`));
+          }, timeoutMs);
+      if (idle) {
+        this.armDeadline(idle, timeoutMs);
+        start(idle, true);
+        return;
+      }
+      this.acquire(timeoutMs).then(
+        (c) => start(c, false),
+        (e: Error) => settle(e),
+      );
     });
+  }
+
+  /** The socket's reply reader, made ready for a new reply. */
+  private readerFor(c: Conn): HttpReplyReader {
+    if (c.reader) c.reader.reset();
+    else c.reader = new HttpReplyReader(this.o.maxResponseBytes, c.transient, c.scratch);
+    return c.reader;
+  }
+
+  /** The exchange about to start on `c` must end within `ms`, or the socket is closed. */
+  private armDeadline(c: Conn, ms: number): void {
+    if (c.deadline && c.deadlineMs === ms) {
+      c.deadline.refresh();
+      return;
+    }
+    if (c.deadline) clearTimeout(c.deadline);
+    c.deadlineMs = ms;
+    c.deadline = setTimeout(() => {
+      const x = c.current;
+      if (!x) return;
+      this.drop(c);
+      x.settle(new TimeoutError(`${this.label} did not answer within ${ms} ms`));
+    }, ms);
+    c.deadline.unref();
   }
 
   /** A kept-alive socket ready for a request, if there is one. */
@@ -220,7 +281,14 @@ export class HttpTransport {
   }
 
   /** Close a socket for good, and let a waiting request open another. */
+  private disarmDeadline(c: Conn): void {
+    if (!c.deadline) return;
+    clearTimeout(c.deadline);
+    c.deadline = undefined;
+  }
+
   private drop(c: Conn): void {
+    this.disarmDeadline(c);
     if (this.open.delete(c)) {
       const i = this.idle.indexOf(c);
       if (i >= 0) this.idle.splice(i, 1);
@@ -327,7 +395,7 @@ export class HttpTransport {
     // Idle sockets are closed after a while; one with a request in flight has that request's timer.
     socket.setTimeout(IDLE_MS);
     const sink = (socket as SinkSocket)[READ_SINK];
-    const c: Conn = { socket, reused: false, transient: sink !== undefined, scratch: {} };
+    const c: Conn = { socket, reused: false, transient: sink !== undefined, scratch: {}, deadlineMs: 0 };
     this.open.add(c);
     const onData = (data: Buffer): void => {
       const x = c.current;

@@ -26,6 +26,34 @@ describe('XML reading', () => {
     expect(() => parseXml('<p:x/>')).toThrow(/undeclared/);
   });
 
+  it('reads tag names right however many it has seen, and in any script', () => {
+    // More distinct names than the reader remembers, long ones and non-ASCII ones, read twice.
+    const names = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `p:N${i}` : i % 3 === 1 ? `Name${'x'.repeat(i % 90)}${i}` : `\u00e9l\u00e9ment${i}`));
+    const doc = `<root xmlns:p="urn:p" xmlns="urn:d">${names.map((n) => `<${n}>${n}</${n}>`).join('')}</root>`;
+    for (let pass = 0; pass < 2; pass++) {
+      const root = parseXml(doc);
+      expect(root.children.map((c) => [c.ns, c.name, c.text])).toEqual(names.map((n) => (n.startsWith('p:') ? ['urn:p', n.slice(2), n] : ['urn:d', n, n])));
+    }
+    // A remembered name still has to close its own element.
+    expect(() => parseXml('<root><N1></N2></root>')).toThrow(/<\/N2> does not close <N1>/);
+    expect(() => parseXml('<root><N1></N1x></root>')).toThrow(/malformed/);
+    expect(() => parseXml('<root><p:N0 xmlns:p="urn:p"></N0></root>')).toThrow(/does not close/);
+    expect(parseXml('<a:b xmlns:a="urn:a"><ab/></a:b>').children[0]).toMatchObject({ name: 'ab', ns: '' });
+  });
+
+  it('reads a tag that starts like the one read at the same place before as the tag it is', () => {
+    // The reader first tries the tag that followed the previous one last time: these documents
+    // repeat one shape with names that extend, shorten or prefix the names learned before.
+    const read = (doc: string) => parseXml(doc).children.map((c) => [c.ns, c.name]);
+    expect(read('<R xmlns:q="urn:q"><Abc/><q:Abc/></R>')).toEqual([['', 'Abc'], ['urn:q', 'Abc']]);
+    expect(read('<R xmlns:q="urn:q"><Abcd/><q:Abc/></R>')).toEqual([['', 'Abcd'], ['urn:q', 'Abc']]);
+    expect(read('<R xmlns:q="urn:q"><Abc/><q:Abcd/></R>')).toEqual([['', 'Abc'], ['urn:q', 'Abcd']]);
+    expect(read('<R xmlns:q="urn:q"><Ab/><q:Ab/></R>')).toEqual([['', 'Ab'], ['urn:q', 'Ab']]);
+    expect(read('<R xmlns:q="urn:q" xmlns:Abc="urn:abc"><Abc:x/><q/></R>')).toEqual([['urn:abc', 'x'], ['', 'q']]);
+    expect(read('<R xmlns:q="urn:q"><Abc.1/><q:Abc-2/></R>')).toEqual([['', 'Abc.1'], ['urn:q', 'Abc-2']]);
+    expect(() => parseXml('<R><Abc/><q:Abc/></R>')).toThrow(/undeclared namespace prefix "q"/);
+  });
+
   it('resolves prefixes through xmlns, not by letter', () => {
     const a = parseXml('<a:E xmlns:a="urn:one" xmlns:b="urn:two"><b:X>1</b:X></a:E>');
     const b = parseXml('<q:E xmlns:q="urn:one"><E2 xmlns="urn:two"><X>1</X></E2></q:E>');
