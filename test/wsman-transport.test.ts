@@ -214,6 +214,48 @@ describe('HTTP transport', () => {
     }
   });
 
+  it("keeps each device's reply whole when the replies of many devices arrive interleaved, piece by piece, round after round", async () => {
+    // The answers wait until every device has its request, then go out a piece of each device at a
+    // time: every reply is in progress at once, and their bodies share what the transports lend
+    // them. Half the devices keep their sockets; the other half join after the first round, on new
+    // sockets each round.
+    const devices = 12;
+    const bodyOf = (d: number, round: number) => `<r d="${d}" n="${round}">${String.fromCharCode(97 + d).repeat(3000 + (devices - d) * 700)}</r>`;
+    let pending: Array<{ socket: net.Socket; whole: Buffer }> = [];
+    let expected = 0;
+    const sendInterleaved = async () => {
+      const answers = pending;
+      pending = [];
+      const cuts = [0, 40, 900, 2100, 5000, Infinity];
+      for (let i = 1; i < cuts.length; i++) {
+        for (const a of answers) a.socket.write(a.whole.subarray(cuts[i - 1], cuts[i]));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const servers = await Promise.all(
+      Array.from({ length: devices }, (_, d) =>
+        rawServer((n, socket) => {
+          pending.push({ socket, whole: Buffer.from(ok(bodyOf(d, n))) });
+          if (pending.length === expected) void sendInterleaved();
+          return undefined;
+        }),
+      ),
+    );
+    const kept = servers.slice(0, devices / 2).map((x) => transport(x.port));
+    try {
+      for (let round = 0; round < 3; round++) {
+        const fresh = round === 0 ? [] : servers.slice(devices / 2).map((x) => transport(x.port));
+        expected = kept.length + fresh.length;
+        const bodies = await Promise.all([...kept, ...fresh].map((t) => t.post('/wsman', {}, '<x/>', 5000).then((r) => r.body)));
+        fresh.forEach((t) => t.close());
+        expect(bodies).toEqual(servers.slice(0, expected).map((_, d) => bodyOf(d, d < devices / 2 ? round : round - 1)));
+      }
+    } finally {
+      kept.forEach((t) => t.close());
+      await Promise.all(servers.map((x) => x.close()));
+    }
+  });
+
   it('fails requests in flight and waiting with a clear error on close()', async () => {
     const server = await rawServer(() => undefined); // never answers
     const t = transport(server.port);

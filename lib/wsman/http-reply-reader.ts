@@ -266,7 +266,12 @@ export class HttpReplyReader {
   }
 
   private reply(): HttpReply {
-    if (this.transient) return { status: this.status, headers: this.headers, body: this.body ? this.body.toString('utf8', 0, this.size) : '' };
+    if (this.transient) {
+      const body = this.body ? this.body.toString('utf8', 0, this.size) : '';
+      // The lender may hand the buffer to another reader now.
+      this.body = undefined;
+      return { status: this.status, headers: this.headers, body };
+    }
     const body = this.parts.length === 1 ? this.parts[0].toString('utf8') : Buffer.concat(this.parts, this.size).toString('utf8');
     return { status: this.status, headers: this.headers, body };
   }

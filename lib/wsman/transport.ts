@@ -59,6 +59,14 @@ const IDLE_MS = 60_000;
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
+/**
+ * Body buffers between replies: a socket borrows one for a reply and gives it back once the
+ * reply's text is made. A few serve a whole fleet (replies in progress at once are few), where one
+ * kept per socket would be 4 KB or more for every PC, idle between polls.
+ */
+const idleBodyBuffers: Buffer[] = [];
+const IDLE_BODY_BUFFERS_KEPT = 16;
+
 /** Where a plain socket's reads go, set once the socket is taken into the pool. */
 const READ_SINK = Symbol('read sink');
 type SinkSocket = net.Socket & { [READ_SINK]?: { data?: (data: Buffer) => void } };
@@ -189,7 +197,10 @@ export class HttpTransport {
           reader,
           settle: (err, reply) => {
             settle(err, reply);
-            if (!err && reply) this.release(c, reader.closeAfter);
+            if (!err && reply) {
+              returnBodyBuffer(c);
+              this.release(c, reader.closeAfter);
+            }
           },
         };
         c.socket.write(request);
@@ -217,6 +228,7 @@ export class HttpTransport {
 
   /** The socket's reply reader, made ready for a new reply. */
   private readerFor(c: Conn): HttpReplyReader {
+    if (c.transient) c.scratch.buffer ??= idleBodyBuffers.pop();
     if (c.reader) c.reader.reset();
     else c.reader = new HttpReplyReader(this.o.maxResponseBytes, c.transient, c.scratch);
     return c.reader;
@@ -481,4 +493,12 @@ export class HttpTransport {
     this.connecting.clear();
     for (const w of this.waiting.splice(0)) w(undefined);
   }
+}
+
+/** The reply's text is made: its body buffer may serve another socket's reply. */
+function returnBodyBuffer(c: Conn): void {
+  const b = c.scratch.buffer;
+  if (!b) return;
+  c.scratch.buffer = undefined;
+  if (idleBodyBuffers.length < IDLE_BODY_BUFFERS_KEPT) idleBodyBuffers.push(b);
 }
