@@ -343,7 +343,7 @@ export class HaBridge extends EventEmitter {
     this.entries.set(desc.slug, entry);
     this.byKey.set(desc.key, entry);
     void this.publishDevice(entry);
-    if (control.poll && this.pollMs > 0) this.schedulePoll(entry, Math.random() * Math.min(this.pollMs, 10_000));
+    if (control.poll && this.pollMs > 0) this.schedulePoll(entry, Math.random() * Math.min(this.pollMs, 2000));
     else if (control.poll) this.schedulePoll(entry, 0);
   }
 
