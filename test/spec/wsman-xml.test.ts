@@ -260,6 +260,9 @@ describe('limits', () => {
     expect(parseXml('<r><x>abcde</x><y>abcde</y></r>', { maxTextLength: 5 }).children).toHaveLength(2);
     expect(refusal('<x>abc<!---->def</x>', { maxTextLength: 5 })).toBe('malformed XML at line 1: more than 5 characters of text in <x>');
     expect(refusal('<x>abc<![CDATA[def]]></x>', { maxTextLength: 5 })).toBe('malformed XML at line 1: more than 5 characters of text in <x>');
+    // Reported where the piece that goes over begins, even when that is a line end.
+    expect(refusal('<x>\nabcdef</x>', { maxTextLength: 5 })).toBe('malformed XML at line 1: more than 5 characters of text in <x>');
+    expect(refusal('<x>ab\n<!---->\ncdef</x>', { maxTextLength: 5 })).toBe('malformed XML at line 2: more than 5 characters of text in <x>');
   });
 });
 
@@ -335,6 +338,8 @@ describe('Namespaces in XML 1.0', () => {
     expect(resolveQNameText(x.children[1])).toEqual({ ns: 'urn:outer', name: 'Code' });
     expect(resolveQNameText(x.children[2])).toEqual({ ns: 'urn:default', name: 'Plain' });
     expect(resolveQNameText(x.children[3])).toEqual({ ns: '', name: 'Code' });
+    // Not a QName: an empty prefix before the colon reads as none, the name without the colon.
+    expect(resolveQNameText(parseXml('<c xmlns="urn:default">:Code</c>'))).toEqual({ ns: 'urn:default', name: 'Code' });
     expect(x.children[1].scope.xml).toBe(XML_NS);
   });
 
