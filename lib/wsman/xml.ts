@@ -188,6 +188,7 @@ const MAX_KNOWN_NAMES = 4096;
 export function knownName(name: string): string {
   const known = KNOWN_NAMES.get(name);
   if (known !== undefined) return known;
+  // Stryker disable next-line all: which names are remembered changes memory, not the text returned
   if (KNOWN_NAMES.size >= MAX_KNOWN_NAMES || name.length > 64) return name;
   const kept = internalized(name);
   KNOWN_NAMES.set(kept, kept);
@@ -200,6 +201,7 @@ export function knownName(name: string): string {
  * copy of its own, not a slice keeping a document alive.
  */
 function internalized(s: string): string {
+  // Stryker disable next-line all: the same text either way, only whether V8 shares one copy of it
   return Object.keys({ [s]: 0 })[0] ?? s;
 }
 
@@ -222,8 +224,10 @@ interface TagName {
  */
 const TAG_NAME_SLOTS = 1024;
 const MAX_TAG_NAME_KEPT = 64;
+// Stryker disable next-line all: cache only: every name taken from TAG_NAMES is checked against the text before use
 const TAG_NAMES: Array<TagName | undefined> = new Array<TagName | undefined>(TAG_NAME_SLOTS).fill(undefined);
 /** What comes before the root element: its `next` is the root's name the last time. */
+// Stryker disable next-line all: only its `next` (a guess, checked against the text) and `kept` (whether to keep that guess) are read
 const DOCUMENT_START: TagName = { qname: '', prefix: '', local: '', kept: true };
 /** Where the name read by the last tagNameAt ends. */
 let tagNameEnd = 0;
@@ -250,6 +254,7 @@ function tagNameAt(xml: string, at: number, before: TagName): TagName | undefine
     }
   }
   const name = scanTagName(xml, at);
+  // Stryker disable next-line all: a guess only saves a scan; it is checked against the text before use
   if (name?.kept && before.kept) before.next = name;
   return name;
 }
@@ -259,30 +264,41 @@ function scanTagName(xml: string, at: number): TagName | undefined {
   let c = xml.charCodeAt(at);
   if (!isNameStart(c)) return undefined;
   let hash = c;
+  // Stryker disable next-line all: cache only: every name taken from TAG_NAMES is checked against the text before use
   let wide = c > 127;
   let colon = -1;
   let i = at + 1;
+  // Stryker disable next-line BlockStatement: cache only: every name taken from TAG_NAMES is checked against the text before use
   for (c = xml.charCodeAt(i); isNameChar(c); c = xml.charCodeAt(++i)) {
+    // Stryker disable next-line all: cache only: every name taken from TAG_NAMES is checked against the text before use
     hash = (hash * 31 + c) | 0;
+    // Stryker disable next-line all: cache only: every name taken from TAG_NAMES is checked against the text before use
     wide ||= c > 127;
   }
   if (c === 58 /* : */ && isNameStart(xml.charCodeAt(i + 1))) {
     colon = i - at;
+    // Stryker disable next-line BlockStatement: cache only: every name taken from TAG_NAMES is checked against the text before use
     for (c = xml.charCodeAt(++i); isNameChar(c); c = xml.charCodeAt(++i)) {
+      // Stryker disable next-line all: cache only: every name taken from TAG_NAMES is checked against the text before use
       hash = (hash * 31 + c) | 0;
+      // Stryker disable next-line all: cache only: every name taken from TAG_NAMES is checked against the text before use
       wide ||= c > 127;
     }
   }
   tagNameEnd = i;
   const length = i - at;
+  // Stryker disable next-line all: cache only: every name taken from TAG_NAMES is checked against the text before use
   const slot = (hash ^ (colon << 5)) & (TAG_NAME_SLOTS - 1);
   const known = TAG_NAMES[slot];
   if (known !== undefined && known.qname.length === length && sameAt(xml, at, known.qname)) return known;
+  // Stryker disable next-line all: cache only: every name taken from TAG_NAMES is checked against the text before use
   const keep = !wide && length <= MAX_TAG_NAME_KEPT && newTagNamesLeft > 0;
+  // Stryker disable next-line all: cache only: every name taken from TAG_NAMES is checked against the text before use
   if (keep) newTagNamesLeft--;
   const qname = keep ? internalized(xml.slice(at, i)) : xml.slice(at, i);
   const prefix = colon < 0 ? '' : qname.slice(0, colon);
   const name: TagName = { qname, prefix: keep ? internalized(prefix) : prefix, local: knownName(colon < 0 ? qname : qname.slice(colon + 1)), kept: keep };
+  // Stryker disable all: cache only: every name taken from TAG_NAMES is checked against the text before use
   if (keep) {
     // A replaced name lets go of the one it points to: names no longer kept hold no others alive.
     if (known) {
@@ -291,6 +307,7 @@ function scanTagName(xml: string, at: number): TagName | undefined {
     }
     TAG_NAMES[slot] = name;
   }
+  // Stryker restore all
   return name;
 }
 
