@@ -253,6 +253,12 @@ describe('limits', () => {
     expect(Object.keys(parseXml(`<x${attrs(4)}/>`, { maxAttributes: 4 }).attrs)).toHaveLength(4);
     expect(refusal(`<x${attrs(5)}/>`, { maxAttributes: 4 })).toBe('malformed XML at line 1: more than 4 attributes on <x>');
     expect(refusal(`<x xmlns="urn:a" xmlns:p="urn:p"${attrs(3)}/>`, { maxAttributes: 4 })).toBe('malformed XML at line 1: more than 4 attributes on <x>');
+    // Raised above the default: all of them read, and the tags after it read only their own.
+    const many = parseXml(`<r><x${attrs(100)}/><y b="1"/><z/></r>`, { maxAttributes: 100 });
+    expect(Object.keys(many.children[0].attrs)).toHaveLength(100);
+    expect(many.children[0].attrs.a99).toBe('99');
+    expect({ ...many.children[1].attrs }).toEqual({ b: '1' });
+    expect({ ...many.children[2].attrs }).toEqual({});
   });
 
   it('takes maxTextLength characters of text in one element, across pieces, and refuses one more', () => {
