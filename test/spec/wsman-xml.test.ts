@@ -311,6 +311,11 @@ describe('Namespaces in XML 1.0', () => {
     expect(refusal('<x xmlns:xmlns="urn:a"/>')).toBe('malformed XML at line 1: reserved namespace misused on <x>');
     expect(refusal(`<x xmlns:p="${XMLNS_NS}"/>`)).toBe('malformed XML at line 1: reserved namespace misused on <x>');
     expect(refusal(`<x xmlns="${XMLNS_NS}"/>`)).toBe('malformed XML at line 1: reserved namespace misused on <x>');
+    // Only the prefix xmlns, or the name xmlns alone, declares: p:xmlns is an attribute named xmlns in p's namespace.
+    const x = parseXml('<x xmlns:p="urn:p" p:xmlns="urn:v"><p:y/></x>');
+    expect({ ...x.attrs }).toEqual({ xmlns: 'urn:v' });
+    expect(x.ns).toBe('');
+    expect(x.children[0].ns).toBe('urn:p');
   });
 
   it('refuses a prefix or the default namespace declared twice on one element', () => {
