@@ -256,6 +256,43 @@ describe('HTTP transport', () => {
     }
   });
 
+  it('does not lend a body buffer still in use: a reply in progress keeps its text while another socket reads a whole reply', async () => {
+    // Held answers, sent piece by piece by the test itself.
+    const held: net.Socket[] = [];
+    const server = await rawServer((_n, socket) => {
+      held.push(socket);
+      return undefined;
+    });
+    const kept = new HttpTransport({ host: '127.0.0.1', port: server.port, tls: false, maxSockets: 1, maxResponseBytes: 1 << 20 });
+    const other = new HttpTransport({ host: '127.0.0.1', port: server.port, tls: false, maxSockets: 1, maxResponseBytes: 1 << 20 });
+    const settle = () => new Promise((r) => setTimeout(r, 30));
+    const answer = (letter: string) => Buffer.from(ok(`<r>${letter.repeat(3000)}</r>`));
+    try {
+      // A first reply on the kept socket: its body buffer goes back to be lent again.
+      const first = kept.post('/wsman', {}, '<x/>', 5000);
+      await settle();
+      held.shift()!.write(answer('a'));
+      expect((await first).body).toBe(`<r>${'a'.repeat(3000)}</r>`);
+      // The kept socket's next reply is half read when another socket reads a whole reply.
+      const second = kept.post('/wsman', {}, '<x/>', 5000);
+      await settle();
+      const keptSocket = held.shift()!;
+      const b = answer('b');
+      keptSocket.write(b.subarray(0, 1500));
+      await settle();
+      const third = other.post('/wsman', {}, '<x/>', 5000);
+      await settle();
+      held.shift()!.write(answer('c'));
+      expect((await third).body).toBe(`<r>${'c'.repeat(3000)}</r>`);
+      keptSocket.write(b.subarray(1500));
+      expect((await second).body).toBe(`<r>${'b'.repeat(3000)}</r>`);
+    } finally {
+      kept.close();
+      other.close();
+      await server.close();
+    }
+  });
+
   it('fails requests in flight and waiting with a clear error on close()', async () => {
     const server = await rawServer(() => undefined); // never answers
     const t = transport(server.port);
