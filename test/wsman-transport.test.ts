@@ -266,23 +266,27 @@ describe('HTTP transport', () => {
     const kept = new HttpTransport({ host: '127.0.0.1', port: server.port, tls: false, maxSockets: 1, maxResponseBytes: 1 << 20 });
     const other = new HttpTransport({ host: '127.0.0.1', port: server.port, tls: false, maxSockets: 1, maxResponseBytes: 1 << 20 });
     const settle = () => new Promise((r) => setTimeout(r, 30));
+    // The server's socket of the next request, once that request has arrived (5 s at most).
+    const nextHeld = async (): Promise<net.Socket> => {
+      for (let i = 0; i < 500 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const socket = held.shift();
+      if (!socket) throw new Error('the request did not reach the server in 5 s');
+      return socket;
+    };
     const answer = (letter: string) => Buffer.from(ok(`<r>${letter.repeat(3000)}</r>`));
     try {
       // A first reply on the kept socket: its body buffer goes back to be lent again.
       const first = kept.post('/wsman', {}, '<x/>', 5000);
-      await settle();
-      held.shift()!.write(answer('a'));
+      (await nextHeld()).write(answer('a'));
       expect((await first).body).toBe(`<r>${'a'.repeat(3000)}</r>`);
       // The kept socket's next reply is half read when another socket reads a whole reply.
       const second = kept.post('/wsman', {}, '<x/>', 5000);
-      await settle();
-      const keptSocket = held.shift()!;
+      const keptSocket = await nextHeld();
       const b = answer('b');
       keptSocket.write(b.subarray(0, 1500));
       await settle();
       const third = other.post('/wsman', {}, '<x/>', 5000);
-      await settle();
-      held.shift()!.write(answer('c'));
+      (await nextHeld()).write(answer('c'));
       expect((await third).body).toBe(`<r>${'c'.repeat(3000)}</r>`);
       keptSocket.write(b.subarray(1500));
       expect((await second).body).toBe(`<r>${'b'.repeat(3000)}</r>`);
