@@ -48,11 +48,6 @@ import {
 import { DeviceStateDoc, entitiesFor, entityById, EntitySpec, sensorEntities } from './entities';
 import { LinkOptions, LinkStatus, MqttLink } from './link';
 import { Limiter } from '../util/limiter';
-
-/** Retained topics of ours remembered while scanning on connect (stale ones are emptied). */
-const MAX_SCANNED_TOPICS = 20_000;
-/** Devices whose discovery is in flight at once. */
-const ANNOUNCED_AT_ONCE = 8;
 import {
   checkBaseTopic,
   checkDiscoveryPrefix,
@@ -66,6 +61,11 @@ import {
   requireSlug,
   SiteTopics,
 } from './topics';
+
+/** Retained topics of ours remembered while scanning on connect (stale ones are emptied). */
+const MAX_SCANNED_TOPICS = 20_000;
+/** Devices whose discovery is in flight at once. */
+const ANNOUNCED_AT_ONCE = 8;
 
 export interface BridgeOptions {
   broker: Omit<LinkOptions, 'will'>;

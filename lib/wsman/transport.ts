@@ -292,13 +292,13 @@ export class HttpTransport {
     this.idle.push(c);
   }
 
-  /** Close a socket for good, and let a waiting request open another. */
   private disarmDeadline(c: Conn): void {
     if (!c.deadline) return;
     clearTimeout(c.deadline);
     c.deadline = undefined;
   }
 
+  /** Close a socket for good, and let a waiting request open another. */
   private drop(c: Conn): void {
     this.disarmDeadline(c);
     if (this.open.delete(c)) {
