@@ -21,7 +21,9 @@
  *    came in while the last write was syncing). Each batch waits for the disk.
  * The price either way: a crash between the write and the emit leaves its conditions written but
  * not emitted; after the restart their repeats are counted and go out as the follow-up when the
- * dedup window ends. When a write fails
+ * dedup window ends. A flow stopped in the turn after an emit (Node-RED had not delivered it yet)
+ * is a close, not a crash: that emission is withdrawn and its push replayed, so it may page twice
+ * when its receiver kept running (a partial deploy). When a write fails
  * (full disk) the held alerts still go out (paging twice beats paging nobody) and
  * `onStateError` says so until a write succeeds again.
  */
@@ -136,6 +138,9 @@ export class AlertHub {
   private stateFailing = false;
   /** While closing with heldCanBeDelivered: what goes out after the last write. */
   private closingHeld?: Held[];
+  /** Handed to `emit` in this event-loop turn: settled in the next one (see settle()). */
+  private unsettled: Held[] = [];
+  private settleTimer?: NodeJS.Immediate;
   private unregister?: () => void;
 
   constructor(private readonly o: AlertHubOptions) {
@@ -193,17 +198,36 @@ export class AlertHub {
     this.deliver(out);
   }
 
-  private deliver(out: Held[]): void {
+  /**
+   * Hands what a write covered to `emit`. Node-RED delivers a sent message in a later turn of the
+   * event loop, so a flow stopped in the turn an alert was sent drops it unseen: an emission is
+   * settled (its journal entry done) only one turn later, and close() withdraws what is not.
+   */
+  private deliver(out: Held[], settleNow = false): void {
+    if (!settleNow) {
+      for (const h of out) this.unsettled.push(h);
+      this.settleTimer ??= setImmediate(() => {
+        this.settleTimer = undefined;
+        const done = this.unsettled;
+        this.unsettled = [];
+        this.settle(done);
+      });
+    }
     for (const h of out) {
-      if ('journalDone' in h) this.journal.done(h.journalDone);
-      else {
-        try {
-          this.o.emit(h);
-        } catch (err) {
-          this.o.onProblem?.('an emitted alert was refused', err as Error);
-        }
+      // Closed by a flow stopping from inside an emit: close() withdrew the rest.
+      if (this.closed && !settleNow) return;
+      if ('journalDone' in h) continue;
+      try {
+        this.o.emit(h);
+      } catch (err) {
+        this.o.onProblem?.('an emitted alert was refused', err as Error);
       }
     }
+    if (settleNow) this.settle(out);
+  }
+
+  private settle(held: Held[]): void {
+    for (const h of held) if ('journalDone' in h) this.journal.done(h.journalDone);
   }
 
   /** What changed since the last append: the engine's keys and windows, and the hub's own entries. */
@@ -456,9 +480,10 @@ export class AlertHub {
   /**
    * Stops the receivers and pollers and writes the state; rejects when it cannot be written.
    * What is held for the state write goes out after the last write; with `heldCanBeDelivered:
-   * false` (a Node-RED flow being stopped no longer passes messages on) it is withdrawn instead:
-   * the conditions it opened are not kept as paged and its journaled alerts are replayed at the
-   * next start, so nothing is lost and nothing pages twice.
+   * false` (a Node-RED flow being stopped no longer passes messages on) it is withdrawn instead,
+   * with what was emitted in the last turn and may not have been delivered: the conditions it
+   * opened are not kept as paged and its journaled alerts are replayed at the next start, so
+   * nothing is lost.
    */
   async close(o: { heldCanBeDelivered?: boolean } = {}): Promise<void> {
     if (this.closed) return;
@@ -467,6 +492,12 @@ export class AlertHub {
     const held = this.inFlight.concat(this.outbox);
     this.inFlight = [];
     this.outbox = [];
+    if (this.settleTimer) clearImmediate(this.settleTimer);
+    this.settleTimer = undefined;
+    const unsettled = this.unsettled;
+    this.unsettled = [];
+    if (o.heldCanBeDelivered === false) this.withdraw(unsettled);
+    else this.settle(unsettled);
     if (o.heldCanBeDelivered === false) this.withdraw(held);
     else this.closingHeld = held;
     clearTimeout(this.pollTimer);
@@ -481,7 +512,7 @@ export class AlertHub {
     } finally {
       const out = this.closingHeld ?? [];
       this.closingHeld = undefined;
-      this.deliver(out);
+      this.deliver(out, true);
       this.journal.close();
     }
   }

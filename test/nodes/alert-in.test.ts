@@ -259,6 +259,55 @@ describe('oob-alert-in in a real Node-RED runtime', () => {
     expect(acked.filter((id) => !received.has(id))).toEqual([]);
   });
 
+  /** Stops the flows from inside the alert node's send: the message is routed but not yet delivered. */
+  function stopFlowsInsideSend(): () => Promise<void> {
+    const alerts = getNode('alerts') as unknown as { send: (m: unknown) => void };
+    const send = alerts.send.bind(alerts);
+    let stopping: Promise<void> | undefined;
+    alerts.send = (m: unknown) => {
+      send(m);
+      stopping ??= Promise.resolve(helperNode.unload()).then(() => closeAllAmt());
+    };
+    return async () => {
+      for (let i = 0; i < 200 && !stopping; i++) await new Promise((r) => setTimeout(r, 10));
+      if (!stopping) throw new Error('the alert node never sent anything');
+      await stopping;
+    };
+  }
+
+  it('a flow stopped after an acknowledged push was sent on but before Node-RED delivered it: the push goes out after the restart', async () => {
+    const port = await freeTcpPort();
+    const sim = fleet.devices[0];
+    const cfg = flow({ wsevent: true, eventPort: port, eventAddress: '127.0.0.1', publicUrl: `http://127.0.0.1:${port}` });
+    await load(NODES, cfg, creds());
+    for (let i = 0; i < 100 && sim.subscriptions.size === 0; i++) await new Promise((r) => setTimeout(r, 30));
+    const delivered: unknown[] = [];
+    getNode('out1').on('input', (m: unknown) => delivered.push(m));
+    const stopped = stopFlowsInsideSend();
+    const pushed = await pushEvent(sim, 'HANDOVER1', ['1']);
+    expect(pushed.some((x) => x.acknowledged)).toBe(true);
+    await stopped();
+    expect(delivered).toEqual([]);
+    await load(NODES, cfg, creds());
+    const again = await nextMessage('out1');
+    expect(again.alert.details.messageId).toBe('HANDOVER1');
+  });
+
+  it('a flow stopped after an alert was sent on but before Node-RED delivered it: its condition is not kept as paged', async () => {
+    const cfg = flow({ dedupSeconds: 600 });
+    const alert = { kind: 'fan-failure', severity: 'critical', summary: 'Fan 2 failed', device: { name: 'pc-01' } };
+    await load(NODES, cfg, creds());
+    await started();
+    const stopped = stopFlowsInsideSend();
+    getNode('alerts').receive({ alert });
+    await stopped();
+    await load(NODES, cfg, creds());
+    await started();
+    const out = nextMessage('out1');
+    getNode('alerts').receive({ alert });
+    expect((await out).alert).toMatchObject({ kind: 'fan-failure', summary: 'Fan 2 failed' });
+  });
+
   it('acknowledge from a message: goes out once in the chosen shape, silences repeats, survives a restart, and the resolve still comes', async () => {
     const cfg = flow({ shape: 'chat', dedupSeconds: 1, rateKeyCount: 0, rateGlobalCount: 0 });
     await load(NODES, cfg, creds());
