@@ -164,10 +164,23 @@ function compileSeverity(pattern: string | undefined): Matcher | undefined {
   return (value) => isSeverity(value) && test(severityRank(value));
 }
 
+/** The parts of an alert a rule can test besides its severity (every decision depends on that). */
+const READ_FIELDS = ['source', 'kind', 'state', 'device', 'site', 'escalated'] as const;
+type Reads = Record<(typeof READ_FIELDS)[number], boolean>;
+
 interface CompiledRule {
   rule: Rule;
   index: number;
+  /** Which parts of an alert its test looks at. */
+  reads: Reads;
   test(a: AlertFacts): boolean;
+}
+
+/** The next level of the memory of decisions under `text`, made when new. */
+function levelOf(level: Map<string, unknown>, text: string): Map<string, unknown> {
+  let next = level.get(text) as Map<string, unknown> | undefined;
+  if (!next) level.set(text, (next = new Map()));
+  return next;
 }
 
 export interface Decision {
@@ -182,10 +195,14 @@ export interface Decision {
 export class Policy {
   readonly config: PolicyConfig;
   private readonly compiled: CompiledRule[];
+  /** What any of the rules looks at (what the memory of decisions is keyed by). */
+  private readonly reads: Reads;
 
   constructor(config: Partial<PolicyConfig> = {}) {
     this.config = checkPolicy({ ...DEFAULT_POLICY, ...config });
     this.compiled = this.config.rules.map((rule, index) => compileRule(rule, index));
+    this.reads = { source: false, kind: false, state: false, device: false, site: false, escalated: false };
+    for (const c of this.compiled) for (const f of READ_FIELDS) if (c.reads[f]) this.reads[f] = true;
   }
 
   get outputCount(): number {
@@ -198,27 +215,48 @@ export class Policy {
   }
 
   /**
-   * Decisions already made, by everything a rule can look at, one level per text (source, kind,
-   * severity, state, device name, host, site; then escalated or not). Alerts come in a few
-   * combinations and a flood repeats them: the rules run once per combination. Bounded: emptied
-   * when full.
+   * Decisions already made, by what the rules look at, one level per text: the severity (a
+   * decision carries it), then of source, kind, state, device name and host, and site those that
+   * some rule tests; then escalated or not. Alerts come in a few combinations and a flood repeats
+   * them: the rules run once per combination, and a text no rule reads costs no look-up and does
+   * not multiply the combinations (a policy with no device rule remembers one decision for all
+   * devices). Bounded: emptied when full.
    */
   private decided = new Map<string, unknown>();
   private decidedCount = 0;
 
   /** Walks the rules; the alert is not changed (the severity to use is in the decision). */
   decide(alert: AlertFacts): Decision {
+    const reads = this.reads;
     const d = alert.device;
-    // Rules read a missing text as empty.
-    const texts = [alert.source, alert.kind, alert.severity, alert.state, d.name ?? '', d.host ?? '', d.site ?? ''];
     let level = this.decided;
-    for (const t of texts) {
-      if (typeof t !== 'string') return this.walk(alert);
-      let next = level.get(t) as Map<string, unknown> | undefined;
-      if (!next) level.set(t, (next = new Map()));
-      level = next;
+    // Rules read a missing device text as empty; a text of another type is decided afresh.
+    if (typeof alert.severity !== 'string') return this.walk(alert);
+    level = levelOf(level, alert.severity);
+    if (reads.source) {
+      if (typeof alert.source !== 'string') return this.walk(alert);
+      level = levelOf(level, alert.source);
     }
-    const escalated = alert.details.escalated === true ? 'E' : '-';
+    if (reads.kind) {
+      if (typeof alert.kind !== 'string') return this.walk(alert);
+      level = levelOf(level, alert.kind);
+    }
+    if (reads.state) {
+      if (typeof alert.state !== 'string') return this.walk(alert);
+      level = levelOf(level, alert.state);
+    }
+    if (reads.device) {
+      const name = d.name ?? '';
+      const host = d.host ?? '';
+      if (typeof name !== 'string' || typeof host !== 'string') return this.walk(alert);
+      level = levelOf(levelOf(level, name), host);
+    }
+    if (reads.site) {
+      const site = d.site ?? '';
+      if (typeof site !== 'string') return this.walk(alert);
+      level = levelOf(level, site);
+    }
+    const escalated = reads.escalated && alert.details.escalated === true ? 'E' : '-';
     let decision = level.get(escalated) as Decision | undefined;
     if (!decision) {
       decision = Object.freeze(this.walk(alert));
@@ -293,7 +331,8 @@ function compileRule(rule: Rule, index: number): CompiledRule {
                 for (const t of tests) if (!t(a)) return false;
                 return true;
               };
-  return { rule, index, test };
+  const reads: Reads = { source: !!source, kind: !!kind, state: state !== undefined, device: !!device, site: !!site, escalated: escalated !== undefined };
+  return { rule, index, reads, test };
 }
 
 function positiveOrZero(v: unknown, what: string): number {
