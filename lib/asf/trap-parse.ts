@@ -48,12 +48,11 @@ export interface ParsedTrap {
   varbinds: ParsedVarbind[];
 }
 
-/** Where a read is and where the thing being read ends; `at` past `end` (or -1) means malformed. */
+/** Where a read is in a message, and where the contents of the last header read start. */
 class Cursor {
   at = 0;
-  /** Start of the contents of the last header read. */
   start = 0;
-  constructor(readonly b: Buffer) {}
+  b: Buffer = Buffer.alloc(0);
 
   /**
    * Reads a tag and a length (short form, or long form of one or two bytes) ending at or before
@@ -93,31 +92,46 @@ function integerAt(b: Buffer, start: number, end: number): number | undefined {
 }
 
 /**
- * The text of recently read OIDs, in 64 slots by a hash of their bytes: a flood of traps carries
- * the same few OIDs (enterprise, varbind names) in every message.
+ * Texts of recently read short strings (OIDs, communities, addresses), in 64 slots by a hash of
+ * their bytes: a flood of traps carries the same few in every message. Bounded, and a message
+ * full of new ones only costs their making.
  */
-const OID_SLOTS = 64;
-const oidBytes: Array<Buffer | undefined> = new Array(OID_SLOTS).fill(undefined);
-const oidTexts: string[] = new Array(OID_SLOTS).fill('');
+class TextCache {
+  private readonly bytes: Array<Buffer | undefined> = new Array(64).fill(undefined);
+  private readonly texts: string[] = new Array(64).fill('');
 
-/** An OID's contents as net-snmp writes it out (its arithmetic, also for odd arcs); undefined when it would not end cleanly. */
-function oidAt(b: Buffer, start: number, end: number): string | undefined {
-  // An empty OID, or one whose last arc is cut off: net-snmp makes odd texts of those.
-  if (end <= start || end - start > 128 || b[end - 1] & 0x80) return undefined;
-  let h = end - start;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 0x9e3779b1);
-  const slot = (h >>> 26) % OID_SLOTS;
-  const known = oidBytes[slot];
-  if (known !== undefined && known.length === end - start) {
-    let same = true;
-    for (let i = 0; i < known.length; i++) {
-      if (known[i] !== b[start + i]) {
-        same = false;
-        break;
+  /** The text of b[start, end) made by `make`, made once for the same bytes (up to 64 bytes; longer ones every time). */
+  textOf(b: Buffer, start: number, end: number, make: (b: Buffer, start: number, end: number) => string): string {
+    const n = end - start;
+    if (n > 64) return make(b, start, end);
+    let h = n;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 0x9e3779b1);
+    const slot = h >>> 26;
+    const known = this.bytes[slot];
+    if (known !== undefined && known.length === n) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (known[i] !== b[start + i]) {
+          same = false;
+          break;
+        }
       }
+      if (same) return this.texts[slot];
     }
-    if (same) return oidTexts[slot];
+    const text = make(b, start, end);
+    this.bytes[slot] = Buffer.from(b.subarray(start, end));
+    this.texts[slot] = text;
+    return text;
   }
+}
+
+const utf8Text = (b: Buffer, start: number, end: number) => b.toString('utf8', start, end);
+const dottedQuad = (b: Buffer, start: number) => `${b[start]}.${b[start + 1]}.${b[start + 2]}.${b[start + 3]}`;
+const communities = new TextCache();
+const addresses = new TextCache();
+
+/** An OID's contents as net-snmp writes it out (its arithmetic, also for odd arcs). */
+function oidText(b: Buffer, start: number, end: number): string {
   const values: number[] = [];
   let value = 0;
   for (let i = start; i < end; i++) {
@@ -132,10 +146,15 @@ function oidAt(b: Buffer, start: number, end: number): string | undefined {
   const first = values.shift()!;
   values.unshift(first % 40);
   values.unshift((first / 40) >> 0);
-  const text = values.join('.');
-  oidBytes[slot] = Buffer.from(b.subarray(start, end));
-  oidTexts[slot] = text;
-  return text;
+  return values.join('.');
+}
+
+const oids = new TextCache();
+
+/** An OID's text, or undefined when it is empty or would not end cleanly (net-snmp makes odd texts of those). */
+function oidAt(b: Buffer, start: number, end: number): string | undefined {
+  if (end <= start || end - start > 128 || b[end - 1] & 0x80) return undefined;
+  return oids.textOf(b, start, end, oidText);
 }
 
 /** A varbind's value of type `tag` at [start, end), as net-snmp reads it; `NOT_READ` when left to net-snmp. */
@@ -162,7 +181,7 @@ function valueAt(b: Buffer, tag: number, start: number, end: number): unknown {
       return v === undefined ? NOT_READ : v;
     }
     case IP_ADDRESS:
-      return end - start === 4 ? `${b[start]}.${b[start + 1]}.${b[start + 2]}.${b[start + 3]}` : NOT_READ;
+      return end - start === 4 ? addresses.textOf(b, start, end, dottedQuad) : NOT_READ;
     case NULL:
       return end === start ? null : NOT_READ;
     default:
@@ -170,12 +189,17 @@ function valueAt(b: Buffer, tag: number, start: number, end: number): unknown {
   }
 }
 
+const cursor = new Cursor();
+
 /**
  * The trap in `b`, or undefined when it is not a well-formed v1 Trap-PDU or v2c SNMPv2-Trap-PDU
  * (then net-snmp reads it, and says what is wrong).
  */
 export function parseTrap(b: Buffer): ParsedTrap | undefined {
-  const c = new Cursor(b);
+  // One cursor for every message (a read runs to its end synchronously).
+  const c = cursor;
+  c.b = b;
+  c.at = 0;
   const n = b.length;
   // The message: exactly the whole datagram.
   if (c.header(n) !== SEQUENCE || c.at !== n) return undefined;
@@ -184,7 +208,7 @@ export function parseTrap(b: Buffer): ParsedTrap | undefined {
   const version = integerAt(b, c.start, c.at);
   if (version !== 0 && version !== 1) return undefined;
   if (c.header(n) !== OCTET_STRING) return undefined;
-  const community = c.start === c.at ? '' : b.toString('utf8', c.start, c.at);
+  const community = c.start === c.at ? '' : communities.textOf(b, c.start, c.at, utf8Text);
   const type = c.header(n);
   if ((type !== TRAP_V1_PDU && type !== TRAP_V2_PDU) || c.at !== n) return undefined;
   c.at = c.start;
@@ -194,7 +218,7 @@ export function parseTrap(b: Buffer): ParsedTrap | undefined {
     t.enterprise = oidAt(b, c.start, c.at);
     if (t.enterprise === undefined) return undefined;
     if (c.header(n) !== IP_ADDRESS || c.at - c.start !== 4) return undefined;
-    t.agentAddr = `${b[c.start]}.${b[c.start + 1]}.${b[c.start + 2]}.${b[c.start + 3]}`;
+    t.agentAddr = addresses.textOf(b, c.start, c.at, dottedQuad);
     if (c.header(n) !== INTEGER) return undefined;
     t.generic = integerAt(b, c.start, c.at);
     if (c.header(n) !== INTEGER) return undefined;

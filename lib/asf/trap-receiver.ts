@@ -215,7 +215,7 @@ export class TrapReceiver {
     if (quick) {
       // As net-snmp does: the community must be one of ours (the same exact comparison).
       if (!this.communities.includes(quick.community)) return this.drop('wrong-community', rinfo.address);
-      this.deliver(quick, rinfo, msg);
+      this.deliver(quick, rinfo, msg, quick.varbinds);
       return false;
     }
     this.current = msg;
@@ -265,9 +265,9 @@ export class TrapReceiver {
     });
   }
 
-  /** A trap read by net-snmp (its PDU, with the community) or by parseTrap. */
-  private deliver(pdu: Record<string, any>, rinfo: dgram.RemoteInfo, raw: Buffer): void {
-    const varbinds: TrapVarbind[] = Array.isArray(pdu.varbinds) ? pdu.varbinds.map(varbindOf) : [];
+  /** A trap read by net-snmp (its PDU, with the community) or by parseTrap (`read`: its varbinds, as they are given). */
+  private deliver(pdu: Record<string, any>, rinfo: dgram.RemoteInfo, raw: Buffer, read?: TrapVarbind[]): void {
+    const varbinds: TrapVarbind[] = read ?? (Array.isArray(pdu.varbinds) ? pdu.varbinds.map(varbindOf) : []);
     const v1 = pdu.type === TRAP_V1_PDU;
     // Made in one piece: every trap of a flood has the same fields.
     const t: ReceivedTrap = {
