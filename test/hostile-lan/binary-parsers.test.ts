@@ -61,7 +61,6 @@ describe('binary parsers at real sizes', () => {
   });
 
   it('SNMP trap messages up to and past the 2 KB datagram cap: read whole or left to net-snmp, never a throw', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const snmp = require('net-snmp');
     let valid: Buffer | undefined;
     const session = snmp.createSession('127.0.0.1', 'public', { version: snmp.Version1, trapPort: 9 });
