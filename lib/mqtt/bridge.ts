@@ -48,6 +48,7 @@ import {
 import { DeviceStateDoc, entitiesFor, entityById, EntitySpec, sensorEntities } from './entities';
 import { LinkOptions, LinkStatus, MqttLink } from './link';
 import { Limiter } from '../util/limiter';
+import { PollWheel } from '../util/poll-wheel';
 import {
   checkBaseTopic,
   checkDiscoveryPrefix,
@@ -154,6 +155,7 @@ interface Entry {
   available: boolean;
   publishedAvailability?: string;
   alerts: DeviceAlerts;
+  /** The one poll of a bridge that does not poll regularly. */
   pollTimer?: NodeJS.Timeout;
   failing: boolean;
   queue: Promise<unknown>;
@@ -195,6 +197,8 @@ export class HaBridge extends EventEmitter {
   /** Messages published since start (for benchmarks and the status). */
   published = 0;
   private readonly announcing = new Limiter(ANNOUNCED_AT_ONCE);
+  /** Regular polls: the devices of a slot are polled together. */
+  private readonly polls?: PollWheel<Entry>;
 
   constructor(private readonly o: BridgeOptions) {
     super();
@@ -203,6 +207,7 @@ export class HaBridge extends EventEmitter {
     if (url && !/^https?:\/\/[^\s]+$/i.test(url)) throw new InputError(`the configuration URL "${url}" must start with http:// or https://`);
     this.ctx = { prefix: checkDiscoveryPrefix(o.discoveryPrefix ?? 'homeassistant'), topics: this.topics, mode: o.mode ?? 'entity', origin: o.origin, configurationUrl: url || undefined };
     this.pollMs = Math.max(0, (o.pollSeconds ?? 30) * 1000);
+    if (this.pollMs > 0) this.polls = new PollWheel({ periodMs: this.pollMs, run: (e) => this.poll(e) });
     this.birthDelay = o.birthDelayMs ?? [500, 3000];
     this.scanMs = o.scanMs ?? 1500;
     this.echoMs = o.echoMs ?? 3000;
@@ -343,12 +348,13 @@ export class HaBridge extends EventEmitter {
     this.entries.set(desc.slug, entry);
     this.byKey.set(desc.key, entry);
     void this.publishDevice(entry);
-    if (control.poll && this.pollMs > 0) this.schedulePoll(entry, Math.random() * Math.min(this.pollMs, 2000));
-    else if (control.poll) this.schedulePoll(entry, 0);
+    if (control.poll && this.polls) this.polls.add(entry);
+    else if (control.poll) entry.pollTimer = setTimeout(() => void this.poll(entry), 0);
   }
 
   private removeEntry(entry: Entry, clearTopics: boolean): void {
     entry.removed = true;
+    this.polls?.remove(entry);
     clearTimeout(entry.pollTimer);
     for (const t of entry.followUps) clearTimeout(t);
     entry.control.close();
@@ -549,11 +555,6 @@ export class HaBridge extends EventEmitter {
   }
 
   // --- polling -------------------------------------------------------------------------------
-
-  private schedulePoll(entry: Entry, delayMs: number): void {
-    clearTimeout(entry.pollTimer);
-    entry.pollTimer = setTimeout(() => void this.poll(entry).finally(() => !entry.removed && this.pollMs > 0 && this.schedulePoll(entry, this.pollMs)), delayMs);
-  }
 
   /** Poll one device (by topic segment) or every device now, and publish what changed. */
   async refresh(slug?: string): Promise<void> {
@@ -762,6 +763,7 @@ export class HaBridge extends EventEmitter {
     clearTimeout(this.birthTimer);
     clearTimeout(this.echoTimer);
     if (this.scan) clearTimeout(this.scan.timer);
+    this.polls?.close();
     for (const e of this.entries.values()) {
       e.removed = true;
       clearTimeout(e.pollTimer);
