@@ -196,10 +196,17 @@ const cursor = new Cursor();
  * (then net-snmp reads it, and says what is wrong).
  */
 export function parseTrap(b: Buffer): ParsedTrap | undefined {
-  // One cursor for every message (a read runs to its end synchronously).
-  const c = cursor;
-  c.b = b;
-  c.at = 0;
+  // One cursor for every message (a read runs to its end synchronously); it keeps no datagram after.
+  cursor.b = b;
+  cursor.at = 0;
+  const t = readTrap(cursor, b);
+  cursor.b = NO_BYTES;
+  return t;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+function readTrap(c: Cursor, b: Buffer): ParsedTrap | undefined {
   const n = b.length;
   // The message: exactly the whole datagram.
   if (c.header(n) !== SEQUENCE || c.at !== n) return undefined;
