@@ -164,23 +164,32 @@ function compileSeverity(pattern: string | undefined): Matcher | undefined {
   return (value) => isSeverity(value) && test(severityRank(value));
 }
 
-/** The parts of an alert a rule can test besides its severity (every decision depends on that). */
-const READ_FIELDS = ['source', 'kind', 'state', 'device', 'site', 'escalated'] as const;
-type Reads = Record<(typeof READ_FIELDS)[number], boolean>;
+/** What the memory of decisions keys an alert by: one part of it that a rule can test. */
+type Fact = (a: AlertFacts) => unknown;
+
+// Each part as the alert has it: a missing device text and an empty one are kept apart, which
+// only ever costs a second entry (rules read both as empty).
+const SEVERITY: Fact = (a) => a.severity;
+const SOURCE: Fact = (a) => a.source;
+const KIND: Fact = (a) => a.kind;
+const STATE: Fact = (a) => a.state;
+const NAME: Fact = (a) => a.device.name;
+const HOST: Fact = (a) => a.device.host;
+const SITE: Fact = (a) => a.device.site;
+const ESCALATED: Fact = (a) => a.details.escalated;
 
 interface CompiledRule {
   rule: Rule;
   index: number;
-  /** Which parts of an alert its test looks at. */
-  reads: Reads;
+  /** The parts of an alert its test looks at. */
+  reads: Fact[];
   test(a: AlertFacts): boolean;
 }
 
-/** The next level of the memory of decisions under `text`, made when new. */
-function levelOf(level: Map<string, unknown>, text: string): Map<string, unknown> {
-  let next = level.get(text) as Map<string, unknown> | undefined;
-  if (!next) level.set(text, (next = new Map()));
-  return next;
+/** Decisions already made: one level per part of the key, the decision at the end. */
+interface Memory {
+  next: Map<unknown, Memory>;
+  decision?: Decision;
 }
 
 export interface Decision {
@@ -195,14 +204,13 @@ export interface Decision {
 export class Policy {
   readonly config: PolicyConfig;
   private readonly compiled: CompiledRule[];
-  /** What any of the rules looks at (what the memory of decisions is keyed by). */
-  private readonly reads: Reads;
+  /** What the memory of decisions is keyed by: the severity (every decision carries it) and what any rule looks at. */
+  private readonly key: Fact[];
 
   constructor(config: Partial<PolicyConfig> = {}) {
     this.config = checkPolicy({ ...DEFAULT_POLICY, ...config });
     this.compiled = this.config.rules.map((rule, index) => compileRule(rule, index));
-    this.reads = { source: false, kind: false, state: false, device: false, site: false, escalated: false };
-    for (const c of this.compiled) for (const f of READ_FIELDS) if (c.reads[f]) this.reads[f] = true;
+    this.key = [...new Set([SEVERITY, ...this.compiled.flatMap((c) => c.reads)])];
   }
 
   get outputCount(): number {
@@ -215,56 +223,30 @@ export class Policy {
   }
 
   /**
-   * Decisions already made, by what the rules look at, one level per text: the severity (a
-   * decision carries it), then of source, kind, state, device name and host, and site those that
-   * some rule tests; then escalated or not. Alerts come in a few combinations and a flood repeats
-   * them: the rules run once per combination, and a text no rule reads costs no look-up and does
-   * not multiply the combinations (a policy with no device rule remembers one decision for all
-   * devices). Bounded: emptied when full.
+   * Decisions already made, by what the rules look at: the severity, then each part of an alert
+   * that some rule tests (source, kind, state, device name and host, site, escalated). Alerts come
+   * in a few combinations and a flood repeats them: the rules run once per combination, and a part
+   * no rule reads costs no look-up and does not multiply the combinations (a policy with no device
+   * rule remembers one decision for all devices). Bounded: emptied when full.
    */
-  private decided = new Map<string, unknown>();
-  private decidedCount = 0;
+  private memory: Memory = { next: new Map() };
+  private remembered = 0;
 
   /** Walks the rules; the alert is not changed (the severity to use is in the decision). */
   decide(alert: AlertFacts): Decision {
-    const reads = this.reads;
-    const d = alert.device;
-    let level = this.decided;
-    // Rules read a missing device text as empty; a text of another type is decided afresh.
-    if (typeof alert.severity !== 'string') return this.walk(alert);
-    level = levelOf(level, alert.severity);
-    if (reads.source) {
-      if (typeof alert.source !== 'string') return this.walk(alert);
-      level = levelOf(level, alert.source);
+    let m = this.memory;
+    for (const fact of this.key) {
+      const value = fact(alert);
+      let next = m.next.get(value);
+      if (!next) m.next.set(value, (next = { next: new Map() }));
+      m = next;
     }
-    if (reads.kind) {
-      if (typeof alert.kind !== 'string') return this.walk(alert);
-      level = levelOf(level, alert.kind);
-    }
-    if (reads.state) {
-      if (typeof alert.state !== 'string') return this.walk(alert);
-      level = levelOf(level, alert.state);
-    }
-    if (reads.device) {
-      const name = d.name ?? '';
-      const host = d.host ?? '';
-      if (typeof name !== 'string' || typeof host !== 'string') return this.walk(alert);
-      level = levelOf(levelOf(level, name), host);
-    }
-    if (reads.site) {
-      const site = d.site ?? '';
-      if (typeof site !== 'string') return this.walk(alert);
-      level = levelOf(level, site);
-    }
-    const escalated = reads.escalated && alert.details.escalated === true ? 'E' : '-';
-    let decision = level.get(escalated) as Decision | undefined;
-    if (!decision) {
-      decision = Object.freeze(this.walk(alert));
-      if (++this.decidedCount > 4096) {
-        this.decided = new Map();
-        this.decidedCount = 0;
-      } else level.set(escalated, decision);
-    }
+    if (m.decision) return m.decision;
+    const decision = Object.freeze(this.walk(alert));
+    if (++this.remembered > 4096) {
+      this.memory = { next: new Map() };
+      this.remembered = 0;
+    } else m.decision = decision;
     return decision;
   }
 
@@ -307,16 +289,35 @@ function compileRule(rule: Rule, index: number): CompiledRule {
   const escalated = typeof m.escalated === 'boolean' ? m.escalated : undefined;
   // Only the conditions the rule has, cheapest and most selective first (kind, then state).
   const tests: Array<(a: AlertFacts) => boolean> = [];
-  if (kind) tests.push((a) => kind(a.kind));
-  if (state !== undefined) tests.push((a) => a.state === state);
-  if (source) tests.push((a) => source(a.source));
+  const reads: Fact[] = [];
+  if (kind) {
+    tests.push((a) => kind(a.kind));
+    reads.push(KIND);
+  }
+  if (state !== undefined) {
+    tests.push((a) => a.state === state);
+    reads.push(STATE);
+  }
+  if (source) {
+    tests.push((a) => source(a.source));
+    reads.push(SOURCE);
+  }
   if (severity) {
     const sev = severity;
     tests.push((a) => sev(a.severity));
   }
-  if (device) tests.push((a) => device([a.device.name, a.device.host]));
-  if (site) tests.push((a) => site(a.device.site));
-  if (escalated !== undefined) tests.push((a) => (a.details.escalated === true) === escalated);
+  if (device) {
+    tests.push((a) => device([a.device.name, a.device.host]));
+    reads.push(NAME, HOST);
+  }
+  if (site) {
+    tests.push((a) => site(a.device.site));
+    reads.push(SITE);
+  }
+  if (escalated !== undefined) {
+    tests.push((a) => (a.details.escalated === true) === escalated);
+    reads.push(ESCALATED);
+  }
   const [t1, t2, t3] = tests;
   const test: (a: AlertFacts) => boolean =
     tests.length === 0
@@ -331,7 +332,6 @@ function compileRule(rule: Rule, index: number): CompiledRule {
                 for (const t of tests) if (!t(a)) return false;
                 return true;
               };
-  const reads: Reads = { source: !!source, kind: !!kind, state: state !== undefined, device: !!device, site: !!site, escalated: escalated !== undefined };
   return { rule, index, reads, test };
 }
 
