@@ -2,7 +2,7 @@
  * Alert benchmarks.
  *  - alerts-pet-throughput, the headline: PET traps per second that alert-in takes from a UDP
  *    socket on loopback and turns into emitted alerts (AlertHub, as the oob-alert-in node runs
- *    it: TrapReceiver's checks, net-snmp's parse, PET decode, the Alert, a 20-rule policy with
+ *    it: TrapReceiver's checks, its trap reader, PET decode, the Alert, a 20-rule policy with
  *    dedup and rate limits, its state file on disk), compared with a bare net-snmp receiver that
  *    only counts. Two sender processes (one alone sends about as fast as net-snmp receives), the
  *    same for both sides, send the same traps to each in alternating rounds as fast as they can.

@@ -35,7 +35,7 @@ const PARTS: Array<[string, (f: CallFrame) => boolean]> = [
   ['rules (policy.decide, 20 rules)', (f) => /alerts\/policy/.test(f.url)],
   ['dedup keys, rate limits (engine)', (f) => /alerts\/(engine|open-keys|rate-limit|maintenance)|lib\/activity/.test(f.url)],
   ['PET decode, draft, dedup key text', (f) => /asf\/pet|alerts\/alert\.js|lib\/events\//.test(f.url) || (/alerts\/hub/.test(f.url) && /onTrap|deviceFor|petDevice/.test(f.functionName))],
-  ['SNMP parse (net-snmp) + receiver checks', (f) => /net-snmp|asn1-ber|trap-receiver|token-bucket/.test(f.url)],
+  ['SNMP parse (our trap reader, net-snmp) + receiver checks', (f) => /net-snmp|asn1-ber|trap-receiver|trap-parse|token-bucket/.test(f.url)],
   ['socket, event loop', (f) => /dgram|timers|task_queues|node:events/.test(f.url)],
 ];
 

@@ -16,6 +16,7 @@ import { EventListener, newRegistration } from '../lib/amt/event-listener';
 import { decodeEventRecord, decodeRecordArray, eventRecordToAlert, newSince } from '../lib/amt/event-log';
 import { alertIndicationToAlert, readAlertIndication } from '../lib/amt/events';
 import { decodePet, encodePet, petToAlert } from '../lib/asf/pet';
+import { parseTrap } from '../lib/asf/trap-parse';
 import { ReceivedTrap, TrapReceiver } from '../lib/asf/trap-receiver';
 import { XmlError } from '../lib/errors';
 import { DigestSession, parseDigestChallenge } from '../lib/wsman/digest';
@@ -92,6 +93,36 @@ describe('PET receiver under bad input', () => {
       expect(r.counts.dropped['not-allowed']).toBe(1);
       expect(r2.counts.dropped['wrong-community']).toBe(1);
       expect(got).toEqual([]);
+    } finally {
+      await r.close();
+      await r2.close();
+    }
+  });
+
+  it('delivers a trap its own reader takes and the same trap left to net-snmp alike, and checks the community on both ways', async () => {
+    const got: ReceivedTrap[] = [];
+    const r = new TrapReceiver({ port: 0, address: '127.0.0.1', communities: ['public'], onTrap: (t) => got.push(t) });
+    await r.start();
+    const r2 = new TrapReceiver({ port: 0, address: '127.0.0.1', communities: ['other'], onTrap: (t) => got.push(t) });
+    await r2.start();
+    try {
+      // A byte after the message: the quick reader leaves it to net-snmp, which reads the message and ignores the byte.
+      const padded = Buffer.concat([PET_V1_TRAP, Buffer.from([0])]);
+      expect(parseTrap(PET_V1_TRAP)).toBeDefined();
+      expect(parseTrap(padded)).toBeUndefined();
+      await send(r.port, [PET_V1_TRAP]);
+      await until(() => got.length === 1);
+      await send(r.port, [padded]);
+      await until(() => got.length === 2);
+      expect(got).toHaveLength(2);
+      const [quick, parsed] = got.map(({ receivedAt: _r, fromPort: _p, raw: _raw, ...rest }) => rest);
+      expect(quick.varbinds.length).toBeGreaterThan(0);
+      expect(quick).toEqual(parsed);
+      expect(got[1].raw).toEqual(padded);
+      await send(r2.port, [PET_V1_TRAP, padded]);
+      await until(() => r2.counts.dropped['wrong-community'] === 2);
+      expect(r2.counts.dropped['wrong-community']).toBe(2);
+      expect(got).toHaveLength(2);
     } finally {
       await r.close();
       await r2.close();

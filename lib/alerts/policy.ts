@@ -164,10 +164,32 @@ function compileSeverity(pattern: string | undefined): Matcher | undefined {
   return (value) => isSeverity(value) && test(severityRank(value));
 }
 
+/** What the memory of decisions keys an alert by: one part of it that a rule can test. */
+type Fact = (a: AlertFacts) => unknown;
+
+// Each part as the alert has it: a missing device text and an empty one are kept apart, which
+// only ever costs a second entry (rules read both as empty).
+const SEVERITY: Fact = (a) => a.severity;
+const SOURCE: Fact = (a) => a.source;
+const KIND: Fact = (a) => a.kind;
+const STATE: Fact = (a) => a.state;
+const NAME: Fact = (a) => a.device.name;
+const HOST: Fact = (a) => a.device.host;
+const SITE: Fact = (a) => a.device.site;
+const ESCALATED: Fact = (a) => a.details.escalated;
+
 interface CompiledRule {
   rule: Rule;
   index: number;
+  /** The parts of an alert its test looks at. */
+  reads: Fact[];
   test(a: AlertFacts): boolean;
+}
+
+/** Decisions already made: one level per part of the key, the decision at the end. */
+interface Memory {
+  next: Map<unknown, Memory>;
+  decision?: Decision;
 }
 
 export interface Decision {
@@ -182,10 +204,13 @@ export interface Decision {
 export class Policy {
   readonly config: PolicyConfig;
   private readonly compiled: CompiledRule[];
+  /** What the memory of decisions is keyed by: the severity (every decision carries it) and what any rule looks at. */
+  private readonly key: Fact[];
 
   constructor(config: Partial<PolicyConfig> = {}) {
     this.config = checkPolicy({ ...DEFAULT_POLICY, ...config });
     this.compiled = this.config.rules.map((rule, index) => compileRule(rule, index));
+    this.key = [...new Set([SEVERITY, ...this.compiled.flatMap((c) => c.reads)])];
   }
 
   get outputCount(): number {
@@ -198,35 +223,30 @@ export class Policy {
   }
 
   /**
-   * Decisions already made, by everything a rule can look at, one level per text (source, kind,
-   * severity, state, device name, host, site; then escalated or not). Alerts come in a few
-   * combinations and a flood repeats them: the rules run once per combination. Bounded: emptied
-   * when full.
+   * Decisions already made, by what the rules look at: the severity, then each part of an alert
+   * that some rule tests (source, kind, state, device name and host, site, escalated). Alerts come
+   * in a few combinations and a flood repeats them: the rules run once per combination, and a part
+   * no rule reads costs no look-up and does not multiply the combinations (a policy with no device
+   * rule remembers one decision for all devices). Bounded: emptied when full.
    */
-  private decided = new Map<string, unknown>();
-  private decidedCount = 0;
+  private memory: Memory = { next: new Map() };
+  private remembered = 0;
 
   /** Walks the rules; the alert is not changed (the severity to use is in the decision). */
   decide(alert: AlertFacts): Decision {
-    const d = alert.device;
-    // Rules read a missing text as empty.
-    const texts = [alert.source, alert.kind, alert.severity, alert.state, d.name ?? '', d.host ?? '', d.site ?? ''];
-    let level = this.decided;
-    for (const t of texts) {
-      if (typeof t !== 'string') return this.walk(alert);
-      let next = level.get(t) as Map<string, unknown> | undefined;
-      if (!next) level.set(t, (next = new Map()));
-      level = next;
+    let m = this.memory;
+    for (const fact of this.key) {
+      const value = fact(alert);
+      let next = m.next.get(value);
+      if (!next) m.next.set(value, (next = { next: new Map() }));
+      m = next;
     }
-    const escalated = alert.details.escalated === true ? 'E' : '-';
-    let decision = level.get(escalated) as Decision | undefined;
-    if (!decision) {
-      decision = Object.freeze(this.walk(alert));
-      if (++this.decidedCount > 4096) {
-        this.decided = new Map();
-        this.decidedCount = 0;
-      } else level.set(escalated, decision);
-    }
+    if (m.decision) return m.decision;
+    const decision = Object.freeze(this.walk(alert));
+    if (++this.remembered > 4096) {
+      this.memory = { next: new Map() };
+      this.remembered = 0;
+    } else m.decision = decision;
     return decision;
   }
 
@@ -269,16 +289,35 @@ function compileRule(rule: Rule, index: number): CompiledRule {
   const escalated = typeof m.escalated === 'boolean' ? m.escalated : undefined;
   // Only the conditions the rule has, cheapest and most selective first (kind, then state).
   const tests: Array<(a: AlertFacts) => boolean> = [];
-  if (kind) tests.push((a) => kind(a.kind));
-  if (state !== undefined) tests.push((a) => a.state === state);
-  if (source) tests.push((a) => source(a.source));
+  const reads: Fact[] = [];
+  if (kind) {
+    tests.push((a) => kind(a.kind));
+    reads.push(KIND);
+  }
+  if (state !== undefined) {
+    tests.push((a) => a.state === state);
+    reads.push(STATE);
+  }
+  if (source) {
+    tests.push((a) => source(a.source));
+    reads.push(SOURCE);
+  }
   if (severity) {
     const sev = severity;
     tests.push((a) => sev(a.severity));
   }
-  if (device) tests.push((a) => device([a.device.name, a.device.host]));
-  if (site) tests.push((a) => site(a.device.site));
-  if (escalated !== undefined) tests.push((a) => (a.details.escalated === true) === escalated);
+  if (device) {
+    tests.push((a) => device([a.device.name, a.device.host]));
+    reads.push(NAME, HOST);
+  }
+  if (site) {
+    tests.push((a) => site(a.device.site));
+    reads.push(SITE);
+  }
+  if (escalated !== undefined) {
+    tests.push((a) => (a.details.escalated === true) === escalated);
+    reads.push(ESCALATED);
+  }
   const [t1, t2, t3] = tests;
   const test: (a: AlertFacts) => boolean =
     tests.length === 0
@@ -293,7 +332,7 @@ function compileRule(rule: Rule, index: number): CompiledRule {
                 for (const t of tests) if (!t(a)) return false;
                 return true;
               };
-  return { rule, index, test };
+  return { rule, index, reads, test };
 }
 
 function positiveOrZero(v: unknown, what: string): number {

@@ -1,14 +1,18 @@
 /**
- * An SNMP trap listener for PET: net-snmp parses the messages and checks the community; in front
- * of it, every datagram is checked before it is parsed: sender on the allow-list, size, a rate
- * per sender and overall, and SNMP version (v1 and v2c only: v3 would make us answer strangers
- * with reports). Whatever is refused or cannot be read is counted by reason, never thrown.
+ * An SNMP trap listener for PET: every datagram is checked before it is parsed (sender on the
+ * allow-list, size, a rate per sender and overall, and SNMP version: v1 and v2c only, v3 would
+ * make us answer strangers with reports); then a well-formed v1 or v2c trap is read by our own
+ * quick reader (lib/asf/trap-parse) and its community checked here, and anything else (informs,
+ * which get their answer from net-snmp; odd encodings; other PDUs) goes to net-snmp, which parses
+ * it and checks the community. Whatever is refused or cannot be read is counted by reason, never
+ * thrown.
  */
 import * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import { InputError } from '../errors';
 import { TokenBuckets } from '../util/token-bucket';
+import { parseTrap, TRAP_V1_PDU } from './trap-parse';
 
 // net-snmp ships no types; the few parts we use are typed where they are used.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -115,7 +119,7 @@ export function peekSnmpVersion(b: Buffer): number | undefined {
   return b[at + 2];
 }
 
-/** A dgram socket whose 'message' events pass our checks first; what net-snmp binds to. */
+/** A dgram socket whose 'message' events pass our checks first (and are not taken by our own reader); what net-snmp binds to. */
 class CheckedSocket extends EventEmitter {
   constructor(
     readonly real: dgram.Socket,
@@ -207,6 +211,13 @@ export class TrapReceiver {
     const v = peekSnmpVersion(msg);
     if (v === undefined) return this.drop('garbage', rinfo.address, 'not an SNMP message');
     if (v !== 0 && v !== 1) return this.drop('unsupported-version', rinfo.address, v === 3 ? 'SNMPv3' : `version ${v}`);
+    const quick = parseTrap(msg);
+    if (quick) {
+      // As net-snmp does: the community must be one of ours (the same exact comparison).
+      if (!this.communities.includes(quick.community)) return this.drop('wrong-community', rinfo.address);
+      this.deliver(quick, rinfo, msg, quick.varbinds);
+      return false;
+    }
     this.current = msg;
     return true;
   }
@@ -254,9 +265,10 @@ export class TrapReceiver {
     });
   }
 
-  private deliver(pdu: Record<string, any>, rinfo: dgram.RemoteInfo, raw: Buffer): void {
-    const varbinds: TrapVarbind[] = Array.isArray(pdu.varbinds) ? pdu.varbinds.map(varbindOf) : [];
-    const v1 = pdu.type === snmp.PduType.Trap;
+  /** A trap read by net-snmp (its PDU, with the community) or by parseTrap (`read`: its varbinds, as they are given). */
+  private deliver(pdu: Record<string, any>, rinfo: dgram.RemoteInfo, raw: Buffer, read?: TrapVarbind[]): void {
+    const varbinds: TrapVarbind[] = read ?? (Array.isArray(pdu.varbinds) ? pdu.varbinds.map(varbindOf) : []);
+    const v1 = pdu.type === TRAP_V1_PDU;
     // Made in one piece: every trap of a flood has the same fields.
     const t: ReceivedTrap = {
       from: rinfo.address,

@@ -1,11 +1,12 @@
 /**
- * The binary parsers of untrusted datagrams (IPMI/RMCP+, RMCP presence, PET variable data) fed
+ * The binary parsers of untrusted datagrams (IPMI/RMCP+, RMCP presence, SNMP traps, PET variable data) fed
  * real-size input: whole datagrams up to each one's cap, random and mutated from valid ones
  * (`size: 'max'`: at fast-check's default size an array stays near 10 elements whatever its maxLength).
  * Each refuses with its own error (or ignores) and never throws anything else.
  */
 import * as fc from 'fast-check';
-import { decodePet, encodePet, petToAlert } from '../../lib/asf/pet';
+import { decodePet, encodePet, PET_ENTERPRISE, PET_VARBIND_OID, petToAlert, specificTrapOf } from '../../lib/asf/pet';
+import { parseTrap } from '../../lib/asf/trap-parse';
 import { buildPresencePong, readPresencePong, readRmcp } from '../../lib/asf/rmcp';
 import { decodeDatagram, decodeMessage, encodeMessage, encodeV2, MAX_DATAGRAM, PacketError } from '../../lib/ipmi/packet';
 
@@ -57,6 +58,28 @@ describe('binary parsers at real sizes', () => {
       { numRuns: 2000 },
     );
     expect(readPresencePong(valid)?.tag).toBe(7);
+  });
+
+  it('SNMP trap messages up to and past the 2 KB datagram cap: read whole or left to net-snmp, never a throw', () => {
+    const snmp = require('net-snmp');
+    let valid: Buffer | undefined;
+    const session = snmp.createSession('127.0.0.1', 'public', { version: snmp.Version1, trapPort: 9 });
+    session.dgram.send = (buf: Buffer, _o: number, _l: number, _p: number, _h: string, cb?: () => void) => {
+      valid = Buffer.from(buf);
+      cb?.();
+    };
+    const varbind = encodePet({ sequence: 1, severity: 0x10, entity: 0x17, sensorNumber: 3 });
+    session.trap(`${PET_ENTERPRISE}.${specificTrapOf({ sensorType: 5, eventType: 0x6f, offset: 0 })}`, [{ oid: PET_VARBIND_OID, type: snmp.ObjectType.OctetString, value: varbind }], { agentAddr: '10.0.0.1' }, () => undefined);
+    session.close();
+    expect(parseTrap(valid!)?.varbinds[0].value).toEqual(varbind);
+    const datagram = fc.oneof(fc.uint8Array({ minLength: 0, maxLength: 2048 + 64, size: 'max' }).map((a) => Buffer.from(a)), mutated(valid!, 2048 + 64));
+    fc.assert(
+      fc.property(datagram, (b) => {
+        const t = parseTrap(b);
+        if (t) expect(t.varbinds.length).toBeLessThanOrEqual(b.length / 4);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('PET variable data up to the 2 KB datagram cap, with any specific trap', () => {
