@@ -39,7 +39,7 @@ describe('tshark reads our packets', () => {
   afterAll(() => receiver.close());
 
   it('as Wake-on-LAN with the right MAC and password, not malformed', async () => {
-    const captured = await startCapture({ iface: 'lo', filter: `udp dst port ${port}`, count: 3 });
+    const captured = await startCapture({ iface: 'lo', filter: `udp dst port ${port}`, count: 3, heuristicsFirst: true });
     await settle(300);
     await wake({ macs: 'AA-BB-CC-00-11-22', address: '127.0.0.1', port, repeat: 1 });
     await wake({ macs: '02:00:86:00:00:07', address: '127.0.0.1', port, repeat: 1, secureOn: '11:22:33:44:55:66' });
@@ -152,8 +152,8 @@ describe('in network namespaces we create', () => {
     ]) {
       await ns.exec('ip', args);
     }
-    const onVa = await startCapture({ iface: 'va', filter: 'udp dst port 9 and dst host 255.255.255.255', count: 1, ns });
-    const onVb = await startCapture({ iface: 'vb', filter: 'udp dst port 9 and dst host 10.77.0.255', count: 1, ns });
+    const onVa = await startCapture({ iface: 'va', filter: 'udp dst port 9 and dst host 255.255.255.255', count: 1, ns, heuristicsFirst: true });
+    const onVb = await startCapture({ iface: 'vb', filter: 'udp dst port 9 and dst host 10.77.0.255', count: 1, ns, heuristicsFirst: true });
     await settle(300);
     const wakes = [
       { device: 0, interface: 'va' },

@@ -152,9 +152,15 @@ export async function startCapture(o: {
   timeoutMs?: number;
   /** tshark -d rules, e.g. "udp.port==40000,rmcp" for a protocol on a port it does not expect. */
   decodeAs?: string[];
+  /**
+   * Let UDP's heuristic dissectors (Wake-on-LAN is one) look before the port table: otherwise a
+   * packet whose ephemeral source port is some protocol's port (34962-34964 is PROFINET RT) is
+   * read as that protocol.
+   */
+  heuristicsFirst?: boolean;
 }): Promise<{ packets: Promise<CapturedPacket[]> }> {
   const tshark = requirePeer('tshark');
-  const args = [...(o.decodeAs ?? []).flatMap((d) => ['-d', d]),'-i', o.iface, '-f', o.filter, '-c', String(o.count), '-a', `duration:${Math.ceil((o.timeoutMs ?? 20_000) / 1000)}`, '-T', 'pdml'];
+  const args = [...(o.decodeAs ?? []).flatMap((d) => ['-d', d]), ...(o.heuristicsFirst ? ['-o', 'udp.try_heuristic_first:TRUE'] : []), '-i', o.iface, '-f', o.filter, '-c', String(o.count), '-a', `duration:${Math.ceil((o.timeoutMs ?? 20_000) / 1000)}`, '-T', 'pdml'];
   const c = o.ns ? o.ns.spawn(tshark, args) : spawn(tshark, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
