@@ -29,6 +29,7 @@ const TARGETS = {
   'lib/alerts/policy.ts': ['lib/alerts/engine.test.ts', 'nodes/shared/policy-check.test.ts', 'test/spec/alert-policy.test.ts', 'test/spec/alert-policy-edges.test.ts', 'test/spec/alert-policy-settings.test.ts'],
   'lib/amt/power.ts': ['test/sim-power.test.ts', 'test/wsman-client.test.ts', 'test/spec/amt-power.test.ts', 'test/spec/amt-power-edges.test.ts', 'test/sim-return-values.test.ts'],
   'lib/ipmi/packet.ts': ['lib/ipmi/codec.test.ts', 'test/hostile-lan/binary-parsers.test.ts', 'test/spec/ipmi-packet.test.ts'],
+  'lib/asf/trap-parse.ts': ['lib/asf/trap-parse.test.ts', 'test/hostile-lan/binary-parsers.test.ts', 'test/alerts-bad-input.test.ts'],
 };
 
 module.exports = { TARGETS };
