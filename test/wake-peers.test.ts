@@ -69,8 +69,9 @@ describe('tshark reads our packets', () => {
     const fleet = await startFleet({ devices: 1, port: 0, rmcpPort: 0 });
     try {
       const rport = fleet.rmcp![0].port;
-      // RMCP lives on 623; on our ephemeral port tshark has to be told.
-      const captured = await startCapture({ iface: 'lo', filter: `udp port ${rport}`, count: 2, decodeAs: [`udp.port==${rport},rmcp`] });
+      // RMCP lives on 623: on ephemeral ports tshark has to be told, for both ends (UDP looks up
+      // the lower port first, and the ping's own port could be another protocol's).
+      const captured = await startCapture({ iface: 'lo', filter: `udp port ${rport}`, count: 2, decodeAs: ['udp.port==1-65535,rmcp'] });
       await settle(300);
       const r = await presencePing('127.0.0.1', { port: rport, timeoutMs: 1000, retries: 0 });
       expect(r.answered).toBe(true);
