@@ -178,3 +178,100 @@ describe('the quick trap reader', () => {
     expect(netSnmp(bool).pdu).toBeDefined();
   });
 });
+
+describe('the quick trap reader at its edges (messages built by hand, byte by byte)', () => {
+  type Form = 'short' | 'long1' | 'long2' | 'long3';
+  // The short form holds up to 127; past that the long form of one or two bytes is the only one.
+  const lengthBytes = (n: number, form: Form): number[] =>
+    form === 'short' ? (n < 128 ? [n] : n < 256 ? [0x81, n] : [0x82, n >> 8, n & 0xff]) : form === 'long1' ? [0x81, n] : form === 'long2' ? [0x82, n >> 8, n & 0xff] : [0x83, 0, n >> 8, n & 0xff];
+  const tlv = (tag: number, body: Buffer | number[], form: Form = 'short'): Buffer => {
+    const b = Buffer.from(body);
+    return Buffer.concat([Buffer.from([tag, ...lengthBytes(b.length, form)]), b]);
+  };
+  const int = (...bytes: number[]) => tlv(0x02, bytes);
+  const str = (s: string) => tlv(0x04, Buffer.from(s));
+  const seq = (...parts: Buffer[]) => tlv(0x30, Buffer.concat(parts));
+  // 1.3.6.1.2.1.1.3.0 (sysUpTime.0) and 1.3.6.1.4.1.3183.1.1 (the PET enterprise)
+  const SYS_UPTIME = [0x2b, 6, 1, 2, 1, 1, 3, 0];
+  const PET = [0x2b, 6, 1, 4, 1, 0x98, 0x6f, 1, 1];
+  const varbind = (oidBytes: number[], value: Buffer) => seq(tlv(0x06, oidBytes), value);
+  const v2 = (o: { version?: Buffer; community?: Buffer; head?: Buffer[]; varbinds?: Buffer[]; form?: Form; after?: Buffer } = {}) =>
+    Buffer.concat([
+      tlv(
+        0x30,
+        Buffer.concat([
+          o.version ?? int(1),
+          o.community ?? str(COMMUNITY),
+          tlv(0xa7, Buffer.concat([...(o.head ?? [int(7), int(0), int(0)]), tlv(0x30, Buffer.concat(o.varbinds ?? [varbind(SYS_UPTIME, tlv(0x43, [1, 0]))]), o.form)]), o.form),
+        ]),
+        o.form,
+      ),
+      o.after ?? Buffer.alloc(0),
+    ]);
+  const v1 = (o: { enterprise?: number[]; agent?: number[]; generic?: Buffer; specific?: Buffer; upTime?: Buffer } = {}) =>
+    seq(int(0), str(COMMUNITY), tlv(0xa4, Buffer.concat([tlv(0x06, o.enterprise ?? PET), tlv(0x40, o.agent ?? [10, 0, 0, 1]), o.generic ?? int(6), o.specific ?? int(0x01, 0x02), o.upTime ?? tlv(0x43, [0x30, 0x39]), seq()])));
+  const netSnmp = netSnmpReader();
+  /** Read by us, and as net-snmp reads it. */
+  const read = (b: Buffer) => {
+    const ours = parseTrap(b);
+    expect(ours).toBeDefined();
+    const theirs = netSnmp(b);
+    expect(theirs.error).toBeUndefined();
+    compare(ours!, theirs.pdu!);
+    return ours!;
+  };
+
+  it('reads a v2c trap and a v1 trap field by field', () => {
+    expect(read(v2())).toMatchObject({ version: 1, community: COMMUNITY, type: 0xa7, varbinds: [{ oid: '1.3.6.1.2.1.1.3.0', type: 0x43, value: 256 }] });
+    expect(read(v1())).toMatchObject({ version: 0, type: 0xa4, enterprise: '1.3.6.1.4.1.3183.1.1', agentAddr: '10.0.0.1', generic: 6, specific: 258, upTime: 12345, varbinds: [] });
+  });
+
+  it('reads lengths in the long form of one and two bytes as the short form, and leaves three to net-snmp', () => {
+    const short = parseTrap(v2());
+    expect(read(v2({ form: 'long1' }))).toEqual(short);
+    expect(read(v2({ form: 'long2' }))).toEqual(short);
+    expect(parseTrap(v2({ form: 'long3' }))).toBeUndefined();
+  });
+
+  it('reads an empty community (the receiver then refuses it, as net-snmp does) and an empty string value', () => {
+    expect(parseTrap(v2({ community: str('') }))?.community).toBe('');
+    expect(netSnmp(v2({ community: str('') })).error?.message).toMatch(/community not found/);
+    expect(read(v2({ varbinds: [varbind(SYS_UPTIME, tlv(0x04, []))] })).varbinds[0].value).toEqual(Buffer.alloc(0));
+  });
+
+  it('reads integers of up to six bytes, and leaves longer ones to net-snmp', () => {
+    expect(read(v2({ varbinds: [varbind(SYS_UPTIME, int(0x7f, 1, 2, 3, 4, 5))] })).varbinds[0].value).toBe(0x7f0102030405);
+    expect(parseTrap(v2({ varbinds: [varbind(SYS_UPTIME, int(0, 1, 2, 3, 4, 5, 6))] }))).toBeUndefined();
+    expect(parseTrap(v2({ head: [int(0, 1, 2, 3, 4, 5, 6), int(0), int(0)] }))).toBeUndefined();
+    expect(parseTrap(v1({ generic: int(0, 0, 0, 0, 0, 0, 6) }))).toBeUndefined();
+    expect(parseTrap(v1({ specific: int(0, 0, 0, 0, 0, 0, 1) }))).toBeUndefined();
+    expect(parseTrap(v1({ upTime: tlv(0x43, [0, 0, 0, 0, 0, 0, 1]) }))).toBeUndefined();
+  });
+
+  it('reads OIDs of up to 128 bytes, and leaves empty, longer and unfinished ones to net-snmp', () => {
+    const long = [0x2b, ...Array(127).fill(1)];
+    expect(read(v2({ varbinds: [varbind(long, tlv(0x05, []))] })).varbinds[0].oid).toBe(`1.3.${Array(127).fill(1).join('.')}`);
+    expect(parseTrap(v2({ varbinds: [varbind([...long, 1], tlv(0x05, []))] }))).toBeUndefined();
+    expect(parseTrap(v2({ varbinds: [varbind([], tlv(0x05, []))] }))).toBeUndefined();
+    expect(parseTrap(v2({ varbinds: [varbind([0x2b, 6, 0x81], tlv(0x05, []))] }))).toBeUndefined();
+    expect(parseTrap(v1({ enterprise: [0x2b, 6, 0x81] }))).toBeUndefined();
+  });
+
+  it('leaves to net-snmp: another version, an agent address not of 4 bytes, and every length that is not exact', () => {
+    for (const version of [2, 3]) expect(parseTrap(v2({ version: int(version) }))).toBeUndefined();
+    expect(parseTrap(v1({ agent: [10, 0, 0, 1, 2] }))).toBeUndefined();
+    // Bytes after the message, after the PDU inside it, after the varbind list inside the PDU.
+    expect(parseTrap(v2({ after: Buffer.from([0]) }))).toBeUndefined();
+    const inner = Buffer.concat([int(7), int(0), int(0), seq(varbind(SYS_UPTIME, tlv(0x43, [1])))]);
+    expect(parseTrap(seq(int(1), str(COMMUNITY), tlv(0xa7, inner), Buffer.from([5, 0])))).toBeUndefined();
+    expect(parseTrap(seq(int(1), str(COMMUNITY), tlv(0xa7, Buffer.concat([inner, Buffer.from([5, 0])]))))).toBeUndefined();
+    // A varbind with something after its value; one with no value; a value running past its varbind.
+    expect(parseTrap(v2({ varbinds: [seq(tlv(0x06, SYS_UPTIME), tlv(0x05, []), tlv(0x05, []))] }))).toBeUndefined();
+    expect(parseTrap(v2({ varbinds: [seq(tlv(0x06, SYS_UPTIME))] }))).toBeUndefined();
+    expect(parseTrap(v2({ varbinds: [seq(tlv(0x06, SYS_UPTIME), Buffer.from([0x04, 5, 1, 2]))] }))).toBeUndefined();
+    // A header whose length byte is missing, and one whose long-form length bytes are.
+    expect(parseTrap(v2({ varbinds: [seq(tlv(0x06, SYS_UPTIME), Buffer.from([0x04]))] }))).toBeUndefined();
+    expect(parseTrap(v2({ varbinds: [seq(tlv(0x06, SYS_UPTIME), Buffer.from([0x04, 0x82, 0]))] }))).toBeUndefined();
+    expect(parseTrap(v2({ varbinds: [seq(tlv(0x06, SYS_UPTIME), Buffer.from([0x04, 0x81]))] }))).toBeUndefined();
+  });
+});
