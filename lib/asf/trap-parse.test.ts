@@ -265,6 +265,10 @@ describe('the quick trap reader at its edges (messages built by hand, byte by by
     const inner = Buffer.concat([int(7), int(0), int(0), seq(varbind(SYS_UPTIME, tlv(0x43, [1])))]);
     expect(parseTrap(seq(int(1), str(COMMUNITY), tlv(0xa7, inner), Buffer.from([5, 0])))).toBeUndefined();
     expect(parseTrap(seq(int(1), str(COMMUNITY), tlv(0xa7, Buffer.concat([inner, Buffer.from([5, 0])]))))).toBeUndefined();
+    // The same with a whole varbind after the PDU: it is no part of the trap.
+    const stray = varbind(SYS_UPTIME, tlv(0x05, []));
+    expect(parseTrap(seq(int(1), str(COMMUNITY), tlv(0xa7, inner), stray))).toBeUndefined();
+    expect(parseTrap(Buffer.concat([v2(), stray]))).toBeUndefined();
     // A varbind with something after its value; one with no value; a value running past its varbind.
     expect(parseTrap(v2({ varbinds: [seq(tlv(0x06, SYS_UPTIME), tlv(0x05, []), tlv(0x05, []))] }))).toBeUndefined();
     expect(parseTrap(v2({ varbinds: [seq(tlv(0x06, SYS_UPTIME))] }))).toBeUndefined();
