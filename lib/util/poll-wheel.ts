@@ -21,8 +21,6 @@ interface Member {
   slot: number;
   running: boolean;
   lastStart: number;
-  /** Due time of the first run, until it has started. */
-  firstAt?: number;
 }
 
 export class PollWheel<T> {
@@ -31,8 +29,8 @@ export class PollWheel<T> {
   private readonly periodMs: number;
   private readonly firstWithinMs: number;
   private readonly members = new Map<T, Member>();
-  /** Members whose first run has not started yet. */
-  private readonly waitingFirst = new Set<T>();
+  /** Members whose first run has not started yet, with the time it is due. */
+  private readonly waitingFirst = new Map<T, number>();
   private timer?: NodeJS.Timeout;
   private origin = 0;
   /** The last tick whose slot was run. */
@@ -47,17 +45,13 @@ export class PollWheel<T> {
     this.firstWithinMs = o.firstWithinMs ?? Math.min(o.periodMs, 2000);
   }
 
-  get size(): number {
-    return this.members.size;
-  }
-
   add(member: T): void {
     if (this.closed || this.members.has(member)) return;
     let slot = 0;
     for (let i = 1; i < this.slots.length; i++) if (this.slots[i].size < this.slots[slot].size) slot = i;
     this.slots[slot].add(member);
-    this.members.set(member, { slot, running: false, lastStart: 0, firstAt: Date.now() + Math.random() * this.firstWithinMs });
-    this.waitingFirst.add(member);
+    this.members.set(member, { slot, running: false, lastStart: 0 });
+    this.waitingFirst.set(member, Date.now() + Math.random() * this.firstWithinMs);
     if (!this.timer) {
       this.origin = Date.now();
       this.tick = 0;
@@ -102,13 +96,10 @@ export class PollWheel<T> {
       for (const member of this.slots[t % this.slots.length]) {
         const m = this.members.get(member)!;
         // Not right after the first run, which came at a random time.
-        if (m.firstAt === undefined && now - m.lastStart >= this.periodMs / 2) this.start(member, m, now);
+        if (!this.waitingFirst.has(member) && now - m.lastStart >= this.periodMs / 2) this.start(member, m, now);
       }
     }
-    for (const member of this.waitingFirst) {
-      const m = this.members.get(member)!;
-      if (m.firstAt! <= now) this.start(member, m, now);
-    }
+    for (const [member, dueAt] of this.waitingFirst) if (dueAt <= now) this.start(member, this.members.get(member)!, now);
     this.tick = Math.max(this.tick, due);
     if (!this.closed && this.members.size) this.arm();
   }
@@ -117,7 +108,6 @@ export class PollWheel<T> {
     if (m.running) return;
     m.running = true;
     m.lastStart = now;
-    m.firstAt = undefined;
     this.waitingFirst.delete(member);
     this.o.run(member).then(
       () => (m.running = false),
