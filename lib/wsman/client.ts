@@ -119,11 +119,12 @@ export class WsmanClient {
     this.transport.close();
   }
 
-  private typed(className: string, props: Record<string, unknown>): TypedObject {
-    return applySchema(props as never, this.o.schemaFor?.(className));
+  private typed(className: string, props: Record<string, unknown>, only?: readonly string[]): TypedObject {
+    return applySchema(props as never, this.o.schemaFor?.(className), only);
   }
 
-  get(className: string, selectors?: Selectors): Promise<TypedInstance> {
+  /** One instance; with `only`, just those properties are read from the answer. */
+  get(className: string, selectors?: Selectors, only?: readonly string[]): Promise<TypedInstance> {
     let req: BuiltRequest;
     try {
       req = buildGet(className, selectors);
@@ -132,8 +133,8 @@ export class WsmanClient {
     }
     // One promise step fewer than an async function: a poll reads many of these.
     return this.call(req).then((env) => {
-      const inst = readInstance(env);
-      return { className: inst.className, props: this.typed(inst.className, inst.props) };
+      const inst = readInstance(env, only);
+      return { className: inst.className, props: this.typed(inst.className, inst.props, only) };
     });
   }
 

@@ -35,7 +35,8 @@ function typeScalar(v: PlainValue, t: ScalarType): TypedValue {
   }
 }
 
-export function applySchema(obj: PlainObject, schema?: ClassSchema): TypedObject {
+/** Typed by the schema; a list property the object lacks comes out empty (with `only`, among those names). */
+export function applySchema(obj: PlainObject, schema?: ClassSchema, only?: readonly string[]): TypedObject {
   const out = Object.create(null) as TypedObject;
   for (const k of Object.keys(obj)) {
     const v = obj[k];
@@ -52,7 +53,9 @@ export function applySchema(obj: PlainObject, schema?: ClassSchema): TypedObject
     }
   }
   if (schema) {
-    for (const [k, t] of Object.entries(schema)) if (t.endsWith('[]') && !(k in out)) out[k] = [];
+    for (const k in schema) {
+      if (Object.hasOwn(schema, k) && schema[k].endsWith('[]') && !(k in out) && (!only || only.includes(k))) out[k] = [];
+    }
   }
   return out;
 }
