@@ -69,6 +69,7 @@ export interface TypedInstance {
 }
 
 const METHOD_OUTPUT_SCHEMA: ClassSchema = { ReturnValue: 'int' };
+const SOAP_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Content-Type': 'application/soap+xml; charset=UTF-8' });
 
 export class WsmanClient {
   readonly host: string;
@@ -236,9 +237,7 @@ export class WsmanClient {
   /** One POST of the request; a Digest challenge is answered by another attempt (three in all). */
   private attempt(req: BuiltRequest, attempt: number, challengedThisCall: boolean): Promise<WsmanEnvelope> {
     const auth = this.digest.authorize('POST', WSMAN_PATH, req.xml);
-    const headers: Record<string, string> = { 'Content-Type': 'application/soap+xml; charset=UTF-8' };
-    if (auth) headers.Authorization = auth.header;
-    return this.transport.post(WSMAN_PATH, headers, req.xml, this.timeoutMs).then((reply) => {
+    return this.transport.post(WSMAN_PATH, SOAP_HEADERS, req.xml, this.timeoutMs, auth?.header, req.bytes).then((reply) => {
       if (reply.status !== 401) return this.interpret(req, reply.status, reply.body, reply.headers['content-type']);
       const challenge = parseDigestChallenge(reply.headers['www-authenticate']);
       if (!challenge) throw new AuthError(`${this.label} refused the request without offering HTTP Digest`);

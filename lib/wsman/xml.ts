@@ -81,6 +81,14 @@ function reference(ref: string): string {
   return v;
 }
 
+/**
+ * An object with no prototype, for keys a document chooses. Object.create(null) makes a dictionary
+ * (~184 bytes empty); this stays an ordinary fast object (~56 bytes with one key).
+ */
+export function newRecord<T>(): Record<string, T> {
+  return Object.setPrototypeOf({}, null) as Record<string, T>;
+}
+
 /** Decodes the five XML entities and character references in one pass, joining pieces in bounded batches. */
 export function decodeEntities(s: string): string {
   let amp = s.indexOf('&');
@@ -562,7 +570,7 @@ function openTag(st: ReadState, lt: number): number {
   const { prefix, local } = tag;
   const ns = nodeScope[prefix];
   if (ns === undefined && prefix !== '') fail(xml, lt, `undeclared namespace prefix "${q(prefix)}" on <${q(qname)}>`);
-  const attrs = attributes ? (Object.create(null) as Record<string, string>) : NO_ATTRIBUTES;
+  const attrs = attributes ? newRecord<string>() : NO_ATTRIBUTES;
   let nil = false;
   if (attributes) {
     // Expanded names seen, for repeats; one attribute (the usual case) cannot repeat.
@@ -655,7 +663,7 @@ export function readEndpointReference(node: XmlNode): EndpointReference | undefi
   const address = child(node, 'Address', NS.addressing);
   const params = child(node, 'ReferenceParameters', NS.addressing);
   if (!address || !params) return undefined;
-  const selectors = Object.create(null) as Record<string, string>;
+  const selectors = newRecord<string>();
   for (const s of childrenNamed(child(params, 'SelectorSet', NS.wsman), 'Selector', NS.wsman)) {
     const nested = s.children.length ? readEndpointReference(s.children[0]) : undefined;
     selectors[knownName(s.attrs.Name ?? '')] = nested ? JSON.stringify(nested) : s.text;
@@ -678,7 +686,7 @@ export function toPlain(node: XmlNode): PlainValue {
   if (node.children.length === 1 && CIM_DATE_WRAPPERS.has(node.children[0].name) && node.children[0].children.length === 0) {
     return node.children[0].text;
   }
-  const out = Object.create(null) as PlainObject;
+  const out = newRecord<PlainValue>() as PlainObject;
   if (distinctNames(node.children)) {
     // Each name has one child, so each child owns its name: no repeats, no namespace keys.
     for (const c of node.children) out[c.name] = toPlain(c);
