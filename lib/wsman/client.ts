@@ -4,6 +4,7 @@
  * fleet-wide concurrency limit.
  */
 import { AuthError, clip, ClosedError, HttpStatusError, XmlError } from '../errors';
+import { detachedString } from '../util/detached-string';
 import { Limiter } from '../util/limiter';
 import { DigestSession, parseDigestChallenge } from './digest';
 import {
@@ -248,7 +249,8 @@ export class WsmanClient {
         this.digest.forget();
         throw new AuthError(`${this.label} rejected the username or password`);
       }
-      this.pinnedRealm = challenge.realm;
+      // A copy: the realm as parsed is a view into the whole 401 reply.
+      this.pinnedRealm = detachedString(challenge.realm);
       this.digest.accept(challenge);
       if (attempt + 1 >= 3) throw new AuthError(`${this.label} kept asking for authentication (stale nonces); giving up`);
       return this.attempt(req, attempt + 1, true);
