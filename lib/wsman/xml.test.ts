@@ -113,13 +113,14 @@ describe('one document after another', () => {
     const gc = vm.runInNewContext('gc') as () => void;
     const read = (): WeakRef<object>[] => {
       const root = parseXml(`<r><a${'x'.repeat(20)}><b/><c/></a${'x'.repeat(20)}><d/></r>`);
-      return [root, root.children[0], root.children[0].children[0], root.children[1]].map((n) => new WeakRef(n));
+      return [root, root.children[0], ...root.children[0].children, root.children[1]].map((n) => new WeakRef(n));
     };
     const refs = read();
     // WeakRefs hold on until the current job ends.
     await new Promise((r) => setImmediate(r));
     gc();
-    expect(refs.map((w) => w.deref())).toEqual([undefined, undefined, undefined, undefined]);
+    expect(refs).toHaveLength(5);
+    expect(refs.map((w) => w.deref())).toEqual([undefined, undefined, undefined, undefined, undefined]);
   });
 });
 
