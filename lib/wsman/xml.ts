@@ -413,6 +413,17 @@ function releaseLists(st: ReadState): void {
   OPEN_NAMES.fill('');
 }
 
+/**
+ * Whether a tag's attributes (in ATTRIBUTE_NAMES) are one or two of the names in the tag-name
+ * table, as in AMT's answers: those go into a fast object. Any other set goes into a dictionary,
+ * since a fast object makes V8 a new hidden class for each new name, which a document of ever new
+ * names would turn into work of its own.
+ */
+function fewKnownNames(count: number): boolean {
+  // Stryker disable next-line all: it chooses only how the attributes are held (see above)
+  return count <= 2 && ATTRIBUTE_NAMES[0].kept && (count === 1 || ATTRIBUTE_NAMES[1].kept);
+}
+
 /** Parse a document and return its root element, namespace-resolved. */
 export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode {
   const st: ReadState = { xml, limits: { ...DEFAULT_XML_LIMITS, ...limits }, depth: 0, childrenRead: 0, childrenHigh: 0, elements: 0, lastTag: DOCUMENT_START };
@@ -578,7 +589,8 @@ function openTag(st: ReadState, lt: number): number {
   const { prefix, local } = tag;
   const ns = nodeScope[prefix];
   if (ns === undefined && prefix !== '') fail(xml, lt, `undeclared namespace prefix "${q(prefix)}" on <${q(qname)}>`);
-  const attrs = attributes ? newRecord<string>() : NO_ATTRIBUTES;
+  // Stryker disable next-line all: a fast object or a dictionary, the same keys and values and no prototype either way
+  const attrs = attributes === 0 ? NO_ATTRIBUTES : fewKnownNames(attributes) ? newRecord<string>() : (Object.create(null) as Record<string, string>);
   let nil = false;
   if (attributes) {
     // Expanded names seen, for repeats; one attribute (the usual case) cannot repeat.
