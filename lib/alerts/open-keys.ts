@@ -225,32 +225,34 @@ export function restoredKeys(state: EngineState | StoredEngineState | undefined)
  * run-time maintenance windows did. Persistence appends these instead of writing the whole state.
  */
 export class ChangeTracker {
-  /** Changed keys in this round, each with its OpenKey then (undefined: forgotten). */
+  /** Keys changed in this round, each with its OpenKey (marked GONE once let go: then left out). */
   private changedKeys: string[] = [];
-  private changedValues: Array<OpenKey | undefined> = [];
+  private changedValues: OpenKey[] = [];
+  /**
+   * Names let go in this round and not opened again since. Why a set of its own: whether a name
+   * was opened again is known when it is (mark), so take() never looks a forgotten name up in the
+   * engine's map of open keys, where each look-up of an old key misses the cache.
+   */
+  private gone = new Set<string>();
   private round = 1;
   private maintenanceChanged = false;
 
   constructor(readonly enabled: boolean) {}
 
-  /** A key changed (v: as it is now) or was forgotten (no v). Cheap for a key already noted in this round. */
-  mark(k: string, v?: OpenKey): void {
-    if (!this.enabled) return;
-    if (v) {
-      if (v[QUEUED] === this.round) return;
-      v[QUEUED] = this.round;
-    }
+  /** A key changed (v: as it is now). Cheap for a key already noted in this round. */
+  mark(k: string, v: OpenKey): void {
+    if (!this.enabled || v[QUEUED] === this.round) return;
+    v[QUEUED] = this.round;
     this.changedKeys.push(k);
     this.changedValues.push(v);
+    // Opened again under a name let go in this round: the name is open, not forgotten.
+    if (this.gone.size !== 0) this.gone.delete(k);
   }
 
-  /**
-   * A key is forgotten, or replaced by a new OpenKey under its name: noted as forgotten, unless it
-   * was queued in this round already (take() then looks up what is open under its name now).
-   */
+  /** A key is forgotten, or replaced by a new OpenKey under its name (which is marked after this). */
   forgot(k: string, v: OpenKey): void {
-    if (v[QUEUED] !== this.round) this.mark(k);
     v[QUEUED] = GONE;
+    if (this.enabled) this.gone.add(k);
   }
 
   markMaintenance(): void {
@@ -258,33 +260,25 @@ export class ChangeTracker {
   }
 
   /** Each changed key once, as it is now, the keys forgotten, and the windows if they changed. Order does not matter. */
-  take(keys: ReadonlyMap<string, OpenKey>, maintenance: () => MaintenanceWindow[]): EngineChange[] {
+  take(maintenance: () => MaintenanceWindow[]): EngineChange[] {
     const out: EngineChange[] = [];
     const round = this.round++;
     const changed = this.changedKeys;
     const values = this.changedValues;
     this.changedKeys = [];
     this.changedValues = [];
-    const forgotten: string[] = [];
     for (let i = 0; i < changed.length; i++) {
-      const k = changed[i];
-      // A key still open is the one queued (a key let go is marked GONE): only the others are looked up.
-      let v = values[i];
-      if (v === undefined || v[QUEUED] === GONE) {
-        v = keys.get(k);
-        if (!v) {
-          forgotten.push(k);
-          continue;
-        }
-      }
-      if (v[QUEUED] !== -round) {
-        // A key forgotten and opened again in the round is queued twice: taken once.
-        v[QUEUED] = -round;
-        buildLazyRepeat(v);
-        out.push({ k, v });
-      }
+      const v = values[i];
+      // A key let go since it changed is left out: what is open under its name now was marked itself.
+      if (v[QUEUED] === GONE || v[QUEUED] === -round) continue;
+      v[QUEUED] = -round;
+      buildLazyRepeat(v);
+      out.push({ k: changed[i], v });
     }
-    if (forgotten.length) out.push({ forgotten });
+    if (this.gone.size !== 0) {
+      out.push({ forgotten: [...this.gone] });
+      this.gone = new Set();
+    }
     if (this.maintenanceChanged) out.push({ maintenance: maintenance() });
     this.maintenanceChanged = false;
     return out;
