@@ -179,7 +179,8 @@ export function buildLazyRepeat(k: OpenKey): void {
 export function alertOf(dedupKey: string, k: OpenKey): Alert {
   buildLazyRepeat(k);
   return (
-    k.alert ?? { id: k.id, dedupKey, time: isoTime(k.lastAt), device: k.device, source: k.source, kind: k.kind, severity: k.severity, state: 'trigger', summary: k.summary, details: {} }
+    // The key's device may be shared by the keys of the device: the alert gets its own.
+    k.alert ?? { id: k.id, dedupKey, time: isoTime(k.lastAt), device: { ...k.device }, source: k.source, kind: k.kind, severity: k.severity, state: 'trigger', summary: k.summary, details: {} }
   );
 }
 
