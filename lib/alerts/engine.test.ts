@@ -210,6 +210,30 @@ describe('state across restarts', () => {
     );
   });
 
+  it('a round that forgets thousands of keys, some opened again, replays to the state of now', () => {
+    let now = 1_700_000_000_000;
+    const policy = new Policy({ dedupSeconds: 60, rateLimitPerKey: undefined, rateLimitGlobal: undefined });
+    const engine = new AlertEngine(policy, { emit: () => undefined, now: () => now, timer: false, trackChanges: true, maxKeys: 2500 });
+    const name = (i: number) => ({ device: { name: `pc-${i}` } });
+    for (let i = 0; i < 2500; i++) engine.process(alert(name(i)));
+    const first = JSON.parse(JSON.stringify(engine.storedState()));
+    engine.takeChanges();
+    // One round: 1,500 resolved, every third of them triggered again, then 2,000 new ones (the
+    // oldest evicted), some of the evicted opened again and some of those resolved again.
+    now += 1000;
+    for (let i = 0; i < 1500; i++) engine.process(alert({ ...name(i), state: 'resolve', severity: 'ok' }));
+    for (let i = 0; i < 1500; i += 3) engine.process(alert(name(i)));
+    for (let i = 2500; i < 4500; i++) engine.process(alert(name(i)));
+    for (let i = 1500; i < 2500; i += 4) engine.process(alert(name(i)));
+    for (let i = 1500; i < 2500; i += 8) engine.process(alert({ ...name(i), state: 'resolve', severity: 'ok' }));
+    const log = JSON.parse(JSON.stringify(engine.takeChanges().map((c) => ('k' in c && c.v ? keyRecord(c.k, c.v) : c))));
+    const replayed = applyHubChanges({ engine: first }, log as HubChange[]);
+    const again = new AlertEngine(policy, { emit: () => undefined, now: () => now, timer: false, state: JSON.parse(JSON.stringify(replayed.engine)) });
+    const byKey = (e: AlertEngine) => JSON.parse(JSON.stringify(e.snapshot().keys)).sort(([a]: [string], [b]: [string]) => a.localeCompare(b));
+    expect(engine.openKeys).toBeGreaterThan(2000);
+    expect(byKey(again)).toEqual(byKey(engine));
+  });
+
   it('a key with repeats held keeps its latest alert whole through a KeyRecord', () => {
     const first = setup({ dedupSeconds: 60 });
     first.engine.process(alert({ id: 'first' }));

@@ -205,7 +205,7 @@ export class AlertEngine {
    * matter. Persistence appends these instead of writing the whole state again.
    */
   takeChanges(): EngineChange[] {
-    return this.changes.take(() => this.runtimeWindows.windows);
+    return this.changes.take(this.keys, () => this.runtimeWindows.windows);
   }
 
   /** A window set at run time (from a message); kept across restarts until it ends. */

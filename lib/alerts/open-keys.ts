@@ -23,6 +23,8 @@ export const QUEUED: unique symbol = Symbol('queued');
  * integer like the rounds: a double here would change the layout of every OpenKey.
  */
 const GONE = 0;
+/** Names let go in one round that ChangeTracker keeps exact (see there). */
+const GONE_SET_MAX = 1024;
 /** A key's latest repeat when it came as a draft, not built yet (see buildLazyRepeat). */
 export const LAZY_REPEAT: unique symbol = Symbol('lazy-repeat');
 
@@ -231,10 +233,14 @@ export class ChangeTracker {
   private changedValues: OpenKey[] = [];
   /**
    * Names let go in this round and not opened again since. Why a set of its own: whether a name
-   * was opened again is known when it is (mark), so take() never looks a forgotten name up in the
-   * engine's map of open keys, where each look-up of an old key misses the cache.
+   * was opened again is known when it is (mark), so take() does not look each forgotten name up
+   * in the engine's map of open keys, where a look-up of an old key misses the cache. Only while
+   * the set is small (a round of the default durability: what came in one turn of the event
+   * loop): a larger one is no cheaper to look in than the map, so past GONE_SET_MAX names mark()
+   * stops keeping it exact and take() checks its names against the map instead.
    */
   private gone = new Set<string>();
+  private goneExact = true;
   private round = 1;
   private maintenanceChanged = false;
 
@@ -247,13 +253,15 @@ export class ChangeTracker {
     this.changedKeys.push(k);
     this.changedValues.push(v);
     // Opened again under a name let go in this round: the name is open, not forgotten.
-    if (this.gone.size !== 0) this.gone.delete(k);
+    if (this.gone.size !== 0 && this.goneExact) this.gone.delete(k);
   }
 
   /** A key is forgotten, or replaced by a new OpenKey under its name (which is marked after this). */
   forgot(k: string, v: OpenKey): void {
     v[QUEUED] = GONE;
-    if (this.enabled) this.gone.add(k);
+    if (!this.enabled) return;
+    this.gone.add(k);
+    if (this.gone.size > GONE_SET_MAX) this.goneExact = false;
   }
 
   markMaintenance(): void {
@@ -261,7 +269,7 @@ export class ChangeTracker {
   }
 
   /** Each changed key once, as it is now, the keys forgotten, and the windows if they changed. Order does not matter. */
-  take(maintenance: () => MaintenanceWindow[]): EngineChange[] {
+  take(keys: ReadonlyMap<string, OpenKey>, maintenance: () => MaintenanceWindow[]): EngineChange[] {
     const out: EngineChange[] = [];
     const round = this.round++;
     const changed = this.changedKeys;
@@ -277,8 +285,10 @@ export class ChangeTracker {
       out.push({ k: changed[i], v });
     }
     if (this.gone.size !== 0) {
-      out.push({ forgotten: [...this.gone] });
+      const forgotten = this.goneExact ? [...this.gone] : [...this.gone].filter((k) => !keys.has(k));
+      if (forgotten.length) out.push({ forgotten });
       this.gone = new Set();
+      this.goneExact = true;
     }
     if (this.maintenanceChanged) out.push({ maintenance: maintenance() });
     this.maintenanceChanged = false;
