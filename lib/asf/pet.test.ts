@@ -191,6 +191,16 @@ describe('PET decoding gives what it gave before it was made faster', () => {
     expect(cases().map(({ specific, bytes, ctx }) => createHash('sha256').update(JSON.stringify({ ev: decodePet(specific, bytes, Date.UTC(2024, 0, 1)), a: petToAlert(decodePet(specific, bytes, Date.UTC(2024, 0, 1)), ctx) })).digest('hex').slice(0, 16))).toEqual(now);
   });
 
+  it('a device kept from trap to trap carries the GUID of each trap (none for the zero GUID), not the first one', () => {
+    const kept = {};
+    const device = { name: 'pc-01', host: '10.0.0.1' };
+    const alertWith = (guidByte: number) => petToAlert(decodePet(0x056f00, encodePet({ guid: Buffer.alloc(16, guidByte) })), { device, kept });
+    expect(alertWith(0x11).device).toEqual({ ...device, guid: '11111111-1111-1111-1111-111111111111' });
+    expect(alertWith(0x22).device).toEqual({ ...device, guid: '22222222-2222-2222-2222-222222222222' });
+    expect(alertWith(0).device).toEqual(device);
+    expect(alertWith(0x22).device).toEqual({ ...device, guid: '22222222-2222-2222-2222-222222222222' });
+  });
+
   it('reads each firmware progress code anew, though the event is otherwise the same', () => {
     const progress = (code: number) => petToAlert(decodePet(0x0f6f02, encodePet({ entity: 7, eventData: [0xc0, code] })), { device: { host: 'h' } }).summary;
     expect(progress(0x01)).toBe('System firmware progress: memory initialization [system board]');
