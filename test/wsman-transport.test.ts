@@ -129,6 +129,8 @@ describe('HTTP transport', () => {
     const t = transport(server.port);
     try {
       await expect(t.post('/wsman', { Authorization: 'x\r\nX-Injected: 1' }, '<q/>', 5000)).rejects.toThrow(ConnectionError);
+      await expect(t.post('/wsman', {}, '<q/>', 5000, 'x\r\nX-Injected: 1')).rejects.toThrow(ConnectionError);
+      await expect(t.post('/wsman', {}, '<q/>', 5000, 'x\u0000')).rejects.toThrow(ConnectionError);
       await expect(t.post('/wsman\r\n', {}, '<q/>', 5000)).rejects.toThrow(ConnectionError);
       expect(server.connections).toBe(0);
     } finally {

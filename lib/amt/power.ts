@@ -101,8 +101,10 @@ export function powerActionCode(action: string): number {
   return POWER_ACTIONS[canonicalPowerAction(action)];
 }
 
+const POWER_STATUS_PROPERTIES = ['PowerState', 'AvailableRequestedPowerStates'] as const;
+
 export async function readPowerStatus(client: WsmanClient, o: { osPowerSaving?: boolean } = {}): Promise<PowerStatus> {
-  const { props } = await client.get('CIM_AssociatedPowerManagementService');
+  const { props } = await client.get('CIM_AssociatedPowerManagementService', undefined, POWER_STATUS_PROPERTIES);
   const code = Number(props.PowerState);
   if (!Number.isInteger(code)) throw new OobError('BAD_XML', `${client.label} reported no PowerState`);
   const availableCodes = (Array.isArray(props.AvailableRequestedPowerStates) ? props.AvailableRequestedPowerStates : []).map(Number);

@@ -14,13 +14,23 @@ import { addWatchdog, applyTemplate, readStatus, releaseTemplate, removeWatchdog
 import { eventRecordToAlert, EventLogPosition, newSince, readEventLog } from '../amt/event-log';
 import { readIdentity } from '../amt/identity';
 import { readInventory } from '../amt/inventory';
-import { readPowerStatus, requestPowerAction } from '../amt/power';
+import { PowerStatus, readPowerStatus, requestPowerAction } from '../amt/power';
 import type { IderProgress } from '../amt/redirection/ider-session';
 import { deviceInfo, deviceLabel, ManagedDevice } from '../device';
 import { InputError, OobError } from '../errors';
 import { errorData } from './error-data';
 import type { WsmanClient } from '../wsman/client';
 import type { BootEvent, BootJob, BootRequest, ConsentState, DeviceDriver, DevicePowerStatus, EventCursor, PowerProbe } from './types';
+
+const WITH_OS_POWER_SAVING = Object.freeze({ osPowerSaving: true });
+const WITHOUT_OS_POWER_SAVING = Object.freeze({ osPowerSaving: false });
+
+/** A status just read is the caller's alone: marked as AMT's in place rather than copied. */
+function asAmtStatus(s: PowerStatus): DevicePowerStatus {
+  const out = s as DevicePowerStatus;
+  out.protocol = 'amt';
+  return out;
+}
 
 /** One boot from media per PC at a time, across everything in this process. */
 const runningBoots = new Map<string, MediaBoot>();
@@ -39,7 +49,7 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
     const p = await readOptInPolicy(client);
     return { required: p.required, state: p.stateName, codeTimeoutSeconds: p.codeTimeoutSeconds, ...(p.controlMode ? { controlMode: p.controlMode } : {}) };
   };
-  const status = async (osPowerSaving = true): Promise<DevicePowerStatus> => ({ ...(await readPowerStatus(client, { osPowerSaving })), protocol: 'amt' });
+  const status = (osPowerSaving = true): Promise<DevicePowerStatus> => readPowerStatus(client, osPowerSaving ? WITH_OS_POWER_SAVING : WITHOUT_OS_POWER_SAVING).then(asAmtStatus);
 
   const requestPower = async (action: string): Promise<DevicePowerStatus> => {
     const before = await requestPowerAction(client, action);

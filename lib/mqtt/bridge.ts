@@ -67,6 +67,8 @@ import {
 const MAX_SCANNED_TOPICS = 20_000;
 /** Devices whose discovery is in flight at once. */
 const ANNOUNCED_AT_ONCE = 8;
+/** What a publish that has nothing to send returns (one promise for all of them). */
+const NOTHING_TO_SEND: Promise<boolean> = Promise.resolve(true);
 
 export interface BridgeOptions {
   broker: Omit<LinkOptions, 'will'>;
@@ -497,16 +499,16 @@ export class HaBridge extends EventEmitter {
 
   private publishAvailability(entry: Entry): Promise<boolean> {
     const payload = entry.available ? ONLINE : OFFLINE;
-    if (entry.publishedAvailability === payload) return Promise.resolve(true);
+    if (entry.publishedAvailability === payload) return NOTHING_TO_SEND;
     if (this.link.connected) entry.publishedAvailability = payload;
     return this.send(deviceTopic(this.topics, entry.desc.slug, 'availability'), payload, true);
   }
 
   private publishState(entry: Entry): Promise<boolean> {
     // Before the first poll the retained state of the last run is the best there is.
-    if (!entry.firstPollDone) return Promise.resolve(true);
+    if (!entry.firstPollDone) return NOTHING_TO_SEND;
     // Compared field by field: most polls change nothing, and then nothing is built.
-    if (entry.publishedState && sameState(entry.publishedState, entry.doc)) return Promise.resolve(true);
+    if (entry.publishedState && sameState(entry.publishedState, entry.doc)) return NOTHING_TO_SEND;
     if (entry.publishedState !== undefined) entry.doc.changed = new Date().toISOString();
     if (this.link.connected) entry.publishedState = { ...entry.doc, ...(entry.doc.sensors ? { sensors: { ...entry.doc.sensors } } : {}) };
     return this.send(deviceTopic(this.topics, entry.desc.slug, 'state'), JSON.stringify(entry.doc), true);
@@ -594,7 +596,10 @@ export class HaBridge extends EventEmitter {
       await this.publishDevice(entry);
       return;
     }
-    await Promise.all([this.publishAvailability(entry), this.publishState(entry)]);
+    const availability = this.publishAvailability(entry);
+    const state = this.publishState(entry);
+    // Most polls change nothing: then there is nothing to wait for.
+    if (availability !== NOTHING_TO_SEND || state !== NOTHING_TO_SEND) await Promise.all([availability, state]);
   }
 
   /** A server's sensor values into the state; new or vanished sensors re-announce the device. */

@@ -85,10 +85,14 @@ async function wolWake(device: ManagedDevice): Promise<ActionOutcome> {
   return { action: r.method, note: r.note };
 }
 
+/** A poll reads the power state only: which actions the device offers is asked when acting. */
+const WITHOUT_OS_POWER_SAVING = Object.freeze({ osPowerSaving: false });
+const powerOnly = (s: { state: string }): PollResult => ({ power: s.state });
+
 function driverControl(device: ManagedDevice, driver: DeviceDriver, o: ControlOptions): DeviceControl {
   const offAction = o.offAction ?? 'auto';
   const isolation = driver.setIsolation && o.managementHosts?.length ? o.managementHosts : undefined;
-  const state = () => driver.readPower({ osPowerSaving: false });
+  const state = () => driver.readPower(WITHOUT_OS_POWER_SAVING);
 
   // The bridge reads the state again after every command, so the driver need not.
   async function act(action: string): Promise<ActionOutcome> {
@@ -98,9 +102,9 @@ function driverControl(device: ManagedDevice, driver: DeviceDriver, o: ControlOp
 
   return {
     hasAmt: driver.protocol === 'amt',
-    async poll() {
-      const s = await state();
-      return isolation && driver.readIsolation ? { power: s.state, isolated: await driver.readIsolation() } : { power: s.state };
+    poll() {
+      if (!isolation || !driver.readIsolation) return state().then(powerOnly);
+      return state().then(async (s) => ({ power: s.state, isolated: await driver.readIsolation!() }));
     },
     ...(driver.identity ? { identity: () => driver.identity!() } : {}),
     async setPower(on) {

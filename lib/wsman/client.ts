@@ -4,6 +4,7 @@
  * fleet-wide concurrency limit.
  */
 import { AuthError, clip, ClosedError, HttpStatusError, XmlError } from '../errors';
+import { detachedString } from '../util/detached-string';
 import { Limiter } from '../util/limiter';
 import { DigestSession, parseDigestChallenge } from './digest';
 import {
@@ -69,6 +70,7 @@ export interface TypedInstance {
 }
 
 const METHOD_OUTPUT_SCHEMA: ClassSchema = { ReturnValue: 'int' };
+const SOAP_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Content-Type': 'application/soap+xml; charset=UTF-8' });
 
 export class WsmanClient {
   readonly host: string;
@@ -119,11 +121,12 @@ export class WsmanClient {
     this.transport.close();
   }
 
-  private typed(className: string, props: Record<string, unknown>): TypedObject {
-    return applySchema(props as never, this.o.schemaFor?.(className));
+  private typed(className: string, props: Record<string, unknown>, only?: readonly string[]): TypedObject {
+    return applySchema(props as never, this.o.schemaFor?.(className), only);
   }
 
-  get(className: string, selectors?: Selectors): Promise<TypedInstance> {
+  /** One instance; with `only`, just those properties are read from the answer. */
+  get(className: string, selectors?: Selectors, only?: readonly string[]): Promise<TypedInstance> {
     let req: BuiltRequest;
     try {
       req = buildGet(className, selectors);
@@ -132,8 +135,8 @@ export class WsmanClient {
     }
     // One promise step fewer than an async function: a poll reads many of these.
     return this.call(req).then((env) => {
-      const inst = readInstance(env);
-      return { className: inst.className, props: this.typed(inst.className, inst.props) };
+      const inst = readInstance(env, only);
+      return { className: inst.className, props: this.typed(inst.className, inst.props, only) };
     });
   }
 
@@ -235,9 +238,7 @@ export class WsmanClient {
   /** One POST of the request; a Digest challenge is answered by another attempt (three in all). */
   private attempt(req: BuiltRequest, attempt: number, challengedThisCall: boolean): Promise<WsmanEnvelope> {
     const auth = this.digest.authorize('POST', WSMAN_PATH, req.xml);
-    const headers: Record<string, string> = { 'Content-Type': 'application/soap+xml; charset=UTF-8' };
-    if (auth) headers.Authorization = auth.header;
-    return this.transport.post(WSMAN_PATH, headers, req.xml, this.timeoutMs).then((reply) => {
+    return this.transport.post(WSMAN_PATH, SOAP_HEADERS, req.xml, this.timeoutMs, auth?.header, req.bytes).then((reply) => {
       if (reply.status !== 401) return this.interpret(req, reply.status, reply.body, reply.headers['content-type']);
       const challenge = parseDigestChallenge(reply.headers['www-authenticate']);
       if (!challenge) throw new AuthError(`${this.label} refused the request without offering HTTP Digest`);
@@ -248,7 +249,8 @@ export class WsmanClient {
         this.digest.forget();
         throw new AuthError(`${this.label} rejected the username or password`);
       }
-      this.pinnedRealm = challenge.realm;
+      // A copy: the realm as parsed is a view into the whole 401 reply.
+      this.pinnedRealm = detachedString(challenge.realm);
       this.digest.accept(challenge);
       if (attempt + 1 >= 3) throw new AuthError(`${this.label} kept asking for authentication (stale nonces); giving up`);
       return this.attempt(req, attempt + 1, true);

@@ -9,6 +9,7 @@ import {
   child,
   childrenNamed,
   EndpointReference,
+  newRecord,
   parseXml,
   PlainObject,
   PlainValue,
@@ -66,7 +67,7 @@ export function readEnvelope(xml: string, limits?: Partial<XmlLimits>): WsmanEnv
   const headerNode = child(root, 'Header', NS.soap);
   const body = child(root, 'Body', NS.soap);
   if (!body) throw new XmlError('SOAP envelope without Body');
-  const header: WsmanHeader = { selectors: Object.create(null) as Record<string, string>, extra: Object.create(null) as Record<string, string>, ackRequested: false };
+  const header: WsmanHeader = { selectors: newRecord<string>(), extra: newRecord<string>(), ackRequested: false };
   for (const h of headerNode?.children ?? []) {
     switch (HEADER_NS[h.name] === h.ns ? h.name : '') {
       case 'To':
@@ -147,9 +148,21 @@ function detailText(node: XmlNode): string {
 }
 
 /** Get/Put/Create-by-value answers: the instance element in the body. */
-export function readInstance(env: WsmanEnvelope): WsmanInstance {
-  if (!env.payload) throw new XmlError('reply has an empty Body where an instance was expected');
-  return { className: env.payload.name, props: asObject(toPlain(env.payload)) };
+/**
+ * The instance in a Get or Put answer. With `only`, just the properties of those names are read
+ * (each as the whole read would give it): a poll that wants two values does not build the rest.
+ */
+export function readInstance(env: WsmanEnvelope, only?: readonly string[]): WsmanInstance {
+  const payload = env.payload;
+  if (!payload) throw new XmlError('reply has an empty Body where an instance was expected');
+  return { className: payload.name, props: asObject(toPlain(only ? withChildrenNamed(payload, only) : payload)) };
+}
+
+/** The element with only its children of these local names (in any namespace, so keys come out as in the whole). */
+function withChildrenNamed(node: XmlNode, names: readonly string[]): XmlNode {
+  const children: XmlNode[] = [];
+  for (const c of node.children) if (names.includes(c.name)) children.push(c);
+  return { ns: node.ns, name: node.name, attrs: node.attrs, children, text: node.text, scope: node.scope, nil: node.nil };
 }
 
 /** Method answers: <Method_OUTPUT> with its parameters, ReturnValue last. */

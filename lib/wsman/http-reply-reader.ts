@@ -4,6 +4,8 @@
  * connection. Every part is capped (header block, chunk-size line, body), and every byte is looked
  * at a bounded number of times. Interim 1xx responses are skipped.
  */
+import { detachedString } from '../util/detached-string';
+
 /** Header names in lower case; repeated fields joined with ", ", but WWW-Authenticate kept as a list. */
 export type ReplyHeaders = Record<string, string | string[] | undefined>;
 
@@ -45,9 +47,13 @@ function headerName(raw: string): string {
   const known = HEADER_NAMES.get(raw);
   if (known !== undefined) return known;
   const name = raw.trim().toLowerCase();
-  if (HEADER_NAMES.size < 256 && raw.length <= 64) HEADER_NAMES.set(raw, name);
+  // Copies: the name as read is a view into the whole reply head, which the table would keep.
+  if (HEADER_NAMES.size < 256 && raw.length <= 64) HEADER_NAMES.set(detachedString(raw), detachedString(name));
   return name;
 }
+
+/** A reader's headers between replies: it keeps none of a reply it has handed over. */
+const NO_HEADERS: ReplyHeaders = Object.freeze({});
 
 /** Value of a hex digit byte, or -1. */
 function hexDigit(b: number): number {
@@ -94,7 +100,7 @@ export class HttpReplyReader {
   /** How much of the carried bytes was already searched for the line end. */
   private scanned = 0;
   private status = 0;
-  private headers: ReplyHeaders = {};
+  private headers: ReplyHeaders = NO_HEADERS;
   private readonly parts: Buffer[] = [];
   private size = 0;
   private remaining = 0;
@@ -127,7 +133,7 @@ export class HttpReplyReader {
     this.carryLen = 0;
     this.scanned = 0;
     this.status = 0;
-    this.headers = {};
+    this.headers = NO_HEADERS;
     this.parts.length = 0;
     this.size = 0;
     this.remaining = 0;
@@ -266,14 +272,17 @@ export class HttpReplyReader {
   }
 
   private reply(): HttpReply {
+    const headers = this.headers;
+    // Header values are views into the reply's head: a reader kept for the next reply lets go of them.
+    this.headers = NO_HEADERS;
     if (this.transient) {
       const body = this.body ? this.body.toString('utf8', 0, this.size) : '';
       // The lender may hand the buffer to another reader now.
       this.body = undefined;
-      return { status: this.status, headers: this.headers, body };
+      return { status: this.status, headers, body };
     }
     const body = this.parts.length === 1 ? this.parts[0].toString('utf8') : Buffer.concat(this.parts, this.size).toString('utf8');
-    return { status: this.status, headers: this.headers, body };
+    return { status: this.status, headers, body };
   }
 
   /** Body bytes buf[from..to). */

@@ -16,6 +16,21 @@ describe('request envelopes', () => {
     expect(env.header.resourceUri).toBe('http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Chassis');
   });
 
+  it('gives every request a MessageID of its own, in the form of a UUID', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => readEnvelope(buildGet(i % 2 ? 'AMT_GeneralSettings' : 'CIM_Chassis', i % 3 ? undefined : { N: i }).xml).header.messageId);
+    for (const id of ids) expect(id).toMatch(/^uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('tells the byte length of a Get it built, in UTF-8, also for a name outside ASCII', () => {
+    for (const name of ['CIM_Chassis', 'AMT_GeneralSettings', 'CIM_Kühlung', 'IPS_電源']) {
+      const a = buildGet(name);
+      const b = buildGet(name);
+      expect(a.bytes).toBe(Buffer.byteLength(a.xml));
+      expect(b.bytes).toBe(Buffer.byteLength(b.xml));
+    }
+  });
+
   it('writes an endpoint reference as a selector value (association keys), escaped', () => {
     const port = { address: 'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous', resourceUri: 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPort', selectors: { DeviceID: 'Intel(r) AMT Ethernet Port 0' } };
     const policy = { ...port, resourceUri: 'http://intel.com/wbem/wscim/1/amt-schema/1/AMT_SystemDefensePolicy', selectors: { InstanceID: 'a<b&c' } };

@@ -130,11 +130,15 @@ export class HttpTransport {
     return `${this.o.host}:${this.o.port}`;
   }
 
-  post(path: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<HttpReply> {
+  /**
+   * One POST. `authorization` is one more header, given apart because it changes with every
+   * request; `bodyBytes` is the body's length in UTF-8 bytes when the caller knows it.
+   */
+  post(path: string, headers: Record<string, string>, body: string, timeoutMs: number, authorization?: string, bodyBytes?: number): Promise<HttpReply> {
     if (this.closed) return Promise.reject(new ConnectionError(`transport to ${this.label} is closed`));
     let request: Buffer | string;
     try {
-      request = this.requestBytes(path, headers, body);
+      request = this.requestBytes(path, headers, body, authorization, bodyBytes);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -146,7 +150,7 @@ export class HttpTransport {
    * the head is ASCII (the socket encodes it as UTF-8 straight into its write), else a buffer with
    * the head in latin1 (one byte per character) and the body in UTF-8.
    */
-  private requestBytes(path: string, headers: Record<string, string>, body: string): Buffer | string {
+  private requestBytes(path: string, headers: Record<string, string>, body: string, authorization?: string, knownBodyBytes?: number): Buffer | string {
     if (path[0] !== '/' || !/^[\x21-\x7e]+$/.test(path)) throw new ConnectionError(`bad request path for ${this.label}`);
     let head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n`;
     // The path and the header names are ASCII once checked; the host and the values are looked at.
@@ -160,7 +164,14 @@ export class HttpTransport {
       }
       head += `${name}: ${value}\r\n`;
     }
-    const bodyBytes = Buffer.byteLength(body);
+    if (authorization !== undefined) {
+      if (!ASCII_VALUE.test(authorization)) {
+        if (UNSAFE_VALUE.test(authorization)) throw new ConnectionError(`bad request header for ${this.label}`);
+        ascii = false;
+      }
+      head += `Authorization: ${authorization}\r\n`;
+    }
+    const bodyBytes = knownBodyBytes ?? Buffer.byteLength(body);
     head += `Content-Length: ${bodyBytes}\r\n\r\n`;
     if (ascii) return head + body;
     const out = Buffer.allocUnsafe(head.length + bodyBytes);

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import * as fc from 'fast-check';
 import { XmlError } from '../errors';
 import { decodeEntities, escapeXml, parseXml, toPlain } from './xml';
@@ -81,6 +83,47 @@ describe('XML reading', () => {
   });
 });
 
+describe('one document after another', () => {
+  const names = (nodes: { name: string }[]) => nodes.map((n) => n.name).join(',');
+
+  it('gives each element exactly its own children, however the documents before it ended', () => {
+    const broken = ['<r><a><b/><c/></a><d><e/>', '<r><a><b/><c>', '<r><a><b/></x>', '<r><a/><b/></r><r2/>', '<r><a><b><c/><d/></b></a>&bogus;</r>'];
+    for (const doc of broken) {
+      expect(() => parseXml(doc)).toThrow(XmlError);
+      const r = parseXml('<r><a><b/><c>t</c></a><d><e/></d><f/></r>');
+      expect(names(r.children)).toBe('a,d,f');
+      const [a, d, f] = r.children;
+      expect(names(a.children)).toBe('b,c');
+      expect(names(d.children)).toBe('e');
+      expect(f.children).toHaveLength(0);
+      expect(a.children[1].text).toBe('t');
+      expect(a.children[0].children).toHaveLength(0);
+    }
+  });
+
+  it('does not let a change to one element without children reach another', () => {
+    const r = parseXml('<r><a/><b></b></r>');
+    expect(() => r.children[0].children.push(r)).toThrow(TypeError);
+    expect(r.children[1].children).toHaveLength(0);
+    expect(parseXml('<x/>').children).toHaveLength(0);
+  });
+
+  it('keeps no element of a document once it is read', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const read = (): WeakRef<object>[] => {
+      const root = parseXml(`<r><a${'x'.repeat(20)}><b/><c/></a${'x'.repeat(20)}><d/></r>`);
+      return [root, root.children[0], ...root.children[0].children, root.children[1]].map((n) => new WeakRef(n));
+    };
+    const refs = read();
+    // WeakRefs hold on until the current job ends.
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(refs).toHaveLength(5);
+    expect(refs.map((w) => w.deref())).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+});
+
 describe('real AMT answers', () => {
   it('reads a Get with prefixes and every property', () => {
     const env = readEnvelope(fixture('AMT_GeneralSettings-Get.xml'));
@@ -89,6 +132,23 @@ describe('real AMT answers', () => {
     expect(inst.className).toBe('AMT_GeneralSettings');
     expect(inst.props.DigestRealm).toBe('Digest:62FFAC181B3F3457C5B3894ED21F3E6E');
     expect(inst.props.DomainName).toBe('');
+  });
+
+  it('reads just the properties asked for, each as the whole read gives it', () => {
+    const dir = path.join(__dirname, '../../test/fixtures/amt');
+    const gets = fs.readdirSync(dir).filter((f) => f.endsWith('-Get.xml'));
+    expect(gets.length).toBeGreaterThan(10);
+    for (const f of gets) {
+      const env = readEnvelope(fixture(f));
+      const whole = readInstance(env).props;
+      const locals = [...new Set(Object.keys(whole).map((k) => k.replace(/^\{[^}]*\}/, '')))];
+      for (const name of [...locals, 'NoSuchProperty']) {
+        const expected = Object.fromEntries(Object.entries(whole).filter(([k]) => k === name || k.endsWith(`}${name}`)));
+        expect({ f, name, props: { ...readInstance(env, [name]).props } }).toEqual({ f, name, props: expected });
+      }
+      const two = locals.slice(0, 2);
+      expect({ ...readInstance(env, two).props }).toEqual(Object.fromEntries(Object.entries(whole).filter(([k]) => two.some((n) => k === n || k.endsWith(`}${n}`)))));
+    }
   });
 
   it('reads the chunked HTTP capture once de-chunked', () => {

@@ -81,6 +81,14 @@ function reference(ref: string): string {
   return v;
 }
 
+/**
+ * An object with no prototype, for keys a document chooses. Object.create(null) makes a dictionary
+ * (~184 bytes empty); this stays an ordinary fast object (~56 bytes with one key).
+ */
+export function newRecord<T>(): Record<string, T> {
+  return Object.setPrototypeOf({}, null) as Record<string, T>;
+}
+
 /** Decodes the five XML entities and character references in one pass, joining pieces in bounded batches. */
 export function decodeEntities(s: string): string {
   let amp = s.indexOf('&');
@@ -331,20 +339,40 @@ function q(name: string): string {
   return clip(name, 60);
 }
 
-interface Open {
-  node: XmlNode;
-  qname: string;
-}
-
 interface ReadState {
   xml: string;
   limits: XmlLimits;
-  stack: Open[];
+  /** Elements open now: the first `depth` entries of OPEN_NODES and OPEN_NAMES. */
+  depth: number;
+  /** Children read of the elements open now: the first `childrenRead` entries of CHILDREN_READ. */
+  childrenRead: number;
+  /** The most entries of CHILDREN_READ this document used (cleared after it). */
+  childrenHigh: number;
   elements: number;
   root?: XmlNode;
   /** The name of the last start tag read. */
   lastTag: TagName;
 }
+
+/**
+ * What parseXml keeps while it reads, shared by every call: one document is read at a time, and
+ * the reader calls nothing that could start another. The open elements with their tag names and
+ * where their children begin in CHILDREN_READ; an element gets an array of exactly its children
+ * when it closes (a growing array per element was most of a small answer's garbage).
+ */
+// Stryker disable next-line all: an entry is written before it is read
+const OPEN_NODES: XmlNode[] = [];
+// Stryker disable next-line all: an entry is written before it is read
+const OPEN_NAMES: string[] = [];
+// Stryker disable next-line all: an entry is written before it is read
+const OPEN_FIRST_CHILD: number[] = [];
+// Stryker disable next-line all: an entry is written before it is read
+const CHILDREN_READ: XmlNode[] = [];
+/** The lists above are emptied rather than kept after a document that made them longer than this. */
+const KEPT_LIST_LENGTH = 256;
+
+/** Shared by every element without children; frozen so no one adds to it. */
+const NO_CHILDREN = Object.freeze([]) as unknown as XmlNode[];
 
 /**
  * Where openTag collects a start tag's attributes (namespace declarations aside) before it knows
@@ -358,20 +386,49 @@ const NO_ATTRIBUTES: Record<string, string> = Object.freeze(Object.create(null) 
 
 const ROOT_SCOPE: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, { xml: XML_NS }));
 
+/** What the shared lists hold once a document is read, so they keep none of its elements. */
+// Stryker disable next-line all: only its identity matters (what the lists hold instead of a document's elements)
+const RELEASED: XmlNode = Object.freeze({ ns: '', name: '', attrs: NO_ATTRIBUTES, children: NO_CHILDREN, text: '', scope: ROOT_SCOPE, nil: false });
+
 function appendText(st: ReadState, at: number, text: string): void {
-  const node = st.stack[st.stack.length - 1].node;
-  if (node.text.length + text.length > st.limits.maxTextLength) fail(st.xml, at, `more than ${st.limits.maxTextLength} characters of text in <${q(st.stack[st.stack.length - 1].qname)}>`);
+  const node = OPEN_NODES[st.depth - 1];
+  if (node.text.length + text.length > st.limits.maxTextLength) fail(st.xml, at, `more than ${st.limits.maxTextLength} characters of text in <${q(OPEN_NAMES[st.depth - 1])}>`);
   node.text += text;
+}
+
+/** Lets go of the document's elements held in the shared lists. */
+function releaseLists(st: ReadState): void {
+  // Stryker disable next-line all: emptied or overwritten, the lists let go of the document either way
+  if (st.childrenHigh > KEPT_LIST_LENGTH || OPEN_NODES.length > KEPT_LIST_LENGTH) {
+    CHILDREN_READ.length = 0;
+    OPEN_NODES.length = 0;
+    OPEN_NAMES.length = 0;
+    OPEN_FIRST_CHILD.length = 0;
+    return;
+  }
+  CHILDREN_READ.fill(RELEASED, 0, st.childrenHigh);
+  OPEN_NODES.fill(RELEASED);
+  // A name not kept by the tag-name table is a slice of the document.
+  // Stryker disable next-line all: any text that is not the document's lets go of it
+  OPEN_NAMES.fill('');
 }
 
 /** Parse a document and return its root element, namespace-resolved. */
 export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode {
-  const st: ReadState = { xml, limits: { ...DEFAULT_XML_LIMITS, ...limits }, stack: [], elements: 0, lastTag: DOCUMENT_START };
+  const st: ReadState = { xml, limits: { ...DEFAULT_XML_LIMITS, ...limits }, depth: 0, childrenRead: 0, childrenHigh: 0, elements: 0, lastTag: DOCUMENT_START };
   const { maxBytes } = st.limits;
   if (typeof xml !== 'string') throw new XmlError('reply is not text');
   // UTF-8 takes at most 3 bytes per UTF-16 unit: count the bytes only when that could matter.
   if (xml.length > maxBytes || (xml.length * 3 > maxBytes && Buffer.byteLength(xml) > maxBytes)) throw new XmlError(`reply larger than ${maxBytes} bytes`);
-  const stack = st.stack;
+  try {
+    return readDocument(st);
+  } finally {
+    releaseLists(st);
+  }
+}
+
+function readDocument(st: ReadState): XmlNode {
+  const xml = st.xml;
   newTagNamesLeft = NEW_TAG_NAMES_PER_DOCUMENT;
   let i = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
   const n = xml.length;
@@ -380,7 +437,7 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
     const textEnd = lt < 0 ? n : lt;
     if (textEnd > i) {
       const raw = xml.slice(i, textEnd);
-      if (stack.length) appendText(st, i, decodeEntities(raw.indexOf('\r') < 0 ? raw : raw.replace(/\r\n?/g, '\n')));
+      if (st.depth) appendText(st, i, decodeEntities(raw.indexOf('\r') < 0 ? raw : raw.replace(/\r\n?/g, '\n')));
       else {
         const stray = /[^ \t\r\n]/.exec(raw);
         if (stray) fail(xml, i + stray.index, 'text outside the root element');
@@ -389,16 +446,23 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
     if (lt < 0) break;
     const next = xml.charCodeAt(lt + 1);
     if (next === 47 /* / */) {
-      const open = stack.pop();
-      if (!open) fail(xml, lt, 'end tag without a start tag');
-      let at = lt + 2 + open.qname.length;
-      if (!sameAt(xml, lt + 2, open.qname)) {
+      if (!st.depth) fail(xml, lt, 'end tag without a start tag');
+      const d = --st.depth;
+      const qname = OPEN_NAMES[d];
+      let at = lt + 2 + qname.length;
+      if (!sameAt(xml, lt + 2, qname)) {
         END_TAG.lastIndex = lt + 2;
         const m = END_TAG.exec(xml);
-        fail(xml, lt, m ? `</${q(m[1])}> does not close <${q(open.qname)}>` : 'bad end tag');
+        fail(xml, lt, m ? `</${q(m[1])}> does not close <${q(qname)}>` : 'bad end tag');
       }
       while (isSpace(xml.charCodeAt(at))) at++;
-      if (xml.charCodeAt(at) !== 62 /* > */) fail(xml, lt, `bad end tag </${q(open.qname)}`);
+      if (xml.charCodeAt(at) !== 62 /* > */) fail(xml, lt, `bad end tag </${q(qname)}`);
+      const first = OPEN_FIRST_CHILD[d];
+      // Stryker disable next-line all: without children an element keeps the shared empty list rather than an empty one of its own
+      if (st.childrenRead > first) {
+        OPEN_NODES[d].children = CHILDREN_READ.slice(first, st.childrenRead);
+        st.childrenRead = first;
+      }
       i = at + 1;
     } else if (next === 33 /* ! */) {
       if (xml.startsWith('<!--', lt)) {
@@ -408,7 +472,7 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
       } else if (xml.startsWith('<![CDATA[', lt)) {
         const end = xml.indexOf(']]>', lt + 9);
         if (end < 0) fail(xml, lt, 'unterminated CDATA section');
-        if (!stack.length) fail(xml, lt, 'CDATA outside the root element');
+        if (!st.depth) fail(xml, lt, 'CDATA outside the root element');
         appendText(st, lt, xml.slice(lt + 9, end));
         i = end + 3;
       } else if (/^<!DOCTYPE/i.test(xml.slice(lt, lt + 9))) {
@@ -422,7 +486,7 @@ export function parseXml(xml: string, limits: Partial<XmlLimits> = {}): XmlNode 
       i = openTag(st, lt);
     }
   }
-  if (stack.length) fail(xml, n, `<${q(stack[stack.length - 1].qname)}> is not closed`);
+  if (st.depth) fail(xml, n, `<${q(OPEN_NAMES[st.depth - 1])}> is not closed`);
   if (!st.root) throw new XmlError('no root element');
   return st.root;
 }
@@ -454,15 +518,15 @@ function processingInstruction(xml: string, lt: number): number {
  * makes a scope that inherits from the parent's instead of copying it.
  */
 function openTag(st: ReadState, lt: number): number {
-  const { xml, stack, limits } = st;
+  const { xml, limits } = st;
   if (++st.elements > limits.maxElements) throw new XmlError(`XML with more than ${limits.maxElements} elements`);
-  if (stack.length + 1 > limits.maxDepth) throw new XmlError(`XML nested deeper than ${limits.maxDepth} levels`);
+  if (st.depth + 1 > limits.maxDepth) throw new XmlError(`XML nested deeper than ${limits.maxDepth} levels`);
   const tag = tagNameAt(xml, lt + 1, st.lastTag);
   if (!tag) fail(xml, lt, 'bad start tag');
   st.lastTag = tag;
   let at = tagNameEnd;
   const qname = tag.qname;
-  const parent = stack.length ? stack[stack.length - 1].node : undefined;
+  const parent = st.depth ? OPEN_NODES[st.depth - 1] : undefined;
   const parentScope = parent ? parent.scope : ROOT_SCOPE;
   let scope: Record<string, string> | undefined;
   /** Attributes other than namespace declarations, in ATTRIBUTE_NAMES and ATTRIBUTE_VALUES. */
@@ -514,7 +578,7 @@ function openTag(st: ReadState, lt: number): number {
   const { prefix, local } = tag;
   const ns = nodeScope[prefix];
   if (ns === undefined && prefix !== '') fail(xml, lt, `undeclared namespace prefix "${q(prefix)}" on <${q(qname)}>`);
-  const attrs = attributes ? (Object.create(null) as Record<string, string>) : NO_ATTRIBUTES;
+  const attrs = attributes ? newRecord<string>() : NO_ATTRIBUTES;
   let nil = false;
   if (attributes) {
     // Expanded names seen, for repeats; one attribute (the usual case) cannot repeat.
@@ -548,11 +612,18 @@ function openTag(st: ReadState, lt: number): number {
       ATTRIBUTE_VALUES.length = 0;
     }
   }
-  const node: XmlNode = { ns: ns ?? '', name: local, attrs, children: [], text: '', scope: nodeScope, nil };
-  if (parent) parent.children.push(node);
-  else if (st.root) fail(xml, lt, 'more than one root element');
+  const node: XmlNode = { ns: ns ?? '', name: local, attrs, children: NO_CHILDREN, text: '', scope: nodeScope, nil };
+  if (parent) {
+    CHILDREN_READ[st.childrenRead++] = node;
+    if (st.childrenRead > st.childrenHigh) st.childrenHigh = st.childrenRead;
+  } else if (st.root) fail(xml, lt, 'more than one root element');
   else st.root = node;
-  if (!selfClosing) stack.push({ node, qname });
+  if (!selfClosing) {
+    const d = st.depth++;
+    OPEN_NODES[d] = node;
+    OPEN_NAMES[d] = qname;
+    OPEN_FIRST_CHILD[d] = st.childrenRead;
+  }
   return after;
 }
 
@@ -600,7 +671,7 @@ export function readEndpointReference(node: XmlNode): EndpointReference | undefi
   const address = child(node, 'Address', NS.addressing);
   const params = child(node, 'ReferenceParameters', NS.addressing);
   if (!address || !params) return undefined;
-  const selectors = Object.create(null) as Record<string, string>;
+  const selectors = newRecord<string>();
   for (const s of childrenNamed(child(params, 'SelectorSet', NS.wsman), 'Selector', NS.wsman)) {
     const nested = s.children.length ? readEndpointReference(s.children[0]) : undefined;
     selectors[knownName(s.attrs.Name ?? '')] = nested ? JSON.stringify(nested) : s.text;
@@ -623,7 +694,7 @@ export function toPlain(node: XmlNode): PlainValue {
   if (node.children.length === 1 && CIM_DATE_WRAPPERS.has(node.children[0].name) && node.children[0].children.length === 0) {
     return node.children[0].text;
   }
-  const out = Object.create(null) as PlainObject;
+  const out = newRecord<PlainValue>() as PlainObject;
   if (distinctNames(node.children)) {
     // Each name has one child, so each child owns its name: no repeats, no namespace keys.
     for (const c of node.children) out[c.name] = toPlain(c);
