@@ -56,7 +56,9 @@ export type AlertFacts = Pick<Alert, 'source' | 'kind' | 'severity' | 'state' | 
  * An alert not built yet: what the policy and dedup look at, and how to build the rest. A flood
  * of repeats of open conditions only counts them: a repeat is built (its id hashed, its details
  * written out) only when something needs it whole: a follow-up, the state file, a listener.
- * `device` is the device the alert will carry (the same object), `details` is empty until built.
+ * `device` has the fields the alert's device will have; it may be one object shared by drafts of
+ * the same device, which the engine's open key keeps (build() gives the alert a copy of its own).
+ * `details` is empty until built.
  */
 export interface AlertDraft extends AlertFacts {
   dedupKey: string;

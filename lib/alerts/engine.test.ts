@@ -4,6 +4,7 @@ import { Alert, AlertDraft, makeAlert, NO_DETAILS } from './alert';
 import { AlertEngine, Emission, EngineChange, SuppressReason } from './engine';
 import { Policy, PolicyConfig } from './policy';
 import { keyRecord } from './open-keys';
+import { decodePet, encodePet, petDraft } from '../asf/pet';
 import { applyHubChanges, HubChange } from './store';
 
 function setup(policy: Partial<PolicyConfig> = {}, state?: ReturnType<AlertEngine['snapshot']>) {
@@ -207,6 +208,30 @@ describe('state across restarts', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('a round that forgets thousands of keys, some opened again, replays to the state of now', () => {
+    let now = 1_700_000_000_000;
+    const policy = new Policy({ dedupSeconds: 60, rateLimitPerKey: undefined, rateLimitGlobal: undefined });
+    const engine = new AlertEngine(policy, { emit: () => undefined, now: () => now, timer: false, trackChanges: true, maxKeys: 2500 });
+    const name = (i: number) => ({ device: { name: `pc-${i}` } });
+    for (let i = 0; i < 2500; i++) engine.process(alert(name(i)));
+    const first = JSON.parse(JSON.stringify(engine.storedState()));
+    engine.takeChanges();
+    // One round: 1,500 resolved, every third of them triggered again, then 2,000 new ones (the
+    // oldest evicted), some of the evicted opened again and some of those resolved again.
+    now += 1000;
+    for (let i = 0; i < 1500; i++) engine.process(alert({ ...name(i), state: 'resolve', severity: 'ok' }));
+    for (let i = 0; i < 1500; i += 3) engine.process(alert(name(i)));
+    for (let i = 2500; i < 4500; i++) engine.process(alert(name(i)));
+    for (let i = 1500; i < 2500; i += 4) engine.process(alert(name(i)));
+    for (let i = 1500; i < 2500; i += 8) engine.process(alert({ ...name(i), state: 'resolve', severity: 'ok' }));
+    const log = JSON.parse(JSON.stringify(engine.takeChanges().map((c) => ('k' in c && c.v ? keyRecord(c.k, c.v) : c))));
+    const replayed = applyHubChanges({ engine: first }, log as HubChange[]);
+    const again = new AlertEngine(policy, { emit: () => undefined, now: () => now, timer: false, state: JSON.parse(JSON.stringify(replayed.engine)) });
+    const byKey = (e: AlertEngine) => JSON.parse(JSON.stringify(e.snapshot().keys)).sort(([a]: [string], [b]: [string]) => a.localeCompare(b));
+    expect(engine.openKeys).toBeGreaterThan(2000);
+    expect(byKey(again)).toEqual(byKey(engine));
   });
 
   it('a key with repeats held keeps its latest alert whole through a KeyRecord', () => {
@@ -458,6 +483,41 @@ describe('drafts: alerts built only when needed', () => {
     engine.tick(now);
     expect(builds.n).toBe(2);
     expect(out[1].alert).toMatchObject({ id: 'a-49', details: { sequence: 49, count: 50, repeats: 49 } });
+  });
+
+  it('PET traps of one device: a flow that changes an emitted alert\'s device changes neither later alerts of the device nor what is kept', () => {
+    let now = Date.UTC(2026, 0, 1);
+    const out: Emission[] = [];
+    const engine = new AlertEngine(new Policy({ dedupSeconds: 60, rateLimitPerKey: undefined }), { emit: (e) => out.push(e), now: () => now, timer: false });
+    // As the hub hands in a device it knows: the same device object and the same `kept` for each of its traps.
+    const ctx = { device: { name: 'pc-07', host: '10.0.0.7', site: 'hq' }, kept: {}, from: '10.0.0.7' };
+    const guid = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    const trap = (specific: number, sensorNumber: number) => petDraft(decodePet(specific, encodePet({ guid, sensorNumber, entity: 23 }), now), { ...ctx, receivedAt: now });
+    const device = { name: 'pc-07', host: '10.0.0.7', guid: '00112233-4455-6677-8899-aabbccddeeff', site: 'hq' };
+    engine.process(trap(0x056f00, 1));
+    out[0].alert.device.name = 'renamed by a flow';
+    engine.process(trap(0x040102, 2));
+    engine.process(trap(0x040102, 2));
+    expect(out).toHaveLength(2);
+    expect(out[1].alert.device).toEqual(device);
+    out[1].alert.device.site = 'moved by a flow';
+    // The follow-up of the repeat is made from what the key kept.
+    now += 61_000;
+    engine.tick(now);
+    expect(out).toHaveLength(3);
+    expect(out[2].alert.device).toEqual(device);
+    out[2].alert.device.host = 'changed';
+    expect(engine.snapshot().keys.map(([k, v]) => [k, v.device])).toEqual([
+      ['pc-07/pet/chassis-intrusion/0/s1', device],
+      ['pc-07/pet/fan-failure/critical/s2', device],
+    ]);
+    const ack = engine.acknowledge('pc-07/pet/fan-failure/critical/s2', 'Dana');
+    expect(ack.device).toEqual(device);
+    // The acknowledge alert is made from what the key kept (its latest alert was let go).
+    expect(out[3].alert.device).toEqual(device);
+    out[3].alert.device.name = 'renamed again';
+    ack.device.site = 'elsewhere';
+    expect(engine.snapshot().keys.map(([, v]) => v.device)).toEqual([device, device]);
   });
 
   it('for any alerts, times and policy, the same emissions, suppressions and state as the alerts whole', () => {

@@ -350,7 +350,8 @@ export class AlertEngine {
     const count = (open?.count ?? 0) + 1;
     const key: OpenKey = {
       id: alert.id,
-      device: alert.device,
+      // A draft's device: shared by the keys of the device (see AlertDraft), one object less per key.
+      device: draft ? draft.device : alert.device,
       source: alert.source,
       kind: alert.kind,
       severity: alert.severity,
@@ -408,7 +409,7 @@ export class AlertEngine {
     const outcome = (already: boolean): AckOutcome => ({
       dedupKey: k,
       triggerId: v.id,
-      device: v.device,
+      device: { ...v.device },
       by: v.ack!.by,
       at: isoTime(v.ack!.at),
       ...(v.ack!.note ? { note: v.ack!.note } : {}),

@@ -122,7 +122,7 @@ export class AlertHub {
   private readonly changedEntries = new Map<HubSection, Set<string>>();
   private readonly journal: Journal;
   private readonly byAddress = new Map<string, ManagedDevice>();
-  private readonly petDevices = new Map<ManagedDevice, AlertDevice>();
+  private readonly petDevices = new Map<ManagedDevice, { device: AlertDevice; kept: { device?: AlertDevice } }>();
   private readonly subscriptions: DeviceSubscription[] = [];
   private readonly leases: Array<() => void> = [];
   private readonly eventLogPositions: Record<string, EventLogPosition>;
@@ -324,10 +324,10 @@ export class AlertHub {
     return this.byAddress.get(address.charCodeAt(0) === 0x3a /* : */ ? address.replace(/^::ffff:/i, '') : address);
   }
 
-  /** The AlertDevice of a watched device, built once (every trap of that device reads it, none changes it). */
-  private petDevice(d: ManagedDevice): AlertDevice {
+  /** The AlertDevice of a watched device, built once (every trap of that device reads it, none changes it), and its PetContext.kept. */
+  private petDevice(d: ManagedDevice): { device: AlertDevice; kept: { device?: AlertDevice } } {
     let a = this.petDevices.get(d);
-    if (!a) this.petDevices.set(d, (a = alertDevice(d)));
+    if (!a) this.petDevices.set(d, (a = { device: alertDevice(d), kept: {} }));
     return a;
   }
 
@@ -347,7 +347,8 @@ export class AlertHub {
         if (!ev) return this.drop('pet', 'not-pet', t.from, t.enterprise ?? t.trapOid);
         const d = this.deviceFor(t.from);
         // Built whole only if it is emitted (or kept): a repeat of an open condition is only counted.
-        const alert = petDraft(ev, { device: d ? this.petDevice(d) : { host: t.from }, from: t.from, receivedAt: t.receivedAt, raw: t.raw });
+        const known = d && this.petDevice(d);
+        const alert = petDraft(ev, { device: known ? known.device : { host: t.from }, kept: known ? known.kept : undefined, from: t.from, receivedAt: t.receivedAt, raw: t.raw });
         if (alert.kind === 'lan-heartbeat' && d) {
           // A heartbeat trap is a sign of life, not an alert.
           if (this.heartbeat?.beat(deviceKey(d))) return;

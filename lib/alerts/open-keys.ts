@@ -23,6 +23,8 @@ export const QUEUED: unique symbol = Symbol('queued');
  * integer like the rounds: a double here would change the layout of every OpenKey.
  */
 const GONE = 0;
+/** Names let go in one round that ChangeTracker keeps exact (see there). */
+const GONE_SET_MAX = 1024;
 /** A key's latest repeat when it came as a draft, not built yet (see buildLazyRepeat). */
 export const LAZY_REPEAT: unique symbol = Symbol('lazy-repeat');
 
@@ -179,7 +181,8 @@ export function buildLazyRepeat(k: OpenKey): void {
 export function alertOf(dedupKey: string, k: OpenKey): Alert {
   buildLazyRepeat(k);
   return (
-    k.alert ?? { id: k.id, dedupKey, time: isoTime(k.lastAt), device: k.device, source: k.source, kind: k.kind, severity: k.severity, state: 'trigger', summary: k.summary, details: {} }
+    // The key's device may be shared by the keys of the device: the alert gets its own.
+    k.alert ?? { id: k.id, dedupKey, time: isoTime(k.lastAt), device: { ...k.device }, source: k.source, kind: k.kind, severity: k.severity, state: 'trigger', summary: k.summary, details: {} }
   );
 }
 
@@ -225,32 +228,40 @@ export function restoredKeys(state: EngineState | StoredEngineState | undefined)
  * run-time maintenance windows did. Persistence appends these instead of writing the whole state.
  */
 export class ChangeTracker {
-  /** Changed keys in this round, each with its OpenKey then (undefined: forgotten). */
+  /** Keys changed in this round, each with its OpenKey (marked GONE once let go: then left out). */
   private changedKeys: string[] = [];
-  private changedValues: Array<OpenKey | undefined> = [];
+  private changedValues: OpenKey[] = [];
+  /**
+   * Names let go in this round and not opened again since. Why a set of its own: whether a name
+   * was opened again is known when it is (mark), so take() does not look each forgotten name up
+   * in the engine's map of open keys, where a look-up of an old key misses the cache. Only while
+   * the set is small (a round of the default durability: what came in one turn of the event
+   * loop): a larger one is no cheaper to look in than the map, so past GONE_SET_MAX names mark()
+   * stops keeping it exact and take() checks its names against the map instead.
+   */
+  private gone = new Set<string>();
+  private goneExact = true;
   private round = 1;
   private maintenanceChanged = false;
 
   constructor(readonly enabled: boolean) {}
 
-  /** A key changed (v: as it is now) or was forgotten (no v). Cheap for a key already noted in this round. */
-  mark(k: string, v?: OpenKey): void {
-    if (!this.enabled) return;
-    if (v) {
-      if (v[QUEUED] === this.round) return;
-      v[QUEUED] = this.round;
-    }
+  /** A key changed (v: as it is now). Cheap for a key already noted in this round. */
+  mark(k: string, v: OpenKey): void {
+    if (!this.enabled || v[QUEUED] === this.round) return;
+    v[QUEUED] = this.round;
     this.changedKeys.push(k);
     this.changedValues.push(v);
+    // Opened again under a name let go in this round: the name is open, not forgotten.
+    if (this.gone.size !== 0 && this.goneExact) this.gone.delete(k);
   }
 
-  /**
-   * A key is forgotten, or replaced by a new OpenKey under its name: noted as forgotten, unless it
-   * was queued in this round already (take() then looks up what is open under its name now).
-   */
+  /** A key is forgotten, or replaced by a new OpenKey under its name (which is marked after this). */
   forgot(k: string, v: OpenKey): void {
-    if (v[QUEUED] !== this.round) this.mark(k);
     v[QUEUED] = GONE;
+    if (!this.enabled) return;
+    this.gone.add(k);
+    if (this.gone.size > GONE_SET_MAX) this.goneExact = false;
   }
 
   markMaintenance(): void {
@@ -265,26 +276,20 @@ export class ChangeTracker {
     const values = this.changedValues;
     this.changedKeys = [];
     this.changedValues = [];
-    const forgotten: string[] = [];
     for (let i = 0; i < changed.length; i++) {
-      const k = changed[i];
-      // A key still open is the one queued (a key let go is marked GONE): only the others are looked up.
-      let v = values[i];
-      if (v === undefined || v[QUEUED] === GONE) {
-        v = keys.get(k);
-        if (!v) {
-          forgotten.push(k);
-          continue;
-        }
-      }
-      if (v[QUEUED] !== -round) {
-        // A key forgotten and opened again in the round is queued twice: taken once.
-        v[QUEUED] = -round;
-        buildLazyRepeat(v);
-        out.push({ k, v });
-      }
+      const v = values[i];
+      // A key let go since it changed is left out: what is open under its name now was marked itself.
+      if (v[QUEUED] === GONE || v[QUEUED] === -round) continue;
+      v[QUEUED] = -round;
+      buildLazyRepeat(v);
+      out.push({ k: changed[i], v });
     }
-    if (forgotten.length) out.push({ forgotten });
+    if (this.gone.size !== 0) {
+      const forgotten = this.goneExact ? [...this.gone] : [...this.gone].filter((k) => !keys.has(k));
+      if (forgotten.length) out.push({ forgotten });
+      this.gone = new Set();
+      this.goneExact = true;
+    }
     if (this.maintenanceChanged) out.push({ maintenance: maintenance() });
     this.maintenanceChanged = false;
     return out;

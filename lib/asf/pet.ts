@@ -291,6 +291,13 @@ export function decodePet(specificTrap: number, data: Buffer | undefined, receiv
 
 export interface PetContext {
   device: AlertDevice;
+  /**
+   * Given for a device whose traps all come with the same `device` object: the device as its
+   * alerts carry it (its non-empty fields, the trap's GUID where it has none) is kept here from
+   * trap to trap, and the engine's open keys of the device share that one object instead of
+   * keeping a copy each (fewer objects for the GC to copy and mark). Alerts get their own copy.
+   */
+  kept?: { device?: AlertDevice };
   /** Sender address, for the details. */
   from?: string;
   receivedAt?: number;
@@ -411,7 +418,14 @@ class LazyPetAlert implements AlertDraft {
     this.severity = severityOf(ev, i);
     this.state = ev.deassert ? 'resolve' : 'trigger';
     this.summary = r.summary;
-    this.device = alertDeviceOf(ctx.device, !ctx.device.guid && ev.guid && ev.guid !== ZERO_GUID ? ev.guid : ctx.device.guid);
+    const guid = !ctx.device.guid && ev.guid && ev.guid !== ZERO_GUID ? ev.guid : ctx.device.guid;
+    const kept = ctx.kept;
+    let device = kept?.device;
+    if (device === undefined || device.guid !== (guid || undefined)) {
+      device = alertDeviceOf(ctx.device, guid);
+      if (kept) kept.device = device;
+    }
+    this.device = device;
     const sensor = ev.sensorNumber !== undefined && ev.sensorNumber !== 0xff ? `s${ev.sensorNumber}` : undefined;
     this.dedupKey = makeDedupKey(this.device, 'pet', i.kind, i.qualifier && sensor ? `${i.qualifier}/${sensor}` : i.qualifier || sensor);
     this.receivedAt = ctx.receivedAt ?? Date.now();
@@ -428,7 +442,8 @@ class LazyPetAlert implements AlertDraft {
       id: stableId('pet', ctx.from, ev.guid, ev.sequence, ev.time?.getTime() ?? receivedAt, ev.specificTrap, ev.eventData?.join(',')),
       dedupKey: this.dedupKey,
       time: isoTime(Number.isNaN(ms) ? Date.now() : ms),
-      device: this.device,
+      // Its own copy: the draft's device may be shared by the open keys of the device (see PetContext.kept).
+      device: { ...this.device },
       source: 'pet',
       kind: this.kind,
       severity: this.severity,
