@@ -419,8 +419,9 @@ function releaseLists(st: ReadState): void {
  * since a fast object makes V8 a new hidden class for each new name, which a document of ever new
  * names would turn into work of its own.
  */
+// Stryker disable next-line all: it chooses only how the attributes are held (see above)
 function fewKnownNames(count: number): boolean {
-  // Stryker disable next-line all: it chooses only how the attributes are held (see above)
+  // Stryker disable next-line all: the same
   return count <= 2 && ATTRIBUTE_NAMES[0].kept && (count === 1 || ATTRIBUTE_NAMES[1].kept);
 }
 
