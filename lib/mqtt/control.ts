@@ -85,7 +85,7 @@ async function wolWake(device: ManagedDevice): Promise<ActionOutcome> {
   return { action: r.method, note: r.note };
 }
 
-/** A poll reads the power state only: which actions the device offers is asked when acting. */
+/** A poll reads the power state alone, not also the OS power-saving state (a second request). */
 const WITHOUT_OS_POWER_SAVING = Object.freeze({ osPowerSaving: false });
 const powerOnly = (s: { state: string }): PollResult => ({ power: s.state });
 
