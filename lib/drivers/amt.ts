@@ -22,9 +22,6 @@ import { errorData } from './error-data';
 import type { WsmanClient } from '../wsman/client';
 import type { BootEvent, BootJob, BootRequest, ConsentState, DeviceDriver, DevicePowerStatus, EventCursor, PowerProbe } from './types';
 
-const WITH_OS_POWER_SAVING = Object.freeze({ osPowerSaving: true });
-const WITHOUT_OS_POWER_SAVING = Object.freeze({ osPowerSaving: false });
-
 /** A status just read is the caller's alone: marked as AMT's in place rather than copied. */
 function asAmtStatus(s: PowerStatus): DevicePowerStatus {
   const out = s as DevicePowerStatus;
@@ -49,7 +46,7 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
     const p = await readOptInPolicy(client);
     return { required: p.required, state: p.stateName, codeTimeoutSeconds: p.codeTimeoutSeconds, ...(p.controlMode ? { controlMode: p.controlMode } : {}) };
   };
-  const status = (osPowerSaving = true): Promise<DevicePowerStatus> => readPowerStatus(client, osPowerSaving ? WITH_OS_POWER_SAVING : WITHOUT_OS_POWER_SAVING).then(asAmtStatus);
+  const status = (o?: { osPowerSaving?: boolean }): Promise<DevicePowerStatus> => readPowerStatus(client, o).then(asAmtStatus);
 
   const requestPower = async (action: string): Promise<DevicePowerStatus> => {
     const before = await requestPowerAction(client, action);
@@ -63,7 +60,7 @@ export function amtDriver(device: ManagedDevice): DeviceDriver {
     device: info,
     bootTargets: BOOT_TARGETS,
 
-    readPower: (o) => status(o?.osPowerSaving !== false),
+    readPower: status,
     wakeBy: 'wol',
 
     requestPower,

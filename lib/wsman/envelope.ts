@@ -9,7 +9,6 @@ import {
   child,
   childrenNamed,
   EndpointReference,
-  newRecord,
   parseXml,
   PlainObject,
   PlainValue,
@@ -67,7 +66,7 @@ export function readEnvelope(xml: string, limits?: Partial<XmlLimits>): WsmanEnv
   const headerNode = child(root, 'Header', NS.soap);
   const body = child(root, 'Body', NS.soap);
   if (!body) throw new XmlError('SOAP envelope without Body');
-  const header: WsmanHeader = { selectors: newRecord<string>(), extra: newRecord<string>(), ackRequested: false };
+  const header: WsmanHeader = { selectors: Object.create(null) as Record<string, string>, extra: Object.create(null) as Record<string, string>, ackRequested: false };
   for (const h of headerNode?.children ?? []) {
     switch (HEADER_NS[h.name] === h.ns ? h.name : '') {
       case 'To':

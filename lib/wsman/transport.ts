@@ -158,17 +158,11 @@ export class HttpTransport {
     for (const name in headers) {
       const value = headers[name];
       if (!TOKEN.test(name)) throw new ConnectionError(`bad request header for ${this.label}`);
-      if (!ASCII_VALUE.test(value)) {
-        if (UNSAFE_VALUE.test(value)) throw new ConnectionError(`bad request header for ${this.label}`);
-        ascii = false;
-      }
+      if (!this.isAsciiValue(value)) ascii = false;
       head += `${name}: ${value}\r\n`;
     }
     if (authorization !== undefined) {
-      if (!ASCII_VALUE.test(authorization)) {
-        if (UNSAFE_VALUE.test(authorization)) throw new ConnectionError(`bad request header for ${this.label}`);
-        ascii = false;
-      }
+      if (!this.isAsciiValue(authorization)) ascii = false;
       head += `Authorization: ${authorization}\r\n`;
     }
     const bodyBytes = knownBodyBytes ?? Buffer.byteLength(body);
@@ -177,6 +171,13 @@ export class HttpTransport {
     const out = Buffer.allocUnsafe(head.length + bodyBytes);
     const at = out.write(head, 0, 'latin1');
     return out.subarray(0, at + out.write(body, at, 'utf8'));
+  }
+
+  /** Whether a header value is ASCII; one that would break the request's framing is refused. */
+  private isAsciiValue(value: string): boolean {
+    if (ASCII_VALUE.test(value)) return true;
+    if (UNSAFE_VALUE.test(value)) throw new ConnectionError(`bad request header for ${this.label}`);
+    return false;
   }
 
   /** One exchange; `retry`: send once more if a kept-alive socket turns out dead before any answer. */

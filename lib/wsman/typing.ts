@@ -4,7 +4,7 @@
  * schema calls a number but that is not one is kept as text rather than thrown away: firmware
  * quirks must not make a whole answer unreadable.
  */
-import { EndpointReference, isEndpointReference, newRecord, PlainObject, PlainValue } from './xml';
+import { EndpointReference, isEndpointReference, PlainObject, PlainValue } from './xml';
 
 export type ScalarType = 'string' | 'int' | 'bool' | 'datetime' | 'ref';
 export type PropType = ScalarType | `${ScalarType}[]`;
@@ -37,7 +37,7 @@ function typeScalar(v: PlainValue, t: ScalarType): TypedValue {
 
 /** Typed by the schema; a list property the object lacks comes out empty (with `only`, among those names). */
 export function applySchema(obj: PlainObject, schema?: ClassSchema, only?: readonly string[]): TypedObject {
-  const out = newRecord<TypedValue>() as TypedObject;
+  const out = Object.create(null) as TypedObject;
   for (const k of Object.keys(obj)) {
     const v = obj[k];
     // Own keys only: a property named "constructor" must not find Object's member in the schema.

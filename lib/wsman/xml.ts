@@ -82,10 +82,11 @@ function reference(ref: string): string {
 }
 
 /**
- * An object with no prototype, for keys a document chooses. Object.create(null) makes a dictionary
- * (~184 bytes empty); this stays an ordinary fast object (~56 bytes with one key).
+ * An object with no prototype. Object.create(null) makes a dictionary (~184 bytes empty); this
+ * stays an ordinary fast object (~56 bytes with one key), but V8 makes it a hidden class for each
+ * new key: only for keys from a small known set (see fewKnownNames).
  */
-export function newRecord<T>(): Record<string, T> {
+function newRecord<T>(): Record<string, T> {
   return Object.setPrototypeOf({}, null) as Record<string, T>;
 }
 
@@ -684,7 +685,7 @@ export function readEndpointReference(node: XmlNode): EndpointReference | undefi
   const address = child(node, 'Address', NS.addressing);
   const params = child(node, 'ReferenceParameters', NS.addressing);
   if (!address || !params) return undefined;
-  const selectors = newRecord<string>();
+  const selectors = Object.create(null) as Record<string, string>;
   for (const s of childrenNamed(child(params, 'SelectorSet', NS.wsman), 'Selector', NS.wsman)) {
     const nested = s.children.length ? readEndpointReference(s.children[0]) : undefined;
     selectors[knownName(s.attrs.Name ?? '')] = nested ? JSON.stringify(nested) : s.text;
@@ -707,7 +708,7 @@ export function toPlain(node: XmlNode): PlainValue {
   if (node.children.length === 1 && CIM_DATE_WRAPPERS.has(node.children[0].name) && node.children[0].children.length === 0) {
     return node.children[0].text;
   }
-  const out = newRecord<PlainValue>() as PlainObject;
+  const out = Object.create(null) as PlainObject;
   if (distinctNames(node.children)) {
     // Each name has one child, so each child owns its name: no repeats, no namespace keys.
     for (const c of node.children) out[c.name] = toPlain(c);

@@ -57,11 +57,9 @@ interface Frame {
 }
 
 async function dissect(file: string, bmcPort: number): Promise<{ frames: Frame[]; verbose: string; expert: string }> {
-  // Every port of the capture as RMCP: UDP looks up the lower port first, and a client's
-  // ephemeral port can be another protocol's (34962-34964 is PROFINET RT).
-  const ports = new Set([bmcPort]);
-  for (const p of (await run('tshark', ['-r', file, '-T', 'fields', '-e', 'udp.srcport'])).stdout.split('\n')) if (p.trim()) ports.add(Number(p));
-  const decode = ['-r', file, ...[...ports].flatMap((p) => ['-d', `udp.port==${p},rmcp`])];
+  // Every port as RMCP: UDP looks up the lower port first, and a client's ephemeral port can be
+  // another protocol's (34962-34964 is PROFINET RT). The capture holds only this BMC's traffic.
+  const decode = ['-r', file, '-d', 'udp.port==1-65535,rmcp'];
   const fields = ['frame.len', 'udp.srcport', 'ipmi_session.authtype', 'ipmi_session.payloadtype', 'ipmi_session.payloadtype.enc', 'ipmi_session.payloadtype.auth', 'ipmi_session.id', 'ipmi_session.sequence'];
   const { stdout } = await run('tshark', [...decode, '-T', 'fields', '-E', 'separator=|', ...fields.flatMap((f) => ['-e', f])]);
   const frames = stdout
