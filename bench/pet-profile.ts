@@ -2,8 +2,9 @@
  * For profiling alert-in's PET path (not a benchmark of its own; the numbers are in bench/NOTES.md):
  * the hub as the alert benchmarks run it, its socket fed in-process, in one of two ways.
  *
- *   node --cpu-prof dist/bench/pet-profile.js flood [traps] [durability]
- *       every trap a new condition, 200 handed in per turn of the event loop, 200,000 by default
+ *   node --cpu-prof dist/bench/pet-profile.js flood [traps] [durability] [per-turn]
+ *       every trap a new condition, 200 handed in per turn of the event loop (`per-turn`; libuv
+ *       reads at most 32 datagrams a turn from a real socket), 200,000 by default
  *       (past 50,000 open keys the oldest are forgotten, as in alerts-pet-throughput);
  *   node --cpu-prof dist/bench/pet-profile.js paced [traps] [durability]
  *       2,000 new conditions a second, datagram handed in to alert emitted (the latency path).
@@ -24,7 +25,8 @@ import { senderAddresses, TrapMaker, twentyRules } from './pet-traps';
 const hr = () => Number(process.hrtime.bigint());
 
 async function main(): Promise<void> {
-  const [mode = 'flood', count, durability] = process.argv.slice(2);
+  const [mode = 'flood', count, durability, turn] = process.argv.slice(2);
+  const perTurn = Number(turn) || 200;
   const traps = Number(count) || (mode === 'paced' ? 10_000 : 200_000);
   const sources = mode === 'paced' ? 16 : 128;
   const addresses = senderAddresses(sources);
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
     devices: addresses.map((host, i) => ({ host, name: `pc-${i + 1}`, site: `branch-${i % 20}` })),
     policy: new Policy({ outputs: ['chat', 'pager'], rules: twentyRules(), dedupSeconds: 300, rateLimitPerKey: { count: 5, seconds: 60 }, rateLimitGlobal: { count: 1e9, seconds: 60 } }),
     pet: { port: 0, address: '127.0.0.1', communities: ['public'], allow: [], perSenderPerSecond: 1e9, globalPerSecond: 1e9 },
-    durability: durability as Durability | undefined,
+    durability: (durability || undefined) as Durability | undefined,
     emit: ({ alert }) => {
       emitted++;
       const t = sentAt.get(`${alert.details.from}/${alert.details.sequence}`);
@@ -68,8 +70,8 @@ async function main(): Promise<void> {
       step();
     });
   } else {
-    for (let i = 0; i < traps; i += 200) {
-      for (let j = i; j < Math.min(traps, i + 200); j++) feed(j);
+    for (let i = 0; i < traps; i += perTurn) {
+      for (let j = i; j < Math.min(traps, i + perTurn); j++) feed(j);
       await new Promise((r) => setImmediate(r));
     }
   }
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
   const state = (hub as unknown as { state: { stats: unknown } }).state.stats;
   await hub.close();
   fs.rmSync(stateDir, { recursive: true, force: true });
-  const out: Record<string, unknown> = { mode, durability: durability ?? 'process-crash (default)', traps, emitted, cpuUsPerTrap: Math.round(((cpu.user + cpu.system) / traps) * 100) / 100, seconds: Math.round(wall * 100) / 100, state };
+  const out: Record<string, unknown> = { mode, durability: durability || 'process-crash (default)', traps, perTurn, emitted, cpuUsPerTrap: Math.round(((cpu.user + cpu.system) / traps) * 100) / 100, seconds: Math.round(wall * 100) / 100, state };
   if (mode === 'paced') Object.assign(out, { latencyP50Us: at(0.5), latencyP99Us: at(0.99), latencyMaxUs: Math.round(latencies.at(-1) ?? NaN) });
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

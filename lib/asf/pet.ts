@@ -423,7 +423,8 @@ class LazyPetAlert implements AlertDraft {
     let device = kept?.device;
     if (device === undefined || device.guid !== (guid || undefined)) {
       device = alertDeviceOf(ctx.device, guid);
-      if (kept) kept.device = device;
+      // Frozen: the open keys of the device share it, and its text in the state is written once.
+      if (kept) kept.device = device = Object.freeze(device);
     }
     this.device = device;
     const sensor = ev.sensorNumber !== undefined && ev.sensorNumber !== 0xff ? `s${ev.sensorNumber}` : undefined;

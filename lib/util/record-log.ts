@@ -54,7 +54,11 @@ const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
  * and followed by its tab, CRC and newline.
  */
 export function frameRecords(records: readonly unknown[]): Buffer {
-  const texts = records.map((r) => JSON.stringify(r));
+  return frameTexts(records.map((r) => JSON.stringify(r)));
+}
+
+/** As frameRecords, for records already written as their JSON texts. */
+export function frameTexts(texts: readonly string[]): Buffer {
   let size = 0;
   for (const t of texts) size += Buffer.byteLength(t) + 10;
   const b = Buffer.allocUnsafe(size);
