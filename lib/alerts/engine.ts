@@ -32,7 +32,7 @@ import { InputError } from '../errors';
 import { isoTime } from '../util/iso-time';
 import { LazyList } from '../util/json-pieces';
 import { Alert, AlertDraft, isDraft, Severity, stableId } from './alert';
-import { alertOf, buildLazyRepeat, ChangeTracker, EngineChange, EngineState, keyRecord, keyRecordJson, LAZY_REPEAT, OpenKey, QUEUED, release, restoredKeys, StoredEngineState, withSeverity } from './open-keys';
+import { alertOf, buildLazyRepeat, ChangeTracker, EngineChange, EngineState, keyRecord, LAZY_REPEAT, OpenKey, QUEUED, release, restoredKeys, StoredEngineState, withSeverity } from './open-keys';
 import { Policy } from './policy';
 import { RateLimits } from './rate-limit';
 
@@ -195,7 +195,7 @@ export class AlertEngine {
     const keys = new LazyList([...this.keys.entries()], ([k, v]: [string, OpenKey]) => {
       buildLazyRepeat(v);
       return keyRecord(k, v);
-    }, keyRecordJson);
+    });
     return { version: 3, keys, maintenance: this.runtimeWindows.windows };
   }
 

@@ -46,7 +46,7 @@ import { HeartbeatWatch, presenceCheck } from './heartbeat';
 import { MaintenanceWindow } from './maintenance';
 import { Policy } from './policy';
 import { applyHubChanges, HubChange, HubSection, HubState, Journal } from './store';
-import { isKeyRecord, keyRecord, keyRecordJson } from './open-keys';
+import { keyRecord } from './open-keys';
 import { Durability, SnapshotLog } from '../util/snapshot-log';
 import { EventCursor, hasDriver, withDriver } from '../drivers';
 import type { SelCursor } from '../ipmi/sel';
@@ -150,7 +150,6 @@ export class AlertHub {
       logFile: path.join(o.stateDir, `alert-in-${safeId}.changes`),
       snapshot: this.document,
       takeChanges: () => this.takeChanges(),
-      encodeChange: (c) => (isKeyRecord(c) ? keyRecordJson(c) : (JSON.stringify(c) ?? 'null')),
       onError: (e) => o.onProblem?.('cannot save the alert state (retrying)', e),
       onWritten: (e) => this.written(e),
       durability: o.durability ?? 'process-crash',

@@ -11,7 +11,6 @@
  */
 import { isoTime } from '../util/iso-time';
 import type { LazyList } from '../util/json-pieces';
-import { jsonInArray, quoteRecurring } from '../util/json-text';
 import { Alert, AlertDevice, AlertDraft, AlertSource, Severity } from './alert';
 import type { MaintenanceWindow } from './maintenance';
 import type { KeyRateWindow } from './rate-limit';
@@ -123,25 +122,6 @@ export function keyRecord(dedupKey: string, k: OpenKey): KeyRecord {
   ];
   if (k.ack !== undefined || k.alert !== undefined) r.push(k.ack ?? null, k.alert ?? null);
   return r;
-}
-
-/** Positions of a KeyRecord whose strings recur from key to key: source, kind, severity, summary. */
-const RECURRING_FROM = 4;
-const RECURRING_TO = 7;
-
-/**
- * JSON.stringify(r), quicker: each new condition's record is written to the state log, and again
- * in the next snapshot, and most of its bytes are the same texts as in the records before it (the
- * device, one frozen object shared by the keys of a PC, is encoded once: see lib/util/json-text).
- */
-export function keyRecordJson(r: KeyRecord): string {
-  if (r.length === 0) return '[]';
-  let text = '[' + jsonInArray(r[0]);
-  for (let i = 1; i < r.length; i++) {
-    const v = r[i];
-    text += ',' + (i >= RECURRING_FROM && i <= RECURRING_TO && typeof v === 'string' ? quoteRecurring(v) : jsonInArray(v));
-  }
-  return text + ']';
 }
 
 export function isKeyRecord(r: unknown): r is KeyRecord {

@@ -423,8 +423,7 @@ class LazyPetAlert implements AlertDraft {
     let device = kept?.device;
     if (device === undefined || device.guid !== (guid || undefined)) {
       device = alertDeviceOf(ctx.device, guid);
-      // Frozen: the open keys of the device share it, and its text in the state is written once.
-      if (kept) kept.device = device = Object.freeze(device);
+      if (kept) kept.device = device;
     }
     this.device = device;
     const sensor = ev.sensorNumber !== undefined && ev.sensorNumber !== 0xff ? `s${ev.sensorNumber}` : undefined;

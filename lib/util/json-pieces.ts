@@ -18,11 +18,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * is the array of the elements.
  */
 export class LazyList<S, T> implements Iterable<T> {
-  /** `encode`: an element's JSON text, where there is a quicker way to it than JSON.stringify (the same text). */
   constructor(
     private readonly from: readonly S[],
     private readonly make: (s: S) => T,
-    private readonly encode?: (t: T) => string,
   ) {}
 
   get length(): number {
@@ -31,12 +29,6 @@ export class LazyList<S, T> implements Iterable<T> {
 
   at(i: number): T {
     return this.make(this.from[i]);
-  }
-
-  /** The JSON text of element i, as JSON.stringify writes it inside an array. */
-  textAt(i: number): string {
-    const t = this.make(this.from[i]);
-    return this.encode ? this.encode(t) : (JSON.stringify(t) ?? 'null');
   }
 
   *[Symbol.iterator](): Iterator<T> {
@@ -55,12 +47,12 @@ export class LazyList<S, T> implements Iterable<T> {
  */
 export function* jsonPieces(value: unknown): Generator<string> {
   if (value instanceof LazyList || (Array.isArray(value) && value.length > PIECE)) {
-    const list: { length: number; textAt(i: number): string } = value instanceof LazyList ? value : { length: value.length, textAt: (i) => JSON.stringify(value[i]) ?? 'null' };
+    const list = value as { length: number; at(i: number): unknown };
     if (list.length === 0) yield '[';
     for (let i = 0; i < list.length; i += PIECE) {
       let text = i === 0 ? '[' : ',';
       const end = Math.min(list.length, i + PIECE);
-      for (let j = i; j < end; j++) text += (j === i ? '' : ',') + list.textAt(j);
+      for (let j = i; j < end; j++) text += (j === i ? '' : ',') + (JSON.stringify(list.at(j)) ?? 'null');
       yield text;
     }
     yield ']';

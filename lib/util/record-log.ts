@@ -54,11 +54,7 @@ const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
  * and followed by its tab, CRC and newline.
  */
 export function frameRecords(records: readonly unknown[]): Buffer {
-  return frameTexts(records.map((r) => JSON.stringify(r)));
-}
-
-/** As frameRecords, for records already written as their JSON texts. */
-export function frameTexts(texts: readonly string[]): Buffer {
+  const texts = records.map((r) => JSON.stringify(r));
   let size = 0;
   for (const t of texts) size += Buffer.byteLength(t) + 10;
   const b = Buffer.allocUnsafe(size);

@@ -2,8 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { frameRecord } from './record-log';
-import { Change, snapshotLogOwner } from '../../test/helpers/snapshot-log-owner';
-import { quote } from './json-text';
+import { snapshotLogOwner } from '../../test/helpers/snapshot-log-owner';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -161,27 +160,6 @@ describe('SnapshotLog', () => {
     const c = owner(dir);
     expect(c.items).toEqual(new Map([['b', '2'], ['d', '4'], ['e', '5']]));
     await c.store.close();
-  });
-
-  it("an owner's own encoder for its changes writes the same bytes as JSON.stringify would, in both durabilities", async () => {
-    for (const durability of ['power-loss', 'process-crash'] as const) {
-      let encoded = 0;
-      const encodeChange = (c: Change) => (encoded++, `{"k":${quote(c.k)},"v":${c.v === null ? 'null' : quote(c.v)}}`);
-      const plain = owner(path.join(dir, `${durability}-plain`), { durability });
-      const own = owner(path.join(dir, `${durability}-own`), { durability, encodeChange });
-      for (const a of [plain, own]) {
-        a.set('pc-1/pet/fan "failure"', 'open\n', true);
-        a.set('b', '\u2028 and \ud800', true);
-        await a.store.flush();
-        a.set('b', null, true);
-        a.set('c', '3');
-        await a.store.close();
-      }
-      expect(encoded).toBeGreaterThanOrEqual(4);
-      const file = (d: string) => fs.readFileSync(path.join(dir, d, 'state.changes'));
-      expect(file(`${durability}-own`).equals(file(`${durability}-plain`))).toBe(true);
-      expect(owner(path.join(dir, `${durability}-own`), { encodeChange }).items).toEqual(new Map([['pc-1/pet/fan "failure"', 'open\n'], ['c', '3']]));
-    }
   });
 
   it('ignores a torn or damaged end of the log, says so, and what is appended afterwards reads back', async () => {

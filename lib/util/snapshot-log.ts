@@ -43,7 +43,7 @@
 import * as fs from 'node:fs';
 import { readOrSetAside, removeLeftoverTemps, writeFileAtomic, writeFileAtomicInPieces } from './atomic-file';
 import { jsonPieces } from './json-pieces';
-import { frameRecord, frameRecords, frameTexts, readRecordLog, RecordLog } from './record-log';
+import { frameRecord, frameRecords, readRecordLog, RecordLog } from './record-log';
 
 export interface SnapshotLogOptions<D extends object, R> {
   snapshotFile: string;
@@ -52,8 +52,6 @@ export interface SnapshotLogOptions<D extends object, R> {
   snapshot(): D;
   /** Records of what changed since the last call; called when an append is due. */
   takeChanges(): R[];
-  /** A record's JSON text, where the owner has a quicker way to it than JSON.stringify (the same text). */
-  encodeChange?(record: R): string;
   /** Shortest time from a change to its write, and between writes. Default 1,000 ms. */
   minIntervalMs?: number;
   /** Longest time between writes while there are changes. Default 10,000 ms. */
@@ -118,13 +116,8 @@ interface ChangeBatch {
   batch: unknown[];
 }
 
-function frameChanges<R>(changes: readonly R[], encode?: (r: R) => string): Buffer {
-  if (changes.length === 0) return Buffer.alloc(0);
-  if (!encode) return frameRecords([{ batch: changes } as ChangeBatch]);
-  // The text JSON.stringify({ batch: changes }) gives.
-  let text = '{"batch":[';
-  for (let i = 0; i < changes.length; i++) text += (i === 0 ? '' : ',') + encode(changes[i]);
-  return frameTexts([text + ']}']);
+function frameChanges(changes: readonly unknown[]): Buffer {
+  return changes.length === 0 ? Buffer.alloc(0) : frameRecords([{ batch: changes } as ChangeBatch]);
 }
 
 function isBatch(r: unknown): r is ChangeBatch {
@@ -246,7 +239,7 @@ export class SnapshotLog<D extends object, R> {
       if (marker >= 0) {
         changes = rest.slice(marker + 1).filter((r) => !isMarker(r)) as R[];
         this.log.close();
-        writeFileAtomic(this.o.logFile, Buffer.concat([frameRecord({ logOf: this.generation } satisfies LogHeader), frameChanges(changes, this.o.encodeChange)]));
+        writeFileAtomic(this.o.logFile, Buffer.concat([frameRecord({ logOf: this.generation } satisfies LogHeader), frameChanges(changes)]));
         this.log.open();
         this.logGeneration = this.generation;
         if (changes.length) problems.push(`${this.o.logFile} was left from before snapshot ${this.generation} (a crash between writing the snapshot and starting its log): the ${changes.length} change(s) it got after the snapshot are replayed`);
@@ -340,7 +333,7 @@ export class SnapshotLog<D extends object, R> {
       return 0;
     }
     if (this.logGeneration !== this.generation) this.startLogNow();
-    const framed = frameChanges(records, this.o.encodeChange);
+    const framed = frameChanges(records);
     this.encodeMs += performance.now() - t0;
     this.log.appendFramedSync(framed);
     if (this.compacting) this.carried.push(framed);
@@ -443,7 +436,7 @@ export class SnapshotLog<D extends object, R> {
     let bytes = 0;
     for (let i = 0; i < records.length; i += FRAME_BATCH) {
       t0 = performance.now();
-      const framed = frameChanges(records.slice(i, i + FRAME_BATCH), this.o.encodeChange);
+      const framed = frameChanges(records.slice(i, i + FRAME_BATCH));
       this.encodeMs += performance.now() - t0;
       // Synced once, after the last piece.
       await this.log.append(framed, i + FRAME_BATCH >= records.length);
