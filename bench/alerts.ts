@@ -60,12 +60,12 @@ function benchPolicy(): Policy {
 }
 
 /** The devices the traps come from, one per sender address, on 20 sites. */
-function devicesFor(addresses: string[]): ManagedDevice[] {
+export function devicesFor(addresses: string[]): ManagedDevice[] {
   return addresses.map((host, i) => ({ host, name: `pc-${i + 1}`, site: `branch-${i % 20}` }));
 }
 
 /** What a receiver saw in a round: how many, first and last arrival, arrival per trap (latency rounds). */
-class Tally {
+export class Tally {
   count = 0;
   first = 0;
   last = 0;
@@ -91,7 +91,7 @@ class Tally {
 }
 
 /** A bare net-snmp trap receiver on a real UDP socket (port 0) whose callback only counts. */
-async function bareReceiver(tally: Tally): Promise<{ port: number; close: () => void }> {
+export async function bareReceiver(tally: Tally): Promise<{ port: number; close: () => void }> {
   let socket: dgram.Socket | undefined;
   const dgramModule = {
     createSocket: (type: dgram.SocketType) => {
@@ -119,7 +119,7 @@ async function bareReceiver(tally: Tally): Promise<{ port: number; close: () => 
  * is done with it (emitted, or counted as a repeat of an open condition). Like the node, nothing
  * listens to suppressions: a listener would be handed each repeat as a whole alert.
  */
-async function alertIn(devices: ManagedDevice[], tally: Tally, repeats = false, durability?: Durability): Promise<{ hub: AlertHub; port: number; stateFile: string; close: () => Promise<void> }> {
+export async function alertIn(devices: ManagedDevice[], tally: Tally, repeats = false, durability?: Durability): Promise<{ hub: AlertHub; port: number; stateFile: string; close: () => Promise<void> }> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oobkit-bench-'));
   const hub = new AlertHub({
     id: 'bench',
@@ -159,7 +159,7 @@ interface SenderReply {
 }
 
 /** The sender process (bench/pet-sender.ts) and a way to ask it one command at a time. */
-function startSender(): { child: ChildProcess; ask: (c: Record<string, unknown>) => Promise<SenderReply> } {
+export function startSender(): { child: ChildProcess; ask: (c: Record<string, unknown>) => Promise<SenderReply> } {
   const child = spawn(process.execPath, [path.join(__dirname, 'pet-sender.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout! });
   const waiting: Array<{ resolve: (r: SenderReply) => void; reject: (e: Error) => void }> = [];
