@@ -273,6 +273,32 @@ describe('state across restarts', () => {
     expect(engine.openKeys).toBe(3);
     expect(held).toEqual(['capacity', 'capacity']);
   });
+
+  it('restarted with fewer kept than the state holds: keeps the most recently seen, forgets the rest (counted, and in its changes)', () => {
+    let now = Date.UTC(2026, 0, 1);
+    const policy = new Policy({ rateLimitGlobal: undefined });
+    const first = new AlertEngine(policy, { emit: () => undefined, now: () => now, timer: false });
+    for (let i = 0; i < 6; i++) {
+      now += 1000;
+      first.process(alert({ device: { name: `pc-${i}` } }));
+    }
+    // pc-0 seen again last: the most recently seen, not the first opened.
+    now += 1000;
+    first.process(alert({ device: { name: 'pc-0' } }));
+    const held: string[] = [];
+    const out: Emission[] = [];
+    const second = new AlertEngine(policy, { emit: (e) => out.push(e), onSuppressed: (a, r) => held.push(`${r} ${a.device.name}`), now: () => now, timer: false, trackChanges: true, maxKeys: 3, state: first.snapshot() });
+    expect(second.openKeys).toBe(3);
+    expect(held).toEqual(['capacity pc-1', 'capacity pc-2', 'capacity pc-3']);
+    expect(second.takeChanges()).toEqual([{ forgotten: ['pc-1/pet/fan-failure', 'pc-2/pet/fan-failure', 'pc-3/pet/fan-failure'] }]);
+    for (const name of ['pc-0', 'pc-5', 'pc-1']) second.process(alert({ device: { name } }));
+    // pc-0 and pc-5 were kept: repeats; pc-1 was forgotten: it pages again.
+    expect(out.map((e) => e.alert.device.name)).toEqual(['pc-1']);
+  });
+
+  it('refuses a limit of open keys that is not a whole number of at least 1', () => {
+    for (const maxKeys of [0, -5, 2.5, Number.NaN, Infinity]) expect(() => new AlertEngine(new Policy({}), { emit: () => undefined, timer: false, maxKeys })).toThrow(/open keys kept at most/);
+  });
 });
 
 describe('the policy decides the same with its memory of decisions', () => {

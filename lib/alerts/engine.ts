@@ -56,6 +56,11 @@ export const OWN_ACTION_KINDS = new Set([
   'network-isolated',
 ]);
 
+/** Open keys kept by default, and the bounds a user may set (see EngineOptions.maxKeys). */
+export const OPEN_KEYS_DEFAULT = 50_000;
+export const OPEN_KEYS_MIN = 100;
+export const OPEN_KEYS_MAX = 1_000_000;
+
 export type SuppressReason = 'policy' | 'maintenance' | 'own-action' | 'duplicate' | 'acknowledged' | 'rate-limit' | 'nothing-to-resolve' | 'capacity';
 
 /** What acknowledge() did: the condition, who acknowledged it and when, and whether someone had already. */
@@ -141,7 +146,8 @@ export class AlertEngine {
   ) {
     this.policy = policy;
     this.now = o.now ?? Date.now;
-    this.maxKeys = o.maxKeys ?? 50_000;
+    if (o.maxKeys !== undefined && !(Number.isInteger(o.maxKeys) && o.maxKeys >= 1)) throw new InputError(`open keys kept at most must be a whole number of at least 1, not ${String(o.maxKeys)}`);
+    this.maxKeys = o.maxKeys ?? OPEN_KEYS_DEFAULT;
     this.maxKeyAgeMs = o.maxKeyAgeMs ?? 7 * 24 * 3600_000;
     this.changes = new ChangeTracker(o.trackChanges === true);
     this.schedule = new MaintenanceSchedule(policy.config.maintenance);
@@ -150,6 +156,15 @@ export class AlertEngine {
       this.keys.delete(k);
       this.keys.set(k, key);
       this.watch(k, key);
+    }
+    // The state holds more than are kept now (the limit was lowered): the least recently seen go, counted.
+    if (this.keys.size > this.maxKeys) {
+      for (const [k, v] of this.keys) {
+        if (this.keys.size <= this.maxKeys) break;
+        this.forget(k, v);
+        this.suppressKey(k, v, 'capacity');
+      }
+      this.changed();
     }
     if (o.state && (o.state.version === 1 || o.state.version === 2 || o.state.version === 3)) {
       for (const w of o.state.maintenance ?? []) {

@@ -93,6 +93,11 @@ export interface AlertHubOptions {
   onStateError?(e: Error | undefined): void;
   /** What a new condition's state write must survive before it is emitted (see the top of this file). Default 'process-crash'. */
   durability?: Durability;
+  /**
+   * Open conditions kept at most (EngineOptions.maxKeys; default 50,000). Each costs a few
+   * hundred bytes of memory and of the state file.
+   */
+  maxOpen?: number;
 }
 
 /** Where each protocol's event-log position is kept in the saved state. */
@@ -167,6 +172,7 @@ export class AlertHub {
       onStateChange: () => this.state.changed(),
       trackChanges: true,
       state: this.stored.engine,
+      maxKeys: o.maxOpen,
     });
   }
 

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AckRequest, ackRequest } from '../../lib/alerts/acknowledge';
 import { Alert, AlertDevice, isSeverity, isSource, makeAlert } from '../../lib/alerts/alert';
+import { OPEN_KEYS_MAX, OPEN_KEYS_MIN } from '../../lib/alerts/engine';
 import { AlertHub, AlertHubOptions, deviceKey } from '../../lib/alerts/hub';
 import type { Durability } from '../../lib/alerts';
 import { compileWindow, MaintenanceWindow, untilAfterMinutes } from '../../lib/alerts/maintenance';
@@ -51,6 +52,8 @@ interface AlertInDef extends NodeDef, PolicyDef {
   heartbeatCheck?: string;
   /** What a new alert's state write survives before it is sent (AlertHubOptions.durability). */
   durability?: Durability;
+  /** Open conditions kept at most (AlertHubOptions.maxOpen); empty for the default. */
+  maxOpen?: string | number;
 }
 
 const num = (v: string | number | undefined, dflt: number) => (v === undefined || v === '' ? dflt : Number(v));
@@ -59,6 +62,14 @@ const list = (v: string | undefined) =>
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+
+/** The open-conditions setting: undefined (the default) when empty; a clear error outside its bounds. */
+function maxOpenOf(_: Translate, v: string | number | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < OPEN_KEYS_MIN || n > OPEN_KEYS_MAX) throw inputError(_, 'oob-alert-in.error.bad-max-open', { value: String(v).slice(0, 40), min: OPEN_KEYS_MIN, max: OPEN_KEYS_MAX });
+  return n;
+}
 
 /** The first non-internal IPv4 address: where devices on the LAN can reach us. */
 function guessPublicUrl(port: number, tls: boolean): string {
@@ -220,6 +231,7 @@ export = function (RED: NodeAPI) {
           : undefined,
         eventLog: def.eventlog ? { intervalSeconds: Math.max(0.5, num(def.eventlogSeconds, 60)) } : undefined,
         durability: def.durability === 'power-loss' ? 'power-loss' : 'process-crash',
+        maxOpen: maxOpenOf(show._, def.maxOpen),
         heartbeat: def.heartbeat ? { intervalSeconds: Math.max(0.5, num(def.heartbeatSeconds, 60)), misses: Math.max(1, num(def.heartbeatMisses, 2)), check: def.heartbeatCheck || 'amt' } : undefined,
         emit: ({ output, alert }) => {
           const shaped = shapeAlert(alert, shape);

@@ -206,6 +206,21 @@ describe('the alert policy editor in Chromium', () => {
     expect(props).toMatchObject({ changed: false, valid: true, rules: hb.rules });
   });
 
+  it('open conditions: empty shows the default, and a value out of bounds is marked before a deploy', async () => {
+    const tray = await openNode('ex-alert-chat-in');
+    const field = tray.locator('#node-input-maxOpen');
+    expect(await tray.locator('label[for="node-input-maxOpen"]').textContent()).toContain('Open conditions');
+    expect(await field.inputValue()).toBe('');
+    expect(await field.getAttribute('placeholder')).toBe('50000');
+    const marked = () => field.evaluate((el) => el.classList.contains('input-error'));
+    for (const [value, wrong] of [['50', true], ['10000', false], ['2000000', true], ['', false]] as const) {
+      await field.fill(value);
+      await field.dispatchEvent('change');
+      expect(await marked()).toBe(wrong);
+    }
+    await closeTray('#node-dialog-cancel');
+  });
+
   it('shows an older policy (rules as an array, patterns, both kinds of window) field by field and keeps it as the runtime reads it', async () => {
     const oldRules = [
       { name: 'no info', match: { severity: '<=info' }, action: 'drop' },

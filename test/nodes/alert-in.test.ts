@@ -218,6 +218,42 @@ describe('oob-alert-in in a real Node-RED runtime', () => {
     expect(statuses.at(-1)).toMatchObject({ fill: 'red', shape: 'ring', text: 'bad input' });
   });
 
+  it('open conditions: a lower limit set after a restart keeps the most recently seen; a forgotten condition pages again, a kept one is held', async () => {
+    const condition = (i: number) => ({ alert: { kind: `disk-${i}`, severity: 'warning', summary: `Disk ${i} full`, device: { name: 'pc-01' } } });
+    const sent: string[] = [];
+    const collect = () => getNode('out1').on('input', (m: Record<string, any>) => sent.push(m.alert.kind));
+    const quiet = { rateKeyCount: 0, rateGlobalCount: 0 };
+    await load(NODES, flow(quiet), creds());
+    await started();
+    collect();
+    for (let i = 0; i < 150; i++) getNode('alerts').receive(condition(i));
+    for (let i = 0; i < 200 && sent.length < 150; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(sent).toHaveLength(150);
+    await helperNode.unload();
+
+    await load(NODES, flow({ ...quiet, maxOpen: '100' }), creds());
+    const statuses = await started();
+    sent.length = 0;
+    collect();
+    getNode('alerts').receive(condition(149));
+    getNode('alerts').receive(condition(50));
+    getNode('alerts').receive(condition(0));
+    for (let i = 0; i < 200 && sent.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    // 0-49 were forgotten at the start (held 50); 50 and 149 were kept: repeats (held 52).
+    expect(sent).toEqual(['disk-0']);
+    expect(statuses.at(-1)?.text).toBe('rx 3 · tx 1 · held 53');
+  });
+
+  it('refuses a limit of open conditions out of bounds: the error names the bounds, and an alert sent to it gets a catchable error', async () => {
+    await load(NODES, flow({ maxOpen: '50' }), creds());
+    const logged = helperNode.log().args.map((a: Array<{ msg?: unknown }>) => String(a[0]?.msg));
+    expect(logged.some((m: string) => m.includes('"50" is not a whole number from 100 to 1000000'))).toBe(true);
+    const caught = nextMessage('caught');
+    getNode('alerts').receive({ alert: { kind: 'disk-full', summary: 'Disk full' } });
+    expect((await caught).error.message).toMatch(/bad config/);
+  });
+
   it('turns red, and says so, when the PET port is taken', async () => {
     const dgram = await import('node:dgram');
     const holder = dgram.createSocket('udp4');
