@@ -2,7 +2,8 @@
 // Fills the editor option lists that come from lib's tables (nodes/shared/option-lists.ts: a
 // <!-- oobkit:options <list> <i18n prefix> --> marker becomes one <option> per value), then bundles
 // the editor code several dialogs share (nodes/shared/editor/<name>.ts: the alert policy editor,
-// with the policy checks of lib/alerts it reuses, and the device checklist) and puts each, inline,
+// with the policy checks of lib/alerts it reuses, the device checklist, and the defaults of
+// drop-downs a saved node lacks) and puts each, inline,
 // where a built editor file (dist/nodes/<type>/<type>.html) says <!-- oobkit:<name> -->. Inline rather than
 // <script src>: Node-RED registers a node only after such a script has loaded (a missing one
 // would stop the editor loading), and the palette would fill in two steps.
@@ -17,6 +18,7 @@ const root = path.join(__dirname, '..');
 const BUNDLES = [
   { entry: 'alert-policy-editor.ts', globalName: 'OOBKitAlertPolicy', what: 'the alert policy editor' },
   { entry: 'device-picker.ts', globalName: 'OOBKitDevicePicker', what: 'the device checklist' },
+  { entry: 'saved-defaults.ts', globalName: 'OOBKitSavedDefaults', what: 'the defaults of drop-downs a saved node lacks' },
 ];
 
 function bundle({ entry, globalName, what }) {

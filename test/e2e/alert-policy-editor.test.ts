@@ -191,6 +191,8 @@ describe('the alert policy editor in Chromium', () => {
     expect(await tray.locator('#node-input-defaultOutput').inputValue()).toBe('1');
     expect(await tray.locator('#node-input-defaultOutput option:checked').textContent()).toBe('1: chat');
     expect(await windows(tray).count()).toBe(0);
+    // Saved before the setting existed: its default shows.
+    expect(await tray.locator('#node-input-durability').inputValue()).toBe('process-crash');
     await closeTray('#node-dialog-ok');
     let props = await nodeProps('ex-alert-chat-in');
     expect(props).toMatchObject({ changed: false, valid: true, rules: chat.rules, maintenance: chat.maintenance, outputs: 1 });

@@ -119,6 +119,14 @@ describe('the editor in Chromium', () => {
         });
     });
     expect(cut).toEqual([]);
+    // No drop-down opens with nothing chosen, also for a node saved before its setting existed
+    // (the demo's example nodes lack some): it shows the default the runtime uses.
+    const unchosen = await page.evaluate(() =>
+      Array.from(document.querySelectorAll<HTMLSelectElement>('.red-ui-tray select'))
+        .filter((s) => s.offsetParent !== null && !s.multiple && /^node-(config-)?input-/.test(s.id) && s.selectedIndex === -1)
+        .map((s) => s.id),
+    );
+    expect(unchosen).toEqual([]);
     await page.screenshot({ path: path.join(outDir, `edit-${type}.png`) });
     await page.evaluate(() => {
       const RED = (window as any).RED;
