@@ -159,11 +159,7 @@ export class AlertEngine {
     }
     // The state holds more than are kept now (the limit was lowered): the least recently seen go, counted.
     if (this.keys.size > this.maxKeys) {
-      for (const [k, v] of this.keys) {
-        if (this.keys.size <= this.maxKeys) break;
-        this.forget(k, v);
-        this.suppressKey(k, v, 'capacity');
-      }
+      this.evictOldest(this.keys.size - this.maxKeys);
       this.changed();
     }
     if (o.state && (o.state.version === 1 || o.state.version === 2 || o.state.version === 3)) {
@@ -465,12 +461,11 @@ export class AlertEngine {
   }
 
   /**
-   * Forgets the least recently seen hundredth of the keys. In batches: finding a Map's first entry
-   * walks over the entries deleted before it, so evicting one key per new key would cost a walk
-   * over thousands of deleted entries every time.
+   * Forgets the `n` least recently seen keys (by default a hundredth of the limit), each counted.
+   * In batches: finding a Map's first entry walks over the entries deleted before it, so evicting
+   * one key per new key would cost a walk over thousands of deleted entries every time.
    */
-  private evictOldest(): void {
-    let n = Math.max(1, Math.ceil(this.maxKeys / 100));
+  private evictOldest(n = Math.max(1, Math.ceil(this.maxKeys / 100))): void {
     for (const [k, v] of this.keys) {
       this.forget(k, v);
       this.suppressKey(k, v, 'capacity');
